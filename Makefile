@@ -1,0 +1,110 @@
+# xlb — one entry point: make [all|test|demo|bench|deps|clean]
+#
+# Out-of-tree build in build/. Quiet by default; V=1 shows commands.
+# Every target that compiles first runs `deps`, which installs the Debian
+# packages that are missing (as root) and does nothing when all are there.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+MAKEFLAGS += --no-builtin-rules
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+MULTIARCH:= $(shell $(CC) -dumpmachine 2>/dev/null)
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS   ?= -O2 -g
+XCFLAGS  := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	    -Wno-missing-field-initializers -D_GNU_SOURCE \
+	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
+LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lm -lpthread
+BPF_CFLAGS := -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MMD -MP
+
+# Debian 12 packages the build, tests and demo need.
+DEB_PKGS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
+	    iproute2 libcjson-dev libyaml-dev libcurl4-openssl-dev \
+	    pkg-config python3 ethtool make gcc libc6-dev
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+BPF_OBJ  := $(BUILD)/xlb.bpf.o
+SKEL     := $(BUILD)/xlb.skel.h
+LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libxlb.a
+
+XTEST_OBJ := $(BUILD)/selftests/xtest.o
+TEST_SRCS := $(wildcard selftests/unit/test_*.c selftests/bpf/test_*.c)
+TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
+TOOL_SRCS := $(wildcard tools/*.c)
+TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+MAIN_SRCS := $(wildcard user/main_*.c)
+MAIN_BINS := $(patsubst user/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
+
+.PHONY: all deps test demo bench clean
+all: $(DEPS_STAMP) $(SKEL) $(LIB) $(MAIN_BINS) $(TOOL_BINS) $(TEST_BINS)
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
+	$(Q)scripts/deps.sh $(DEB_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/%.o: %.c $(SKEL) | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(XCFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+PKT_OBJ := $(BUILD)/selftests/bpf/pkt.o
+$(BUILD)/selftests/bpf/%: $(BUILD)/selftests/bpf/%.o $(PKT_OBJ) $(XTEST_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/selftests/%: $(BUILD)/selftests/%.o $(XTEST_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/%: $(BUILD)/user/main_%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
+
+test: all
+	$(Q)selftests/run.sh $(BUILD)
+
+demo: all
+	$(Q)scripts/demo.sh $(BUILD)
+
+bench: all
+	$(Q)bench/run.sh $(BUILD)
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

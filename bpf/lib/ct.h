@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Connection tracking. Each translated flow has two entries in xlb_ct: the
+ * one for the client's packets (FWD_*), keyed as they arrive at XDP, and
+ * its peer for the backend's replies (REPLY_*), keyed as those arrive at the
+ * hook that handles them. An entry's value is the full rewrite, so the peer
+ * of any entry is its own rewritten tuple, swapped: one rule for all kinds.
+ *
+ * Expiry is a deadline in the value; an expired entry is a miss. To keep
+ * cache lines quiet the deadline is written at most once a second per flow,
+ * and when it is written the peer's deadline is moved along with it, so a
+ * one-way UDP stream cannot lose its reply entry (and its SNAT port) while
+ * the forward entry lives.
+ */
+#ifndef XLB_BPF_CT_H
+#define XLB_BPF_CT_H
+
+#include "maps.h"
+#include "parse.h"
+
+static __always_inline bool ct_alive(const struct xlb_ct *ct, __u64 now)
+{
+	return ct->expires_ns > now;
+}
+
+/* The key under which the peer entry of @ct is stored. */
+static __always_inline void ct_peer_key(const struct xlb_ct *ct,
+					const struct xlb_ct_key *k,
+					struct xlb_ct_key *peer)
+{
+	peer->saddr = ct->nat_daddr;
+	peer->daddr = ct->nat_saddr;
+	peer->sport = ct->nat_dport;
+	peer->dport = ct->nat_sport;
+	peer->proto = k->proto;
+	peer->family = k->family;
+	peer->pad[0] = 0;
+	peer->pad[1] = 0;
+}
+
+/* New flags after seeing @tcp_flags (0 for UDP). */
+static __always_inline __u8 ct_next_flags(__u8 flags, const struct xlb_pkt *p)
+{
+	if (p->tuple.proto != IPPROTO_TCP)
+		return flags;
+	if (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))
+		return flags | XLB_CT_F_CLOSING;
+	if ((p->tcp_flags & (XLB_TCP_ACK | XLB_TCP_SYN)) == XLB_TCP_ACK)
+		return flags | XLB_CT_F_ESTABLISHED;
+	return flags;
+}
+
+static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
+{
+	if (proto != IPPROTO_TCP)
+		return xlb_cfg.ct_udp_ns;
+	if (flags & XLB_CT_F_CLOSING)
+		return xlb_cfg.ct_tcp_fin_ns;
+	if (flags & XLB_CT_F_ESTABLISHED)
+		return xlb_cfg.ct_tcp_est_ns;
+	return xlb_cfg.ct_tcp_syn_ns;
+}
+
+/* Account a packet of the flow to @ct (which lives in the map). */
+static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
+				     __u64 now)
+{
+	__u8 flags = ct_next_flags(ct->flags, p);
+	__u64 expires = now + ct_lifetime(p->tuple.proto, flags);
+	struct xlb_ct_key peer_key;
+	struct xlb_ct *peer;
+
+	/* Unsigned: also true when the new deadline is earlier (closing). */
+	if (flags == ct->flags && expires - ct->expires_ns < NS_PER_SEC)
+		return;
+	ct->flags = flags;
+	ct->expires_ns = expires;
+
+	ct_peer_key(ct, &p->tuple, &peer_key);
+	peer = bpf_map_lookup_elem(&xlb_ct, &peer_key);
+	if (peer) {
+		peer->flags = flags;
+		peer->expires_ns = expires;
+	}
+}
+
+#endif /* XLB_BPF_CT_H */

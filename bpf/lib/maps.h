@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The maps of xlb. Keys and values are the ABI types of include/xlb/abi.h;
+ * max_entries here are defaults the loader resizes before load. All maps
+ * are pinned by the loader under the pin dir, by name.
+ */
+#ifndef XLB_BPF_MAPS_H
+#define XLB_BPF_MAPS_H
+
+#include "common.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, struct xlb_svc_key);
+	__type(value, struct xlb_svc);
+} xlb_svc SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+} xlb_backends SEC(".maps");
+
+/* Inner maps are created by user space, each sized to its table's M
+ * (BPF_F_INNER_MAP lets them differ from this template). */
+struct xlb_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_TABLES);
+	__type(key, __u32);
+	__array(values, struct xlb_maglev_inner);
+} xlb_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_MAX_CT);
+	__type(key, struct xlb_ct_key);
+	__type(value, struct xlb_ct);
+} xlb_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_NODE_ADDRS);
+	__type(key, struct xlb_addr_key);
+	__type(value, struct xlb_node_addr);
+} xlb_node_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct xlb_iface);
+} xlb_ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_TABLES);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+} xlb_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_R_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_counter);
+} xlb_reasons SEC(".maps");
+
+/* Token bucket for ICMP rejects, per CPU (no atomics on the fast path). */
+struct xlb_bucket {
+	__u64 tokens_ns;	/* credit, in ns of refill time */
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_bucket);
+} xlb_icmp_bucket SEC(".maps");
+
+/* Load-time configuration (rodata): see struct xlb_cfg. */
+const volatile struct xlb_cfg xlb_cfg = XLB_CFG_DEFAULT;
+
+#endif /* XLB_BPF_MAPS_H */

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Rewriting a packet to the tuple a conntrack entry names, with
+ * incremental checksum updates.
+ *
+ * XDP sees frames with full checksums (what NICs deliver), so it patches
+ * the fields in place with RFC 1624 updates. tc sees skbs that may be
+ * CHECKSUM_PARTIAL (a local Pod's TCP stack leaves the L4 checksum to the
+ * device); there the kernel's csum helpers are used because they know how
+ * to update a partial checksum (pseudo-header only) correctly.
+ *
+ * A UDP checksum of zero means "none" (IPv4) and stays zero; a computed
+ * zero is sent as 0xffff (RFC 768).
+ */
+#ifndef XLB_BPF_NAT_H
+#define XLB_BPF_NAT_H
+
+#include "csum.h"
+#include "parse.h"
+
+static __always_inline void nat4_xdp(struct xlb_pkt *p, const struct xlb_ct *ct)
+{
+	struct iphdr *ip = p->ip;
+	__u16 *l4sum = p->l4_csum;
+	bool l4 = p->tuple.proto == IPPROTO_TCP || *l4sum != 0;
+	__be16 *sport, *dport;
+
+	if (p->tuple.proto == IPPROTO_TCP) {
+		sport = &p->tcp->source;
+		dport = &p->tcp->dest;
+	} else {
+		sport = &p->udp->source;
+		dport = &p->udp->dest;
+	}
+
+	if (ip->saddr != ct->nat_saddr.v4) {
+		csum_replace4(&ip->check, ip->saddr, ct->nat_saddr.v4);
+		if (l4)
+			csum_replace4(l4sum, ip->saddr, ct->nat_saddr.v4);
+		ip->saddr = ct->nat_saddr.v4;
+	}
+	if (ip->daddr != ct->nat_daddr.v4) {
+		csum_replace4(&ip->check, ip->daddr, ct->nat_daddr.v4);
+		if (l4)
+			csum_replace4(l4sum, ip->daddr, ct->nat_daddr.v4);
+		ip->daddr = ct->nat_daddr.v4;
+	}
+	if (*sport != ct->nat_sport) {
+		if (l4)
+			csum_replace2(l4sum, *sport, ct->nat_sport);
+		*sport = ct->nat_sport;
+	}
+	if (*dport != ct->nat_dport) {
+		if (l4)
+			csum_replace2(l4sum, *dport, ct->nat_dport);
+		*dport = ct->nat_dport;
+	}
+	if (l4 && p->tuple.proto == IPPROTO_UDP && *l4sum == 0)
+		*l4sum = 0xffff;
+}
+
+/*
+ * tc: rewrite one 4-byte address (@field_off from the IPv4 header) and/or
+ * one port. Offsets are from the start of the packet. Returns 0 or a
+ * negative helper error, in which case the packet may be half rewritten and
+ * must be dropped by the caller.
+ */
+static __always_inline int nat4_tc_addr(struct __sk_buff *skb, const struct xlb_pkt *p,
+					__u32 field_off, __be32 from, __be32 to)
+{
+	__u32 l4_csum_off = p->l4_off + (p->tuple.proto == IPPROTO_TCP ?
+		offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	__u64 l4_flags = BPF_F_PSEUDO_HDR | sizeof(to);
+	int err;
+
+	if (p->tuple.proto == IPPROTO_UDP)
+		l4_flags |= BPF_F_MARK_MANGLED_0;
+	err = bpf_l4_csum_replace(skb, l4_csum_off, from, to, l4_flags);
+	if (err)
+		return err;
+	err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
+				  from, to, sizeof(to));
+	if (err)
+		return err;
+	return bpf_skb_store_bytes(skb, p->l3_off + field_off, &to, sizeof(to), 0);
+}
+
+static __always_inline int nat4_tc_port(struct __sk_buff *skb, const struct xlb_pkt *p,
+					__u32 field_off, __be16 from, __be16 to)
+{
+	__u32 l4_csum_off = p->l4_off + (p->tuple.proto == IPPROTO_TCP ?
+		offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+	__u64 l4_flags = sizeof(to);
+	int err;
+
+	if (p->tuple.proto == IPPROTO_UDP)
+		l4_flags |= BPF_F_MARK_MANGLED_0;
+	err = bpf_l4_csum_replace(skb, l4_csum_off, from, to, l4_flags);
+	if (err)
+		return err;
+	return bpf_skb_store_bytes(skb, p->l4_off + field_off, &to, sizeof(to), 0);
+}
+
+/* Source and destination ports sit at the same offsets in TCP and UDP. */
+static __always_inline int nat4_tc(struct __sk_buff *skb, const struct xlb_pkt *p,
+				   const struct xlb_ct *ct)
+{
+	const struct xlb_ct_key *t = &p->tuple;
+	int err = 0;
+
+	if (t->saddr.v4 != ct->nat_saddr.v4)
+		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, saddr),
+				   t->saddr.v4, ct->nat_saddr.v4);
+	if (!err && t->daddr.v4 != ct->nat_daddr.v4)
+		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, daddr),
+				   t->daddr.v4, ct->nat_daddr.v4);
+	if (!err && t->sport != ct->nat_sport)
+		err = nat4_tc_port(skb, p, offsetof(struct udphdr, source),
+				   t->sport, ct->nat_sport);
+	if (!err && t->dport != ct->nat_dport)
+		err = nat4_tc_port(skb, p, offsetof(struct udphdr, dest),
+				   t->dport, ct->nat_dport);
+	return err;
+}
+
+#endif /* XLB_BPF_NAT_H */

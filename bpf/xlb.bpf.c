@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * xlb's datapath: the XDP program on the node's uplinks and the tc egress
+ * program that restores the source of local Pods' replies.
+ *
+ * XDP, per packet: parse -> conntrack (hit: rewrite as recorded) -> frontend
+ * lookup -> backend choice (Maglev) -> conntrack create (both directions;
+ * SNAT port allocation for remote backends) -> rewrite -> pass up (local
+ * Pod) or FIB + XDP_TX/redirect (remote Pod, SNATed reply). Every verdict
+ * is counted under a named reason (enum xlb_reason).
+ */
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/parse.h"
+#include "lib/csum.h"
+#include "lib/ct.h"
+#include "lib/lb.h"
+#include "lib/nat.h"
+#include "lib/fwd.h"
+#include "lib/icmp.h"
+
+/* SNAT ports tried before a new remote flow is dropped. */
+#define XLB_SNAT_TRIES 16
+
+static __always_inline int verdict(int action, __u32 reason, __u64 bytes)
+{
+	xlb_count_reason(reason, bytes);
+	return action;
+}
+
+/* Rewrite per @ct and send on; @ct may live in the map or on the stack. */
+static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
+				    const struct xlb_ct *ct, __u64 bytes,
+				    int fib_rc, struct bpf_fib_lookup *fib)
+{
+	bool passed;
+	int action;
+
+	nat4_xdp(p, ct);
+	if (ct->kind == XLB_CT_FWD_LOCAL)
+		return verdict(XDP_PASS, XLB_R_FWD_LOCAL, bytes);
+	if (fib_rc < 0)
+		fib_rc = xlb_fib4(ctx, p, p->ip->saddr, p->ip->daddr, fib);
+	action = xlb_xmit4(ctx, p, fib_rc, fib, &passed);
+	if (passed)
+		return verdict(action, XLB_R_PASS_FIB, bytes);
+	return verdict(action, ct->kind == XLB_CT_REPLY_SNAT ?
+		       XLB_R_REPLY_SNAT : XLB_R_FWD_REMOTE, bytes);
+}
+
+/* Pick a free node port for a remote flow by inserting its reply entry
+ * with BPF_NOEXIST: the insert is the reservation, so two CPUs can never
+ * take one tuple. An expired entry's port is taken over. */
+static __always_inline int xlb_snat_alloc(struct xlb_ct_key *rkey,
+					  const struct xlb_ct *rev, __u64 now)
+{
+	__u32 min = xlb_cfg.snat_port_min, max = xlb_cfg.snat_port_max;
+	__u32 range, start;
+
+	if (max < min || max > 65535)
+		return -1;
+	range = max - min + 1;
+	start = bpf_get_prandom_u32();
+	for (int i = 0; i < XLB_SNAT_TRIES; i++) {
+		struct xlb_ct *old;
+
+		rkey->dport = bpf_htons((__u16)(min + (start + i) % range));
+		if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
+			return 0;
+		old = bpf_map_lookup_elem(&xlb_ct, rkey);
+		if (old && !ct_alive(old, now) &&
+		    !bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_EXIST))
+			return 0;
+	}
+	return -1;
+}
+
+static __always_inline int xlb_no_backend(struct xdp_md *ctx, struct xlb_pkt *p,
+					  const struct xlb_svc *svc, __u64 now,
+					  __u64 bytes)
+{
+	/* kube-proxy: ETP Local with endpoints elsewhere drops; a Service
+	 * without any endpoint rejects. */
+	if ((svc->flags & XLB_SVC_F_ETP_LOCAL) && svc->total_count)
+		return verdict(XDP_DROP, XLB_R_DROP_NO_LOCAL_BACKEND, bytes);
+	if (xlb_icmp_reject(ctx, p, now) == XDP_TX)
+		return verdict(XDP_TX, XLB_R_REJECT_NO_BACKEND, bytes);
+	return verdict(XDP_DROP, XLB_R_DROP_NO_BACKEND, bytes);
+}
+
+static __always_inline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
+					__u64 now, __u64 bytes)
+{
+	struct bpf_fib_lookup fib;
+	struct xlb_ct_key rkey;
+	struct xlb_ct fwd = {}, rev = {};
+	struct xlb_backend *be;
+	struct xlb_svc *svc;
+	int fib_rc = -1;
+	__u32 be_id = 0;
+
+	svc = xlb_svc_lookup(&p->tuple);
+	if (!svc)
+		return verdict(XDP_PASS, XLB_R_PASS_NOT_FRONTEND, bytes);
+	xlb_count_svc(svc->svc_id, bytes);
+	if (!svc->backend_count)
+		return xlb_no_backend(ctx, p, svc, now, bytes);
+	be = xlb_select_backend(svc, &p->tuple, &be_id);
+	if (!be)
+		return verdict(XDP_DROP, XLB_R_DROP_NO_TABLE, bytes);
+
+	fwd.nat_saddr = p->tuple.saddr;
+	fwd.nat_sport = p->tuple.sport;
+	fwd.nat_daddr = be->addr;
+	fwd.nat_dport = be->port;
+	fwd.svc_id = svc->svc_id;
+	fwd.backend_id = be_id;
+	fwd.flags = ct_next_flags(0, p);
+	fwd.expires_ns = now + ct_lifetime(p->tuple.proto, fwd.flags);
+
+	rev.nat_saddr = p->tuple.daddr;		/* the frontend */
+	rev.nat_sport = p->tuple.dport;
+	rev.nat_daddr = p->tuple.saddr;		/* the client */
+	rev.nat_dport = p->tuple.sport;
+	rev.svc_id = fwd.svc_id;
+	rev.backend_id = be_id;
+	rev.flags = fwd.flags;
+	rev.expires_ns = fwd.expires_ns;
+
+	if (be->flags & XLB_BE_F_LOCAL) {
+		fwd.kind = XLB_CT_FWD_LOCAL;
+		rev.kind = XLB_CT_REPLY_LOCAL;
+		ct_peer_key(&fwd, &p->tuple, &rkey);
+		if (bpf_map_update_elem(&xlb_ct, &rkey, &rev, BPF_ANY))
+			return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
+	} else {
+		struct xlb_iface *ifc;
+		__u32 ifindex;
+
+		/* Read ctx first and on its own: clang would otherwise select
+		 * between two pointers and dereference a modified ctx
+		 * pointer, which the verifier refuses. */
+		ifindex = ctx->ingress_ifindex;
+		barrier_var(ifindex);
+		fib_rc = xlb_fib4(ctx, p, 0, be->addr.v4, &fib);
+		if (fib_rc == BPF_FIB_LKUP_RET_SUCCESS)
+			ifindex = fib.ifindex;
+		ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
+		if (!ifc || !ifc->snat4.v4)
+			return verdict(XDP_DROP, XLB_R_DROP_NO_SNAT_ADDR, bytes);
+		fwd.kind = XLB_CT_FWD_REMOTE;
+		rev.kind = XLB_CT_REPLY_SNAT;
+		fwd.nat_saddr = ifc->snat4;
+		ct_peer_key(&fwd, &p->tuple, &rkey);
+		if (xlb_snat_alloc(&rkey, &rev, now))
+			return verdict(XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, bytes);
+		fwd.nat_sport = rkey.dport;
+	}
+	if (bpf_map_update_elem(&xlb_ct, &p->tuple, &fwd, BPF_ANY)) {
+		bpf_map_delete_elem(&xlb_ct, &rkey);
+		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
+	}
+	return xlb_emit(ctx, p, &fwd, bytes, fib_rc, &fib);
+}
+
+SEC("xdp")
+int xlb_xdp(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data;
+	struct bpf_fib_lookup fib;
+	struct xlb_pkt p = {};
+	struct xlb_ct *ct;
+	__u64 now;
+	int r;
+
+	r = xlb_parse(data, data_end, &p);
+	if (r >= 0)
+		return verdict(XDP_PASS, r, bytes);
+
+	now = bpf_ktime_get_ns();
+	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
+	if (!ct || !ct_alive(ct, now))
+		return xlb_new_flow(ctx, &p, now, bytes);
+
+	if (ct->kind == XLB_CT_FWD_LOCAL || ct->kind == XLB_CT_FWD_REMOTE) {
+		/* A flow whose backend left is re-balanced when it (re)starts:
+		 * on a SYN for TCP, on any packet for UDP. An established TCP
+		 * flow keeps its (terminating) backend to finish gracefully. */
+		bool start = p.tuple.proto == IPPROTO_UDP ||
+			(p.tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+
+		if (start && !xlb_backend_alive(ct))
+			return xlb_new_flow(ctx, &p, now, bytes);
+	} else if (ct->kind != XLB_CT_REPLY_SNAT) {
+		/* A REPLY_LOCAL tuple arriving from outside: not ours. */
+		return xlb_new_flow(ctx, &p, now, bytes);
+	}
+	ct_touch(ct, &p, now);
+	xlb_count_svc(ct->svc_id, bytes);
+	return xlb_emit(ctx, &p, ct, bytes, -1, &fib);
+}
+
+/* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with
+ * options + TCP without options. */
+#define XLB_TC_PULL (ETH_HLEN + 4 + 60 + 20)
+
+SEC("tc")
+int xlb_tc_egress(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	__u64 bytes = skb->len;
+	struct xlb_pkt p = {};
+	struct xlb_ct *ct;
+	__u64 now;
+	int r;
+
+	r = xlb_parse(data, data_end, &p);
+	if (r == XLB_R_PASS_MALFORMED && skb->len > data_end - data) {
+		/* Headers not all in the linear part: pull and look again. */
+		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		__builtin_memset(&p, 0, sizeof(p));
+		r = xlb_parse(data, data_end, &p);
+	}
+	if (r >= 0)
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);
+
+	now = bpf_ktime_get_ns();
+	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
+	if (!ct || ct->kind != XLB_CT_REPLY_LOCAL || !ct_alive(ct, now))
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);
+	ct_touch(ct, &p, now);
+	xlb_count_svc(ct->svc_id, bytes);
+	if (nat4_tc(skb, &p, ct))
+		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, bytes);
+	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, bytes);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

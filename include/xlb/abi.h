@@ -1,0 +1,268 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The ABI between xlb's BPF programs and user space (agent, xlbctl, tests).
+ *
+ * Every map key and value the kernel and user space both touch is defined
+ * here and nowhere else. Rules: fixed-width types, __be* for wire-order
+ * fields, explicit padding, no bitfields, a size assertion per struct.
+ * A layout change renames the map (suffix _v2) so that a rolling upgrade
+ * never reads a pinned map of the wrong shape.
+ *
+ * Addresses are 16 bytes wide everywhere (IPv4 uses v4 and leaves the rest
+ * zero) so IPv6 does not need a second set of maps.
+ */
+#ifndef XLB_ABI_H
+#define XLB_ABI_H
+
+#include <linux/types.h>
+
+#define XLB_PIN_DIR_DEFAULT "/sys/fs/bpf/xlb"
+
+/* Map names as pinned under the pin dir. */
+#define XLB_MAP_SVC        "xlb_svc"
+#define XLB_MAP_BACKENDS   "xlb_backends"
+#define XLB_MAP_MAGLEV     "xlb_maglev"
+#define XLB_MAP_CT         "xlb_ct"
+#define XLB_MAP_NODE_ADDRS "xlb_node_addrs"
+#define XLB_MAP_IFACES     "xlb_ifaces"
+#define XLB_MAP_SVC_STATS  "xlb_svc_stats"
+#define XLB_MAP_REASONS    "xlb_reasons"
+
+/* Default capacities; the loader can change each before load. */
+#define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
+#define XLB_MAX_TABLES     65536	/* Maglev tables (svc ids) */
+#define XLB_MAX_BACKENDS   262144
+#define XLB_MAX_CT         1048576
+#define XLB_MAX_NODE_ADDRS 256
+#define XLB_MAX_IFACES     64
+
+enum xlb_family {
+	XLB_AF_INET  = 4,
+	XLB_AF_INET6 = 6,
+};
+
+union xlb_addr {
+	__be32 v4;		/* IPv4, network order; bytes 4..15 zero */
+	__be32 v6[4];		/* IPv6, network order */
+	__u8 bytes[16];
+};
+
+/* Frontend scope: an exact VIP, or the NodePort wildcard that matches any
+ * address in xlb_node_addrs (the key's addr is then all zero). */
+enum xlb_scope {
+	XLB_SCOPE_VIP      = 0,	/* LoadBalancer ingress IP or externalIP */
+	XLB_SCOPE_NODEPORT = 1,	/* <node address>:<nodePort> */
+};
+
+/* xlb_svc: HASH, frontend -> service port. */
+struct xlb_svc_key {
+	union xlb_addr addr;	/* VIP; zero for XLB_SCOPE_NODEPORT */
+	__be16 port;		/* frontend port, network order */
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;		/* enum xlb_family */
+	__u8 scope;		/* enum xlb_scope */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_svc_key) == 24, "xlb_svc_key size");
+
+enum xlb_svc_flags {
+	XLB_SVC_F_ETP_LOCAL = 1 << 0,	/* externalTrafficPolicy: Local */
+};
+
+/*
+ * The value is replaced whole by one map update (HASH updates are atomic
+ * for readers), so the table it names, that table's size and the backend
+ * count always change together: this is the one-step swap of a service.
+ */
+struct xlb_svc {
+	__u32 svc_id;		/* stable id of the service port: stats index */
+	__u32 table_id;		/* slot in xlb_maglev holding the live table */
+	__u32 maglev_size;	/* M, prime, entries in that table */
+	__u16 backend_count;	/* usable backends in the table; 0: none */
+	__u16 total_count;	/* ready endpoints cluster-wide; with
+				 * backend_count == 0 it decides drop
+				 * (ETP Local, none here) vs reject */
+	__u32 flags;		/* enum xlb_svc_flags */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_svc) == 24, "xlb_svc size");
+
+/* xlb_backends: HASH, backend id (u32) -> backend. Ids are never reused
+ * for a different address while a conntrack entry may still name them;
+ * the datapath also compares the address it has in conntrack. */
+enum xlb_backend_flags {
+	XLB_BE_F_LOCAL = 1 << 0,	/* Pod on this node: DNAT only */
+};
+
+struct xlb_backend {
+	union xlb_addr addr;	/* Pod address */
+	__be16 port;		/* targetPort, network order */
+	__u8 family;		/* enum xlb_family */
+	__u8 flags;		/* enum xlb_backend_flags */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
+
+/* xlb_maglev: ARRAY_OF_MAPS, table id -> inner ARRAY (BPF_F_INNER_MAP, so
+ * each inner map has its own size) of M backend ids. Built in user space. */
+
+/* xlb_node_addrs: HASH, the node's own addresses (NodePort matches only
+ * these). */
+struct xlb_addr_key {
+	union xlb_addr addr;
+	__u8 family;		/* enum xlb_family */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
+
+struct xlb_node_addr {
+	__u32 flags;		/* reserved, 0 */
+};
+_Static_assert(sizeof(struct xlb_node_addr) == 4, "xlb_node_addr size");
+
+/* xlb_ifaces: HASH, ifindex (u32) -> the source address SNAT uses for
+ * packets leaving through that interface. */
+struct xlb_iface {
+	union xlb_addr snat4;	/* IPv4 SNAT source (v4 field) */
+	union xlb_addr snat6;	/* IPv6 SNAT source; zero: none */
+};
+_Static_assert(sizeof(struct xlb_iface) == 32, "xlb_iface size");
+
+/*
+ * xlb_ct: LRU_HASH. The key is a packet's tuple exactly as it arrives at
+ * the hook that looks it up; the value says how to rewrite it. One map
+ * holds all three kinds of entries, so XDP does a single lookup for both a
+ * client's packet and a SNATed backend's reply.
+ */
+struct xlb_ct_key {
+	union xlb_addr saddr;
+	union xlb_addr daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;		/* enum xlb_family */
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct xlb_ct_key) == 40, "xlb_ct_key size");
+
+enum xlb_ct_kind {
+	XLB_CT_FWD_LOCAL   = 1,	/* client -> frontend, XDP: DNAT, pass up */
+	XLB_CT_FWD_REMOTE  = 2,	/* client -> frontend, XDP: DNAT+SNAT, out */
+	XLB_CT_REPLY_LOCAL = 3,	/* local Pod -> client, tc egress: source
+				 * back to the frontend */
+	XLB_CT_REPLY_SNAT  = 4,	/* backend -> node:snat port, XDP: back to
+				 * frontend -> client, out */
+};
+
+enum xlb_ct_flags {
+	XLB_CT_F_ESTABLISHED = 1 << 0,	/* TCP: an ACK without SYN was seen */
+	XLB_CT_F_CLOSING     = 1 << 1,	/* TCP: FIN or RST seen */
+};
+
+struct xlb_ct {
+	union xlb_addr nat_saddr;	/* rewrite the source to this */
+	union xlb_addr nat_daddr;	/* rewrite the destination to this */
+	__be16 nat_sport;
+	__be16 nat_dport;
+	__u8 kind;		/* enum xlb_ct_kind */
+	__u8 flags;		/* enum xlb_ct_flags */
+	__u16 pad;
+	__u32 svc_id;		/* service port the flow belongs to */
+	__u32 backend_id;	/* backend chosen (xlb_backends key) */
+	__u64 expires_ns;	/* CLOCK_MONOTONIC deadline (bpf_ktime_get_ns) */
+};
+_Static_assert(sizeof(struct xlb_ct) == 56, "xlb_ct size");
+
+/* xlb_svc_stats: PERCPU_ARRAY indexed by svc_id; xlb_reasons: PERCPU_ARRAY
+ * indexed by enum xlb_reason. */
+struct xlb_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+_Static_assert(sizeof(struct xlb_counter) == 16, "xlb_counter size");
+
+/*
+ * Every verdict the programs reach has a reason, counted in xlb_reasons.
+ * The names double as metric labels: keep xlb_reason_names in step.
+ */
+enum xlb_reason {
+	XLB_R_FWD_LOCAL = 0,		/* DNAT to a local Pod, passed up */
+	XLB_R_FWD_REMOTE,		/* DNAT+SNAT to a remote Pod, sent */
+	XLB_R_REPLY_SNAT,		/* remote backend reply translated, sent */
+	XLB_R_REPLY_LOCAL,		/* tc: local Pod reply source restored */
+	XLB_R_PASS_NOT_IP,		/* not IPv4 (ARP, IPv6, ...) */
+	XLB_R_PASS_NOT_L4,		/* IPv4 but neither TCP nor UDP */
+	XLB_R_PASS_FRAGMENT,		/* IPv4 fragment */
+	XLB_R_PASS_MALFORMED,		/* truncated or bad header: untouched */
+	XLB_R_PASS_NOT_FRONTEND,	/* no service at this address:port */
+	XLB_R_PASS_FIB,			/* NATed, but the FIB gave no next hop
+					 * we can use: left to the stack */
+	XLB_R_DROP_NO_LOCAL_BACKEND,	/* ETP Local, no backend on this node */
+	XLB_R_REJECT_NO_BACKEND,	/* no endpoints: ICMP unreachable sent */
+	XLB_R_DROP_NO_BACKEND,		/* no endpoints, ICMP rate limit hit or
+					 * reject impossible (IP options) */
+	XLB_R_DROP_NO_TABLE,		/* service names a missing table/backend */
+	XLB_R_DROP_NO_SNAT_ADDR,	/* egress interface has no SNAT address */
+	XLB_R_DROP_SNAT_EXHAUSTED,	/* no free SNAT port after retries */
+	XLB_R_DROP_CT_INSERT,		/* conntrack insert failed */
+	XLB_R_DROP_NAT_FAILED,		/* tc: a csum/store helper failed */
+	XLB_R_TC_PASS,			/* tc: not a translated reply */
+	XLB_R_MAX,
+};
+
+/*
+ * Load-time configuration, set in the programs' rodata before load. Times
+ * are nanoseconds; ports host order.
+ */
+struct xlb_cfg {
+	__u64 ct_tcp_syn_ns;	/* TCP flow until it is established */
+	__u64 ct_tcp_est_ns;	/* established TCP flow */
+	__u64 ct_tcp_fin_ns;	/* after FIN or RST */
+	__u64 ct_udp_ns;	/* UDP flow */
+	__u32 snat_port_min;	/* SNAT port range, inclusive */
+	__u32 snat_port_max;
+	__u32 icmp_rate;	/* ICMP rejects per second per CPU */
+	__u32 icmp_burst;	/* bucket depth */
+};
+_Static_assert(sizeof(struct xlb_cfg) == 48, "xlb_cfg size");
+
+#define XLB_CFG_DEFAULT {					\
+	.ct_tcp_syn_ns = 60ull * 1000000000,			\
+	.ct_tcp_est_ns = 6ull * 3600 * 1000000000,		\
+	.ct_tcp_fin_ns = 10ull * 1000000000,			\
+	.ct_udp_ns = 60ull * 1000000000,			\
+	.snat_port_min = 61000,					\
+	.snat_port_max = 65000,					\
+	.icmp_rate = 100,					\
+	.icmp_burst = 200,					\
+}
+
+/* Maglev hash seed: the same on every node, so that every node picks the
+ * same backend for a flow (ECMP failover keeps flows on their Pod). */
+#define XLB_HASH_SEED 0x786c6231u	/* "xlb1" */
+
+#ifndef __bpf__
+static const char *const xlb_reason_names[XLB_R_MAX] = {
+	[XLB_R_FWD_LOCAL]		= "fwd_local",
+	[XLB_R_FWD_REMOTE]		= "fwd_remote",
+	[XLB_R_REPLY_SNAT]		= "reply_snat",
+	[XLB_R_REPLY_LOCAL]		= "reply_local",
+	[XLB_R_PASS_NOT_IP]		= "pass_not_ip",
+	[XLB_R_PASS_NOT_L4]		= "pass_not_l4",
+	[XLB_R_PASS_FRAGMENT]		= "pass_fragment",
+	[XLB_R_PASS_MALFORMED]		= "pass_malformed",
+	[XLB_R_PASS_NOT_FRONTEND]	= "pass_not_frontend",
+	[XLB_R_PASS_FIB]		= "pass_fib",
+	[XLB_R_DROP_NO_LOCAL_BACKEND]	= "drop_no_local_backend",
+	[XLB_R_REJECT_NO_BACKEND]	= "reject_no_backend",
+	[XLB_R_DROP_NO_BACKEND]		= "drop_no_backend",
+	[XLB_R_DROP_NO_TABLE]		= "drop_no_table",
+	[XLB_R_DROP_NO_SNAT_ADDR]	= "drop_no_snat_addr",
+	[XLB_R_DROP_SNAT_EXHAUSTED]	= "drop_snat_exhausted",
+	[XLB_R_DROP_CT_INSERT]		= "drop_ct_insert",
+	[XLB_R_DROP_NAT_FAILED]		= "drop_nat_failed",
+	[XLB_R_TC_PASS]			= "tc_pass",
+};
+#endif
+
+#endif /* XLB_ABI_H */

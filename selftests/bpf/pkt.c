@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/if_ether.h>
+#include <linux/icmp.h>
+#include <linux/ip.h>
+#include <linux/in.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include "pkt.h"
+
+__u32 ip4(const char *dotted)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, dotted, &a) != 1)
+		return 0;
+	return a.s_addr;
+}
+
+/* One's complement sum of @len bytes as 16-bit big-endian words. */
+static __u32 sum16(const __u8 *p, size_t len, __u32 s)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		s += (p[i] << 8) | p[i + 1];
+	if (len & 1)
+		s += p[len - 1] << 8;
+	return s;
+}
+
+static __u16 fold(__u32 s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (__u16)~s;
+}
+
+static __u32 pseudo(const struct iphdr *ip, __u16 l4len)
+{
+	__u32 s = 0;
+
+	s = sum16((const __u8 *)&ip->saddr, 4, s);
+	s = sum16((const __u8 *)&ip->daddr, 4, s);
+	s += ip->protocol;
+	s += l4len;
+	return s;
+}
+
+size_t pkt_l3_off(const __u8 *buf)
+{
+	const struct ethhdr *eth = (const void *)buf;
+
+	return eth->h_proto == htons(ETH_P_8021Q) ? 18 : 14;
+}
+
+size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
+{
+	size_t l3 = s->vlan ? 18 : 14, l4len, len;
+	struct ethhdr *eth = (void *)buf;
+	struct iphdr *ip = (void *)(buf + l3);
+	__u8 *l4 = (__u8 *)(ip + 1), *pl;
+
+	memset(buf, 0, PKT_MAX);
+	memcpy(eth->h_dest, s->dmac, 6);
+	memcpy(eth->h_source, s->smac, 6);
+	if (s->vlan) {
+		eth->h_proto = htons(ETH_P_8021Q);
+		buf[14] = 0;
+		buf[15] = 100;
+		buf[16] = ETH_P_IP >> 8;
+		buf[17] = ETH_P_IP & 0xff;
+	} else {
+		eth->h_proto = htons(ETH_P_IP);
+	}
+	l4len = (s->proto == IPPROTO_TCP ? sizeof(struct tcphdr) :
+		 s->proto == IPPROTO_UDP ? sizeof(struct udphdr) :
+		 sizeof(struct icmphdr)) + s->payload;
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tot_len = htons(sizeof(*ip) + l4len);
+	ip->id = htons(0x1234);
+	ip->ttl = s->ttl ? s->ttl : 64;
+	ip->protocol = s->proto;
+	ip->saddr = s->saddr;
+	ip->daddr = s->daddr;
+	ip->check = htons(fold(sum16((__u8 *)ip, sizeof(*ip), 0)));
+
+	if (s->proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)l4;
+
+		th->source = htons(s->sport);
+		th->dest = htons(s->dport);
+		th->seq = htonl(1000);
+		th->ack_seq = htonl(s->tcp_flags & 0x10 ? 2000 : 0);
+		th->doff = 5;
+		l4[13] = s->tcp_flags;
+		th->window = htons(65535);
+		pl = l4 + sizeof(*th);
+	} else if (s->proto == IPPROTO_UDP) {
+		struct udphdr *uh = (void *)l4;
+
+		uh->source = htons(s->sport);
+		uh->dest = htons(s->dport);
+		uh->len = htons(l4len);
+		pl = l4 + sizeof(*uh);
+	} else {
+		struct icmphdr *ic = (void *)l4;
+
+		ic->type = ICMP_ECHO;
+		pl = l4 + sizeof(*ic);
+	}
+	for (size_t i = 0; i < s->payload; i++)
+		pl[i] = (__u8)(i * 7 + 1);
+
+	if (s->proto == IPPROTO_TCP) {
+		struct tcphdr *th = (void *)l4;
+
+		th->check = htons(fold(sum16(l4, l4len, pseudo(ip, l4len))));
+	} else if (s->proto == IPPROTO_UDP && !s->udp_nocsum) {
+		struct udphdr *uh = (void *)l4;
+		__u16 c = fold(sum16(l4, l4len, pseudo(ip, l4len)));
+
+		uh->check = htons(c ? c : 0xffff);
+	} else if (s->proto == IPPROTO_ICMP) {
+		struct icmphdr *ic = (void *)l4;
+
+		ic->checksum = htons(fold(sum16(l4, l4len, 0)));
+	}
+	len = l3 + sizeof(*ip) + l4len;
+	return len < 60 ? 60 : len;	/* Ethernet minimum, zero padded */
+}
+
+static int verify_l3l4(const __u8 *p, size_t avail, bool quoted)
+{
+	const struct iphdr *ip = (const void *)p;
+	size_t ihl, tot;
+
+	if (avail < sizeof(*ip))
+		return -4;
+	ihl = ip->ihl * 4;
+	tot = ntohs(ip->tot_len);
+	if (ihl < 20 || avail < ihl)
+		return -4;
+	if (fold(sum16(p, ihl, 0)) != 0)
+		return -1;
+	if (quoted)
+		return 0;	/* a quoted packet is cut short: L4 unverifiable */
+	if (tot > avail || tot < ihl)
+		return -4;
+	p += ihl;
+	tot -= ihl;
+	if (ip->protocol == IPPROTO_TCP) {
+		if (fold(sum16(p, tot, pseudo(ip, tot))) != 0)
+			return -2;
+	} else if (ip->protocol == IPPROTO_UDP) {
+		const struct udphdr *uh = (const void *)p;
+
+		if (uh->check && fold(sum16(p, tot, pseudo(ip, tot))) != 0)
+			return -2;
+	} else if (ip->protocol == IPPROTO_ICMP) {
+		if (fold(sum16(p, tot, 0)) != 0)
+			return -3;
+		if (p[0] == ICMP_DEST_UNREACH)
+			return verify_l3l4(p + 8, tot - 8, true);
+	}
+	return 0;
+}
+
+int pkt_verify_csums(const __u8 *buf, size_t len)
+{
+	size_t l3 = pkt_l3_off(buf);
+
+	if (len < l3)
+		return -4;
+	return verify_l3l4(buf + l3, len - l3, false);
+}
+
+void pkt_describe(const __u8 *buf, size_t len, char *out, size_t out_len)
+{
+	size_t l3 = pkt_l3_off(buf);
+	const struct iphdr *ip = (const void *)(buf + l3);
+	const __u8 *l4 = buf + l3 + ip->ihl * 4;
+	char s[INET_ADDRSTRLEN], d[INET_ADDRSTRLEN];
+
+	if (len < l3 + sizeof(*ip) + 4) {
+		snprintf(out, out_len, "(%zu bytes)", len);
+		return;
+	}
+	inet_ntop(AF_INET, &ip->saddr, s, sizeof(s));
+	inet_ntop(AF_INET, &ip->daddr, d, sizeof(d));
+	snprintf(out, out_len, "%s:%u -> %s:%u proto %u ttl %u len %zu",
+		 s, (l4[0] << 8) | l4[1], d, (l4[2] << 8) | l4[3],
+		 ip->protocol, ip->ttl, len);
+}

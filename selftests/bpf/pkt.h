@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Packet building and checking for the BPF packet tests and benchmarks:
+ * frames are described by a struct pkt_spec and built with all checksums
+ * computed from scratch, so an expected output frame is correct by
+ * construction and an actual one can be verified independently.
+ */
+#ifndef XLB_SELFTEST_PKT_H
+#define XLB_SELFTEST_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+struct pkt_spec {
+	__u8 smac[6];
+	__u8 dmac[6];
+	bool vlan;		/* one 802.1Q tag, VID 100 */
+	__u32 saddr;		/* network order */
+	__u32 daddr;
+	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_ICMP */
+	__u16 sport;		/* host order */
+	__u16 dport;
+	__u8 tcp_flags;		/* TH_* bits */
+	__u8 ttl;		/* 0: 64 */
+	__u16 payload;		/* payload bytes after the L4 header */
+	bool udp_nocsum;	/* UDP checksum 0 (none) */
+};
+
+#define PKT_MAX 2048
+
+/* Build the frame into buf (PKT_MAX), return its length. */
+size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
+/* 0 if every checksum in the frame (IPv4 header, TCP/UDP/ICMP incl. the
+ * quoted packet of an ICMP error) verifies; else a negative code naming
+ * the layer: -1 IP, -2 L4, -3 ICMP, -4 not parseable. */
+int pkt_verify_csums(const __u8 *buf, size_t len);
+/* Human-readable one-line summary for failure messages. */
+void pkt_describe(const __u8 *buf, size_t len, char *out, size_t out_len);
+/* Offset of the IPv4 header (14 or 18). */
+size_t pkt_l3_off(const __u8 *buf);
+
+__u32 ip4(const char *dotted);
+
+#endif /* XLB_SELFTEST_PKT_H */

@@ -1,0 +1,1176 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Packet tests of the XDP and tc programs through BPF_PROG_TEST_RUN: the
+ * real verifier, the real JIT, real maps. Each case writes the input frame
+ * and the expected output frame (built from scratch with pkt_build, so its
+ * checksums are right by construction), runs the program, and compares
+ * verdict, reason counter, every byte of the output, and that the output's
+ * checksums verify from scratch.
+ *
+ * The binary runs in a network namespace of its own (unshare), with veths,
+ * routes and permanent neighbours, so bpf_fib_lookup answers as on a node:
+ *
+ *   client 10.0.0.2 (02:..:02) --- xn0 10.0.0.1 [node] xn1 10.0.1.1 --- 10.0.1.2 (02:..:01:02)
+ *                                                                      \-- remote Pods 10.2.0.0/16
+ *   local Pods 10.1.1.2, 10.1.1.3 (DNAT + pass up; no FIB needed)
+ *   another host on the client's link: 10.0.0.50 (02:..:50)
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/icmp.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <xlb/abi.h>
+#include "datapath.h"
+#include "log.h"
+#include "../xtest.h"
+#include "pkt.h"
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
+static struct xlb_dp *dp;
+static int if_xn0, if_xn1;
+static __u8 mac_xn0[6], mac_xn1[6];
+static const __u8 mac_client[6] = { 2, 0, 0, 0, 0, 2 };
+static const __u8 mac_gw1[6] = { 2, 0, 0, 0, 1, 2 };
+static const __u8 mac_h50[6] = { 2, 0, 0, 0, 0, 0x50 };
+
+static __u32 A_CLIENT, A_CLIENT2, A_CLIENT3, A_NODE, A_NODE1, A_VIP, A_LOCAL,
+	A_LOCAL2, A_REMOTE, A_H50, A_OTHER;
+
+enum {
+	BE_LOCAL = 1, BE_LOCAL2 = 2, BE_REMOTE = 3, BE_H50 = 4,
+};
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "setup: '%s' failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+/* ioctl, not /sys: sysfs shows the netns it was mounted in. */
+static int read_mac(const char *ifname, __u8 *mac)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static struct xlb_dp *load_dp(__u32 snat_min, __u32 snat_max)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 65536,
+				 .max_tables = 1024 };
+
+	o.cfg.snat_port_min = snat_min;
+	o.cfg.snat_port_max = snat_max;
+	o.cfg.icmp_rate = 1000;
+	o.cfg.icmp_burst = 1000;
+	return xlb_dp_load(&o);
+}
+
+int xt_setup(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add xn0 type veth peer name xc0",
+		"ip link add xn1 type veth peer name xr0",
+		"ip link set xn0 up", "ip link set xc0 up",
+		"ip link set xn1 up", "ip link set xr0 up",
+		"ip addr add 10.0.0.1/24 dev xn0",
+		"ip addr add 10.0.1.1/24 dev xn1",
+		"ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
+		"ip neigh replace 10.0.0.3 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
+		"ip neigh replace 10.0.0.50 lladdr 02:00:00:00:00:50 dev xn0 nud permanent",
+		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
+		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
+		"sysctl -qw net.ipv4.ip_forward=1",
+	};
+
+	xlb_log_hook_libs();
+	xlb_log_set_level(getenv("XLB_DEBUG") ? XLB_LOG_DEBUG : XLB_LOG_WARN);
+	if (unshare(CLONE_NEWNET)) {
+		perror("unshare(CLONE_NEWNET)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i]))
+			return -1;
+	if_xn0 = if_nametoindex("xn0");
+	if_xn1 = if_nametoindex("xn1");
+	if (!if_xn0 || !if_xn1 || read_mac("xn0", mac_xn0) || read_mac("xn1", mac_xn1))
+		return -1;
+
+	A_CLIENT = ip4("10.0.0.2");
+	A_CLIENT2 = ip4("10.0.0.3");
+	A_CLIENT3 = ip4("10.0.0.4");
+	A_NODE = ip4("10.0.0.1");
+	A_NODE1 = ip4("10.0.1.1");
+	A_VIP = ip4("192.0.2.10");
+	A_LOCAL = ip4("10.1.1.2");
+	A_LOCAL2 = ip4("10.1.1.3");
+	A_REMOTE = ip4("10.2.1.2");
+	A_H50 = ip4("10.0.0.50");
+	A_OTHER = ip4("10.9.9.9");
+
+	dp = load_dp(61000, 61015);
+	if (!dp) {
+		fprintf(stderr, "load: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void xt_teardown(void)
+{
+	xlb_dp_close(dp);
+}
+
+/* ---- map setup helpers ---- */
+
+static void flush_all(struct xlb_dp *d)
+{
+	static const enum xlb_dp_map ms[] = { XLB_DPM_SVC, XLB_DPM_BACKENDS,
+		XLB_DPM_NODE_ADDRS, XLB_DPM_IFACES, XLB_DPM_CT };
+	char key[64], next[64];
+
+	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
+		int fd = xlb_dp_map_fd(d, ms[i]);
+
+		while (!bpf_map_get_next_key(fd, NULL, next)) {
+			memcpy(key, next, sizeof(key));
+			bpf_map_delete_elem(fd, key);
+		}
+	}
+}
+
+static void backend(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool local)
+{
+	struct xlb_backend b = { .addr.v4 = addr, .port = htons(port),
+				 .family = XLB_AF_INET,
+				 .flags = local ? XLB_BE_F_LOCAL : 0 };
+
+	xlb_dp_backend_set(d, id, &b);
+}
+
+static struct xlb_svc_key svc_key(__u8 scope, __u32 addr, __u16 port, __u8 proto)
+{
+	struct xlb_svc_key k = { .addr.v4 = addr, .port = htons(port),
+				 .proto = proto, .family = XLB_AF_INET,
+				 .scope = scope };
+	return k;
+}
+
+/* A service whose table (M = 251) spreads @ids round robin. */
+static void service(struct xlb_dp *d, __u8 scope, __u32 addr, __u16 port, __u8 proto,
+		    __u32 svc_id, const __u32 *ids, __u16 n, __u16 total, __u32 flags)
+{
+	struct xlb_svc_key k = svc_key(scope, addr, port, proto);
+	struct xlb_svc v = { .svc_id = svc_id, .table_id = svc_id,
+			     .backend_count = n, .total_count = total,
+			     .flags = flags };
+	__u32 table[251];
+
+	if (n) {
+		for (int i = 0; i < 251; i++)
+			table[i] = ids[i % n];
+		xlb_dp_table_set(d, svc_id, table, 251);
+		v.maglev_size = 251;
+	}
+	xlb_dp_svc_set(d, &k, &v);
+}
+
+static void node_setup(struct xlb_dp *d)
+{
+	struct xlb_addr_key na = { .addr.v4 = A_NODE, .family = XLB_AF_INET };
+	struct xlb_addr_key na1 = { .addr.v4 = A_NODE1, .family = XLB_AF_INET };
+	struct xlb_iface i0 = { .snat4.v4 = A_NODE }, i1 = { .snat4.v4 = A_NODE1 };
+
+	flush_all(d);
+	xlb_dp_node_addr_set(d, &na);
+	xlb_dp_node_addr_set(d, &na1);
+	xlb_dp_iface_set(d, if_xn0, &i0);
+	xlb_dp_iface_set(d, if_xn1, &i1);
+	backend(d, BE_LOCAL, A_LOCAL, 8080, true);
+	backend(d, BE_LOCAL2, A_LOCAL2, 8080, true);
+	backend(d, BE_REMOTE, A_REMOTE, 8080, false);
+	backend(d, BE_H50, A_H50, 9000, false);
+}
+
+/* ---- running ---- */
+
+struct run {
+	int ret;
+	__u8 out[PKT_MAX];
+	__u32 len;
+	__u64 reasons[XLB_R_MAX];
+};
+
+static void reasons_read(struct xlb_dp *d, __u64 *out)
+{
+	int ncpu = xlb_dp_ncpus(), fd = xlb_dp_map_fd(d, XLB_DPM_REASONS);
+	struct xlb_counter vals[ncpu];
+
+	for (__u32 r = 0; r < XLB_R_MAX; r++) {
+		out[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[r] += vals[c].packets;
+	}
+}
+
+/* Run the XDP program once on @in arriving at @ifindex; r->reasons gets
+ * the per-reason deltas. */
+static int run_xdp_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex,
+		      struct run *r)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	__u64 before[XLB_R_MAX];
+	int err;
+
+	reasons_read(d, before);
+	err = bpf_prog_test_run_opts(xlb_dp_xdp_fd(d), &o);
+	if (err)
+		return -errno;
+	r->ret = o.retval;
+	r->len = o.data_size_out;
+	reasons_read(d, r->reasons);
+	for (int i = 0; i < XLB_R_MAX; i++)
+		r->reasons[i] -= before[i];
+	return 0;
+}
+
+static int run_tc_on(struct xlb_dp *d, const __u8 *in, size_t len, struct run *r)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
+	__u64 before[XLB_R_MAX];
+
+	reasons_read(d, before);
+	if (bpf_prog_test_run_opts(xlb_dp_tc_fd(d), &o))
+		return -errno;
+	r->ret = o.retval;
+	r->len = o.data_size_out;
+	reasons_read(d, r->reasons);
+	for (int i = 0; i < XLB_R_MAX; i++)
+		r->reasons[i] -= before[i];
+	return 0;
+}
+
+static const char *verdict_name(int v)
+{
+	static const char *const n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return v >= 0 && v <= 4 ? n[v] : "?";
+}
+
+/*
+ * Check a run: verdict, exactly one count on @reason, and the output equal
+ * to @exp (built frame) or to @in when @exp is NULL (untouched), with
+ * checksums that verify from scratch.
+ */
+static bool check_run(const char *what, const struct run *r, int verdict, int reason,
+		      const __u8 *exp, size_t exp_len)
+{
+	char got[160], want[160];
+	bool ok = true;
+
+	if (r->ret != verdict) {
+		xt_fail_at(__FILE__, __LINE__, "%s: verdict %s, want %s", what,
+			   verdict_name(r->ret), verdict_name(verdict));
+		ok = false;
+	}
+	if (r->reasons[reason] != 1) {
+		int seen = -1;
+
+		for (int i = 0; i < XLB_R_MAX; i++)
+			if (r->reasons[i])
+				seen = i;
+		xt_fail_at(__FILE__, __LINE__, "%s: reason %s not counted once (counted: %s)",
+			   what, xlb_reason_names[reason],
+			   seen >= 0 ? xlb_reason_names[seen] : "none");
+		ok = false;
+	}
+	if (!exp)
+		return ok;
+	if (r->len != exp_len || memcmp(r->out, exp, exp_len)) {
+		pkt_describe(r->out, r->len, got, sizeof(got));
+		pkt_describe(exp, exp_len, want, sizeof(want));
+		xt_fail_at(__FILE__, __LINE__, "%s: output differs\n      got:  %s\n      want: %s",
+			   what, got, want);
+		for (size_t i = 0; i < exp_len && i < r->len; i++)
+			if (r->out[i] != exp[i]) {
+				xt_log("  first difference at byte %zu: 0x%02x != 0x%02x",
+				       i, r->out[i], exp[i]);
+				break;
+			}
+		ok = false;
+	}
+	if (pkt_verify_csums(r->out, r->len)) {
+		xt_fail_at(__FILE__, __LINE__, "%s: output checksum does not verify (%d)",
+			   what, pkt_verify_csums(r->out, r->len));
+		ok = false;
+	}
+	return ok;
+}
+
+/* A client packet as it arrives at xn0. */
+static struct pkt_spec from_client(__u32 saddr, __u16 sport, __u32 daddr, __u16 dport,
+				   __u8 proto, __u8 flags)
+{
+	struct pkt_spec s = { .saddr = saddr, .daddr = daddr, .sport = sport,
+			      .dport = dport, .proto = proto, .tcp_flags = flags,
+			      .payload = proto == IPPROTO_UDP ? 32 : 0 };
+
+	memcpy(s.smac, mac_client, 6);
+	memcpy(s.dmac, mac_xn0, 6);
+	return s;
+}
+
+static bool ct_get(struct xlb_dp *d, __u32 s, __u16 sp, __u32 da, __u16 dp_, __u8 proto,
+		   struct xlb_ct *out)
+{
+	struct xlb_ct_key k = { .saddr.v4 = s, .daddr.v4 = da, .sport = htons(sp),
+				.dport = htons(dp_), .proto = proto,
+				.family = XLB_AF_INET };
+
+	return !bpf_map_lookup_elem(xlb_dp_map_fd(d, XLB_DPM_CT), &k, out);
+}
+
+/* ---- tests ---- */
+
+XT_TEST(nodeport_to_local_backend)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	struct pkt_spec s, e;
+	struct xlb_ct fwd, rev;
+	__u32 ids[] = { BE_LOCAL };
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30080, IPPROTO_TCP, 10, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40000, A_NODE, 30080, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		return;
+	check_run("SYN to node:30080", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+
+	if (ASSERT_TRUE(ct_get(dp, A_CLIENT, 40000, A_NODE, 30080, IPPROTO_TCP, &fwd),
+			"forward ct entry")) {
+		ASSERT_EQ(fwd.kind, XLB_CT_FWD_LOCAL, "fwd kind");
+		ASSERT_EQ(fwd.backend_id, BE_LOCAL, "fwd backend");
+		ASSERT_EQ(fwd.svc_id, 10, "fwd svc id");
+	}
+	/* The reply entry tc uses: Pod -> client restores node:30080. */
+	if (ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 40000, IPPROTO_TCP, &rev),
+			"reply ct entry")) {
+		ASSERT_EQ(rev.kind, XLB_CT_REPLY_LOCAL, "reply kind");
+		ASSERT_EQ(rev.nat_saddr.v4, A_NODE, "reply source addr");
+		ASSERT_EQ(ntohs(rev.nat_sport), 30080, "reply source port");
+	}
+}
+
+XT_TEST(local_reply_restored_by_tc)
+{
+	__u8 in[PKT_MAX], reply[PKT_MAX], exp[PKT_MAX];
+	struct pkt_spec s, rs, e;
+	__u32 ids[] = { BE_LOCAL };
+	size_t len, rlen, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30080, IPPROTO_TCP, 10, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40001, A_NODE, 30080, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run"))
+		return;
+
+	/* The Pod's SYN-ACK leaving the node through xn0. */
+	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
+				.dport = 40001, .proto = IPPROTO_TCP,
+				.tcp_flags = TH_SYN | TH_ACK, .ttl = 63 };
+	memcpy(rs.smac, mac_xn0, 6);
+	memcpy(rs.dmac, mac_client, 6);
+	rlen = pkt_build(&rs, reply);
+	e = rs;
+	e.saddr = A_NODE;
+	e.sport = 30080;
+	elen = pkt_build(&e, exp);
+	if (!ASSERT_OK(run_tc_on(dp, reply, rlen, &r), "tc run"))
+		return;
+	check_run("SYN-ACK from local Pod", &r, TC_ACT_OK, XLB_R_REPLY_LOCAL, exp, elen);
+
+	/* Traffic of the node itself is not touched. */
+	rs.sport = 22;
+	rlen = pkt_build(&rs, reply);
+	if (ASSERT_OK(run_tc_on(dp, reply, rlen, &r), "tc run"))
+		check_run("unrelated egress", &r, TC_ACT_OK, XLB_R_TC_PASS, reply, rlen);
+}
+
+XT_TEST(local_reply_udp_via_tc)
+{
+	__u8 in[PKT_MAX], reply[PKT_MAX], exp[PKT_MAX];
+	struct pkt_spec s, rs, e;
+	__u32 ids[] = { BE_LOCAL };
+	size_t len, rlen, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 11, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 5353, A_VIP, 53, IPPROTO_UDP, 0);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run"))
+		return;
+	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
+				.dport = 5353, .proto = IPPROTO_UDP, .payload = 40 };
+	memcpy(rs.smac, mac_xn0, 6);
+	memcpy(rs.dmac, mac_client, 6);
+	rlen = pkt_build(&rs, reply);
+	e = rs;
+	e.saddr = A_VIP;
+	e.sport = 53;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_tc_on(dp, reply, rlen, &r), "tc run"))
+		check_run("UDP reply from local Pod", &r, TC_ACT_OK, XLB_R_REPLY_LOCAL,
+			  exp, elen);
+}
+
+XT_TEST(lb_vip_to_local_backend)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40002, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	s.payload = 0;
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		check_run("SYN to VIP:80", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+}
+
+XT_TEST(vlan_tagged_vip_to_local_backend)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40003, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	s.vlan = true;
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		check_run("802.1Q SYN to VIP:80", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+}
+
+/* Forward SNAT to a remote backend, then its reply, reverse-translated. */
+XT_TEST(remote_backend_snat_and_reply)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX], rin[PKT_MAX];
+	__u32 ids[] = { BE_REMOTE };
+	struct pkt_spec s, e, rs;
+	struct xlb_ct fwd, rev;
+	size_t len, elen, rlen;
+	__u16 snat_port;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40010, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		return;
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40010, A_NODE, 30081, IPPROTO_TCP, &fwd),
+			 "forward ct entry"))
+		return;
+	ASSERT_EQ(fwd.kind, XLB_CT_FWD_REMOTE, "fwd kind");
+	snat_port = ntohs(fwd.nat_sport);
+	ASSERT_TRUE(snat_port >= 61000 && snat_port <= 61015, "SNAT port in range");
+
+	/* Out of xn1 towards the next hop, source the node's xn1 address. */
+	e = s;
+	e.saddr = A_NODE1;
+	e.sport = snat_port;
+	e.daddr = A_REMOTE;
+	e.dport = 8080;
+	e.ttl = 63;
+	memcpy(e.smac, mac_xn1, 6);
+	memcpy(e.dmac, mac_gw1, 6);
+	elen = pkt_build(&e, exp);
+	check_run("SYN to remote backend", &r, XDP_REDIRECT, XLB_R_FWD_REMOTE, exp, elen);
+
+	if (!ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, snat_port, IPPROTO_TCP, &rev),
+			 "reply ct entry"))
+		return;
+	ASSERT_EQ(rev.kind, XLB_CT_REPLY_SNAT, "reply kind");
+
+	/* The backend's SYN-ACK arrives at xn1. */
+	rs = (struct pkt_spec){ .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
+				.dport = snat_port, .proto = IPPROTO_TCP,
+				.tcp_flags = TH_SYN | TH_ACK, .ttl = 62 };
+	memcpy(rs.smac, mac_gw1, 6);
+	memcpy(rs.dmac, mac_xn1, 6);
+	rlen = pkt_build(&rs, rin);
+	e = rs;
+	e.saddr = A_NODE;
+	e.sport = 30081;
+	e.daddr = A_CLIENT;
+	e.dport = 40010;
+	e.ttl = 61;
+	memcpy(e.smac, mac_xn0, 6);
+	memcpy(e.dmac, mac_client, 6);
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, rin, rlen, if_xn1, &r), "reply run"))
+		check_run("SYN-ACK from remote backend", &r, XDP_REDIRECT,
+			  XLB_R_REPLY_SNAT, exp, elen);
+}
+
+XT_TEST(remote_backend_same_link_xdp_tx)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_H50 };
+	struct pkt_spec s, e;
+	struct xlb_ct fwd;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 9000, IPPROTO_UDP, 14, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 7000, A_VIP, 9000, IPPROTO_UDP, 0);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		return;
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 7000, A_VIP, 9000, IPPROTO_UDP, &fwd),
+			 "forward ct entry"))
+		return;
+	e = s;
+	e.saddr = A_NODE;
+	e.sport = ntohs(fwd.nat_sport);
+	e.daddr = A_H50;
+	e.ttl = 63;
+	memcpy(e.smac, mac_xn0, 6);
+	memcpy(e.dmac, mac_h50, 6);
+	elen = pkt_build(&e, exp);
+	check_run("UDP to backend on the ingress link", &r, XDP_TX, XLB_R_FWD_REMOTE,
+		  exp, elen);
+}
+
+XT_TEST(second_packet_hits_conntrack)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40020, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN run"))
+		return;
+	/* The backend set changes: new flows would go to LOCAL2 now. */
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids2, 1, 2, 0);
+
+	s.tcp_flags = TH_ACK;
+	s.payload = 100;
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "ACK run"))
+		check_run("ACK keeps its backend", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+
+	/* A new flow takes the new set. */
+	s = from_client(A_CLIENT, 40021, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL2;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "new SYN run"))
+		check_run("new flow uses the new set", &r, XDP_PASS, XLB_R_FWD_LOCAL,
+			  exp, elen);
+}
+
+XT_TEST(syn_retransmit_keeps_backend)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40030, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN run"))
+		return;
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids2, 1, 2, 0);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN again"))
+		check_run("SYN retransmit", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+}
+
+XT_TEST(removed_backend_rebalanced_on_syn)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40040, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN run"))
+		return;
+	/* BE_LOCAL leaves: table first, then the backend (sync's order). */
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids2, 1, 1, 0);
+	xlb_dp_backend_del(dp, BE_LOCAL);
+
+	/* Mid-stream packets still reach the (terminating) old Pod. */
+	s.tcp_flags = TH_ACK;
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "ACK run"))
+		check_run("ACK after removal", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+
+	/* A new SYN on the same tuple is balanced again. */
+	s.tcp_flags = TH_SYN;
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL2;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN run"))
+		check_run("SYN after removal", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+}
+
+XT_TEST(removed_backend_rebalanced_udp)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 11, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 5300, A_VIP, 53, IPPROTO_UDP, 0);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "first run"))
+		return;
+	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 11, ids2, 1, 1, 0);
+	xlb_dp_backend_del(dp, BE_LOCAL);
+	e = s;
+	e.daddr = A_LOCAL2;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "second run"))
+		check_run("UDP after removal", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+}
+
+XT_TEST(etp_local_with_local_backend)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	/* Two endpoints in the cluster, one of them here. */
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, ids, 1, 2,
+		XLB_SVC_F_ETP_LOCAL);
+	s = from_client(A_CLIENT, 40050, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		check_run("ETP Local, local Pod: client address kept", &r, XDP_PASS,
+			  XLB_R_FWD_LOCAL, exp, elen);
+}
+
+XT_TEST(etp_local_without_local_backend_drops)
+{
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	size_t len;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, NULL, 0, 2,
+		XLB_SVC_F_ETP_LOCAL);
+	s = from_client(A_CLIENT, 40051, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		check_run("ETP Local, no Pod here", &r, XDP_DROP,
+			  XLB_R_DROP_NO_LOCAL_BACKEND, NULL, 0);
+}
+
+/* The ICMP port unreachable a no-endpoint frontend answers with. */
+static size_t build_reject(const __u8 *in, size_t in_len, __u8 *exp)
+{
+	size_t l3 = pkt_l3_off(in), quote = 28;
+	const struct iphdr *oip = (const void *)(in + l3);
+	struct ethhdr *eth = (void *)exp;
+	struct iphdr *ip;
+	struct icmphdr *ic;
+	struct pkt_spec t = {};
+
+	(void)in_len;
+	/* Build the outer headers with pkt_build (an ICMP frame with a
+	 * 28-byte payload), then put the quote and the right type in. */
+	memcpy(t.smac, ((const struct ethhdr *)in)->h_dest, 6);
+	memcpy(t.dmac, ((const struct ethhdr *)in)->h_source, 6);
+	t.vlan = l3 == 18;
+	t.saddr = oip->daddr;
+	t.daddr = oip->saddr;
+	t.proto = IPPROTO_ICMP;
+	t.payload = quote;
+	pkt_build(&t, exp);
+	(void)eth;
+	ip = (void *)(exp + l3);
+	ip->id = 0;
+	ip->check = 0;
+	{
+		__u32 s = 0;
+		const __u8 *b = (const __u8 *)ip;
+
+		for (int i = 0; i < 20; i += 2)
+			s += (b[i] << 8) | b[i + 1];
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		ip->check = htons((__u16)~s);
+	}
+	ic = (void *)(ip + 1);
+	ic->type = ICMP_DEST_UNREACH;
+	ic->code = ICMP_PORT_UNREACH;
+	ic->checksum = 0;
+	ic->un.gateway = 0;
+	memcpy(ic + 1, oip, quote);
+	{
+		__u32 s = 0;
+		const __u8 *b = (const __u8 *)ic;
+
+		for (size_t i = 0; i < 8 + quote; i += 2)
+			s += (b[i] << 8) | b[i + 1];
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		ic->checksum = htons((__u16)~s);
+	}
+	return l3 + 20 + 8 + quote;
+}
+
+static void reject_case(__u8 proto, __u16 sport, bool vlan)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	struct pkt_spec s;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30090, proto, 16, NULL, 0, 0, 0);
+	s = from_client(A_CLIENT, sport, A_NODE, 30090, proto,
+			proto == IPPROTO_TCP ? TH_SYN : 0);
+	s.vlan = vlan;
+	s.payload = 64;
+	len = pkt_build(&s, in);
+	elen = build_reject(in, len, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		check_run(proto == IPPROTO_TCP ? "TCP SYN, no endpoints" :
+			  "UDP, no endpoints", &r, XDP_TX, XLB_R_REJECT_NO_BACKEND,
+			  exp, elen);
+}
+
+XT_TEST(no_endpoint_reject_tcp)
+{
+	reject_case(IPPROTO_TCP, 40060, false);
+}
+
+XT_TEST(no_endpoint_reject_udp)
+{
+	reject_case(IPPROTO_UDP, 40061, false);
+}
+
+XT_TEST(no_endpoint_reject_vlan)
+{
+	reject_case(IPPROTO_TCP, 40062, true);
+}
+
+XT_TEST(no_endpoint_reject_rate_limited)
+{
+	struct xlb_dp *d = NULL;
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 64 };
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+	size_t len;
+	int tx = 0, dropped = 0;
+
+	o.cfg.icmp_rate = 1;	/* one per second, bucket of 3 */
+	o.cfg.icmp_burst = 3;
+	d = xlb_dp_load(&o);
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	service(d, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 1, NULL, 0, 0, 0);
+	s = from_client(A_CLIENT, 40063, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	for (int i = 0; i < 10; i++) {
+		if (run_xdp_on(d, in, len, if_xn0, &r))
+			break;
+		tx += r.ret == XDP_TX && r.reasons[XLB_R_REJECT_NO_BACKEND];
+		dropped += r.ret == XDP_DROP && r.reasons[XLB_R_DROP_NO_BACKEND];
+	}
+	/* The bucket starts empty and refills at 1/s; the runs take far less
+	 * than 3 s, so at most 3 rejects and the rest dropped, counted. */
+	ASSERT_LE(tx, 3, "rejects sent");
+	ASSERT_EQ(tx + dropped, 10, "every packet rejected or dropped with a reason");
+	ASSERT_TRUE(dropped >= 7, "rate limit dropped the rest");
+	xlb_dp_close(d);
+}
+
+static void untouched_case(const char *what, const __u8 *in, size_t len, int reason)
+{
+	struct run r;
+
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
+		return;
+	check_run(what, &r, XDP_PASS, reason, NULL, 0);
+	if (ASSERT_EQ(r.len, len, "output length"))
+		ASSERT_MEMEQ(r.out, in, len, what);
+}
+
+XT_TEST(vip_unknown_port_passes)
+{
+	__u32 ids[] = { BE_LOCAL };
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40070, A_VIP, 81, IPPROTO_TCP, TH_SYN);
+	untouched_case("VIP:81", in, pkt_build(&s, in), XLB_R_PASS_NOT_FRONTEND);
+	/* Same port, other protocol. */
+	s = from_client(A_CLIENT, 40070, A_VIP, 80, IPPROTO_UDP, 0);
+	untouched_case("VIP:80/UDP", in, pkt_build(&s, in), XLB_R_PASS_NOT_FRONTEND);
+}
+
+XT_TEST(non_frontend_and_unserved_nodeport_pass)
+{
+	__u32 ids[] = { BE_LOCAL };
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30080, IPPROTO_TCP, 10, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40080, A_OTHER, 30080, IPPROTO_TCP, TH_SYN);
+	untouched_case("nodePort on a foreign address", in, pkt_build(&s, in),
+		       XLB_R_PASS_NOT_FRONTEND);
+	s = from_client(A_CLIENT, 40081, A_NODE, 30999, IPPROTO_TCP, TH_SYN);
+	untouched_case("node port nobody serves", in, pkt_build(&s, in),
+		       XLB_R_PASS_NOT_FRONTEND);
+	s = from_client(A_CLIENT, 40082, A_NODE, 22, IPPROTO_TCP, TH_SYN);
+	untouched_case("ssh to the node", in, pkt_build(&s, in), XLB_R_PASS_NOT_FRONTEND);
+}
+
+XT_TEST(non_ip_and_non_l4_pass)
+{
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	size_t len;
+
+	node_setup(dp);
+	/* ARP request */
+	memset(in, 0, sizeof(in));
+	memset(in, 0xff, 6);
+	memcpy(in + 6, mac_client, 6);
+	in[12] = 0x08;
+	in[13] = 0x06;
+	untouched_case("ARP", in, 60, XLB_R_PASS_NOT_IP);
+	/* IPv6 ethertype */
+	in[12] = 0x86;
+	in[13] = 0xdd;
+	untouched_case("IPv6", in, 60, XLB_R_PASS_NOT_IP);
+	/* ICMP echo to a VIP */
+	s = from_client(A_CLIENT, 0, A_VIP, 0, IPPROTO_ICMP, 0);
+	s.payload = 16;
+	len = pkt_build(&s, in);
+	untouched_case("ICMP echo", in, len, XLB_R_PASS_NOT_L4);
+	/* An IPv4 ethertype and nothing after the Ethernet header (the
+	 * kernel refuses to run a frame shorter than that). */
+	in[12] = 0x08;
+	in[13] = 0x00;
+	untouched_case("Ethernet header only", in, 14, XLB_R_PASS_MALFORMED);
+}
+
+XT_TEST(malformed_headers_pass_untouched)
+{
+	__u32 ids[] = { BE_LOCAL };
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	struct iphdr *ip;
+	size_t len;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 11, ids, 1, 1, 0);
+
+	s = from_client(A_CLIENT, 40090, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	s.payload = 20;
+	len = pkt_build(&s, in);
+	ip = (void *)(in + 14);
+	ip->ihl = 4;
+	untouched_case("IHL 4", in, len, XLB_R_PASS_MALFORMED);
+
+	len = pkt_build(&s, in);
+	ip->ihl = 15;	/* options past the end of the header bytes */
+	untouched_case("IHL 15 beyond frame", in, 14 + 40, XLB_R_PASS_MALFORMED);
+
+	len = pkt_build(&s, in);
+	ip->version = 6;
+	untouched_case("version 6 in an IPv4 frame", in, len, XLB_R_PASS_MALFORMED);
+
+	/* The frame ends inside the TCP header. */
+	s.payload = 0;
+	len = pkt_build(&s, in);
+	ip->tot_len = htons(20 + 10);
+	untouched_case("short TCP header", in, 14 + 30, XLB_R_PASS_MALFORMED);
+
+	len = pkt_build(&s, in);
+	in[14 + 20 + 12] = 0x30;	/* doff 3 */
+	untouched_case("TCP doff 3", in, len, XLB_R_PASS_MALFORMED);
+
+	len = pkt_build(&s, in);
+	ip->tot_len = htons(1500);	/* longer than the frame */
+	untouched_case("IP length past frame", in, len, XLB_R_PASS_MALFORMED);
+
+	s = from_client(A_CLIENT, 40091, A_VIP, 53, IPPROTO_UDP, 0);
+	len = pkt_build(&s, in);
+	in[14 + 20 + 4] = 0;	/* UDP length 3 */
+	in[14 + 20 + 5] = 3;
+	untouched_case("UDP length 3", in, len, XLB_R_PASS_MALFORMED);
+
+	s = from_client(A_CLIENT, 40092, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	s.payload = 40;
+	len = pkt_build(&s, in);
+	ip->frag_off = htons(0x2000);	/* MF: first fragment */
+	untouched_case("first fragment", in, len, XLB_R_PASS_FRAGMENT);
+	ip->frag_off = htons(100);
+	untouched_case("later fragment", in, len, XLB_R_PASS_FRAGMENT);
+	{
+		struct xlb_ct_key k;
+
+		ASSERT_EQ(bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_CT), NULL, &k),
+			  -ENOENT, "no conntrack entry created by malformed packets");
+	}
+}
+
+XT_TEST(udp_zero_checksum_stays_zero)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 11, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 5301, A_VIP, 53, IPPROTO_UDP, 0);
+	s.udp_nocsum = true;
+	len = pkt_build(&s, in);
+	e = s;
+	e.daddr = A_LOCAL;
+	e.dport = 8080;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run") &&
+	    check_run("UDP without checksum", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen))
+		ASSERT_EQ(r.out[14 + 20 + 6] | r.out[14 + 20 + 7], 0, "UDP checksum still 0");
+}
+
+XT_TEST(snat_port_collision_two_clients)
+{
+	struct xlb_dp *d;
+	__u32 ids[] = { BE_REMOTE };
+	__u8 in[PKT_MAX];
+	struct xlb_ct f1, f2, rv;
+	struct pkt_spec s;
+	struct run r;
+
+	/* Two SNAT ports only: the second client must get the other one, the
+	 * third none. */
+	d = load_dp(61000, 61001);
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	node_setup(d);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+
+	s = from_client(A_CLIENT, 1234, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	if (!ASSERT_OK(run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r), "client 1") ||
+	    !ASSERT_EQ(r.ret, XDP_REDIRECT, "client 1 forwarded"))
+		goto out;
+	s.saddr = A_CLIENT2;	/* same source port, other client */
+	if (!ASSERT_OK(run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r), "client 2") ||
+	    !ASSERT_EQ(r.ret, XDP_REDIRECT, "client 2 forwarded"))
+		goto out;
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 1234, A_NODE, 30081, IPPROTO_TCP, &f1) &&
+			 ct_get(d, A_CLIENT2, 1234, A_NODE, 30081, IPPROTO_TCP, &f2),
+			 "both forward entries"))
+		goto out;
+	ASSERT_NEQ(f1.nat_sport, f2.nat_sport, "different SNAT ports");
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f1.nat_sport), IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT, "reply entry 1 leads to client 1");
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f2.nat_sport), IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT2, "reply entry 2 leads to client 2");
+
+	s.saddr = A_CLIENT3;
+	if (ASSERT_OK(run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r), "client 3"))
+		check_run("third client, ports exhausted", &r, XDP_DROP,
+			  XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
+out:
+	xlb_dp_close(d);
+}
+
+XT_TEST(tcp_fin_shortens_conntrack)
+{
+	__u8 in[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct xlb_ct before, after, rev;
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	s.tcp_flags = TH_ACK;
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &before),
+			 "ct entry"))
+		return;
+	ASSERT_TRUE(before.flags & XLB_CT_F_ESTABLISHED, "established after ACK");
+	s.tcp_flags = TH_FIN | TH_ACK;
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &after);
+	ASSERT_TRUE(after.flags & XLB_CT_F_CLOSING, "closing after FIN");
+	ASSERT_TRUE(after.expires_ns + 3600ull * 1000000000 < before.expires_ns,
+		    "FIN shortened the lifetime (6 h -> 10 s)");
+	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 40100, IPPROTO_TCP, &rev) &&
+		    rev.expires_ns == after.expires_ns, "reply entry follows");
+}
+
+XT_TEST(per_service_counters)
+{
+	int ncpu = xlb_dp_ncpus(), fd;
+	struct xlb_counter vals[ncpu];
+	__u32 ids[] = { BE_LOCAL }, key = 12;
+	__u64 pkts = 0, bytes = 0;
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+	size_t len;
+
+	node_setup(dp);
+	fd = xlb_dp_map_fd(dp, XLB_DPM_SVC_STATS);
+	memset(vals, 0, sizeof(vals));
+	bpf_map_update_elem(fd, &key, vals, BPF_ANY);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40110, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	run_xdp_on(dp, in, len, if_xn0, &r);
+	s.tcp_flags = TH_ACK;
+	s.payload = 200;
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	if (!ASSERT_OK(bpf_map_lookup_elem(fd, &key, vals), "read stats"))
+		return;
+	for (int c = 0; c < ncpu; c++) {
+		pkts += vals[c].packets;
+		bytes += vals[c].bytes;
+	}
+	ASSERT_EQ(pkts, 2, "packets");
+	ASSERT_EQ(bytes, len + 14 + 20 + 20 + 200, "bytes");
+}
+
+XT_TEST(programs_verified)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(xlb_dp_xdp_fd(dp), &info, &len), "xdp info"))
+		return;
+	xt_log("xlb_xdp: %u instructions verified, %u xlated bytes, %u jited bytes",
+	       info.verified_insns, info.xlated_prog_len, info.jited_prog_len);
+	ASSERT_TRUE(info.verified_insns > 0, "xdp verified");
+	memset(&info, 0, sizeof(info));
+	len = sizeof(info);
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(xlb_dp_tc_fd(dp), &info, &len), "tc info"))
+		return;
+	xt_log("xlb_tc_egress: %u instructions verified, %u xlated bytes, %u jited bytes",
+	       info.verified_insns, info.xlated_prog_len, info.jited_prog_len);
+	ASSERT_TRUE(info.verified_insns > 0, "tc verified");
+}

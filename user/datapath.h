@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The datapath handle: loads the BPF object (adopting maps already pinned
+ * under the pin dir, so conntrack survives a restart), pins what it
+ * creates, and is the only code in xlb that writes BPF maps.
+ *
+ * Write order is the caller's contract (see docs/architecture.md): backends
+ * before the tables naming them, tables before the services naming them;
+ * removals in reverse.
+ */
+#ifndef XLB_DATAPATH_H
+#define XLB_DATAPATH_H
+
+#include <stdbool.h>
+#include <xlb/abi.h>
+
+enum xlb_dp_map {
+	XLB_DPM_SVC,
+	XLB_DPM_BACKENDS,
+	XLB_DPM_MAGLEV,
+	XLB_DPM_CT,
+	XLB_DPM_NODE_ADDRS,
+	XLB_DPM_IFACES,
+	XLB_DPM_SVC_STATS,
+	XLB_DPM_REASONS,
+	XLB_DPM_MAX,
+};
+
+extern const char *const xlb_dp_map_names[XLB_DPM_MAX];
+
+struct xlb_dp_opts {
+	const char *pin_dir;	/* NULL: pin nothing (packet tests) */
+	struct xlb_cfg cfg;
+	__u32 max_ct;		/* 0: default for each */
+	__u32 max_services;
+	__u32 max_backends;
+	__u32 max_tables;
+};
+
+struct xlb_dp;
+struct xlb_bpf;
+
+/* Load the programs; maps pinned under pin_dir are adopted, missing ones
+ * created and pinned. Programs are pinned as prog_xdp and prog_tc_egress.
+ * NULL with errno set on failure. */
+struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o);
+/* Open the pinned maps only (xlbctl, tools): no programs. */
+struct xlb_dp *xlb_dp_open_pinned(const char *pin_dir);
+void xlb_dp_close(struct xlb_dp *dp);
+
+int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m);
+int xlb_dp_xdp_fd(const struct xlb_dp *dp);
+int xlb_dp_tc_fd(const struct xlb_dp *dp);
+struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp);
+/* Number of possible CPUs (per-CPU map value count). */
+int xlb_dp_ncpus(void);
+
+/* Map writes. All return 0 or -errno. */
+int xlb_dp_backend_set(struct xlb_dp *dp, __u32 id, const struct xlb_backend *b);
+int xlb_dp_backend_del(struct xlb_dp *dp, __u32 id);
+/* Build a fresh inner map of @m entries from @ids and put it in slot
+ * @table_id of xlb_maglev (one update: readers see old or new). */
+int xlb_dp_table_set(struct xlb_dp *dp, __u32 table_id, const __u32 *ids, __u32 m);
+int xlb_dp_table_del(struct xlb_dp *dp, __u32 table_id);
+/* Read a table back (m entries into @ids); -ENOENT when the slot is empty. */
+int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 *m,
+		     __u32 cap);
+int xlb_dp_svc_set(struct xlb_dp *dp, const struct xlb_svc_key *k, const struct xlb_svc *v);
+int xlb_dp_svc_del(struct xlb_dp *dp, const struct xlb_svc_key *k);
+int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k);
+int xlb_dp_node_addr_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
+int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v);
+int xlb_dp_iface_del(struct xlb_dp *dp, __u32 ifindex);
+/* Remove every pin xlb_dp_load() creates under @pin_dir. */
+int xlb_dp_unpin(const char *pin_dir);
+
+/* Mount bpffs at /sys/fs/bpf when it is not mounted. */
+int xlb_dp_ensure_bpffs(void);
+
+#endif /* XLB_DATAPATH_H */
