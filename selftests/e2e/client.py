@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""e2e client helpers: run inside the client namespace. Every operation is
+bounded by a socket timeout (-t, seconds).
+
+  client.py get ADDR PORT            one connection, GET /, print the body
+  client.py many ADDR PORT N         N new connections; print "POD COUNT"
+                                     lines and "fail COUNT"
+  client.py udp ADDR PORT            one datagram, print the answer
+  client.py refused ADDR PORT        connect must fail with ECONNREFUSED
+                                     within -t (default 1 s)
+  client.py noanswer ADDR PORT       connect must get no answer at all
+                                     within -t (times out)
+  client.py keepalive ADDR PORT SOCK hold one TCP connection; serve
+                                     commands on the Unix socket SOCK
+                                     ("get": one request on the held
+                                     connection; "quit")
+  client.py kactl SOCK CMD           send CMD to a keepalive client, print
+                                     the reply (exit 1 on "ERR ...")
+Exit status 0 on success, 1 on failure (reason on stderr).
+"""
+import argparse
+import errno
+import os
+import socket
+import sys
+import time
+
+
+def http_request(s, host):
+    s.sendall(("GET / HTTP/1.1\r\nHost: %s\r\n\r\n" % host).encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(4096)
+        if not d:
+            raise ConnectionError("connection closed before the response")
+        buf += d
+    head, body = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode("latin-1").split("\r\n")
+    if not lines[0].startswith("HTTP/1.1 200"):
+        raise ConnectionError("bad status: %r" % lines[0])
+    clen = None
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        if k.strip().lower() == "content-length":
+            clen = int(v.strip())
+    if clen is None:
+        raise ConnectionError("no Content-Length")
+    while len(body) < clen:
+        d = s.recv(4096)
+        if not d:
+            raise ConnectionError("connection closed in the body")
+        body += d
+    return body[:clen].decode().strip()
+
+
+def http_get(addr, port, t):
+    s = socket.create_connection((addr, port), timeout=t)
+    try:
+        return http_request(s, addr)
+    finally:
+        s.close()
+
+
+def ms(t0):
+    return "%.1f ms" % ((time.monotonic() - t0) * 1000)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("op")
+    ap.add_argument("args", nargs="*")
+    ap.add_argument("-t", "--timeout", type=float, default=None)
+    ap.add_argument("--life", type=float, default=600.0,
+                    help="keepalive: exit after this many seconds")
+    a = ap.parse_args()
+    op, args = a.op, a.args
+
+    if op == "get":
+        t0 = time.monotonic()
+        try:
+            print(http_get(args[0], int(args[1]), a.timeout or 3))
+        except Exception as e:
+            print("get %s:%s failed after %s: %r" % (args[0], args[1], ms(t0), e), file=sys.stderr)
+            return 1
+        print("get %s:%s %s" % (args[0], args[1], ms(t0)), file=sys.stderr)
+        return 0
+
+    if op == "many":
+        n = int(args[2])
+        counts, fails, errs = {}, 0, []
+        t0 = time.monotonic()
+        for _ in range(n):
+            try:
+                body = http_get(args[0], int(args[1]), a.timeout or 3)
+                pod = body.split()[0]
+                counts[pod] = counts.get(pod, 0) + 1
+            except Exception as e:
+                fails += 1
+                errs.append(repr(e))
+        for pod, c in sorted(counts.items()):
+            print(pod, c)
+        print("fail", fails)
+        print("many %s:%s x%d %s%s" % (args[0], args[1], n, ms(t0),
+              (" errors: " + "; ".join(errs[:3])) if errs else ""), file=sys.stderr)
+        return 0 if fails == 0 else 1
+
+    if op == "udp":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(a.timeout or 3)
+        t0 = time.monotonic()
+        try:
+            s.connect((args[0], int(args[1])))
+            s.send(b"ping")
+            print(s.recv(4096).decode().strip())
+        except Exception as e:
+            print("udp %s:%s failed after %s: %r" % (args[0], args[1], ms(t0), e), file=sys.stderr)
+            return 1
+        print("udp %s:%s %s" % (args[0], args[1], ms(t0)), file=sys.stderr)
+        return 0
+
+    if op in ("refused", "noanswer"):
+        limit = a.timeout or (1.0 if op == "refused" else 2.0)
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(limit)
+        t0 = time.monotonic()
+        try:
+            s.connect((args[0], int(args[1])))
+            res = "connected"
+        except ConnectionRefusedError:
+            res = "refused"
+        except socket.timeout:
+            res = "timeout"
+        except OSError as e:
+            res = "error %s" % errno.errorcode.get(e.errno, e.errno)
+        finally:
+            s.close()
+        want = "refused" if op == "refused" else "timeout"
+        print("%s %s:%s: %s after %s" % (op, args[0], args[1], res, ms(t0)))
+        return 0 if res == want else 1
+
+    if op == "keepalive":
+        addr, port, path = args[0], int(args[1]), args[2]
+        t = a.timeout or 3
+        s = socket.create_connection((addr, port), timeout=t)
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        u.bind(path)
+        u.listen(4)
+        u.settimeout(1.0)
+        print("connected local=%s:%d" % s.getsockname(), flush=True)
+        deadline = time.monotonic() + a.life
+        while time.monotonic() < deadline:
+            try:
+                c, _ = u.accept()
+            except socket.timeout:
+                continue
+            with c:
+                c.settimeout(t + 2)
+                try:
+                    cmd = c.recv(256).decode().strip()
+                except Exception:
+                    continue
+                if cmd == "quit":
+                    c.sendall(b"bye\n")
+                    break
+                if cmd == "get":
+                    try:
+                        reply = http_request(s, addr)
+                    except Exception as e:
+                        reply = "ERR %r" % (e,)
+                    c.sendall((reply + "\n").encode())
+                else:
+                    c.sendall(b"ERR unknown command\n")
+        s.close()
+        u.close()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return 0
+
+    if op == "kactl":
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        u.settimeout(a.timeout or 6)
+        try:
+            u.connect(args[0])
+            u.sendall(args[1].encode())
+            buf = b""
+            while not buf.endswith(b"\n"):
+                d = u.recv(4096)
+                if not d:
+                    break
+                buf += d
+        except Exception as e:
+            print("ERR kactl: %r" % (e,))
+            return 1
+        reply = buf.decode().strip()
+        print(reply)
+        return 1 if reply.startswith("ERR") or not reply else 0
+
+    print("unknown op %s" % op, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""e2e Pod server: run inside a Pod namespace.
+
+  podserver.py NAME [--http PORT] [--udp PORT]
+
+HTTP/1.1 (keep-alive) server: GET / answers "pod=NAME client=IP:PORT\n"
+naming the peer address the Pod saw. UDP echo: every datagram is answered
+with "pod=NAME client=IP:PORT". Prints "listening" once all sockets are
+bound, then serves until killed.
+"""
+import argparse
+import http.server
+import socket
+import socketserver
+import sys
+import threading
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("name")
+    ap.add_argument("--http", type=int)
+    ap.add_argument("--udp", type=int)
+    a = ap.parse_args()
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            body = ("pod=%s client=%s:%d\n" % (a.name, self.client_address[0],
+                                               self.client_address[1])).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, fmt, *args):
+            pass
+
+    class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+        daemon_threads = True
+        allow_reuse_address = True
+
+    threads = []
+    if a.http:
+        srv = S(("0.0.0.0", a.http), H)
+        threads.append(threading.Thread(target=srv.serve_forever, daemon=True))
+    if a.udp:
+        us = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        us.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        us.bind(("0.0.0.0", a.udp))
+
+        def udp_loop():
+            while True:
+                data, peer = us.recvfrom(65535)
+                us.sendto(("pod=%s client=%s:%d" % (a.name, peer[0], peer[1])).encode(), peer)
+        threads.append(threading.Thread(target=udp_loop, daemon=True))
+    for t in threads:
+        t.start()
+    print("listening", flush=True)
+    for t in threads:
+        t.join()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
