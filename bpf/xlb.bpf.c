@@ -34,7 +34,7 @@ static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
 				    const struct xlb_ct *ct, __u64 bytes,
 				    int fib_rc, struct bpf_fib_lookup *fib)
 {
-	bool passed;
+	__u32 reason;
 	int action;
 
 	nat4_xdp(p, ct);
@@ -42,11 +42,10 @@ static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
 		return verdict(XDP_PASS, XLB_R_FWD_LOCAL, bytes);
 	if (fib_rc < 0)
 		fib_rc = xlb_fib4(ctx, p, p->ip->saddr, p->ip->daddr, fib);
-	action = xlb_xmit4(ctx, p, fib_rc, fib, &passed);
-	if (passed)
-		return verdict(action, XLB_R_PASS_FIB, bytes);
-	return verdict(action, ct->kind == XLB_CT_REPLY_SNAT ?
-		       XLB_R_REPLY_SNAT : XLB_R_FWD_REMOTE, bytes);
+	action = xlb_xmit4(ctx, p, fib_rc, fib, &reason);
+	if (reason == XLB_R_FWD_REMOTE && ct->kind == XLB_CT_REPLY_SNAT)
+		reason = XLB_R_REPLY_SNAT;
+	return verdict(action, reason, bytes);
 }
 
 /* Pick a free node port for a remote flow by inserting its reply entry
@@ -144,7 +143,10 @@ static __always_inline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
 		ifindex = ctx->ingress_ifindex;
 		barrier_var(ifindex);
 		fib_rc = xlb_fib4(ctx, p, 0, be->addr.v4, &fib);
-		if (fib_rc == BPF_FIB_LKUP_RET_SUCCESS)
+		/* NO_NEIGH knows the egress too: it is set before the
+		 * neighbour lookup. */
+		if (fib_rc == BPF_FIB_LKUP_RET_SUCCESS ||
+		    fib_rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 			ifindex = fib.ifindex;
 		ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
 		if (!ifc || !ifc->snat4.v4)
@@ -176,7 +178,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	__u64 now;
 	int r;
 
-	r = xlb_parse(data, data_end, &p);
+	r = xlb_parse(data, data_end, bytes, &p);
 	if (r >= 0)
 		return verdict(XDP_PASS, r, bytes);
 
@@ -218,14 +220,14 @@ int xlb_tc_egress(struct __sk_buff *skb)
 	__u64 now;
 	int r;
 
-	r = xlb_parse(data, data_end, &p);
+	r = xlb_parse(data, data_end, skb->len, &p);
 	if (r == XLB_R_PASS_MALFORMED && skb->len > data_end - data) {
 		/* Headers not all in the linear part: pull and look again. */
 		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;
 		__builtin_memset(&p, 0, sizeof(p));
-		r = xlb_parse(data, data_end, &p);
+		r = xlb_parse(data, data_end, skb->len, &p);
 	}
 	if (r >= 0)
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);
@@ -239,6 +241,23 @@ int xlb_tc_egress(struct __sk_buff *skb)
 	if (nat4_tc(skb, &p, ct))
 		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, bytes);
 	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, bytes);
+}
+
+/*
+ * tc ingress on the uplinks: packets XDP translated but could not send
+ * because the next hop's MAC is unknown carry a note in their metadata;
+ * bpf_redirect_neigh sends them out with neighbour resolution. Everything
+ * else goes on untouched and uncounted (XDP counted it already).
+ */
+SEC("tc")
+int xlb_tc_ingress(struct __sk_buff *skb)
+{
+	struct xlb_meta *meta = (void *)(long)skb->data_meta;
+	void *data = (void *)(long)skb->data;
+
+	if ((void *)(meta + 1) > data || meta->magic != XLB_META_MAGIC)
+		return TC_ACT_OK;
+	return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -20,6 +20,7 @@
 
 #define PIN_XDP "prog_xdp"
 #define PIN_TC  "prog_tc_egress"
+#define PIN_TCI "prog_tc_ingress"
 
 const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_SVC]		= XLB_MAP_SVC,
@@ -30,6 +31,7 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_IFACES]	= XLB_MAP_IFACES,
 	[XLB_DPM_SVC_STATS]	= XLB_MAP_SVC_STATS,
 	[XLB_DPM_REASONS]	= XLB_MAP_REASONS,
+	[XLB_DPM_SVC_META]	= XLB_MAP_SVC_META,
 };
 
 struct xlb_dp {
@@ -49,22 +51,46 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_IFACES:		return s->maps.xlb_ifaces;
 	case XLB_DPM_SVC_STATS:		return s->maps.xlb_svc_stats;
 	case XLB_DPM_REASONS:		return s->maps.xlb_reasons;
+	case XLB_DPM_SVC_META:		return s->maps.xlb_svc_meta;
 	default:			return NULL;
 	}
 }
 
-int xlb_dp_ensure_bpffs(void)
+static bool on_bpffs(const char *path)
 {
 	struct statfs st;
 
-	if (!statfs("/sys/fs/bpf", &st) && st.f_type == BPF_FS_MAGIC)
-		return 0;
-	mkdir("/sys/fs/bpf", 0700);
-	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-		int err = -errno;
+	return !statfs(path, &st) && st.f_type == BPF_FS_MAGIC;
+}
 
-		pr_err("mount bpffs at /sys/fs/bpf: %s\n", strerror(-err));
-		return err;
+int xlb_dp_ensure_bpffs(const char *pin_dir)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	/* The default place: mount bpffs there when the host has not. */
+	if (!strncmp(pin_dir, "/sys/fs/bpf", 11) && !on_bpffs("/sys/fs/bpf")) {
+		mkdir("/sys/fs/bpf", 0700);
+		if (mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
+			int err = -errno;
+
+			pr_err("mount bpffs at /sys/fs/bpf: %s\n", strerror(-err));
+			return err;
+		}
+		return 0;
+	}
+	/* Elsewhere the nearest existing ancestor must be a bpffs. */
+	snprintf(dir, sizeof(dir), "%s", pin_dir);
+	while (access(dir, F_OK)) {
+		slash = strrchr(dir, '/');
+		if (!slash || slash == dir)
+			break;
+		*slash = '\0';
+	}
+	if (!on_bpffs(dir)) {
+		pr_err("pin dir %s is not on a bpf filesystem; mount one: mount -t bpf bpf %s\n",
+		       pin_dir, dir);
+		return -ENOTSUP;
 	}
 	return 0;
 }
@@ -138,10 +164,11 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 	if (o->max_tables) {
 		bpf_map__set_max_entries(dp->skel->maps.xlb_maglev, o->max_tables);
 		bpf_map__set_max_entries(dp->skel->maps.xlb_svc_stats, o->max_tables);
+		bpf_map__set_max_entries(dp->skel->maps.xlb_svc_meta, o->max_tables);
 	}
 
 	if (o->pin_dir) {
-		err = xlb_dp_ensure_bpffs();
+		err = xlb_dp_ensure_bpffs(o->pin_dir);
 		if (err)
 			goto err_destroy;
 		err = mkdir_p(o->pin_dir);
@@ -172,6 +199,8 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 		err = pin_prog(dp->skel->progs.xlb_xdp, o->pin_dir, PIN_XDP);
 		if (!err)
 			err = pin_prog(dp->skel->progs.xlb_tc_egress, o->pin_dir, PIN_TC);
+		if (!err)
+			err = pin_prog(dp->skel->progs.xlb_tc_ingress, o->pin_dir, PIN_TCI);
 		if (err)
 			goto err_destroy;
 	}
@@ -230,7 +259,7 @@ void xlb_dp_close(struct xlb_dp *dp)
 
 int xlb_dp_unpin(const char *pin_dir)
 {
-	static const char *const progs[] = { PIN_XDP, PIN_TC };
+	static const char *const progs[] = { PIN_XDP, PIN_TC, PIN_TCI };
 	char path[PATH_MAX];
 	int err = 0;
 
@@ -261,6 +290,11 @@ int xlb_dp_xdp_fd(const struct xlb_dp *dp)
 int xlb_dp_tc_fd(const struct xlb_dp *dp)
 {
 	return dp->skel ? bpf_program__fd(dp->skel->progs.xlb_tc_egress) : -ENOENT;
+}
+
+int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp)
+{
+	return dp->skel ? bpf_program__fd(dp->skel->progs.xlb_tc_ingress) : -ENOENT;
 }
 
 struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp)
@@ -367,6 +401,16 @@ int xlb_dp_svc_set(struct xlb_dp *dp, const struct xlb_svc_key *k, const struct 
 int xlb_dp_svc_del(struct xlb_dp *dp, const struct xlb_svc_key *k)
 {
 	return del(dp, XLB_DPM_SVC, k);
+}
+
+int xlb_dp_svc_meta_set(struct xlb_dp *dp, __u32 svc_id, const struct xlb_svc_meta *m)
+{
+	return upd(dp, XLB_DPM_SVC_META, &svc_id, m);
+}
+
+int xlb_dp_svc_meta_del(struct xlb_dp *dp, __u32 svc_id)
+{
+	return del(dp, XLB_DPM_SVC_META, &svc_id);
 }
 
 int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k)

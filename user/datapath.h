@@ -23,6 +23,7 @@ enum xlb_dp_map {
 	XLB_DPM_IFACES,
 	XLB_DPM_SVC_STATS,
 	XLB_DPM_REASONS,
+	XLB_DPM_SVC_META,
 	XLB_DPM_MAX,
 };
 
@@ -41,7 +42,8 @@ struct xlb_dp;
 struct xlb_bpf;
 
 /* Load the programs; maps pinned under pin_dir are adopted, missing ones
- * created and pinned. Programs are pinned as prog_xdp and prog_tc_egress.
+ * created and pinned. Programs are pinned as prog_xdp, prog_tc_egress and
+ * prog_tc_ingress.
  * NULL with errno set on failure. */
 struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o);
 /* Open the pinned maps only (xlbctl, tools): no programs. */
@@ -51,6 +53,7 @@ void xlb_dp_close(struct xlb_dp *dp);
 int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m);
 int xlb_dp_xdp_fd(const struct xlb_dp *dp);
 int xlb_dp_tc_fd(const struct xlb_dp *dp);
+int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp);
 struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp);
 /* Number of possible CPUs (per-CPU map value count). */
 int xlb_dp_ncpus(void);
@@ -67,6 +70,8 @@ int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 
 		     __u32 cap);
 int xlb_dp_svc_set(struct xlb_dp *dp, const struct xlb_svc_key *k, const struct xlb_svc *v);
 int xlb_dp_svc_del(struct xlb_dp *dp, const struct xlb_svc_key *k);
+int xlb_dp_svc_meta_set(struct xlb_dp *dp, __u32 svc_id, const struct xlb_svc_meta *m);
+int xlb_dp_svc_meta_del(struct xlb_dp *dp, __u32 svc_id);
 int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_node_addr_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v);
@@ -74,7 +79,8 @@ int xlb_dp_iface_del(struct xlb_dp *dp, __u32 ifindex);
 /* Remove every pin xlb_dp_load() creates under @pin_dir. */
 int xlb_dp_unpin(const char *pin_dir);
 
-/* Mount bpffs at /sys/fs/bpf when it is not mounted. */
-int xlb_dp_ensure_bpffs(void);
+/* Check @pin_dir is (or will be) on a bpffs; mount /sys/fs/bpf when the
+ * pin dir is under it and nothing is mounted there. */
+int xlb_dp_ensure_bpffs(const char *pin_dir);
 
 #endif /* XLB_DATAPATH_H */

@@ -75,6 +75,15 @@ struct {
 	__type(value, struct xlb_counter);
 } xlb_reasons SEC(".maps");
 
+/* Not used by the programs: user space keeps the service names here so
+ * xlbctl can read everything from the pins. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_TABLES);
+	__type(key, __u32);
+	__type(value, struct xlb_svc_meta);
+} xlb_svc_meta SEC(".maps");
+
 /* Token bucket for ICMP rejects, per CPU (no atomics on the fast path). */
 struct xlb_bucket {
 	__u64 tokens_ns;	/* credit, in ns of refill time */

@@ -38,8 +38,12 @@ struct xlb_pkt {
 /*
  * Returns -1 when the packet is IPv4 TCP/UDP and fully parsed, or the
  * enum xlb_reason to count when it is to be passed untouched.
+ *
+ * @pkt_len is the whole packet's length. It differs from data_end - data
+ * for a tc skb whose payload sits in pages: the headers must be in the
+ * linear part, the IP length is checked against the whole packet.
  */
-static __always_inline int xlb_parse(void *data, void *data_end,
+static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 				     struct xlb_pkt *p)
 {
 	struct ethhdr *eth = data;
@@ -73,7 +77,7 @@ static __always_inline int xlb_parse(void *data, void *data_end,
 	ihl_len = ip->ihl * 4;
 	tot_len = bpf_ntohs(ip->tot_len);
 	/* Trailing Ethernet padding is fine; a length past the frame is not. */
-	if (tot_len < ihl_len || cur + tot_len > data_end)
+	if (tot_len < ihl_len || (cur - data) + tot_len > pkt_len)
 		return XLB_R_PASS_MALFORMED;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return XLB_R_PASS_FRAGMENT;

@@ -27,6 +27,7 @@
 #define XLB_MAP_IFACES     "xlb_ifaces"
 #define XLB_MAP_SVC_STATS  "xlb_svc_stats"
 #define XLB_MAP_REASONS    "xlb_reasons"
+#define XLB_MAP_SVC_META   "xlb_svc_meta"
 
 /* Default capacities; the loader can change each before load. */
 #define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
@@ -99,7 +100,8 @@ struct xlb_backend {
 	__be16 port;		/* targetPort, network order */
 	__u8 family;		/* enum xlb_family */
 	__u8 flags;		/* enum xlb_backend_flags */
-	__u32 pad;
+	__u32 svc_id;		/* service port it serves (ids are per service
+				 * port); for xlbctl, unused by the programs */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
 
@@ -173,6 +175,17 @@ struct xlb_ct {
 };
 _Static_assert(sizeof(struct xlb_ct) == 56, "xlb_ct size");
 
+/* xlb_svc_meta: HASH, svc_id -> what the agent knows of a service port
+ * that the programs do not need; written by the agent, read by xlbctl. */
+struct xlb_svc_meta {
+	char name[240];		/* "namespace/name:port-name/PROTO", NUL-ended */
+	__u32 flags;		/* enum xlb_svc_flags, as in xlb_svc */
+	__u32 n_frontends;
+	__u32 n_backends;	/* backends in the table */
+	__u32 total_ready;	/* cluster-wide usable endpoints */
+};
+_Static_assert(sizeof(struct xlb_svc_meta) == 256, "xlb_svc_meta size");
+
 /* xlb_svc_stats: PERCPU_ARRAY indexed by svc_id; xlb_reasons: PERCPU_ARRAY
  * indexed by enum xlb_reason. */
 struct xlb_counter {
@@ -195,8 +208,12 @@ enum xlb_reason {
 	XLB_R_PASS_FRAGMENT,		/* IPv4 fragment */
 	XLB_R_PASS_MALFORMED,		/* truncated or bad header: untouched */
 	XLB_R_PASS_NOT_FRONTEND,	/* no service at this address:port */
-	XLB_R_PASS_FIB,			/* NATed, but the FIB gave no next hop
-					 * we can use: left to the stack */
+	XLB_R_PASS_FIB,			/* NATed, but XDP cannot send it (VLAN
+					 * frame, TTL <= 1): left to the stack */
+	XLB_R_FWD_NEIGH,		/* NATed, next hop not resolved yet:
+					 * tc ingress sends it with
+					 * bpf_redirect_neigh */
+	XLB_R_DROP_FIB,			/* no route to the translated address */
 	XLB_R_DROP_NO_LOCAL_BACKEND,	/* ETP Local, no backend on this node */
 	XLB_R_REJECT_NO_BACKEND,	/* no endpoints: ICMP unreachable sent */
 	XLB_R_DROP_NO_BACKEND,		/* no endpoints, ICMP rate limit hit or
@@ -253,6 +270,8 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_PASS_MALFORMED]		= "pass_malformed",
 	[XLB_R_PASS_NOT_FRONTEND]	= "pass_not_frontend",
 	[XLB_R_PASS_FIB]		= "pass_fib",
+	[XLB_R_FWD_NEIGH]		= "fwd_neigh",
+	[XLB_R_DROP_FIB]		= "drop_fib",
 	[XLB_R_DROP_NO_LOCAL_BACKEND]	= "drop_no_local_backend",
 	[XLB_R_REJECT_NO_BACKEND]	= "reject_no_backend",
 	[XLB_R_DROP_NO_BACKEND]		= "drop_no_backend",

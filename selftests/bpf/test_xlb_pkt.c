@@ -58,7 +58,7 @@ static __u32 A_CLIENT, A_CLIENT2, A_CLIENT3, A_NODE, A_NODE1, A_VIP, A_LOCAL,
 	A_LOCAL2, A_REMOTE, A_H50, A_OTHER;
 
 enum {
-	BE_LOCAL = 1, BE_LOCAL2 = 2, BE_REMOTE = 3, BE_H50 = 4,
+	BE_LOCAL = 1, BE_LOCAL2 = 2, BE_REMOTE = 3, BE_H50 = 4, BE_COLD = 5,
 };
 
 static int sh(const char *cmd)
@@ -114,6 +114,8 @@ int xt_setup(void)
 		"ip neigh replace 10.0.0.50 lladdr 02:00:00:00:00:50 dev xn0 nud permanent",
 		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
 		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
+		/* a next hop whose MAC nobody has learnt yet */
+		"ip route add 10.3.0.0/16 via 10.0.1.3 dev xn1",
 		"sysctl -qw net.ipv4.ip_forward=1",
 	};
 
@@ -225,6 +227,7 @@ static void node_setup(struct xlb_dp *d)
 	backend(d, BE_LOCAL2, A_LOCAL2, 8080, true);
 	backend(d, BE_REMOTE, A_REMOTE, 8080, false);
 	backend(d, BE_H50, A_H50, 9000, false);
+	backend(d, BE_COLD, ip4("10.3.1.2"), 8080, false);
 }
 
 /* ---- running ---- */
@@ -606,6 +609,61 @@ XT_TEST(remote_backend_same_link_xdp_tx)
 	elen = pkt_build(&e, exp);
 	check_run("UDP to backend on the ingress link", &r, XDP_TX, XLB_R_FWD_REMOTE,
 		  exp, elen);
+}
+
+/*
+ * The next hop has no neighbour entry: XDP translates, leaves the egress
+ * ifindex in the metadata for tc ingress (bpf_redirect_neigh) and passes.
+ */
+XT_TEST(remote_backend_unresolved_next_hop)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX], out[PKT_MAX + 64];
+	__u32 ids[] = { BE_COLD }, meta[2];
+	struct xdp_md ctx = { .ingress_ifindex = 0 }, ctx_out = {};
+	struct pkt_spec s, e;
+	struct xlb_ct fwd;
+	size_t len, elen;
+	__u64 before[XLB_R_MAX], after[XLB_R_MAX];
+	int err;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30084, IPPROTO_TCP, 17, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40015, A_NODE, 30084, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	ctx.data_end = len;
+	ctx.ingress_ifindex = if_xn0;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out), .repeat = 1);
+	reasons_read(dp, before);
+	err = bpf_prog_test_run_opts(xlb_dp_xdp_fd(dp), &o);
+	reasons_read(dp, after);
+	if (!ASSERT_OK(err ? -errno : 0, "test run"))
+		return;
+	ASSERT_EQ(o.retval, XDP_PASS, "verdict");
+	ASSERT_EQ(after[XLB_R_FWD_NEIGH] - before[XLB_R_FWD_NEIGH], 1, "fwd_neigh counted");
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40015, A_NODE, 30084, IPPROTO_TCP, &fwd),
+			 "forward ct entry"))
+		return;
+	/* SNAT source is the address of the egress interface (xn1), known
+	 * from the FIB even without a neighbour. */
+	ASSERT_EQ(fwd.nat_saddr.v4, A_NODE1, "SNAT source of the egress interface");
+	if (!ASSERT_EQ(ctx_out.data - ctx_out.data_meta, sizeof(meta), "metadata length"))
+		return;
+	memcpy(meta, out, sizeof(meta));
+	ASSERT_EQ(meta[0], 0x786c6231u, "metadata magic");
+	ASSERT_EQ(meta[1], if_xn1, "metadata egress ifindex");
+	e = s;
+	e.saddr = A_NODE1;
+	e.sport = ntohs(fwd.nat_sport);
+	e.daddr = ip4("10.3.1.2");
+	e.dport = 8080;
+	e.ttl = 63;		/* routed by us; MACs are left to redirect_neigh */
+	elen = pkt_build(&e, exp);
+	ASSERT_EQ(o.data_size_out - sizeof(meta), elen, "output length");
+	ASSERT_MEMEQ(out + sizeof(meta), exp, elen, "translated packet");
+	ASSERT_EQ(pkt_verify_csums(out + sizeof(meta), elen), 0, "checksums verify");
 }
 
 XT_TEST(second_packet_hits_conntrack)

@@ -8,10 +8,6 @@
 #
 #   bash selftests/e2e/test_agent.sh BUILD_DIR
 set -u
-# This test is about the agent. Two datapath cases are covered by
-# test_datapath.sh and kept out of the way here: Pods send linear skbs
-# only (override: XLB_E2E_POD_SG=on), and node1 knows node2's MAC.
-: "${XLB_E2E_POD_SG:=off}"
 source "$(dirname "$0")/lib.sh" "$@"
 require_root
 require_build
@@ -85,8 +81,6 @@ gen_cfg $P1E $P2E | write_cfg inplace
 topo_up --p1b || t_abort topology "topo_up failed"
 pod_server "$P1" P1 && pod_server "$P1B" P1b && pod_server "$P2" P2 ||
 	t_abort servers "pod servers did not start"
-neigh_warm || t_fail "node1 learns node2's MAC" "$(ip -n "$N1" neigh show dev n1n2)"
-
 t0=$(date +%s%N)
 agent_start a1 "$N1" "$CFG" || t_abort "agent start" "$(tail -20 "$(agent_log a1)")"
 note "agent ready in $(ms_since "$t0") ms"

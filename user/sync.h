@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * sync: make the maps say what a desired state says, and nothing else.
+ *
+ * It keeps a mirror of what it wrote (adopted from the pinned maps when the
+ * agent starts, so a restart changes nothing that need not change) and
+ * diffs each new desired state against it. Writes are ordered so the
+ * datapath never sees a half state:
+ *   1. new and changed backends
+ *   2. new Maglev tables, each built whole in a fresh inner map in a free
+ *      slot of xlb_maglev
+ *   3. frontends (xlb_svc): one atomic value replace per frontend switches
+ *      table, table size and counts together
+ *   4. removed frontends
+ *   5. tables no frontend names any more
+ *   6. removed backends (after no table names them)
+ * Service ids are stable per service port name; backend ids are per
+ * (service port, address, port) and never reused for another address while
+ * the agent runs, so a conntrack entry's backend id cannot come to mean a
+ * different Pod.
+ */
+#ifndef XLB_SYNC_H
+#define XLB_SYNC_H
+
+#include "datapath.h"
+#include "translate.h"
+
+struct xlb_sync_opts {
+	__u32 maglev_min;	/* smallest table size (prime from the list) */
+	__u32 max_tables;	/* capacity of xlb_maglev / svc ids */
+	__u32 max_backends;
+};
+
+struct xlb_sync_stats {
+	unsigned int svc_added, svc_changed, svc_removed;
+	unsigned int tables_built;
+	unsigned int backends_added, backends_removed;
+	unsigned int frontends_written, frontends_removed;
+	unsigned int errors;
+};
+
+struct xlb_sync;
+
+/* Adopt what the pinned maps already hold. NULL with errno on failure. */
+struct xlb_sync *xlb_sync_new(struct xlb_dp *dp, const struct xlb_sync_opts *o);
+void xlb_sync_free(struct xlb_sync *s);
+
+/* Bring the maps to @d. Returns 0, or -errno of the first failed write (the
+ * rest is still attempted; the mirror reflects what was written). */
+int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
+		   struct xlb_sync_stats *st);
+
+struct xlb_node_iface {
+	__u32 ifindex;
+	__be32 addr4;		/* first IPv4 address: SNAT source */
+};
+
+/* Node addresses (NodePort) and per-interface SNAT sources: replaces the
+ * previous sets. */
+int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
+		  const struct xlb_node_iface *ifs, size_t n_ifs);
+
+#endif /* XLB_SYNC_H */
