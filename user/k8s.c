@@ -82,7 +82,25 @@ void k8s_errors_free(struct k8s_errors *e)
 	for (size_t i = 0; i < e->n; i++)
 		free(e->v[i].msg);
 	free(e->v);
+	free(e->rejected);
 	memset(e, 0, sizeof(*e));
+}
+
+static void errors_reject(struct k8s_errors *e, int kind,
+			  const char *ns, const char *name)
+{
+	struct k8s_objkey *v;
+
+	if (!e || !ns || !name)
+		return;
+	v = realloc(e->rejected, (e->n_rejected + 1) * sizeof(*v));
+	if (!v)
+		return;
+	e->rejected = v;
+	v += e->n_rejected++;
+	v->kind = kind;
+	snprintf(v->ns, sizeof(v->ns), "%s", ns);
+	snprintf(v->name, sizeof(v->name), "%s", name);
 }
 
 /* Move all messages of src to the end of dst (NULL: drop them). */
@@ -92,6 +110,9 @@ static void errors_splice(struct k8s_errors *dst, struct k8s_errors *src)
 		errors_push(dst, src->v[i].sev, src->v[i].msg);
 		src->v[i].msg = NULL;
 	}
+	for (size_t i = 0; dst && i < src->n_rejected; i++)
+		errors_reject(dst, src->rejected[i].kind, src->rejected[i].ns,
+			      src->rejected[i].name);
 	if (dst)
 		dst->n_dropped += src->n_dropped;
 	k8s_errors_free(src);
@@ -1354,6 +1375,7 @@ static int parse_object(struct pctx *base, const yaml_node_t *obj,
 	} else if (p.nerr) {
 		onote(&p, K8S_SEV_ERROR, obj, "object rejected (%u error%s)",
 		      p.nerr, p.nerr == 1 ? "" : "s");
+		errors_reject(p.errs, kind, p.ns, p.name);
 	} else {
 		err = list_push(out, p.o);
 		if (!err)
@@ -1734,6 +1756,23 @@ int k8s_cache_put(struct k8s_cache *c, struct k8s_object *o)
 	bool replaced;
 
 	return cache_put(c, o, &replaced);
+}
+
+struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind,
+				  const char *ns, const char *name)
+{
+	struct k8s_object **pp, *o;
+
+	if (!c || !ns || !name)
+		return NULL;
+	pp = cache_slot(c, kind, ns, name);
+	o = *pp;
+	if (!o)
+		return NULL;
+	*pp = o->hnext;
+	o->hnext = NULL;
+	c->count--;
+	return o;
 }
 
 int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,

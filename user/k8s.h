@@ -50,7 +50,17 @@ struct k8s_diag {
  * every function that takes a `struct k8s_errors *` also accepts NULL and
  * then drops its messages.
  */
+/* The identity of an object the parser rejected: the caller may keep
+ * serving its last good version. */
+struct k8s_objkey {
+	int kind;		/* enum k8s_kind (defined below) */
+	char ns[64];
+	char name[254];
+};
+
 struct k8s_errors {
+	struct k8s_objkey *rejected;	/* objects rejected whole */
+	size_t n_rejected;
 	struct k8s_diag *v;
 	size_t n;
 	size_t cap;
@@ -250,6 +260,9 @@ size_t k8s_cache_count(const struct k8s_cache *c);
  * object is then still the caller's), -EINVAL.
  */
 int k8s_cache_put(struct k8s_cache *c, struct k8s_object *o);
+/* Remove an object and hand it to the caller (NULL when absent). */
+struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind,
+				  const char *ns, const char *name);
 /* Remove and free an object; -ENOENT when it is not there. */
 int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,
 		     const char *ns, const char *name);

@@ -238,9 +238,23 @@ static int reload(struct agent *a, bool first)
 		k8s_errors_free(&errs);
 		return err;
 	}
+	/* A rejected object keeps serving its last good version. */
+	for (size_t i = 0; i < errs.n_rejected; i++) {
+		const struct k8s_objkey *k = &errs.rejected[i];
+		struct k8s_object *o = k8s_cache_take(a->cache, k->kind, k->ns, k->name);
+
+		if (!o)
+			continue;
+		if (k8s_cache_put(c, o)) {
+			k8s_object_free(o);
+			continue;
+		}
+		pr_warn("%s %s/%s: keeping its last good version\n",
+			k8s_kind_name(k->kind), k->ns, k->name);
+	}
 	if (errs.n_errors)
 		pr_warn("config %s: %zu object(s) rejected, the rest applied\n",
-			a->config, errs.n_errors);
+			a->config, errs.n_rejected);
 	k8s_errors_free(&errs);
 
 	err = xlb_translate(c, &to, &d, &errs);

@@ -423,6 +423,23 @@ XT_TEST(test_invalid_objects)
 	 * each one error plus its summary. */
 	ASSERT_EQ(errs.n_errors, 14, "error count");
 	ASSERT_EQ(errs.n_warnings, 1, "warning count");
+	/* Rejected objects are named, so the agent can keep their last good
+	 * version. */
+	ASSERT_EQ(errs.n_rejected, 7, "rejected keys");
+	{
+		bool port = false, ip = false;
+
+		for (size_t i = 0; i < errs.n_rejected; i++) {
+			const struct k8s_objkey *k = &errs.rejected[i];
+
+			port |= k->kind == K8S_KIND_SERVICE && !strcmp(k->ns, "bad") &&
+				!strcmp(k->name, "badport");
+			ip |= k->kind == K8S_KIND_ENDPOINTSLICE && !strcmp(k->ns, "bad") &&
+			      !strcmp(k->name, "badip-9dk3m");
+		}
+		ASSERT_TRUE(port, "Service bad/badport named as rejected");
+		ASSERT_TRUE(ip, "EndpointSlice bad/badip-9dk3m named as rejected");
+	}
 out:
 	if (errs.n_errors != 14)
 		dump_msgs(&errs);
