@@ -103,11 +103,21 @@ static __always_inline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
 	if (!svc)
 		return verdict(XDP_PASS, XLB_R_PASS_NOT_FRONTEND, bytes);
 	xlb_count_svc(svc->svc_id, bytes);
+	/* kube-proxy's firewall chain drops before anything else. */
+	if ((svc->flags & XLB_SVC_F_SOURCE_RANGES) && !xlb_source_allowed(svc, &p->tuple))
+		return verdict(XDP_DROP, XLB_R_DROP_SOURCE_RANGE, bytes);
 	if (!svc->backend_count)
 		return xlb_no_backend(ctx, p, svc, now, bytes);
-	be = xlb_select_backend(svc, &p->tuple, &be_id);
-	if (!be)
-		return verdict(XDP_DROP, XLB_R_DROP_NO_TABLE, bytes);
+	be = NULL;
+	if (svc->affinity_timeout)
+		be = xlb_affinity_backend(svc, &p->tuple, now, &be_id);
+	if (!be) {
+		be = xlb_select_backend(svc, &p->tuple, &be_id);
+		if (!be)
+			return verdict(XDP_DROP, XLB_R_DROP_NO_TABLE, bytes);
+		if (svc->affinity_timeout)
+			xlb_affinity_remember(svc, &p->tuple, be_id, now);
+	}
 
 	fwd.nat_saddr = p->tuple.saddr;
 	fwd.nat_sport = p->tuple.sport;

@@ -32,6 +32,8 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_SVC_STATS]	= XLB_MAP_SVC_STATS,
 	[XLB_DPM_REASONS]	= XLB_MAP_REASONS,
 	[XLB_DPM_SVC_META]	= XLB_MAP_SVC_META,
+	[XLB_DPM_AFFINITY]	= XLB_MAP_AFFINITY,
+	[XLB_DPM_SRC_RANGES]	= XLB_MAP_SRC_RANGES,
 };
 
 struct xlb_dp {
@@ -52,6 +54,8 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_SVC_STATS:		return s->maps.xlb_svc_stats;
 	case XLB_DPM_REASONS:		return s->maps.xlb_reasons;
 	case XLB_DPM_SVC_META:		return s->maps.xlb_svc_meta;
+	case XLB_DPM_AFFINITY:		return s->maps.xlb_affinity;
+	case XLB_DPM_SRC_RANGES:	return s->maps.xlb_src_ranges;
 	default:			return NULL;
 	}
 }
@@ -411,6 +415,33 @@ int xlb_dp_svc_meta_set(struct xlb_dp *dp, __u32 svc_id, const struct xlb_svc_me
 int xlb_dp_svc_meta_del(struct xlb_dp *dp, __u32 svc_id)
 {
 	return del(dp, XLB_DPM_SVC_META, &svc_id);
+}
+
+static struct xlb_src_key src_key(__u32 svc_id, __u8 family,
+				  const union xlb_addr *addr, __u8 plen)
+{
+	struct xlb_src_key k = { .prefixlen = 32 + plen,
+				 .id = xlb_src_id(svc_id, family) };
+
+	memcpy(k.addr, addr, sizeof(k.addr));
+	return k;
+}
+
+int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family,
+			 const union xlb_addr *addr, __u8 plen)
+{
+	struct xlb_src_key k = src_key(svc_id, family, addr, plen);
+	__u32 v = 0;
+
+	return upd(dp, XLB_DPM_SRC_RANGES, &k, &v);
+}
+
+int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family,
+			 const union xlb_addr *addr, __u8 plen)
+{
+	struct xlb_src_key k = src_key(svc_id, family, addr, plen);
+
+	return del(dp, XLB_DPM_SRC_RANGES, &k);
 }
 
 int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k)

@@ -24,6 +24,8 @@ enum xlb_dp_map {
 	XLB_DPM_SVC_STATS,
 	XLB_DPM_REASONS,
 	XLB_DPM_SVC_META,
+	XLB_DPM_AFFINITY,
+	XLB_DPM_SRC_RANGES,
 	XLB_DPM_MAX,
 };
 
@@ -72,6 +74,11 @@ int xlb_dp_svc_set(struct xlb_dp *dp, const struct xlb_svc_key *k, const struct 
 int xlb_dp_svc_del(struct xlb_dp *dp, const struct xlb_svc_key *k);
 int xlb_dp_svc_meta_set(struct xlb_dp *dp, __u32 svc_id, const struct xlb_svc_meta *m);
 int xlb_dp_svc_meta_del(struct xlb_dp *dp, __u32 svc_id);
+/* loadBalancerSourceRanges entry: @addr/@plen for service port @svc_id. */
+int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family,
+			 const union xlb_addr *addr, __u8 plen);
+int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family,
+			 const union xlb_addr *addr, __u8 plen);
 int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_node_addr_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v);

@@ -22,6 +22,13 @@ struct mbe {
 	__u32 id;
 };
 
+/* A frontend: its key and the flags only it carries (source ranges
+ * apply to LB VIPs, not to the NodePort of the same service port). */
+struct mfe {
+	struct xlb_svc_key key;
+	__u32 flags;
+};
+
 /* A service port as the mirror keeps it. */
 struct msvc {
 	char name[XLB_SVCPORT_NAME_MAX];
@@ -29,8 +36,10 @@ struct msvc {
 	struct xlb_svc val;		/* what every frontend carries */
 	struct mbe *bes;		/* sorted: family, addr, port */
 	size_t n_bes;
-	struct xlb_svc_key *fes;	/* sorted by memcmp */
+	struct mfe *fes;		/* sorted by key (memcmp) */
 	size_t n_fes;
+	struct xlb_desired_cidr *ranges;	/* loadBalancerSourceRanges */
+	size_t n_ranges;
 	struct xlb_svc_meta meta;
 	bool trusted;			/* maps known to match this entry */
 };
@@ -84,6 +93,22 @@ static int fe_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct xlb_svc_key));
 }
 
+static int range_cmp(const void *a, const void *b)
+{
+	const struct xlb_desired_cidr *x = a, *y = b;
+	int c;
+
+	if (x->family != y->family)
+		return x->family - y->family;
+	c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
+	return c ? c : x->prefix_len - y->prefix_len;
+}
+
+static bool range_in(const struct msvc *m, const struct xlb_desired_cidr *r)
+{
+	return bsearch(r, m->ranges, m->n_ranges, sizeof(*r), range_cmp) != NULL;
+}
+
 static int svc_cmp(const void *a, const void *b)
 {
 	return strcmp(((const struct msvc *)a)->name, ((const struct msvc *)b)->name);
@@ -93,8 +118,10 @@ static void msvc_release(struct msvc *m)
 {
 	free(m->bes);
 	free(m->fes);
+	free(m->ranges);
 	m->bes = NULL;
 	m->fes = NULL;
+	m->ranges = NULL;
 }
 
 static struct msvc *find_by_id(struct xlb_sync *s, __u32 svc_id)
@@ -177,11 +204,17 @@ static int adopt(struct xlb_sync *s)
 			m->svc_id = val.svc_id;
 			bit_set(s->svc_ids, val.svc_id);
 		}
-		m->val = val;
+		{
+			struct mfe fe = { .key = fk,
+					  .flags = val.flags & XLB_SVC_F_SOURCE_RANGES };
+
+			val.flags &= ~XLB_SVC_F_SOURCE_RANGES;
+			m->val = val;
+			if (push((void **)&m->fes, &m->n_fes, sizeof(fe), &fe))
+				return -ENOMEM;
+		}
 		if (val.table_id && val.table_id < s->o.max_tables)
 			bit_set(s->table_ids, val.table_id);
-		if (push((void **)&m->fes, &m->n_fes, sizeof(fk), &fk))
-			return -ENOMEM;
 	}
 	for (prev = NULL; !bpf_map_get_next_key(be_fd, prev, &next); prev = &id) {
 		struct mbe b;
@@ -201,6 +234,28 @@ static int adopt(struct xlb_sync *s)
 		if (push((void **)&m->bes, &m->n_bes, sizeof(b), &b))
 			return -ENOMEM;
 	}
+	{
+		int rfd = xlb_dp_map_fd(s->dp, XLB_DPM_SRC_RANGES);
+		struct xlb_src_key rk, rnext;
+		void *rprev;
+
+		for (rprev = NULL; !bpf_map_get_next_key(rfd, rprev, &rnext); rprev = &rk) {
+			__u32 id = ntohl(rnext.id);
+			struct xlb_desired_cidr c = { .family = id >> 24,
+						      .prefix_len = rnext.prefixlen - 32 };
+
+			rk = rnext;
+			memcpy(&c.addr, rnext.addr, sizeof(c.addr));
+			m = find_by_id(s, id & 0xffffff);
+			if (!m) {
+				bpf_map_delete_elem(rfd, &rk);
+				rprev = NULL;
+				continue;
+			}
+			if (push((void **)&m->ranges, &m->n_ranges, sizeof(c), &c))
+				return -ENOMEM;
+		}
+	}
 	/* Table slots nobody names: left by a crash mid-swap. */
 	for (prev = NULL; !bpf_map_get_next_key(mg_fd, prev, &next); prev = &id) {
 		id = next;
@@ -213,6 +268,7 @@ static int adopt(struct xlb_sync *s)
 		m = &s->svcs[i];
 		qsort(m->bes, m->n_bes, sizeof(*m->bes), be_cmp);
 		qsort(m->fes, m->n_fes, sizeof(*m->fes), fe_cmp);
+		qsort(m->ranges, m->n_ranges, sizeof(*m->ranges), range_cmp);
 	}
 	qsort(s->svcs, s->n, sizeof(*s->svcs), svc_cmp);
 	if (!s->next_be_id)
@@ -302,13 +358,24 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 
 	/* The datapath is IPv4 today: IPv6 frontends and backends wait. */
 	for (size_t i = 0; i < d->n_frontends; i++) {
-		if (d->frontends[i].key.family != XLB_AF_INET)
+		struct mfe fe = { .key = d->frontends[i].key };
+
+		if (fe.key.family != XLB_AF_INET)
 			continue;
-		if (push((void **)&nw->fes, &nw->n_fes, sizeof(nw->fes[0]),
-			 &d->frontends[i].key))
+		if (d->frontends[i].source_ranges)
+			fe.flags = XLB_SVC_F_SOURCE_RANGES;
+		if (push((void **)&nw->fes, &nw->n_fes, sizeof(fe), &fe))
 			return -ENOMEM;
 	}
 	qsort(nw->fes, nw->n_fes, sizeof(*nw->fes), fe_cmp);
+	for (size_t i = 0; i < d->n_source_ranges; i++) {
+		if (d->source_ranges[i].family != XLB_AF_INET)
+			continue;
+		if (push((void **)&nw->ranges, &nw->n_ranges, sizeof(nw->ranges[0]),
+			 &d->source_ranges[i]))
+			return -ENOMEM;
+	}
+	qsort(nw->ranges, nw->n_ranges, sizeof(*nw->ranges), range_cmp);
 
 	for (size_t i = 0; i < d->n_backends; i++) {
 		const struct xlb_desired_backend *db = &d->backends[i];
@@ -336,6 +403,7 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 	nw->val.backend_count = nw->n_bes > 0xffff ? 0xffff : nw->n_bes;
 	nw->val.total_count = d->total_ready_v4 > 0xffff ? 0xffff : d->total_ready_v4;
 	nw->val.flags = d->etp_local ? XLB_SVC_F_ETP_LOCAL : 0;
+	nw->val.affinity_timeout = d->affinity_timeout;
 
 	snprintf(nw->meta.name, sizeof(nw->meta.name), "%.*s",
 		 (int)sizeof(nw->meta.name) - 1, d->name);
@@ -419,9 +487,9 @@ out:
 	return err;
 }
 
-static bool fe_in(const struct msvc *m, const struct xlb_svc_key *k)
+static const struct mfe *fe_find(const struct msvc *m, const struct mfe *f)
 {
-	return bsearch(k, m->fes, m->n_fes, sizeof(*k), fe_cmp) != NULL;
+	return bsearch(f, m->fes, m->n_fes, sizeof(*f), fe_cmp);
 }
 
 static bool be_in(const struct msvc *m, const struct mbe *b)
@@ -504,6 +572,25 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		}
 	}
 
+	/* 1b. source ranges, before a frontend is told to check them */
+	for (size_t k = 0; k < np; k++) {
+		struct plan *p = &plans[k];
+
+		if (!p->has_new)
+			continue;
+		for (size_t r = 0; r < p->nw.n_ranges; r++) {
+			const struct xlb_desired_cidr *c = &p->nw.ranges[r];
+
+			if (p->has_old && p->old.trusted && range_in(&p->old, c))
+				continue;
+			err = xlb_dp_src_range_set(s->dp, p->nw.svc_id, c->family,
+						   &c->addr, c->prefix_len);
+			note_err(&first, st, err, "write source range", p->nw.name);
+			if (err)
+				p->nw.trusted = false;
+		}
+	}
+
 	/* 2. tables */
 	for (size_t k = 0; k < np; k++) {
 		struct plan *p = &plans[k];
@@ -537,9 +624,13 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		changed = !p->has_old || !p->old.trusted ||
 			  memcmp(&p->old.val, &p->nw.val, sizeof(p->nw.val));
 		for (size_t f = 0; f < p->nw.n_fes; f++) {
-			if (!changed && fe_in(&p->old, &p->nw.fes[f]))
+			const struct mfe *was = p->has_old ? fe_find(&p->old, &p->nw.fes[f]) : NULL;
+			struct xlb_svc v = p->nw.val;
+
+			if (!changed && was && was->flags == p->nw.fes[f].flags)
 				continue;
-			err = xlb_dp_svc_set(s->dp, &p->nw.fes[f], &p->nw.val);
+			v.flags |= p->nw.fes[f].flags;
+			err = xlb_dp_svc_set(s->dp, &p->nw.fes[f].key, &v);
 			note_err(&first, st, err, "write frontend", p->nw.name);
 			if (err)
 				p->nw.trusted = false;
@@ -574,9 +665,9 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		if (!p->has_old || p->keep)
 			continue;
 		for (size_t f = 0; f < p->old.n_fes; f++) {
-			if (p->has_new && fe_in(&p->nw, &p->old.fes[f]))
+			if (p->has_new && fe_find(&p->nw, &p->old.fes[f]))
 				continue;
-			err = xlb_dp_svc_del(s->dp, &p->old.fes[f]);
+			err = xlb_dp_svc_del(s->dp, &p->old.fes[f].key);
 			note_err(&first, st, err, "remove frontend", p->old.name);
 			if (!err)
 				st->frontends_removed++;
@@ -608,6 +699,15 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			note_err(&first, st, err, "remove backend", p->old.name);
 			if (!err)
 				st->backends_removed++;
+		}
+		for (size_t r = 0; r < p->old.n_ranges; r++) {
+			const struct xlb_desired_cidr *c = &p->old.ranges[r];
+
+			if (p->has_new && range_in(&p->nw, c))
+				continue;
+			err = xlb_dp_src_range_del(s->dp, p->old.svc_id, c->family,
+						   &c->addr, c->prefix_len);
+			note_err(&first, st, err, "remove source range", p->old.name);
 		}
 		if (!p->has_new) {
 			err = xlb_dp_svc_meta_del(s->dp, p->old.svc_id);

@@ -85,6 +85,57 @@ xlb_select_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,
 	return bpf_map_lookup_elem(&xlb_backends, id);
 }
 
+/* loadBalancerSourceRanges: is the client inside one of the service's
+ * ranges? (Longest-prefix match on {service, family, address}.) */
+static __always_inline bool xlb_source_allowed(const struct xlb_svc *svc,
+					       const struct xlb_ct_key *t)
+{
+	struct xlb_src_key k = {
+		.prefixlen = 32 + (t->family == XLB_AF_INET ? 32 : 128),
+		.id = xlb_src_id(svc->svc_id, t->family),
+	};
+
+	__builtin_memcpy(k.addr, &t->saddr, sizeof(k.addr));
+	return bpf_map_lookup_elem(&xlb_src_ranges, &k) != NULL;
+}
+
+/*
+ * sessionAffinity ClientIP: the backend this client's last new connection
+ * to the service went to, if that was within the timeout and the backend
+ * still serves the service (K8S_SPEC 4.7). Using it refreshes it.
+ */
+static __always_inline struct xlb_backend *
+xlb_affinity_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,
+		     __u64 now, __u32 *backend_id)
+{
+	struct xlb_affinity_key k = { .client = t->saddr, .svc_id = svc->svc_id,
+				      .family = t->family };
+	struct xlb_affinity *a = bpf_map_lookup_elem(&xlb_affinity, &k);
+	struct xlb_backend *be;
+	__u32 id;
+
+	if (!a || now - a->last_ns > svc->affinity_timeout * NS_PER_SEC)
+		return NULL;
+	id = a->backend_id;
+	be = bpf_map_lookup_elem(&xlb_backends, &id);
+	if (!be || be->svc_id != svc->svc_id)
+		return NULL;
+	a->last_ns = now;
+	*backend_id = id;
+	return be;
+}
+
+static __always_inline void xlb_affinity_remember(const struct xlb_svc *svc,
+						  const struct xlb_ct_key *t,
+						  __u32 backend_id, __u64 now)
+{
+	struct xlb_affinity_key k = { .client = t->saddr, .svc_id = svc->svc_id,
+				      .family = t->family };
+	struct xlb_affinity v = { .backend_id = backend_id, .last_ns = now };
+
+	bpf_map_update_elem(&xlb_affinity, &k, &v, BPF_ANY);
+}
+
 /* Is the backend a conntrack entry points at still in its service? */
 static __always_inline bool xlb_backend_alive(const struct xlb_ct *ct)
 {

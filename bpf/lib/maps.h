@@ -75,6 +75,21 @@ struct {
 	__type(value, struct xlb_counter);
 } xlb_reasons SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_MAX_AFFINITY);
+	__type(key, struct xlb_affinity_key);
+	__type(value, struct xlb_affinity);
+} xlb_affinity SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XLB_MAX_SRC_RANGES);
+	__type(key, struct xlb_src_key);
+	__type(value, __u32);
+} xlb_src_ranges SEC(".maps");
+
 /* Not used by the programs: user space keeps the service names here so
  * xlbctl can read everything from the pins. */
 struct {

@@ -28,6 +28,8 @@
 #define XLB_MAP_SVC_STATS  "xlb_svc_stats"
 #define XLB_MAP_REASONS    "xlb_reasons"
 #define XLB_MAP_SVC_META   "xlb_svc_meta"
+#define XLB_MAP_AFFINITY   "xlb_affinity"
+#define XLB_MAP_SRC_RANGES "xlb_src_ranges"
 
 /* Default capacities; the loader can change each before load. */
 #define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
@@ -36,6 +38,8 @@
 #define XLB_MAX_CT         1048576
 #define XLB_MAX_NODE_ADDRS 256
 #define XLB_MAX_IFACES     64
+#define XLB_MAX_AFFINITY   262144
+#define XLB_MAX_SRC_RANGES 65536
 
 enum xlb_family {
 	XLB_AF_INET  = 4,
@@ -67,7 +71,11 @@ struct xlb_svc_key {
 _Static_assert(sizeof(struct xlb_svc_key) == 24, "xlb_svc_key size");
 
 enum xlb_svc_flags {
-	XLB_SVC_F_ETP_LOCAL = 1 << 0,	/* externalTrafficPolicy: Local */
+	XLB_SVC_F_ETP_LOCAL     = 1 << 0,	/* externalTrafficPolicy: Local */
+	XLB_SVC_F_SOURCE_RANGES = 1 << 1,	/* LB VIP with
+						 * loadBalancerSourceRanges:
+						 * new flows only from
+						 * xlb_src_ranges */
 };
 
 /*
@@ -84,7 +92,8 @@ struct xlb_svc {
 				 * backend_count == 0 it decides drop
 				 * (ETP Local, none here) vs reject */
 	__u32 flags;		/* enum xlb_svc_flags */
-	__u32 pad;
+	__u32 affinity_timeout;	/* sessionAffinity ClientIP: seconds a
+				 * client sticks to its backend; 0: none */
 };
 _Static_assert(sizeof(struct xlb_svc) == 24, "xlb_svc size");
 
@@ -186,6 +195,44 @@ struct xlb_svc_meta {
 };
 _Static_assert(sizeof(struct xlb_svc_meta) == 256, "xlb_svc_meta size");
 
+/* xlb_affinity: LRU_HASH, {service port, client address} -> the backend
+ * the client's last new connection went to (sessionAffinity ClientIP). */
+struct xlb_affinity_key {
+	union xlb_addr client;
+	__u32 svc_id;
+	__u8 family;		/* enum xlb_family */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_affinity_key) == 24, "xlb_affinity_key size");
+
+struct xlb_affinity {
+	__u32 backend_id;
+	__u32 pad;
+	__u64 last_ns;		/* CLOCK_MONOTONIC of the last new connection */
+};
+_Static_assert(sizeof(struct xlb_affinity) == 16, "xlb_affinity size");
+
+/* xlb_src_ranges: LPM_TRIE, the loadBalancerSourceRanges of each service
+ * port. The service and family lead the key so one trie holds them all:
+ * prefixlen = 32 + CIDR prefix length. Value: unused (0). */
+struct xlb_src_key {
+	__u32 prefixlen;
+	__be32 id;		/* family << 24 | svc_id, network order */
+	__u8 addr[16];		/* network order; IPv4 in the first 4 */
+};
+_Static_assert(sizeof(struct xlb_src_key) == 24, "xlb_src_key size");
+
+static inline __be32 xlb_src_id(__u32 svc_id, __u8 family)
+{
+	__u32 id = ((__u32)family << 24) | (svc_id & 0xffffff);
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return __builtin_bswap32(id);
+#else
+	return id;
+#endif
+}
+
 /* xlb_svc_stats: PERCPU_ARRAY indexed by svc_id; xlb_reasons: PERCPU_ARRAY
  * indexed by enum xlb_reason. */
 struct xlb_counter {
@@ -224,6 +271,8 @@ enum xlb_reason {
 	XLB_R_DROP_CT_INSERT,		/* conntrack insert failed */
 	XLB_R_DROP_NAT_FAILED,		/* tc: a csum/store helper failed */
 	XLB_R_TC_PASS,			/* tc: not a translated reply */
+	XLB_R_DROP_SOURCE_RANGE,	/* LB VIP: source outside
+					 * loadBalancerSourceRanges */
 	XLB_R_MAX,
 };
 
@@ -281,6 +330,7 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_CT_INSERT]		= "drop_ct_insert",
 	[XLB_R_DROP_NAT_FAILED]		= "drop_nat_failed",
 	[XLB_R_TC_PASS]			= "tc_pass",
+	[XLB_R_DROP_SOURCE_RANGE]	= "drop_source_range",
 };
 #endif
 

@@ -163,7 +163,8 @@ void xt_teardown(void)
 static void flush_all(struct xlb_dp *d)
 {
 	static const enum xlb_dp_map ms[] = { XLB_DPM_SVC, XLB_DPM_BACKENDS,
-		XLB_DPM_NODE_ADDRS, XLB_DPM_IFACES, XLB_DPM_CT };
+		XLB_DPM_NODE_ADDRS, XLB_DPM_IFACES, XLB_DPM_CT, XLB_DPM_AFFINITY,
+		XLB_DPM_SRC_RANGES };
 	char key[64], next[64];
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
@@ -176,13 +177,19 @@ static void flush_all(struct xlb_dp *d)
 	}
 }
 
-static void backend(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool local)
+static void backend_of(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool local,
+		       __u32 svc_id)
 {
 	struct xlb_backend b = { .addr.v4 = addr, .port = htons(port),
 				 .family = XLB_AF_INET,
-				 .flags = local ? XLB_BE_F_LOCAL : 0 };
+				 .flags = local ? XLB_BE_F_LOCAL : 0, .svc_id = svc_id };
 
 	xlb_dp_backend_set(d, id, &b);
+}
+
+static void backend(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool local)
+{
+	backend_of(d, id, addr, port, local, 0);
 }
 
 static struct xlb_svc_key svc_key(__u8 scope, __u32 addr, __u16 port, __u8 proto)
@@ -664,6 +671,146 @@ XT_TEST(remote_backend_unresolved_next_hop)
 	ASSERT_EQ(o.data_size_out - sizeof(meta), elen, "output length");
 	ASSERT_MEMEQ(out + sizeof(meta), exp, elen, "translated packet");
 	ASSERT_EQ(pkt_verify_csums(out + sizeof(meta), elen), 0, "checksums verify");
+}
+
+/* A DNATed SYN to a local backend, as the Pod should receive it. */
+static size_t expect_local(const struct pkt_spec *s, __u32 pod, __u8 *exp)
+{
+	struct pkt_spec e = *s;
+
+	e.daddr = pod;
+	e.dport = 8080;
+	return pkt_build(&e, exp);
+}
+
+XT_TEST(source_ranges_on_lb_vip)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	union xlb_addr net = { .v4 = ip4("10.0.0.0") };
+	struct pkt_spec s;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 18, ids, 1, 1,
+		XLB_SVC_F_SOURCE_RANGES);
+	/* 10.0.0.0/30 holds the client 10.0.0.2 but not 10.0.0.4. */
+	xlb_dp_src_range_set(dp, 18, XLB_AF_INET, &net, 30);
+	s = from_client(A_CLIENT, 40120, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	elen = expect_local(&s, A_LOCAL, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "allowed run"))
+		check_run("source inside the ranges", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	s.saddr = A_CLIENT3;
+	len = pkt_build(&s, in);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "denied run"))
+		check_run("source outside the ranges", &r, XDP_DROP,
+			  XLB_R_DROP_SOURCE_RANGE, NULL, 0);
+	/* The same ranges under another service id do not count. */
+	xlb_dp_src_range_del(dp, 18, XLB_AF_INET, &net, 30);
+	xlb_dp_src_range_set(dp, 19, XLB_AF_INET, &net, 30);
+	s.saddr = A_CLIENT;
+	s.sport = 40121;
+	len = pkt_build(&s, in);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "other service's range"))
+		check_run("range of another service", &r, XDP_DROP,
+			  XLB_R_DROP_SOURCE_RANGE, NULL, 0);
+}
+
+XT_TEST(session_affinity_client_ip)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 one[] = { 21 }, two[] = { 22 };
+	int fd = xlb_dp_map_fd(dp, XLB_DPM_AFFINITY);
+	struct xlb_affinity_key ak = { .client.v4 = A_CLIENT, .svc_id = 20,
+				       .family = XLB_AF_INET };
+	struct xlb_affinity av;
+	struct pkt_spec s;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	/* Backends ids of this service port, as sync writes them. */
+	backend_of(dp, 21, A_LOCAL, 8080, true, 20);
+	backend_of(dp, 22, A_LOCAL2, 8080, true, 20);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 20, one, 1, 2, 0);
+	{
+		struct xlb_svc_key k = svc_key(XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP);
+		struct xlb_svc v;
+
+		bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, &v);
+		v.affinity_timeout = 10;
+		xlb_dp_svc_set(dp, &k, &v);
+	}
+	s = from_client(A_CLIENT, 40130, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	elen = expect_local(&s, A_LOCAL, exp);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "first connection") ||
+	    !check_run("first connection", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen))
+		return;
+	ASSERT_OK(bpf_map_lookup_elem(fd, &ak, &av), "affinity remembered");
+	ASSERT_EQ(av.backend_id, 21, "affinity backend");
+
+	/* The table now sends everyone to LOCAL2; this client sticks. */
+	{
+		struct xlb_svc_key k = svc_key(XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP);
+		struct xlb_svc v;
+		__u32 table[251];
+
+		for (int i = 0; i < 251; i++)
+			table[i] = two[0];
+		xlb_dp_table_set(dp, 20, table, 251);
+		bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, &v);
+		v.affinity_timeout = 10;
+		xlb_dp_svc_set(dp, &k, &v);
+	}
+	s.sport = 40131;
+	len = pkt_build(&s, in);
+	elen = expect_local(&s, A_LOCAL, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "second connection"))
+		check_run("new connection sticks to the client's backend", &r, XDP_PASS,
+			  XLB_R_FWD_LOCAL, exp, elen);
+
+	/* Another client follows the table. */
+	s.saddr = A_CLIENT2;
+	len = pkt_build(&s, in);
+	elen = expect_local(&s, A_LOCAL2, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "other client"))
+		check_run("other client uses the table", &r, XDP_PASS, XLB_R_FWD_LOCAL,
+			  exp, elen);
+
+	/* Past the timeout the client is balanced again. */
+	bpf_map_lookup_elem(fd, &ak, &av);
+	av.last_ns -= 11ull * 1000000000;
+	bpf_map_update_elem(fd, &ak, &av, BPF_ANY);
+	s.saddr = A_CLIENT;
+	s.sport = 40132;
+	len = pkt_build(&s, in);
+	elen = expect_local(&s, A_LOCAL2, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "after timeout"))
+		check_run("affinity expired", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+
+	/* A remembered backend that left the service is not used. */
+	xlb_dp_backend_del(dp, 22);
+	backend_of(dp, 23, A_LOCAL, 8080, true, 20);
+	{
+		struct xlb_svc_key k = svc_key(XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP);
+		struct xlb_svc v;
+		__u32 table[251];
+
+		for (int i = 0; i < 251; i++)
+			table[i] = 23;
+		xlb_dp_table_set(dp, 20, table, 251);
+		bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, &v);
+		xlb_dp_svc_set(dp, &k, &v);
+	}
+	s.sport = 40133;
+	len = pkt_build(&s, in);
+	elen = expect_local(&s, A_LOCAL, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "backend gone"))
+		check_run("remembered backend gone: balanced", &r, XDP_PASS,
+			  XLB_R_FWD_LOCAL, exp, elen);
 }
 
 XT_TEST(second_packet_hits_conntrack)

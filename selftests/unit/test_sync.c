@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * sync against a real loaded datapath (no pins): Kubernetes objects are
+ * parsed and translated exactly as the agent does, then the maps are read
+ * back and checked: frontends, their per-frontend flags, tables and their
+ * contents, backends, source ranges, affinity; then changes, removal, and
+ * a second sync adopting what the first one wrote.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include <xlb/abi.h>
+#include "datapath.h"
+#include "k8s.h"
+#include "log.h"
+#include "sync.h"
+#include "translate.h"
+#include "../xtest.h"
+
+static const char *svc_yaml(const char *eps, const char *extra)
+{
+	static char buf[8192];
+
+	snprintf(buf, sizeof(buf),
+"apiVersion: v1\n"
+"kind: Service\n"
+"metadata: {name: web, namespace: default}\n"
+"spec:\n"
+"  type: LoadBalancer\n"
+"  clusterIP: 10.96.0.10\n"
+"  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080}]\n"
+"%s"
+"status:\n"
+"  loadBalancer: {ingress: [{ip: 192.0.2.10}]}\n"
+"---\n"
+"apiVersion: discovery.k8s.io/v1\n"
+"kind: EndpointSlice\n"
+"metadata:\n"
+"  name: web-abc\n"
+"  namespace: default\n"
+"  labels: {kubernetes.io/service-name: web}\n"
+"addressType: IPv4\n"
+"ports: [{name: http, port: 8080, protocol: TCP}]\n"
+"endpoints:\n%s", extra, eps);
+	return buf;
+}
+
+static int desired_from(const char *yaml, struct xlb_desired *d)
+{
+	struct xlb_translate_opts o = { .node_name = "node1" };
+	struct k8s_cache *c = NULL;
+	int err;
+
+	err = k8s_cache_load_buf(yaml, strlen(yaml), "test", &c, NULL);
+	if (err)
+		return err;
+	err = xlb_translate(c, &o, d, NULL);
+	k8s_cache_free(c);
+	return err;
+}
+
+static struct xlb_dp *load(void)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024,
+				 .max_tables = 256 };
+
+	xlb_log_set_level(XLB_LOG_WARN);
+	return xlb_dp_load(&o);
+}
+
+static bool get_svc(struct xlb_dp *dp, __u32 addr, __u16 port, __u8 scope,
+		    struct xlb_svc *v)
+{
+	struct xlb_svc_key k = { .addr.v4 = addr, .port = htons(port),
+				 .proto = IPPROTO_TCP, .family = XLB_AF_INET,
+				 .scope = scope };
+
+	return !bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, v);
+}
+
+static size_t count_keys(struct xlb_dp *dp, enum xlb_dp_map m, size_t ksz)
+{
+	char k[64], next[64];
+	void *prev = NULL;
+	size_t n = 0;
+
+	while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, m), prev, next)) {
+		memcpy(k, next, ksz);
+		prev = k;
+		n++;
+	}
+	return n;
+}
+
+/* Slots of xlb_maglev that hold a table (an array always has every key). */
+static size_t count_tables(struct xlb_dp *dp)
+{
+	size_t n = 0;
+
+	for (__u32 i = 0; i < 256; i++) {
+		__u32 id;
+
+		n += !bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_MAGLEV), &i, &id);
+	}
+	return n;
+}
+
+static bool range_present(struct xlb_dp *dp, __u32 svc_id, const char *net, __u8 plen)
+{
+	struct xlb_src_key k = { .prefixlen = 32 + plen,
+				 .id = xlb_src_id(svc_id, XLB_AF_INET) };
+	__u32 v;
+
+	inet_pton(AF_INET, net, k.addr);
+	/* An exact-key lookup on an LPM trie is a longest match, so check
+	 * by walking the keys instead. */
+	(void)v;
+	{
+		struct xlb_src_key cur, next;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_SRC_RANGES), prev,
+					     &next)) {
+			if (!memcmp(&next, &k, sizeof(k)))
+				return true;
+			cur = next;
+			prev = &cur;
+		}
+	}
+	return false;
+}
+
+#define EP(addr, node) "- addresses: [" addr "]\n  conditions: {ready: true}\n  nodeName: " node "\n"
+
+XT_TEST(apply_change_remove)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync_stats st;
+	struct xlb_sync *s = NULL;
+	struct xlb_svc vip, np, vip2;
+	__u32 table[1021], m = 0;
+	int counts[2] = { 0 };
+
+	if (!ASSERT_TRUE(dp, "load"))
+		return;
+	s = xlb_sync_new(dp, &so);
+	if (!ASSERT_TRUE(s, "sync_new"))
+		goto out;
+
+	/* Two endpoints, source ranges and ClientIP affinity. */
+	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.2.1.2", "node2"),
+		"  loadBalancerSourceRanges: [10.0.0.0/30, 198.51.100.0/24]\n"
+		"  sessionAffinity: ClientIP\n"
+		"  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n"), &d),
+		       "translate"))
+		goto out;
+	if (!ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_added, 1, "services added");
+	ASSERT_EQ(st.frontends_written, 2, "VIP + NodePort written");
+	if (!ASSERT_TRUE(get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip),
+			 "VIP frontend") ||
+	    !ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &np), "NodePort frontend"))
+		goto out;
+	ASSERT_TRUE(vip.flags & XLB_SVC_F_SOURCE_RANGES, "VIP checks source ranges");
+	ASSERT_TRUE(!(np.flags & XLB_SVC_F_SOURCE_RANGES), "NodePort bypasses source ranges");
+	ASSERT_EQ(vip.affinity_timeout, 600, "affinity timeout");
+	ASSERT_EQ(vip.backend_count, 2, "backend count");
+	ASSERT_EQ(vip.total_count, 2, "total count");
+	ASSERT_EQ(vip.table_id, np.table_id, "one table for the service port");
+	ASSERT_EQ(vip.maglev_size, 2039, "M for 2 backends (>= 1000 per backend)");
+	ASSERT_TRUE(range_present(dp, vip.svc_id, "10.0.0.0", 30), "range 10.0.0.0/30");
+	ASSERT_TRUE(range_present(dp, vip.svc_id, "198.51.100.0", 24), "range 198.51.100.0/24");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 2, "two backends");
+	if (ASSERT_OK(xlb_dp_table_get(dp, vip.table_id, table, &m, 0), "table readable")) {
+		__u32 *t = calloc(m, sizeof(*t));
+
+		if (t && !xlb_dp_table_get(dp, vip.table_id, t, &m, m)) {
+			for (__u32 i = 0; i < m; i++) {
+				struct xlb_backend b;
+
+				if (bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS),
+							&t[i], &b))
+					continue;
+				counts[b.addr.v4 == inet_addr("10.1.1.2") ? 0 : 1]++;
+			}
+		}
+		free(t);
+		ASSERT_EQ(counts[0] + counts[1], 2039, "every table entry names a backend");
+		ASSERT_LE(abs(counts[0] - counts[1]), 1, "balanced");
+	}
+
+	/* One endpoint leaves, ranges and affinity go away. */
+	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1"), ""), &d), "translate 2") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 2"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.tables_built, 1, "a new table");
+	ASSERT_EQ(st.backends_removed, 1, "backend removed");
+	get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip2);
+	ASSERT_NEQ(vip2.table_id, vip.table_id, "table swapped to a fresh slot");
+	ASSERT_EQ(vip2.backend_count, 1, "backend count 1");
+	ASSERT_EQ(vip2.affinity_timeout, 0, "affinity off");
+	ASSERT_TRUE(!(vip2.flags & XLB_SVC_F_SOURCE_RANGES), "no source ranges");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SRC_RANGES, sizeof(struct xlb_src_key)), 0,
+		  "ranges removed");
+	ASSERT_EQ(count_tables(dp), 1, "old table slot freed");
+
+	/* A second agent adopts the maps: same ids, nothing lost. */
+	xlb_sync_free(s);
+	s = xlb_sync_new(dp, &so);
+	if (!ASSERT_TRUE(s, "adopt") ||
+	    !ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1"), ""), &d), "translate 3") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 3"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_added, 0, "adopted, not added");
+	ASSERT_EQ(st.backends_removed, 0, "backends kept");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 1, "one backend");
+	get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip);
+	ASSERT_EQ(vip.svc_id, vip2.svc_id, "service id kept across restart");
+	ASSERT_EQ(count_tables(dp), 1, "one table after adoption");
+
+	/* Everything removed. */
+	if (!ASSERT_OK(xlb_sync_apply(s, &(struct xlb_desired){ 0 }, &st), "apply empty"))
+		goto out;
+	ASSERT_EQ(st.svc_removed, 1, "service removed");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 0, "no frontends");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 0, "no backends");
+	ASSERT_EQ(count_tables(dp), 0, "no tables");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC_META, 4), 0, "no names");
+out:
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
