@@ -593,8 +593,14 @@ static void frontend_str(const struct xlb_svc_key *k, char *buf, size_t len)
 static void svc_flags_cell(const cJSON *row, char *buf, size_t len)
 {
 	const char *etp = xlb_json_get_str(row, "etp");
+	const cJSON *aff = cJSON_GetObjectItemCaseSensitive(row, "affinity_timeout");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(row, "source_ranges");
+	int n = snprintf(buf, len, "etp=%s", etp ? etp : "-");
 
-	snprintf(buf, len, "etp=%s", etp ? etp : "-");
+	if (n > 0 && (size_t)n < len && cJSON_IsNumber(aff) && aff->valueint > 0)
+		n += snprintf(buf + n, len - n, ",affinity=%ds", aff->valueint);
+	if (n > 0 && (size_t)n < len && cJSON_IsTrue(src))
+		snprintf(buf + n, len - n, ",src_ranges");
 }
 
 static void svc_backends_cell(const cJSON *row, char *buf, size_t len)
@@ -667,6 +673,9 @@ static int do_service_list(int argc, char **argv)
 		cJSON_AddNumberToObject(row, "svc_id", s->v.svc_id);
 		cJSON_AddStringToObject(row, "etp", s->v.flags & XLB_SVC_F_ETP_LOCAL ?
 					"Local" : "Cluster");
+		cJSON_AddNumberToObject(row, "affinity_timeout", s->v.affinity_timeout);
+		cJSON_AddBoolToObject(row, "source_ranges",
+				      !!(s->v.flags & XLB_SVC_F_SOURCE_RANGES));
 		cJSON_AddNumberToObject(row, "backend_count", s->v.backend_count);
 		cJSON_AddNumberToObject(row, "total_count", s->v.total_count);
 		cJSON_AddNumberToObject(row, "table_id", s->v.table_id);

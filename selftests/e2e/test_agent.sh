@@ -153,7 +153,7 @@ else
 		"before: $(names <<<"$svc_before$be_before") after: $(names <<<"$svc_after$be_after")"
 fi
 ka_same "invalid YAML: keep-alive connection still answers, same Pod"
-many_check "invalid YAML: new connections still reach all three Pods" 10.0.0.1 30080 15 P1 P1b P2
+many_check "invalid YAML: new connections still reach all three Pods" 10.0.0.1 30080 30 P1 P1b P2
 
 # --- 5. a bad IP in one EndpointSlice: reported, the rest is applied
 off=$(log_size a2)
@@ -179,7 +179,7 @@ else
 	t_fail "bad endpoint address 10.1.1.300 reported in the agent log" "$(log_since a2 "$off" | tail -5)"
 fi
 kill -0 "${AGENT_PID[a2]}" 2>/dev/null || t_fail "agent alive after bad endpoint" "$(tail -5 "$(agent_log a2)")"
-many_check "bad endpoint elsewhere: web (30080) still works" 10.0.0.1 30080 15 P1 P1b P2
+many_check "bad endpoint elsewhere: web (30080) still works" 10.0.0.1 30080 30 P1 P1b P2
 many_check "bad endpoint elsewhere: other (30081) still works" 10.0.0.1 30081 3 P1
 out=$(http_get 10.0.0.1 30087 2>&1)
 if grep -q '^pod=P1b ' <<<"$out"; then
