@@ -67,10 +67,14 @@ static __always_inline int xlb_snat_alloc(struct xlb_ct_key *rkey,
 		rkey->dport = bpf_htons((__u16)(min + (start + i) % range));
 		if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
 			return 0;
+		/* Expired: delete, then reserve like any free port, so two
+		 * CPUs taking it over cannot both win. */
 		old = bpf_map_lookup_elem(&xlb_ct, rkey);
-		if (old && !ct_alive(old, now) &&
-		    !bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_EXIST))
-			return 0;
+		if (old && !ct_alive(old, now)) {
+			bpf_map_delete_elem(&xlb_ct, rkey);
+			if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
+				return 0;
+		}
 	}
 	return -1;
 }
@@ -88,21 +92,57 @@ static __always_inline int xlb_no_backend(struct xdp_md *ctx, struct xlb_pkt *p,
 	return verdict(XDP_DROP, XLB_R_DROP_NO_BACKEND, bytes);
 }
 
-static __always_inline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
-					__u64 now, __u64 bytes)
+/* A local Pod's reply entry: never clobber one that a live flow owns
+ * (the same client port towards two frontends of one Pod). */
+static __always_inline int xlb_reply_local_insert(const struct xlb_ct_key *rkey,
+						  const struct xlb_ct *rev,
+						  const struct xlb_ct_key *fwd_key, __u64 now)
 {
-	struct bpf_fib_lookup fib;
-	struct xlb_ct_key rkey;
-	struct xlb_ct fwd = {}, rev = {};
+	struct xlb_ct *old;
+
+	if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
+		return 0;
+	old = bpf_map_lookup_elem(&xlb_ct, rkey);
+	if (old && ct_alive(old, now) && !ct_peer_matches(old, fwd_key))
+		return XLB_R_DROP_CT_CLASH;
+	return bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_ANY) ? XLB_R_DROP_CT_INSERT : 0;
+}
+
+/*
+ * A new flow, or one re-balanced (@stale_peer: the reply key of the entry
+ * it replaces, whose reply entry and SNAT port are released).
+ */
+static __noinline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
+					__u64 now, __u64 bytes,
+					const struct xlb_ct_key *stale_peer)
+{
+	struct xlb_scratch *sc;
+	struct bpf_fib_lookup *fib;
+	struct xlb_ct_key *rkey;
+	struct xlb_ct *fwd, *rev;
 	struct xlb_backend *be;
-	struct xlb_svc *svc;
+	__u32 zero = 0;
+	struct xlb_svc *svcp, svc_copy, *svc = &svc_copy;
 	int fib_rc = -1;
 	__u32 be_id = 0;
 
-	svc = xlb_svc_lookup(&p->tuple);
-	if (!svc)
+	svcp = xlb_svc_lookup(&p->tuple);
+	if (!svcp)
 		return verdict(XDP_PASS, XLB_R_PASS_NOT_FRONTEND, bytes);
+	/* One consistent snapshot of the value for this packet. */
+	svc_copy = *svcp;
 	xlb_count_svc(svc->svc_id, bytes);
+	/* The flow's entries are built in per-CPU scratch space: the stack
+	 * (512 bytes for the whole call chain) cannot hold them. */
+	sc = bpf_map_lookup_elem(&xlb_scratch, &zero);
+	if (!sc)
+		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
+	fib = &sc->fib;
+	rkey = &sc->rkey;
+	fwd = &sc->fwd;
+	rev = &sc->rev;
+	__builtin_memset(fwd, 0, sizeof(*fwd));
+	__builtin_memset(rev, 0, sizeof(*rev));
 	/* kube-proxy's firewall chain drops before anything else. */
 	if ((svc->flags & XLB_SVC_F_SOURCE_RANGES) && !xlb_source_allowed(svc, &p->tuple))
 		return verdict(XDP_DROP, XLB_R_DROP_SOURCE_RANGE, bytes);
@@ -119,31 +159,35 @@ static __always_inline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
 			xlb_affinity_remember(svc, &p->tuple, be_id, now);
 	}
 
-	fwd.nat_saddr = p->tuple.saddr;
-	fwd.nat_sport = p->tuple.sport;
-	fwd.nat_daddr = be->addr;
-	fwd.nat_dport = be->port;
-	fwd.svc_id = svc->svc_id;
-	fwd.backend_id = be_id;
-	fwd.flags = ct_next_flags(0, p);
-	fwd.expires_ns = now + ct_lifetime(p->tuple.proto, fwd.flags);
+	fwd->nat_saddr = p->tuple.saddr;
+	fwd->nat_sport = p->tuple.sport;
+	fwd->nat_daddr = be->addr;
+	fwd->nat_dport = be->port;
+	fwd->svc_id = svc->svc_id;
+	fwd->backend_id = be_id;
+	fwd->flags = ct_next_flags(0, p, false);
+	fwd->expires_ns = now + ct_lifetime(p->tuple.proto, fwd->flags);
 
-	rev.nat_saddr = p->tuple.daddr;		/* the frontend */
-	rev.nat_sport = p->tuple.dport;
-	rev.nat_daddr = p->tuple.saddr;		/* the client */
-	rev.nat_dport = p->tuple.sport;
-	rev.svc_id = fwd.svc_id;
-	rev.backend_id = be_id;
-	rev.flags = fwd.flags;
-	rev.expires_ns = fwd.expires_ns;
+	rev->nat_saddr = p->tuple.daddr;		/* the frontend */
+	rev->nat_sport = p->tuple.dport;
+	rev->nat_daddr = p->tuple.saddr;		/* the client */
+	rev->nat_dport = p->tuple.sport;
+	rev->svc_id = fwd->svc_id;
+	rev->backend_id = be_id;
+	rev->flags = fwd->flags;
+	rev->expires_ns = fwd->expires_ns;
 
 	if (be->flags & XLB_BE_F_LOCAL) {
-		fwd.kind = XLB_CT_FWD_LOCAL;
-		rev.kind = XLB_CT_REPLY_LOCAL;
-		ct_peer_key(&fwd, &p->tuple, &rkey);
-		if (bpf_map_update_elem(&xlb_ct, &rkey, &rev, BPF_ANY))
-			return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
+		int r;
+
+		fwd->kind = XLB_CT_FWD_LOCAL;
+		rev->kind = XLB_CT_REPLY_LOCAL;
+		ct_peer_key(fwd, &p->tuple, rkey);
+		r = xlb_reply_local_insert(rkey, rev, &p->tuple, now);
+		if (r)
+			return verdict(XDP_DROP, r, bytes);
 	} else {
+		__u32 why;
 		struct xlb_iface *ifc;
 		__u32 ifindex;
 
@@ -152,28 +196,36 @@ static __always_inline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
 		 * pointer, which the verifier refuses. */
 		ifindex = ctx->ingress_ifindex;
 		barrier_var(ifindex);
-		fib_rc = xlb_fib4(ctx, p, 0, be->addr.v4, &fib);
+		fib_rc = xlb_fib4(ctx, p, 0, be->addr.v4, fib);
 		/* NO_NEIGH knows the egress too: it is set before the
 		 * neighbour lookup. */
 		if (fib_rc == BPF_FIB_LKUP_RET_SUCCESS ||
 		    fib_rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-			ifindex = fib.ifindex;
+			ifindex = fib->ifindex;
+		/* Refuse before any state is made for a packet we cannot send. */
+		why = xlb_xmit4_check(p, fib_rc);
+		if (why != XLB_R_MAX)
+			return verdict(XDP_DROP, why, bytes);
 		ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
 		if (!ifc || !ifc->snat4.v4)
 			return verdict(XDP_DROP, XLB_R_DROP_NO_SNAT_ADDR, bytes);
-		fwd.kind = XLB_CT_FWD_REMOTE;
-		rev.kind = XLB_CT_REPLY_SNAT;
-		fwd.nat_saddr = ifc->snat4;
-		ct_peer_key(&fwd, &p->tuple, &rkey);
-		if (xlb_snat_alloc(&rkey, &rev, now))
+		fwd->kind = XLB_CT_FWD_REMOTE;
+		rev->kind = XLB_CT_REPLY_SNAT;
+		fwd->nat_saddr = ifc->snat4;
+		ct_peer_key(fwd, &p->tuple, rkey);
+		if (xlb_snat_alloc(rkey, rev, now))
 			return verdict(XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, bytes);
-		fwd.nat_sport = rkey.dport;
+		fwd->nat_sport = rkey->dport;
 	}
-	if (bpf_map_update_elem(&xlb_ct, &p->tuple, &fwd, BPF_ANY)) {
-		bpf_map_delete_elem(&xlb_ct, &rkey);
+	if (bpf_map_update_elem(&xlb_ct, &p->tuple, fwd, BPF_ANY)) {
+		bpf_map_delete_elem(&xlb_ct, rkey);
 		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
 	}
-	return xlb_emit(ctx, p, &fwd, bytes, fib_rc, &fib);
+	if (stale_peer && (stale_peer->saddr.v4 != rkey->saddr.v4 ||
+			   stale_peer->daddr.v4 != rkey->daddr.v4 ||
+			   stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
+		bpf_map_delete_elem(&xlb_ct, stale_peer);
+	return xlb_emit(ctx, p, fwd, bytes, fib_rc, fib);
 }
 
 SEC("xdp")
@@ -182,8 +234,10 @@ int xlb_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
-	struct bpf_fib_lookup fib;
+	struct xlb_ct_key stale;
 	struct xlb_pkt p = {};
+	struct xlb_scratch *sc;
+	__u32 zero = 0;
 	struct xlb_ct *ct;
 	__u64 now;
 	int r;
@@ -195,24 +249,31 @@ int xlb_xdp(struct xdp_md *ctx)
 	now = bpf_ktime_get_ns();
 	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
 	if (!ct || !ct_alive(ct, now))
-		return xlb_new_flow(ctx, &p, now, bytes);
+		return xlb_new_flow(ctx, &p, now, bytes, NULL);
 
 	if (ct->kind == XLB_CT_FWD_LOCAL || ct->kind == XLB_CT_FWD_REMOTE) {
-		/* A flow whose backend left is re-balanced when it (re)starts:
-		 * on a SYN for TCP, on any packet for UDP. An established TCP
-		 * flow keeps its (terminating) backend to finish gracefully. */
-		bool start = p.tuple.proto == IPPROTO_UDP ||
-			(p.tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+		/* A flow (re)starts on a SYN for TCP, on any packet for UDP.
+		 * It is balanced afresh when its backend left (an established
+		 * TCP flow keeps its terminating backend to finish), or when
+		 * a SYN reuses the tuple of a closing connection. */
+		bool syn = (p.tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
+		bool start = p.tuple.proto == IPPROTO_UDP || syn;
 
-		if (start && !xlb_backend_alive(ct))
-			return xlb_new_flow(ctx, &p, now, bytes);
+		if ((start && !xlb_backend_alive(ct)) ||
+		    (syn && (ct->flags & XLB_CT_F_CLOSING))) {
+			ct_peer_key(ct, &p.tuple, &stale);
+			return xlb_new_flow(ctx, &p, now, bytes, &stale);
+		}
 	} else if (ct->kind != XLB_CT_REPLY_SNAT) {
 		/* A REPLY_LOCAL tuple arriving from outside: not ours. */
-		return xlb_new_flow(ctx, &p, now, bytes);
+		return xlb_new_flow(ctx, &p, now, bytes, NULL);
 	}
 	ct_touch(ct, &p, now);
 	xlb_count_svc(ct->svc_id, bytes);
-	return xlb_emit(ctx, &p, ct, bytes, -1, &fib);
+	sc = bpf_map_lookup_elem(&xlb_scratch, &zero);
+	if (!sc)
+		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
+	return xlb_emit(ctx, &p, ct, bytes, -1, &sc->fib);
 }
 
 /* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with

@@ -142,6 +142,42 @@ static int pin_prog(struct bpf_program *prog, const char *dir, const char *name)
 	return err;
 }
 
+/*
+ * A pinned map from an earlier agent whose shape differs from ours would
+ * make the load fail. Conntrack and affinity hold state worth keeping: a
+ * size change is resolved by keeping the pinned size. Every other map is
+ * rebuilt by the first sync anyway (or holds only counters): a pinned one
+ * of another shape is replaced.
+ */
+static void reconcile_pin(struct bpf_map *map, const char *path, bool keep_size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = bpf_obj_get(path);
+
+	if (fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		goto out;
+	if (info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
+	    info.value_size == bpf_map__value_size(map) &&
+	    info.map_flags == bpf_map__map_flags(map)) {
+		if (info.max_entries == bpf_map__max_entries(map))
+			goto out;
+		if (keep_size) {
+			pr_warn("%s: keeping its pinned size %u (asked for %u) so its state survives\n",
+				path, info.max_entries, bpf_map__max_entries(map));
+			bpf_map__set_max_entries(map, info.max_entries);
+			goto out;
+		}
+	}
+	pr_warn("%s: pinned map has another layout; replacing it%s\n", path,
+		keep_size ? " (its state is lost)" : "");
+	unlink(path);
+out:
+	close(fd);
+}
+
 struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 {
 	struct xlb_dp *dp;
@@ -181,6 +217,12 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 			goto err_destroy;
 		}
 		/* libbpf adopts a compatible pinned map or pins a new one. */
+		for (int m = 0; m < XLB_DPM_MAX; m++) {
+			err = pin_path(path, sizeof(path), o->pin_dir, xlb_dp_map_names[m]);
+			if (!err)
+				reconcile_pin(skel_map(dp->skel, m), path,
+					      m == XLB_DPM_CT || m == XLB_DPM_AFFINITY);
+		}
 		for (int m = 0; m < XLB_DPM_MAX; m++) {
 			err = pin_path(path, sizeof(path), o->pin_dir, xlb_dp_map_names[m]);
 			if (!err)

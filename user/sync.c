@@ -41,6 +41,8 @@ struct msvc {
 	struct xlb_desired_cidr *ranges;	/* loadBalancerSourceRanges */
 	size_t n_ranges;
 	struct xlb_svc_meta meta;
+	__u32 extra_table;		/* adopted: a second table its frontends
+					 * named (crash mid-swap), to free */
 	bool trusted;			/* maps known to match this entry */
 };
 
@@ -209,6 +211,8 @@ static int adopt(struct xlb_sync *s)
 					  .flags = val.flags & XLB_SVC_F_SOURCE_RANGES };
 
 			val.flags &= ~XLB_SVC_F_SOURCE_RANGES;
+			if (m->n_fes && m->val.table_id != val.table_id)
+				m->extra_table = m->val.table_id;
 			m->val = val;
 			if (push((void **)&m->fes, &m->n_fes, sizeof(fe), &fe))
 				return -ENOMEM;
@@ -262,6 +266,31 @@ static int adopt(struct xlb_sync *s)
 		if (id >= s->o.max_tables || !bit_get(s->table_ids, id)) {
 			bpf_map_delete_elem(mg_fd, &id);
 			prev = NULL;	/* iteration restarts after a delete */
+		}
+	}
+	/* Node addresses and SNAT sources, so stale ones are removed by the
+	 * first xlb_sync_node(). */
+	{
+		int afd = xlb_dp_map_fd(s->dp, XLB_DPM_NODE_ADDRS);
+		int ifd = xlb_dp_map_fd(s->dp, XLB_DPM_IFACES);
+		struct xlb_addr_key ak, anext;
+		struct xlb_iface iv;
+		void *aprev;
+
+		for (aprev = NULL; !bpf_map_get_next_key(afd, aprev, &anext); aprev = &ak) {
+			ak = anext;
+			if (push((void **)&s->addrs, &s->n_addrs, sizeof(ak), &ak))
+				return -ENOMEM;
+		}
+		for (prev = NULL; !bpf_map_get_next_key(ifd, prev, &next); prev = &id) {
+			struct xlb_node_iface ni;
+
+			id = next;
+			if (bpf_map_lookup_elem(ifd, &id, &iv))
+				continue;
+			ni = (struct xlb_node_iface){ .ifindex = id, .addr4 = iv.snat4.v4 };
+			if (push((void **)&s->ifs, &s->n_ifs, sizeof(ni), &ni))
+				return -ENOMEM;
 		}
 	}
 	for (size_t i = 0; i < s->n; i++) {
@@ -331,6 +360,7 @@ struct plan {
 	bool has_old, has_new;
 	bool table_new;		/* nw.val.table_id is a fresh table */
 	bool keep;		/* planning failed: leave it as it is */
+	__u32 *table;		/* planned new table (M = nw.val.maglev_size) */
 };
 
 static void note_err(int *first, struct xlb_sync_stats *st, int err,
@@ -425,32 +455,37 @@ static bool same_backends(const struct msvc *a, const struct msvc *b)
 	return true;
 }
 
-static int build_table(struct xlb_sync *s, struct plan *p)
+/*
+ * Decide the table of a planned service port: keep the live one when the
+ * backends and M are unchanged and the maps are known good, else build a
+ * new one in memory (written to the map in phase 2). Nothing is written
+ * here, so a failure leaves the service port exactly as it was.
+ */
+static int plan_table(struct xlb_sync *s, struct plan *p)
 {
 	struct msvc *nw = &p->nw;
 	struct maglev_backend *mb;
 	char (*keys)[64];
-	__u32 m, tid;
+	__u32 m;
 	int err;
 
-	if (!nw->n_bes) {
-		nw->val.table_id = 0;
-		nw->val.maglev_size = 0;
+	nw->val.table_id = 0;
+	nw->val.maglev_size = 0;
+	if (!nw->n_bes)
 		return 0;
-	}
 	m = maglev_pick_size(nw->n_bes, s->o.maglev_min);
 	if (!m)
 		return -E2BIG;
-	/* Same backends, same size, maps known good: keep the live table. */
+	nw->val.maglev_size = m;
 	if (p->has_old && p->old.trusted && p->old.val.table_id &&
 	    p->old.val.maglev_size == m && same_backends(&p->old, nw)) {
 		nw->val.table_id = p->old.val.table_id;
-		nw->val.maglev_size = m;
 		return 0;
 	}
 	mb = calloc(nw->n_bes, sizeof(*mb));
 	keys = calloc(nw->n_bes, sizeof(*keys));
-	if (!mb || !keys) {
+	p->table = malloc(sizeof(*p->table) * m);
+	if (!mb || !keys || !p->table) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -465,26 +500,63 @@ static int build_table(struct xlb_sync *s, struct plan *p)
 		mb[i].key_len = strlen(keys[i]);
 		mb[i].id = nw->bes[i].id;
 	}
-	err = maglev_build(mb, nw->n_bes, m, s->table_buf);
-	if (err)
-		goto out;
-	tid = id_alloc(s->table_ids, s->o.max_tables);
-	if (!tid) {
-		err = -ENOSPC;
-		goto out;
-	}
-	err = xlb_dp_table_set(s->dp, tid, s->table_buf, m);
-	if (err) {
-		bit_clr(s->table_ids, tid);
-		goto out;
-	}
-	nw->val.table_id = tid;
-	nw->val.maglev_size = m;
-	p->table_new = true;
+	err = maglev_build(mb, nw->n_bes, m, p->table);
 out:
+	if (err) {
+		free(p->table);
+		p->table = NULL;
+	}
 	free(mb);
 	free(keys);
 	return err;
+}
+
+/* Phase 2: the planned table into a fresh slot of xlb_maglev. */
+static int write_table(struct xlb_sync *s, struct plan *p)
+{
+	__u32 tid;
+	int err;
+
+	if (!p->table)
+		return 0;
+	tid = id_alloc(s->table_ids, s->o.max_tables);
+	if (!tid)
+		return -ENOSPC;
+	err = xlb_dp_table_set(s->dp, tid, p->table, p->nw.val.maglev_size);
+	if (err) {
+		bit_clr(s->table_ids, tid);
+		return err;
+	}
+	p->nw.val.table_id = tid;
+	p->table_new = true;
+	return 0;
+}
+
+/* Give up on a planned change: the service port stays as it was (or, if
+ * it is new, does not appear); backends written for it are taken back. */
+static void plan_abandon(struct xlb_sync *s, struct plan *p)
+{
+	for (size_t b = 0; b < p->nw.n_bes; b++) {
+		bool had = false;
+
+		for (size_t o = 0; p->has_old && o < p->old.n_bes && !had; o++)
+			had = p->old.bes[o].id == p->nw.bes[b].id;
+		if (!had)
+			xlb_dp_backend_del(s->dp, p->nw.bes[b].id);
+	}
+	for (size_t r = 0; r < p->nw.n_ranges; r++) {
+		if (!p->has_old || !range_in(&p->old, &p->nw.ranges[r]))
+			xlb_dp_src_range_del(s->dp, p->nw.svc_id, p->nw.ranges[r].family,
+					     &p->nw.ranges[r].addr,
+					     p->nw.ranges[r].prefix_len);
+	}
+	if (!p->has_old && p->nw.svc_id)
+		bit_clr(s->svc_ids, p->nw.svc_id);
+	msvc_release(&p->nw);
+	free(p->table);
+	p->table = NULL;
+	p->has_new = false;
+	p->keep = p->has_old;
 }
 
 static const struct mfe *fe_find(const struct msvc *m, const struct mfe *f)
@@ -504,8 +576,9 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		   struct xlb_sync_stats *st)
 {
 	struct xlb_sync_stats dummy;
+	struct mfe *owned = NULL;
 	struct plan *plans;
-	size_t np = 0, i = 0, j = 0;
+	size_t np = 0, i = 0, j = 0, n_owned = 0;
 	int first = 0, err;
 
 	if (!st)
@@ -530,14 +603,12 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 
 			p->has_new = true;
 			err = plan_new(s, p, dsp);
+			if (!err)
+				err = plan_table(s, p);
 			if (err) {
-				note_err(&first, st, err, "plan", dsp->name);
-				if (!p->has_old && p->nw.svc_id)
-					bit_clr(s->svc_ids, p->nw.svc_id);
-				msvc_release(&p->nw);
-				p->has_new = false;
 				/* An existing service port keeps what it had. */
-				p->keep = p->has_old;
+				note_err(&first, st, err, "plan", dsp->name);
+				plan_abandon(s, p);
 			}
 		}
 	}
@@ -597,22 +668,30 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 
 		if (!p->has_new)
 			continue;
-		err = build_table(s, p);
-		note_err(&first, st, err, "build Maglev table", p->nw.name);
-		if (err) {
-			/* Leave the frontends on the old table. */
-			p->nw.trusted = false;
-			if (p->has_old) {
-				p->nw.val.table_id = p->old.val.table_id;
-				p->nw.val.maglev_size = p->old.val.maglev_size;
-				p->nw.val.backend_count = p->old.val.backend_count;
-			} else {
-				p->nw.val.backend_count = 0;
-			}
-		} else if (p->table_new) {
+		err = write_table(s, p);
+		note_err(&first, st, err, "write Maglev table", p->nw.name);
+		if (err)
+			plan_abandon(s, p);
+		else if (p->table_new)
 			st->tables_built++;
+	}
+
+	/* Every frontend some service port owns after this apply: a key that
+	 * moves from one service port to another is rewritten by its new
+	 * owner in phase 3 and must not be deleted for the old one in 4. */
+	for (size_t k = 0; k < np; k++) {
+		const struct msvc *m = plans[k].has_new ? &plans[k].nw :
+				       plans[k].keep ? &plans[k].old : NULL;
+
+		for (size_t f = 0; m && f < m->n_fes; f++) {
+			if (push((void **)&owned, &n_owned, sizeof(*owned), &m->fes[f])) {
+				note_err(&first, st, -ENOMEM, "plan", m->name);
+				break;
+			}
 		}
 	}
+	if (n_owned)
+		qsort(owned, n_owned, sizeof(*owned), fe_cmp);
 
 	/* 3. frontends and names */
 	for (size_t k = 0; k < np; k++) {
@@ -665,7 +744,7 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		if (!p->has_old || p->keep)
 			continue;
 		for (size_t f = 0; f < p->old.n_fes; f++) {
-			if (p->has_new && fe_find(&p->nw, &p->old.fes[f]))
+			if (bsearch(&p->old.fes[f], owned, n_owned, sizeof(*owned), fe_cmp))
 				continue;
 			err = xlb_dp_svc_del(s->dp, &p->old.fes[f].key);
 			note_err(&first, st, err, "remove frontend", p->old.name);
@@ -679,6 +758,11 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		struct plan *p = &plans[k];
 		__u32 tid = p->has_old ? p->old.val.table_id : 0;
 
+		if (p->has_old && p->old.extra_table && !p->keep &&
+		    !(p->has_new && p->nw.val.table_id == p->old.extra_table)) {
+			xlb_dp_table_del(s->dp, p->old.extra_table);
+			bit_clr(s->table_ids, p->old.extra_table);
+		}
 		if (!tid || p->keep || (p->has_new && p->nw.val.table_id == tid))
 			continue;
 		err = xlb_dp_table_del(s->dp, tid);
@@ -736,7 +820,9 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			msvc_release(&p->nw);
 		if (p->has_old)
 			msvc_release(&p->old);
+		free(p->table);
 	}
+	free(owned);
 	if (!s->svcs && !first)
 		first = -ENOMEM;
 	free(plans);

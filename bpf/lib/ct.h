@@ -38,16 +38,45 @@ static __always_inline void ct_peer_key(const struct xlb_ct *ct,
 	peer->pad[1] = 0;
 }
 
-/* New flags after seeing @tcp_flags (0 for UDP). */
-static __always_inline __u8 ct_next_flags(__u8 flags, const struct xlb_pkt *p)
+static __always_inline bool ct_is_reply(__u8 kind)
+{
+	return kind == XLB_CT_REPLY_LOCAL || kind == XLB_CT_REPLY_SNAT;
+}
+
+static __always_inline __u8 ct_peer_kind(__u8 kind)
+{
+	switch (kind) {
+	case XLB_CT_FWD_LOCAL:		return XLB_CT_REPLY_LOCAL;
+	case XLB_CT_REPLY_LOCAL:	return XLB_CT_FWD_LOCAL;
+	case XLB_CT_FWD_REMOTE:		return XLB_CT_REPLY_SNAT;
+	default:			return XLB_CT_FWD_REMOTE;
+	}
+}
+
+/*
+ * New flags after a packet (no change for UDP). A flow is established
+ * only when the backend has answered (an ACK in the reply direction):
+ * packets a client sends alone, e.g. spoofed ACKs, never earn an entry
+ * (and a SNAT port) the established lifetime.
+ */
+static __always_inline __u8 ct_next_flags(__u8 flags, const struct xlb_pkt *p,
+					  bool reply)
 {
 	if (p->tuple.proto != IPPROTO_TCP)
 		return flags;
 	if (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))
 		return flags | XLB_CT_F_CLOSING;
-	if ((p->tcp_flags & (XLB_TCP_ACK | XLB_TCP_SYN)) == XLB_TCP_ACK)
+	if (reply && (p->tcp_flags & XLB_TCP_ACK))
 		return flags | XLB_CT_F_ESTABLISHED;
 	return flags;
+}
+
+/* Does @peer lead back to the flow whose packet has tuple @k? */
+static __always_inline bool ct_peer_matches(const struct xlb_ct *peer,
+					    const struct xlb_ct_key *k)
+{
+	return peer->nat_saddr.v4 == k->daddr.v4 && peer->nat_daddr.v4 == k->saddr.v4 &&
+	       peer->nat_sport == k->dport && peer->nat_dport == k->sport;
 }
 
 static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
@@ -61,11 +90,17 @@ static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
 	return xlb_cfg.ct_tcp_syn_ns;
 }
 
-/* Account a packet of the flow to @ct (which lives in the map). */
+/*
+ * Account a packet of the flow to @ct (which lives in the map). When the
+ * deadline is rewritten (at most once a second) the peer is checked too:
+ * the LRU may have evicted it. A missing peer is put back; a peer slot that
+ * another flow has taken since (its SNAT port was free) is left alone and
+ * this flow is expired instead, so two flows never share one tuple.
+ */
 static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
 				     __u64 now)
 {
-	__u8 flags = ct_next_flags(ct->flags, p);
+	__u8 flags = ct_next_flags(ct->flags, p, ct_is_reply(ct->kind));
 	__u64 expires = now + ct_lifetime(p->tuple.proto, flags);
 	struct xlb_ct_key peer_key;
 	struct xlb_ct *peer;
@@ -78,9 +113,22 @@ static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
 
 	ct_peer_key(ct, &p->tuple, &peer_key);
 	peer = bpf_map_lookup_elem(&xlb_ct, &peer_key);
-	if (peer) {
+	if (peer && ct_peer_matches(peer, &p->tuple)) {
 		peer->flags = flags;
 		peer->expires_ns = expires;
+	} else if (peer && ct_alive(peer, now)) {
+		ct->expires_ns = 0;
+	} else {
+		struct xlb_ct v = {
+			.nat_saddr = p->tuple.daddr, .nat_daddr = p->tuple.saddr,
+			.nat_sport = p->tuple.dport, .nat_dport = p->tuple.sport,
+			.kind = ct_peer_kind(ct->kind), .flags = flags,
+			.svc_id = ct->svc_id, .backend_id = ct->backend_id,
+			.expires_ns = expires,
+		};
+
+		if (bpf_map_update_elem(&xlb_ct, &peer_key, &v, peer ? BPF_EXIST : BPF_NOEXIST))
+			ct->expires_ns = 0;
 	}
 }
 

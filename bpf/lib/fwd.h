@@ -10,7 +10,9 @@
  * martian. So XDP leaves a note in the packet's metadata (egress ifindex)
  * and passes it; xlb_tc_ingress finds the note and sends the packet with
  * bpf_redirect_neigh, which resolves the neighbour like locally generated
- * traffic. A VLAN frame or an expiring TTL is left to the stack.
+ * traffic. For the same reason nothing translated is ever passed to the
+ * stack to forward: a VLAN-tagged frame for a remote backend and a packet
+ * whose TTL would expire are dropped, counted.
  */
 #ifndef XLB_BPF_FWD_H
 #define XLB_BPF_FWD_H
@@ -41,6 +43,18 @@ static __always_inline int xlb_fib4(struct xdp_md *ctx, const struct xlb_pkt *p,
 	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
 }
 
+/* XLB_R_MAX when the packet can be sent on, else the drop reason. */
+static __always_inline __u32 xlb_xmit4_check(const struct xlb_pkt *p, int fib_rc)
+{
+	if (fib_rc != BPF_FIB_LKUP_RET_SUCCESS && fib_rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return XLB_R_DROP_FIB;
+	if (p->vlan)
+		return XLB_R_DROP_VLAN_REMOTE;
+	if (p->ip->ttl <= 1)
+		return XLB_R_DROP_TTL;
+	return XLB_R_MAX;
+}
+
 /* @fib_rc/@fib: a lookup made for the packet's (translated) destination.
  * Returns the XDP verdict; *@reason says what was done. */
 static __always_inline int xlb_xmit4(struct xdp_md *ctx, struct xlb_pkt *p,
@@ -52,14 +66,9 @@ static __always_inline int xlb_xmit4(struct xdp_md *ctx, struct xlb_pkt *p,
 	void *data;
 	__u32 ifindex;
 
-	if (fib_rc != BPF_FIB_LKUP_RET_SUCCESS && fib_rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
-		*reason = XLB_R_DROP_FIB;
+	*reason = xlb_xmit4_check(p, fib_rc);
+	if (*reason != XLB_R_MAX)
 		return XDP_DROP;
-	}
-	if (p->vlan || ip->ttl <= 1) {
-		*reason = XLB_R_PASS_FIB;
-		return XDP_PASS;
-	}
 	/* We route: TTL down by one, checksum follows (TTL is the high byte
 	 * of its 16-bit word). */
 	csum_replace2(&ip->check, bpf_htons((__u16)ip->ttl << 8),

@@ -60,7 +60,13 @@ static __always_inline int xlb_icmp_reject(struct xdp_md *ctx, struct xlb_pkt *p
 	int len = data_end - data;
 	__u32 sum;
 
-	if (p->ip->ihl != 5 || !xlb_icmp_allowed(now))
+	__be16 tpid = p->eth->h_proto;
+	__u32 src = bpf_ntohl(p->ip->saddr);
+
+	/* Never answer a source that is not one host (RFC 1122 3.2.2):
+	 * 0.0.0.0/8, multicast, limited broadcast. */
+	if (p->ip->ihl != 5 || (src >> 24) == 0 || (src >> 28) == 0xe ||
+	    src == 0xffffffff || !xlb_icmp_allowed(now))
 		return -1;
 	__builtin_memcpy(dmac, p->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(smac, p->eth->h_dest, ETH_ALEN);
@@ -84,7 +90,7 @@ static __always_inline int xlb_icmp_reject(struct xdp_md *ctx, struct xlb_pkt *p
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
 	if (p->vlan) {
-		eth->h_proto = bpf_htons(ETH_P_8021Q);
+		eth->h_proto = tpid;	/* 802.1Q or 802.1ad, as it came */
 		*(struct xlb_vlan_hdr *)(eth + 1) = vh;
 	} else {
 		eth->h_proto = bpf_htons(ETH_P_IP);

@@ -9,8 +9,15 @@
 
 #include "common.h"
 
+/*
+ * xlb_svc and xlb_backends are replaced in place by sync. A preallocated
+ * hash recycles a replaced element for the next update on that CPU at
+ * once, so a reader could see another entry's value; without prealloc the
+ * old element is freed only after readers are done.
+ */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XLB_MAX_SERVICES);
 	__type(key, struct xlb_svc_key);
 	__type(value, struct xlb_svc);
@@ -18,6 +25,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, XLB_MAX_BACKENDS);
 	__type(key, __u32);
 	__type(value, struct xlb_backend);
@@ -111,6 +119,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct xlb_bucket);
 } xlb_icmp_bucket SEC(".maps");
+
+/* Per-CPU scratch space for what does not fit the 512-byte stack. XDP
+ * does not nest on a CPU, so one slot per CPU is enough. */
+struct xlb_scratch {
+	struct xlb_ct fwd;
+	struct xlb_ct rev;
+	struct xlb_ct_key rkey;
+	struct bpf_fib_lookup fib;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_scratch);
+} xlb_scratch SEC(".maps");
 
 /* Load-time configuration (rodata): see struct xlb_cfg. */
 const volatile struct xlb_cfg xlb_cfg = XLB_CFG_DEFAULT;

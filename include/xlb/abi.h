@@ -166,7 +166,8 @@ enum xlb_ct_kind {
 };
 
 enum xlb_ct_flags {
-	XLB_CT_F_ESTABLISHED = 1 << 0,	/* TCP: an ACK without SYN was seen */
+	XLB_CT_F_ESTABLISHED = 1 << 0,	/* TCP: the backend answered (an ACK
+					 * in the reply direction) */
 	XLB_CT_F_CLOSING     = 1 << 1,	/* TCP: FIN or RST seen */
 };
 
@@ -255,8 +256,6 @@ enum xlb_reason {
 	XLB_R_PASS_FRAGMENT,		/* IPv4 fragment */
 	XLB_R_PASS_MALFORMED,		/* truncated or bad header: untouched */
 	XLB_R_PASS_NOT_FRONTEND,	/* no service at this address:port */
-	XLB_R_PASS_FIB,			/* NATed, but XDP cannot send it (VLAN
-					 * frame, TTL <= 1): left to the stack */
 	XLB_R_FWD_NEIGH,		/* NATed, next hop not resolved yet:
 					 * tc ingress sends it with
 					 * bpf_redirect_neigh */
@@ -273,6 +272,12 @@ enum xlb_reason {
 	XLB_R_TC_PASS,			/* tc: not a translated reply */
 	XLB_R_DROP_SOURCE_RANGE,	/* LB VIP: source outside
 					 * loadBalancerSourceRanges */
+	XLB_R_DROP_VLAN_REMOTE,		/* VLAN-tagged frame for a remote
+					 * backend: not forwarded by XDP */
+	XLB_R_DROP_TTL,			/* TTL would expire on our hop */
+	XLB_R_DROP_CT_CLASH,		/* a local Pod's reply tuple belongs to
+					 * another live flow (same client port
+					 * to two frontends of one Pod) */
 	XLB_R_MAX,
 };
 
@@ -318,7 +323,6 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_PASS_FRAGMENT]		= "pass_fragment",
 	[XLB_R_PASS_MALFORMED]		= "pass_malformed",
 	[XLB_R_PASS_NOT_FRONTEND]	= "pass_not_frontend",
-	[XLB_R_PASS_FIB]		= "pass_fib",
 	[XLB_R_FWD_NEIGH]		= "fwd_neigh",
 	[XLB_R_DROP_FIB]		= "drop_fib",
 	[XLB_R_DROP_NO_LOCAL_BACKEND]	= "drop_no_local_backend",
@@ -331,6 +335,9 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_NAT_FAILED]		= "drop_nat_failed",
 	[XLB_R_TC_PASS]			= "tc_pass",
 	[XLB_R_DROP_SOURCE_RANGE]	= "drop_source_range",
+	[XLB_R_DROP_VLAN_REMOTE]	= "drop_vlan_remote",
+	[XLB_R_DROP_TTL]		= "drop_ttl",
+	[XLB_R_DROP_CT_CLASH]		= "drop_ct_clash",
 };
 #endif
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/if_ether.h>
 #include <linux/icmp.h>
@@ -1301,7 +1302,30 @@ out:
 	xlb_dp_close(d);
 }
 
-XT_TEST(tcp_fin_shortens_conntrack)
+/* The local Pod's answer, leaving through tc egress. */
+static void pod_replies(__u32 pod, __u16 cport, __u8 flags)
+{
+	__u8 buf[PKT_MAX];
+	struct pkt_spec rs = { .saddr = pod, .daddr = A_CLIENT, .sport = 8080,
+			       .dport = cport, .proto = IPPROTO_TCP, .tcp_flags = flags };
+	struct run r;
+
+	memcpy(rs.smac, mac_xn0, 6);
+	memcpy(rs.dmac, mac_client, 6);
+	run_tc_on(dp, buf, pkt_build(&rs, buf), &r);
+}
+
+static __u64 lifetime_s(const struct xlb_ct *ct)
+{
+	struct timespec ts;
+	__u64 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return ct->expires_ns > now ? (ct->expires_ns - now) / 1000000000ull : 0;
+}
+
+XT_TEST(tcp_states_and_lifetimes)
 {
 	__u8 in[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL };
@@ -1318,15 +1342,180 @@ XT_TEST(tcp_fin_shortens_conntrack)
 	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &before),
 			 "ct entry"))
 		return;
-	ASSERT_TRUE(before.flags & XLB_CT_F_ESTABLISHED, "established after ACK");
+	/* The client alone cannot establish a flow. */
+	ASSERT_TRUE(!(before.flags & XLB_CT_F_ESTABLISHED), "client ACK alone: not established");
+	ASSERT_LE(lifetime_s(&before), 60, "unanswered flow has the SYN lifetime");
+	pod_replies(A_LOCAL, 40100, TH_SYN | TH_ACK);
+	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &before);
+	ASSERT_TRUE(before.flags & XLB_CT_F_ESTABLISHED, "established once the Pod answered");
+	ASSERT_TRUE(lifetime_s(&before) > 3600, "established lifetime (6 h)");
+
 	s.tcp_flags = TH_FIN | TH_ACK;
 	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
 	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &after);
 	ASSERT_TRUE(after.flags & XLB_CT_F_CLOSING, "closing after FIN");
-	ASSERT_TRUE(after.expires_ns + 3600ull * 1000000000 < before.expires_ns,
-		    "FIN shortened the lifetime (6 h -> 10 s)");
+	ASSERT_LE(lifetime_s(&after), 10, "FIN shortened the lifetime (6 h -> 10 s)");
 	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 40100, IPPROTO_TCP, &rev) &&
 		    rev.expires_ns == after.expires_ns, "reply entry follows");
+
+	/* A new connection reusing the tuple starts afresh. */
+	s.tcp_flags = TH_SYN;
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	ASSERT_EQ(r.ret, XDP_PASS, "SYN on a closing tuple forwarded");
+	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &after);
+	ASSERT_EQ(after.flags, 0, "SYN on a closing tuple: flags reset");
+	ASSERT_TRUE(lifetime_s(&after) > 10, "SYN on a closing tuple: SYN lifetime");
+}
+
+XT_TEST(lone_ack_gets_no_long_lifetime)
+{
+	__u8 in[PKT_MAX];
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct fwd, rev;
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40140, A_NODE, 30081, IPPROTO_TCP, TH_ACK);
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40140, A_NODE, 30081, IPPROTO_TCP, &fwd),
+			 "ct entry"))
+		return;
+	ASSERT_EQ(fwd.flags, 0, "not established");
+	ASSERT_LE(lifetime_s(&fwd), 60, "SYN lifetime, not 6 h");
+	ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, ntohs(fwd.nat_sport), IPPROTO_TCP,
+			   &rev), "reply entry");
+	ASSERT_LE(lifetime_s(&rev), 60, "SNAT port held for the SYN lifetime only");
+}
+
+/* A reply entry evicted by the LRU: the flow puts it back, or, when
+ * another flow has taken its SNAT port meanwhile, gives way. */
+XT_TEST(evicted_reply_entry_never_shared)
+{
+	struct xlb_dp *d = load_dp(61000, 61000);	/* one SNAT port */
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct f1, f2, rv;
+	struct xlb_ct_key rk = { .saddr.v4 = 0, .proto = IPPROTO_TCP, .family = XLB_AF_INET };
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+	int fd;
+
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	fd = xlb_dp_map_fd(d, XLB_DPM_CT);
+	node_setup(d);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, &f1), "flow 1"))
+		goto out;
+	rk.saddr.v4 = A_REMOTE;
+	rk.daddr.v4 = A_NODE1;
+	rk.sport = htons(8080);
+	rk.dport = f1.nat_sport;
+
+	/* Evicted, then flow 1 moves on (a flag change writes the entry):
+	 * its reply entry is back. */
+	bpf_map_delete_elem(fd, &rk);
+	s.tcp_flags = TH_FIN | TH_ACK;
+	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT, "reply entry restored for flow 1");
+
+	/* Evicted again, and flow 2 takes the only port before flow 1 is
+	 * seen again. */
+	bpf_map_delete_elem(fd, &rk);
+	s = from_client(A_CLIENT2, 2222, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT2, 2222, A_NODE, 30081, IPPROTO_TCP, &f2),
+			 "flow 2"))
+		goto out;
+	ASSERT_EQ(ntohs(f2.nat_sport), 61000, "flow 2 got the freed port");
+	/* Age flow 1's deadline by a few seconds so its next packet rewrites
+	 * it (deadlines move at most once a second) and checks the peer. */
+	{
+		struct xlb_ct_key k1 = { .saddr.v4 = A_CLIENT, .daddr.v4 = A_NODE,
+					 .sport = htons(1111), .dport = htons(30081),
+					 .proto = IPPROTO_TCP, .family = XLB_AF_INET };
+
+		ct_get(d, A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, &f1);
+		f1.expires_ns -= 5ull * 1000000000;
+		bpf_map_update_elem(fd, &k1, &f1, BPF_EXIST);
+	}
+	s = from_client(A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, TH_RST);
+	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT2, "flow 2's reply entry untouched");
+	ct_get(d, A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, &f1);
+	ASSERT_EQ(f1.expires_ns, 0, "flow 1 gave way (expired)");
+out:
+	xlb_dp_close(d);
+}
+
+/* One client port to two frontends that lead to the same Pod: the second
+ * flow must not steal the first one's reply entry. */
+XT_TEST(reply_local_clash_dropped)
+{
+	__u8 in[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct xlb_ct rv;
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30093, IPPROTO_TCP, 14, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 7000, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
+	ASSERT_EQ(r.ret, XDP_PASS, "flow 1 forwarded");
+	s = from_client(A_CLIENT, 7000, A_NODE, 30093, IPPROTO_TCP, TH_SYN);
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "flow 2"))
+		check_run("same client port, same Pod, other frontend", &r, XDP_DROP,
+			  XLB_R_DROP_CT_CLASH, NULL, 0);
+	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 7000, IPPROTO_TCP, &rv) &&
+		    rv.nat_saddr.v4 == A_VIP && ntohs(rv.nat_sport) == 80,
+		    "flow 1's replies still leave as the VIP");
+}
+
+XT_TEST(vlan_remote_dropped_before_state)
+{
+	__u8 in[PKT_MAX];
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct f;
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40150, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	s.vlan = true;
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("802.1Q frame for a remote backend", &r, XDP_DROP,
+			  XLB_R_DROP_VLAN_REMOTE, NULL, 0);
+	ASSERT_TRUE(!ct_get(dp, A_CLIENT, 40150, A_NODE, 30081, IPPROTO_TCP, &f),
+		    "no conntrack entry");
+	s.vlan = false;
+	s.ttl = 1;
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("TTL 1 for a remote backend", &r, XDP_DROP, XLB_R_DROP_TTL, NULL, 0);
+}
+
+XT_TEST(no_reject_to_non_unicast_source)
+{
+	__u8 in[PKT_MAX];
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30090, IPPROTO_UDP, 16, NULL, 0, 0, 0);
+	s = from_client(ip4("224.0.0.5"), 5000, A_NODE, 30090, IPPROTO_UDP, 0);
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("multicast source", &r, XDP_DROP, XLB_R_DROP_NO_BACKEND, NULL, 0);
+	s.saddr = ip4("0.0.0.0");
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("zero source", &r, XDP_DROP, XLB_R_DROP_NO_BACKEND, NULL, 0);
 }
 
 XT_TEST(per_service_counters)

@@ -8,8 +8,11 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mount.h>
 
 #include <bpf/bpf.h>
 
@@ -21,7 +24,7 @@
 #include "translate.h"
 #include "../xtest.h"
 
-static const char *svc_yaml(const char *eps, const char *extra)
+static const char *svc_yaml_port(const char *eps, const char *extra, const char *pname)
 {
 	static char buf[8192];
 
@@ -32,7 +35,7 @@ static const char *svc_yaml(const char *eps, const char *extra)
 "spec:\n"
 "  type: LoadBalancer\n"
 "  clusterIP: 10.96.0.10\n"
-"  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080}]\n"
+"  ports: [{name: %s, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080}]\n"
 "%s"
 "status:\n"
 "  loadBalancer: {ingress: [{ip: 192.0.2.10}]}\n"
@@ -44,9 +47,14 @@ static const char *svc_yaml(const char *eps, const char *extra)
 "  namespace: default\n"
 "  labels: {kubernetes.io/service-name: web}\n"
 "addressType: IPv4\n"
-"ports: [{name: http, port: 8080, protocol: TCP}]\n"
-"endpoints:\n%s", extra, eps);
+"ports: [{name: %s, port: 8080, protocol: TCP}]\n"
+"endpoints:\n%s", pname, extra, pname, eps);
 	return buf;
+}
+
+static const char *svc_yaml(const char *eps, const char *extra)
+{
+	return svc_yaml_port(eps, extra, "http");
 }
 
 static int desired_from(const char *yaml, struct xlb_desired *d)
@@ -63,13 +71,18 @@ static int desired_from(const char *yaml, struct xlb_desired *d)
 	return err;
 }
 
+static struct xlb_dp *load_opts(const struct xlb_dp_opts *o)
+{
+	xlb_log_set_level(XLB_LOG_WARN);
+	return xlb_dp_load(o);
+}
+
 static struct xlb_dp *load(void)
 {
 	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024,
 				 .max_tables = 256 };
 
-	xlb_log_set_level(XLB_LOG_WARN);
-	return xlb_dp_load(&o);
+	return load_opts(&o);
 }
 
 static bool get_svc(struct xlb_dp *dp, __u32 addr, __u16 port, __u8 scope,
@@ -240,4 +253,125 @@ out:
 	xlb_desired_free(&d);
 	xlb_sync_free(s);
 	xlb_dp_close(dp);
+}
+
+/* Renaming a port moves its frontends to another service port in one
+ * apply: they must end up present (written by the new owner, not deleted
+ * for the old one). */
+XT_TEST(frontend_moves_between_service_ports)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_svc v;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	if (!ASSERT_OK(desired_from(svc_yaml_port(EP("10.1.1.2", "node1"), "", "http"), &d),
+		       "translate") || !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	xlb_desired_free(&d);
+	if (!ASSERT_OK(desired_from(svc_yaml_port(EP("10.1.1.2", "node1"), "", "web"), &d),
+		       "translate renamed") || !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply renamed"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_added, 1, "new service port");
+	ASSERT_EQ(st.svc_removed, 1, "old service port");
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "NodePort frontend present");
+	ASSERT_TRUE(get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &v),
+		    "VIP frontend present");
+	/* And it stays present on the next, unchanged apply. */
+	if (ASSERT_OK(desired_from(svc_yaml_port(EP("10.1.1.2", "node1"), "", "web"), &d),
+		      "translate again") && ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply again"))
+		ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "still present");
+out:
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
+
+/* A table that cannot be built (here: no table size fits) leaves the
+ * service port exactly as it was: frontends on the old table, and the
+ * backends that table names still in place. */
+XT_TEST(failed_table_keeps_old_state)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_sync_opts bad = { .maglev_min = 200000, .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_svc before, after;
+	int err;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.1.1.3", "node1"), ""),
+				    &d), "translate") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	xlb_desired_free(&d);
+	get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &before);
+	xlb_sync_free(s);
+	s = xlb_sync_new(dp, &bad);
+	if (!ASSERT_TRUE(s, "sync with an impossible table size") ||
+	    !ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.1.1.4", "node1"), ""),
+				    &d), "translate 2"))
+		goto out;
+	err = xlb_sync_apply(s, &d, &st);
+	xlb_desired_free(&d);
+	ASSERT_NEQ(err, 0, "apply reports the failure");
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &after), "frontend kept");
+	ASSERT_EQ(after.table_id, before.table_id, "same table");
+	ASSERT_EQ(after.backend_count, 2, "same backend count");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 2, "the two old backends, no new one");
+	ASSERT_EQ(count_tables(dp), 1, "one table");
+out:
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
+
+/* A restart with another --ct-max keeps the pinned conntrack (and its
+ * flows) instead of failing to load. */
+XT_TEST(pinned_conntrack_survives_size_change)
+{
+	char dir[] = "/tmp/xlb-sync-test.XXXXXX", pin[64];
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 64 };
+	struct xlb_ct_key k = { .saddr.v4 = 1, .proto = IPPROTO_TCP, .family = XLB_AF_INET };
+	struct xlb_ct v = { .kind = XLB_CT_FWD_LOCAL }, got;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct xlb_dp *dp = NULL;
+
+	/* A private mount namespace: the bpffs goes away with the process. */
+	if (!ASSERT_OK(unshare(CLONE_NEWNS) ? -errno : 0, "unshare mount ns") ||
+	    !ASSERT_OK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ? -errno : 0,
+		       "private mounts") ||
+	    !ASSERT_TRUE(mkdtemp(dir), "mkdtemp") ||
+	    !ASSERT_OK(mount("bpf", dir, "bpf", 0, NULL) ? -errno : 0, "mount bpffs"))
+		return;
+	snprintf(pin, sizeof(pin), "%s/xlb", dir);
+	o.pin_dir = pin;
+	dp = load_opts(&o);
+	if (!ASSERT_TRUE(dp, "first load"))
+		goto out;
+	bpf_map_update_elem(xlb_dp_map_fd(dp, XLB_DPM_CT), &k, &v, BPF_ANY);
+	xlb_dp_close(dp);
+
+	o.max_ct = 4096;
+	dp = load_opts(&o);
+	if (!ASSERT_TRUE(dp, "load with another --ct-max"))
+		goto out;
+	ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_CT), &k, &got),
+		  "conntrack entry survived");
+	bpf_obj_get_info_by_fd(xlb_dp_map_fd(dp, XLB_DPM_CT), &info, &len);
+	ASSERT_EQ(info.max_entries, 1024, "pinned size kept");
+out:
+	xlb_dp_close(dp);
+	xlb_dp_unpin(pin);
+	umount(dir);
+	rmdir(dir);
 }
