@@ -246,7 +246,9 @@ int xlb_xdp(struct xdp_md *ctx)
 	if (r >= 0)
 		return verdict(XDP_PASS, r, bytes);
 
-	now = bpf_ktime_get_ns();
+	/* Coarse time (one tick) is plenty for deadlines of seconds, and
+	 * costs ~20 ns less per packet than bpf_ktime_get_ns on kvm-clock. */
+	now = bpf_ktime_get_coarse_ns();
 	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
 	if (!ct || !ct_alive(ct, now))
 		return xlb_new_flow(ctx, &p, now, bytes, NULL);
@@ -303,7 +305,7 @@ int xlb_tc_egress(struct __sk_buff *skb)
 	if (r >= 0)
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);
 
-	now = bpf_ktime_get_ns();
+	now = bpf_ktime_get_coarse_ns();
 	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
 	if (!ct || ct->kind != XLB_CT_REPLY_LOCAL || !ct_alive(ct, now))
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);

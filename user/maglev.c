@@ -23,10 +23,13 @@ static const uint32_t maglev_sizes[] = {
 #define MAGLEV_KEY_SKIP_0   0x6c67616d2d626c78ull
 #define MAGLEV_KEY_SKIP_1   0x2e70696b732d7665ull
 
-uint32_t maglev_pick_size(size_t n, uint32_t min_m)
+uint32_t maglev_pick_size_slots(size_t n, uint32_t min_m, uint32_t slots)
 {
-	uint64_t want = (uint64_t)n * 1000, floor = (uint64_t)n * 100;
+	uint64_t want, floor = (uint64_t)n * 100;
 
+	if (slots < 100)
+		slots = slots ? 100 : MAGLEV_SLOTS_DEFAULT;
+	want = (uint64_t)n * slots;
 	if (n > MAGLEV_M_MAX / 100 + 1 || min_m > MAGLEV_M_MAX)
 		return 0;
 	if (want < min_m)
@@ -39,6 +42,11 @@ uint32_t maglev_pick_size(size_t n, uint32_t min_m)
 	/* Past the list: the largest table, if it still gives 100 slots
 	 * per backend. */
 	return MAGLEV_M_MAX >= floor ? MAGLEV_M_MAX : 0;
+}
+
+uint32_t maglev_pick_size(size_t n, uint32_t min_m)
+{
+	return maglev_pick_size_slots(n, min_m, MAGLEV_SLOTS_DEFAULT);
 }
 
 bool maglev_size_ok(uint32_t m)

@@ -319,7 +319,9 @@ struct xlb_sync *xlb_sync_new(struct xlb_dp *dp, const struct xlb_sync_opts *o)
 	if (!s->o.max_tables)
 		s->o.max_tables = XLB_MAX_TABLES;
 	if (!s->o.maglev_min)
-		s->o.maglev_min = 251;
+		s->o.maglev_min = MAGLEV_M_MIN;
+	if (!s->o.maglev_slots)
+		s->o.maglev_slots = MAGLEV_SLOTS_DEFAULT;
 	s->svc_ids = calloc(s->o.max_tables / 8 + 1, 1);
 	s->table_ids = calloc(s->o.max_tables / 8 + 1, 1);
 	s->table_buf = malloc(sizeof(__u32) * MAGLEV_M_MAX);
@@ -360,7 +362,7 @@ struct plan {
 	bool has_old, has_new;
 	bool table_new;		/* nw.val.table_id is a fresh table */
 	bool keep;		/* planning failed: leave it as it is */
-	__u32 *table;		/* planned new table (M = nw.val.maglev_size) */
+	bool need_table;	/* phase 2 builds a new table */
 };
 
 static void note_err(int *first, struct xlb_sync_stats *st, int err,
@@ -457,35 +459,49 @@ static bool same_backends(const struct msvc *a, const struct msvc *b)
 
 /*
  * Decide the table of a planned service port: keep the live one when the
- * backends and M are unchanged and the maps are known good, else build a
- * new one in memory (written to the map in phase 2). Nothing is written
- * here, so a failure leaves the service port exactly as it was.
+ * backends and M are unchanged and the maps are known good, else mark a
+ * new one to be built in phase 2. The only failure that depends on the
+ * input (no table size fits the backends) is found here, before anything
+ * is written.
  */
 static int plan_table(struct xlb_sync *s, struct plan *p)
 {
 	struct msvc *nw = &p->nw;
-	struct maglev_backend *mb;
-	char (*keys)[64];
 	__u32 m;
-	int err;
 
 	nw->val.table_id = 0;
 	nw->val.maglev_size = 0;
 	if (!nw->n_bes)
 		return 0;
-	m = maglev_pick_size(nw->n_bes, s->o.maglev_min);
+	m = maglev_pick_size_slots(nw->n_bes, s->o.maglev_min, s->o.maglev_slots);
 	if (!m)
 		return -E2BIG;
 	nw->val.maglev_size = m;
 	if (p->has_old && p->old.trusted && p->old.val.table_id &&
-	    p->old.val.maglev_size == m && same_backends(&p->old, nw)) {
+	    p->old.val.maglev_size == m && same_backends(&p->old, nw))
 		nw->val.table_id = p->old.val.table_id;
+	else
+		p->need_table = true;
+	return 0;
+}
+
+/*
+ * Phase 2: build the table (one service at a time, in one shared buffer:
+ * the agent never holds more than one table) into a fresh slot.
+ */
+static int write_table(struct xlb_sync *s, struct plan *p)
+{
+	struct msvc *nw = &p->nw;
+	struct maglev_backend *mb;
+	char (*keys)[64];
+	__u32 tid;
+	int err;
+
+	if (!p->need_table)
 		return 0;
-	}
 	mb = calloc(nw->n_bes, sizeof(*mb));
 	keys = calloc(nw->n_bes, sizeof(*keys));
-	p->table = malloc(sizeof(*p->table) * m);
-	if (!mb || !keys || !p->table) {
+	if (!mb || !keys) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -500,36 +516,25 @@ static int plan_table(struct xlb_sync *s, struct plan *p)
 		mb[i].key_len = strlen(keys[i]);
 		mb[i].id = nw->bes[i].id;
 	}
-	err = maglev_build(mb, nw->n_bes, m, p->table);
-out:
-	if (err) {
-		free(p->table);
-		p->table = NULL;
+	err = maglev_build(mb, nw->n_bes, nw->val.maglev_size, s->table_buf);
+	if (err)
+		goto out;
+	tid = id_alloc(s->table_ids, s->o.max_tables);
+	if (!tid) {
+		err = -ENOSPC;
+		goto out;
 	}
+	err = xlb_dp_table_set(s->dp, tid, s->table_buf, nw->val.maglev_size);
+	if (err) {
+		bit_clr(s->table_ids, tid);
+		goto out;
+	}
+	nw->val.table_id = tid;
+	p->table_new = true;
+out:
 	free(mb);
 	free(keys);
 	return err;
-}
-
-/* Phase 2: the planned table into a fresh slot of xlb_maglev. */
-static int write_table(struct xlb_sync *s, struct plan *p)
-{
-	__u32 tid;
-	int err;
-
-	if (!p->table)
-		return 0;
-	tid = id_alloc(s->table_ids, s->o.max_tables);
-	if (!tid)
-		return -ENOSPC;
-	err = xlb_dp_table_set(s->dp, tid, p->table, p->nw.val.maglev_size);
-	if (err) {
-		bit_clr(s->table_ids, tid);
-		return err;
-	}
-	p->nw.val.table_id = tid;
-	p->table_new = true;
-	return 0;
 }
 
 /* Give up on a planned change: the service port stays as it was (or, if
@@ -553,8 +558,7 @@ static void plan_abandon(struct xlb_sync *s, struct plan *p)
 	if (!p->has_old && p->nw.svc_id)
 		bit_clr(s->svc_ids, p->nw.svc_id);
 	msvc_release(&p->nw);
-	free(p->table);
-	p->table = NULL;
+	p->need_table = false;
 	p->has_new = false;
 	p->keep = p->has_old;
 }
@@ -820,7 +824,6 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			msvc_release(&p->nw);
 		if (p->has_old)
 			msvc_release(&p->old);
-		free(p->table);
 	}
 	free(owned);
 	if (!s->svcs && !first)

@@ -27,6 +27,9 @@
 
 struct xlb_sync_opts {
 	__u32 maglev_min;	/* smallest table size (prime from the list) */
+	__u32 maglev_slots;	/* table slots per backend (>= 100): more
+				 * means less disruption when a backend
+				 * leaves, at 4 bytes a slot; 0: default */
 	__u32 max_tables;	/* capacity of xlb_maglev / svc ids */
 	__u32 max_backends;
 };

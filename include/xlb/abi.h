@@ -181,7 +181,8 @@ struct xlb_ct {
 	__u16 pad;
 	__u32 svc_id;		/* service port the flow belongs to */
 	__u32 backend_id;	/* backend chosen (xlb_backends key) */
-	__u64 expires_ns;	/* CLOCK_MONOTONIC deadline (bpf_ktime_get_ns) */
+	__u64 expires_ns;	/* CLOCK_MONOTONIC deadline (coarse: the
+				 * programs read bpf_ktime_get_coarse_ns) */
 };
 _Static_assert(sizeof(struct xlb_ct) == 56, "xlb_ct size");
 

@@ -83,15 +83,16 @@ XT_TEST(test_pick_size)
 		uint32_t want;
 	} cases[] = {
 		{ 0, 0, 251 },
-		{ 1, 0, 1021 },		/* 1000 per backend */
-		{ 2, 0, 2039 },
-		{ 3, 0, 4093 },
+		{ 1, 0, 251 },		/* 100 per backend, at least 251 */
+		{ 2, 0, 251 },
+		{ 3, 0, 509 },
 		{ 3, 16381, 16381 },
 		{ 3, 16382, 32749 },
-		{ 10, 0, 16381 },
-		{ 100, 0, 131071 },	/* 100000 */
-		{ 200, 0, 131071 },	/* past the list: the largest */
-		{ 655, 0, 131071 },
+		{ 10, 0, 1021 },
+		{ 100, 0, 16381 },	/* 10000 */
+		{ 200, 0, 32749 },
+		{ 655, 0, 65521 },
+		{ 656, 0, 131071 },
 		{ 1310, 0, 131071 },	/* 131000: still >= 100 per backend */
 		{ 1311, 0, 0 },		/* 131100: too many */
 		{ 1, 131072, 0 },
@@ -106,6 +107,11 @@ XT_TEST(test_pick_size)
 		ASSERT_EQ(maglev_pick_size(cases[i].n, cases[i].min_m),
 			  cases[i].want, what);
 	}
+	/* More slots per backend: less disruption, more memory. */
+	ASSERT_EQ(maglev_pick_size_slots(10, 0, 1000), 16381, "1000 slots, 10 backends");
+	ASSERT_EQ(maglev_pick_size_slots(100, 0, 1000), 131071, "1000 slots, 100 backends");
+	ASSERT_EQ(maglev_pick_size_slots(200, 0, 1000), 131071, "past the list: the largest");
+	ASSERT_EQ(maglev_pick_size_slots(10, 0, 50), 1021, "below 100 slots: 100");
 	ASSERT_TRUE(maglev_size_ok(251), "251 ok");
 	ASSERT_TRUE(maglev_size_ok(131071), "131071 ok");
 	ASSERT_TRUE(!maglev_size_ok(257), "257 (prime, not listed)");
@@ -238,7 +244,7 @@ out:
 XT_TEST(test_disruption)
 {
 	check_disruption(10, 16381, 10, 1.5, 0.02);
-	check_disruption(100, 131071, 10, 1.5, 0.02);	/* pick_size(100) */
+	check_disruption(100, 131071, 10, 1.5, 0.02);	/* 1310 slots per backend */
 	check_disruption(100, 16381, 10, 3.0, 0.02);	/* 163 per backend */
 	check_disruption(1000, 131071, 5, 8.5, 0.02);
 }
