@@ -28,14 +28,15 @@ CFLAGS   ?= -O2 -g
 XCFLAGS  := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
 	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
-LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lm -lpthread
+LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lm -lpthread
 BPF_CFLAGS := -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MMD -MP
 
 # Debian 12 packages the build, tests and demo need.
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
 	    iproute2 libcjson-dev libyaml-dev libcurl4-openssl-dev \
-	    pkg-config python3 ethtool make gcc libc6-dev
+	    pkg-config python3 ethtool make gcc libc6-dev \
+	    iptables nftables wrk libmicrohttpd-dev openssl curl python3-yaml
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
@@ -56,7 +57,7 @@ MAIN_BINS := $(patsubst user/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
 all: $(DEPS_STAMP) $(SKEL) $(LIB) $(MAIN_BINS) $(TOOL_BINS) $(TEST_BINS)
 
 deps: $(DEPS_STAMP)
-$(DEPS_STAMP):
+$(DEPS_STAMP): Makefile
 	$(Q)scripts/deps.sh $(DEB_PKGS)
 	$(Q)mkdir -p $(@D) && touch $@
 
@@ -103,6 +104,8 @@ demo: all
 
 bench: all
 	$(Q)bench/run.sh $(BUILD)
+
+include bench/bench.mk
 
 clean:
 	$(Q)rm -rf $(BUILD)

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Control plane, in process, against a real loaded datapath (programs and
+ * maps loaded, nothing pinned or attached):
+ *
+ *   cpbench -f services.yaml [-n changes] [-m maglev_min] [-o out.json]
+ *
+ * cold     k8s_cache_load_file + xlb_translate + xlb_sync_new/node/apply
+ *          on empty maps: the agent's first sync from a file (each step
+ *          timed).
+ * change   `changes` times: one EndpointSlice (service i, i spread over the
+ *          file) gets one endpoint address changed; it is parsed
+ *          (k8s_parse_buf), put in the cache, the whole cache translated
+ *          and synced: what a watch event costs in Kubernetes mode until
+ *          the new backend and table are in the maps. p50/p99/max of the
+ *          total and of translate and sync alone.
+ * The objects are the ones bench/svcgen.py writes (namespace bench,
+ * Service s<i>, slice s<i>-abcde, port p 8080/TCP).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/resource.h>
+
+#include <xlb/abi.h>
+#include "datapath.h"
+#include "k8s.h"
+#include "log.h"
+#include "sync.h"
+#include "translate.h"
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+	int i = (int)(p * (n - 1) + 0.5);
+
+	return v[i < n ? i : n - 1];
+}
+
+static void jpct(FILE *j, const char *name, double *v, int n, bool last)
+{
+	qsort(v, n, sizeof(*v), cmp_d);
+	fprintf(j, "\"%s\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"min\": %.3f}%s",
+		name, pct(v, n, 0.5), pct(v, n, 0.99), v[n - 1], v[0], last ? "" : ", ");
+}
+
+static long rss_kib(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* The slice of service @i with endpoint 0 at @ep0 and the others as
+ * svcgen.py writes them. */
+static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int neps,
+			 const char *ep0)
+{
+	size_t n = snprintf(buf, cap,
+		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\naddressType: IPv4\n"
+		"metadata:\n  name: s%05u-abcde\n  namespace: bench\n  labels:\n"
+		"    kubernetes.io/service-name: s%05u\n"
+		"    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io\n"
+		"ports:\n- name: p\n  port: 8080\n  protocol: TCP\nendpoints:\n", i, i);
+
+	for (unsigned int k = 0; k < neps && n < cap; k++) {
+		char a[32];
+		__u32 base = 0x0a400000u + i * 16 + 1 + k;	/* 10.64/10 */
+
+		if (k == 0 && ep0) {
+			snprintf(a, sizeof(a), "%s", ep0);
+		} else {
+			struct in_addr in = { .s_addr = htonl(base) };
+
+			inet_ntop(AF_INET, &in, a, sizeof(a));
+		}
+		n += snprintf(buf + n, cap - n,
+			      "- addresses:\n  - %s\n  conditions:\n    ready: true\n"
+			      "    serving: true\n    terminating: false\n  nodeName: node2\n", a);
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	const char *file = NULL, *out = NULL;
+	unsigned int changes = 100, maglev_min = 16381, neps = 10;
+	struct xlb_dp_opts dpo = { .cfg = XLB_CFG_DEFAULT };
+	struct xlb_translate_opts to = { .node_name = "node1" };
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	struct xlb_desired d = { 0 };
+	struct xlb_sync_stats st = { 0 };
+	struct xlb_sync_opts so = { 0 };
+	struct k8s_cache *c = NULL;
+	struct xlb_sync *s;
+	struct xlb_dp *dp;
+	double t0, t_load, t_tr, t_dp, t_sync, *tot, *tr, *sy;
+	long rss0, rss1;
+	unsigned int nsvc;
+	FILE *j = stdout;
+	int opt, err;
+
+	while ((opt = getopt(argc, argv, "f:n:m:o:e:")) != -1) {
+		switch (opt) {
+		case 'f': file = optarg; break;
+		case 'n': changes = atoi(optarg); break;
+		case 'm': maglev_min = atoi(optarg); break;
+		case 'e': neps = atoi(optarg); break;
+		case 'o': out = optarg; break;
+		default:
+			fprintf(stderr, "usage: cpbench -f FILE [-n changes] [-m maglev_min] "
+				"[-e endpoints] [-o out.json]\n");
+			return 2;
+		}
+	}
+	if (!file || !changes)
+		return 2;
+	xlb_log_hook_libs();
+	xlb_log_set_level(XLB_LOG_WARN);
+	rss0 = rss_kib();
+
+	t0 = now_ms();
+	err = k8s_cache_load_file(file, &c, &errs);
+	t_load = now_ms() - t0;
+	if (err || errs.n_errors) {
+		fprintf(stderr, "cpbench: %s: %s, %zu errors\n", file, strerror(-err),
+			errs.n_errors);
+		return 1;
+	}
+	k8s_errors_free(&errs);
+	nsvc = k8s_cache_count(c) / 2;
+
+	t0 = now_ms();
+	err = xlb_translate(c, &to, &d, &errs);
+	t_tr = now_ms() - t0;
+	if (err)
+		return 1;
+	k8s_errors_free(&errs);
+
+	t0 = now_ms();
+	dp = xlb_dp_load(&dpo);
+	t_dp = now_ms() - t0;
+	if (!dp) {
+		fprintf(stderr, "cpbench: xlb_dp_load: %s\n", strerror(errno));
+		return 1;
+	}
+	so.maglev_min = maglev_min;
+	t0 = now_ms();
+	s = xlb_sync_new(dp, &so);
+	if (!s)
+		return 1;
+	{
+		struct xlb_addr_key na = { .addr.v4 = htonl(0x0a000001), .family = XLB_AF_INET };
+		struct xlb_node_iface ni = { .ifindex = 1, .addr4 = htonl(0x0a000001) };
+
+		xlb_sync_node(s, &na, 1, &ni, 1);
+	}
+	err = xlb_sync_apply(s, &d, &st);
+	t_sync = now_ms() - t0;
+	xlb_desired_free(&d);
+	rss1 = rss_kib();
+	if (err || st.errors) {
+		fprintf(stderr, "cpbench: sync: %s, %u errors\n", strerror(-err), st.errors);
+		return 1;
+	}
+	fprintf(stderr, "cpbench: %u services cold: load %.0f ms, translate %.0f ms, "
+		"sync %.0f ms (%u tables); datapath load %.0f ms\n", nsvc, t_load, t_tr,
+		t_sync, st.tables_built, t_dp);
+
+	tot = calloc(changes, sizeof(double));
+	tr = calloc(changes, sizeof(double));
+	sy = calloc(changes, sizeof(double));
+	for (unsigned int k = 0; k < changes; k++) {
+		static char buf[1 << 16];
+		struct k8s_object_list l = { 0 };
+		unsigned int i = (unsigned int)((unsigned long)k * 7919 % nsvc);
+		char ep0[32];
+		size_t len;
+		double a, b, e;
+
+		/* a new address for endpoint 0 of service i */
+		snprintf(ep0, sizeof(ep0), "10.%u.%u.%u", 200 + k / 65536 % 50,
+			 k / 256 % 256, k % 256 + 0);
+		len = slice_yaml(buf, sizeof(buf), i, neps, ep0);
+		a = now_ms();
+		if (k8s_parse_buf(buf, len, "change", &l, &errs) || errs.n_errors ||
+		    k8s_cache_put_list(c, &l, &errs)) {
+			fprintf(stderr, "cpbench: change %u not parsed\n", k);
+			return 1;
+		}
+		err = xlb_translate(c, &to, &d, &errs);
+		b = now_ms();
+		memset(&st, 0, sizeof(st));
+		err |= xlb_sync_apply(s, &d, &st);
+		e = now_ms();
+		xlb_desired_free(&d);
+		k8s_object_list_free(&l);
+		k8s_errors_free(&errs);
+		if (err || st.backends_added != 1 || st.tables_built != 1) {
+			fprintf(stderr, "cpbench: change %u: err %d, %u backends added, %u tables\n",
+				k, err, st.backends_added, st.tables_built);
+			return 1;
+		}
+		tot[k] = e - a;
+		tr[k] = b - a;
+		sy[k] = e - b;
+	}
+	if (out && !(j = fopen(out, "w")))
+		return 1;
+	fprintf(j, "{\"services\": %u, \"endpoints_per_service\": %u, \"maglev_min\": %u, "
+		"\"cold_ms\": {\"load_file\": %.1f, \"translate\": %.1f, \"sync\": %.1f, "
+		"\"total\": %.1f, \"datapath_load\": %.1f}, \"rss_kib_before\": %ld, "
+		"\"rss_kib_after_cold\": %ld, \"changes\": %u, \"change_ms\": {",
+		nsvc, neps, maglev_min, t_load, t_tr, t_sync, t_load + t_tr + t_sync, t_dp,
+		rss0, rss1, changes);
+	jpct(j, "total", tot, changes, false);
+	jpct(j, "parse_translate", tr, changes, false);
+	jpct(j, "sync", sy, changes, true);
+	fprintf(j, "}}\n");
+	if (j != stdout)
+		fclose(j);
+	fprintf(stderr, "cpbench: one-endpoint change: p50 %.2f p99 %.2f ms\n",
+		pct(tot, changes, 0.5), pct(tot, changes, 0.99));
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+	k8s_cache_free(c);
+	return 0;
+}

@@ -1,0 +1,732 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Per-packet cost of xlb's programs through BPF_PROG_TEST_RUN, next to a
+ * no-op XDP program and a parse-and-swap-MACs XDP_TX program measured in
+ * the same run, at 1, 10k and 100k services.
+ *
+ *   pktbench [-q] [-o out.json] [-d dir-with-bench-bpf-objects]
+ *
+ * Two ways of timing, both read the kernel's own figure (test_run's
+ * duration, which times only the program runs):
+ *
+ *  repeat  One 64-byte frame run `repeat` (1M) times in the kernel. test_run
+ *          runs the program again on its own output, so a DNATing program
+ *          would measure a conntrack miss from the second run on: every
+ *          program goes through a harness (harness.bpf.c) that puts the
+ *          original frame back and tail-calls it. The harness's own cost
+ *          is the "harness -> no-op" row; rows are compared with it.
+ *          The no-op and swap programs are also timed directly.
+ *  call    One test_run (repeat = 1) per packet over `flows` (200k) distinct
+ *          5-tuples, the mean of the kernel-reported per-run durations: new
+ *          flows (TCP SYN, Maglev pick + two conntrack inserts), the same
+ *          flows' first ACK (flags update), then established hits over the
+ *          same 200k flows, and the no-op on the same frames. Each call's
+ *          figure holds one ktime read pair; the no-op row shows that floor.
+ *
+ * Every run checks the verdict and the reason counter xlb counted, so a
+ * figure never silently measures a different path.
+ *
+ * Runs in a network namespace of its own (unshare) with the veths, routes
+ * and permanent neighbours bpf_fib_lookup needs, like test_xlb_pkt.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/pkt_cls.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <xlb/abi.h>
+#include "datapath.h"
+#include "log.h"
+#include "../selftests/bpf/pkt.h"
+
+#define TH_SYN 0x02
+#define TH_ACK 0x10
+#define FRAME 64
+#define MAX_RUNS 32
+#define TBL_M 251
+
+static int if_xn0, if_xn1;
+static __u8 mac_xn0[6], mac_xn1[6];
+static const __u8 mac_client[6] = { 2, 0, 0, 0, 0, 2 };
+static const __u8 mac_gw1[6] = { 2, 0, 0, 0, 1, 2 };
+
+static unsigned int opt_runs = 5, opt_flows = 200000, opt_repeat = 1000000;
+static const char *opt_dir = "build/bench";
+static bool opt_quick;
+static unsigned int opt_max_ct = 1u << 20, opt_nscales = 3;
+static FILE *jout;
+
+/* ---------------------------------------------------------------- helpers */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "pktbench: '%s' failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+static int read_mac(const char *ifname, __u8 *mac)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+struct stat3 {
+	double med, min, max;
+	bool ok;		/* every run counted the expected reason */
+};
+
+static struct stat3 summarize(const double *v, unsigned int n, bool ok)
+{
+	double s[MAX_RUNS];
+	struct stat3 r = { .ok = ok };
+
+	memcpy(s, v, n * sizeof(*v));
+	qsort(s, n, sizeof(*s), cmp_d);
+	r.min = s[0];
+	r.max = s[n - 1];
+	r.med = n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	return r;
+}
+
+static void jstat(const char *name, const struct stat3 *s, bool last)
+{
+	fprintf(jout, "\"%s\": {\"median\": %.2f, \"min\": %.2f, \"max\": %.2f, \"ok\": %s}%s",
+		name, s->med, s->min, s->max, s->ok ? "true" : "false", last ? "" : ", ");
+}
+
+/* -------------------------------------------------------------- programs */
+
+struct bench_progs {
+	struct bpf_object *noop_obj, *swap_obj, *harness_obj;
+	int noop, tc_noop, swap, xdp_restore, tc_restore, xdp_flows;
+	int frame_map, xdp_target, tc_target, flows_map;
+};
+
+static int prog_fd(struct bpf_object *o, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(o, name);
+
+	return p ? bpf_program__fd(p) : -1;
+}
+
+static int map_fd(struct bpf_object *o, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(o, name);
+
+	return m ? bpf_map__fd(m) : -1;
+}
+
+static struct bpf_object *load_obj(const char *file)
+{
+	char path[512];
+	struct bpf_object *o;
+
+	snprintf(path, sizeof(path), "%s/%s", opt_dir, file);
+	o = bpf_object__open_file(path, NULL);
+	if (!o || bpf_object__load(o)) {
+		fprintf(stderr, "pktbench: cannot load %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	return o;
+}
+
+static int progs_load(struct bench_progs *b)
+{
+	b->noop_obj = load_obj("xdp_noop.bpf.o");
+	b->swap_obj = load_obj("xdp_swap.bpf.o");
+	b->harness_obj = load_obj("harness.bpf.o");
+	if (!b->noop_obj || !b->swap_obj || !b->harness_obj)
+		return -1;
+	b->noop = prog_fd(b->noop_obj, "xdp_noop");
+	b->tc_noop = prog_fd(b->noop_obj, "tc_noop");
+	b->swap = prog_fd(b->swap_obj, "xdp_swap");
+	b->xdp_restore = prog_fd(b->harness_obj, "xdp_restore");
+	b->tc_restore = prog_fd(b->harness_obj, "tc_restore");
+	b->xdp_flows = prog_fd(b->harness_obj, "xdp_flows");
+	b->flows_map = map_fd(b->harness_obj, "flows");
+	b->frame_map = map_fd(b->harness_obj, "frame");
+	b->xdp_target = map_fd(b->harness_obj, "xdp_target");
+	b->tc_target = map_fd(b->harness_obj, "tc_target");
+	return 0;
+}
+
+/* One test_run; *dur gets the kernel's mean ns per repeat. */
+static int run_xdp(int fd, const __u8 *in, size_t len, int ifindex, __u32 repeat,
+		   __u32 *retval, __u32 *dur)
+{
+	__u8 out[PKT_MAX];
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*retval = o.retval;
+	*dur = o.duration;
+	return 0;
+}
+
+static int run_tc(int fd, const __u8 *in, size_t len, __u32 repeat, __u32 *retval,
+		  __u32 *dur)
+{
+	__u8 out[PKT_MAX];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
+
+	if (bpf_prog_test_run_opts(fd, &o))
+		return -errno;
+	*retval = o.retval;
+	*dur = o.duration;
+	return 0;
+}
+
+/* ------------------------------------------------------------- datapath */
+
+static __u64 reason_sum(struct xlb_dp *dp, __u32 r)
+{
+	int ncpu = xlb_dp_ncpus(), fd = xlb_dp_map_fd(dp, XLB_DPM_REASONS);
+	struct xlb_counter vals[ncpu];
+	__u64 s = 0;
+
+	if (bpf_map_lookup_elem(fd, &r, vals))
+		return 0;
+	for (int c = 0; c < ncpu; c++)
+		s += vals[c].packets;
+	return s;
+}
+
+static __u32 A_NODE, A_NODE1, A_CLIENT, A_LOCAL, A_REMOTE;
+
+enum { BE_LOCAL = 1, BE_REMOTE = 2, BE_FILL = 100 };
+enum { SVC_NP_LOCAL = 0, SVC_NP_REMOTE = 1, SVC_VIP0 = 2 };
+
+static __u32 vip_addr(__u32 i) { return htonl(0xac100000u + i); }	/* 172.16/12 */
+static __u32 fill_be_addr(__u32 i) { return htonl(0x0a800000u + i); }	/* 10.128/9 */
+
+static void svc_with_table(struct xlb_dp *dp, __u8 scope, __u32 addr, __u16 port,
+			   __u32 svc_id, __u32 be_id, __u32 *table)
+{
+	struct xlb_svc_key k = { .addr.v4 = addr, .port = htons(port),
+				 .proto = IPPROTO_TCP, .family = XLB_AF_INET,
+				 .scope = scope };
+	struct xlb_svc v = { .svc_id = svc_id, .table_id = svc_id,
+			     .maglev_size = TBL_M, .backend_count = 1,
+			     .total_count = 1 };
+
+	for (int i = 0; i < TBL_M; i++)
+		table[i] = be_id;
+	if (xlb_dp_table_set(dp, svc_id, table, TBL_M) || xlb_dp_svc_set(dp, &k, &v))
+		fprintf(stderr, "pktbench: service %u not written\n", svc_id);
+}
+
+static struct xlb_dp *dp_setup(unsigned int nsvc)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = opt_max_ct,
+				 .max_services = 131072, .max_tables = 131072,
+				 .max_backends = 262144 };
+	struct xlb_addr_key na = { .addr.v4 = A_NODE, .family = XLB_AF_INET };
+	struct xlb_addr_key na1 = { .addr.v4 = A_NODE1, .family = XLB_AF_INET };
+	struct xlb_iface i0 = { .snat4.v4 = A_NODE }, i1 = { .snat4.v4 = A_NODE1 };
+	struct xlb_backend bl = { .addr.v4 = A_LOCAL, .port = htons(8080),
+				  .family = XLB_AF_INET, .flags = XLB_BE_F_LOCAL };
+	struct xlb_backend br = { .addr.v4 = A_REMOTE, .port = htons(8080),
+				  .family = XLB_AF_INET };
+	__u32 table[TBL_M];
+	struct xlb_dp *dp;
+
+	dp = xlb_dp_load(&o);
+	if (!dp) {
+		fprintf(stderr, "pktbench: xlb_dp_load: %s\n", strerror(errno));
+		return NULL;
+	}
+	xlb_dp_node_addr_set(dp, &na);
+	xlb_dp_node_addr_set(dp, &na1);
+	xlb_dp_iface_set(dp, if_xn0, &i0);
+	xlb_dp_iface_set(dp, if_xn1, &i1);
+	xlb_dp_backend_set(dp, BE_LOCAL, &bl);
+	xlb_dp_backend_set(dp, BE_REMOTE, &br);
+	svc_with_table(dp, XLB_SCOPE_NODEPORT, 0, 30080, SVC_NP_LOCAL, BE_LOCAL, table);
+	svc_with_table(dp, XLB_SCOPE_NODEPORT, 0, 30081, SVC_NP_REMOTE, BE_REMOTE, table);
+	/* The services the new flows go to: VIP i:80 -> its own local Pod. */
+	for (__u32 i = 0; i < nsvc; i++) {
+		struct xlb_backend b = { .addr.v4 = fill_be_addr(i), .port = htons(8080),
+					 .family = XLB_AF_INET, .flags = XLB_BE_F_LOCAL };
+
+		xlb_dp_backend_set(dp, BE_FILL + i, &b);
+		svc_with_table(dp, XLB_SCOPE_VIP, vip_addr(i), 80, SVC_VIP0 + i,
+			       BE_FILL + i, table);
+	}
+	return dp;
+}
+
+/* Empty conntrack (between runs: each run starts from the same state). */
+static void ct_clear(struct xlb_dp *dp)
+{
+	enum { B = 8192 };
+	static struct xlb_ct_key keys[B];
+	static struct xlb_ct vals[B];
+	int fd = xlb_dp_map_fd(dp, XLB_DPM_CT);
+	__u64 in = 0, out = 0;
+	bool first = true;
+
+	for (;;) {
+		__u32 count = B;
+		int err;
+
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out,
+						      keys, vals, &count, &bo);
+		first = false;
+		if (err && errno != ENOENT) {
+			/* fall back to one by one */
+			struct xlb_ct_key k, n;
+
+			while (!bpf_map_get_next_key(fd, NULL, &n)) {
+				k = n;
+				bpf_map_delete_elem(fd, &k);
+			}
+			return;
+		}
+		if (err)	/* ENOENT: done */
+			return;
+		in = out;
+	}
+}
+
+static size_t frame_tcp(__u8 *buf, __u32 saddr, __u16 sport, __u32 daddr, __u16 dport,
+			__u8 flags, bool from_pod_side)
+{
+	struct pkt_spec s = { .saddr = saddr, .daddr = daddr, .sport = sport,
+			      .dport = dport, .proto = IPPROTO_TCP, .tcp_flags = flags,
+			      .payload = FRAME - 14 - 20 - 20 };
+
+	memcpy(s.smac, from_pod_side ? mac_gw1 : mac_client, 6);
+	memcpy(s.dmac, from_pod_side ? mac_xn1 : mac_xn0, 6);
+	return pkt_build(&s, buf);
+}
+
+/* ------------------------------------------------------------ scenarios */
+
+enum rep_case {
+	RC_NOOP_DIRECT, RC_SWAP_DIRECT, RC_H_NOOP, RC_H_SWAP,
+	RC_HIT_LOCAL, RC_HIT_REMOTE, RC_REPLY_SNAT, RC_PASS,
+	RC_TC_NOOP_DIRECT, RC_H_TC_NOOP, RC_TC_REPLY_LOCAL, RC_TC_PASS,
+	RC_MAX,
+};
+
+static const char *const rep_names[RC_MAX] = {
+	[RC_NOOP_DIRECT] = "noop_direct",
+	[RC_SWAP_DIRECT] = "swap_direct",
+	[RC_H_NOOP] = "harness_noop",
+	[RC_H_SWAP] = "harness_swap",
+	[RC_HIT_LOCAL] = "hit_local",
+	[RC_HIT_REMOTE] = "hit_remote_snat",
+	[RC_REPLY_SNAT] = "reply_snat",
+	[RC_PASS] = "pass_not_service",
+	[RC_TC_NOOP_DIRECT] = "tc_noop_direct",
+	[RC_H_TC_NOOP] = "harness_tc_noop",
+	[RC_TC_REPLY_LOCAL] = "tc_reply_local",
+	[RC_TC_PASS] = "tc_pass",
+};
+
+enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_MAX };
+static const char *const call_names[CC_MAX] = {
+	[CC_NOOP] = "noop", [CC_NEW] = "new_flow", [CC_FIRST_ACK] = "first_ack",
+	[CC_HIT] = "hit",
+};
+
+enum warm_case { WC_NOOP, WC_NEW, WC_FIRST_ACK, WC_HIT, WC_MAX };
+static const char *const warm_names[WC_MAX] = {
+	[WC_NOOP] = "harness_noop", [WC_NEW] = "new_flow", [WC_FIRST_ACK] = "first_ack",
+	[WC_HIT] = "hit",
+};
+
+struct scale_res {
+	unsigned int nsvc;
+	double setup_s;
+	double rep[RC_MAX][MAX_RUNS];
+	bool rep_ok[RC_MAX];
+	double call[CC_MAX][MAX_RUNS];
+	bool call_ok[CC_MAX];
+	double warm[WC_MAX][MAX_RUNS];
+	bool warm_ok[WC_MAX];
+};
+
+/* Run @target through the harness (or directly when @direct) @opt_repeat
+ * times on @frame; check that @reason (if >= 0) was counted each time. */
+static double rep_one(struct bench_progs *b, struct xlb_dp *dp, int target, bool tc,
+		      bool direct, const __u8 *frame, int ifindex, int reason,
+		      int want_ret, bool *ok)
+{
+	__u32 k = 0, ret = 0, dur = 0;
+	__u64 before = reason >= 0 ? reason_sum(dp, reason) : 0;
+	int err;
+
+	if (!direct) {
+		__u8 val[FRAME];
+
+		memcpy(val, frame, FRAME);
+		if (bpf_map_update_elem(b->frame_map, &k, val, BPF_ANY) ||
+		    bpf_map_update_elem(tc ? b->tc_target : b->xdp_target, &k, &target,
+					BPF_ANY)) {
+			fprintf(stderr, "pktbench: harness setup: %s\n", strerror(errno));
+			*ok = false;
+			return 0;
+		}
+		target = tc ? b->tc_restore : b->xdp_restore;
+	}
+	err = tc ? run_tc(target, frame, FRAME, opt_repeat, &ret, &dur)
+		 : run_xdp(target, frame, FRAME, ifindex, opt_repeat, &ret, &dur);
+	if (err) {
+		fprintf(stderr, "pktbench: test_run: %s\n", strerror(-err));
+		*ok = false;
+		return 0;
+	}
+	if ((int)ret != want_ret)
+		*ok = false;
+	if (reason >= 0 && reason_sum(dp, reason) - before != opt_repeat)
+		*ok = false;
+	return dur;
+}
+
+static __u32 flow_saddr(__u32 i) { return htonl(0xc6120000u + (i >> 14)); } /* 198.18/15 */
+static __u16 flow_sport(__u32 i) { return 1024 + (i & 16383); }
+
+/* Mean per-call duration over all flows. */
+static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags,
+			int reason, int want_ret, bool *ok)
+{
+	__u8 buf[PKT_MAX];
+	__u64 sum = 0, before = reason >= 0 ? reason_sum(dp, reason) : 0;
+	unsigned int bad = 0;
+
+	for (__u32 i = 0; i < opt_flows; i++) {
+		__u32 ret, dur;
+		size_t len = frame_tcp(buf, flow_saddr(i), flow_sport(i), vip_addr(i % nsvc),
+				       80, flags, false);
+
+		if (run_xdp(fd, buf, len, if_xn0, 1, &ret, &dur)) {
+			*ok = false;
+			return 0;
+		}
+		if ((int)ret != want_ret)
+			bad++;
+		sum += dur;
+	}
+	if (bad || (reason >= 0 && reason_sum(dp, reason) - before != opt_flows)) {
+		*ok = false;
+		fprintf(stderr, "pktbench: %u calls with an unexpected verdict\n", bad);
+	}
+	return (double)sum / opt_flows;
+}
+
+/* One test_run of opt_flows repeats through the xdp_flows harness: run i
+ * is flow i (see harness.bpf.c), code warm. */
+static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target,
+			unsigned int nsvc, __u8 flags, int reason, int want_ret, bool *ok)
+{
+	struct { __u32 next, nflows, nsvc, pad; } cfg = { 0, opt_flows, nsvc, 0 };
+	__u8 buf[PKT_MAX];
+	__u64 before = reason >= 0 ? reason_sum(dp, reason) : 0;
+	__u32 k = 0, ret, dur;
+
+	frame_tcp(buf, flow_saddr(0), flow_sport(0), vip_addr(0), 80, flags, false);
+	if (bpf_map_update_elem(b->frame_map, &k, buf, BPF_ANY) ||
+	    bpf_map_update_elem(b->flows_map, &k, &cfg, BPF_ANY) ||
+	    bpf_map_update_elem(b->xdp_target, &k, &target, BPF_ANY) ||
+	    run_xdp(b->xdp_flows, buf, FRAME, if_xn0, opt_flows, &ret, &dur)) {
+		fprintf(stderr, "pktbench: flows harness: %s\n", strerror(errno));
+		*ok = false;
+		return 0;
+	}
+	if ((int)ret != want_ret ||
+	    (reason >= 0 && reason_sum(dp, reason) - before != opt_flows))
+		*ok = false;
+	return dur;
+}
+
+static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_res *r)
+{
+	__u8 f_hit[PKT_MAX], f_rem[PKT_MAX], f_reply[PKT_MAX], f_pass[PKT_MAX],
+		f_tcreply[PKT_MAX];
+	double t0 = now_s();
+	struct xlb_dp *dp = dp_setup(nsvc);
+	int xlb, tc;
+
+	if (!dp)
+		return -1;
+	r->nsvc = nsvc;
+	r->setup_s = now_s() - t0;
+	xlb = xlb_dp_xdp_fd(dp);
+	tc = xlb_dp_tc_fd(dp);
+	for (int c = 0; c < RC_MAX; c++)
+		r->rep_ok[c] = true;
+	for (int c = 0; c < CC_MAX; c++)
+		r->call_ok[c] = true;
+	for (int c = 0; c < WC_MAX; c++)
+		r->warm_ok[c] = true;
+	fprintf(stderr, "pktbench: %u services ready in %.1f s\n", nsvc, r->setup_s);
+
+	frame_tcp(f_hit, A_CLIENT, 40000, A_NODE, 30080, TH_ACK, false);
+	frame_tcp(f_rem, A_CLIENT, 40001, A_NODE, 30081, TH_ACK, false);
+	frame_tcp(f_pass, A_CLIENT, 40002, A_NODE, 22, TH_ACK, false);
+	frame_tcp(f_tcreply, A_LOCAL, 8080, A_CLIENT, 40000, TH_ACK, false);
+
+	for (unsigned int run = 0; run < opt_runs; run++) {
+		__u32 ret, dur;
+		struct xlb_ct_key k = { .saddr.v4 = A_CLIENT, .daddr.v4 = A_NODE,
+					.sport = htons(40001), .dport = htons(30081),
+					.proto = IPPROTO_TCP, .family = XLB_AF_INET };
+		struct xlb_ct fwd;
+
+		/* Establish the two flows the repeat cases hit. */
+		run_xdp(xlb, f_hit, FRAME, if_xn0, 1, &ret, &dur);
+		run_xdp(xlb, f_rem, FRAME, if_xn0, 1, &ret, &dur);
+		if (bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_CT), &k, &fwd)) {
+			fprintf(stderr, "pktbench: remote flow not in conntrack\n");
+			xlb_dp_close(dp);
+			return -1;
+		}
+		frame_tcp(f_reply, A_REMOTE, 8080, A_NODE1, ntohs(fwd.nat_sport), TH_ACK, true);
+
+		r->rep[RC_NOOP_DIRECT][run] = rep_one(b, dp, b->noop, false, true, f_hit, if_xn0,
+			-1, XDP_PASS, &r->rep_ok[RC_NOOP_DIRECT]);
+		r->rep[RC_SWAP_DIRECT][run] = rep_one(b, dp, b->swap, false, true, f_hit, if_xn0,
+			-1, XDP_TX, &r->rep_ok[RC_SWAP_DIRECT]);
+		r->rep[RC_H_NOOP][run] = rep_one(b, dp, b->noop, false, false, f_hit, if_xn0,
+			-1, XDP_PASS, &r->rep_ok[RC_H_NOOP]);
+		r->rep[RC_H_SWAP][run] = rep_one(b, dp, b->swap, false, false, f_hit, if_xn0,
+			-1, XDP_TX, &r->rep_ok[RC_H_SWAP]);
+		r->rep[RC_HIT_LOCAL][run] = rep_one(b, dp, xlb, false, false, f_hit, if_xn0,
+			XLB_R_FWD_LOCAL, XDP_PASS, &r->rep_ok[RC_HIT_LOCAL]);
+		r->rep[RC_HIT_REMOTE][run] = rep_one(b, dp, xlb, false, false, f_rem, if_xn0,
+			XLB_R_FWD_REMOTE, XDP_REDIRECT, &r->rep_ok[RC_HIT_REMOTE]);
+		r->rep[RC_REPLY_SNAT][run] = rep_one(b, dp, xlb, false, false, f_reply, if_xn1,
+			XLB_R_REPLY_SNAT, XDP_REDIRECT, &r->rep_ok[RC_REPLY_SNAT]);
+		r->rep[RC_PASS][run] = rep_one(b, dp, xlb, false, false, f_pass, if_xn0,
+			XLB_R_PASS_NOT_FRONTEND, XDP_PASS, &r->rep_ok[RC_PASS]);
+		r->rep[RC_TC_NOOP_DIRECT][run] = rep_one(b, dp, b->tc_noop, true, true, f_tcreply,
+			0, -1, TC_ACT_OK, &r->rep_ok[RC_TC_NOOP_DIRECT]);
+		r->rep[RC_H_TC_NOOP][run] = rep_one(b, dp, b->tc_noop, true, false, f_tcreply,
+			0, -1, TC_ACT_OK, &r->rep_ok[RC_H_TC_NOOP]);
+		r->rep[RC_TC_REPLY_LOCAL][run] = rep_one(b, dp, tc, true, false, f_tcreply, 0,
+			XLB_R_REPLY_LOCAL, TC_ACT_OK, &r->rep_ok[RC_TC_REPLY_LOCAL]);
+		r->rep[RC_TC_PASS][run] = rep_one(b, dp, tc, true, false, f_hit, 0,
+			XLB_R_TC_PASS, TC_ACT_OK, &r->rep_ok[RC_TC_PASS]);
+
+		/* Per-call: noop floor, new flows, first ACK, established hits. */
+		r->call[CC_NOOP][run] = call_pass(dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
+						  &r->call_ok[CC_NOOP]);
+		r->call[CC_NEW][run] = call_pass(dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL,
+						 XDP_PASS, &r->call_ok[CC_NEW]);
+		r->call[CC_FIRST_ACK][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
+						       XDP_PASS, &r->call_ok[CC_FIRST_ACK]);
+		r->call[CC_HIT][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
+						 XDP_PASS, &r->call_ok[CC_HIT]);
+		ct_clear(dp);
+		/* The same with warm code: one test_run over all flows. */
+		r->warm[WC_NOOP][run] = warm_pass(b, dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
+						  &r->warm_ok[WC_NOOP]);
+		r->warm[WC_NEW][run] = warm_pass(b, dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL,
+						 XDP_PASS, &r->warm_ok[WC_NEW]);
+		r->warm[WC_FIRST_ACK][run] = warm_pass(b, dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
+						       XDP_PASS, &r->warm_ok[WC_FIRST_ACK]);
+		r->warm[WC_HIT][run] = warm_pass(b, dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
+						 XDP_PASS, &r->warm_ok[WC_HIT]);
+		ct_clear(dp);
+		fprintf(stderr, "pktbench: %u services run %u: warm flows: harness noop %.0f "
+			"new %.0f hit %.0f ns\n", nsvc, run + 1, r->warm[WC_NOOP][run],
+			r->warm[WC_NEW][run], r->warm[WC_HIT][run]);
+		fprintf(stderr, "pktbench: %u services run %u: hit %.1f (harness noop %.1f) "
+			"ns; per call: noop %.1f new %.1f hit %.1f ns\n", nsvc, run + 1,
+			r->rep[RC_HIT_LOCAL][run], r->rep[RC_H_NOOP][run], r->call[CC_NOOP][run],
+			r->call[CC_NEW][run], r->call[CC_HIT][run]);
+	}
+	xlb_dp_close(dp);
+	return 0;
+}
+
+static void verified_insns(struct xlb_dp *dp)
+{
+	const struct { const char *name; int fd; } p[] = {
+		{ "xlb_xdp", xlb_dp_xdp_fd(dp) },
+		{ "xlb_tc_egress", xlb_dp_tc_fd(dp) },
+		{ "xlb_tc_ingress", xlb_dp_tc_ingress_fd(dp) },
+	};
+
+	fprintf(jout, "\"programs\": {");
+	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		bpf_obj_get_info_by_fd(p[i].fd, &info, &len);
+		fprintf(jout, "\"%s\": {\"verified_insns\": %u, \"xlated_insns\": %u, "
+			"\"jited_bytes\": %u}%s", p[i].name, info.verified_insns,
+			info.xlated_prog_len / 8, info.jited_prog_len,
+			i + 1 < sizeof(p) / sizeof(p[0]) ? ", " : "");
+		fprintf(stderr, "pktbench: %s verified_insns %u\n", p[i].name,
+			info.verified_insns);
+	}
+	fprintf(jout, "}, ");
+}
+
+static int setup_netns(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add xn0 type veth peer name xc0",
+		"ip link add xn1 type veth peer name xr0",
+		"ip link set xn0 up", "ip link set xc0 up",
+		"ip link set xn1 up", "ip link set xr0 up",
+		"ip addr add 10.0.0.1/24 dev xn0",
+		"ip addr add 10.0.1.1/24 dev xn1",
+		"ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
+		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
+		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
+		"sysctl -qw net.ipv4.ip_forward=1",
+	};
+
+	if (unshare(CLONE_NEWNET)) {
+		perror("unshare(CLONE_NEWNET)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i]))
+			return -1;
+	if_xn0 = if_nametoindex("xn0");
+	if_xn1 = if_nametoindex("xn1");
+	if (!if_xn0 || !if_xn1 || read_mac("xn0", mac_xn0) || read_mac("xn1", mac_xn1))
+		return -1;
+	A_NODE = ip4("10.0.0.1");
+	A_NODE1 = ip4("10.0.1.1");
+	A_CLIENT = ip4("10.0.0.2");
+	A_LOCAL = ip4("10.1.1.2");
+	A_REMOTE = ip4("10.2.1.2");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct scale_res res[3];
+	unsigned int scales[3] = { 1, 10000, 100000 };
+	const char *out = NULL;
+	struct bench_progs b = {};
+	int c;
+
+	while ((c = getopt(argc, argv, "qo:d:r:f:n:c:s:")) != -1) {
+		switch (c) {
+		case 'q': opt_quick = true; break;
+		case 'o': out = optarg; break;
+		case 'd': opt_dir = optarg; break;
+		case 'r': opt_repeat = atoi(optarg); break;
+		case 'f': opt_flows = atoi(optarg); break;
+		case 'n': opt_runs = atoi(optarg); break;
+		case 'c': opt_max_ct = atoi(optarg); break;
+		case 's': opt_nscales = atoi(optarg); break;
+		default:
+			fprintf(stderr, "usage: pktbench [-q] [-o out.json] [-d objdir] "
+				"[-r repeat] [-f flows] [-n runs]\n");
+			return 2;
+		}
+	}
+	if (opt_quick) {
+		opt_runs = 3;
+		opt_flows = 20000;
+		opt_repeat = 200000;
+	}
+	if (opt_runs < 1 || opt_runs > MAX_RUNS || !opt_flows || !opt_repeat)
+		return 2;
+	xlb_log_hook_libs();
+	xlb_log_set_level(XLB_LOG_WARN);
+	if (setup_netns() || progs_load(&b))
+		return 1;
+	jout = out ? fopen(out, "w") : stdout;
+	if (!jout)
+		return 1;
+	fprintf(jout, "{\"repeat\": %u, \"flows\": %u, \"runs\": %u, \"frame_bytes\": %d, ",
+		opt_repeat, opt_flows, opt_runs, FRAME);
+	for (int s = 0; s < (int)opt_nscales; s++) {
+		if (bench_scale(&b, scales[s], &res[s]))
+			return 1;
+		if (s == 0) {
+			struct xlb_dp *dp = dp_setup(1);
+
+			if (!dp)
+				return 1;
+			verified_insns(dp);
+			xlb_dp_close(dp);
+		}
+	}
+	fprintf(jout, "\"max_ct\": %u, \"scales\": [", opt_max_ct);
+	for (int s = 0; s < (int)opt_nscales; s++) {
+		struct scale_res *r = &res[s];
+
+		fprintf(jout, "{\"services\": %u, \"setup_s\": %.2f, \"repeat\": {", r->nsvc,
+			r->setup_s);
+		for (int i = 0; i < RC_MAX; i++) {
+			struct stat3 st = summarize(r->rep[i], opt_runs, r->rep_ok[i]);
+
+			jstat(rep_names[i], &st, i + 1 == RC_MAX);
+		}
+		fprintf(jout, "}, \"call\": {");
+		for (int i = 0; i < CC_MAX; i++) {
+			struct stat3 st = summarize(r->call[i], opt_runs, r->call_ok[i]);
+
+			jstat(call_names[i], &st, i + 1 == CC_MAX);
+		}
+		fprintf(jout, "}, \"flows\": {");
+		for (int i = 0; i < WC_MAX; i++) {
+			struct stat3 st = summarize(r->warm[i], opt_runs, r->warm_ok[i]);
+
+			jstat(warm_names[i], &st, i + 1 == WC_MAX);
+		}
+		fprintf(jout, "}}%s", s + 1 < (int)opt_nscales ? ", " : "");
+	}
+	fprintf(jout, "]}\n");
+	if (jout != stdout)
+		fclose(jout);
+	return 0;
+}

@@ -1,0 +1,375 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""Merge the sections' JSON into one result file, print the table, and
+regenerate BENCHMARKS.md (machine, commands, goal beside each result)."""
+import argparse
+import json
+import os
+import platform
+import subprocess
+
+
+def load(work, name):
+    try:
+        with open(os.path.join(work, name + ".json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal"):
+                mem = "%.1f GiB" % (int(line.split()[1]) / 1048576)
+    except OSError:
+        pass
+    deb = "?"
+    try:
+        deb = open("/etc/debian_version").read().strip()
+    except OSError:
+        pass
+    try:
+        cs = open("/sys/devices/system/clocksource/clocksource0/current_clocksource").read().strip()
+    except OSError:
+        cs = "?"
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release(), "memory": mem,
+            "debian": deb, "clocksource": cs}
+
+
+def git_rev(root):
+    try:
+        return subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=5).stdout.strip()
+    except Exception:
+        return "?"
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def sec(self, title):
+        self.rows.append(("##", title))
+
+    def add(self, what, result, goal="", verdict="", note=""):
+        self.rows.append((what, result, goal, verdict, note))
+
+
+def st(d):
+    """median [min-max]"""
+    if not d:
+        return "n/a"
+    return "%.0f [%.0f–%.0f]" % (d["median"], d["min"], d["max"]) + ("" if d.get("ok", True) else " (!path)")
+
+
+def verdict(ok):
+    return "met" if ok else "MISSED"
+
+
+def pkt_rows(t, p):
+    t.sec("1. Per-packet cost, BPF_PROG_TEST_RUN (ns per packet, median [min–max] of %d runs, %d-byte frames)"
+          % (p["runs"], p["frame_bytes"]))
+    sc = {s["services"]: s for s in p["scales"]}
+    names = sorted(sc)
+    first = sc[names[0]]
+    for n in names:
+        s = sc[n]
+        r, c, w = s["repeat"], s["call"], s["flows"]
+        lbl = "%d svc" % n
+        hn = r["harness_noop"]["median"]
+        t.add(f"[{lbl}] no-op XDP, repeat={p['repeat']} (direct / via harness)",
+              f"{st(r['noop_direct'])} / {st(r['harness_noop'])}", "baseline")
+        t.add(f"[{lbl}] parse + swap MACs + XDP_TX (direct / via harness)",
+              f"{st(r['swap_direct'])} / {st(r['harness_swap'])}", "baseline")
+        d = r["hit_local"]["median"] - hn
+        t.add(f"[{lbl}] established hit, local backend (via harness)", st(r["hit_local"]),
+              "≤ no-op + 40", verdict(d <= 40), "no-op + %.0f%s" % (d, "" if d <= 40 else
+                                                                   " (missed by %.0f ns)" % (d - 40)))
+        t.add(f"[{lbl}] established hit, remote backend (DNAT+SNAT, FIB, redirect)", st(r["hit_remote_snat"]),
+              "", "", "no-op + %.0f" % (r["hit_remote_snat"]["median"] - hn))
+        t.add(f"[{lbl}] reply of a SNATed flow (XDP reverse NAT, FIB, redirect)", st(r["reply_snat"]), "", "",
+              "no-op + %.0f" % (r["reply_snat"]["median"] - hn))
+        t.add(f"[{lbl}] tc egress: local Pod reply, source restored", st(r["tc_reply_local"]), "", "",
+              "tc no-op + %.0f (tc no-op via harness %s)" % (r["tc_reply_local"]["median"] -
+                                                             r["harness_tc_noop"]["median"],
+                                                             st(r["harness_tc_noop"])))
+        t.add(f"[{lbl}] non-service packet (to node:22), passed", st(r["pass_not_service"]), "", "",
+              "no-op + %.0f" % (r["pass_not_service"]["median"] - hn))
+        # flows: warm code, distinct 5-tuples
+        dn = w["new_flow"]["median"] - w["hit"]["median"]
+        t.add(f"[{lbl}] {p['flows']} distinct flows, warm code: new flow (SYN: Maglev + 2 CT inserts)",
+              st(w["new_flow"]), "≤ hit + 150", verdict(dn <= 150),
+              "hit + %.0f%s" % (dn, "" if dn <= 150 else " (missed by %.0f ns)" % (dn - 150)))
+        t.add(f"[{lbl}] {p['flows']} distinct flows, warm code: established hit", st(w["hit"]), "", "",
+              "harness no-op %s" % st(w["harness_noop"]))
+        dc = c["new_flow"]["median"] - c["hit"]["median"]
+        t.add(f"[{lbl}] one test_run per packet (repeat=1), {p['flows']} flows: new / hit / no-op",
+              "%s / %s / %s" % (st(c["new_flow"]), st(c["hit"]), st(c["noop"])), "new ≤ hit + 150",
+              verdict(dc <= 150), "hit + %.0f" % dc)
+    if len(names) > 1:
+        last = sc[names[-1]]
+        for key, path, lbl in (("repeat", "hit_local", "established hit (1 flow)"),
+                               ("flows", "hit", "hit over %d flows" % p["flows"]),
+                               ("flows", "new_flow", "new flow")):
+            a, b = first[key][path]["median"], last[key][path]["median"]
+            amin, bmin = first[key][path]["min"], last[key][path]["min"]
+            ratio = b / a if a else 0
+            t.add(f"cost at {names[-1]} vs {names[0]} services: {lbl}", "%.2f× (%.0f vs %.0f ns)" % (ratio, b, a),
+                  "within 10%", verdict(ratio <= 1.10),
+                  ("" if ratio <= 1.10 else "+%.0f%%; " % ((ratio - 1) * 100)) +
+                  "best runs: %.2f× (%.0f vs %.0f ns)" % (bmin / amin if amin else 0, bmin, amin))
+    pr = p.get("programs", {})
+    t.add("verifier: instructions processed (verified_insns)",
+          ", ".join("%s %d" % (k, v["verified_insns"]) for k, v in pr.items()), "", "",
+          ", ".join("%s %d xlated insns" % (k, v["xlated_insns"]) for k, v in pr.items()))
+
+
+def maglev_rows(t, m):
+    t.sec("5. Maglev (user/maglev.h), build time median [min–max] of %d builds" % m["runs"])
+    for c in m["cases"]:
+        lbl = "M=%d, %d backends%s" % (c["m"], c["backends"], " (maglev_pick_size)" if c.get("picked") else "")
+        b = c["build_ms"]
+        t.add(f"{lbl}: build", "%.2f ms [%.2f–%.2f]" % (b["median"], b["min"], b["max"]))
+        spread = c["max_entries"] - c["min_entries"]
+        t.add(f"{lbl}: balance (entries per backend)", "%d..%d" % (c["min_entries"], c["max_entries"]),
+              "within 1 entry", verdict(spread <= 1))
+        ok = c["disruption_mean"] <= 1.5
+        t.add(f"{lbl}: disruption, one backend leaves", "mean %.2f, max %.2f (%d leaves)" %
+              (c["disruption_mean"], c["disruption_max"], c["leaves_tried"]), "≤ 1.5", verdict(ok),
+              "" if ok else "missed by %.2f; %.0f slots per backend" % (c["disruption_mean"] - 1.5,
+                                                                        c["m"] / c["backends"]))
+
+
+def cp_rows(t, c):
+    n = c["services"]
+    t.sec("4. Control plane, %d Services × %d endpoints (NodePort)" % (n, c["endpoints_per_service"]))
+    cb = c.get("cpbench") or {}
+    ipt = c.get("iptables_s") if c.get("iptables_rc") == 0 else None
+    cold = cb.get("cold_ms", {}).get("total")
+    if cold is not None:
+        t.add("xlb in-process cold sync: load file + translate + sync into maps",
+              "%.2f s" % (cold / 1000), "≤ 0.2× iptables-restore",
+              verdict(ipt is not None and cold / 1000 <= 0.2 * ipt) if ipt else "",
+              "load %.0f ms, translate %.0f ms, sync %.0f ms (Maglev M ≥ %d per Service)" %
+              (cb["cold_ms"]["load_file"], cb["cold_ms"]["translate"], cb["cold_ms"]["sync"], cb["maglev_min"]) +
+              ("; %.2f× iptables-restore" % (cold / 1000 / ipt) if ipt else ""))
+    if "agent_ready_s" in c:
+        t.add("real xlb-agent: start to `xlb-agent: ready`", "%.2f s" % c["agent_ready_s"],
+              "≤ 0.2× iptables-restore", verdict(ipt is not None and c["agent_ready_s"] <= 0.2 * ipt) if ipt else "",
+              ("%.2f× iptables-restore" % (c["agent_ready_s"] / ipt)) if ipt else "")
+    for key, lbl in (("iptables", "iptables-restore (%s)" % c.get("iptables_version", "")),
+                     ("iptables_legacy", "iptables-legacy-restore"), ("nft", "nft -f (%s)" % c.get("nft_version", ""))):
+        if key + "_s" in c:
+            rc = c.get(key + "_rc")
+            res = "%.2f s" % c[key + "_s"] if rc == 0 else ("timeout > %d s" % c["restore_timeout_s"] if rc == 124
+                                                            else "failed (rc %s)" % rc)
+            note = "%d rules in %d chains" % (c["iptables_rules"], c["iptables_chains"]) if key.startswith(
+                "iptables") else "%d rules in %d chains" % (c["nft_rules"], c["nft_chains"])
+            if cold is not None and rc == 0:
+                note += "; xlb cold sync = %.2f× this" % (cold / 1000 / c[key + "_s"])
+            t.add("kube-proxy rules: " + lbl, res, "baseline", "", note)
+    ch = cb.get("change_ms")
+    ch100 = (c.get("cpbench_100") or {}).get("change_ms")
+    if ch:
+        p99 = ch["total"]["p99"]
+        t.add("one-endpoint change at %d Services → maps (parse + translate + sync, 100 changes)" % n,
+              "p50 %.1f ms, p99 %.1f ms" % (ch["total"]["p50"], p99), "p99 ≤ 10 ms", verdict(p99 <= 10),
+              "translate p50 %.1f ms, sync p50 %.1f ms%s" % (ch["parse_translate"]["p50"], ch["sync"]["p50"],
+                                                           "" if p99 <= 10 else "; missed by %.1f ms" % (p99 - 10)))
+    if ch and ch100:
+        r = ch["total"]["p50"] / ch100["total"]["p50"]
+        t.add("one-endpoint change at 100 Services", "p50 %.1f ms, p99 %.1f ms" % (ch100["total"]["p50"],
+                                                                                  ch100["total"]["p99"]),
+              "independent of Service count", verdict(r <= 1.5), "%d Services is %.1f× slower (p50)" % (n, r))
+    t.sec("6. Footprint at %d Services" % n)
+    if "agent_rss_kib" in c:
+        per = c["agent_rss_kib"] / n
+        t.add("xlb-agent VmRSS after loading (peak VmHWM)", "%d KiB (%d KiB)" % (c["agent_rss_kib"], c["agent_hwm_kib"]),
+              "≤ 2 KiB per Service", verdict(per <= 2), "%.2f KiB per Service" % per)
+    if "map_memlock_bytes" in c:
+        t.add("BPF map memory (bytes_memlock of the maps the agent created)",
+              "%.1f MiB in %d maps" % (c["map_memlock_bytes"] / 1048576, c["maps"]), "", "",
+              "of which %d Maglev tables %.1f MiB (%.1f KiB per Service)" %
+              (c["tables"], c["table_memlock_bytes"] / 1048576, c["table_memlock_bytes"] / 1024 / max(n, 1)))
+
+
+def fwd_rows(t, f):
+    t.sec("2. Forwarding client → node → Pod, UDP 64-byte frames, node CPU ns per delivered packet "
+          "(median [min–max] of %d runs of %.0f s)" % (f["runs"], f["seconds"]))
+    base = {}
+    for r in f["results"]:
+        key = (r["services"], r["flows"])
+        if r["contender"] in ("iptables", "nft"):
+            base[key + (r["contender"],)] = r["ns_per_pkt"]["median"]
+    for r in f["results"]:
+        key = (r["services"], r["flows"])
+        note = "%.2f Mpps delivered [%.2f–%.2f]" % (r["mpps"]["median"], r["mpps"]["min"], r["mpps"]["max"])
+        goal = vd = ""
+        if r["contender"] == "xlb":
+            goal = "≥ 3× iptables and nft per CPU"
+            ratios = []
+            for b in ("iptables", "nft"):
+                bv = base.get(key + (b,))
+                if bv and r["ns_per_pkt"]["median"]:
+                    ratios.append((b, bv / r["ns_per_pkt"]["median"]))
+            if ratios:
+                vd = verdict(all(x >= 3 for _, x in ratios))
+                note += "; " + ", ".join("%.1f× %s" % (x, b) for b, x in ratios)
+        if r.get("generator_bound"):
+            note += "; generator-bound"
+        t.add("[%d svc, %s] %s" % (r["services"], r["flows"], r["contender"]),
+              "%s ns" % st(r["ns_per_pkt"]), goal, vd, note)
+
+
+def render_text(t):
+    out = []
+    for row in t.rows:
+        if row[0] == "##":
+            out.append("\n" + row[1])
+            continue
+        what, res, goal, vd, note = row
+        out.append("  %-78s %-34s %-26s %-7s %s" % (what[:78], res, goal, vd, note))
+    return "\n".join(out)
+
+
+def render_md(t):
+    out = []
+    for row in t.rows:
+        if row[0] == "##":
+            out += ["", "### " + row[1], "", "| measurement | result | goal | | notes |", "|---|---|---|---|---|"]
+            continue
+        out.append("| %s |" % " | ".join(x.replace("|", "\\|") for x in row))
+    return "\n".join(out)
+
+
+WHY = """
+## Why goals are missed (what the numbers say)
+
+- **Established hit vs no-op + 40 ns.** The hit path parses Ethernet/IPv4/TCP, reads the clock, hashes a
+  40-byte conntrack key (IPv6-wide addresses) and looks it up, bumps two per-CPU counters (Service and reason)
+  and rewrites address, port and both checksums: about 55 ns above the no-op on this machine even with
+  everything in L1. The 40-byte key (16-byte address fields for IPv4) and the two counters are the parts
+  that could shrink. A non-service packet costs about as much: a conntrack miss plus the VIP, node-address
+  and NodePort lookups.
+
+- **New flow vs hit.** A new flow does a frontend lookup, a Maglev table lookup, a backend lookup and two
+  conntrack inserts (forward and reply entries) into a 1M-entry `LRU_HASH` with the common LRU list: each insert
+  takes the LRU lock and a bucket lock and touches cold memory. Over 200k distinct flows even an established
+  hit costs several hundred ns, because the conntrack table (≈150 MB preallocated) is far larger than the
+  cache and every flow's bucket and element are cache (and, in this VM, TLB) misses; with the flows spread
+  over more Services the frontend and Maglev lookups miss the cache too, which is why the new-flow cost rises
+  at 10k/100k Services while the one-flow hit stays flat. A per-CPU LRU (`BPF_F_NO_COMMON_LRU`) and one
+  conntrack entry per flow instead of two are the obvious levers.
+- **Repeat vs one call per packet.** `repeat=1M` on one frame keeps code and data in L1: it is the floor.
+  `repeat=1` calls add a syscall between packets that evicts the JITed program and the map data;
+  they overstate cost. The "warm code, distinct flows" rows (one test_run over 200k flows through the
+  `xdp_flows` harness) are the closest to a busy NIC queue.
+- **Maglev disruption.** Disruption falls with slots per backend (M/n): ≈1.4 at 1310, ≈2.3 at 164, ≈7 at
+  16–66. At M ≤ 65521 with 1000 backends it cannot meet 1.5; `maglev_pick_size` picks 131071 for both 100
+  and 1000 backends.
+- **Control plane.** Every Service gets its own Maglev table of at least `--maglev-min` (16381) entries:
+  10k Services are 10k inner ARRAY maps of 16381 × 8 bytes (the kernel rounds 4-byte values up to 8), which
+  dominates both the cold sync time (map create + batch update per table) and the map memory. A one-endpoint
+  change re-translates the whole cache and diffs every Service, so it grows with the Service count.
+  Against kube-proxy's loaders the picture depends on the loader: on this machine `nft -f` (nftables 1.0.6)
+  needed minutes for the 120k chains of 10k Services while `iptables-restore` (nf_tables backend) and
+  `iptables-legacy-restore` needed tens of seconds; xlb's cold sync sits between them. Timings of these
+  loaders at 10k Services varied a lot between trials on this VM (one manual trial had iptables-restore at
+  195 s); each is measured once per run, so compare within one run only.
+- **Agent RSS.** sync builds every new Maglev table before writing any (all-or-nothing), so a cold start at
+  10k Services holds 10k × 16381 × 4 bytes ≈ 640 MiB of tables at once, and glibc keeps the freed heap: the
+  in-process pipeline (`cpbench`) shows the same RSS, so it is sync, not the agent's sources. Building and
+  writing tables in batches, or `malloc_trim()` after a sync, would bring it near the ≈ 48 MB it was before.
+
+## Not measured yet
+
+- **Forwarding through namespaces** (client → node → Pod; xlb vs kube-proxy-shaped iptables and nftables,
+  1 and 10k Services, one flow and many new flows, node CPU ns per delivered packet, generator ceiling):
+  not written. `bench/xdp_sink.bpf.c` (counting XDP_DROP sink) and `bench/svcgen.py --target` (a Service
+  whose endpoints are the Pod) are ready for it.
+- **Connection setup with wrk** (connections/s, p50/p99 through the NodePort vs direct vs iptables vs nft):
+  not written (`wrk` is in DEB_PKGS).
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--quick", default="0")
+    ap.add_argument("--ts", required=True)
+    ap.add_argument("--elapsed", type=int, default=0)
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--md", required=True)
+    a = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    res = {"timestamp": a.ts, "quick": a.quick == "1", "machine": machine(), "git": git_rev(root),
+           "elapsed_s": a.elapsed, "sections": {}, "commands": {}}
+    try:
+        for line in open(os.path.join(a.work, "sections.txt")):
+            name, rc, secs = line.split()
+            res["sections"][name] = {"rc": int(rc), "seconds": int(secs)}
+    except OSError:
+        pass
+    try:
+        for line in open(os.path.join(a.work, "commands.txt")):
+            name, cmd = line.rstrip("\n").split("\t", 1)
+            res["commands"][name] = cmd.replace(a.work, "$WORK").replace(root + "/", "")
+    except OSError:
+        pass
+    for s in ("pkt", "maglev", "cp", "fwd"):
+        res[s] = load(a.work, s)
+    with open(a.json, "w") as f:
+        json.dump(res, f, indent=1)
+
+    t = Table()
+    if res["pkt"]:
+        pkt_rows(t, res["pkt"])
+    if res["fwd"]:
+        fwd_rows(t, res["fwd"])
+    if res["cp"]:
+        cp_rows(t, res["cp"])
+    if res["maglev"]:
+        maglev_rows(t, res["maglev"])
+    missing = [s for s in ("pkt", "fwd", "cp", "maglev") if not res[s]]
+    print(render_text(t))
+    if missing:
+        print("\nmissing sections: " + ", ".join(missing))
+
+    m = res["machine"]
+    md = ["# xlb benchmarks", "",
+          "Generated by `make bench` (bench/run.sh → bench/report.py); do not edit by hand. "
+          "Every figure comes from one run on one machine, next to its baseline measured in the same run.", "",
+          "- run: %s UTC, %s mode%s, git %s, %d s" % (a.ts, "BENCH_QUICK=1 (fewer runs, smaller sizes)" if res["quick"]
+                                                   else "full", "", res["git"], a.elapsed),
+          "- machine: %d CPUs, %s, kernel %s, %s RAM, Debian %s, clocksource %s" %
+          (m["nproc"], m["cpu"], m["kernel"], m["memory"], m["debian"], m["clocksource"]),
+          "- results: `bench/results/%s.json` (also `latest.json`)" % a.ts, "",
+          "## Commands", "", "```", "make bench            # = make all, then bench/run.sh build",
+          "BENCH_QUICK=1 make bench"]
+    for k, v in res["commands"].items():
+        md.append("%-8s %s" % (k + ":", v))
+    md += ["```", "",
+           "How each figure is taken: `bench/pktbench.c` (header comment), `bench/maglevbench.c`, "
+           "`bench/cpbench.c`, `bench/cp.sh`; kube-proxy's rules come from `bench/svcgen.py`.",
+           "", "## Results"]
+    md.append(render_md(t))
+    if missing:
+        md += ["", "**Missing in this run:** " + ", ".join(missing) + " (section failed or not implemented; "
+               "see the run's log)."]
+    md.append(WHY)
+    with open(a.md, "w") as f:
+        f.write("\n".join(md) + "\n")
+
+
+if __name__ == "__main__":
+    main()
