@@ -27,9 +27,12 @@ static void vlog(enum xlb_log_level lvl, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* One line per message even when several threads log. */
+	flockfile(stderr);
 	fprintf(stderr, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000,
 		level_names[lvl]);
 	vfprintf(stderr, fmt, ap);
+	funlockfile(stderr);
 }
 
 void xlb_log(enum xlb_log_level lvl, const char *fmt, ...)

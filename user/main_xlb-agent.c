@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * xlb-agent: Services from a file (or, later, the API server) into the
+ * xlb-agent: Services from a file or the Kubernetes API server into the
  * datapath.
  *
  *   file --inotify/SIGHUP--> parse --> object cache --> translate --> sync --> maps
+ *   API server --list/watch (reflector threads)--> object cache --+
+ *                                                 (batched, ~50 ms)
+ *
+ * Both modes serve kube-proxy's health endpoints: /healthz and /livez on
+ * --healthz-bind-address and one server per healthCheckNodePort.
  *
  * SIGTERM/SIGINT leave the programs attached and the maps pinned: traffic
  * keeps flowing while no agent runs, and the next agent adopts the maps
@@ -17,6 +22,7 @@
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +34,26 @@
 
 #include "attach.h"
 #include "datapath.h"
+#include "health.h"
 #include "k8s.h"
+#include "k8s_source.h"
+#include "kube_client.h"
 #include "log.h"
 #include "sync.h"
 #include "translate.h"
 
 #define MAX_IFACES 16
+#define MAX_NP_CIDRS 16
+/* After a change arrives, wait this long for more before syncing. */
+#define BATCH_MS 50
+/* How long start-up waits for the first LIST before attaching anyway. */
+#define INITIAL_SYNC_MS 8000
+
+struct np_cidr {
+	union xlb_addr addr;
+	uint8_t family;
+	uint8_t prefix_len;
+};
 
 struct agent {
 	const char *ifnames[MAX_IFACES];
@@ -46,31 +66,120 @@ struct agent {
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
 	bool uninstall;
+	const char *kubeconfig;
+	const char *apiserver;
+	const char *healthz_bind;
+	struct np_cidr np_cidrs[MAX_NP_CIDRS];	/* --nodeport-addresses */
+	int n_np_cidrs;
+	bool np_primary;			/* --nodeport-addresses primary */
 
 	struct xlb_dp *dp;
 	struct xlb_sync *sync;
-	struct k8s_cache *cache;	/* last good objects */
+	struct k8s_cache *cache;	/* file mode: last good objects */
+	struct k8s_source *src;		/* Kubernetes mode */
+	struct xlb_health *health;
+	bool synced_once;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-"usage: xlb-agent --iface IF [--iface IF2 ...] --config FILE --node-name NAME\n"
+"usage: xlb-agent --iface IF [--iface IF2 ...] --node-name NAME\n"
+"                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
+"                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
 "                 [--pin-dir DIR] [--xdp-mode native|generic|auto]\n"
 "                 [--snat-ports MIN-MAX] [--maglev-min M] [--ct-max N] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
 "\n"
 "  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
-"  --config FILE     Kubernetes Services and EndpointSlices, YAML or JSON;\n"
-"                    re-read when it changes and on SIGHUP\n"
-"  --node-name NAME  endpoints with this nodeName are local\n"
+"  --config FILE     file mode: Kubernetes Services and EndpointSlices, YAML\n"
+"                    or JSON; re-read when it changes and on SIGHUP\n"
+"  --kubeconfig FILE Kubernetes mode: list/watch the API server named there\n"
+"  --apiserver URL   Kubernetes mode: this server (https://HOST:PORT), with the\n"
+"                    kubeconfig's or the service account's credentials\n"
+"                    (in a Pod, KUBERNETES_SERVICE_HOST alone is enough)\n"
+"  --healthz-bind-address A:P  /healthz and /livez (default %s; off: none)\n"
+"  --nodeport-addresses L  NodePorts only on node addresses inside these CIDRs\n"
+"                    (comma list), or \"primary\": the Node's first InternalIP\n"
+"  --node-name NAME  this node: endpoints with this nodeName are local\n"
 "  --pin-dir DIR     where maps and programs are pinned (default %s)\n"
 "  --xdp-mode MODE   native, generic or auto (default auto)\n"
 "  --snat-ports R    SNAT source ports for remote backends (default 61000-65000)\n"
 "  --maglev-min M    smallest Maglev table (prime; default 16381)\n"
 "  --ct-max N        conntrack entries (default %u)\n"
 "  --uninstall       detach the programs and remove the pins, then exit\n",
-		XLB_PIN_DIR_DEFAULT, XLB_MAX_CT);
+		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT);
+}
+
+/* "10.0.0.0/8,fd00::/64" or "primary" */
+static int parse_np_cidrs(struct agent *a, const char *arg)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int ret = 0;
+
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct np_cidr c = { 0 };
+		char *slash = strchr(tok, '/'), *end;
+		unsigned long plen;
+
+		if (!strcmp(tok, "primary")) {
+			a->np_primary = true;
+			continue;
+		}
+		if (!slash || a->n_np_cidrs == MAX_NP_CIDRS)
+			goto bad;
+		*slash = 0;
+		plen = strtoul(slash + 1, &end, 10);
+		if (*end || !slash[1])
+			goto bad;
+		if (inet_pton(AF_INET, tok, &c.addr.v4) == 1 && plen <= 32)
+			c.family = XLB_AF_INET;
+		else if (inet_pton(AF_INET6, tok, &c.addr) == 1 && plen <= 128)
+			c.family = XLB_AF_INET6;
+		else
+			goto bad;
+		c.prefix_len = (uint8_t)plen;
+		a->np_cidrs[a->n_np_cidrs++] = c;
+		continue;
+bad:
+		fprintf(stderr, "xlb-agent: --nodeport-addresses %s: want CIDR[,CIDR...] or primary\n",
+			arg);
+		ret = -1;
+		break;
+	}
+	free(dup);
+	return ret;
+}
+
+static bool in_cidr(const struct np_cidr *c, const struct xlb_addr_key *k)
+{
+	const uint8_t *a = (const uint8_t *)&c->addr, *b = (const uint8_t *)&k->addr;
+	unsigned int bits = c->prefix_len;
+
+	if (c->family != k->family)
+		return false;
+	for (unsigned int i = 0; bits; i++) {
+		unsigned int n = bits >= 8 ? 8 : bits;
+		uint8_t mask = (uint8_t)(0xff00 >> n);
+
+		if ((a[i] ^ b[i]) & mask)
+			return false;
+		bits -= n;
+	}
+	return true;
+}
+
+/* --nodeport-addresses CIDRs keep only the addresses inside them. */
+static bool np_allowed(const struct agent *a, const struct xlb_addr_key *k)
+{
+	if (!a->n_np_cidrs)
+		return true;
+	for (int i = 0; i < a->n_np_cidrs; i++)
+		if (in_cidr(&a->np_cidrs[i], k))
+			return true;
+	return false;
 }
 
 static int parse_args(struct agent *a, int argc, char **argv)
@@ -85,6 +194,10 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "maglev-min", required_argument, NULL, 'm' },
 		{ "ct-max", required_argument, NULL, 'C' },
 		{ "uninstall", no_argument, NULL, 'U' },
+		{ "kubeconfig", required_argument, NULL, 'K' },
+		{ "apiserver", required_argument, NULL, 'A' },
+		{ "healthz-bind-address", required_argument, NULL, 'H' },
+		{ "nodeport-addresses", required_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -94,6 +207,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	char tail;
 
 	a->pin_dir = XLB_PIN_DIR_DEFAULT;
+	a->healthz_bind = XLB_HEALTHZ_DEFAULT;
 	a->dpo.cfg = (struct xlb_cfg)XLB_CFG_DEFAULT;
 	a->maglev_min = 16381;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -132,6 +246,15 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			a->dpo.max_ct = strtoul(optarg, NULL, 10);
 			break;
 		case 'U': a->uninstall = true; break;
+		/* An empty value means "not given": a ConfigMap can leave
+		 * these blank. */
+		case 'K': a->kubeconfig = *optarg ? optarg : NULL; break;
+		case 'A': a->apiserver = *optarg ? optarg : NULL; break;
+		case 'H': a->healthz_bind = optarg; break;
+		case 'N':
+			if (*optarg && parse_np_cidrs(a, optarg))
+				return -1;
+			break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -146,8 +269,17 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		fprintf(stderr, "xlb-agent: at least one --iface is needed\n");
 		return -1;
 	}
-	if (!a->uninstall && (!a->config || !a->node_name)) {
-		fprintf(stderr, "xlb-agent: --config and --node-name are needed\n");
+	if (a->config && (a->kubeconfig || a->apiserver)) {
+		fprintf(stderr, "xlb-agent: one source only: --config FILE, or --kubeconfig/--apiserver\n");
+		return -1;
+	}
+	if (!a->uninstall && !a->config && !a->kubeconfig && !a->apiserver &&
+	    !getenv("KUBERNETES_SERVICE_HOST")) {
+		fprintf(stderr, "xlb-agent: no source: give --config FILE, --kubeconfig FILE or --apiserver URL (or run in a Pod)\n");
+		return -1;
+	}
+	if (!a->uninstall && !a->node_name) {
+		fprintf(stderr, "xlb-agent: --node-name is needed\n");
 		return -1;
 	}
 	for (int i = 0; i < a->n_ifaces; i++) {
@@ -161,15 +293,39 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	return 0;
 }
 
-/* The node's IPv4 addresses on the served interfaces: NodePort answers on
- * them, SNAT uses each interface's first one. */
+/*
+ * NodePort answers on the node's addresses: the Node object's InternalIP
+ * and ExternalIP addresses in Kubernetes mode (only the first InternalIP,
+ * else ExternalIP, per family with --nodeport-addresses primary), else the
+ * IPv4 addresses of the served interfaces; --nodeport-addresses CIDRs
+ * filter them. SNAT uses each interface's first IPv4 address.
+ */
 static int node_addresses(struct agent *a)
 {
 	struct xlb_addr_key addrs[64];
 	struct xlb_node_iface ifs[MAX_IFACES];
+	struct k8s_node_state node = { 0 };
 	struct ifaddrs *ifa, *it;
-	size_t na = 0, ni = 0;
+	size_t na = 0, ni = 0, nn = 0;
+	bool from_node = false;
 	int err;
+
+	if (a->src) {
+		k8s_source_node(a->src, &node);
+		from_node = node.known && node.n_addrs;
+		xlb_health_set_node_eligible(a->health, node.eligible);
+	}
+	for (size_t i = 0; from_node && i < node.n_addrs; i++) {
+		bool seen_family = false;
+
+		for (size_t j = 0; j < na; j++)
+			seen_family |= addrs[j].family == node.addrs[i].family;
+		if (a->np_primary && seen_family)
+			continue;
+		if (np_allowed(a, &node.addrs[i]))
+			addrs[na++] = node.addrs[i];
+	}
+	nn = na;
 
 	if (getifaddrs(&ifa))
 		return -errno;
@@ -184,10 +340,13 @@ static int node_addresses(struct agent *a)
 				continue;
 			if (!first)
 				first = sin->sin_addr.s_addr;
-			if (na < sizeof(addrs) / sizeof(addrs[0]))
-				addrs[na++] = (struct xlb_addr_key){
-					.addr.v4 = sin->sin_addr.s_addr,
-					.family = XLB_AF_INET };
+			if (!from_node && na < sizeof(addrs) / sizeof(addrs[0])) {
+				struct xlb_addr_key k = { .addr.v4 = sin->sin_addr.s_addr,
+							  .family = XLB_AF_INET };
+
+				if (np_allowed(a, &k))
+					addrs[na++] = k;
+			}
 		}
 		if (!first)
 			pr_warn("interface %s has no IPv4 address: no NodePort on it, no SNAT through it\n",
@@ -197,8 +356,35 @@ static int node_addresses(struct agent *a)
 							     .addr4 = first };
 	}
 	freeifaddrs(ifa);
+	/* healthCheckNodePorts listen where NodePorts answer when
+	 * --nodeport-addresses narrows that; else on every address. */
+	{
+		struct sockaddr_storage hc[64];
+		size_t nh = 0;
+
+		for (size_t i = 0; (a->n_np_cidrs || a->np_primary) && i < na; i++) {
+			memset(&hc[nh], 0, sizeof(hc[nh]));
+			if (addrs[i].family == XLB_AF_INET) {
+				struct sockaddr_in *sin = (void *)&hc[nh];
+
+				sin->sin_family = AF_INET;
+				sin->sin_addr.s_addr = addrs[i].addr.v4;
+			} else {
+				struct sockaddr_in6 *sin6 = (void *)&hc[nh];
+
+				sin6->sin6_family = AF_INET6;
+				memcpy(&sin6->sin6_addr, &addrs[i].addr, sizeof(sin6->sin6_addr));
+			}
+			nh++;
+		}
+		xlb_health_set_bind_addrs(a->health, a->n_np_cidrs || a->np_primary ? hc : NULL,
+					  nh);
+	}
 	err = xlb_sync_node(a->sync, addrs, na, ifs, ni);
-	if (!err)
+	if (!err && from_node)
+		pr_info("node: %zu NodePort address(es) from the Node object, %zu SNAT interface(s)\n",
+			nn, ni);
+	else if (!err)
 		pr_info("node: %zu address(es) on %d interface(s)\n", na, a->n_ifaces);
 	return err;
 }
@@ -214,6 +400,32 @@ static void print_errors(const struct k8s_errors *e)
 	}
 }
 
+/* Bring the maps and the health check servers to @d. */
+static int apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0,
+		 bool first)
+{
+	struct xlb_sync_stats st;
+	struct timespec t1;
+	int err;
+
+	err = xlb_sync_apply(a->sync, d, &st);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pr_info("sync: %zu service ports; +%u ~%u -%u services, %u tables built, "
+		"+%u -%u backends, %u frontends written, %u removed, %u errors, %.1f ms\n",
+		d->n, st.svc_added, st.svc_changed, st.svc_removed, st.tables_built,
+		st.backends_added, st.backends_removed, st.frontends_written,
+		st.frontends_removed, st.errors,
+		(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
+	xlb_health_set_services(a->health, d);
+	if (!err)
+		xlb_health_synced(a->health);
+	/* Tests and scripts wait for this line (and "ready" after attach). */
+	if (!first)
+		fprintf(stderr, "xlb-agent: synced\n");
+	a->synced_once = true;
+	return err;
+}
+
 /*
  * Read the file and bring the datapath to it. A file that does not parse
  * changes nothing; objects that fail validation are reported and left out,
@@ -224,9 +436,8 @@ static int reload(struct agent *a, bool first)
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct xlb_translate_opts to = { .node_name = a->node_name };
 	struct xlb_desired d = { 0 };
-	struct xlb_sync_stats st;
 	struct k8s_cache *c = NULL;
-	struct timespec t0, t1;
+	struct timespec t0;
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -265,21 +476,147 @@ static int reload(struct agent *a, bool first)
 		k8s_cache_free(c);
 		return err;
 	}
-	err = xlb_sync_apply(a->sync, &d, &st);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	pr_info("sync: %zu service ports; +%u ~%u -%u services, %u tables built, "
-		"+%u -%u backends, %u frontends written, %u removed, %u errors, %.1f ms\n",
-		d.n, st.svc_added, st.svc_changed, st.svc_removed, st.tables_built,
-		st.backends_added, st.backends_removed, st.frontends_written,
-		st.frontends_removed, st.errors,
-		(t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6);
+	err = apply(a, &d, &t0, first);
 	xlb_desired_free(&d);
 	k8s_cache_free(a->cache);
 	a->cache = c;
-	/* Tests and scripts wait for this line (and "ready" after attach). */
-	if (!first)
-		fprintf(stderr, "xlb-agent: synced\n");
 	return err;
+}
+
+/* Kubernetes mode: translate the cache as it is now and apply it. */
+static int k8s_sync(struct agent *a, bool first)
+{
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	struct xlb_translate_opts to = { .node_name = a->node_name };
+	struct xlb_desired d = { 0 };
+	struct timespec t0;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = k8s_source_translate(a->src, &to, &d, &errs);
+	print_errors(&errs);
+	k8s_errors_free(&errs);
+	if (err) {
+		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
+		return err;
+	}
+	err = apply(a, &d, &t0, first);
+	xlb_desired_free(&d);
+	return err;
+}
+
+static uint64_t source_pending_since(void *ctx)
+{
+	return k8s_source_pending_since(ctx);
+}
+
+/* Start the Kubernetes source: kubeconfig, else in-cluster; --apiserver
+ * replaces the server. */
+static int k8s_start(struct agent *a)
+{
+	struct kube_config kc = { 0 };
+	struct kube_client *cl;
+	char err[512] = "";
+	int ret;
+
+	if (a->kubeconfig)
+		ret = kube_config_load_kubeconfig(a->kubeconfig, &kc, err, sizeof(err));
+	else
+		ret = kube_config_in_cluster(&kc, NULL, err, sizeof(err));
+	if (ret == -ENOENT && !a->kubeconfig && a->apiserver) {
+		/* --apiserver alone, outside a Pod: the service account files
+		 * may still be there (hostPath); else anonymous. */
+		memset(&kc, 0, sizeof(kc));
+		ret = 0;
+		if (!access(KUBE_SA_DIR "/token", R_OK)) {
+			kc.token_file = strdup(KUBE_SA_DIR "/token");
+			kc.ca_file = strdup(KUBE_SA_DIR "/ca.crt");
+		}
+	}
+	if (ret) {
+		pr_err("Kubernetes configuration: %s\n", err);
+		return ret;
+	}
+	if (a->apiserver) {
+		if (strncmp(a->apiserver, "https://", 8)) {
+			pr_err("--apiserver %s: want an https:// URL\n", a->apiserver);
+			kube_config_free(&kc);
+			return -EINVAL;
+		}
+		ret = kube_config_set_server(&kc, a->apiserver);
+		if (ret) {
+			kube_config_free(&kc);
+			return ret;
+		}
+	}
+	cl = kube_client_new(&kc, NULL);
+	if (!cl) {
+		ret = -errno;
+		kube_config_free(&kc);
+		return ret;
+	}
+	a->src = k8s_source_new(cl, a->node_name);
+	if (!a->src) {
+		ret = -errno;
+		kube_client_free(cl);
+		return ret;
+	}
+	return k8s_source_start(a->src);
+}
+
+/* /healthz, /livez and the healthCheckNodePort servers. false: a bad
+ * --healthz-bind-address; a port in use only costs the probes. */
+static bool start_health(struct agent *a)
+{
+	struct xlb_health_opts ho = { .bind = a->healthz_bind };
+
+	if (a->src) {
+		ho.pending_since = source_pending_since;
+		ho.ctx = a->src;
+	}
+	a->health = xlb_health_new(&ho);
+	if (!a->health && errno == EINVAL) {
+		pr_err("--healthz-bind-address %s: want ADDR:PORT, [ADDR]:PORT or off\n",
+		       a->healthz_bind);
+		return false;
+	}
+	if (!a->health) {
+		/* Traffic matters more than probes: go on without. */
+		pr_err("health: cannot serve /healthz on %s: %s; continuing without it\n",
+		       a->healthz_bind, strerror(errno));
+		ho.bind = NULL;
+		a->health = xlb_health_new(&ho);
+	}
+	return a->health != NULL;
+}
+
+/* Wait (bounded) for the first LIST of Services and EndpointSlices and
+ * apply it. false: not there in time; the maps keep what they hold. */
+static bool k8s_initial_sync(struct agent *a)
+{
+	struct pollfd p = { .fd = k8s_source_fd(a->src), .events = POLLIN };
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = INITIAL_SYNC_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+					       (t.tv_nsec - t0.tv_nsec) / 1000000);
+
+		if (k8s_source_synced(a->src))
+			break;
+		if (left <= 0)
+			return false;
+		poll(&p, 1, (int)(left > 100 ? 100 : left));
+	}
+	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
+		node_addresses(a);
+	/* The Node LIST usually lands with the others: give it a moment. */
+	usleep(BATCH_MS * 1000);
+	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
+		node_addresses(a);
+	k8s_sync(a, true);
+	return true;
 }
 
 static int watch_config(const char *path, char *base, size_t base_len)
@@ -325,6 +662,14 @@ static bool config_touched(int fd, const char *base)
 	return hit;
 }
 
+static void signal_mask(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+}
+
 static int run(struct agent *a)
 {
 	char base[NAME_MAX + 1];
@@ -332,13 +677,11 @@ static int run(struct agent *a)
 	sigset_t mask;
 	int sfd, ifd;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* Blocked in main() before any thread started: only this fd
+	 * sees them. */
+	signal_mask(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	ifd = watch_config(a->config, base, sizeof(base));
+	ifd = a->src ? k8s_source_fd(a->src) : watch_config(a->config, base, sizeof(base));
 	if (sfd < 0 || ifd < 0) {
 		pr_err("set up signal and file watches: %s\n",
 		       strerror(sfd < 0 ? errno : -ifd));
@@ -358,13 +701,27 @@ static int run(struct agent *a)
 		}
 		if (pfd[0].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				pr_info("SIGHUP: reloading %s\n", a->config);
+				pr_info("SIGHUP: %s\n", a->src ? "full sync" : "reloading");
 				dirty = true;
 			} else {
 				pr_info("%s: exiting; programs stay attached, maps pinned in %s\n",
 					strsignal(si.ssi_signo), a->pin_dir);
 				return 0;
 			}
+		}
+		if (a->src) {
+			unsigned int ch = 0;
+
+			if (pfd[1].revents & POLLIN) {
+				/* Let a burst of events settle into one sync. */
+				usleep(BATCH_MS * 1000);
+				ch = k8s_source_take_changes(a->src);
+			}
+			if (ch & K8S_SRC_NODE)
+				node_addresses(a);
+			if ((dirty || ch & K8S_SRC_OBJECTS) && k8s_source_synced(a->src))
+				k8s_sync(a, false);
+			continue;
 		}
 		if (pfd[1].revents & POLLIN && config_touched(ifd, base)) {
 			/* Let a burst of writes settle into one reload. */
@@ -403,6 +760,15 @@ int main(int argc, char **argv)
 		return err ? 1 : 0;
 	}
 
+	/* Before any thread (reflectors, HTTP servers) starts, so they all
+	 * inherit the mask and SIGTERM reaches run()'s signalfd instead of
+	 * killing the process from another thread. */
+	{
+		sigset_t mask;
+
+		signal_mask(&mask);
+		pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	}
 	a.dpo.pin_dir = a.pin_dir;
 	a.dp = xlb_dp_load(&a.dpo);
 	if (!a.dp)
@@ -416,10 +782,25 @@ int main(int argc, char **argv)
 	}
 	/* Maps first, programs after: a new program never runs on maps
 	 * that do not yet hold this node's addresses and services. */
+	if (!a.config) {
+		int err = k8s_start(&a);
+
+		if (err) {
+			pr_err("Kubernetes source: %s\n", strerror(-err));
+			goto out;
+		}
+	}
+	if (!start_health(&a))
+		goto out;
 	if (node_addresses(&a))
 		goto out;
-	if (reload(&a, true) == -EBADMSG)
+	if (a.src) {
+		if (!k8s_initial_sync(&a))
+			pr_warn("API server: no complete list after %d s; serving the state the maps already hold until it comes\n",
+				INITIAL_SYNC_MS / 1000);
+	} else if (reload(&a, true) == -EBADMSG) {
 		pr_warn("starting with the state the maps already hold\n");
+	}
 	for (int i = 0; i < a.n_ifaces; i++) {
 		if (xlb_attach_tc(a.ifindex[i], a.ifnames[i], xlb_dp_tc_fd(a.dp),
 				  xlb_dp_tc_ingress_fd(a.dp)) ||
@@ -430,6 +811,8 @@ int main(int argc, char **argv)
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
 out:
+	k8s_source_free(a.src);
+	xlb_health_free(a.health);
 	xlb_sync_free(a.sync);
 	k8s_cache_free(a.cache);
 	xlb_dp_close(a.dp);

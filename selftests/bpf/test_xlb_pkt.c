@@ -359,6 +359,37 @@ static bool check_run(const char *what, const struct run *r, int verdict, int re
 	return ok;
 }
 
+/* The client packet @s as a local Pod at @pod:8080 receives it (DNAT). */
+static struct pkt_spec to_pod(const struct pkt_spec *s, __u32 pod)
+{
+	struct pkt_spec e = *s;
+
+	e.daddr = pod;
+	e.dport = 8080;
+	return e;
+}
+
+/*
+ * One packet case: build @in, run it as arriving at @ifindex, and check
+ * the verdict, the reason and the output frame (@out, or the input
+ * untouched when @out is NULL).
+ */
+static bool xdp_case(struct xlb_dp *d, const char *what, const struct pkt_spec *in,
+		     int ifindex, int verdict, int reason, const struct pkt_spec *out)
+{
+	__u8 ibuf[PKT_MAX], obuf[PKT_MAX];
+	size_t ilen = pkt_build(in, ibuf), olen = 0;
+	struct run r;
+
+	if (out)
+		olen = pkt_build(out, obuf);
+	if (!ASSERT_OK(run_xdp_on(d, ibuf, ilen, ifindex, &r), what))
+		return false;
+	if (!check_run(what, &r, verdict, reason, out ? obuf : NULL, olen))
+		return false;
+	return out || (ASSERT_EQ(r.len, ilen, what) && ASSERT_MEMEQ(r.out, ibuf, ilen, what));
+}
+
 /* A client packet as it arrives at xn0. */
 static struct pkt_spec from_client(__u32 saddr, __u16 sport, __u32 daddr, __u16 dport,
 				   __u8 proto, __u8 flags)
@@ -487,44 +518,28 @@ XT_TEST(local_reply_udp_via_tc)
 
 XT_TEST(lb_vip_to_local_backend)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL };
 	struct pkt_spec s, e;
-	size_t len, elen;
-	struct run r;
 
 	node_setup(dp);
 	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
 	s = from_client(A_CLIENT, 40002, A_VIP, 80, IPPROTO_TCP, TH_SYN);
 	s.payload = 0;
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
-		check_run("SYN to VIP:80", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL);
+	xdp_case(dp, "SYN to VIP:80", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(vlan_tagged_vip_to_local_backend)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL };
 	struct pkt_spec s, e;
-	size_t len, elen;
-	struct run r;
 
 	node_setup(dp);
 	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
 	s = from_client(A_CLIENT, 40003, A_VIP, 80, IPPROTO_TCP, TH_SYN);
 	s.vlan = true;
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
-		check_run("802.1Q SYN to VIP:80", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL);
+	xdp_case(dp, "802.1Q SYN to VIP:80", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 /* Forward SNAT to a remote backend, then its reply, reverse-translated. */
@@ -816,10 +831,10 @@ XT_TEST(session_affinity_client_ip)
 
 XT_TEST(second_packet_hits_conntrack)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u8 in[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
 	struct pkt_spec s, e;
-	size_t len, elen;
+	size_t len;
 	struct run r;
 
 	node_setup(dp);
@@ -833,32 +848,21 @@ XT_TEST(second_packet_hits_conntrack)
 
 	s.tcp_flags = TH_ACK;
 	s.payload = 100;
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "ACK run"))
-		check_run("ACK keeps its backend", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL);
+	xdp_case(dp, "ACK keeps its backend", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 
 	/* A new flow takes the new set. */
 	s = from_client(A_CLIENT, 40021, A_VIP, 80, IPPROTO_TCP, TH_SYN);
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL2;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "new SYN run"))
-		check_run("new flow uses the new set", &r, XDP_PASS, XLB_R_FWD_LOCAL,
-			  exp, elen);
+	e = to_pod(&s, A_LOCAL2);
+	xdp_case(dp, "new flow uses the new set", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(syn_retransmit_keeps_backend)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u8 in[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
 	struct pkt_spec s, e;
-	size_t len, elen;
+	size_t len;
 	struct run r;
 
 	node_setup(dp);
@@ -868,20 +872,16 @@ XT_TEST(syn_retransmit_keeps_backend)
 	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN run"))
 		return;
 	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids2, 1, 2, 0);
-	e = s;
-	e.daddr = A_LOCAL;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN again"))
-		check_run("SYN retransmit", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL);
+	xdp_case(dp, "SYN retransmit", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(removed_backend_rebalanced_on_syn)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u8 in[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
 	struct pkt_spec s, e;
-	size_t len, elen;
+	size_t len;
 	struct run r;
 
 	node_setup(dp);
@@ -896,31 +896,21 @@ XT_TEST(removed_backend_rebalanced_on_syn)
 
 	/* Mid-stream packets still reach the (terminating) old Pod. */
 	s.tcp_flags = TH_ACK;
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "ACK run"))
-		check_run("ACK after removal", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL);
+	xdp_case(dp, "ACK after removal", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 
 	/* A new SYN on the same tuple is balanced again. */
 	s.tcp_flags = TH_SYN;
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL2;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "SYN run"))
-		check_run("SYN after removal", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL2);
+	xdp_case(dp, "SYN after removal", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(removed_backend_rebalanced_udp)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u8 in[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL }, ids2[] = { BE_LOCAL2 };
 	struct pkt_spec s, e;
-	size_t len, elen;
+	size_t len;
 	struct run r;
 
 	node_setup(dp);
@@ -931,35 +921,22 @@ XT_TEST(removed_backend_rebalanced_udp)
 		return;
 	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 11, ids2, 1, 1, 0);
 	xlb_dp_backend_del(dp, BE_LOCAL);
-	e = s;
-	e.daddr = A_LOCAL2;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "second run"))
-		check_run("UDP after removal", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL2);
+	xdp_case(dp, "UDP after removal", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(etp_local_with_local_backend)
 {
-	__u8 in[PKT_MAX], exp[PKT_MAX];
 	__u32 ids[] = { BE_LOCAL };
 	struct pkt_spec s, e;
-	size_t len, elen;
-	struct run r;
 
 	node_setup(dp);
 	/* Two endpoints in the cluster, one of them here. */
 	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, ids, 1, 2,
 		XLB_SVC_F_ETP_LOCAL);
 	s = from_client(A_CLIENT, 40050, A_VIP, 80, IPPROTO_TCP, TH_SYN);
-	len = pkt_build(&s, in);
-	e = s;
-	e.daddr = A_LOCAL;
-	e.dport = 8080;
-	elen = pkt_build(&e, exp);
-	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
-		check_run("ETP Local, local Pod: client address kept", &r, XDP_PASS,
-			  XLB_R_FWD_LOCAL, exp, elen);
+	e = to_pod(&s, A_LOCAL);
+	xdp_case(dp, "ETP Local, local Pod: client address kept", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(etp_local_without_local_backend_drops)

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * k8s_source: the agent's Kubernetes mode. Three reflectors (Services and
+ * EndpointSlices with kube-proxy's label selector, and this node's Node)
+ * run in their own threads and keep one k8s_cache under a mutex; the main
+ * loop polls k8s_source_fd(), waits a little for more changes and then
+ * translates the whole cache once (k8s_source_translate()), so a burst of
+ * events costs a few syncs, not one each.
+ *
+ * Objects go through the same parser (k8s_parse_buf) and the same
+ * validation as in file mode: an object the parser rejects keeps its last
+ * good version. The cache only loses an object on a DELETED event or when
+ * a successful LIST no longer has it; an unreachable API server changes
+ * nothing.
+ */
+#ifndef XLB_K8S_SOURCE_H
+#define XLB_K8S_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <xlb/abi.h>
+
+#include "kube_client.h"
+#include "translate.h"
+
+/* kube-proxy's informer selector (K8S_SPEC §1.4), URL-encoded. */
+#define K8S_PROXY_SELECTOR \
+	"labelSelector=%21service.kubernetes.io%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name"
+
+#define K8S_NODE_MAX_ADDRS 16
+
+struct k8s_node_state {
+	bool known;		/* a Node object was seen */
+	bool eligible;		/* no deletionTimestamp and no
+				 * ToBeDeletedByClusterAutoscaler taint */
+	struct xlb_addr_key addrs[K8S_NODE_MAX_ADDRS];	/* InternalIP, then
+							 * ExternalIP */
+	size_t n_addrs;
+};
+
+enum {
+	K8S_SRC_OBJECTS = 1 << 0,	/* Services / EndpointSlices changed */
+	K8S_SRC_NODE	= 1 << 1,	/* the Node changed */
+};
+
+struct k8s_source;
+
+/* Takes ownership of @kc. NULL with errno set on failure. */
+struct k8s_source *k8s_source_new(struct kube_client *kc, const char *node_name);
+int k8s_source_start(struct k8s_source *s);
+/* Stop the threads, free everything. NULL is fine. */
+void k8s_source_free(struct k8s_source *s);
+
+/* Readable (eventfd) when something changed. */
+int k8s_source_fd(const struct k8s_source *s);
+/* Drain the fd; K8S_SRC_* bits of what changed since the last call. */
+unsigned int k8s_source_take_changes(struct k8s_source *s);
+/* Have the Service and EndpointSlice reflectors both listed once? */
+bool k8s_source_synced(const struct k8s_source *s);
+/* Monotonic ms of the oldest change not yet translated, 0 when none. */
+uint64_t k8s_source_pending_since(struct k8s_source *s);
+
+/* xlb_translate() over a consistent snapshot of the cache. */
+int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *o,
+			 struct xlb_desired *out, struct k8s_errors *errs);
+void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out);
+
+/* Parse a Node object (JSON) into @out: exposed for the unit tests. */
+int k8s_node_state_parse(const char *json, struct k8s_node_state *out);
+
+#endif /* XLB_K8S_SOURCE_H */

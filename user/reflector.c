@@ -1,0 +1,597 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * reflector: LIST + WATCH of one kind, see reflector.h.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "reflector.h"
+
+#define LINE_MAX_DEFAULT (64u << 20)
+#define LIST_LIMIT	 500
+
+/* ---- line buffer ------------------------------------------------------ */
+
+void kr_linebuf_reset(struct kr_linebuf *lb)
+{
+	lb->len = 0;
+}
+
+void kr_linebuf_free(struct kr_linebuf *lb)
+{
+	if (!lb)
+		return;
+	free(lb->buf);
+	lb->buf = NULL;
+	lb->len = lb->cap = 0;
+}
+
+int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
+		    kr_line_fn fn, void *ctx)
+{
+	size_t max = lb->max ? lb->max : LINE_MAX_DEFAULT;
+	size_t start = 0;
+	int ret = 0;
+
+	if (lb->len + len + 1 > lb->cap) {
+		size_t cap = lb->cap ? lb->cap : 4096;
+		char *b;
+
+		while (cap < lb->len + len + 1)
+			cap *= 2;
+		b = realloc(lb->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		lb->buf = b;
+		lb->cap = cap;
+	}
+	memcpy(lb->buf + lb->len, data, len);
+	lb->len += len;
+	for (size_t i = lb->len - len; i < lb->len; i++) {
+		size_t l;
+
+		if (lb->buf[i] != '\n')
+			continue;
+		l = i - start;
+		lb->buf[i] = 0;
+		if (l && lb->buf[start + l - 1] == '\r')
+			lb->buf[start + --l] = 0;
+		if (l)
+			ret = fn(ctx, lb->buf + start, l);
+		start = i + 1;
+		if (ret)
+			break;
+	}
+	memmove(lb->buf, lb->buf + start, lb->len - start);
+	lb->len -= start;
+	if (!ret && lb->len > max) {
+		lb->len = 0;
+		return -EMSGSIZE;
+	}
+	return ret;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+static const char *const type_names[] = {
+	[KR_ADDED] = "ADDED", [KR_MODIFIED] = "MODIFIED", [KR_DELETED] = "DELETED",
+	[KR_BOOKMARK] = "BOOKMARK", [KR_ERROR] = "ERROR",
+};
+
+const char *kr_event_type_name(enum kr_event_type t)
+{
+	return t >= KR_ADDED && t <= KR_ERROR ? type_names[t] : "?";
+}
+
+static const char *str_at(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+void kr_event_free(struct kr_event *ev)
+{
+	if (!ev)
+		return;
+	cJSON_Delete(ev->root);
+	memset(ev, 0, sizeof(*ev));
+}
+
+int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
+{
+	const char *t;
+	cJSON *code;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->root = cJSON_Parse(line);
+	if (!ev->root || !cJSON_IsObject(ev->root)) {
+		*why = "not a JSON object";
+		goto bad;
+	}
+	t = str_at(ev->root, "type");
+	for (int i = KR_ADDED; t && i <= KR_ERROR; i++)
+		if (!strcmp(t, type_names[i]))
+			ev->type = i;
+	if (!ev->type) {
+		*why = t ? "unknown event type" : "no \"type\"";
+		goto bad;
+	}
+	ev->object = cJSON_GetObjectItemCaseSensitive(ev->root, "object");
+	if (!cJSON_IsObject(ev->object)) {
+		*why = "no \"object\"";
+		goto bad;
+	}
+	if (ev->type == KR_ERROR) {
+		code = cJSON_GetObjectItemCaseSensitive(ev->object, "code");
+		ev->code = cJSON_IsNumber(code) ? code->valueint : 0;
+		ev->reason = str_at(ev->object, "reason");
+		ev->message = str_at(ev->object, "message");
+		if (!ev->reason)
+			ev->reason = "";
+		if (!ev->message)
+			ev->message = "";
+		return 0;
+	}
+	ev->rv = str_at(cJSON_GetObjectItemCaseSensitive(ev->object, "metadata"),
+			"resourceVersion");
+	if (!ev->rv || !*ev->rv) {
+		*why = "object without metadata.resourceVersion";
+		goto bad;
+	}
+	return 0;
+bad:
+	kr_event_free(ev);
+	return -EBADMSG;
+}
+
+/* ---- backoff ---------------------------------------------------------- */
+
+uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
+{
+	uint32_t base;
+
+	if (!b->cur_ms || (b->last_ms && now_ms - b->last_ms >= b->reset_ms))
+		b->cur_ms = b->initial_ms;
+	base = b->cur_ms;
+	b->cur_ms = base >= b->cap_ms / 2 ? b->cap_ms : base * 2;
+	b->last_ms = now_ms;
+	return base + (uint32_t)(base * jitter01);
+}
+
+/* ---- reflector -------------------------------------------------------- */
+
+struct reflector {
+	struct kr_spec spec;
+	const struct kr_ops *ops;
+	void *ctx;
+	struct kube_client *kc;
+	const int *stop;
+	pthread_t thread;
+	bool started;
+	int synced;		/* atomic */
+	CURL *h;
+	char rv[128];		/* last resourceVersion, "" before a LIST */
+	struct kr_backoff bo;
+	unsigned int seed;
+
+	/* the current watch */
+	struct kr_linebuf lb;
+	unsigned long n_events;
+	bool expired;		/* ERROR 410 seen */
+	bool failed;		/* another ERROR seen */
+};
+
+enum watch_end {
+	W_CLEAN,	/* stream ended: watch again */
+	W_EXPIRED,	/* 410: relist */
+	W_RETRY,	/* back off, watch again at the same RV */
+	W_RELIST,	/* back off, relist */
+	W_STOP,
+};
+
+static bool stopping(const struct reflector *r)
+{
+	return __atomic_load_n(r->stop, __ATOMIC_RELAXED);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Sleep in slices so a stop request is seen quickly. */
+static void nap(const struct reflector *r, uint64_t ms)
+{
+	uint64_t end = now_ms() + ms;
+
+	while (!stopping(r)) {
+		uint64_t t = now_ms();
+
+		if (t >= end)
+			break;
+		usleep((useconds_t)((end - t > 100 ? 100 : end - t) * 1000));
+	}
+}
+
+static void backoff(struct reflector *r, int retry_after)
+{
+	uint32_t ms = kr_backoff_next(&r->bo, now_ms(),
+				      (double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
+
+	if (retry_after > 0 && (uint64_t)retry_after * 1000 > ms)
+		ms = (uint32_t)retry_after * 1000;
+	pr_info("kube %s: retrying in %.1f s\n", r->spec.name, ms / 1000.0);
+	nap(r, ms);
+}
+
+/* "Unauthorized", "Too many requests, please try again later." ... */
+static void status_text(const struct kube_resp *resp, char *buf, size_t size)
+{
+	cJSON *st = resp->body ? cJSON_Parse(resp->body) : NULL;
+	const char *m = st ? str_at(st, "message") : NULL;
+
+	if (m)
+		snprintf(buf, size, "%s", m);
+	else
+		snprintf(buf, size, "%.200s", resp->body ? resp->body : "");
+	cJSON_Delete(st);
+}
+
+static void log_http_error(const struct reflector *r, const char *what,
+			   const struct kube_resp *resp, int ret)
+{
+	char msg[256];
+
+	if (ret) {
+		pr_warn("kube %s: %s %s: %s\n", r->spec.name, what,
+			kube_client_server(r->kc), resp->err);
+		return;
+	}
+	status_text(resp, msg, sizeof(msg));
+	pr_warn("kube %s: %s: HTTP %ld%s%s\n", r->spec.name, what, resp->status,
+		*msg ? ": " : "", msg);
+}
+
+static char *escape(CURL *h, const char *s)
+{
+	return curl_easy_escape(h, s, 0);
+}
+
+static char *list_path(struct reflector *r, const char *rv, bool limit, const char *cont)
+{
+	const char *sep = "?";
+	char *p = NULL, *ec = NULL;
+	size_t n;
+	FILE *f;
+
+	if (cont && !(ec = escape(r->h, cont)))
+		return NULL;
+	f = open_memstream(&p, &n);
+	if (!f) {
+		curl_free(ec);
+		return NULL;
+	}
+	fputs(r->spec.path, f);
+	if (limit) {
+		fprintf(f, "%slimit=%d", sep, LIST_LIMIT);
+		sep = "&";
+	}
+	/* A continue token carries its own RV: the two never go together. */
+	if (ec) {
+		fprintf(f, "%scontinue=%s", sep, ec);
+		sep = "&";
+	} else if (rv) {
+		fprintf(f, "%sresourceVersion=%s", sep, rv);
+		sep = "&";
+	}
+	if (r->spec.selector)
+		fprintf(f, "%s%s", sep, r->spec.selector);
+	curl_free(ec);
+	if (fclose(f)) {
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+/*
+ * One LIST, paginated. @rv: "0" (first time), the last RV (after a 410),
+ * or NULL (consistent read). Returns 0 on success (ops->replace called),
+ * 1 when the server says the RV is expired (410), -EAGAIN to back off
+ * (retry_after set), -ECANCELED on stop.
+ */
+static int do_list(struct reflector *r, const char *rv, int *retry_after)
+{
+	cJSON *all = cJSON_CreateArray(), *page = NULL;
+	char *cont = NULL, *path = NULL;
+	char list_rv[sizeof(r->rv)] = "";
+	int ret = -EAGAIN, pages = 0;
+	/* client-go's pager: pages of 500 unless reading at a given RV
+	 * (the watch cache ignores limit for "0" anyway). */
+	bool limit = !rv || !strcmp(rv, "0");
+
+	*retry_after = -1;
+	if (!all)
+		return -ENOMEM;
+	for (;;) {
+		struct kube_resp resp;
+		cJSON *items, *meta, *it;
+		const char *c, *v;
+		int err;
+
+		free(path);
+		path = list_path(r, rv, limit, cont);
+		if (!path) {
+			ret = -ENOMEM;
+			break;
+		}
+		err = kube_get(r->kc, r->h, path, &resp);
+		if (err == -ECANCELED) {
+			ret = -ECANCELED;
+			kube_resp_free(&resp);
+			break;
+		}
+		if (err || resp.status != 200) {
+			log_http_error(r, "LIST", &resp, err);
+			if (!err && resp.status == 410)
+				ret = 1;
+			*retry_after = resp.retry_after;
+			kube_resp_free(&resp);
+			break;
+		}
+		cJSON_Delete(page);
+		page = cJSON_ParseWithLength(resp.body, resp.len);
+		kube_resp_free(&resp);
+		items = cJSON_GetObjectItemCaseSensitive(page, "items");
+		meta = cJSON_GetObjectItemCaseSensitive(page, "metadata");
+		if (!cJSON_IsObject(page) || (items && !cJSON_IsArray(items) && !cJSON_IsNull(items))) {
+			pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
+			break;
+		}
+		/* Items in a typed list carry no kind/apiVersion. */
+		while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0))) {
+			if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
+				cJSON_AddStringToObject(it, "kind", r->spec.kind);
+			if (!cJSON_GetObjectItemCaseSensitive(it, "apiVersion"))
+				cJSON_AddStringToObject(it, "apiVersion", r->spec.api_version);
+			cJSON_AddItemToArray(all, it);
+		}
+		pages++;
+		v = str_at(meta, "resourceVersion");
+		if (v)
+			snprintf(list_rv, sizeof(list_rv), "%s", v);
+		c = str_at(meta, "continue");
+		free(cont);
+		cont = c && *c ? strdup(c) : NULL;
+		if (!cont) {
+			if (!*list_rv) {
+				pr_warn("kube %s: LIST: no metadata.resourceVersion\n", r->spec.name);
+				break;
+			}
+			snprintf(r->rv, sizeof(r->rv), "%s", list_rv);
+			r->ops->replace(r->ctx, all);
+			pr_info("kube %s: %s: %d object(s) in %d page(s) at resourceVersion %s\n",
+				r->spec.name,
+				__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
+				"initial LIST", cJSON_GetArraySize(all), pages, r->rv);
+			__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
+			ret = 0;
+			break;
+		}
+	}
+	cJSON_Delete(page);
+	cJSON_Delete(all);
+	free(cont);
+	free(path);
+	return ret;
+}
+
+static int on_line(void *arg, char *line, size_t len)
+{
+	struct reflector *r = arg;
+	struct kr_event ev;
+	const char *why;
+
+	if (kr_event_decode(line, &ev, &why)) {
+		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name,
+		       why, line, len > 120 ? "..." : "");
+		return 0;
+	}
+	r->n_events++;
+	switch (ev.type) {
+	case KR_ERROR:
+		if (ev.code == 410) {
+			pr_info("kube %s: watch expired (%s): relisting\n", r->spec.name,
+				ev.message);
+			r->expired = true;
+		} else {
+			pr_warn("kube %s: watch ERROR %d %s: %s\n", r->spec.name, ev.code,
+				ev.reason, ev.message);
+			r->failed = true;
+		}
+		kr_event_free(&ev);
+		return 1;
+	case KR_BOOKMARK:
+		break;
+	default:
+		r->ops->event(r->ctx, ev.type, ev.object);
+		break;
+	}
+	snprintf(r->rv, sizeof(r->rv), "%s", ev.rv);
+	kr_event_free(&ev);
+	return 0;
+}
+
+static int on_data(void *arg, const char *data, size_t len)
+{
+	struct reflector *r = arg;
+	int ret = kr_linebuf_feed(&r->lb, data, len, on_line, r);
+
+	if (ret < 0)
+		pr_err("kube %s: watch stream: %s\n", r->spec.name, strerror(-ret));
+	return ret;
+}
+
+static enum watch_end do_watch(struct reflector *r, int *retry_after)
+{
+	struct kube_resp resp;
+	char *path = NULL, *erv;
+	uint64_t t0 = now_ms();
+	int timeout = 300 + rand_r(&r->seed) % 300, ret;
+
+	*retry_after = -1;
+	erv = escape(r->h, r->rv);
+	if (!erv || asprintf(&path, "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d%s%s",
+			     r->spec.path, erv, timeout, r->spec.selector ? "&" : "",
+			     r->spec.selector ? r->spec.selector : "") < 0) {
+		curl_free(erv);
+		return W_RETRY;
+	}
+	curl_free(erv);
+	kr_linebuf_reset(&r->lb);
+	r->n_events = 0;
+	r->expired = r->failed = false;
+	pr_debug("kube %s: WATCH from resourceVersion %s\n", r->spec.name, r->rv);
+	ret = kube_watch(r->kc, r->h, path, on_data, r, &resp);
+	free(path);
+	if (stopping(r)) {
+		kube_resp_free(&resp);
+		return W_STOP;
+	}
+	if (r->expired) {
+		kube_resp_free(&resp);
+		return W_EXPIRED;
+	}
+	if (r->failed) {
+		kube_resp_free(&resp);
+		return W_RELIST;
+	}
+	if (ret == -EIO && resp.status == 200 && resp.cc != CURLE_OK) {
+		/* The stream broke after it started (server went away). */
+		pr_info("kube %s: watch stream ended: %s\n", r->spec.name, resp.err);
+		kube_resp_free(&resp);
+		return r->n_events || now_ms() - t0 >= 1000 ? W_CLEAN : W_RETRY;
+	}
+	if (ret || resp.status != 200) {
+		log_http_error(r, "WATCH", &resp, ret);
+		*retry_after = resp.retry_after;
+		ret = ret || resp.status == 401 || resp.status == 429 || resp.status >= 500 ?
+		      W_RETRY : W_RELIST;
+		kube_resp_free(&resp);
+		return ret;
+	}
+	kube_resp_free(&resp);
+	/* client-go: a watch that ends within a second with no event is an
+	 * error ("very short watch"). */
+	if (!r->n_events && now_ms() - t0 < 1000) {
+		pr_info("kube %s: very short watch: backing off\n", r->spec.name);
+		return W_RETRY;
+	}
+	pr_debug("kube %s: watch ended after %lu event(s): watching again from %s\n",
+		 r->spec.name, r->n_events, r->rv);
+	return W_CLEAN;
+}
+
+static void *run(void *arg)
+{
+	struct reflector *r = arg;
+	const char *list_rv = "0";	/* first LIST: from the watch cache */
+	bool need_list = true;
+	int retry_after, ret;
+
+	while (!stopping(r)) {
+		if (need_list) {
+			ret = do_list(r, list_rv, &retry_after);
+			if (ret == -ECANCELED)
+				break;
+			if (ret == 1 && list_rv) {
+				/* expired: consistent read from etcd */
+				list_rv = NULL;
+				continue;
+			}
+			if (ret) {
+				backoff(r, retry_after);
+				continue;
+			}
+			need_list = false;
+		}
+		switch (do_watch(r, &retry_after)) {
+		case W_STOP:
+			break;
+		case W_CLEAN:
+			continue;
+		case W_EXPIRED:
+			/* LIST at the last RV, no limit (client-go). */
+			need_list = true;
+			list_rv = r->rv;
+			continue;
+		case W_RETRY:
+			backoff(r, retry_after);
+			continue;
+		case W_RELIST:
+			backoff(r, retry_after);
+			need_list = true;
+			list_rv = r->rv;
+			continue;
+		}
+	}
+	return NULL;
+}
+
+struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,
+				  const struct kr_ops *ops, void *ctx, const int *stop)
+{
+	struct reflector *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r)
+		return NULL;
+	r->spec = *spec;
+	r->ops = ops;
+	r->ctx = ctx;
+	r->kc = kc;
+	r->stop = stop;
+	r->bo = (struct kr_backoff)KR_BACKOFF_INIT;
+	r->seed = (unsigned int)(now_ms() ^ (uintptr_t)r);
+	r->h = curl_easy_init();
+	if (!r->h) {
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = pthread_create(&r->thread, NULL, run, r);
+	if (err) {
+		curl_easy_cleanup(r->h);
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	r->started = true;
+	return r;
+}
+
+void reflector_free(struct reflector *r)
+{
+	if (!r)
+		return;
+	if (r->started)
+		pthread_join(r->thread, NULL);
+	curl_easy_cleanup(r->h);
+	kr_linebuf_free(&r->lb);
+	free(r);
+}
+
+bool reflector_has_synced(const struct reflector *r)
+{
+	return r && __atomic_load_n(&r->synced, __ATOMIC_ACQUIRE);
+}

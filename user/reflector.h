@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * reflector: keep a local copy of one kind of Kubernetes object up to date
+ * the way client-go's Reflector does (K8S_SPEC §1.5-1.9).
+ *
+ *   LIST (limit=500, resourceVersion=0 the first time) -> replace
+ *   WATCH from the list's resourceVersion, bookmarks on, timeoutSeconds
+ *         random in [300, 600) -> ADDED/MODIFIED/DELETED, BOOKMARK
+ *   stream ended        -> WATCH again from the last resourceVersion
+ *   ERROR code 410      -> LIST at the last resourceVersion (no limit),
+ *                          then unset if that is expired too
+ *   connection refused, 429, 5xx, 401
+ *                       -> back off (0.8 s doubling to 30 s, jitter 1.0,
+ *                          Retry-After honoured), WATCH again
+ *   other HTTP errors   -> back off, LIST again
+ *
+ * Each reflector runs in its own thread with its own libcurl handle and
+ * calls its ops from that thread; the ops do their own locking. Nothing is
+ * ever removed because the server is unreachable: only a successful LIST
+ * replaces the set (objects absent from it are removed).
+ *
+ * The pure pieces (line splitting, event decoding, backoff) are exposed
+ * for the unit tests.
+ */
+#ifndef XLB_REFLECTOR_H
+#define XLB_REFLECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "kube_client.h"
+
+/* ---- watch stream framing --------------------------------------------- */
+
+/* Bytes received but not yet a whole line. */
+struct kr_linebuf {
+	char *buf;
+	size_t len, cap;
+	size_t max;		/* longest accepted line; 0: 64 MiB */
+};
+
+typedef int (*kr_line_fn)(void *ctx, char *line, size_t len);
+
+/*
+ * Append @len bytes and call @fn for every complete '\n'-terminated line
+ * (NUL-terminated in place, without the '\n' and a trailing '\r'; empty
+ * lines skipped). A partial line waits for the next call. Returns 0, the
+ * first non-zero return of @fn (the rest of the data is kept), -ENOMEM, or
+ * -EMSGSIZE when a line grows past the limit (the buffer is then emptied).
+ */
+int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
+		    kr_line_fn fn, void *ctx);
+void kr_linebuf_reset(struct kr_linebuf *lb);
+void kr_linebuf_free(struct kr_linebuf *lb);
+
+enum kr_event_type {
+	KR_ADDED = 1,
+	KR_MODIFIED,
+	KR_DELETED,
+	KR_BOOKMARK,
+	KR_ERROR,
+};
+
+struct kr_event {
+	enum kr_event_type type;
+	cJSON *root;		/* the whole event (owned) */
+	cJSON *object;		/* its "object" (inside root) */
+	const char *rv;		/* object.metadata.resourceVersion or NULL */
+	int code;		/* ERROR: Status.code (0 if absent) */
+	const char *reason;	/* ERROR: Status.reason or "" */
+	const char *message;	/* ERROR: Status.message or "" */
+};
+
+/*
+ * Decode one watch line. Returns 0, or -EBADMSG with @why set when the
+ * line is not JSON, has no known "type" or no "object", or an
+ * ADDED/MODIFIED/DELETED/BOOKMARK object lacks metadata.resourceVersion.
+ */
+int kr_event_decode(const char *line, struct kr_event *ev, const char **why);
+void kr_event_free(struct kr_event *ev);
+const char *kr_event_type_name(enum kr_event_type t);
+
+/* ---- backoff ---------------------------------------------------------- */
+
+struct kr_backoff {
+	uint32_t initial_ms;	/* 800 */
+	uint32_t cap_ms;	/* 30000 */
+	uint32_t reset_ms;	/* 120000: quiet this long -> start over */
+	uint32_t cur_ms;	/* next base delay, 0: initial */
+	uint64_t last_ms;	/* when the last delay was handed out */
+};
+
+#define KR_BACKOFF_INIT { .initial_ms = 800, .cap_ms = 30000, .reset_ms = 120000 }
+
+/*
+ * The delay before the next attempt at @now_ms: base * (1 + @jitter01)
+ * where base starts at initial_ms, doubles each call up to cap_ms, and
+ * restarts after reset_ms without a call. @jitter01 is in [0, 1).
+ */
+uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01);
+
+/* ---- reflector -------------------------------------------------------- */
+
+struct kr_ops {
+	/* A LIST succeeded: @items (array, each item with kind and
+	 * apiVersion filled in) is the whole set. */
+	void (*replace)(void *ctx, const cJSON *items);
+	/* ADDED/MODIFIED/DELETED with the event's object. */
+	void (*event)(void *ctx, enum kr_event_type t, const cJSON *obj);
+};
+
+struct kr_spec {
+	const char *name;	/* for messages: "services" */
+	const char *path;	/* "/api/v1/services" */
+	const char *selector;	/* extra query, already encoded
+				 * ("labelSelector=..."), or NULL */
+	const char *kind;	/* kind of the items: "Service" */
+	const char *api_version;	/* "v1" */
+};
+
+struct reflector;
+
+/* Start the thread. *@stop set non-zero ends it (within ~1 s). NULL with
+ * errno set on failure. */
+struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,
+				  const struct kr_ops *ops, void *ctx,
+				  const int *stop);
+/* Wait for the thread (set *stop first) and free. NULL is fine. */
+void reflector_free(struct reflector *r);
+/* Has a LIST succeeded at least once? */
+bool reflector_has_synced(const struct reflector *r);
+
+#endif /* XLB_REFLECTOR_H */
