@@ -39,6 +39,7 @@
 #include "k8s_source.h"
 #include "kube_client.h"
 #include "log.h"
+#include "maglev.h"
 #include "sync.h"
 #include "translate.h"
 
@@ -46,6 +47,9 @@
 #define MAX_NP_CIDRS 16
 /* After a change arrives, wait this long for more before syncing. */
 #define BATCH_MS 50
+/* File mode: idle this long, re-read the node's addresses and retry a
+ * failed sync. */
+#define XLB_IDLE_MS 10000
 /* How long start-up waits for the first LIST before attaching anyway. */
 #define INITIAL_SYNC_MS 8000
 
@@ -65,7 +69,11 @@ struct agent {
 	enum xlb_xdp_mode xdp_mode;
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
+	__u32 maglev_slots;
 	bool uninstall;
+	bool retry;		/* the last sync failed: try again when idle */
+	bool addrs_from_node;	/* NodePort addresses came from the Node */
+	bool last_bad_file;	/* the file did not parse: wait for a change */
 	const char *kubeconfig;
 	const char *apiserver;
 	const char *healthz_bind;
@@ -88,7 +96,8 @@ static void usage(FILE *f)
 "                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
 "                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
 "                 [--pin-dir DIR] [--xdp-mode native|generic|auto]\n"
-"                 [--snat-ports MIN-MAX] [--maglev-min M] [--ct-max N] [-v]\n"
+"                 [--snat-ports MIN-MAX] [--maglev-min M] [--maglev-slots N]\n"
+"                 [--ct-max N] [--ct-timeouts tcp=S,tcp-syn=S,tcp-fin=S,udp=S] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
 "\n"
 "  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
@@ -105,10 +114,54 @@ static void usage(FILE *f)
 "  --pin-dir DIR     where maps and programs are pinned (default %s)\n"
 "  --xdp-mode MODE   native, generic or auto (default auto)\n"
 "  --snat-ports R    SNAT source ports for remote backends (default 61000-65000)\n"
-"  --maglev-min M    smallest Maglev table (prime; default 16381)\n"
+"  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
+"                    default 251)\n"
+"  --maglev-slots N  table slots per backend, >= 100 (default 100: 400 bytes\n"
+"                    per backend); 1000 halves the flows moved when one of\n"
+"                    many backends leaves, at ten times the memory\n"
 "  --ct-max N        conntrack entries (default %u)\n"
+"  --ct-timeouts L   conntrack lifetimes in seconds: tcp (established),\n"
+"                    tcp-syn (not yet answered), tcp-fin (closing), udp\n"
+"                    (default tcp=21600,tcp-syn=60,tcp-fin=10,udp=60)\n"
 "  --uninstall       detach the programs and remove the pins, then exit\n",
 		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT);
+}
+
+/* "tcp=21600,tcp-syn=60,tcp-fin=10,udp=60" (any subset) */
+static int parse_ct_timeouts(struct xlb_cfg *cfg, const char *arg)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+	int ret = 0;
+
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '='), *end;
+		unsigned long v;
+		__u64 *field = NULL;
+
+		if (eq) {
+			*eq = '\0';
+			v = strtoul(eq + 1, &end, 10);
+			if (!strcmp(tok, "tcp"))
+				field = &cfg->ct_tcp_est_ns;
+			else if (!strcmp(tok, "tcp-syn"))
+				field = &cfg->ct_tcp_syn_ns;
+			else if (!strcmp(tok, "tcp-fin"))
+				field = &cfg->ct_tcp_fin_ns;
+			else if (!strcmp(tok, "udp"))
+				field = &cfg->ct_udp_ns;
+		}
+		if (!field || !*(eq + 1) || *end || !v || v > 7 * 86400) {
+			fprintf(stderr, "xlb-agent: --ct-timeouts %s: want tcp|tcp-syn|tcp-fin|udp=SECONDS (1..604800)\n",
+				arg);
+			ret = -1;
+			break;
+		}
+		*field = v * 1000000000ull;
+	}
+	free(dup);
+	return ret;
 }
 
 /* "10.0.0.0/8,fd00::/64" or "primary" */
@@ -192,6 +245,8 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "xdp-mode", required_argument, NULL, 'x' },
 		{ "snat-ports", required_argument, NULL, 's' },
 		{ "maglev-min", required_argument, NULL, 'm' },
+		{ "maglev-slots", required_argument, NULL, 'S' },
+		{ "ct-timeouts", required_argument, NULL, 'T' },
 		{ "ct-max", required_argument, NULL, 'C' },
 		{ "uninstall", no_argument, NULL, 'U' },
 		{ "kubeconfig", required_argument, NULL, 'K' },
@@ -209,7 +264,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	a->pin_dir = XLB_PIN_DIR_DEFAULT;
 	a->healthz_bind = XLB_HEALTHZ_DEFAULT;
 	a->dpo.cfg = (struct xlb_cfg)XLB_CFG_DEFAULT;
-	a->maglev_min = 16381;
+	a->maglev_min = MAGLEV_M_MIN;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -241,6 +296,22 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			break;
 		case 'm':
 			a->maglev_min = strtoul(optarg, NULL, 10);
+			if (!maglev_size_ok(a->maglev_min)) {
+				fprintf(stderr, "xlb-agent: --maglev-min %s: want one of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'S':
+			a->maglev_slots = strtoul(optarg, NULL, 10);
+			if (a->maglev_slots < 100 || a->maglev_slots > 100000) {
+				fprintf(stderr, "xlb-agent: --maglev-slots %s: want 100..100000\n", optarg);
+				return -1;
+			}
+			break;
+		case 'T':
+			if (parse_ct_timeouts(&a->dpo.cfg, optarg))
+				return -1;
 			break;
 		case 'C':
 			a->dpo.max_ct = strtoul(optarg, NULL, 10);
@@ -278,6 +349,11 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		fprintf(stderr, "xlb-agent: no source: give --config FILE, --kubeconfig FILE or --apiserver URL (or run in a Pod)\n");
 		return -1;
 	}
+	/* A SNAT port inside the NodePort range would look like a NodePort
+	 * once its reply entry is gone. */
+	if (a->dpo.cfg.snat_port_min <= 32767 && a->dpo.cfg.snat_port_max >= 30000)
+		pr_warn("--snat-ports %u-%u overlaps Kubernetes' default NodePort range 30000-32767\n",
+			a->dpo.cfg.snat_port_min, a->dpo.cfg.snat_port_max);
 	if (!a->uninstall && !a->node_name) {
 		fprintf(stderr, "xlb-agent: --node-name is needed\n");
 		return -1;
@@ -381,6 +457,11 @@ static int node_addresses(struct agent *a)
 					  nh);
 	}
 	err = xlb_sync_node(a->sync, addrs, na, ifs, ni);
+	if (err > 0)
+		err = 0;	/* changed */
+	else if (!err && from_node == a->addrs_from_node)
+		return 0;	/* as before: nothing to say */
+	a->addrs_from_node = from_node;
 	if (!err && from_node)
 		pr_info("node: %zu NodePort address(es) from the Node object, %zu SNAT interface(s)\n",
 			nn, ni);
@@ -443,6 +524,7 @@ static int reload(struct agent *a, bool first)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = k8s_cache_load_file(a->config, &c, &errs);
 	print_errors(&errs);
+	a->last_bad_file = err != 0;
 	if (err) {
 		pr_err("config %s: %s; keeping the last good state\n", a->config,
 		       err == -EBADMSG ? "not valid YAML/JSON" : strerror(-err));
@@ -633,8 +715,9 @@ static int watch_config(const char *path, char *base, size_t base_len)
 	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
-			      IN_DELETE | IN_MODIFY) < 0) {
+	/* Only complete files: a write in progress (IN_MODIFY) could show
+	 * a truncated file, which would parse as fewer Services. */
+	if (inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO) < 0) {
 		int err = -errno;
 
 		close(fd);
@@ -654,7 +737,8 @@ static bool config_touched(int fd, const char *base)
 		for (char *p = buf; p < buf + n;) {
 			struct inotify_event *ev = (void *)p;
 
-			if (ev->len && !strcmp(ev->name, base))
+			/* A ConfigMap volume swaps its "..data" symlink. */
+			if (ev->len && (!strcmp(ev->name, base) || !strcmp(ev->name, "..data")))
 				hit = true;
 			p += sizeof(*ev) + ev->len;
 		}
@@ -693,7 +777,9 @@ static int run(struct agent *a)
 		struct signalfd_siginfo si;
 		bool dirty = false;
 
-		if (poll(pfd, 2, -1) < 0) {
+		int polled = poll(pfd, 2, a->src ? -1 : XLB_IDLE_MS);
+
+		if (polled < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s\n", strerror(errno));
@@ -724,15 +810,28 @@ static int run(struct agent *a)
 			continue;
 		}
 		if (pfd[1].revents & POLLIN && config_touched(ifd, base)) {
-			/* Let a burst of writes settle into one reload. */
-			usleep(100 * 1000);
-			config_touched(ifd, base);
+			/* Let a burst of writes settle into one reload: wait
+			 * until 100 ms pass without an event (at most 1 s). */
+			for (int i = 0; i < 10; i++) {
+				struct pollfd q = { .fd = ifd, .events = POLLIN };
+
+				if (poll(&q, 1, 100) <= 0)
+					break;
+				config_touched(ifd, base);
+			}
 			pr_info("%s changed: reloading\n", a->config);
 			dirty = true;
 		}
+		if (!polled) {
+			/* Quiet for a while: pick up address changes (they
+			 * are written only when they differ), and retry a
+			 * sync that failed (e.g. a map was full). */
+			node_addresses(a);
+			dirty = a->retry;
+		}
 		if (dirty) {
 			node_addresses(a);
-			reload(a, false);
+			a->retry = reload(a, false) != 0 && !a->last_bad_file;
 		}
 	}
 }
@@ -774,6 +873,7 @@ int main(int argc, char **argv)
 	if (!a.dp)
 		return 1;
 	so.maglev_min = a.maglev_min;
+	so.maglev_slots = a.maglev_slots;
 	so.max_tables = a.dpo.max_tables;
 	a.sync = xlb_sync_new(a.dp, &so);
 	if (!a.sync) {

@@ -839,6 +839,11 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 	struct xlb_node_iface *ni = NULL;
 	int first = 0, err;
 
+	/* Unchanged (same sets, same order): nothing to write. */
+	if (n_addrs == s->n_addrs && n_ifs == s->n_ifs &&
+	    (!n_addrs || !memcmp(addrs, s->addrs, n_addrs * sizeof(*addrs))) &&
+	    (!n_ifs || !memcmp(ifs, s->ifs, n_ifs * sizeof(*ifs))))
+		return 0;
 	if (n_addrs && !(na = malloc(n_addrs * sizeof(*na))))
 		return -ENOMEM;
 	if (n_ifs && !(ni = malloc(n_ifs * sizeof(*ni)))) {
@@ -887,5 +892,5 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 	s->n_ifs = n_ifs;
 	if (first)
 		pr_err("sync: write node addresses: %s\n", strerror(-first));
-	return first;
+	return first ? first : 1;
 }

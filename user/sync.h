@@ -59,7 +59,8 @@ struct xlb_node_iface {
 };
 
 /* Node addresses (NodePort) and per-interface SNAT sources: replaces the
- * previous sets. */
+ * previous sets. Returns 1 when something changed, 0 when the sets are
+ * the same as before, or -errno. */
 int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
 		  const struct xlb_node_iface *ifs, size_t n_ifs);
 
