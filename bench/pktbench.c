@@ -80,31 +80,6 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc)
-		fprintf(stderr, "pktbench: '%s' failed (%d)\n", cmd, rc);
-	return rc;
-}
-
-static int read_mac(const char *ifname, __u8 *mac)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
-}
-
 static int cmp_d(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -615,31 +590,14 @@ static void verified_insns(struct xlb_dp *dp)
 
 static int setup_netns(void)
 {
-	static const char *const cmds[] = {
-		"ip link set lo up",
-		"ip link add xn0 type veth peer name xc0",
-		"ip link add xn1 type veth peer name xr0",
-		"ip link set xn0 up", "ip link set xc0 up",
-		"ip link set xn1 up", "ip link set xr0 up",
-		"ip addr add 10.0.0.1/24 dev xn0",
-		"ip addr add 10.0.1.1/24 dev xn1",
-		"ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
-		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
-		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
-		"sysctl -qw net.ipv4.ip_forward=1",
-	};
+	struct pkt_node n;
 
-	if (unshare(CLONE_NEWNET)) {
-		perror("unshare(CLONE_NEWNET)");
+	if (pkt_node_netns(&n))
 		return -1;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (sh(cmds[i]))
-			return -1;
-	if_xn0 = if_nametoindex("xn0");
-	if_xn1 = if_nametoindex("xn1");
-	if (!if_xn0 || !if_xn1 || read_mac("xn0", mac_xn0) || read_mac("xn1", mac_xn1))
-		return -1;
+	if_xn0 = n.if_xn0;
+	if_xn1 = n.if_xn1;
+	memcpy(mac_xn0, n.mac_xn0, 6);
+	memcpy(mac_xn1, n.mac_xn1, 6);
 	A_NODE = ip4("10.0.0.1");
 	A_NODE1 = ip4("10.0.1.1");
 	A_CLIENT = ip4("10.0.0.2");

@@ -1,7 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <linux/if_ether.h>
 #include <linux/icmp.h>
 #include <linux/ip.h>
@@ -193,4 +200,64 @@ void pkt_describe(const __u8 *buf, size_t len, char *out, size_t out_len)
 	snprintf(out, out_len, "%s:%u -> %s:%u proto %u ttl %u len %zu",
 		 s, (l4[0] << 8) | l4[1], d, (l4[2] << 8) | l4[3],
 		 ip->protocol, ip->ttl, len);
+}
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc)
+		fprintf(stderr, "setup: '%s' failed (%d)\n", cmd, rc);
+	return rc;
+}
+
+/* ioctl, not /sys: sysfs shows the netns it was mounted in. */
+static int read_mac(const char *ifname, __u8 *mac)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
+int pkt_node_netns(struct pkt_node *n)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add xn0 type veth peer name xc0",
+		"ip link add xn1 type veth peer name xr0",
+		"ip link set xn0 up", "ip link set xc0 up",
+		"ip link set xn1 up", "ip link set xr0 up",
+		"ip addr add 10.0.0.1/24 dev xn0",
+		"ip addr add 10.0.1.1/24 dev xn1",
+		"ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
+		"ip neigh replace 10.0.0.3 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
+		"ip neigh replace 10.0.0.50 lladdr 02:00:00:00:00:50 dev xn0 nud permanent",
+		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
+		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
+		"ip route add 10.3.0.0/16 via 10.0.1.3 dev xn1",
+		"sysctl -qw net.ipv4.ip_forward=1",
+	};
+
+	if (unshare(CLONE_NEWNET)) {
+		perror("unshare(CLONE_NEWNET)");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i]))
+			return -1;
+	n->if_xn0 = if_nametoindex("xn0");
+	n->if_xn1 = if_nametoindex("xn1");
+	if (!n->if_xn0 || !n->if_xn1 || read_mac("xn0", n->mac_xn0) ||
+	    read_mac("xn1", n->mac_xn1))
+		return -1;
+	return 0;
 }

@@ -42,4 +42,20 @@ size_t pkt_l3_off(const __u8 *buf);
 
 __u32 ip4(const char *dotted);
 
+/*
+ * A node, for running the programs with BPF_PROG_TEST_RUN where
+ * bpf_fib_lookup answers as on a real node. Enters a new network
+ * namespace (gone when the process exits) holding:
+ *
+ *   client 10.0.0.2, .3 (02:..:02), host 10.0.0.50 (02:..:50)
+ *         --- xn0 10.0.0.1 [node] xn1 10.0.1.1 --- next hop 10.0.1.2 (02:..:01:02)
+ *   routes: 10.2.0.0/16 via 10.0.1.2; 10.3.0.0/16 via 10.0.1.3 (MAC unknown)
+ */
+struct pkt_node {
+	int if_xn0, if_xn1;
+	__u8 mac_xn0[6], mac_xn1[6];
+};
+
+int pkt_node_netns(struct pkt_node *n);
+
 #endif /* XLB_SELFTEST_PKT_H */

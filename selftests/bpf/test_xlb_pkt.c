@@ -7,13 +7,10 @@
  * verdict, reason counter, every byte of the output, and that the output's
  * checksums verify from scratch.
  *
- * The binary runs in a network namespace of its own (unshare), with veths,
- * routes and permanent neighbours, so bpf_fib_lookup answers as on a node:
- *
- *   client 10.0.0.2 (02:..:02) --- xn0 10.0.0.1 [node] xn1 10.0.1.1 --- 10.0.1.2 (02:..:01:02)
- *                                                                      \-- remote Pods 10.2.0.0/16
- *   local Pods 10.1.1.2, 10.1.1.3 (DNAT + pass up; no FIB needed)
- *   another host on the client's link: 10.0.0.50 (02:..:50)
+ * The binary runs in a network namespace of its own shaped like a node
+ * (pkt_node_netns, see pkt.h), so bpf_fib_lookup answers as on a node;
+ * remote Pods are 10.2.0.0/16 behind 10.0.1.2, local Pods 10.1.1.2 and
+ * 10.1.1.3 (DNAT + pass up; no FIB needed).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,32 +59,6 @@ enum {
 	BE_LOCAL = 1, BE_LOCAL2 = 2, BE_REMOTE = 3, BE_H50 = 4, BE_COLD = 5,
 };
 
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc)
-		fprintf(stderr, "setup: '%s' failed (%d)\n", cmd, rc);
-	return rc;
-}
-
-/* ioctl, not /sys: sysfs shows the netns it was mounted in. */
-static int read_mac(const char *ifname, __u8 *mac)
-{
-	struct ifreq ifr = {};
-	int fd = socket(AF_INET, SOCK_DGRAM, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	strncpy(ifr.ifr_name, ifname, IFNAMSIZ - 1);
-	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
-		err = -errno;
-	else
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-	close(fd);
-	return err;
-}
-
 static struct xlb_dp *load_dp(__u32 snat_min, __u32 snat_max)
 {
 	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 65536,
@@ -102,37 +73,16 @@ static struct xlb_dp *load_dp(__u32 snat_min, __u32 snat_max)
 
 int xt_setup(void)
 {
-	static const char *const cmds[] = {
-		"ip link set lo up",
-		"ip link add xn0 type veth peer name xc0",
-		"ip link add xn1 type veth peer name xr0",
-		"ip link set xn0 up", "ip link set xc0 up",
-		"ip link set xn1 up", "ip link set xr0 up",
-		"ip addr add 10.0.0.1/24 dev xn0",
-		"ip addr add 10.0.1.1/24 dev xn1",
-		"ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
-		"ip neigh replace 10.0.0.3 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
-		"ip neigh replace 10.0.0.50 lladdr 02:00:00:00:00:50 dev xn0 nud permanent",
-		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
-		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
-		/* a next hop whose MAC nobody has learnt yet */
-		"ip route add 10.3.0.0/16 via 10.0.1.3 dev xn1",
-		"sysctl -qw net.ipv4.ip_forward=1",
-	};
+	struct pkt_node n;
 
 	xlb_log_hook_libs();
 	xlb_log_set_level(getenv("XLB_DEBUG") ? XLB_LOG_DEBUG : XLB_LOG_WARN);
-	if (unshare(CLONE_NEWNET)) {
-		perror("unshare(CLONE_NEWNET)");
+	if (pkt_node_netns(&n))
 		return -1;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (sh(cmds[i]))
-			return -1;
-	if_xn0 = if_nametoindex("xn0");
-	if_xn1 = if_nametoindex("xn1");
-	if (!if_xn0 || !if_xn1 || read_mac("xn0", mac_xn0) || read_mac("xn1", mac_xn1))
-		return -1;
+	if_xn0 = n.if_xn0;
+	if_xn1 = n.if_xn1;
+	memcpy(mac_xn0, n.mac_xn0, 6);
+	memcpy(mac_xn1, n.mac_xn1, 6);
 
 	A_CLIENT = ip4("10.0.0.2");
 	A_CLIENT2 = ip4("10.0.0.3");
