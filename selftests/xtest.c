@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Runner for XT_TEST() tests: see xtest.h. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -63,6 +64,32 @@ void xt_log(const char *fmt, ...)
 	vfprintf(stdout, fmt, ap);
 	va_end(ap);
 	fputc('\n', stdout);
+}
+
+bool xt_repo_file(const char *rel, char *out, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	snprintf(out, size, "%s", rel);
+	if (!access(out, R_OK))
+		return true;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return false;
+	exe[n] = '\0';
+	for (int up = 0; up < 5; up++) {
+		char *slash = strrchr(exe, '/');
+
+		if (!slash)
+			break;
+		*slash = '\0';
+		if (snprintf(out, size, "%s/%s", exe, rel) >= (int)size)
+			return false;
+		if (!access(out, R_OK))
+			return true;
+	}
+	return false;
 }
 
 int main(int argc, char **argv)

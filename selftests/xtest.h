@@ -22,6 +22,9 @@ void xt_fail_at(const char *file, int line, const char *fmt, ...)
 /* Mark the running test skipped, with a reason (never counted as passed). */
 void xt_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xt_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A repository file by its path from the repo root, found from the
+ * working directory or from the test binary's location; false if absent. */
+bool xt_repo_file(const char *rel, char *out, size_t size);
 /* Optional hooks a test binary may define (weak): run before/after all. */
 int xt_setup(void);
 void xt_teardown(void);

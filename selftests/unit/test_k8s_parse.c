@@ -13,53 +13,11 @@
 
 #include "k8s.h"
 #include "../xtest.h"
-
-/* A repository file, found from the working directory or from the test
- * binary's location (build/selftests/unit/). */
-static bool repo_file(const char *rel, char *out, size_t size)
-{
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	snprintf(out, size, "%s", rel);
-	if (!access(out, R_OK))
-		return true;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	for (int up = 0; up < 5; up++) {
-		char *slash = strrchr(exe, '/');
-
-		if (!slash)
-			break;
-		*slash = '\0';
-		if (snprintf(out, size, "%s/%s", exe, rel) >= (int)size)
-			return false;
-		if (!access(out, R_OK))
-			return true;
-	}
-	return false;
-}
+#include "k8s_msgs.h"
 
 #define FIXTURE(name) "selftests/unit/fixtures/" name
 
 /* Does some message of severity sev contain all of a, b (b may be NULL)? */
-static bool has_msg(const struct k8s_errors *e, enum k8s_severity sev,
-		    const char *a, const char *b)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (e->v[i].sev == sev && strstr(e->v[i].msg, a) &&
-		    (!b || strstr(e->v[i].msg, b)))
-			return true;
-	return false;
-}
-
-static void dump_msgs(const struct k8s_errors *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		xt_log("%s: %s", k8s_severity_name(e->v[i].sev), e->v[i].msg);
-}
 
 static bool ip_is(const struct k8s_ip *ip, const char *s)
 {
@@ -92,7 +50,7 @@ XT_TEST(test_json_list)
 	const struct k8s_endpointslice *e;
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(repo_file(FIXTURE("shop.json"), path, sizeof(path)),
+	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("shop.json"), path, sizeof(path)),
 			 "fixture"))
 		return;
 	if (!ASSERT_OK(k8s_cache_load_file(path, &c, &errs), "load"))
@@ -176,7 +134,7 @@ XT_TEST(test_multidoc_yaml)
 	struct k8s_object_list l = { 0 };
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(repo_file("examples/nodeport.yaml", path,
+	if (!ASSERT_TRUE(xt_repo_file("examples/nodeport.yaml", path,
 				   sizeof(path)), "example"))
 		return;
 	if (!ASSERT_OK(k8s_parse_file(path, &l, &errs), "parse"))
@@ -206,7 +164,7 @@ XT_TEST(test_yaml_list)
 	const struct k8s_object *o;
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(repo_file("examples/loadbalancer.yaml", path,
+	if (!ASSERT_TRUE(xt_repo_file("examples/loadbalancer.yaml", path,
 				   sizeof(path)), "example"))
 		return;
 	if (!ASSERT_OK(k8s_cache_load_file(path, &c, &errs), "load"))
@@ -341,7 +299,7 @@ XT_TEST(test_syntax_error)
 	char path[PATH_MAX];
 	int err;
 
-	if (!ASSERT_TRUE(repo_file(FIXTURE("bad_syntax.yaml"), path,
+	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("bad_syntax.yaml"), path,
 				   sizeof(path)), "fixture"))
 		return;
 	err = k8s_parse_file(path, &l, &errs);
@@ -379,7 +337,7 @@ XT_TEST(test_invalid_objects)
 	const struct k8s_object *o;
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(repo_file(FIXTURE("invalid_objects.yaml"), path,
+	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("invalid_objects.yaml"), path,
 				   sizeof(path)), "fixture"))
 		return;
 	if (!ASSERT_OK(k8s_cache_load_file(path, &c, &errs), "load"))

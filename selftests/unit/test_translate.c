@@ -15,52 +15,9 @@
 #include "k8s.h"
 #include "translate.h"
 #include "../xtest.h"
+#include "k8s_msgs.h"
 
 #define FIXTURE(name) "selftests/unit/fixtures/" name
-
-/* A repository file, found from the working directory or from the test
- * binary's location (build/selftests/unit/). */
-static bool repo_file(const char *rel, char *out, size_t size)
-{
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	snprintf(out, size, "%s", rel);
-	if (!access(out, R_OK))
-		return true;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n <= 0)
-		return false;
-	exe[n] = '\0';
-	for (int up = 0; up < 5; up++) {
-		char *slash = strrchr(exe, '/');
-
-		if (!slash)
-			break;
-		*slash = '\0';
-		if (snprintf(out, size, "%s/%s", exe, rel) >= (int)size)
-			return false;
-		if (!access(out, R_OK))
-			return true;
-	}
-	return false;
-}
-
-static void dump_msgs(const struct k8s_errors *e)
-{
-	for (size_t i = 0; i < e->n; i++)
-		xt_log("%s: %s", k8s_severity_name(e->v[i].sev), e->v[i].msg);
-}
-
-static bool has_msg(const struct k8s_errors *e, enum k8s_severity sev,
-		    const char *a, const char *b)
-{
-	for (size_t i = 0; i < e->n; i++)
-		if (e->v[i].sev == sev && strstr(e->v[i].msg, a) &&
-		    (!b || strstr(e->v[i].msg, b)))
-			return true;
-	return false;
-}
 
 /* Load repository files (NULL-terminated) into one new cache. */
 static struct k8s_cache *load(const char *const *files)
@@ -74,7 +31,7 @@ static struct k8s_cache *load(const char *const *files)
 	for (; *files; files++) {
 		struct k8s_object_list l = { 0 };
 
-		if (!ASSERT_TRUE(repo_file(*files, path, sizeof(path)), *files))
+		if (!ASSERT_TRUE(xt_repo_file(*files, path, sizeof(path)), *files))
 			goto fail;
 		if (!ASSERT_OK(k8s_parse_file(path, &l, &errs), *files) ||
 		    !ASSERT_OK(k8s_cache_put_list(c, &l, &errs), *files)) {
@@ -247,7 +204,7 @@ XT_TEST(test_examples_alone)
 		struct k8s_cache *c = NULL;
 		char path[PATH_MAX];
 
-		if (!ASSERT_TRUE(repo_file(files[i], path, sizeof(path)),
+		if (!ASSERT_TRUE(xt_repo_file(files[i], path, sizeof(path)),
 				 files[i]))
 			continue;
 		ASSERT_OK(k8s_cache_load_file(path, &c, &errs), files[i]);
@@ -657,7 +614,7 @@ XT_TEST(test_duplicate_frontend)
 	/* Deterministic: the same winner whatever the input order. */
 	c = k8s_cache_new();
 	if (!ASSERT_TRUE(c, "cache") ||
-	    !ASSERT_TRUE(repo_file(FIXTURE("translate_conflict.yaml"), path,
+	    !ASSERT_TRUE(xt_repo_file(FIXTURE("translate_conflict.yaml"), path,
 				   sizeof(path)), "fixture") ||
 	    !ASSERT_OK(k8s_parse_file(path, &l, NULL), "parse"))
 		goto out;
@@ -767,7 +724,7 @@ XT_TEST(test_deterministic)
 	/* Parse everything twice: a goes into c1 in file order, b into c2
 	 * in reverse order. */
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (!ASSERT_TRUE(repo_file(files[i], path, sizeof(path)),
+		if (!ASSERT_TRUE(xt_repo_file(files[i], path, sizeof(path)),
 				 files[i]) ||
 		    !ASSERT_OK(k8s_parse_file(path, &a, NULL), files[i]) ||
 		    !ASSERT_OK(k8s_parse_file(path, &b, NULL), files[i]))
