@@ -11,7 +11,7 @@ Service i (0-based) is bench/s<i>, port 80/TCP named "p", clusterIP
 10.96.0.0/16 + 1 + i (10.96/12 beyond 65k), nodePort 30000 + i (a 10k-Service
 cluster needs a wider --service-node-port-range than the default; kube-proxy
 and xlb do not care), targetPort 8080, endpoints 10.64.0.0/10 addresses on
-node "node2" (remote: DNAT only). With --target I, Service I instead has its
+node "node2" (remote: DNAT only); --proto udp makes every port UDP. With --target I, Service I instead has its
 endpoints at --target-ip (first address, then the next ones) on --node
 (local): the one the forwarding benchmark sends to.
 
@@ -68,7 +68,7 @@ spec:
   ports:
   - name: p
     port: 80
-    protocol: TCP
+    protocol: {a.proto.upper()}
     targetPort: 8080
     nodePort: {30000 + i}
   selector:
@@ -86,7 +86,7 @@ metadata:
 ports:
 - name: p
   port: 8080
-  protocol: TCP
+  protocol: {a.proto.upper()}
 endpoints:
 """)
         for ip, node in endpoints(i, a):
@@ -101,33 +101,34 @@ endpoints:
 
 
 def iptables_out(a, f):
+    P = a.proto
     nat_chains, nat_rules = [], []
     svc_rules, np_rules = [], []
     for i in range(a.services):
         n = svc_name(i)
         spn = f"{NS}/{n}:p"
-        h = hash16(spn + "tcp")
+        h = hash16(spn + P)
         svc, ext = "KUBE-SVC-" + h, "KUBE-EXT-" + h
         nat_chains += [svc, ext]
         cip = cluster_ip(i)
-        svc_rules.append(f'-A KUBE-SERVICES -d {cip}/32 -p tcp -m comment --comment "{spn} cluster IP" '
-                         f'-m tcp --dport 80 -j {svc}')
-        np_rules.append(f'-A KUBE-NODEPORTS -p tcp -m comment --comment "{spn}" -m tcp '
+        svc_rules.append(f'-A KUBE-SERVICES -d {cip}/32 -p {P} -m comment --comment "{spn} cluster IP" '
+                         f'-m {P} --dport 80 -j {svc}')
+        np_rules.append(f'-A KUBE-NODEPORTS -p {P} -m comment --comment "{spn}" -m {P} '
                         f'--dport {30000 + i} -j {ext}')
         nat_rules.append(f'-A {ext} -m comment --comment "masquerade traffic for {spn} external destinations" '
                          f'-j KUBE-MARK-MASQ')
         nat_rules.append(f'-A {ext} -j {svc}')
-        nat_rules.append(f'-A {svc} ! -s {CLUSTER_CIDR} -d {cip}/32 -p tcp -m comment --comment "{spn} cluster IP" '
-                         f'-m tcp --dport 80 -j KUBE-MARK-MASQ')
+        nat_rules.append(f'-A {svc} ! -s {CLUSTER_CIDR} -d {cip}/32 -p {P} -m comment --comment "{spn} cluster IP" '
+                         f'-m {P} --dport 80 -j KUBE-MARK-MASQ')
         eps = endpoints(i, a)
         for k, (ip, _) in enumerate(eps):
-            sep = "KUBE-SEP-" + hash16(spn + "tcp" + f"{ip}:8080")
+            sep = "KUBE-SEP-" + hash16(spn + P + f"{ip}:8080")
             nat_chains.append(sep)
             left = len(eps) - k
             stat = f"-m statistic --mode random --probability {1.0 / left:.11f} " if left > 1 else ""
             nat_rules.append(f'-A {svc} -m comment --comment "{spn} -> {ip}:8080" {stat}-j {sep}')
             nat_rules.append(f'-A {sep} -s {ip}/32 -m comment --comment "{spn}" -j KUBE-MARK-MASQ')
-            nat_rules.append(f'-A {sep} -p tcp -m comment --comment "{spn}" -m tcp -j DNAT '
+            nat_rules.append(f'-A {sep} -p {P} -m comment --comment "{spn}" -m {P} -j DNAT '
                              f'--to-destination {ip}:8080')
     w = f.write
     w("*filter\n")
@@ -169,27 +170,28 @@ def iptables_out(a, f):
 
 
 def nft_out(a, f):
+    P = a.proto
     w = f.write
     chains = []
     cips, svc_elems, np_elems = [], [], []
     for i in range(a.services):
         n = svc_name(i)
         spn = f"{NS}/{n}:p"
-        base = f"{NS}/{n}/tcp/p"
-        h = hash16(spn + "tcp")[:8]
+        base = f"{NS}/{n}/{P}/p"
+        h = hash16(spn + P)[:8]
         svc, ext = f"service-{h}-{base}", f"external-{h}-{base}"
         cip = cluster_ip(i)
         cips.append(cip)
-        svc_elems.append(f'{cip} . tcp . 80 : goto {svc}')
-        np_elems.append(f'tcp . {30000 + i} : goto {ext}')
+        svc_elems.append(f'{cip} . {P} . 80 : goto {svc}')
+        np_elems.append(f'{P} . {30000 + i} : goto {ext}')
         eps = endpoints(i, a)
         vm = []
-        body = [f'ip daddr {cip} tcp dport 80 ip saddr != {CLUSTER_CIDR} jump mark-for-masquerade']
+        body = [f'ip daddr {cip} {P} dport 80 ip saddr != {CLUSTER_CIDR} jump mark-for-masquerade']
         for k, (ip, _) in enumerate(eps):
-            epc = f"endpoint-{hash16(spn + 'tcp' + ip + ':8080')[:8]}-{base}__{ip}/8080"
+            epc = f"endpoint-{hash16(spn + P + ip + ':8080')[:8]}-{base}__{ip}/8080"
             vm.append(f'{k} : goto {epc}')
             chains.append((epc, [f"ip saddr {ip} jump mark-for-masquerade",
-                                 f"meta l4proto tcp dnat to {ip}:8080"]))
+                                 f"meta l4proto {P} dnat to {ip}:8080"]))
         body.append(f"numgen random mod {len(eps)} vmap {{ {', '.join(vm)} }}")
         chains.append((svc, body))
         chains.append((ext, ["jump mark-for-masquerade", f'goto {svc}']))
@@ -247,6 +249,7 @@ def main():
     p.add_argument("--target", type=int, default=None)
     p.add_argument("--target-ip", default="10.1.1.2")
     p.add_argument("--node", default="node1")
+    p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
     p.add_argument("--node-ip", action="append", default=None)
     p.add_argument("--yaml")
     p.add_argument("--iptables")
