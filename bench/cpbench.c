@@ -110,7 +110,7 @@ static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int nep
 int main(int argc, char **argv)
 {
 	const char *file = NULL, *out = NULL;
-	unsigned int changes = 100, maglev_min = 16381, neps = 10;
+	unsigned int changes = 100, maglev_min = 251, neps = 10;	/* the agent's defaults */
 	struct xlb_dp_opts dpo = { .cfg = XLB_CFG_DEFAULT };
 	struct xlb_translate_opts to = { .node_name = "node1" };
 	struct k8s_errors errs = K8S_ERRORS_INIT;

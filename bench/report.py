@@ -349,12 +349,14 @@ WHY = """
   they overstate cost. The "warm code, distinct flows" rows (one test_run over 200k flows through the
   `xdp_flows` harness) are the closest to a busy NIC queue.
 - **Maglev disruption.** Disruption falls with slots per backend (M/n): ≈1.4 at 1310, ≈2.3 at 164, ≈7 at
-  16–66. At M ≤ 65521 with 1000 backends it cannot meet 1.5; `maglev_pick_size` picks 131071 for both 100
-  and 1000 backends.
-- **Control plane.** Every Service gets its own Maglev table of at least `--maglev-min` (16381) entries:
-  10k Services are 10k inner ARRAY maps of 16381 × 8 bytes (the kernel rounds 4-byte values up to 8), which
-  dominates both the cold sync time (map create + batch update per table) and the map memory. A one-endpoint
-  change re-translates the whole cache and diffs every Service, so it grows with the Service count.
+  16–66. The agent's default is 100 slots per backend (`--maglev-slots`, memory first: 10k Services of 10
+  endpoints need 1021-entry tables); `--maglev-slots 1000` buys disruption ≤ 1.5 up to ~100 backends at ten
+  times the table memory. With 1000 backends no supported M (≤ 131071) meets 1.5: that needs more slots per
+  backend than the largest table gives, or a less disruptive algorithm than Maglev.
+- **Control plane.** Every Service gets its own Maglev table (an inner ARRAY map; the kernel rounds 4-byte
+  values up to 8 bytes); creating 10k maps and batch-filling them is most of the cold sync. A one-endpoint
+  change re-translates the whole cache and diffs every Service, so it grows with the Service count: the next
+  step is an incremental translate/sync of only the Services whose objects changed.
   Against kube-proxy's loaders the picture depends on the loader: on this machine `nft -f` (nftables 1.0.6)
   needed minutes for the 120k chains of 10k Services while `iptables-restore` (nf_tables backend) and
   `iptables-legacy-restore` needed tens of seconds; xlb's cold sync sits between them. Timings of these
