@@ -52,6 +52,7 @@
 #include "datapath.h"
 #include "log.h"
 #include "../selftests/bpf/pkt.h"
+#include "benchutil.h"
 
 #define TH_SYN 0x02
 #define TH_ACK 0x10
@@ -71,21 +72,6 @@ static unsigned int opt_max_ct = 1u << 20, opt_nscales = 3;
 static FILE *jout;
 
 /* ---------------------------------------------------------------- helpers */
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 struct stat3 {
 	double med, min, max;
@@ -467,14 +453,14 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 {
 	__u8 f_hit[PKT_MAX], f_rem[PKT_MAX], f_reply[PKT_MAX], f_pass[PKT_MAX],
 		f_tcreply[PKT_MAX];
-	double t0 = now_s();
+	double t0 = now_ms() / 1e3;
 	struct xlb_dp *dp = dp_setup(nsvc);
 	int xlb, tc;
 
 	if (!dp)
 		return -1;
 	r->nsvc = nsvc;
-	r->setup_s = now_s() - t0;
+	r->setup_s = now_ms() / 1e3 - t0;
 	xlb = xlb_dp_xdp_fd(dp);
 	tc = xlb_dp_tc_fd(dp);
 	for (int c = 0; c < RC_MAX; c++)

@@ -32,7 +32,6 @@ if [ "$(id -u)" != 0 ]; then
 	echo "bench: needs root (BPF_PROG_TEST_RUN, network namespaces)" >&2
 	exit 1
 fi
-[ -d /sys/fs/bpf ] && ! mountpoint -q /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 
 : >"$WORK/commands.txt"
 section() {	# NAME TIMEOUT CMD...: run one section, bounded, logging its command

@@ -29,19 +29,29 @@ static __always_inline int verdict(int action, __u32 reason, __u64 bytes)
 	return action;
 }
 
-/* Rewrite per @ct and send on; @ct may live in the map or on the stack. */
+/*
+ * Rewrite per @ct and send on; @ct may live in the map or on the stack.
+ * @fib_rc < 0: no FIB lookup made yet (the hit path); it is made here, in
+ * per-CPU scratch space, and only for packets that are routed by XDP.
+ */
 static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
 				    const struct xlb_ct *ct, __u64 bytes,
 				    int fib_rc, struct bpf_fib_lookup *fib)
 {
-	__u32 reason;
+	__u32 reason, zero = 0;
 	int action;
 
 	nat4_xdp(p, ct);
 	if (ct->kind == XLB_CT_FWD_LOCAL)
 		return verdict(XDP_PASS, XLB_R_FWD_LOCAL, bytes);
-	if (fib_rc < 0)
+	if (fib_rc < 0) {
+		struct xlb_scratch *sc = bpf_map_lookup_elem(&xlb_scratch, &zero);
+
+		if (!sc)
+			return verdict(XDP_DROP, XLB_R_DROP_FIB, bytes);
+		fib = &sc->fib;
 		fib_rc = xlb_fib4(ctx, p, p->ip->saddr, p->ip->daddr, fib);
+	}
 	action = xlb_xmit4(ctx, p, fib_rc, fib, &reason);
 	if (reason == XLB_R_FWD_REMOTE && ct->kind == XLB_CT_REPLY_SNAT)
 		reason = XLB_R_REPLY_SNAT;
@@ -236,8 +246,6 @@ int xlb_xdp(struct xdp_md *ctx)
 	__u64 bytes = data_end - data;
 	struct xlb_ct_key stale;
 	struct xlb_pkt p = {};
-	struct xlb_scratch *sc;
-	__u32 zero = 0;
 	struct xlb_ct *ct;
 	__u64 now;
 	int r;
@@ -272,10 +280,7 @@ int xlb_xdp(struct xdp_md *ctx)
 	}
 	ct_touch(ct, &p, now);
 	xlb_count_svc(ct->svc_id, bytes);
-	sc = bpf_map_lookup_elem(&xlb_scratch, &zero);
-	if (!sc)
-		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
-	return xlb_emit(ctx, &p, ct, bytes, -1, &sc->fib);
+	return xlb_emit(ctx, &p, ct, bytes, -1, NULL);
 }
 
 /* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with

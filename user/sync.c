@@ -537,18 +537,22 @@ out:
 	return err;
 }
 
+/* The backend of @m with @b's id (lists are sorted by address, and an id
+ * stands for one address within a service port). */
+static const struct mbe *be_find(const struct msvc *m, const struct mbe *b)
+{
+	const struct mbe *f = bsearch(b, m->bes, m->n_bes, sizeof(*b), be_cmp);
+
+	return f && f->id == b->id ? f : NULL;
+}
+
 /* Give up on a planned change: the service port stays as it was (or, if
  * it is new, does not appear); backends written for it are taken back. */
 static void plan_abandon(struct xlb_sync *s, struct plan *p)
 {
-	for (size_t b = 0; b < p->nw.n_bes; b++) {
-		bool had = false;
-
-		for (size_t o = 0; p->has_old && o < p->old.n_bes && !had; o++)
-			had = p->old.bes[o].id == p->nw.bes[b].id;
-		if (!had)
+	for (size_t b = 0; b < p->nw.n_bes; b++)
+		if (!p->has_old || !be_find(&p->old, &p->nw.bes[b]))
 			xlb_dp_backend_del(s->dp, p->nw.bes[b].id);
-	}
 	for (size_t r = 0; r < p->nw.n_ranges; r++) {
 		if (!p->has_old || !range_in(&p->old, &p->nw.ranges[r]))
 			xlb_dp_src_range_del(s->dp, p->nw.svc_id, p->nw.ranges[r].family,
@@ -568,13 +572,6 @@ static const struct mfe *fe_find(const struct msvc *m, const struct mfe *f)
 	return bsearch(f, m->fes, m->n_fes, sizeof(*f), fe_cmp);
 }
 
-static bool be_in(const struct msvc *m, const struct mbe *b)
-{
-	for (size_t i = 0; i < m->n_bes; i++)
-		if (m->bes[i].id == b->id)
-			return true;
-	return false;
-}
 
 int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		   struct xlb_sync_stats *st)
@@ -631,12 +628,10 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			struct xlb_backend v = { .addr = nb->addr, .port = htons(nb->port),
 						 .family = nb->family, .flags = nb->flags,
 						 .svc_id = p->nw.svc_id };
-			bool same = false;
+			const struct mbe *ob = p->has_old && p->old.trusted ?
+					       be_find(&p->old, nb) : NULL;
 
-			for (size_t o = 0; p->has_old && p->old.trusted && o < p->old.n_bes; o++)
-				if (p->old.bes[o].id == nb->id)
-					same = p->old.bes[o].flags == nb->flags;
-			if (same)
+			if (ob && ob->flags == nb->flags)
 				continue;
 			err = xlb_dp_backend_set(s->dp, nb->id, &v);
 			note_err(&first, st, err, "write backend", p->nw.name);
@@ -781,7 +776,7 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 		if (!p->has_old || p->keep)
 			continue;
 		for (size_t b = 0; b < p->old.n_bes; b++) {
-			if (p->has_new && be_in(&p->nw, &p->old.bes[b]))
+			if (p->has_new && be_find(&p->nw, &p->old.bes[b]))
 				continue;
 			err = xlb_dp_backend_del(s->dp, p->old.bes[b].id);
 			note_err(&first, st, err, "remove backend", p->old.name);
