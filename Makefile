@@ -14,7 +14,10 @@ CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
 ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
-MULTIARCH:= $(shell $(CC) -dumpmachine 2>/dev/null)
+# Where linux-libc-dev keeps asm/ (needed by the uapi headers under
+# --target=bpf). Recursive on purpose: it is evaluated when a BPF object is
+# compiled, after `deps` has installed gcc, not when make reads this file.
+MULTIARCH = $(shell $(CC) -print-multiarch 2>/dev/null)
 
 ifeq ($(V),1)
 Q :=
@@ -29,8 +32,16 @@ XCFLAGS  := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
 	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lm -lpthread
-BPF_CFLAGS := -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
-	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MMD -MP
+BPF_CFLAGS = -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP
+# BPF code reads kernel uapi and libbpf headers only: a libc header makes
+# the object depend on headers a plain machine lacks (gnu/stubs-32.h). The
+# -MD dependency list names every header read; any under /usr/include
+# outside linux/, asm/, asm-generic/ and bpf/ fails the build.
+BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
+	{ libc=$$(tr ' \\' '\n\n' < $(@:.o=.d) | grep -E '^/usr/include/[^:]*$$' | \
+		grep -vE '^/usr/include/([^/]+-linux-gnu/)?(linux|asm|asm-generic|bpf)/' | sort -u); \
+	  [ -z "$$libc" ] || { echo "$<: BPF code must not include libc headers:" $$libc >&2; rm -f $@; exit 1; }; }
 
 # Debian 12 packages the build, tests and demo need.
 DEB_PKGS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
@@ -54,7 +65,7 @@ MAIN_SRCS := $(wildcard user/main_*.c)
 MAIN_BINS := $(patsubst user/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
 
 .PHONY: all deps test demo bench clean
-all: $(DEPS_STAMP) $(SKEL) $(LIB) $(MAIN_BINS) $(TOOL_BINS) $(TEST_BINS)
+all: $(DEPS_STAMP) $(SKEL) $(LIB) $(MAIN_BINS) $(TOOL_BINS) $(TEST_BINS) $(E2E_BPF_OBJS)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
@@ -64,7 +75,14 @@ $(DEPS_STAMP): Makefile
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(BPF_COMPILE)
+
+# BPF helpers of the end-to-end tests, compiled like the product's.
+E2E_BPF_OBJS := $(patsubst selftests/e2e/%.bpf.c,$(BUILD)/selftests/e2e/%.bpf.o,$(wildcard selftests/e2e/*.bpf.c))
+$(BUILD)/selftests/e2e/%.bpf.o: selftests/e2e/%.bpf.c | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPF_COMPILE)
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)

@@ -13,7 +13,7 @@ bench: bench-bins
 $(BUILD)/bench/%.bpf.o: bench/%.bpf.c | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(BPF_COMPILE)
 
 # pktbench reuses the packet builder of the BPF packet tests.
 $(BUILD)/bench/pktbench: $(BUILD)/bench/pktbench.o $(PKT_OBJ) $(LIB)

@@ -124,16 +124,15 @@ veth_pair() {
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
 }
 
-build_xdp_pass() {
-	[ -f "$TMP/xdp_pass.o" ] && return 0
-	clang -O2 -g --target=bpf -I/usr/include/"$(gcc -dumpmachine 2>/dev/null)" \
-		-c "$E2E_DIR/xdp_pass.bpf.c" -o "$TMP/xdp_pass.o"
+build_xdp_pass() {	# built by `make` (build/selftests/e2e/), like the product
+	[ -f "$BUILD/selftests/e2e/xdp_pass.bpf.o" ] ||
+		{ echo "missing $BUILD/selftests/e2e/xdp_pass.bpf.o: run make" >&2; return 1; }
 }
 
 # xdp_pass_on NS DEV: give DEV NAPI (it receives XDP_TX/REDIRECT frames).
 xdp_pass_on() {
 	build_xdp_pass || return 1
-	ip -n "$1" link set dev "$2" xdpdrv obj "$TMP/xdp_pass.o" sec xdp
+	ip -n "$1" link set dev "$2" xdpdrv obj "$BUILD/selftests/e2e/xdp_pass.bpf.o" sec xdp
 }
 
 # A Pod namespace behind NODE_NS: pod_add NODE_NS NODE_IF NODE_ADDR POD_NS POD_ADDR/LEN
