@@ -43,11 +43,22 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 		grep -vE '^/usr/include/([^/]+-linux-gnu/)?(linux|asm|asm-generic|bpf)/' | sort -u); \
 	  [ -z "$$libc" ] || { echo "$<: BPF code must not include libc headers:" $$libc >&2; rm -f $@; exit 1; }; }
 
-# Debian 12 packages the build, tests and demo need.
-DEB_PKGS := clang llvm libbpf-dev libxdp-dev libelf-dev zlib1g-dev bpftool \
-	    iproute2 libcjson-dev libyaml-dev libcurl4-openssl-dev \
-	    pkg-config python3 ethtool make gcc libc6-dev \
-	    iptables nftables wrk libmicrohttpd-dev openssl curl python3-yaml
+# Debian 12 packages, by who needs them. A fresh machine needs only git and
+# make before `make`; everything else comes from here (scripts/deps.sh, run
+# as root, installs what is missing and does nothing when all is there).
+#   build:      compilers, headers and libraries
+#   test, demo: iproute2 (ip, tc, ss), procps (sysctl, ps), python3 (test
+#               API server, clients), python3-yaml (manifest checks),
+#               openssl + curl + ca-certificates (TLS to the test API server),
+#               ethtool
+#   bench only: the kube-proxy baselines (iptables, nftables) and the
+#               connection benchmark's server and client (nginx-light, wrk)
+DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
+	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
+	    libmicrohttpd-dev \
+	    iproute2 procps python3 python3-yaml openssl curl ca-certificates \
+	    ethtool
+BENCH_PKGS := iptables nftables nginx-light wrk
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
@@ -61,6 +72,7 @@ TEST_SRCS := $(wildcard selftests/unit/test_*.c selftests/bpf/test_*.c)
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 TOOL_SRCS := $(wildcard tools/*.c)
 TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+E2E_BPF_OBJS := $(patsubst selftests/e2e/%.bpf.c,$(BUILD)/selftests/e2e/%.bpf.o,$(wildcard selftests/e2e/*.bpf.c))
 MAIN_SRCS := $(wildcard user/main_*.c)
 MAIN_BINS := $(patsubst user/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
 
@@ -72,13 +84,17 @@ $(DEPS_STAMP): Makefile
 	$(Q)scripts/deps.sh $(DEB_PKGS)
 	$(Q)mkdir -p $(@D) && touch $@
 
+BENCH_DEPS_STAMP := $(BUILD)/.deps-bench-ok
+$(BENCH_DEPS_STAMP): Makefile
+	$(Q)scripts/deps.sh $(BENCH_PKGS)
+	$(Q)mkdir -p $(@D) && touch $@
+
 $(BUILD)/%.bpf.o: bpf/%.bpf.c | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(BPF_COMPILE)
 
 # BPF helpers of the end-to-end tests, compiled like the product's.
-E2E_BPF_OBJS := $(patsubst selftests/e2e/%.bpf.c,$(BUILD)/selftests/e2e/%.bpf.o,$(wildcard selftests/e2e/*.bpf.c))
 $(BUILD)/selftests/e2e/%.bpf.o: selftests/e2e/%.bpf.c | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
@@ -120,7 +136,7 @@ test: all
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)
 
-bench: all
+bench: all $(BENCH_DEPS_STAMP)
 	$(Q)bench/run.sh $(BUILD)
 
 include bench/bench.mk
