@@ -1,241 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * xlb's datapath: the XDP program on the node's uplinks and the tc egress
- * program that restores the source of local Pods' replies.
+ * xlb's datapath entry programs. The logic is in lib/flow.h, compiled
+ * once per hook (lib/ctx.h):
  *
- * XDP, per packet: parse -> conntrack (hit: rewrite as recorded) -> frontend
- * lookup -> backend choice (Maglev) -> conntrack create (both directions;
- * SNAT port allocation for remote backends) -> rewrite -> pass up (local
- * Pod) or FIB + XDP_TX/redirect (remote Pod, SNATed reply). Every verdict
- * is counted under a named reason (enum xlb_reason).
+ *   xlb_xdp         XDP on uplinks whose driver has native XDP: the whole
+ *                   path; what XDP cannot finish goes on to tc ingress
+ *                   with a note in the metadata;
+ *   xlb_tc_ingress  tc ingress beside xlb_xdp: only sends those noted
+ *                   packets (bpf_redirect_neigh);
+ *   xlb_tc          tc ingress on uplinks without XDP (veth and other
+ *                   virtual devices, drivers without native XDP or
+ *                   metadata): the whole path, on the skb;
+ *   xlb_tc_egress   tc egress on every uplink: a local Pod's replies get
+ *                   the frontend back as their source (and errors about
+ *                   them are translated).
  */
-#include "lib/common.h"
-#include "lib/maps.h"
-#include "lib/stats.h"
-#include "lib/parse.h"
-#include "lib/csum.h"
-#include "lib/ct.h"
-#include "lib/lb.h"
-#include "lib/nat.h"
-#include "lib/fwd.h"
-#include "lib/icmp.h"
+#include "lib/flow.h"
 
-/* SNAT ports tried before a new remote flow is dropped. */
-#define XLB_SNAT_TRIES 16
-
-static __always_inline int verdict(int action, __u32 reason, __u64 bytes)
+static __noinline int xlb_new_flow_xdp(struct xdp_md *ctx, struct xlb_pkt *p, __u64 now,
+				       __u64 bytes, const struct xlb_ct_key *stale)
 {
-	xlb_count_reason(reason, bytes);
-	return action;
+	struct xlb_ctx c = { .ctx = ctx, .bytes = bytes,
+			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
+
+	return xlb_new_flow(&c, p, now, stale);
 }
 
-/*
- * Rewrite per @ct and send on; @ct may live in the map or on the stack.
- * @fib_rc < 0: no FIB lookup made yet (the hit path); it is made here, in
- * per-CPU scratch space, and only for packets that are routed by XDP.
- */
-static __always_inline int xlb_emit(struct xdp_md *ctx, struct xlb_pkt *p,
-				    const struct xlb_ct *ct, __u64 bytes,
-				    int fib_rc, struct bpf_fib_lookup *fib)
+static __noinline int xlb_new_flow_tc(struct __sk_buff *skb, struct xlb_pkt *p, __u64 now,
+				      __u64 bytes, const struct xlb_ct_key *stale)
 {
-	__u32 reason, zero = 0;
-	int action;
+	struct xlb_ctx c = { .ctx = skb, .bytes = bytes, .ifindex = skb->ifindex,
+			     .hook = XLB_HOOK_TC };
 
-	nat4_xdp(p, ct);
-	if (ct->kind == XLB_CT_FWD_LOCAL)
-		return verdict(XDP_PASS, XLB_R_FWD_LOCAL, bytes);
-	if (fib_rc < 0) {
-		struct xlb_scratch *sc = bpf_map_lookup_elem(&xlb_scratch, &zero);
-
-		if (!sc)
-			return verdict(XDP_DROP, XLB_R_DROP_FIB, bytes);
-		fib = &sc->fib;
-		fib_rc = xlb_fib4(ctx, p, p->ip->saddr, p->ip->daddr, fib);
-	}
-	action = xlb_xmit4(ctx, p, fib_rc, fib, &reason);
-	if (reason == XLB_R_FWD_REMOTE && ct->kind == XLB_CT_REPLY_SNAT)
-		reason = XLB_R_REPLY_SNAT;
-	return verdict(action, reason, bytes);
+	return xlb_new_flow(&c, p, now, stale);
 }
 
-/* Pick a free node port for a remote flow by inserting its reply entry
- * with BPF_NOEXIST: the insert is the reservation, so two CPUs can never
- * take one tuple. An expired entry's port is taken over. */
-static __always_inline int xlb_snat_alloc(struct xlb_ct_key *rkey,
-					  const struct xlb_ct *rev, __u64 now)
+/* @ct NULL: @p is an ICMP error, to be matched to its flow. */
+static __noinline int xlb_hit_xdp(struct xdp_md *ctx, struct xlb_pkt *p, struct xlb_ct *ct,
+				  __u64 now, __u64 bytes)
 {
-	__u32 min = xlb_cfg.snat_port_min, max = xlb_cfg.snat_port_max;
-	__u32 range, start;
+	struct xlb_ctx c = { .ctx = ctx, .bytes = bytes,
+			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
 
-	if (max < min || max > 65535)
-		return -1;
-	range = max - min + 1;
-	start = bpf_get_prandom_u32();
-	for (int i = 0; i < XLB_SNAT_TRIES; i++) {
-		struct xlb_ct *old;
-
-		rkey->dport = bpf_htons((__u16)(min + (start + i) % range));
-		if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
-			return 0;
-		/* Expired: delete, then reserve like any free port, so two
-		 * CPUs taking it over cannot both win. */
-		old = bpf_map_lookup_elem(&xlb_ct, rkey);
-		if (old && !ct_alive(old, now)) {
-			bpf_map_delete_elem(&xlb_ct, rkey);
-			if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
-				return 0;
-		}
-	}
-	return -1;
+	return ct ? xlb_hit(&c, p, ct, now) : xlb_handle_icmp(&c, p, now);
 }
 
-static __always_inline int xlb_no_backend(struct xdp_md *ctx, struct xlb_pkt *p,
-					  const struct xlb_svc *svc, __u64 now,
-					  __u64 bytes)
+static __noinline int xlb_hit_tc(struct __sk_buff *skb, struct xlb_pkt *p, struct xlb_ct *ct,
+				 __u64 now, __u64 bytes)
 {
-	/* kube-proxy: ETP Local with endpoints elsewhere drops; a Service
-	 * without any endpoint rejects. */
-	if ((svc->flags & XLB_SVC_F_ETP_LOCAL) && svc->total_count)
-		return verdict(XDP_DROP, XLB_R_DROP_NO_LOCAL_BACKEND, bytes);
-	if (xlb_icmp_reject(ctx, p, now) == XDP_TX)
-		return verdict(XDP_TX, XLB_R_REJECT_NO_BACKEND, bytes);
-	return verdict(XDP_DROP, XLB_R_DROP_NO_BACKEND, bytes);
-}
+	struct xlb_ctx c = { .ctx = skb, .bytes = bytes, .ifindex = skb->ifindex,
+			     .hook = XLB_HOOK_TC };
 
-/* A local Pod's reply entry: never clobber one that a live flow owns
- * (the same client port towards two frontends of one Pod). */
-static __always_inline int xlb_reply_local_insert(const struct xlb_ct_key *rkey,
-						  const struct xlb_ct *rev,
-						  const struct xlb_ct_key *fwd_key, __u64 now)
-{
-	struct xlb_ct *old;
-
-	if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
-		return 0;
-	old = bpf_map_lookup_elem(&xlb_ct, rkey);
-	if (old && ct_alive(old, now) && !ct_peer_matches(old, fwd_key))
-		return XLB_R_DROP_CT_CLASH;
-	return bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_ANY) ? XLB_R_DROP_CT_INSERT : 0;
-}
-
-/*
- * A new flow, or one re-balanced (@stale_peer: the reply key of the entry
- * it replaces, whose reply entry and SNAT port are released).
- */
-static __noinline int xlb_new_flow(struct xdp_md *ctx, struct xlb_pkt *p,
-					__u64 now, __u64 bytes,
-					const struct xlb_ct_key *stale_peer)
-{
-	struct xlb_scratch *sc;
-	struct bpf_fib_lookup *fib;
-	struct xlb_ct_key *rkey;
-	struct xlb_ct *fwd, *rev;
-	struct xlb_backend *be;
-	__u32 zero = 0;
-	struct xlb_svc *svcp, svc_copy, *svc = &svc_copy;
-	int fib_rc = -1;
-	__u32 be_id = 0;
-
-	svcp = xlb_svc_lookup(&p->tuple);
-	if (!svcp)
-		return verdict(XDP_PASS, XLB_R_PASS_NOT_FRONTEND, bytes);
-	/* One consistent snapshot of the value for this packet. */
-	svc_copy = *svcp;
-	xlb_count_svc(svc->svc_id, bytes);
-	/* The flow's entries are built in per-CPU scratch space: the stack
-	 * (512 bytes for the whole call chain) cannot hold them. */
-	sc = bpf_map_lookup_elem(&xlb_scratch, &zero);
-	if (!sc)
-		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
-	fib = &sc->fib;
-	rkey = &sc->rkey;
-	fwd = &sc->fwd;
-	rev = &sc->rev;
-	__builtin_memset(fwd, 0, sizeof(*fwd));
-	__builtin_memset(rev, 0, sizeof(*rev));
-	/* kube-proxy's firewall chain drops before anything else. */
-	if ((svc->flags & XLB_SVC_F_SOURCE_RANGES) && !xlb_source_allowed(svc, &p->tuple))
-		return verdict(XDP_DROP, XLB_R_DROP_SOURCE_RANGE, bytes);
-	if (!svc->backend_count)
-		return xlb_no_backend(ctx, p, svc, now, bytes);
-	be = NULL;
-	if (svc->affinity_timeout)
-		be = xlb_affinity_backend(svc, &p->tuple, now, &be_id);
-	if (!be) {
-		be = xlb_select_backend(svc, &p->tuple, &be_id);
-		if (!be)
-			return verdict(XDP_DROP, XLB_R_DROP_NO_TABLE, bytes);
-		if (svc->affinity_timeout)
-			xlb_affinity_remember(svc, &p->tuple, be_id, now);
-	}
-
-	fwd->nat_saddr = p->tuple.saddr;
-	fwd->nat_sport = p->tuple.sport;
-	fwd->nat_daddr = be->addr;
-	fwd->nat_dport = be->port;
-	fwd->svc_id = svc->svc_id;
-	fwd->backend_id = be_id;
-	fwd->flags = ct_next_flags(0, p, false);
-	fwd->expires_ns = now + ct_lifetime(p->tuple.proto, fwd->flags);
-
-	rev->nat_saddr = p->tuple.daddr;		/* the frontend */
-	rev->nat_sport = p->tuple.dport;
-	rev->nat_daddr = p->tuple.saddr;		/* the client */
-	rev->nat_dport = p->tuple.sport;
-	rev->svc_id = fwd->svc_id;
-	rev->backend_id = be_id;
-	rev->flags = fwd->flags;
-	rev->expires_ns = fwd->expires_ns;
-
-	if (be->flags & XLB_BE_F_LOCAL) {
-		int r;
-
-		fwd->kind = XLB_CT_FWD_LOCAL;
-		rev->kind = XLB_CT_REPLY_LOCAL;
-		ct_peer_key(fwd, &p->tuple, rkey);
-		r = xlb_reply_local_insert(rkey, rev, &p->tuple, now);
-		if (r)
-			return verdict(XDP_DROP, r, bytes);
-	} else {
-		__u32 why;
-		struct xlb_iface *ifc;
-		__u32 ifindex;
-
-		/* Read ctx first and on its own: clang would otherwise select
-		 * between two pointers and dereference a modified ctx
-		 * pointer, which the verifier refuses. */
-		ifindex = ctx->ingress_ifindex;
-		barrier_var(ifindex);
-		fib_rc = xlb_fib4(ctx, p, 0, be->addr.v4, fib);
-		/* NO_NEIGH knows the egress too: it is set before the
-		 * neighbour lookup. */
-		if (fib_rc == BPF_FIB_LKUP_RET_SUCCESS ||
-		    fib_rc == BPF_FIB_LKUP_RET_NO_NEIGH)
-			ifindex = fib->ifindex;
-		/* Refuse before any state is made for a packet we cannot send. */
-		why = xlb_xmit4_check(p, fib_rc);
-		if (why != XLB_R_MAX)
-			return verdict(XDP_DROP, why, bytes);
-		ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
-		if (!ifc || !ifc->snat4.v4)
-			return verdict(XDP_DROP, XLB_R_DROP_NO_SNAT_ADDR, bytes);
-		fwd->kind = XLB_CT_FWD_REMOTE;
-		rev->kind = XLB_CT_REPLY_SNAT;
-		fwd->nat_saddr = ifc->snat4;
-		ct_peer_key(fwd, &p->tuple, rkey);
-		if (xlb_snat_alloc(rkey, rev, now))
-			return verdict(XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, bytes);
-		fwd->nat_sport = rkey->dport;
-	}
-	if (bpf_map_update_elem(&xlb_ct, &p->tuple, fwd, BPF_ANY)) {
-		bpf_map_delete_elem(&xlb_ct, rkey);
-		return verdict(XDP_DROP, XLB_R_DROP_CT_INSERT, bytes);
-	}
-	if (stale_peer && (stale_peer->saddr.v4 != rkey->saddr.v4 ||
-			   stale_peer->daddr.v4 != rkey->daddr.v4 ||
-			   stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
-		bpf_map_delete_elem(&xlb_ct, stale_peer);
-	return xlb_emit(ctx, p, fwd, bytes, fib_rc, fib);
+	return ct ? xlb_hit(&c, p, ct, now) : xlb_handle_icmp(&c, p, now);
 }
 
 SEC("xdp")
@@ -243,89 +59,112 @@ int xlb_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	__u64 bytes = data_end - data;
-	struct xlb_ct_key stale;
+	struct xlb_ctx c = { .ctx = ctx, .bytes = data_end - data,
+			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
 	struct xlb_pkt p = {};
-	struct xlb_ct *ct;
 	__u64 now;
 	int r;
 
-	r = xlb_parse(data, data_end, bytes, &p);
+	r = xlb_parse(data, data_end, c.bytes, false, &p);
 	if (r >= 0)
-		return verdict(XDP_PASS, r, bytes);
-
+		return verdict(XDP_PASS, r, c.bytes);
 	/* Coarse time (one tick) is plenty for deadlines of seconds, and
 	 * costs ~20 ns less per packet than bpf_ktime_get_ns on kvm-clock. */
 	now = bpf_ktime_get_coarse_ns();
-	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
-	if (!ct || !ct_alive(ct, now))
-		return xlb_new_flow(ctx, &p, now, bytes, NULL);
-
-	if (ct->kind == XLB_CT_FWD_LOCAL || ct->kind == XLB_CT_FWD_REMOTE) {
-		/* A flow (re)starts on a SYN for TCP, on any packet for UDP.
-		 * It is balanced afresh when its backend left (an established
-		 * TCP flow keeps its terminating backend to finish), or when
-		 * a SYN reuses the tuple of a closing connection. */
-		bool syn = (p.tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
-		bool start = p.tuple.proto == IPPROTO_UDP || syn;
-
-		if ((start && !xlb_backend_alive(ct)) ||
-		    (syn && (ct->flags & XLB_CT_F_CLOSING))) {
-			ct_peer_key(ct, &p.tuple, &stale);
-			return xlb_new_flow(ctx, &p, now, bytes, &stale);
-		}
-	} else if (ct->kind != XLB_CT_REPLY_SNAT) {
-		/* A REPLY_LOCAL tuple arriving from outside: not ours. */
-		return xlb_new_flow(ctx, &p, now, bytes, NULL);
-	}
-	ct_touch(ct, &p, now);
-	xlb_count_svc(ct->svc_id, bytes);
-	return xlb_emit(ctx, &p, ct, bytes, -1, NULL);
+	return XLB_HANDLE(&c, &p, now, xlb_new_flow_xdp, xlb_hit_xdp);
 }
 
 /* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with
- * options + TCP without options. */
-#define XLB_TC_PULL (ETH_HLEN + 4 + 60 + 20)
+ * options + TCP without options, or an ICMP error with its quote. */
+#define XLB_TC_PULL (ETH_HLEN + 4 + 60 + 20 + 8)
+
+/* Parse an skb; headers not all in the linear part are pulled first. */
+static __always_inline int xlb_tc_parse(struct __sk_buff *skb, struct xlb_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	bool gso = skb->gso_size != 0;
+	int r;
+
+	r = xlb_parse(data, data_end, skb->len, gso, p);
+	if ((r == XLB_R_PASS_MALFORMED || r == XLB_R_PASS_NOT_L4) &&
+	    skb->len > data_end - data) {
+		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		__builtin_memset(p, 0, sizeof(*p));
+		r = xlb_parse(data, data_end, skb->len, gso, p);
+	}
+	return r;
+}
+
+SEC("tc")
+int xlb_tc(struct __sk_buff *skb)
+{
+	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
+			     .hook = XLB_HOOK_TC };
+	struct xlb_pkt p = {};
+	__u64 now;
+	int r;
+
+	r = xlb_tc_parse(skb, &p);
+	if (r >= 0)
+		return verdict(TC_ACT_OK, r, c.bytes);
+	now = bpf_ktime_get_coarse_ns();
+	return XLB_HANDLE(&c, &p, now, xlb_new_flow_tc, xlb_hit_tc);
+}
+
+/* An error about a local Pod's flow, from the Pod (or its node): the
+ * quote is the client's packet as the Pod got it. */
+static __always_inline int xlb_tc_egress_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
+					      __u64 now)
+{
+	struct xlb_ct_key k = {
+		.saddr = p->tuple.daddr, .daddr = p->tuple.saddr,
+		.sport = p->tuple.dport, .dport = p->tuple.sport,
+		.proto = p->tuple.proto, .family = p->tuple.family,
+	};
+	struct xlb_ct *e = bpf_map_lookup_elem(&xlb_ct, &k);
+	__be32 s, d;
+
+	if (!e || e->kind != XLB_CT_REPLY_LOCAL || !ct_alive(e, now))
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
+	if (xlb_icmp_xlate(c, p, e, &s, &d))
+		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
+	return verdict(TC_ACT_OK, XLB_R_ICMP_XLATE, c->bytes);
+}
 
 SEC("tc")
 int xlb_tc_egress(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	__u64 bytes = skb->len;
+	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
+			     .hook = XLB_HOOK_TC };
 	struct xlb_pkt p = {};
 	struct xlb_ct *ct;
 	__u64 now;
 	int r;
 
-	r = xlb_parse(data, data_end, skb->len, &p);
-	if (r == XLB_R_PASS_MALFORMED && skb->len > data_end - data) {
-		/* Headers not all in the linear part: pull and look again. */
-		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		__builtin_memset(&p, 0, sizeof(p));
-		r = xlb_parse(data, data_end, skb->len, &p);
-	}
-	if (r >= 0)
-		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);
-
+	r = xlb_tc_parse(skb, &p);
+	if (r >= 0 || !xlb_frag_ports(&p))
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c.bytes);
 	now = bpf_ktime_get_coarse_ns();
+	if (p.icmp_err)
+		return xlb_tc_egress_icmp(&c, &p, now);
 	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
 	if (!ct || ct->kind != XLB_CT_REPLY_LOCAL || !ct_alive(ct, now))
-		return verdict(TC_ACT_OK, XLB_R_TC_PASS, bytes);
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c.bytes);
 	ct_touch(ct, &p, now);
-	xlb_count_svc(ct->svc_id, bytes);
+	xlb_count_svc(ct->svc_id, c.bytes);
 	if (nat4_tc(skb, &p, ct))
-		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, bytes);
-	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, bytes);
+		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c.bytes);
+	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, c.bytes);
 }
 
 /*
- * tc ingress on the uplinks: packets XDP translated but could not send
- * because the next hop's MAC is unknown carry a note in their metadata;
- * bpf_redirect_neigh sends them out with neighbour resolution. Everything
- * else goes on untouched and uncounted (XDP counted it already).
+ * tc ingress beside XDP: packets XDP translated but could not send (next
+ * hop's MAC unknown, or an egress that is not an XDP uplink) carry a note
+ * in their metadata; bpf_redirect_neigh sends them out through the stack's
+ * xmit. Everything else goes on untouched and uncounted (XDP counted it).
  */
 SEC("tc")
 int xlb_tc_ingress(struct __sk_buff *skb)

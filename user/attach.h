@@ -1,21 +1,38 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Attaching the programs to interfaces: XDP through libxdp, tc egress
- * through a clsact qdisc. Both replace an earlier xlb program in one step
- * (XDP_FLAGS_REPLACE / BPF_TC_F_REPLACE), so an agent restart never leaves
- * an interface without a program.
+ * Attaching the programs to interfaces: XDP through libxdp (native mode
+ * only: generic XDP runs after GRO on CHECKSUM_PARTIAL super-packets and
+ * is never used), tc through a clsact qdisc. Both replace an earlier xlb
+ * program in one step (XDP_FLAGS_REPLACE / BPF_TC_F_REPLACE), so an agent
+ * restart never leaves an interface without a program.
+ *
+ * Each uplink gets one hook for the datapath: XDP where the driver has
+ * native XDP with a metadata area (what XDP cannot finish is handed to tc
+ * through it), the tc (skb) path everywhere else.
  */
 #ifndef XLB_ATTACH_H
 #define XLB_ATTACH_H
 
 #include <stdbool.h>
 
-enum xlb_xdp_mode { XLB_XDP_AUTO, XLB_XDP_NATIVE, XLB_XDP_GENERIC };
+#include <stddef.h>
 
-int xlb_parse_xdp_mode(const char *s, enum xlb_xdp_mode *mode);
-int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd, enum xlb_xdp_mode mode);
+enum xlb_attach { XLB_ATTACH_AUTO, XLB_ATTACH_XDP, XLB_ATTACH_TC };
+
+int xlb_parse_attach(const char *s, enum xlb_attach *a);
+/* The driver behind @ifname (ethtool's), or -errno. */
+int xlb_if_driver(const char *ifname, char *drv, size_t n);
+/* The hook for @ifname: XLB_ATTACH_XDP or XLB_ATTACH_TC; @why (a phrase
+ * for the log) says why. */
+enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want,
+				  char *why, size_t n);
+/* Native XDP only. */
+int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd);
+/* Remove an xlb XDP program, if any (an interface moving to tc). */
+int xlb_detach_xdp(int ifindex, const char *ifname);
 /* tc programs: @egress_fd on egress (local replies), @ingress_fd on
- * ingress (next-hop resolution for what XDP could not send). */
+ * ingress (beside XDP: sends what XDP handed on; without XDP: the whole
+ * datapath). */
 int xlb_attach_tc(int ifindex, const char *ifname, int egress_fd, int ingress_fd);
 /* Remove xlb's programs (only xlb's) from an interface. */
 int xlb_detach(int ifindex, const char *ifname);

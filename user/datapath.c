@@ -21,6 +21,7 @@
 #define PIN_XDP "prog_xdp"
 #define PIN_TC  "prog_tc_egress"
 #define PIN_TCI "prog_tc_ingress"
+#define PIN_TCF "prog_tc"
 
 const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_SVC]		= XLB_MAP_SVC,
@@ -34,6 +35,9 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_SVC_META]	= XLB_MAP_SVC_META,
 	[XLB_DPM_AFFINITY]	= XLB_MAP_AFFINITY,
 	[XLB_DPM_SRC_RANGES]	= XLB_MAP_SRC_RANGES,
+	[XLB_DPM_FRAGS]		= XLB_MAP_FRAGS,
+	[XLB_DPM_TX_DEVS]	= XLB_MAP_TX_DEVS,
+	[XLB_DPM_PEER_DEVS]	= XLB_MAP_PEER_DEVS,
 };
 
 struct xlb_dp {
@@ -56,6 +60,9 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_SVC_META:		return s->maps.xlb_svc_meta;
 	case XLB_DPM_AFFINITY:		return s->maps.xlb_affinity;
 	case XLB_DPM_SRC_RANGES:	return s->maps.xlb_src_ranges;
+	case XLB_DPM_FRAGS:		return s->maps.xlb_frags;
+	case XLB_DPM_TX_DEVS:		return s->maps.xlb_tx_devs;
+	case XLB_DPM_PEER_DEVS:		return s->maps.xlb_peer_devs;
 	default:			return NULL;
 	}
 }
@@ -247,6 +254,8 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 			err = pin_prog(dp->skel->progs.xlb_tc_egress, o->pin_dir, PIN_TC);
 		if (!err)
 			err = pin_prog(dp->skel->progs.xlb_tc_ingress, o->pin_dir, PIN_TCI);
+		if (!err)
+			err = pin_prog(dp->skel->progs.xlb_tc, o->pin_dir, PIN_TCF);
 		if (err)
 			goto err_destroy;
 	}
@@ -305,7 +314,7 @@ void xlb_dp_close(struct xlb_dp *dp)
 
 int xlb_dp_unpin(const char *pin_dir)
 {
-	static const char *const progs[] = { PIN_XDP, PIN_TC, PIN_TCI };
+	static const char *const progs[] = { PIN_XDP, PIN_TC, PIN_TCI, PIN_TCF };
 	char path[PATH_MAX];
 	int err = 0;
 
@@ -331,6 +340,11 @@ int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m)
 int xlb_dp_xdp_fd(const struct xlb_dp *dp)
 {
 	return dp->skel ? bpf_program__fd(dp->skel->progs.xlb_xdp) : -ENOENT;
+}
+
+int xlb_dp_tc_full_fd(const struct xlb_dp *dp)
+{
+	return dp->skel ? bpf_program__fd(dp->skel->progs.xlb_tc) : -ENOENT;
 }
 
 int xlb_dp_tc_fd(const struct xlb_dp *dp)
@@ -506,4 +520,26 @@ int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v
 int xlb_dp_iface_del(struct xlb_dp *dp, __u32 ifindex)
 {
 	return del(dp, XLB_DPM_IFACES, &ifindex);
+}
+
+int xlb_dp_tx_dev_set(struct xlb_dp *dp, __u32 ifindex)
+{
+	return upd(dp, XLB_DPM_TX_DEVS, &ifindex, &ifindex);
+}
+
+int xlb_dp_tx_dev_del(struct xlb_dp *dp, __u32 ifindex)
+{
+	return del(dp, XLB_DPM_TX_DEVS, &ifindex);
+}
+
+int xlb_dp_peer_dev_set(struct xlb_dp *dp, __u32 ifindex)
+{
+	struct xlb_peer_dev v = { 0 };
+
+	return upd(dp, XLB_DPM_PEER_DEVS, &ifindex, &v);
+}
+
+int xlb_dp_peer_dev_del(struct xlb_dp *dp, __u32 ifindex)
+{
+	return del(dp, XLB_DPM_PEER_DEVS, &ifindex);
 }

@@ -26,6 +26,9 @@ enum xlb_dp_map {
 	XLB_DPM_SVC_META,
 	XLB_DPM_AFFINITY,
 	XLB_DPM_SRC_RANGES,
+	XLB_DPM_FRAGS,
+	XLB_DPM_TX_DEVS,
+	XLB_DPM_PEER_DEVS,
 	XLB_DPM_MAX,
 };
 
@@ -56,6 +59,8 @@ int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m);
 int xlb_dp_xdp_fd(const struct xlb_dp *dp);
 int xlb_dp_tc_fd(const struct xlb_dp *dp);
 int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp);
+/* xlb_tc: the whole datapath at tc ingress (uplinks without XDP). */
+int xlb_dp_tc_full_fd(const struct xlb_dp *dp);
 struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp);
 /* Number of possible CPUs (per-CPU map value count). */
 int xlb_dp_ncpus(void);
@@ -83,6 +88,12 @@ int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_node_addr_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v);
 int xlb_dp_iface_del(struct xlb_dp *dp, __u32 ifindex);
+/* xlb_tx_devs: uplinks in native XDP mode (XDP redirects only into these). */
+int xlb_dp_tx_dev_set(struct xlb_dp *dp, __u32 ifindex);
+int xlb_dp_tx_dev_del(struct xlb_dp *dp, __u32 ifindex);
+/* xlb_peer_devs: host ends of Pod veths (tc bpf_redirect_peer). */
+int xlb_dp_peer_dev_set(struct xlb_dp *dp, __u32 ifindex);
+int xlb_dp_peer_dev_del(struct xlb_dp *dp, __u32 ifindex);
 /* Remove every pin xlb_dp_load() creates under @pin_dir. */
 int xlb_dp_unpin(const char *pin_dir);
 

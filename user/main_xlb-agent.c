@@ -47,8 +47,8 @@
 #define MAX_NP_CIDRS 16
 /* After a change arrives, wait this long for more before syncing. */
 #define BATCH_MS 50
-/* File mode: idle this long, re-read the node's addresses and retry a
- * failed sync. */
+/* Idle this long: list Pod veths again; file mode also re-reads the
+ * node's addresses and retries a failed sync. */
 #define XLB_IDLE_MS 10000
 /* How long start-up waits for the first LIST before attaching anyway. */
 #define INITIAL_SYNC_MS 8000
@@ -66,7 +66,8 @@ struct agent {
 	const char *config;
 	const char *node_name;
 	const char *pin_dir;
-	enum xlb_xdp_mode xdp_mode;
+	enum xlb_attach attach;		/* --attach */
+	enum xlb_attach hook[MAX_IFACES];	/* what each uplink got */
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
 	__u32 maglev_slots;
@@ -95,7 +96,7 @@ static void usage(FILE *f)
 "usage: xlb-agent --iface IF [--iface IF2 ...] --node-name NAME\n"
 "                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
 "                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
-"                 [--pin-dir DIR] [--xdp-mode native|generic|auto]\n"
+"                 [--pin-dir DIR] [--attach auto|xdp|tc]\n"
 "                 [--snat-ports MIN-MAX] [--maglev-min M] [--maglev-slots N]\n"
 "                 [--ct-max N] [--ct-timeouts tcp=S,tcp-syn=S,tcp-fin=S,udp=S] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
@@ -112,7 +113,9 @@ static void usage(FILE *f)
 "                    (comma list), or \"primary\": the Node's first InternalIP\n"
 "  --node-name NAME  this node: endpoints with this nodeName are local\n"
 "  --pin-dir DIR     where maps and programs are pinned (default %s)\n"
-"  --xdp-mode MODE   native, generic or auto (default auto)\n"
+"  --attach HOOK     datapath hook per uplink: xdp (native XDP only), tc (the\n"
+"                    skb path), or auto (default): XDP where the driver has\n"
+"                    native XDP with metadata, else tc; the log says why\n"
 "  --snat-ports R    SNAT source ports for remote backends (default 61000-65000)\n"
 "  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
 "                    default 251)\n"
@@ -242,6 +245,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "node-name", required_argument, NULL, 'n' },
 		{ "pin-dir", required_argument, NULL, 'P' },
+		{ "attach", required_argument, NULL, 'a' },
 		{ "xdp-mode", required_argument, NULL, 'x' },
 		{ "snat-ports", required_argument, NULL, 's' },
 		{ "maglev-min", required_argument, NULL, 'm' },
@@ -277,9 +281,22 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		case 'c': a->config = optarg; break;
 		case 'n': a->node_name = optarg; break;
 		case 'P': a->pin_dir = optarg; break;
+		case 'a':
+			if (xlb_parse_attach(optarg, &a->attach)) {
+				fprintf(stderr, "xlb-agent: --attach %s: want auto, xdp or tc\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case 'x':
-			if (xlb_parse_xdp_mode(optarg, &a->xdp_mode)) {
-				fprintf(stderr, "xlb-agent: --xdp-mode %s: want native, generic or auto\n",
+			/* The old flag: native and auto map onto --attach;
+			 * generic XDP is not offered any more. */
+			if (!strcmp(optarg, "native")) {
+				a->attach = XLB_ATTACH_XDP;
+			} else if (!strcmp(optarg, "auto")) {
+				a->attach = XLB_ATTACH_AUTO;
+			} else {
+				fprintf(stderr, "xlb-agent: --xdp-mode %s: generic XDP sees GRO super-packets with partial checksums and is not supported; use --attach tc (or auto)\n",
 					optarg);
 				return -1;
 			}
@@ -468,6 +485,73 @@ static int node_addresses(struct agent *a)
 	else if (!err)
 		pr_info("node: %zu address(es) on %d interface(s)\n", na, a->n_ifaces);
 	return err;
+}
+
+/*
+ * The device maps: uplinks in XDP mode (the only XDP redirect targets) and
+ * the host ends of Pod veths (every veth that is not an uplink: its peer
+ * lives in a Pod's namespace), which tc delivers into directly.
+ */
+static int sync_devs(struct agent *a)
+{
+	__u32 tx[MAX_IFACES], peer[XLB_MAX_DEVS];
+	struct if_nameindex *ni, *it;
+	size_t ntx = 0, np = 0;
+	char drv[32];
+
+	for (int i = 0; i < a->n_ifaces; i++)
+		if (a->hook[i] == XLB_ATTACH_XDP)
+			tx[ntx++] = a->ifindex[i];
+	ni = if_nameindex();
+	for (it = ni; it && it->if_index && np < XLB_MAX_DEVS; it++) {
+		bool uplink = false;
+
+		for (int i = 0; i < a->n_ifaces && !uplink; i++)
+			uplink = a->ifindex[i] == (int)it->if_index;
+		if (uplink || xlb_if_driver(it->if_name, drv, sizeof(drv)) ||
+		    strcmp(drv, "veth"))
+			continue;
+		peer[np++] = it->if_index;
+	}
+	if (ni)
+		if_freenameindex(ni);
+	return xlb_sync_devs(a->sync, tx, ntx, peer, np);
+}
+
+/* Each uplink gets XDP (+ tc egress, + tc ingress for what XDP hands on)
+ * or the tc path (ingress and egress), per --attach and its driver. */
+static int attach_all(struct agent *a)
+{
+	char why[160];
+
+	for (int i = 0; i < a->n_ifaces; i++) {
+		a->hook[i] = xlb_attach_choose(a->ifnames[i], a->attach, why, sizeof(why));
+		pr_info("%s: %s datapath (%s)\n", a->ifnames[i],
+			a->hook[i] == XLB_ATTACH_XDP ? "XDP" : "tc", why);
+	}
+	/* Redirect targets before the programs that redirect into them. */
+	if (sync_devs(a))
+		return -1;
+	for (int i = 0; i < a->n_ifaces; i++) {
+		int err;
+
+		if (a->hook[i] == XLB_ATTACH_XDP) {
+			err = xlb_attach_tc(a->ifindex[i], a->ifnames[i], xlb_dp_tc_fd(a->dp),
+					    xlb_dp_tc_ingress_fd(a->dp));
+			if (!err)
+				err = xlb_attach_xdp(a->ifindex[i], a->ifnames[i],
+						     xlb_dp_xdp_fd(a->dp));
+		} else {
+			/* tc first, then XDP off: no gap where neither runs. */
+			err = xlb_attach_tc(a->ifindex[i], a->ifnames[i], xlb_dp_tc_fd(a->dp),
+					    xlb_dp_tc_full_fd(a->dp));
+			if (!err)
+				err = xlb_detach_xdp(a->ifindex[i], a->ifnames[i]);
+		}
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static void print_errors(const struct k8s_errors *e)
@@ -777,7 +861,7 @@ static int run(struct agent *a)
 		struct signalfd_siginfo si;
 		bool dirty = false;
 
-		int polled = poll(pfd, 2, a->src ? -1 : XLB_IDLE_MS);
+		int polled = poll(pfd, 2, XLB_IDLE_MS);
 
 		if (polled < 0) {
 			if (errno == EINTR)
@@ -795,6 +879,9 @@ static int run(struct agent *a)
 				return 0;
 			}
 		}
+		/* Quiet for a while: Pod veths come and go. */
+		if (!polled)
+			sync_devs(a);
 		if (a->src) {
 			unsigned int ch = 0;
 
@@ -901,13 +988,8 @@ int main(int argc, char **argv)
 	} else if (reload(&a, true) == -EBADMSG) {
 		pr_warn("starting with the state the maps already hold\n");
 	}
-	for (int i = 0; i < a.n_ifaces; i++) {
-		if (xlb_attach_tc(a.ifindex[i], a.ifnames[i], xlb_dp_tc_fd(a.dp),
-				  xlb_dp_tc_ingress_fd(a.dp)) ||
-		    xlb_attach_xdp(a.ifindex[i], a.ifnames[i], xlb_dp_xdp_fd(a.dp),
-				   a.xdp_mode))
-			goto out;
-	}
+	if (attach_all(&a))
+		goto out;
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
 out:

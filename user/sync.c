@@ -889,3 +889,50 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 		pr_err("sync: write node addresses: %s\n", strerror(-first));
 	return first ? first : 1;
 }
+
+/* Make the map @m hold exactly the ifindexes @want (which @set writes). */
+static int sync_dev_set(struct xlb_sync *s, enum xlb_dp_map m, const __u32 *want, size_t n,
+			int (*set)(struct xlb_dp *, __u32), int (*del)(struct xlb_dp *, __u32))
+{
+	int fd = xlb_dp_map_fd(s->dp, m), first = 0, err;
+	__u32 key, next, *stale = NULL;
+	size_t n_stale = 0;
+	bool more;
+
+	for (size_t i = 0; i < n; i++) {
+		err = set(s->dp, want[i]);
+		if (err && !first)
+			first = err;
+	}
+	/* Collect first, delete after: deleting while walking restarts
+	 * the walk on a hash map. */
+	more = !bpf_map_get_next_key(fd, NULL, &next);
+	while (more) {
+		bool keep = false;
+
+		key = next;
+		for (size_t i = 0; i < n && !keep; i++)
+			keep = want[i] == key;
+		if (!keep && push((void **)&stale, &n_stale, sizeof(key), &key))
+			break;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+	}
+	for (size_t i = 0; i < n_stale; i++)
+		del(s->dp, stale[i]);
+	free(stale);
+	return first;
+}
+
+int xlb_sync_devs(struct xlb_sync *s, const __u32 *tx, size_t n_tx,
+		  const __u32 *peer, size_t n_peer)
+{
+	int err = sync_dev_set(s, XLB_DPM_TX_DEVS, tx, n_tx, xlb_dp_tx_dev_set,
+			       xlb_dp_tx_dev_del);
+	int e = sync_dev_set(s, XLB_DPM_PEER_DEVS, peer, n_peer, xlb_dp_peer_dev_set,
+			     xlb_dp_peer_dev_del);
+
+	err = err ? err : e;
+	if (err)
+		pr_err("sync: write device maps: %s\n", strerror(-err));
+	return err;
+}

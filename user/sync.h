@@ -64,4 +64,10 @@ struct xlb_node_iface {
 int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
 		  const struct xlb_node_iface *ifs, size_t n_ifs);
 
+/* The uplinks XDP may redirect into (xlb_tx_devs) and the host ends of
+ * Pod veths tc may deliver into (xlb_peer_devs): each map is made to hold
+ * exactly the given ifindexes. 0 or -errno. */
+int xlb_sync_devs(struct xlb_sync *s, const __u32 *tx, size_t n_tx,
+		  const __u32 *peer, size_t n_peer);
+
 #endif /* XLB_SYNC_H */

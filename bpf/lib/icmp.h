@@ -1,9 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Reject: turn a packet for a frontend with no endpoints into an ICMP
- * port-unreachable back to its sender, in place, and XDP_TX it. A TCP
- * client in SYN_SENT takes it as a hard error (ECONNREFUSED at once), as
- * kube-proxy's REJECT rule gives. Rate-limited by a per-CPU token bucket.
+ * ICMP errors xlb sends itself, built in place from the packet they are
+ * about and sent back out of the interface it came in on:
+ *   - reject: a packet for a frontend with no endpoints becomes an ICMP
+ *     port-unreachable; a TCP client in SYN_SENT takes it as a hard error
+ *     (ECONNREFUSED at once), as kube-proxy's REJECT rule gives;
+ *   - frag-needed: a packet with DF set that does not fit the egress MTU
+ *     the FIB reports gets type 3 code 4 with that MTU, so the sender's
+ *     PMTU discovery works through the translation (the quote is the
+ *     packet as the sender sent it: nothing is rewritten before).
+ * Rate-limited by a per-CPU token bucket.
+ *
+ * XDP rewrites the frame and XDP_TXes it. tc cannot move data inside the
+ * skb, so it keeps the quoted 28 bytes, sets the skb's length with
+ * bpf_skb_change_tail and stores the new headers over the front with
+ * bpf_skb_store_bytes (BPF_F_RECOMPUTE_CSUM keeps a CHECKSUM_COMPLETE
+ * skb->csum true), then bpf_redirects it to the same device's egress.
  *
  * Frame before:  L2 | IPv4 (20) | first 8 bytes of L4 | rest
  * Frame after:   L2 (MACs swapped) | IPv4 (20) | ICMP (8) | IPv4 (20) | 8
@@ -14,6 +26,7 @@
 #define XLB_BPF_ICMP_H
 
 #include "csum.h"
+#include "ctx.h"
 #include "maps.h"
 #include "parse.h"
 
@@ -42,12 +55,92 @@ static __always_inline bool xlb_icmp_allowed(__u64 now)
 	return true;
 }
 
+/* RFC 1122 3.2.2: never answer a source that is not one host (0.0.0.0/8,
+ * multicast, limited broadcast), nor a packet with IP options (the quote
+ * is then a fixed 28 bytes, which keeps the checksums constant-size). */
+static __always_inline bool xlb_icmp_may_answer(const struct xlb_pkt *p, __u64 now)
+{
+	__u32 src = bpf_ntohl(p->tuple.saddr.v4);
+
+	if (p->ip->ihl != 5 || p->icmp_err || p->frag == XLB_FRAG_LATER ||
+	    (src >> 24) == 0 || (src >> 28) == 0xe || src == 0xffffffff)
+		return false;
+	return xlb_icmp_allowed(now);
+}
+
+static __always_inline void xlb_icmp_fill(struct iphdr *ip, struct icmphdr *icmp,
+					  __be32 saddr, __be32 daddr,
+					  __u8 type, __u8 code, __u16 mtu)
+{
+	__u32 sum;
+
+	ip->version = 4;
+	ip->ihl = 5;
+	ip->tos = 0;
+	ip->tot_len = bpf_htons(XLB_ICMP_GROW + XLB_ICMP_QUOTE);
+	ip->id = 0;
+	ip->frag_off = 0;
+	ip->ttl = 64;
+	ip->protocol = IPPROTO_ICMP;
+	ip->check = 0;
+	ip->saddr = saddr;
+	ip->daddr = daddr;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0);
+	ip->check = csum_fold32(sum);
+
+	icmp->type = type;
+	icmp->code = code;
+	icmp->checksum = 0;
+	icmp->un.gateway = 0;
+	icmp->un.frag.mtu = bpf_htons(mtu);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)icmp, sizeof(*icmp) + XLB_ICMP_QUOTE, 0);
+	icmp->checksum = csum_fold32(sum);
+}
+
+/* The reply's layout after L2, for the tc builder (scratch space). */
+struct xlb_icmp_msg {
+	struct iphdr ip;
+	struct icmphdr icmp;
+	__u8 quote[XLB_ICMP_QUOTE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_icmp_msg);
+} xlb_icmp_scratch SEC(".maps");
+
+static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p,
+					     __u8 type, __u8 code, __u16 mtu)
+{
+	struct __sk_buff *skb = c->ctx;
+	__u32 l2 = p->l3_off, zero = 0;
+	struct xlb_icmp_msg *m = bpf_map_lookup_elem(&xlb_icmp_scratch, &zero);
+	__u8 macs[2 * ETH_ALEN];
+
+	if (!m || (void *)p->ip + XLB_ICMP_QUOTE > xlb_data_end(c))
+		return -1;
+	__builtin_memcpy(m->quote, p->ip, XLB_ICMP_QUOTE);
+	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
+	__builtin_memcpy(macs + ETH_ALEN, p->eth->h_dest, ETH_ALEN);
+	xlb_icmp_fill(&m->ip, &m->icmp, p->tuple.daddr.v4, p->tuple.saddr.v4,
+		      type, code, mtu);
+	/* Packet pointers are gone from here on. */
+	if (bpf_skb_change_tail(skb, l2 + sizeof(*m), 0) ||
+	    bpf_skb_store_bytes(skb, l2, m, sizeof(*m), BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), BPF_F_RECOMPUTE_CSUM))
+		return TC_ACT_SHOT;
+	return bpf_redirect(c->ifindex, 0);
+}
+
 /* Returns XDP_TX when the reply was built, -1 when the packet must be
  * dropped instead (the frame is untouched in that case only if
  * resizing failed before any write). */
-static __always_inline int xlb_icmp_reject(struct xdp_md *ctx, struct xlb_pkt *p,
-					   __u64 now)
+static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt *p,
+					      __u8 type, __u8 code, __u16 mtu)
 {
+	struct xdp_md *ctx = c->ctx;
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u32 l2 = p->vlan ? ETH_HLEN + sizeof(struct xlb_vlan_hdr) : ETH_HLEN;
@@ -58,16 +151,9 @@ static __always_inline int xlb_icmp_reject(struct xdp_md *ctx, struct xlb_pkt *p
 	struct ethhdr *eth;
 	__u32 keep = l2 + XLB_ICMP_QUOTE;
 	int len = data_end - data;
-	__u32 sum;
 
 	__be16 tpid = p->eth->h_proto;
-	__u32 src = bpf_ntohl(p->ip->saddr);
 
-	/* Never answer a source that is not one host (RFC 1122 3.2.2):
-	 * 0.0.0.0/8, multicast, limited broadcast. */
-	if (p->ip->ihl != 5 || (src >> 24) == 0 || (src >> 28) == 0xe ||
-	    src == 0xffffffff || !xlb_icmp_allowed(now))
-		return -1;
 	__builtin_memcpy(dmac, p->eth->h_source, ETH_ALEN);
 	__builtin_memcpy(smac, p->eth->h_dest, ETH_ALEN);
 	if (p->vlan)
@@ -99,29 +185,20 @@ static __always_inline int xlb_icmp_reject(struct xdp_md *ctx, struct xlb_pkt *p
 	ip = data + l2;
 	icmp = (void *)(ip + 1);
 	qip = (void *)(icmp + 1);	/* the original header, where it was */
-
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tos = 0;
-	ip->tot_len = bpf_htons(XLB_ICMP_GROW + XLB_ICMP_QUOTE);
-	ip->id = 0;
-	ip->frag_off = 0;
-	ip->ttl = 64;
-	ip->protocol = IPPROTO_ICMP;
-	ip->check = 0;
-	ip->saddr = qip->daddr;
-	ip->daddr = qip->saddr;
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)ip, sizeof(*ip), 0);
-	ip->check = csum_fold32(sum);
-
-	icmp->type = ICMP_DEST_UNREACH;
-	icmp->code = ICMP_PORT_UNREACH;
-	icmp->checksum = 0;
-	icmp->un.gateway = 0;
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)icmp,
-			    sizeof(*icmp) + XLB_ICMP_QUOTE, 0);
-	icmp->checksum = csum_fold32(sum);
+	xlb_icmp_fill(ip, icmp, qip->daddr, qip->saddr, type, code, mtu);
 	return XDP_TX;
+}
+
+/* Answer @p with an ICMP error: the verdict, or -1 when no answer may or
+ * can be sent (the packet is then to be dropped). */
+static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p,
+					  __u8 type, __u8 code, __u16 mtu, __u64 now)
+{
+	if (!xlb_icmp_may_answer(p, now))
+		return -1;
+	if (xlb_is_tc(c))
+		return xlb_icmp_reply_tc(c, p, type, code, mtu);
+	return xlb_icmp_reply_xdp(c, p, type, code, mtu);
 }
 
 #endif /* XLB_BPF_ICMP_H */

@@ -98,6 +98,28 @@ struct {
 	__type(value, __u32);
 } xlb_src_ranges SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_MAX_FRAGS);
+	__type(key, struct xlb_frag_key);
+	__type(value, struct xlb_frag);
+} xlb_frags SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xlb_tx_devs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, XLB_MAX_DEVS);
+	__type(key, __u32);
+	__type(value, struct xlb_peer_dev);
+} xlb_peer_devs SEC(".maps");
+
 /* Not used by the programs: user space keeps the service names here so
  * xlbctl can read everything from the pins. */
 struct {

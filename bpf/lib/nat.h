@@ -16,15 +16,32 @@
 #define XLB_BPF_NAT_H
 
 #include "csum.h"
+#include "ctx.h"
 #include "parse.h"
 
 static __always_inline void nat4_xdp(struct xlb_pkt *p, const struct xlb_ct *ct)
 {
 	struct iphdr *ip = p->ip;
 	__u16 *l4sum = p->l4_csum;
-	bool l4 = p->tuple.proto == IPPROTO_TCP || *l4sum != 0;
+	bool l4;
 	__be16 *sport, *dport;
 
+	/* A later fragment has no L4 header: only the addresses change (the
+	 * L4 checksum, in the first fragment, already covers them). No L4
+	 * checksum pointer also means no L4 header (the verifier cannot know
+	 * that only ICMP errors, which never come here, lack one). */
+	if (p->frag == XLB_FRAG_LATER || !l4sum) {
+		if (ip->saddr != ct->nat_saddr.v4) {
+			csum_replace4(&ip->check, ip->saddr, ct->nat_saddr.v4);
+			ip->saddr = ct->nat_saddr.v4;
+		}
+		if (ip->daddr != ct->nat_daddr.v4) {
+			csum_replace4(&ip->check, ip->daddr, ct->nat_daddr.v4);
+			ip->daddr = ct->nat_daddr.v4;
+		}
+		return;
+	}
+	l4 = p->tuple.proto == IPPROTO_TCP || *l4sum != 0;
 	if (p->tuple.proto == IPPROTO_TCP) {
 		sport = &p->tcp->source;
 		dport = &p->tcp->dest;
@@ -75,9 +92,11 @@ static __always_inline int nat4_tc_addr(struct __sk_buff *skb, const struct xlb_
 
 	if (p->tuple.proto == IPPROTO_UDP)
 		l4_flags |= BPF_F_MARK_MANGLED_0;
-	err = bpf_l4_csum_replace(skb, l4_csum_off, from, to, l4_flags);
-	if (err)
-		return err;
+	if (p->frag != XLB_FRAG_LATER) {
+		err = bpf_l4_csum_replace(skb, l4_csum_off, from, to, l4_flags);
+		if (err)
+			return err;
+	}
 	err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
 				  from, to, sizeof(to));
 	if (err)
@@ -114,6 +133,8 @@ static __always_inline int nat4_tc(struct __sk_buff *skb, const struct xlb_pkt *
 	if (!err && t->daddr.v4 != ct->nat_daddr.v4)
 		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, daddr),
 				   t->daddr.v4, ct->nat_daddr.v4);
+	if (p->frag == XLB_FRAG_LATER)
+		return err;
 	if (!err && t->sport != ct->nat_sport)
 		err = nat4_tc_port(skb, p, offsetof(struct udphdr, source),
 				   t->sport, ct->nat_sport);
@@ -121,6 +142,17 @@ static __always_inline int nat4_tc(struct __sk_buff *skb, const struct xlb_pkt *
 		err = nat4_tc_port(skb, p, offsetof(struct udphdr, dest),
 				   t->dport, ct->nat_dport);
 	return err;
+}
+
+/* The flow's rewrite, by the hook's means. 0 or a negative helper error
+ * (tc: the packet may be half rewritten and must be dropped). */
+static __always_inline int nat4(struct xlb_ctx *c, struct xlb_pkt *p,
+				const struct xlb_ct *ct)
+{
+	if (xlb_is_tc(c))
+		return nat4_tc(c->ctx, p, ct);
+	nat4_xdp(p, ct);
+	return 0;
 }
 
 #endif /* XLB_BPF_NAT_H */

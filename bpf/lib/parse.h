@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Packet parsing for XDP and tc: Ethernet (one 802.1Q/802.1ad tag), IPv4,
- * TCP/UDP. Every header is bounds-checked before it is read; on success the
- * header pointers in struct xlb_pkt are valid until the packet is resized.
- * The parser only reads; a packet it refuses is left exactly as it came.
+ * TCP/UDP, ICMP errors. Every header is bounds-checked before it is read;
+ * on success the header pointers in struct xlb_pkt are valid until the
+ * packet is changed by a tc helper or resized (tc code uses the offsets
+ * and the scalar copies after that). The parser only reads; a packet it
+ * refuses is left exactly as it came.
+ *
+ * IPv4 fragments: the first one (offset 0, MF) carries the L4 header and
+ * is parsed like any packet (its UDP length names the whole datagram);
+ * a later one has no L4 header: it is returned with XLB_FRAG_LATER and no
+ * ports, which the caller takes from the first fragment (flow.h).
  */
 #ifndef XLB_BPF_PARSE_H
 #define XLB_BPF_PARSE_H
@@ -23,11 +30,27 @@ struct xlb_pkt {
 		struct udphdr *udp;
 	};
 	__u16 *l4_csum;		/* TCP or UDP checksum field */
+	struct icmphdr *icmp;	/* icmp_err: the ICMP header ... */
+	struct iphdr *inner;	/* ... and the IPv4 header it quotes */
 	__u32 l3_off;		/* offset of the IPv4 header (14 or 18) */
 	__u32 l4_off;		/* offset of the TCP/UDP header */
+	__u16 tot_len;		/* IPv4 total length, host order (BIG TCP:
+				 * taken from the skb) */
+	__be16 ip_id;
+	__u8 tos;
+	__u8 ttl;
 	__u8 tcp_flags;		/* TCP_F_* below; 0 for UDP */
+	__u8 frag;		/* enum xlb_frag_kind */
+	bool df;		/* Don't Fragment set */
+	bool icmp_err;		/* ICMP error: tuple is the quoted packet's */
 	bool vlan;
 	struct xlb_ct_key tuple;	/* the packet's tuple, as a CT key */
+};
+
+enum xlb_frag_kind {
+	XLB_FRAG_NONE,
+	XLB_FRAG_FIRST,		/* offset 0, MF: has the L4 header */
+	XLB_FRAG_LATER,		/* offset > 0: no L4 header, no ports */
 };
 
 #define XLB_TCP_FIN 0x01
@@ -36,15 +59,53 @@ struct xlb_pkt {
 #define XLB_TCP_ACK 0x10
 
 /*
+ * An ICMP error (unreachable, time exceeded) quoting an IPv4 TCP/UDP
+ * header without options: p->tuple is then the *quoted* packet's tuple
+ * and p->icmp_err set, so the caller can look up the flow it is about.
+ * Anything else ICMP is XLB_R_PASS_NOT_L4, as before.
+ */
+static __always_inline int xlb_parse_icmp_err(void *cur, void *data_end,
+					      struct xlb_pkt *p)
+{
+	struct icmphdr *icmp = cur;
+	struct iphdr *in;
+	__be16 *ports;
+
+	if ((void *)(icmp + 1) > data_end)
+		return XLB_R_PASS_MALFORMED;
+	if (icmp->type != ICMP_DEST_UNREACH && icmp->type != ICMP_TIME_EXCEEDED)
+		return XLB_R_PASS_NOT_L4;
+	in = (void *)(icmp + 1);
+	if ((void *)(in + 1) + 8 > data_end)
+		return XLB_R_PASS_NOT_L4;
+	if (in->version != 4 || in->ihl != 5 ||
+	    (in->protocol != IPPROTO_TCP && in->protocol != IPPROTO_UDP) ||
+	    (in->frag_off & bpf_htons(IP_OFFSET)))
+		return XLB_R_PASS_NOT_L4;
+	ports = (void *)(in + 1);
+	p->icmp = icmp;
+	p->inner = in;
+	p->icmp_err = true;
+	p->tuple.saddr.v4 = in->saddr;
+	p->tuple.daddr.v4 = in->daddr;
+	p->tuple.sport = ports[0];
+	p->tuple.dport = ports[1];
+	p->tuple.proto = in->protocol;
+	return -1;
+}
+
+/*
  * Returns -1 when the packet is IPv4 TCP/UDP and fully parsed, or the
  * enum xlb_reason to count when it is to be passed untouched.
  *
  * @pkt_len is the whole packet's length. It differs from data_end - data
  * for a tc skb whose payload sits in pages: the headers must be in the
  * linear part, the IP length is checked against the whole packet.
+ * @gso: the skb is a GSO packet (tc). An IPv4 BIG TCP packet (above 64 KB)
+ * has tot_len 0; its length is then the skb's.
  */
 static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
-				     struct xlb_pkt *p)
+				     bool gso, struct xlb_pkt *p)
 {
 	struct ethhdr *eth = data;
 	struct iphdr *ip;
@@ -76,13 +137,22 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 		return XLB_R_PASS_MALFORMED;
 	ihl_len = ip->ihl * 4;
 	tot_len = bpf_ntohs(ip->tot_len);
+	if (!tot_len && gso && pkt_len - (cur - data) > 0xffff)
+		tot_len = pkt_len - (cur - data);
 	/* Trailing Ethernet padding is fine; a length past the frame is not. */
 	if (tot_len < ihl_len || (cur - data) + tot_len > pkt_len)
 		return XLB_R_PASS_MALFORMED;
-	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
-		return XLB_R_PASS_FRAGMENT;
 	p->ip = ip;
 	p->l3_off = cur - data;
+	p->tot_len = tot_len > 0xffff ? 0xffff : tot_len;
+	p->ip_id = ip->id;
+	p->tos = ip->tos;
+	p->ttl = ip->ttl;
+	p->df = !!(ip->frag_off & bpf_htons(0x4000));
+	if (ip->frag_off & bpf_htons(IP_OFFSET))
+		p->frag = XLB_FRAG_LATER;
+	else if (ip->frag_off & bpf_htons(IP_MF))
+		p->frag = XLB_FRAG_FIRST;
 	cur += ihl_len;
 	p->l4_off = cur - data;
 
@@ -91,6 +161,9 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 	p->tuple.proto = ip->protocol;
 	p->tuple.family = XLB_AF_INET;
 
+	if (p->frag == XLB_FRAG_LATER)
+		return ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP ?
+		       -1 : XLB_R_PASS_FRAGMENT;
 	if (ip->protocol == IPPROTO_TCP) {
 		struct tcphdr *th = cur;
 
@@ -110,8 +183,9 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 
 		if ((void *)(uh + 1) > data_end)
 			return XLB_R_PASS_MALFORMED;
+		/* A first fragment's UDP length is the whole datagram's. */
 		if (bpf_ntohs(uh->len) < sizeof(*uh) ||
-		    bpf_ntohs(uh->len) > tot_len - ihl_len)
+		    (p->frag == XLB_FRAG_NONE && bpf_ntohs(uh->len) > tot_len - ihl_len))
 			return XLB_R_PASS_MALFORMED;
 		p->udp = uh;
 		p->l4_csum = &uh->check;
@@ -119,6 +193,8 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 		p->tuple.dport = uh->dest;
 		return -1;
 	}
+	if (ip->protocol == IPPROTO_ICMP && p->frag == XLB_FRAG_NONE && ihl_len == 20)
+		return xlb_parse_icmp_err(cur, data_end, p);
 	return XLB_R_PASS_NOT_L4;
 }
 

@@ -30,6 +30,9 @@
 #define XLB_MAP_SVC_META   "xlb_svc_meta"
 #define XLB_MAP_AFFINITY   "xlb_affinity"
 #define XLB_MAP_SRC_RANGES "xlb_src_ranges"
+#define XLB_MAP_FRAGS      "xlb_frags"
+#define XLB_MAP_TX_DEVS    "xlb_tx_devs"
+#define XLB_MAP_PEER_DEVS  "xlb_peer_devs"
 
 /* Default capacities; the loader can change each before load. */
 #define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
@@ -40,6 +43,8 @@
 #define XLB_MAX_IFACES     64
 #define XLB_MAX_AFFINITY   262144
 #define XLB_MAX_SRC_RANGES 65536
+#define XLB_MAX_FRAGS      8192
+#define XLB_MAX_DEVS       1024	/* Pod veths (xlb_peer_devs) */
 
 enum xlb_family {
 	XLB_AF_INET  = 4,
@@ -186,6 +191,38 @@ struct xlb_ct {
 };
 _Static_assert(sizeof(struct xlb_ct) == 56, "xlb_ct size");
 
+/*
+ * xlb_frags: LRU_HASH, an IPv4 datagram in fragments -> the ports of its
+ * first fragment (the only one with an L4 header), so the later ones are
+ * looked up and translated as the same flow. Entries are overwritten by
+ * the next datagram with the same id; the LRU ages out the rest.
+ */
+struct xlb_frag_key {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;		/* IPv4 identification, network order */
+	__u8 proto;
+	__u8 pad;
+};
+_Static_assert(sizeof(struct xlb_frag_key) == 12, "xlb_frag_key size");
+
+struct xlb_frag {
+	__be16 sport;		/* network order */
+	__be16 dport;
+};
+_Static_assert(sizeof(struct xlb_frag) == 4, "xlb_frag size");
+
+/*
+ * xlb_tx_devs: DEVMAP_HASH, ifindex -> ifindex: the uplinks running XDP in
+ * native mode, the only devices XDP redirects into (a miss goes to tc).
+ * xlb_peer_devs: HASH, ifindex -> struct xlb_peer_dev: host ends of Pod
+ * veths, which tc ingress may deliver into with bpf_redirect_peer.
+ */
+struct xlb_peer_dev {
+	__u32 flags;		/* reserved, 0 */
+};
+_Static_assert(sizeof(struct xlb_peer_dev) == 4, "xlb_peer_dev size");
+
 /* xlb_svc_meta: HASH, svc_id -> what the agent knows of a service port
  * that the programs do not need; written by the agent, read by xlbctl. */
 struct xlb_svc_meta {
@@ -254,7 +291,8 @@ enum xlb_reason {
 	XLB_R_REPLY_LOCAL,		/* tc: local Pod reply source restored */
 	XLB_R_PASS_NOT_IP,		/* not IPv4 (ARP, IPv6, ...) */
 	XLB_R_PASS_NOT_L4,		/* IPv4 but neither TCP nor UDP */
-	XLB_R_PASS_FRAGMENT,		/* IPv4 fragment */
+	XLB_R_PASS_FRAGMENT,		/* IPv4 fragment of neither TCP nor
+					 * UDP */
 	XLB_R_PASS_MALFORMED,		/* truncated or bad header: untouched */
 	XLB_R_PASS_NOT_FRONTEND,	/* no service at this address:port */
 	XLB_R_FWD_NEIGH,		/* NATed, next hop not resolved yet:
@@ -279,6 +317,21 @@ enum xlb_reason {
 	XLB_R_DROP_CT_CLASH,		/* a local Pod's reply tuple belongs to
 					 * another live flow (same client port
 					 * to two frontends of one Pod) */
+	XLB_R_FWD_TC,			/* XDP: translated, egress not an XDP
+					 * uplink: tc ingress sends it with
+					 * bpf_redirect_neigh */
+	XLB_R_FWD_PEER,			/* tc: DNAT to a local Pod, delivered
+					 * into its veth (bpf_redirect_peer) */
+	XLB_R_ICMP_FRAG_NEEDED,		/* DF packet above the egress MTU:
+					 * ICMP frag-needed sent back */
+	XLB_R_DROP_FRAG_NEEDED,		/* above the egress MTU without DF (or
+					 * the ICMP could not be sent) */
+	XLB_R_ICMP_XLATE,		/* ICMP error about a translated flow,
+					 * translated back and sent on */
+	XLB_R_PASS_FRAG_UNKNOWN,	/* later fragment whose first fragment
+					 * was not seen: to the stack */
+	XLB_R_DROP_NO_META,		/* XDP: must hand to tc, but the driver
+					 * has no metadata area */
 	XLB_R_MAX,
 };
 
@@ -339,6 +392,13 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_VLAN_REMOTE]	= "drop_vlan_remote",
 	[XLB_R_DROP_TTL]		= "drop_ttl",
 	[XLB_R_DROP_CT_CLASH]		= "drop_ct_clash",
+	[XLB_R_FWD_TC]			= "fwd_tc",
+	[XLB_R_FWD_PEER]		= "fwd_peer",
+	[XLB_R_ICMP_FRAG_NEEDED]	= "icmp_frag_needed",
+	[XLB_R_DROP_FRAG_NEEDED]	= "drop_frag_needed",
+	[XLB_R_ICMP_XLATE]		= "icmp_xlate",
+	[XLB_R_PASS_FRAG_UNKNOWN]	= "pass_frag_unknown",
+	[XLB_R_DROP_NO_META]		= "drop_no_meta",
 };
 #endif
 

@@ -14,11 +14,11 @@
 #                                           n1n2  10.0.1.1/24 ── n2n1 10.0.1.2  N2 (node2)
 #                                                               n2p2 10.2.1.1/24 ── eth0 10.2.1.2  P2
 #
-# c0 and n2n1 receive XDP_TX/XDP_REDIRECT frames from node1's XDP program,
-# so they carry a trivial XDP_PASS program (a veth needs NAPI on the
-# receiving side). Clients and Pods send with TX checksum offload off: XDP
-# rewrites need full checksums in the packet. BPF pins live on a private
-# bpffs under the run's temp dir (ip netns exec hides /sys/fs/bpf).
+# Like users' nodes: default offloads everywhere (clients and Pods send
+# CHECKSUM_PARTIAL and GSO skbs), no helper programs on any peer. node1's
+# uplinks are veths, so xlb-agent --attach auto puts the tc datapath on
+# them. BPF pins live on a private bpffs under the run's temp dir (ip netns
+# exec hides /sys/fs/bpf).
 
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$E2E_DIR/../.." && pwd)
@@ -124,17 +124,6 @@ veth_pair() {
 	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
 }
 
-build_xdp_pass() {	# built by `make` (build/selftests/e2e/), like the product
-	[ -f "$BUILD/selftests/e2e/xdp_pass.bpf.o" ] ||
-		{ echo "missing $BUILD/selftests/e2e/xdp_pass.bpf.o: run make" >&2; return 1; }
-}
-
-# xdp_pass_on NS DEV: give DEV NAPI (it receives XDP_TX/REDIRECT frames).
-xdp_pass_on() {
-	build_xdp_pass || return 1
-	ip -n "$1" link set dev "$2" xdpdrv obj "$BUILD/selftests/e2e/xdp_pass.bpf.o" sec xdp
-}
-
 # A Pod namespace behind NODE_NS: pod_add NODE_NS NODE_IF NODE_ADDR POD_NS POD_ADDR/LEN
 pod_add() {
 	local node=$1 nif=$2 naddr=$3 pod=$4 paddr=$5 gw=${3%/*}
@@ -142,13 +131,7 @@ pod_add() {
 	veth_pair "$node" "$nif" "$pod" eth0 || return 1
 	ip -n "$node" addr add "$naddr" dev "$nif" &&
 	ip -n "$pod" addr add "$paddr" dev eth0 &&
-	ip -n "$pod" route add default via "$gw" &&
-	nsx "$pod" ethtool -K eth0 tx off >/dev/null || return 1
-	# Diagnosis knob: XLB_E2E_POD_SG=off makes the Pods send linear skbs
-	# only (no paged payload). The default (on) is what real Pods do.
-	if [ "${XLB_E2E_POD_SG:-on}" = off ]; then
-		nsx "$pod" ethtool -K eth0 sg off >/dev/null || return 1
-	fi
+	ip -n "$pod" route add default via "$gw" || return 1
 }
 
 # topo_up [--p1b]: build the namespaces above.
@@ -165,8 +148,7 @@ topo_up() {
 	ip -n "$C" addr add 10.0.0.2/24 dev c0 &&
 	ip -n "$C" route add default via 10.0.0.1 &&
 	ip -n "$C" route add 192.0.2.0/24 via 10.0.0.1 &&
-	ip -n "$N1" addr add 10.0.0.1/24 dev n1up &&
-	nsx "$C" ethtool -K c0 tx off >/dev/null || return 1
+	ip -n "$N1" addr add 10.0.0.1/24 dev n1up || return 1
 	# node1 <-> node2
 	veth_pair "$N1" n1n2 "$N2" n2n1 || return 1
 	ip -n "$N1" addr add 10.0.1.1/24 dev n1n2 &&
@@ -183,9 +165,6 @@ topo_up() {
 		pod_add "$N1" n1p1b 10.1.1.1/32 "$P1B" 10.1.1.3/24 || return 1
 		ip -n "$N1" route add 10.1.1.3/32 dev n1p1b || return 1
 	fi
-	# NAPI where node1's XDP sends frames
-	xdp_pass_on "$C" c0 || return 1
-	xdp_pass_on "$N2" n2n1 || return 1
 	# Private bpffs for the agent's pins
 	mkdir -p "$TMP/bpf" && mount -t bpf bpf "$TMP/bpf" || return 1
 	E2E_BPFFS=1
@@ -335,6 +314,11 @@ print(r)' "$1"
 
 # xdp_attached NS DEV: does ip link show an XDP program on DEV?
 xdp_attached() { ip -n "$1" -d link show dev "$2" | grep -q 'prog/xdp'; }
+# tc_prog NS DEV DIR: the name of the tc program on DEV's DIR hook.
+tc_prog() {
+	ip netns exec "$1" bpftool net show dev "$2" 2>/dev/null |
+		awk -v h="clsact/$3" '$2 == h { sub(/:\[.*/, "", $3); print $3 }'
+}
 
 # require_build: the agent must exist (else the test fails: it cannot run
 # without it, and that is a real failure, not a skip)

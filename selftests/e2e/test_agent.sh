@@ -110,10 +110,10 @@ many_check "added endpoint P1b gets new connections (30 new)" 10.0.0.1 30080 30 
 
 # --- 2. agent stopped: programs and maps stay, traffic flows
 agent_stop a1 && t_pass "agent exits on SIGTERM" || t_fail "agent exits on SIGTERM" "needed SIGKILL"
-if xdp_attached "$N1" n1up && xdp_attached "$N1" n1n2; then
-	t_pass "agent stopped: XDP still attached on n1up, n1n2"
+if [ "$(tc_prog "$N1" n1up ingress)" = xlb_tc ] && [ "$(tc_prog "$N1" n1n2 ingress)" = xlb_tc ]; then
+	t_pass "agent stopped: tc datapath still attached on n1up, n1n2"
 else
-	t_fail "agent stopped: XDP still attached" "$(ip -n "$N1" -d link show | grep -E '^[0-9]|xdp')"
+	t_fail "agent stopped: tc datapath still attached" "$(ip netns exec "$N1" bpftool net show 2>&1 | tr '\n' ' ')"
 fi
 ka_same "agent stopped: keep-alive connection still answers, same Pod"
 many_check "agent stopped: new connections work (all three Pods)" 10.0.0.1 30080 30 P1 P1b P2
