@@ -6,6 +6,13 @@ bounded by a socket timeout (-t, seconds).
   client.py many ADDR PORT N         N new connections; print "POD COUNT"
                                      lines and "fail COUNT"
   client.py udp ADDR PORT            one datagram, print the answer
+  client.py udpbig ADDR PORT N       ask for an N-byte answer; print its
+                                     first line and "len=N"
+  client.py udpdf ADDR PORT N        send N bytes with DF (PMTU discovery
+                                     on), then print the socket's path MTU
+                                     ("mtu=M") as ICMP frag-needed set it
+  client.py post ADDR PORT N         one connection, POST N bytes, print the
+                                     body
   client.py refused ADDR PORT        connect must fail with ECONNREFUSED
                                      within -t (default 1 s)
   client.py noanswer ADDR PORT       connect must get no answer at all
@@ -116,6 +123,59 @@ def main():
             print("udp %s:%s failed after %s: %r" % (args[0], args[1], ms(t0), e), file=sys.stderr)
             return 1
         print("udp %s:%s %s" % (args[0], args[1], ms(t0)), file=sys.stderr)
+        return 0
+
+    if op == "udpbig":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(a.timeout or 3)
+        try:
+            s.connect((args[0], int(args[1])))
+            s.send(b"big %d" % int(args[2]))
+            d = s.recv(65535)
+        except Exception as e:
+            print("udpbig %s:%s failed: %r" % (args[0], args[1], e), file=sys.stderr)
+            return 1
+        print(d.split(b"\n", 1)[0].decode())
+        print("len=%d" % len(d))
+        return 0
+
+    if op == "udpdf":
+        IP_MTU_DISCOVER, IP_PMTUDISC_DO, IP_MTU = 10, 2, 14
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DO)
+        s.connect((args[0], int(args[1])))
+        deadline = time.monotonic() + (a.timeout or 3)
+        mtu = s.getsockopt(socket.IPPROTO_IP, IP_MTU)
+        first = mtu
+        while time.monotonic() < deadline:
+            try:
+                s.send(b"d" * int(args[2]))
+            except OSError as e:
+                if e.errno != errno.EMSGSIZE:
+                    raise
+            time.sleep(0.2)
+            mtu = s.getsockopt(socket.IPPROTO_IP, IP_MTU)
+            if mtu != first:
+                break
+        print("mtu=%d" % mtu)
+        return 0
+
+    if op == "post":
+        n = int(args[2])
+        try:
+            s = socket.create_connection((args[0], int(args[1])), timeout=a.timeout or 3)
+            s.sendall(("POST / HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n"
+                       % (args[0], n)).encode() + b"p" * n)
+            buf = b""
+            while b"got=" not in buf or not buf.endswith(b"\n"):
+                d = s.recv(4096)
+                if not d:
+                    break
+                buf += d
+            print(buf.split(b"\r\n\r\n", 1)[-1].decode().strip())
+        except Exception as e:
+            print("post %s:%s failed: %r" % (args[0], args[1], e), file=sys.stderr)
+            return 1
         return 0
 
     if op in ("refused", "noanswer"):

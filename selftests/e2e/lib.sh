@@ -223,10 +223,13 @@ agent_log() { echo "$TMP/$1.log"; }
 agent_synced_count() { grep -c 'xlb-agent: synced' "$TMP/$1.log" 2>/dev/null || true; }
 
 # agent_start NAME NS CONFIG [extra args]: run node1's agent in NS; wait
-# (<= 10 s) for "xlb-agent: ready".
+# (<= 10 s) for "xlb-agent: ready". Its uplinks: $AGENT_IFACES.
+AGENT_IFACES=${AGENT_IFACES:-"n1up n1n2"}
+agent_ifaces() { local i; for i in $AGENT_IFACES; do printf -- '--iface %s ' "$i"; done; }
 agent_start() {
 	local name=$1 ns=$2 cfg=$3 log=$TMP/$1.log i p; shift 3
-	ip netns exec "$ns" "$AGENT" --iface n1up --iface n1n2 --config "$cfg" \
+	# shellcheck disable=SC2046
+	ip netns exec "$ns" "$AGENT" $(agent_ifaces) --config "$cfg" \
 		--node-name node1 --pin-dir "$PIN" "$@" >>"$log" 2>&1 &
 	p=$!
 	AGENT_PID[$name]=$p
@@ -273,7 +276,8 @@ agent_stop() {
 }
 
 agent_uninstall() {
-	timeout 20 ip netns exec "$N1" "$AGENT" --uninstall --iface n1up --iface n1n2 \
+	# shellcheck disable=SC2046
+	timeout 20 ip netns exec "$N1" "$AGENT" --uninstall $(agent_ifaces) \
 		--pin-dir "$PIN" "$@"
 }
 

@@ -35,6 +35,17 @@ def main():
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length", "0"))
+            got = len(self.rfile.read(n)) if n else 0
+            body = ("pod=%s client=%s:%d got=%d\n" % (a.name, self.client_address[0],
+                                                      self.client_address[1], got)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def log_message(self, fmt, *args):
             pass
 
@@ -54,7 +65,12 @@ def main():
         def udp_loop():
             while True:
                 data, peer = us.recvfrom(65535)
-                us.sendto(("pod=%s client=%s:%d" % (a.name, peer[0], peer[1])).encode(), peer)
+                out = ("pod=%s client=%s:%d" % (a.name, peer[0], peer[1])).encode()
+                # "big N": an answer of N bytes (larger than the MTU: the
+                # Pod's stack sends it in fragments)
+                if data.startswith(b"big "):
+                    out = (out + b"\n").ljust(int(data[4:]), b"x")
+                us.sendto(out, peer)
         threads.append(threading.Thread(target=udp_loop, daemon=True))
     for t in threads:
         t.start()
