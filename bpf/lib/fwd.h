@@ -49,9 +49,10 @@ static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p,
 	fib->l4_protocol = p->tuple.proto;
 	fib->sport = sport;
 	fib->dport = dport;
-	/* XDP checks tot_len against the route MTU; tc leaves it 0 so the
-	 * kernel checks the skb itself, GSO-aware (a 64 KB GSO skb fits). */
-	fib->tot_len = xlb_is_tc(c) ? 0 : p->tot_len;
+	/* tot_len is checked against the route's MTU. A GSO skb leaves it 0
+	 * so the kernel checks the skb itself, segment-wise (a 64 KB GSO
+	 * skb fits a 1500 MTU). */
+	fib->tot_len = p->gso ? 0 : p->tot_len;
 	fib->ifindex = c->ifindex;
 	fib->ipv4_src = saddr;
 	fib->ipv4_dst = daddr;

@@ -43,6 +43,7 @@ struct xlb_pkt {
 	__u8 frag;		/* enum xlb_frag_kind */
 	bool df;		/* Don't Fragment set */
 	bool icmp_err;		/* ICMP error: tuple is the quoted packet's */
+	bool gso;		/* tc: a GSO skb */
 	bool vlan;
 	struct xlb_ct_key tuple;	/* the packet's tuple, as a CT key */
 };
@@ -143,6 +144,7 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 	if (tot_len < ihl_len || (cur - data) + tot_len > pkt_len)
 		return XLB_R_PASS_MALFORMED;
 	p->ip = ip;
+	p->gso = gso;
 	p->l3_off = cur - data;
 	p->tot_len = tot_len > 0xffff ? 0xffff : tot_len;
 	p->ip_id = ip->id;

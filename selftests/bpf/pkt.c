@@ -88,6 +88,7 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 	ip->ihl = 5;
 	ip->tot_len = htons(sizeof(*ip) + l4len);
 	ip->id = htons(0x1234);
+	ip->frag_off = htons(s->frag_off);
 	ip->ttl = s->ttl ? s->ttl : 64;
 	ip->protocol = s->proto;
 	ip->saddr = s->saddr;
@@ -244,6 +245,7 @@ int pkt_node_netns(struct pkt_node *n)
 		"ip neigh replace 10.0.1.2 lladdr 02:00:00:00:01:02 dev xn1 nud permanent",
 		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
 		"ip route add 10.3.0.0/16 via 10.0.1.3 dev xn1",
+		"ip route add 10.4.0.0/16 via 10.0.1.2 dev xn1 mtu lock 1000",
 		"sysctl -qw net.ipv4.ip_forward=1",
 	};
 

@@ -25,6 +25,8 @@ struct pkt_spec {
 	__u8 ttl;		/* 0: 64 */
 	__u16 payload;		/* payload bytes after the L4 header */
 	bool udp_nocsum;	/* UDP checksum 0 (none) */
+	__u16 frag_off;		/* IPv4 flags + offset, host order (0x4000 DF,
+				 * 0x2000 MF) */
 };
 
 #define PKT_MAX 2048
@@ -49,7 +51,8 @@ __u32 ip4(const char *dotted);
  *
  *   client 10.0.0.2, .3 (02:..:02), host 10.0.0.50 (02:..:50)
  *         --- xn0 10.0.0.1 [node] xn1 10.0.1.1 --- next hop 10.0.1.2 (02:..:01:02)
- *   routes: 10.2.0.0/16 via 10.0.1.2; 10.3.0.0/16 via 10.0.1.3 (MAC unknown)
+ *   routes: 10.2.0.0/16 via 10.0.1.2; 10.3.0.0/16 via 10.0.1.3 (MAC unknown);
+ *           10.4.0.0/16 via 10.0.1.2 with MTU 1000
  */
 struct pkt_node {
 	int if_xn0, if_xn1;

@@ -1538,3 +1538,359 @@ XT_TEST(new_flows_spread_over_backends)
 	for (int i = 0; i < 3; i++)
 		ASSERT_TRUE(seen[i] > 750 && seen[i] < 1250, "each backend near a third");
 }
+
+/* ---- the tc (skb) path, XDP's hand-offs, MTU, fragments, ICMP errors ---- */
+
+/* Run xlb_tc (the whole datapath at tc ingress) on @in arriving at
+ * @ifindex. */
+static int run_tc_full_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex,
+			  struct run *r)
+{
+	struct __sk_buff ctx = { .ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
+		    .data_out = r->out, .data_size_out = sizeof(r->out),
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	__u64 before[XLB_R_MAX];
+
+	reasons_read(d, before);
+	if (bpf_prog_test_run_opts(xlb_dp_tc_full_fd(d), &o))
+		return -errno;
+	r->ret = o.retval;
+	r->len = o.data_size_out;
+	reasons_read(d, r->reasons);
+	for (int i = 0; i < XLB_R_MAX; i++)
+		r->reasons[i] -= before[i];
+	return 0;
+}
+
+/* Like check_run, with tc verdicts (check_run's names are XDP's). */
+static bool check_tc(const char *what, const struct run *r, int verdict, int reason,
+		     const __u8 *exp, size_t exp_len)
+{
+	struct run x = *r;
+
+	if (!ASSERT_EQ(r->ret, verdict, what))
+		return false;
+	x.ret = XDP_PASS;
+	return check_run(what, &x, XDP_PASS, reason, exp, exp_len);
+}
+
+XT_TEST(tc_path_local_remote_and_reply)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 local[] = { BE_LOCAL }, remote[] = { BE_REMOTE };
+	struct pkt_spec s, e;
+	struct xlb_ct fwd;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30080, IPPROTO_TCP, 10, local, 1, 1, 0);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, remote, 1, 1, 0);
+
+	/* Local Pod, no Pod veth listed for it: DNAT, up the stack. */
+	s = from_client(A_CLIENT, 41000, A_NODE, 30080, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	e = to_pod(&s, A_LOCAL);
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn0, &r), "tc run"))
+		check_tc("tc: SYN to local backend", &r, TC_ACT_OK, XLB_R_FWD_LOCAL, exp, elen);
+
+	/* Remote Pod: DNAT + SNAT + TTL, sent with bpf_redirect_neigh (the
+	 * MACs are the neighbour code's job, so they stay as they came). */
+	s = from_client(A_CLIENT, 41001, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_tc_full_on(dp, in, len, if_xn0, &r), "tc run") ||
+	    !ASSERT_TRUE(ct_get(dp, A_CLIENT, 41001, A_NODE, 30081, IPPROTO_TCP, &fwd),
+			 "forward ct entry"))
+		return;
+	e = s;
+	e.saddr = A_NODE1;
+	e.sport = ntohs(fwd.nat_sport);
+	e.daddr = A_REMOTE;
+	e.dport = 8080;
+	e.ttl = 63;
+	elen = pkt_build(&e, exp);
+	check_tc("tc: SYN to remote backend", &r, TC_ACT_REDIRECT, XLB_R_FWD_REMOTE, exp, elen);
+
+	/* The backend's SYN-ACK at xn1, back to the client. */
+	s = (struct pkt_spec){ .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
+			       .dport = e.sport, .proto = IPPROTO_TCP,
+			       .tcp_flags = TH_SYN | TH_ACK, .ttl = 62 };
+	memcpy(s.smac, mac_gw1, 6);
+	memcpy(s.dmac, mac_xn1, 6);
+	len = pkt_build(&s, in);
+	e = s;
+	e.saddr = A_NODE;
+	e.sport = 30081;
+	e.daddr = A_CLIENT;
+	e.dport = 41001;
+	e.ttl = 61;
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn1, &r), "tc reply run"))
+		check_tc("tc: SYN-ACK from remote backend", &r, TC_ACT_REDIRECT,
+			 XLB_R_REPLY_SNAT, exp, elen);
+}
+
+/* The ICMP error xlb builds: port unreachable or frag-needed quoting @s. */
+static size_t icmp_error_of(const struct pkt_spec *s, __u8 code, __u16 mtu, __u8 *out)
+{
+	__u8 orig[PKT_MAX];
+	struct pkt_spec e = { .saddr = s->daddr, .daddr = s->saddr,
+			      .proto = IPPROTO_ICMP };
+	struct iphdr *ip;
+	struct icmphdr *ic;
+	__u32 sum = 0;
+
+	pkt_build(s, orig);
+	memcpy(e.smac, s->dmac, 6);
+	memcpy(e.dmac, s->smac, 6);
+	e.payload = 28;
+	pkt_build(&e, out);
+	ip = (void *)(out + 14);
+	ip->id = 0;
+	ip->ttl = 64;
+	ip->check = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (out[14 + i] << 8) | out[14 + i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip->check = htons(~sum & 0xffff);
+	ic = (void *)(out + 34);
+	ic->type = ICMP_DEST_UNREACH;
+	ic->code = code;
+	ic->un.frag.__unused = 0;
+	ic->un.frag.mtu = htons(mtu);
+	memcpy(out + 42, orig + 14, 28);
+	ic->checksum = 0;
+	sum = 0;
+	for (int i = 0; i < 36; i += 2)
+		sum += (out[34 + i] << 8) | out[34 + i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ic->checksum = htons(~sum & 0xffff);
+	return 14 + 56;
+}
+
+XT_TEST(tc_path_reject_no_endpoints)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	struct pkt_spec s;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30090, IPPROTO_TCP, 20, NULL, 0, 0, 0);
+	s = from_client(A_CLIENT, 41010, A_NODE, 30090, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	elen = icmp_error_of(&s, ICMP_PORT_UNREACH, 0, exp);
+	if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn0, &r), "tc run"))
+		check_tc("tc: reject built on the skb, sent back out", &r, TC_ACT_REDIRECT,
+			 XLB_R_REJECT_NO_BACKEND, exp, elen);
+}
+
+/* A DF packet larger than the route's MTU (10.4/16: 1000) gets
+ * frag-needed with that MTU, on both hooks; without DF it is dropped,
+ * counted. */
+XT_TEST(path_mtu_frag_needed)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { 6 };
+	struct pkt_spec s;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	backend(dp, 6, ip4("10.4.1.2"), 8080, false);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_UDP, 21, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 41020, A_VIP, 80, IPPROTO_UDP, 0);
+	s.payload = 1200;
+	s.frag_off = 0x4000;
+	len = pkt_build(&s, in);
+	elen = icmp_error_of(&s, ICMP_FRAG_NEEDED, 1000, exp);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run"))
+		check_run("xdp: DF above the path MTU: frag-needed 1000", &r, XDP_TX,
+			  XLB_R_ICMP_FRAG_NEEDED, exp, elen);
+	if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn0, &r), "tc run"))
+		check_tc("tc: DF above the path MTU: frag-needed 1000", &r, TC_ACT_REDIRECT,
+			 XLB_R_ICMP_FRAG_NEEDED, exp, elen);
+	s.frag_off = 0;
+	len = pkt_build(&s, in);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run"))
+		check_run("xdp: no DF above the path MTU: dropped, counted", &r, XDP_DROP,
+			  XLB_R_DROP_FRAG_NEEDED, NULL, 0);
+	s.payload = 900;
+	s.frag_off = 0x4000;
+	len = pkt_build(&s, in);
+	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run"))
+		check_run("xdp: DF within the path MTU: forwarded", &r, XDP_REDIRECT,
+			  XLB_R_FWD_REMOTE, NULL, 0);
+}
+
+/* XDP redirects only into xlb_tx_devs: an egress that is not an XDP
+ * uplink (a tunnel, another NIC) is handed to tc, translated. */
+XT_TEST(xdp_egress_not_xdp_uplink_goes_to_tc)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_REMOTE };
+	struct pkt_spec s, e;
+	struct xlb_ct fwd;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	xlb_dp_tx_dev_del(dp, if_xn1);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 41030, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run") ||
+	    !ASSERT_TRUE(ct_get(dp, A_CLIENT, 41030, A_NODE, 30081, IPPROTO_TCP, &fwd),
+			 "forward ct entry"))
+		return;
+	e = s;
+	e.saddr = A_NODE1;
+	e.sport = ntohs(fwd.nat_sport);
+	e.daddr = A_REMOTE;
+	e.dport = 8080;
+	e.ttl = 63;
+	elen = pkt_build(&e, exp);
+	/* The test run returns the metadata in front of the frame: the note
+	 * for xlb_tc_ingress (magic, egress ifindex). */
+	if (!ASSERT_EQ(r.len, elen + 8, "frame + 8 bytes of metadata"))
+		return;
+	ASSERT_EQ(*(__u32 *)r.out, 0x786c6231u, "metadata magic");
+	ASSERT_EQ(*(__u32 *)(r.out + 4), (__u32)if_xn1, "metadata egress: xn1");
+	memmove(r.out, r.out + 8, elen);
+	r.len = elen;
+	check_run("xdp: egress xn1 not in xlb_tx_devs: to tc, translated", &r, XDP_PASS,
+		  XLB_R_FWD_TC, exp, elen);
+}
+
+/* Fold the IPv4 header checksum of the frame at @f anew. */
+static void ip_csum_fix(__u8 *f)
+{
+	struct iphdr *ip = (void *)(f + 14);
+	__u32 sum = 0;
+
+	ip->check = 0;
+	for (int i = 0; i < 20; i += 2)
+		sum += (f[14 + i] << 8) | f[14 + i + 1];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	ip->check = htons(~sum & 0xffff);
+}
+
+/* A UDP datagram in two fragments to a local Pod: the first carries the
+ * ports and is translated as usual; the later one is found by (src, dst,
+ * id, proto) and gets the same address rewrite, payload untouched. */
+XT_TEST(fragments_follow_their_flow)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	for (int hook = 0; hook < 2; hook++) {
+		const char *h = hook ? "tc" : "xdp";
+		char what[96];
+
+		node_setup(dp);
+		service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 22, ids, 1, 1, 0);
+		s = from_client(A_CLIENT, 41040, A_VIP, 53, IPPROTO_UDP, 0);
+		s.payload = 200;
+		s.frag_off = 0x2000;	/* MF */
+		len = pkt_build(&s, in);
+		e = to_pod(&s, A_LOCAL);
+		elen = pkt_build(&e, exp);
+		snprintf(what, sizeof(what), "%s: first fragment DNATed", h);
+		if (!ASSERT_OK(hook ? run_tc_full_on(dp, in, len, if_xn0, &r) :
+				      run_xdp_on(dp, in, len, if_xn0, &r), what))
+			continue;
+		if (hook)
+			check_tc(what, &r, TC_ACT_OK, XLB_R_FWD_LOCAL, exp, elen);
+		else
+			check_run(what, &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+
+		/* The later fragment: same id, offset 208 bytes, no L4 header. */
+		s.frag_off = 208 / 8;
+		len = pkt_build(&s, in);
+		memcpy(exp, in, len);
+		((struct iphdr *)(exp + 14))->daddr = A_LOCAL;
+		ip_csum_fix(exp);
+		snprintf(what, sizeof(what), "%s: later fragment follows (addresses only)", h);
+		if (!ASSERT_OK(hook ? run_tc_full_on(dp, in, len, if_xn0, &r) :
+				      run_xdp_on(dp, in, len, if_xn0, &r), what))
+			continue;
+		ASSERT_EQ(r.ret, hook ? TC_ACT_OK : XDP_PASS, what);
+		ASSERT_EQ(r.reasons[XLB_R_FWD_LOCAL], 1, what);
+		ASSERT_EQ(r.len, len, what);
+		ASSERT_MEMEQ(r.out, exp, len, what);
+	}
+}
+
+/*
+ * An ICMP frag-needed from the next hop about a SNATed packet (to the
+ * node's SNAT address, quoting SNAT:port -> backend) goes to the client
+ * translated: outer destination the client, the quote the client's own
+ * packet (client -> frontend), the router's source kept, checksums right.
+ */
+XT_TEST(icmp_error_about_snat_flow_translated)
+{
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_REMOTE };
+	struct pkt_spec s, sent, q;
+	struct xlb_ct fwd;
+	size_t len, elen;
+	struct run r;
+
+	for (int hook = 0; hook < 2; hook++) {
+		node_setup(dp);
+		service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+		s = from_client(A_CLIENT, 41050, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+		len = pkt_build(&s, in);
+		if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "flow") ||
+		    !ASSERT_TRUE(ct_get(dp, A_CLIENT, 41050, A_NODE, 30081, IPPROTO_TCP, &fwd),
+				 "forward ct entry"))
+			return;
+		/* What node1 sent, as the router quotes it. */
+		sent = s;
+		sent.saddr = A_NODE1;
+		sent.sport = ntohs(fwd.nat_sport);
+		sent.daddr = A_REMOTE;
+		sent.dport = 8080;
+		sent.ttl = 63;
+		/* The router 10.0.1.2 answers sent's source. */
+		q = sent;
+		memcpy(q.smac, mac_xn1, 6);
+		memcpy(q.dmac, mac_gw1, 6);
+		len = icmp_error_of(&q, ICMP_FRAG_NEEDED, 1400, in);
+		((struct iphdr *)(in + 14))->saddr = ip4("10.0.1.2");
+		((struct iphdr *)(in + 14))->daddr = A_NODE1;
+		ip_csum_fix(in);
+		/* Expected: to the client out of xn0, quote = the client's
+		 * packet as node1 forwarded it (TTL 63). */
+		q = s;
+		q.ttl = 63;
+		memcpy(q.smac, mac_client, 6);
+		memcpy(q.dmac, mac_xn0, 6);
+		elen = icmp_error_of(&q, ICMP_FRAG_NEEDED, 1400, exp);
+		((struct iphdr *)(exp + 14))->saddr = ip4("10.0.1.2");
+		((struct iphdr *)(exp + 14))->ttl = 63;
+		if (!hook) {
+			memcpy(exp, mac_client, 6);
+			memcpy(exp + 6, mac_xn0, 6);
+		} else {
+			memcpy(exp, in, 12);	/* tc: the neighbour code's job */
+		}
+		ip_csum_fix(exp);
+		if (hook) {
+			if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn1, &r), "tc icmp"))
+				check_tc("tc: frag-needed about a SNAT flow, to the client",
+					 &r, TC_ACT_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
+		} else if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn1, &r), "xdp icmp")) {
+			check_run("xdp: frag-needed about a SNAT flow, to the client", &r,
+				  XDP_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
+		}
+	}
+}
