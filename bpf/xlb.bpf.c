@@ -13,9 +13,12 @@
  *                   metadata): the whole path, on the skb;
  *   xlb_tc_egress   tc egress on every uplink: a local Pod's replies get
  *                   the frontend back as their source (and errors about
- *                   them are translated).
+ *                   them are translated);
+ *   xlb_sock_*      cgroup sock_addr: the node's and its Pods' own sockets
+ *                   to a frontend go to a backend (lib/sock.h).
  */
 #include "lib/flow.h"
+#include "lib/sock.h"
 
 static __noinline int xlb_new_flow_xdp(struct xdp_md *ctx, struct xlb_pkt *p, __u64 now,
 				       __u64 bytes, const struct xlb_ct_key *stale)
@@ -175,6 +178,30 @@ int xlb_tc_ingress(struct __sk_buff *skb)
 	if ((void *)(meta + 1) > data || meta->magic != XLB_META_MAGIC)
 		return TC_ACT_OK;
 	return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
+}
+
+SEC("cgroup/connect4")
+int xlb_sock_connect4(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_backend(ctx);
+}
+
+SEC("cgroup/sendmsg4")
+int xlb_sock_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_backend(ctx);
+}
+
+SEC("cgroup/recvmsg4")
+int xlb_sock_recvmsg4(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_frontend(ctx);
+}
+
+SEC("cgroup/getpeername4")
+int xlb_sock_getpeername4(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_frontend(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

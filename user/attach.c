@@ -6,6 +6,10 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
@@ -234,4 +238,105 @@ int xlb_detach(int ifindex, const char *ifname)
 	err = err ? err : e;
 	e = detach_tc_one(ifindex, ifname, BPF_TC_INGRESS);
 	return err ? err : e;
+}
+
+static const enum bpf_attach_type sock_types[4] = {
+	BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_UDP4_SENDMSG, BPF_CGROUP_UDP4_RECVMSG,
+	BPF_CGROUP_INET4_GETPEERNAME,
+};
+
+/* Where cgroup v2 is: /sys/fs/cgroup (unified) or its "unified" child
+ * (hybrid hosts). */
+static int cgroup_open(const char *path, char *used, size_t n)
+{
+	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
+	struct statfs st;
+	int fd;
+
+	for (size_t i = 0; !path && i < 2; i++) {
+		if (!statfs(roots[i], &st) && st.f_type == CGROUP2_SUPER_MAGIC)
+			path = roots[i];
+	}
+	if (!path)
+		return -ENOENT;
+	snprintf(used, n, "%s", path);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* The id of an xlb program (by name) attached to @cg for @type, or 0. */
+static __u32 cgroup_find_xlb(int cg, enum bpf_attach_type type)
+{
+	__u32 ids[64], cnt = 64, flags = 0;
+
+	if (bpf_prog_query(cg, type, 0, &flags, ids, &cnt))
+		return 0;
+	for (__u32 i = 0; i < cnt; i++) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_prog_get_fd_by_id(ids[i]);
+		bool ours;
+
+		if (fd < 0)
+			continue;
+		ours = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		       !strncmp(info.name, "xlb_sock_", 9);
+		close(fd);
+		if (ours)
+			return ids[i];
+	}
+	return 0;
+}
+
+int xlb_attach_cgroup(const char *path, const int fds[4])
+{
+	char used[PATH_MAX];
+	int cg = cgroup_open(path, used, sizeof(used)), err = 0;
+
+	if (cg < 0) {
+		pr_err("open cgroup v2 %s: %s; local access (node and Pods to their own NodePort/VIP) is off: give --cgroup PATH of a cgroup v2 directory\n",
+		       path ? path : "root", strerror(-cg));
+		return cg;
+	}
+	for (int i = 0; i < 4 && !err; i++) {
+		__u32 old = cgroup_find_xlb(cg, sock_types[i]);
+		int old_fd = old ? bpf_prog_get_fd_by_id(old) : -1;
+		LIBBPF_OPTS(bpf_prog_attach_opts, o,
+			    .flags = BPF_F_ALLOW_MULTI | (old_fd >= 0 ? BPF_F_REPLACE : 0),
+			    .replace_prog_fd = old_fd >= 0 ? old_fd : 0);
+
+		if (bpf_prog_attach_opts(fds[i], cg, sock_types[i], &o))
+			err = -errno;
+		if (old_fd >= 0)
+			close(old_fd);
+	}
+	close(cg);
+	if (err)
+		pr_err("attach socket programs to cgroup %s: %s\n", used, strerror(-err));
+	else
+		pr_info("local access: socket programs on cgroup %s\n", used);
+	return err;
+}
+
+int xlb_detach_cgroup(const char *path)
+{
+	char used[PATH_MAX];
+	int cg = cgroup_open(path, used, sizeof(used)), err = 0;
+
+	if (cg < 0)
+		return 0;	/* nothing attached where nothing is */
+	for (int i = 0; i < 4; i++) {
+		__u32 id = cgroup_find_xlb(cg, sock_types[i]);
+		int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
+
+		if (fd < 0)
+			continue;
+		if (bpf_prog_detach2(fd, cg, sock_types[i]) && !err)
+			err = -errno;
+		close(fd);
+	}
+	close(cg);
+	if (err)
+		pr_err("detach socket programs from cgroup %s: %s\n", used, strerror(-err));
+	return err;
 }

@@ -38,6 +38,7 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_FRAGS]		= XLB_MAP_FRAGS,
 	[XLB_DPM_TX_DEVS]	= XLB_MAP_TX_DEVS,
 	[XLB_DPM_PEER_DEVS]	= XLB_MAP_PEER_DEVS,
+	[XLB_DPM_SOCK_REV]	= XLB_MAP_SOCK_REV,
 };
 
 struct xlb_dp {
@@ -63,6 +64,7 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_FRAGS:		return s->maps.xlb_frags;
 	case XLB_DPM_TX_DEVS:		return s->maps.xlb_tx_devs;
 	case XLB_DPM_PEER_DEVS:		return s->maps.xlb_peer_devs;
+	case XLB_DPM_SOCK_REV:		return s->maps.xlb_sock_rev;
 	default:			return NULL;
 	}
 }
@@ -340,6 +342,22 @@ int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m)
 int xlb_dp_xdp_fd(const struct xlb_dp *dp)
 {
 	return dp->skel ? bpf_program__fd(dp->skel->progs.xlb_xdp) : -ENOENT;
+}
+
+int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which)
+{
+	struct bpf_program *p;
+
+	if (!dp->skel)
+		return -ENOENT;
+	switch (which) {
+	case XLB_SOCK_CONNECT4:		p = dp->skel->progs.xlb_sock_connect4; break;
+	case XLB_SOCK_SENDMSG4:		p = dp->skel->progs.xlb_sock_sendmsg4; break;
+	case XLB_SOCK_RECVMSG4:		p = dp->skel->progs.xlb_sock_recvmsg4; break;
+	case XLB_SOCK_GETPEERNAME4:	p = dp->skel->progs.xlb_sock_getpeername4; break;
+	default:			return -EINVAL;
+	}
+	return bpf_program__fd(p);
 }
 
 int xlb_dp_tc_full_fd(const struct xlb_dp *dp)

@@ -29,6 +29,7 @@ enum xlb_dp_map {
 	XLB_DPM_FRAGS,
 	XLB_DPM_TX_DEVS,
 	XLB_DPM_PEER_DEVS,
+	XLB_DPM_SOCK_REV,
 	XLB_DPM_MAX,
 };
 
@@ -61,6 +62,11 @@ int xlb_dp_tc_fd(const struct xlb_dp *dp);
 int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp);
 /* xlb_tc: the whole datapath at tc ingress (uplinks without XDP). */
 int xlb_dp_tc_full_fd(const struct xlb_dp *dp);
+
+/* The cgroup sock_addr programs (local access), in attach-type order. */
+enum xlb_dp_sock { XLB_SOCK_CONNECT4, XLB_SOCK_SENDMSG4, XLB_SOCK_RECVMSG4,
+		   XLB_SOCK_GETPEERNAME4, XLB_SOCK_MAX };
+int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which);
 struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp);
 /* Number of possible CPUs (per-CPU map value count). */
 int xlb_dp_ncpus(void);

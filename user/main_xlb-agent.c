@@ -67,6 +67,8 @@ struct agent {
 	const char *node_name;
 	const char *pin_dir;
 	enum xlb_attach attach;		/* --attach */
+	const char *cgroup;		/* --cgroup; NULL: the v2 root */
+	bool no_cgroup;			/* --cgroup off */
 	enum xlb_attach hook[MAX_IFACES];	/* what each uplink got */
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
@@ -96,7 +98,7 @@ static void usage(FILE *f)
 "usage: xlb-agent --iface IF [--iface IF2 ...] --node-name NAME\n"
 "                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
 "                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
-"                 [--pin-dir DIR] [--attach auto|xdp|tc]\n"
+"                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
 "                 [--snat-ports MIN-MAX] [--maglev-min M] [--maglev-slots N]\n"
 "                 [--ct-max N] [--ct-timeouts tcp=S,tcp-syn=S,tcp-fin=S,udp=S] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
@@ -116,6 +118,9 @@ static void usage(FILE *f)
 "  --attach HOOK     datapath hook per uplink: xdp (native XDP only), tc (the\n"
 "                    skb path), or auto (default): XDP where the driver has\n"
 "                    native XDP with metadata, else tc; the log says why\n"
+"  --cgroup PATH     local access (the node and its Pods to their own NodePort,\n"
+"                    LB VIP or externalIP): socket programs on this cgroup v2\n"
+"                    directory (default: the cgroup v2 root; off: none)\n"
 "  --snat-ports R    SNAT source ports for remote backends (default 61000-65000)\n"
 "  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
 "                    default 251)\n"
@@ -246,6 +251,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "node-name", required_argument, NULL, 'n' },
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "attach", required_argument, NULL, 'a' },
+		{ "cgroup", required_argument, NULL, 'g' },
 		{ "xdp-mode", required_argument, NULL, 'x' },
 		{ "snat-ports", required_argument, NULL, 's' },
 		{ "maglev-min", required_argument, NULL, 'm' },
@@ -287,6 +293,12 @@ static int parse_args(struct agent *a, int argc, char **argv)
 					optarg);
 				return -1;
 			}
+			break;
+		case 'g':
+			if (!strcmp(optarg, "off"))
+				a->no_cgroup = true;
+			else
+				a->cgroup = optarg;
 			break;
 		case 'x':
 			/* The old flag: native and auto map onto --attach;
@@ -940,6 +952,8 @@ int main(int argc, char **argv)
 
 		for (int i = 0; i < a.n_ifaces; i++)
 			err |= xlb_detach(a.ifindex[i], a.ifnames[i]);
+		if (!a.no_cgroup)
+			err |= xlb_detach_cgroup(a.cgroup);
 		err |= xlb_dp_unpin(a.pin_dir);
 		pr_info("uninstalled from %d interface(s), pins under %s removed\n",
 			a.n_ifaces, a.pin_dir);
@@ -990,6 +1004,14 @@ int main(int argc, char **argv)
 	}
 	if (attach_all(&a))
 		goto out;
+	if (!a.no_cgroup) {
+		int fds[XLB_SOCK_MAX];
+
+		for (int i = 0; i < XLB_SOCK_MAX; i++)
+			fds[i] = xlb_dp_sock_fd(a.dp, i);
+		/* Not fatal: the uplinks' datapath works without it. */
+		xlb_attach_cgroup(a.cgroup, fds);
+	}
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
 out:

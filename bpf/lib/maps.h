@@ -120,6 +120,13 @@ struct {
 	__type(value, struct xlb_peer_dev);
 } xlb_peer_devs SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_MAX_SOCK_REV);
+	__type(key, struct xlb_sock_key);
+	__type(value, struct xlb_sock_rev);
+} xlb_sock_rev SEC(".maps");
+
 /* Not used by the programs: user space keeps the service names here so
  * xlbctl can read everything from the pins. */
 struct {

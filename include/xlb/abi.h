@@ -33,6 +33,7 @@
 #define XLB_MAP_FRAGS      "xlb_frags"
 #define XLB_MAP_TX_DEVS    "xlb_tx_devs"
 #define XLB_MAP_PEER_DEVS  "xlb_peer_devs"
+#define XLB_MAP_SOCK_REV   "xlb_sock_rev"
 
 /* Default capacities; the loader can change each before load. */
 #define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
@@ -45,6 +46,7 @@
 #define XLB_MAX_SRC_RANGES 65536
 #define XLB_MAX_FRAGS      8192
 #define XLB_MAX_DEVS       1024	/* Pod veths (xlb_peer_devs) */
+#define XLB_MAX_SOCK_REV   65536
 
 enum xlb_family {
 	XLB_AF_INET  = 4,
@@ -223,6 +225,26 @@ struct xlb_peer_dev {
 };
 _Static_assert(sizeof(struct xlb_peer_dev) == 4, "xlb_peer_dev size");
 
+/*
+ * xlb_sock_rev: LRU_HASH, socket-level translation (cgroup connect4 /
+ * sendmsg4) of a local socket's frontend to a backend -> the frontend, so
+ * recvmsg4 and getpeername4 show the socket the address it asked for.
+ */
+struct xlb_sock_key {
+	__u64 cookie;		/* socket cookie */
+	__be32 addr;		/* backend address, network order */
+	__be16 port;		/* backend port, network order */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct xlb_sock_key) == 16, "xlb_sock_key size");
+
+struct xlb_sock_rev {
+	__be32 addr;		/* frontend address, network order */
+	__be16 port;		/* frontend port, network order */
+	__u16 pad;
+};
+_Static_assert(sizeof(struct xlb_sock_rev) == 8, "xlb_sock_rev size");
+
 /* xlb_svc_meta: HASH, svc_id -> what the agent knows of a service port
  * that the programs do not need; written by the agent, read by xlbctl. */
 struct xlb_svc_meta {
@@ -332,6 +354,8 @@ enum xlb_reason {
 					 * was not seen: to the stack */
 	XLB_R_DROP_NO_META,		/* XDP: must hand to tc, but the driver
 					 * has no metadata area */
+	XLB_R_SOCK_XLATE,		/* cgroup: a local socket's frontend
+					 * translated to a backend */
 	XLB_R_MAX,
 };
 
@@ -399,6 +423,7 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_ICMP_XLATE]		= "icmp_xlate",
 	[XLB_R_PASS_FRAG_UNKNOWN]	= "pass_frag_unknown",
 	[XLB_R_DROP_NO_META]		= "drop_no_meta",
+	[XLB_R_SOCK_XLATE]		= "sock_xlate",
 };
 #endif
 

@@ -6,6 +6,7 @@ bounded by a socket timeout (-t, seconds).
   client.py many ADDR PORT N         N new connections; print "POD COUNT"
                                      lines and "fail COUNT"
   client.py udp ADDR PORT            one datagram, print the answer
+  client.py peer ADDR PORT           connect, print "peer=A:P" (getpeername)
   client.py udpbig ADDR PORT N       ask for an N-byte answer; print its
                                      first line and "len=N"
   client.py udpdf ADDR PORT N        send N bytes with DF (PMTU discovery
@@ -123,6 +124,11 @@ def main():
             print("udp %s:%s failed after %s: %r" % (args[0], args[1], ms(t0), e), file=sys.stderr)
             return 1
         print("udp %s:%s %s" % (args[0], args[1], ms(t0)), file=sys.stderr)
+        return 0
+
+    if op == "peer":
+        s = socket.create_connection((args[0], int(args[1])), timeout=a.timeout or 3)
+        print("peer=%s:%d" % s.getpeername())
         return 0
 
     if op == "udpbig":

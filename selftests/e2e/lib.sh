@@ -34,6 +34,7 @@ AGENT=$BUILD/xlb-agent
 XLBCTL=$BUILD/xlbctl
 
 E2E_NS=()			# namespaces we created (deleted at cleanup)
+E2E_UNDO=()			# commands run at cleanup, last first
 E2E_PIDS=()			# background processes we started
 declare -A AGENT_PID=()
 declare -A KA_PID=()
@@ -92,6 +93,7 @@ e2e_cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	for ((i = ${#E2E_UNDO[@]} - 1; i >= 0; i--)); do eval "${E2E_UNDO[$i]}" 2>/dev/null; done
 	# Deleting a namespace deletes its veths (and with them their XDP and
 	# tc attachments).
 	for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
@@ -108,6 +110,26 @@ e2e_cleanup() {
 trap e2e_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# on_cleanup CMD: run CMD (a string, eval'ed) at cleanup.
+on_cleanup() { E2E_UNDO+=("$1"); }
+
+# cgroup_make: a private cgroup v2 directory for this run, in $CG (on a
+# cgroup2 mount of our own under $TMP: ip netns exec hides /sys/fs/cgroup).
+cgroup_make() {
+	mkdir -p "$TMP/cg" && mount -t cgroup2 none "$TMP/cg" || return 1
+	on_cleanup "umount '$TMP/cg' || umount -l '$TMP/cg'"
+	CG=$TMP/cg/xlb-e2e-$$
+	mkdir "$CG" || return 1
+	on_cleanup "rmdir '$CG'"
+}
+
+# cg_run NS CMD...: run CMD inside NS as a member of $CG.
+cg_run() {
+	local ns=$1; shift
+	timeout 60 sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec ip netns exec "$@"' \
+		sh "$CG" "$ns" "$@"
+}
 
 # ------------------------------------------------------------------ topology
 nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }

@@ -40,7 +40,8 @@ topo_bridge() {
 	ip -n "$N1" addr add 10.0.0.1/24 dev n1up &&
 	ip -n "$N2" addr add 10.0.0.3/24 dev n2up || return 1
 	ip -n "$C" route add default via 10.0.0.1 &&
-	ip -n "$N1" route add 10.2.1.0/24 via 10.0.0.3 || return 1
+	ip -n "$N1" route add 10.2.1.0/24 via 10.0.0.3 &&
+	ip -n "$N2" route add 10.1.1.0/24 via 10.0.0.1 || return 1
 
 	pod_add "$N1" n1p1 10.1.1.1/24 "$P1" 10.1.1.2/24 || return 1
 	pod_add "$N2" n2p2 10.2.1.1/24 "$P2" 10.2.1.2/24 || return 1
@@ -86,10 +87,11 @@ CFG=$TMP/services.yaml
 } >"$CFG"
 
 topo_bridge || t_abort topology "bridge/VXLAN topology failed"
+cgroup_make || t_abort cgroup "no private cgroup v2 directory"
 pod_server "$P1" P1 && pod_server "$P2" P2 && pod_server "$P3" P3 ||
 	t_abort servers "pod servers did not start"
 t_check "routing before xlb: client -> P1" http_get 10.1.1.2 8080
-agent_start a1 "$N1" "$CFG" || t_abort "agent start" "$(tail -20 "$(agent_log a1)")"
+agent_start a1 "$N1" "$CFG" --cgroup "$CG" || t_abort "agent start" "$(tail -20 "$(agent_log a1)")"
 if grep -q 'vx0: tc datapath (driver vxlan' "$(agent_log a1)"; then
 	t_pass "auto: tc datapath on the VXLAN device, reason logged"
 else
@@ -163,6 +165,23 @@ expect "VXLAN: 300 KB upload through the overlay" \
 	'^pod=P3 client=10\.244\.1\.0:[0-9]+ got=300000$' client post 10.0.0.1 30086 300000 -t 10
 d=$(reason_count drop_no_snat_addr 2>&1)
 [ "$d" = 0 ] && t_pass "no drop_no_snat_addr" || t_fail "no drop_no_snat_addr" "$d"
+
+# 5. Local access: sockets in the cgroup the agent serves (on node1, and
+#    in its Pod P1) reaching node1's own NodePort. A process outside it
+#    is refused: nothing listens on the nodePort, the translation is what
+#    serves it.
+expect "node-local client of its own NodePort, local Pod (30083)" \
+	'^pod=P1 client=10\.1\.1\.1:[0-9]+$' cg_run "$N1" "$PY" "$E2E_DIR/client.py" get 10.0.0.1 30083 -t 3
+expect "node-local client of its own NodePort, remote Pod (30082)" \
+	'^pod=P2 client=10\.0\.0\.1:[0-9]+$' cg_run "$N1" "$PY" "$E2E_DIR/client.py" get 10.0.0.1 30082 -t 3
+expect "node-local UDP client of its own NodePort (30054)" \
+	'^pod=P2 client=10\.0\.0\.1:' cg_run "$N1" "$PY" "$E2E_DIR/client.py" udp 10.0.0.1 30054 -t 3
+expect "node-local client: getpeername shows the frontend" \
+	'^peer=10\.0\.0\.1:30083$' cg_run "$N1" "$PY" "$E2E_DIR/client.py" peer 10.0.0.1 30083 -t 3
+expect "Pod P1 to its own node's NodePort, remote Pod (30082)" \
+	'^pod=P2 client=10\.1\.1\.2:[0-9]+$' cg_run "$P1" "$PY" "$E2E_DIR/client.py" get 10.0.0.1 30082 -t 3
+expect "control: a node process outside the cgroup is refused" '^refused .*: refused after' \
+	timeout 20 ip netns exec "$N1" "$PY" "$E2E_DIR/client.py" refused 10.0.0.1 30083 -t 1
 
 if [ "$T_FAIL" -gt 0 ]; then
 	echo "--- agent log (tail)"; tail -30 "$(agent_log a1)"
