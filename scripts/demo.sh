@@ -35,8 +35,8 @@ cat <<'TXT'
 
   P1 is on node1: xlb only rewrote the destination, so P1 sees the real
   client 10.0.0.2. P2 is on node2: xlb also rewrote the source to node1's
-  address 10.0.1.1 (SNAT) so the reply comes back through node1, where XDP
-  translates it back. Maglev spreads new connections over both Pods.
+  address 10.0.1.1 (SNAT) so the reply comes back through node1, where the
+  datapath translates it back (tc here: node1's uplinks are veths). Maglev spreads new connections over both Pods.
 TXT
 
 say "xlbctl service list"

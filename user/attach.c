@@ -245,21 +245,21 @@ static const enum bpf_attach_type sock_types[4] = {
 	BPF_CGROUP_INET4_GETPEERNAME,
 };
 
-/* Where cgroup v2 is: /sys/fs/cgroup (unified) or its "unified" child
- * (hybrid hosts). */
+/* Where cgroup v2 is: @path (default /sys/fs/cgroup) or its "unified"
+ * child (hybrid hosts). */
 static int cgroup_open(const char *path, char *used, size_t n)
 {
-	static const char *const roots[] = { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" };
 	struct statfs st;
 	int fd;
 
-	for (size_t i = 0; !path && i < 2; i++) {
-		if (!statfs(roots[i], &st) && st.f_type == CGROUP2_SUPER_MAGIC)
-			path = roots[i];
+	/* A hybrid host's v2 hierarchy sits in "unified" below the root. */
+	snprintf(used, n, "%s", path ? path : "/sys/fs/cgroup");
+	if (statfs(used, &st) || st.f_type != CGROUP2_SUPER_MAGIC) {
+		snprintf(used, n, "%s/unified", path ? path : "/sys/fs/cgroup");
+		if (statfs(used, &st) || st.f_type != CGROUP2_SUPER_MAGIC)
+			return -ENOENT;
 	}
-	if (!path)
-		return -ENOENT;
-	snprintf(used, n, "%s", path);
+	path = used;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
@@ -294,7 +294,7 @@ int xlb_attach_cgroup(const char *path, const int fds[4])
 	int cg = cgroup_open(path, used, sizeof(used)), err = 0;
 
 	if (cg < 0) {
-		pr_err("open cgroup v2 %s: %s; local access (node and Pods to their own NodePort/VIP) is off: give --cgroup PATH of a cgroup v2 directory\n",
+		pr_warn("open cgroup v2 %s: %s; local access (node and Pods to their own NodePort/VIP) is off: give --cgroup PATH of a cgroup v2 directory\n",
 		       path ? path : "root", strerror(-cg));
 		return cg;
 	}

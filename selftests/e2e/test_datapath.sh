@@ -174,6 +174,15 @@ else
 	t_fail "xlbctl stats: drop_no_local_backend counted" "before: $before; after: $after"
 fi
 
+# tc delivered local Pods' packets straight into their veth (the agent
+# listed n1p1 as a Pod veth), and nothing was handed to generic paths.
+peer=$(reason_count fwd_peer 2>&1)
+if [[ "$peer" =~ ^[0-9]+$ ]] && [ "$peer" -gt 0 ]; then
+	t_pass "local Pods reached with bpf_redirect_peer (fwd_peer $peer)"
+else
+	t_fail "local Pods reached with bpf_redirect_peer" "fwd_peer: $peer"
+fi
+
 # 8. xlbctl JSON: the services and conntrack entries are visible.
 svc_json=$(xlbctl -j service list 2>&1)
 missing=""
