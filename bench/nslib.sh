@@ -119,7 +119,10 @@ contender_up() {
 			mkdir -p "$NSL_BPFFS" && mount -t bpf bpf "$NSL_BPFFS" || { NSL_BPFFS=; return 1; }
 		fi
 		log=$WORK/nsl-agent-$n-$proto.log
-		ip netns exec "$N" "$BUILD/xlb-agent" --iface fu0 --config "$f.yaml" --node-name node1 \
+		# --attach xdp: this measures the XDP path (auto would give a
+		# veth the tc path, whose bpf_redirect_peer skips the sink on
+		# the Pod's veth). Local Pods only: XDP_PASS, no XDP_TX.
+		ip netns exec "$N" "$BUILD/xlb-agent" --iface fu0 --attach xdp --config "$f.yaml" --node-name node1 \
 			--pin-dir "$NSL_BPFFS/xlb-$n-$proto" --healthz-bind-address off >"$log" 2>&1 &
 		NSL_PIDS+=($!)
 		for i in $(seq 1 1200); do
