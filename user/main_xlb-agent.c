@@ -511,9 +511,16 @@ static int sync_devs(struct agent *a)
 	size_t ntx = 0, np = 0;
 	char drv[32];
 
-	for (int i = 0; i < a->n_ifaces; i++)
-		if (a->hook[i] == XLB_ATTACH_XDP)
-			tx[ntx++] = a->ifindex[i];
+	for (int i = 0; i < a->n_ifaces; i++) {
+		if (a->hook[i] != XLB_ATTACH_XDP)
+			continue;
+		/* XDP_TX/redirect into a veth is lost unless its peer runs
+		 * XDP: XDP on a veth (--attach xdp) hands its translated
+		 * packets to tc instead. */
+		if (!xlb_if_driver(a->ifnames[i], drv, sizeof(drv)) && !strcmp(drv, "veth"))
+			continue;
+		tx[ntx++] = a->ifindex[i];
+	}
 	ni = if_nameindex();
 	for (it = ni; it && it->if_index && np < XLB_MAX_DEVS; it++) {
 		bool uplink = false;
@@ -537,9 +544,15 @@ static int attach_all(struct agent *a)
 	char why[160];
 
 	for (int i = 0; i < a->n_ifaces; i++) {
+		char drv[32];
+
 		a->hook[i] = xlb_attach_choose(a->ifnames[i], a->attach, why, sizeof(why));
 		pr_info("%s: %s datapath (%s)\n", a->ifnames[i],
 			a->hook[i] == XLB_ATTACH_XDP ? "XDP" : "tc", why);
+		if (a->hook[i] == XLB_ATTACH_XDP &&
+		    !xlb_if_driver(a->ifnames[i], drv, sizeof(drv)) && !strcmp(drv, "veth"))
+			pr_warn("%s: XDP on a veth: translated packets leave through tc (XDP_TX into a veth is lost unless its peer runs XDP), frames from senders on this host arrive CHECKSUM_PARTIAL, which XDP cannot rewrite; --attach auto gives a veth the tc path\n",
+				a->ifnames[i]);
 	}
 	/* Redirect targets before the programs that redirect into them. */
 	if (sync_devs(a))

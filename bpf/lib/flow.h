@@ -260,8 +260,9 @@ static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p,
 	if (xlb_is_tc(c))
 		return verdict(bpf_redirect_neigh(ifindex, NULL, 0, 0), reason, c->bytes);
 
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS &&
-	    (ifindex == c->ifindex || bpf_map_lookup_elem(&xlb_tx_devs, &ifindex))) {
+	/* XDP_TX too only into a listed device: the agent leaves out
+	 * devices that would lose the frame (a veth whose peer has no XDP). */
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS && bpf_map_lookup_elem(&xlb_tx_devs, &ifindex)) {
 		xlb_set_macs(c, p, fib);
 		if (ifindex == c->ifindex)
 			return verdict(XDP_TX, reason, c->bytes);

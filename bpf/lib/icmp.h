@@ -16,6 +16,9 @@
  * bpf_skb_change_tail and stores the new headers over the front with
  * bpf_skb_store_bytes (BPF_F_RECOMPUTE_CSUM keeps a CHECKSUM_COMPLETE
  * skb->csum true), then bpf_redirects it to the same device's egress.
+ * No helper clears CHECKSUM_PARTIAL: an skb that came in partial (only a
+ * sender on this host or a VM does that) keeps its mark and goes back to
+ * that sender, whose stack trusts it; our checksums are complete anyway.
  *
  * Frame before:  L2 | IPv4 (20) | first 8 bytes of L4 | rest
  * Frame after:   L2 (MACs swapped) | IPv4 (20) | ICMP (8) | IPv4 (20) | 8
