@@ -80,6 +80,8 @@ CFG=$TMP/services.yaml
 	cfg_eps overlay TCP 8080 10.244.2.2@node2
 	cfg_svc dnsremote NodePort UDP 53 5353 30054
 	cfg_eps dnsremote UDP 5353 10.2.1.2@node2
+	cfg_svc dnslocal NodePort UDP 53 5353 30056
+	cfg_eps dnslocal UDP 5353 10.1.1.2@node1
 	cfg_svc dnsoverlay NodePort UDP 53 5353 30055
 	cfg_eps dnsoverlay UDP 5353 10.244.2.2@node2
 	cfg_svc empty NodePort TCP 80 8080 30090
@@ -141,6 +143,18 @@ else
 	t_fail "fragments: each fragment translated" "reply_snat $before -> $after"
 fi
 
+# The same from a local Pod: P1's 4000-byte answer leaves in fragments
+# through node1's uplink, where tc egress gives each one the frontend.
+before=$(reason_count reply_local 2>&1)
+expect "fragmented UDP reply (4000 bytes) from a local Pod reaches the client" \
+	'^len=4000$' client udpbig 10.0.0.1 30056 4000
+after=$(reason_count reply_local 2>&1)
+if [[ "$before" =~ ^[0-9]+$ && "$after" =~ ^[0-9]+$ ]] && [ $((after - before)) -ge 3 ]; then
+	t_pass "fragments: each of the local reply's fragments translated (reply_local +$((after - before)))"
+else
+	t_fail "fragments: each local reply fragment translated" "reply_local $before -> $after"
+fi
+
 # 3. PMTU through SNAT: node2 cannot forward a 1450-byte DF datagram into
 #    P2's 1400 link and answers node1's SNAT address with frag-needed;
 #    xlb translates it back, so the client's kernel learns MTU 1400 for
@@ -163,6 +177,19 @@ expect "VXLAN: UDP through the overlay (30055)" '^pod=P3 client=10\.244\.1\.0:' 
 	udp_ask 10.0.0.1 30055
 expect "VXLAN: 300 KB upload through the overlay" \
 	'^pod=P3 client=10\.244\.1\.0:[0-9]+ got=300000$' client post 10.0.0.1 30086 300000 -t 10
+# xlb's own frag-needed: a 1472-byte DF datagram does not fit vx0 (MTU
+# 1450); node1 answers the client with frag-needed 1450 from tc. (The
+# client forgets the 1400 it learned for 10.0.0.1 above first.)
+ip -n "$C" route flush cache
+before=$(reason_count icmp_frag_needed 2>&1)
+expect "VXLAN: DF datagram above vx0's MTU: the client learns 1450 from xlb" \
+	'^mtu=1450$' client udpdf 10.0.0.1 30055 1472 -t 4
+after=$(reason_count icmp_frag_needed 2>&1)
+if [[ "$before" =~ ^[0-9]+$ && "$after" =~ ^[0-9]+$ ]] && [ "$after" -gt "$before" ]; then
+	t_pass "xlbctl stats: icmp_frag_needed counted ($before -> $after)"
+else
+	t_fail "xlbctl stats: icmp_frag_needed counted" "$before -> $after"
+fi
 d=$(reason_count drop_no_snat_addr 2>&1)
 [ "$d" = 0 ] && t_pass "no drop_no_snat_addr" || t_fail "no drop_no_snat_addr" "$d"
 
