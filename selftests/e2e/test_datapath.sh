@@ -217,5 +217,14 @@ if [ "$T_FAIL" -gt 0 ]; then
 fi
 agent_stop a1 || t_fail "agent stops on SIGTERM" "still running after 5 s"
 agent_uninstall >/dev/null 2>&1
+
+# Never generic XDP: the old --xdp-mode generic is refused, with the way out.
+out=$(timeout 20 ip netns exec "$N1" "$AGENT" --iface n1up --xdp-mode generic --config "$CFG" \
+	--node-name node1 --pin-dir "$PIN" 2>&1); rc=$?
+if [ $rc != 0 ] && grep -q 'use --attach tc' <<<"$out" && ! xdp_attached "$N1" n1up; then
+	t_pass "--xdp-mode generic refused (rc $rc), nothing attached"
+else
+	t_fail "--xdp-mode generic refused" "rc $rc: $(tail -2 <<<"$out")"
+fi
 note "total $(elapsed)"
 t_summary
