@@ -128,11 +128,10 @@ static __always_inline int xlb_tc_egress_icmp(struct xlb_ctx *c, struct xlb_pkt 
 		.proto = p->tuple.proto, .family = p->tuple.family,
 	};
 	struct xlb_ct *e = bpf_map_lookup_elem(&xlb_ct, &k);
-	__be32 s, d;
 
 	if (!e || e->kind != XLB_CT_REPLY_LOCAL || !ct_alive(e, now))
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
-	if (xlb_icmp_xlate(c, p, e, &s, &d))
+	if (xlb_icmp_xlate(c, p, e))
 		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
 	return verdict(TC_ACT_OK, XLB_R_ICMP_XLATE, c->bytes);
 }

@@ -104,11 +104,10 @@ struct {
  * ICMP checksum is updated by the difference of the 56 bytes (the quote
  * may be longer than what is rewritten). The quoted L4 checksum is left:
  * receivers match the quote by addresses and ports only.
- * Sets @saddr and @daddr to the new outer addresses; 0 or -1.
+ * 0 or -1.
  */
 static __always_inline int xlb_icmp_xlate(struct xlb_ctx *c, struct xlb_pkt *p,
-					  const struct xlb_ct *e, __be32 *saddr,
-					  __be32 *daddr)
+					  const struct xlb_ct *e)
 {
 	__u32 zero = 0;
 	struct xlb_icmp_pair *m = bpf_map_lookup_elem(&xlb_icmp_xlate_scratch, &zero);
@@ -143,8 +142,6 @@ static __always_inline int xlb_icmp_xlate(struct xlb_ctx *c, struct xlb_pkt *p,
 			    (__be32 *)&m->new.icmp, sizeof(m->new) - sizeof(m->new.ip),
 			    (__u16)~old_sum);
 	m->new.icmp.checksum = csum_fold32(sum);
-	*saddr = m->new.ip.saddr;
-	*daddr = m->new.ip.daddr;
 
 	if (xlb_is_tc(c))
 		return bpf_skb_store_bytes(c->ctx, p->l3_off, &m->new, sizeof(m->new),
@@ -175,10 +172,8 @@ static __always_inline int xlb_too_big(struct xlb_ctx *c, struct xlb_pkt *p,
 static __always_inline int xlb_rewrite(struct xlb_ctx *c, struct xlb_pkt *p,
 				       const struct xlb_ct *ct)
 {
-	__be32 s, d;
-
 	if (p->icmp_err)
-		return xlb_icmp_xlate(c, p, ct, &s, &d);
+		return xlb_icmp_xlate(c, p, ct);
 	return nat4(c, p, ct);
 }
 
