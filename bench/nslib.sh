@@ -119,10 +119,11 @@ contender_up() {
 			mkdir -p "$NSL_BPFFS" && mount -t bpf bpf "$NSL_BPFFS" || { NSL_BPFFS=; return 1; }
 		fi
 		log=$WORK/nsl-agent-$n-$proto.log
-		# --attach xdp: this measures the XDP path (auto would give a
-		# veth the tc path, whose bpf_redirect_peer skips the sink on
-		# the Pod's veth). Local Pods only: XDP_PASS, no XDP_TX.
-		ip netns exec "$N" "$BUILD/xlb-agent" --iface fu0 --attach xdp --config "$f.yaml" --node-name node1 \
+		# --attach xdp --local-delivery stack: this measures the XDP
+		# path with XDP_PASS to the Pod, as before (bpf_redirect_peer
+		# would skip the sink on the Pod's veth).
+		ip netns exec "$N" "$BUILD/xlb-agent" --iface fu0 --attach xdp --local-delivery stack \
+			--config "$f.yaml" --node-name node1 \
 			--pin-dir "$NSL_BPFFS/xlb-$n-$proto" --healthz-bind-address off >"$log" 2>&1 &
 		NSL_PIDS+=($!)
 		for i in $(seq 1 1200); do

@@ -7,7 +7,7 @@
  *                   path; what XDP cannot finish goes on to tc ingress
  *                   with a note in the metadata;
  *   xlb_tc_ingress  tc ingress beside xlb_xdp: only sends those noted
- *                   packets (bpf_redirect_neigh);
+ *                   packets (bpf_redirect_neigh, bpf_redirect_peer);
  *   xlb_tc          tc ingress on uplinks without XDP (veth and other
  *                   virtual devices, drivers without native XDP or
  *                   metadata): the whole path, on the skb;
@@ -166,7 +166,8 @@ int xlb_tc_egress(struct __sk_buff *skb)
  * tc ingress beside XDP: packets XDP translated but could not send (next
  * hop's MAC unknown, or an egress that is not an XDP uplink) carry a note
  * in their metadata; bpf_redirect_neigh sends them out through the stack's
- * xmit. Everything else goes on untouched and uncounted (XDP counted it).
+ * xmit. Packets for a local Pod's veth go in with bpf_redirect_peer.
+ * Everything else goes on untouched and uncounted (XDP counted it).
  */
 SEC("tc")
 int xlb_tc_ingress(struct __sk_buff *skb)
@@ -174,9 +175,13 @@ int xlb_tc_ingress(struct __sk_buff *skb)
 	struct xlb_meta *meta = (void *)(long)skb->data_meta;
 	void *data = (void *)(long)skb->data;
 
-	if ((void *)(meta + 1) > data || meta->magic != XLB_META_MAGIC)
+	if ((void *)(meta + 1) > data)
 		return TC_ACT_OK;
-	return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
+	if (meta->magic == XLB_META_PEER)
+		return bpf_redirect_peer(meta->ifindex, 0);
+	if (meta->magic == XLB_META_MAGIC)
+		return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
+	return TC_ACT_OK;
 }
 
 SEC("cgroup/connect4")

@@ -69,6 +69,7 @@ struct agent {
 	enum xlb_attach attach;		/* --attach */
 	const char *cgroup;		/* --cgroup; NULL: the v2 root */
 	bool no_cgroup;			/* --cgroup off */
+	bool local_stack;		/* --local-delivery stack */
 	enum xlb_attach hook[MAX_IFACES];	/* what each uplink got */
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
@@ -99,6 +100,7 @@ static void usage(FILE *f)
 "                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
 "                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
 "                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
+"                 [--local-delivery peer|stack]\n"
 "                 [--snat-ports MIN-MAX] [--maglev-min M] [--maglev-slots N]\n"
 "                 [--ct-max N] [--ct-timeouts tcp=S,tcp-syn=S,tcp-fin=S,udp=S] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
@@ -121,6 +123,10 @@ static void usage(FILE *f)
 "  --cgroup PATH     local access (the node and its Pods to their own NodePort,\n"
 "                    LB VIP or externalIP): socket programs on this cgroup v2\n"
 "                    directory (default: the cgroup v2 root; off: none)\n"
+"  --local-delivery M  peer (default): packets for a local Pod go straight\n"
+"                    into its veth (bpf_redirect_peer), skipping the host's\n"
+"                    forwarding path; stack: through it (iptables-based\n"
+"                    NetworkPolicy in FORWARD then sees them)\n"
 "  --snat-ports R    SNAT source ports for remote backends (default 61000-65000)\n"
 "  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
 "                    default 251)\n"
@@ -252,6 +258,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "pin-dir", required_argument, NULL, 'P' },
 		{ "attach", required_argument, NULL, 'a' },
 		{ "cgroup", required_argument, NULL, 'g' },
+		{ "local-delivery", required_argument, NULL, 'L' },
 		{ "xdp-mode", required_argument, NULL, 'x' },
 		{ "snat-ports", required_argument, NULL, 's' },
 		{ "maglev-min", required_argument, NULL, 'm' },
@@ -299,6 +306,14 @@ static int parse_args(struct agent *a, int argc, char **argv)
 				a->no_cgroup = true;
 			else
 				a->cgroup = optarg;
+			break;
+		case 'L':
+			if (strcmp(optarg, "peer") && strcmp(optarg, "stack")) {
+				fprintf(stderr, "xlb-agent: --local-delivery %s: want peer or stack\n",
+					optarg);
+				return -1;
+			}
+			a->local_stack = !strcmp(optarg, "stack");
 			break;
 		case 'x':
 			/* The old flag: native and auto map onto --attach;
@@ -521,7 +536,7 @@ static int sync_devs(struct agent *a)
 			continue;
 		tx[ntx++] = a->ifindex[i];
 	}
-	ni = if_nameindex();
+	ni = a->local_stack ? NULL : if_nameindex();
 	for (it = ni; it && it->if_index && np < XLB_MAX_DEVS; it++) {
 		bool uplink = false;
 

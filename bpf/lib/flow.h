@@ -177,17 +177,22 @@ static __always_inline int xlb_rewrite(struct xlb_ctx *c, struct xlb_pkt *p,
 	return nat4(c, p, ct);
 }
 
-/* A local Pod: DNAT only. tc delivers into the Pod's veth when it is one
- * the agent listed and the FIB knows the Pod's MAC; else the stack
- * routes it (its source is the client: not martian). */
+/*
+ * A local Pod: DNAT only. When the FIB's device is a Pod veth the agent
+ * listed and the Pod's MAC is known, the packet skips the stack: tc
+ * delivers it with bpf_redirect_peer; XDP cannot redirect into a veth
+ * whose peer (the Pod's eth0) runs no XDP, so it leaves a note and
+ * xlb_tc_ingress does the same. Else the stack routes it (its source is
+ * the client: not martian).
+ */
 static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
 					  const struct xlb_ct *ct, __be32 daddr,
 					  struct bpf_fib_lookup *fib, __u32 pass_reason)
 {
 	int rc = -1;
-	__u32 ifindex;
+	__u32 ifindex = 0, why;
 
-	if (xlb_is_tc(c) && p->ttl > 1) {
+	if (p->ttl > 1) {
 		rc = xlb_fib4(c, p, p->tuple.saddr.v4, daddr, ct->nat_sport, ct->nat_dport,
 			      fib, 0);
 		ifindex = fib->ifindex;
@@ -201,8 +206,16 @@ static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
 		return verdict(xlb_act_pass(c), pass_reason, c->bytes);
 	/* Skipping the stack skips its TTL decrement and MAC rewrite. */
 	if (xlb_ttl_dec(c, p) || xlb_set_macs(c, p, fib))
-		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
-	return verdict(bpf_redirect_peer(ifindex, 0), XLB_R_FWD_PEER, c->bytes);
+		return verdict(xlb_act_drop(c), XLB_R_DROP_NAT_FAILED, c->bytes);
+	if (xlb_is_tc(c))
+		return verdict(bpf_redirect_peer(ifindex, 0), XLB_R_FWD_PEER, c->bytes);
+	/* Rewritten for the Pod: without the note the stack would drop it
+	 * (not our MAC), so a driver without metadata is a counted drop
+	 * (--attach auto never gives such a driver XDP). */
+	why = xlb_meta_note(c, ifindex, XLB_META_PEER);
+	if (why != XLB_R_MAX)
+		return verdict(XDP_DROP, why, c->bytes);
+	return verdict(XDP_PASS, XLB_R_FWD_PEER, c->bytes);
 }
 
 /*
@@ -264,7 +277,7 @@ static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p,
 		return verdict(bpf_redirect_map(&xlb_tx_devs, ifindex, 0), reason, c->bytes);
 	}
 	rc = rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XLB_R_FWD_NEIGH : XLB_R_FWD_TC;
-	ifindex = xlb_meta_note(c, ifindex);
+	ifindex = xlb_meta_note(c, ifindex, XLB_META_MAGIC);
 	if (ifindex != XLB_R_MAX)
 		return verdict(XDP_DROP, ifindex, c->bytes);
 	return verdict(XDP_PASS, rc, c->bytes);

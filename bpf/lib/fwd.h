@@ -31,12 +31,13 @@
 #include "maps.h"
 #include "parse.h"
 
-#define XLB_META_MAGIC 0x786c6231u	/* "xlb1" */
+#define XLB_META_MAGIC 0x786c6231u	/* "xlb1": bpf_redirect_neigh */
+#define XLB_META_PEER  0x786c6232u	/* "xlb2": bpf_redirect_peer */
 
 /* XDP -> tc ingress note, in the packet's metadata area. */
 struct xlb_meta {
-	__u32 magic;
-	__u32 ifindex;		/* egress for bpf_redirect_neigh */
+	__u32 magic;		/* what tc is to do */
+	__u32 ifindex;		/* where */
 };
 
 static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p,
@@ -106,9 +107,9 @@ static __always_inline int xlb_set_macs(struct xlb_ctx *c, struct xlb_pkt *p,
 	return 0;
 }
 
-/* XDP: leave the egress for tc in the metadata (XLB_R_MAX), or the reason
- * why not. */
-static __always_inline __u32 xlb_meta_note(struct xlb_ctx *c, __u32 ifindex)
+/* XDP: leave tc a note in the metadata (XLB_R_MAX), or the reason why
+ * not. Packet pointers are gone afterwards. */
+static __always_inline __u32 xlb_meta_note(struct xlb_ctx *c, __u32 ifindex, __u32 magic)
 {
 	struct xdp_md *ctx = c->ctx;
 	struct xlb_meta *meta;
@@ -120,7 +121,7 @@ static __always_inline __u32 xlb_meta_note(struct xlb_ctx *c, __u32 ifindex)
 	meta = (void *)(long)ctx->data_meta;
 	if ((void *)(meta + 1) > (void *)(long)ctx->data)
 		return XLB_R_DROP_NO_META;
-	meta->magic = XLB_META_MAGIC;
+	meta->magic = magic;
 	meta->ifindex = ifindex;
 	return XLB_R_MAX;
 }

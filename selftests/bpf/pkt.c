@@ -246,6 +246,13 @@ int pkt_node_netns(struct pkt_node *n)
 		"ip route add 10.2.0.0/16 via 10.0.1.2 dev xn1",
 		"ip route add 10.3.0.0/16 via 10.0.1.3 dev xn1",
 		"ip route add 10.4.0.0/16 via 10.0.1.2 dev xn1 mtu lock 1000",
+		/* a local Pod's veth (its peer stays here: the tests only
+		 * look at what the programs decide) */
+		"ip link add xp0 type veth peer name xp1",
+		"ip link set xp0 up", "ip link set xp1 up",
+		"ip addr add 10.1.1.1/32 dev xp0",
+		"ip route add 10.1.1.2/32 dev xp0",
+		"ip neigh replace 10.1.1.2 lladdr 02:00:00:00:10:02 dev xp0 nud permanent",
 		"sysctl -qw net.ipv4.ip_forward=1",
 	};
 
@@ -258,8 +265,9 @@ int pkt_node_netns(struct pkt_node *n)
 			return -1;
 	n->if_xn0 = if_nametoindex("xn0");
 	n->if_xn1 = if_nametoindex("xn1");
-	if (!n->if_xn0 || !n->if_xn1 || read_mac("xn0", n->mac_xn0) ||
-	    read_mac("xn1", n->mac_xn1))
+	n->if_xp0 = if_nametoindex("xp0");
+	if (!n->if_xn0 || !n->if_xn1 || !n->if_xp0 || read_mac("xn0", n->mac_xn0) ||
+	    read_mac("xn1", n->mac_xn1) || read_mac("xp0", n->mac_xp0))
 		return -1;
 	return 0;
 }

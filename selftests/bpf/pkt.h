@@ -52,11 +52,12 @@ __u32 ip4(const char *dotted);
  *   client 10.0.0.2, .3 (02:..:02), host 10.0.0.50 (02:..:50)
  *         --- xn0 10.0.0.1 [node] xn1 10.0.1.1 --- next hop 10.0.1.2 (02:..:01:02)
  *   routes: 10.2.0.0/16 via 10.0.1.2; 10.3.0.0/16 via 10.0.1.3 (MAC unknown);
- *           10.4.0.0/16 via 10.0.1.2 with MTU 1000
+ *           10.4.0.0/16 via 10.0.1.2 with MTU 1000;
+ *           10.1.1.2 (02:..:10:02) on the Pod veth xp0
  */
 struct pkt_node {
-	int if_xn0, if_xn1;
-	__u8 mac_xn0[6], mac_xn1[6];
+	int if_xn0, if_xn1, if_xp0;
+	__u8 mac_xn0[6], mac_xn1[6], mac_xp0[6];
 };
 
 int pkt_node_netns(struct pkt_node *n);

@@ -47,8 +47,8 @@
 #define TH_ACK 0x10
 
 static struct xlb_dp *dp;
-static int if_xn0, if_xn1;
-static __u8 mac_xn0[6], mac_xn1[6];
+static int if_xn0, if_xn1, if_xp0;
+static __u8 mac_xn0[6], mac_xn1[6], mac_xp0[6];
 static const __u8 mac_client[6] = { 2, 0, 0, 0, 0, 2 };
 static const __u8 mac_gw1[6] = { 2, 0, 0, 0, 1, 2 };
 static const __u8 mac_h50[6] = { 2, 0, 0, 0, 0, 0x50 };
@@ -82,6 +82,8 @@ int xt_setup(void)
 		return -1;
 	if_xn0 = n.if_xn0;
 	if_xn1 = n.if_xn1;
+	if_xp0 = n.if_xp0;
+	memcpy(mac_xp0, n.mac_xp0, 6);
 	memcpy(mac_xn0, n.mac_xn0, 6);
 	memcpy(mac_xn1, n.mac_xn1, 6);
 
@@ -1893,4 +1895,45 @@ XT_TEST(icmp_error_about_snat_flow_translated)
 				  XDP_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
 		}
 	}
+}
+
+/* A local Pod whose veth the agent listed: tc delivers it into the veth
+ * (bpf_redirect_peer); XDP cannot redirect into a veth whose peer runs no
+ * XDP, so it rewrites the frame for the Pod and leaves tc the note. */
+XT_TEST(local_pod_veth_skips_the_stack)
+{
+	static const __u8 mac_pod[6] = { 2, 0, 0, 0, 0x10, 2 };
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	size_t len, elen;
+	struct run r;
+
+	node_setup(dp);
+	xlb_dp_peer_dev_set(dp, if_xp0);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30080, IPPROTO_TCP, 10, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 41060, A_NODE, 30080, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	e = to_pod(&s, A_LOCAL);
+	e.ttl = 63;
+	memcpy(e.smac, mac_xp0, 6);
+	memcpy(e.dmac, mac_pod, 6);
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn0, &r), "tc run"))
+		check_tc("tc: into the Pod's veth", &r, TC_ACT_REDIRECT, XLB_R_FWD_PEER, exp, elen);
+
+	s.sport = 41061;
+	e.sport = 41061;
+	len = pkt_build(&s, in);
+	elen = pkt_build(&e, exp);
+	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run") ||
+	    !ASSERT_EQ(r.len, elen + 8, "frame + 8 bytes of metadata"))
+		return;
+	ASSERT_EQ(*(__u32 *)r.out, 0x786c6232u, "metadata: bpf_redirect_peer");
+	ASSERT_EQ(*(__u32 *)(r.out + 4), (__u32)if_xp0, "metadata: into xp0");
+	memmove(r.out, r.out + 8, elen);
+	r.len = elen;
+	check_run("xdp: rewritten for the Pod, handed to tc", &r, XDP_PASS, XLB_R_FWD_PEER,
+		  exp, elen);
+	xlb_dp_peer_dev_del(dp, if_xp0);
 }
