@@ -247,6 +247,9 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 	xlb_dp_node_addr_set(dp, &na1);
 	xlb_dp_iface_set(dp, if_xn0, &i0);
 	xlb_dp_iface_set(dp, if_xn1, &i1);
+	/* Both uplinks native XDP, as on a node XDP serves. */
+	xlb_dp_tx_dev_set(dp, if_xn0);
+	xlb_dp_tx_dev_set(dp, if_xn1);
 	xlb_dp_backend_set(dp, BE_LOCAL, &bl);
 	xlb_dp_backend_set(dp, BE_REMOTE, &br);
 	svc_with_table(dp, XLB_SCOPE_NODEPORT, 0, 30080, SVC_NP_LOCAL, BE_LOCAL, table);
