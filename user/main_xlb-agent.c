@@ -314,6 +314,8 @@ static int parse_args(struct agent *a, int argc, char **argv)
 				return -1;
 			}
 			a->local_stack = !strcmp(optarg, "stack");
+			if (a->local_stack)
+				a->dpo.cfg.flags |= XLB_CFG_F_LOCAL_STACK;
 			break;
 		case 'x':
 			/* The old flag: native and auto map onto --attach;

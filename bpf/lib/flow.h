@@ -192,7 +192,7 @@ static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
 	int rc = -1;
 	__u32 ifindex = 0, why;
 
-	if (p->ttl > 1) {
+	if (p->ttl > 1 && !(xlb_cfg.flags & XLB_CFG_F_LOCAL_STACK)) {
 		rc = xlb_fib4(c, p, p->tuple.saddr.v4, daddr, ct->nat_sport, ct->nat_dport,
 			      fib, 0);
 		ifindex = fib->ifindex;

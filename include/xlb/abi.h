@@ -372,8 +372,16 @@ struct xlb_cfg {
 	__u32 snat_port_max;
 	__u32 icmp_rate;	/* ICMP rejects per second per CPU */
 	__u32 icmp_burst;	/* bucket depth */
+	__u32 flags;		/* enum xlb_cfg_flags */
+	__u32 pad;
 };
-_Static_assert(sizeof(struct xlb_cfg) == 48, "xlb_cfg size");
+_Static_assert(sizeof(struct xlb_cfg) == 56, "xlb_cfg size");
+
+enum xlb_cfg_flags {
+	XLB_CFG_F_LOCAL_STACK = 1 << 0,	/* local Pods through the stack only
+					 * (--local-delivery stack): no FIB
+					 * lookup for bpf_redirect_peer */
+};
 
 #define XLB_CFG_DEFAULT {					\
 	.ct_tcp_syn_ns = 60ull * 1000000000,			\

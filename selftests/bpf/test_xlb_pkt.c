@@ -1937,3 +1937,36 @@ XT_TEST(local_pod_veth_skips_the_stack)
 		  exp, elen);
 	xlb_dp_peer_dev_del(dp, if_xp0);
 }
+
+/* --local-delivery stack: even a listed Pod veth gets its packets through
+ * the stack (DNAT only, the frame otherwise as it came). */
+XT_TEST(local_delivery_stack_keeps_the_stack)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 4096, .max_tables = 64 };
+	__u8 in[PKT_MAX], exp[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct pkt_spec s, e;
+	struct xlb_dp *d;
+	size_t len, elen;
+	struct run r;
+
+	o.cfg.flags = XLB_CFG_F_LOCAL_STACK;
+	d = xlb_dp_load(&o);
+	if (!ASSERT_TRUE(d != NULL, "load with XLB_CFG_F_LOCAL_STACK"))
+		return;
+	node_setup(d);
+	xlb_dp_peer_dev_set(d, if_xp0);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30080, IPPROTO_TCP, 10, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 41070, A_NODE, 30080, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	e = to_pod(&s, A_LOCAL);
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_xdp_on(d, in, len, if_xn0, &r), "xdp run"))
+		check_run("xdp: stack delivery", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
+	s.sport = e.sport = 41071;
+	len = pkt_build(&s, in);
+	elen = pkt_build(&e, exp);
+	if (ASSERT_OK(run_tc_full_on(d, in, len, if_xn0, &r), "tc run"))
+		check_tc("tc: stack delivery", &r, TC_ACT_OK, XLB_R_FWD_LOCAL, exp, elen);
+	xlb_dp_close(d);
+}
