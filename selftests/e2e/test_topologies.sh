@@ -42,6 +42,12 @@ topo_bridge() {
 	ip -n "$C" route add default via 10.0.0.1 &&
 	ip -n "$N1" route add 10.2.1.0/24 via 10.0.0.3 &&
 	ip -n "$N2" route add 10.1.1.0/24 via 10.0.0.1 || return 1
+	# C is also the router that announces LB VIPs (192.0.2.0/24) to node1:
+	# node1 itself reaches them through C (hairpin).
+	nsx "$C" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 \
+		net.ipv4.conf.c0.send_redirects=0 &&
+	ip -n "$C" route add 192.0.2.0/24 via 10.0.0.1 &&
+	ip -n "$N1" route add 192.0.2.0/24 via 10.0.0.2 || return 1
 
 	pod_add "$N1" n1p1 10.1.1.1/24 "$P1" 10.1.1.2/24 || return 1
 	pod_add "$N2" n2p2 10.2.1.1/24 "$P2" 10.2.1.2/24 || return 1
@@ -84,6 +90,8 @@ CFG=$TMP/services.yaml
 	cfg_eps dnslocal UDP 5353 10.1.1.2@node1
 	cfg_svc dnsoverlay NodePort UDP 53 5353 30055
 	cfg_eps dnsoverlay UDP 5353 10.244.2.2@node2
+	cfg_svc hairpin LoadBalancer TCP 80 8080 30087 Cluster 192.0.2.20
+	cfg_eps hairpin TCP 8080 10.2.1.2@node2
 	cfg_svc empty NodePort TCP 80 8080 30090
 	cfg_eps empty TCP 8080
 } >"$CFG"
@@ -209,6 +217,15 @@ expect "Pod P1 to its own node's NodePort, remote Pod (30082)" \
 	'^pod=P2 client=10\.1\.1\.2:[0-9]+$' cg_run "$P1" "$PY" "$E2E_DIR/client.py" get 10.0.0.1 30082 -t 3
 expect "control: a node process outside the cgroup is refused" '^refused .*: refused after' \
 	timeout 20 ip netns exec "$N1" "$PY" "$E2E_DIR/client.py" refused 10.0.0.1 30083 -t 1
+
+# 6. Hairpin through the router: node1's own process (outside the cgroup,
+#    so not translated at the socket) connects to an LB VIP; the SYN goes
+#    to the router and comes back to node1's uplink with node1's own
+#    address as source. The SNATed reply is for a node address: it goes up
+#    the stack, its source the VIP.
+expect "hairpin: node1 -> router -> node1's VIP 192.0.2.20 -> remote Pod" \
+	'^pod=P2 client=10\.0\.0\.1:6[0-9]{4}$' \
+	timeout 20 ip netns exec "$N1" "$PY" "$E2E_DIR/client.py" get 192.0.2.20 80 -t 3
 
 if [ "$T_FAIL" -gt 0 ]; then
 	echo "--- agent log (tail)"; tail -30 "$(agent_log a1)"
