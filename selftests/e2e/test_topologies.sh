@@ -232,6 +232,14 @@ if [ "$T_FAIL" -gt 0 ]; then
 	echo "--- xlbctl -j stats"; xlbctl -j stats 2>&1 | head -c 3000; echo
 fi
 agent_stop a1 || t_fail "agent stops on SIGTERM" "still running after 5 s"
-agent_uninstall >/dev/null 2>&1
+before=$(bpftool cgroup show "$CG" 2>&1 | grep -c xlb_sock_)
+out=$(agent_uninstall --cgroup "$CG" 2>&1)
+after=$(bpftool cgroup show "$CG" 2>&1 | grep -c xlb_sock_)
+if [ "$before" = 4 ] && [ "$after" = 0 ]; then
+	t_pass "socket programs stay after the agent stops (4), --uninstall removes them"
+else
+	t_fail "socket programs on the cgroup: 4 after stop, 0 after --uninstall" \
+		"$before -> $after: $(tail -2 <<<"$out")"
+fi
 note "total $(elapsed)"
 t_summary
