@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <yaml.h>
 
 #include "k8s.h"
@@ -369,10 +370,31 @@ static const char *proto_name(uint8_t proto)
 	       "SCTP" : "TCP";
 }
 
-/* ---- YAML tree walking ------------------------------------------------ */
+/* ---- tree walking: YAML (files) and JSON (the API) --------------------- */
+
+/*
+ * The getters below read one tree shape through a few accessors, so files
+ * (a libyaml document) and API objects (a cJSON tree, never re-serialised)
+ * go through the same validation. A JSON string is a quoted scalar and a
+ * JSON number, true, false or null a plain one: exactly what libyaml makes
+ * of the same text, so both front ends accept and reject the same objects.
+ */
+typedef const void knode;	/* yaml_node_t or cJSON */
+
+/* Sequential access to a cJSON array or object's i-th child without
+ * walking the list from its head every time (nested loops alternate). */
+struct kn_cursor {
+	const cJSON *parent, *at;
+	size_t i;
+};
 
 struct pctx {
-	yaml_document_t *doc;
+	yaml_document_t *doc;	/* YAML front end, or ... */
+	bool json;		/* ... cJSON nodes */
+	struct kn_cursor cur[4];
+	unsigned int cur_next;
+	char num[4][32];	/* text of JSON numbers */
+	unsigned int num_next;
 	const char *src;
 	struct k8s_errors *errs;
 	struct k8s_object *o;	/* object being built */
@@ -383,13 +405,33 @@ struct pctx {
 	bool oom;
 };
 
-static unsigned int node_line(const yaml_node_t *n)
+#define YN(n) ((const yaml_node_t *)(n))
+#define JN(n) ((const cJSON *)(n))
+
+static unsigned int node_line(struct pctx *p, knode *n)
 {
-	return n ? (unsigned int)n->start_mark.line + 1 : 0;
+	/* cJSON keeps no positions: JSON messages name the field path. */
+	return n && !p->json ? (unsigned int)YN(n)->start_mark.line + 1 : 0;
+}
+
+static bool is_map(struct pctx *p, knode *n)
+{
+	return p->json ? cJSON_IsObject(JN(n)) : YN(n)->type == YAML_MAPPING_NODE;
+}
+
+static bool is_seq(struct pctx *p, knode *n)
+{
+	return p->json ? cJSON_IsArray(JN(n)) : YN(n)->type == YAML_SEQUENCE_NODE;
+}
+
+static bool is_scalar(struct pctx *p, knode *n)
+{
+	return p->json ? !cJSON_IsObject(JN(n)) && !cJSON_IsArray(JN(n)) :
+	       YN(n)->type == YAML_SCALAR_NODE;
 }
 
 static void vreport(struct pctx *p, enum k8s_severity sev,
-		    const yaml_node_t *at, const char *fmt, va_list ap)
+		    knode *at, const char *fmt, va_list ap)
 {
 	char *msg;
 
@@ -401,13 +443,17 @@ static void vreport(struct pctx *p, enum k8s_severity sev,
 		p->errs->n_dropped++;
 		return;
 	}
-	k8s_errors_add(p->errs, sev, "%s %s/%s: %s (%s:%u)", p->kind, p->ns,
-		       p->name, msg, p->src, node_line(at));
+	if (node_line(p, at))
+		k8s_errors_add(p->errs, sev, "%s %s/%s: %s (%s:%u)", p->kind, p->ns,
+			       p->name, msg, p->src, node_line(p, at));
+	else
+		k8s_errors_add(p->errs, sev, "%s %s/%s: %s (%s)", p->kind, p->ns,
+			       p->name, msg, p->src);
 	free(msg);
 }
 
 static void __attribute__((format(printf, 3, 4)))
-oerr(struct pctx *p, const yaml_node_t *at, const char *fmt, ...)
+oerr(struct pctx *p, knode *at, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -417,7 +463,7 @@ oerr(struct pctx *p, const yaml_node_t *at, const char *fmt, ...)
 }
 
 static void __attribute__((format(printf, 4, 5)))
-onote(struct pctx *p, enum k8s_severity sev, const yaml_node_t *at,
+onote(struct pctx *p, enum k8s_severity sev, knode *at,
       const char *fmt, ...)
 {
 	va_list ap;
@@ -449,74 +495,163 @@ static const char *ostrdup(struct pctx *p, const char *s)
 	return d ? d : "";
 }
 
-static yaml_node_t *node_at(struct pctx *p, int id)
+static const char *scalar(struct pctx *p, knode *n)
 {
-	return yaml_document_get_node(p->doc, id);
+	const cJSON *j = JN(n);
+	char *buf;
+	double d;
+
+	if (!p->json)
+		return (const char *)YN(n)->data.scalar.value;
+	if (cJSON_IsString(j))
+		return j->valuestring;
+	if (cJSON_IsTrue(j))
+		return "true";
+	if (cJSON_IsFalse(j))
+		return "false";
+	if (!cJSON_IsNumber(j))
+		return "null";
+	/* Integral values print as integers (and then pass or fail the
+	 * integer checks like the YAML text would); others as written. */
+	buf = p->num[p->num_next++ % 4];
+	d = j->valuedouble;
+	if (d >= -9.2e18 && d <= 9.2e18 && d == (double)(long long)d)
+		snprintf(buf, sizeof(p->num[0]), "%lld", (long long)d);
+	else
+		snprintf(buf, sizeof(p->num[0]), "%.17g", d);
+	return buf;
 }
 
-static const char *scalar(const yaml_node_t *n)
+static bool is_plain(struct pctx *p, knode *n)
 {
-	return (const char *)n->data.scalar.value;
-}
-
-static bool is_plain(const yaml_node_t *n)
-{
-	return n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
-	       n->data.scalar.style == YAML_ANY_SCALAR_STYLE;
+	if (p->json)
+		return !cJSON_IsString(JN(n));
+	return YN(n)->data.scalar.style == YAML_PLAIN_SCALAR_STYLE ||
+	       YN(n)->data.scalar.style == YAML_ANY_SCALAR_STYLE;
 }
 
 /* `~`, `null`, an empty plain value: the same as an absent field. */
-static bool is_null(const yaml_node_t *n)
+static bool is_null(struct pctx *p, knode *n)
 {
 	const char *v;
 
 	if (!n)
 		return true;
-	if (n->type != YAML_SCALAR_NODE || !is_plain(n))
+	if (p->json)
+		return cJSON_IsNull(JN(n));
+	if (!is_scalar(p, n) || !is_plain(p, n))
 		return false;
-	v = scalar(n);
+	v = scalar(p, n);
 	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
 	       !strcmp(v, "Null") || !strcmp(v, "NULL");
 }
 
-/* The value under `key` in a mapping; NULL when absent or null. */
-static yaml_node_t *map_get(struct pctx *p, const yaml_node_t *map,
-			    const char *key)
+static knode *node_at(struct pctx *p, int id)
 {
-	yaml_node_pair_t *pair;
+	return yaml_document_get_node(p->doc, id);
+}
 
-	if (!map || map->type != YAML_MAPPING_NODE)
+/* The i-th child of a cJSON array or object, O(1) when walking in order. */
+static const cJSON *json_child(struct pctx *p, const cJSON *parent, size_t i)
+{
+	struct kn_cursor *c = NULL;
+	const cJSON *at;
+	size_t k;
+
+	for (k = 0; k < 4; k++)
+		if (p->cur[k].parent == parent)
+			c = &p->cur[k];
+	if (c && c->at && c->i == i)
+		return c->at;
+	if (c && c->at && c->i + 1 == i) {
+		at = c->at->next;
+	} else {
+		at = parent->child;
+		for (k = 0; at && k < i; k++)
+			at = at->next;
+	}
+	if (!c)
+		c = &p->cur[p->cur_next++ % 4];
+	*c = (struct kn_cursor){ parent, at, i };
+	return at;
+}
+
+/* The number of entries of a mapping. */
+static size_t map_len(struct pctx *p, knode *n)
+{
+	if (p->json)
+		return (size_t)cJSON_GetArraySize(JN(n));
+	return YN(n)->data.mapping.pairs.top - YN(n)->data.mapping.pairs.start;
+}
+
+/* Entry i of a mapping: its key (NULL when not a scalar) and value node
+ * (NULL when missing); *k_node is what a message about the key points at. */
+static const char *map_entry(struct pctx *p, knode *n, size_t i, knode **k_node,
+			     knode **v)
+{
+	const yaml_node_pair_t *pair;
+	knode *k;
+
+	if (p->json) {
+		const cJSON *e = json_child(p, JN(n), i);
+
+		*k_node = e;
+		*v = e;
+		return e ? e->string : NULL;
+	}
+	pair = YN(n)->data.mapping.pairs.start + i;
+	k = node_at(p, pair->key);
+	*k_node = k;
+	*v = node_at(p, pair->value);
+	return k && is_scalar(p, k) ? scalar(p, k) : NULL;
+}
+
+/* The value under `key` in a mapping; NULL when absent or null. */
+static knode *map_get(struct pctx *p, knode *map, const char *key)
+{
+	const yaml_node_pair_t *pair;
+
+	if (!map || !is_map(p, map))
 		return NULL;
-	for (pair = map->data.mapping.pairs.start;
-	     pair < map->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = node_at(p, pair->key);
-		yaml_node_t *v;
+	if (p->json) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(JN(map), key);
 
-		if (!k || k->type != YAML_SCALAR_NODE || strcmp(scalar(k), key))
+		return is_null(p, v) ? NULL : v;
+	}
+	for (pair = YN(map)->data.mapping.pairs.start;
+	     pair < YN(map)->data.mapping.pairs.top; pair++) {
+		knode *k = node_at(p, pair->key);
+		knode *v;
+
+		if (!k || !is_scalar(p, k) || strcmp(scalar(p, k), key))
 			continue;
 		v = node_at(p, pair->value);
-		return is_null(v) ? NULL : v;
+		return is_null(p, v) ? NULL : v;
 	}
 	return NULL;
 }
 
-static size_t seq_len(const yaml_node_t *n)
+static size_t seq_len(struct pctx *p, knode *n)
 {
-	return n->data.sequence.items.top - n->data.sequence.items.start;
+	if (p->json)
+		return (size_t)cJSON_GetArraySize(JN(n));
+	return YN(n)->data.sequence.items.top - YN(n)->data.sequence.items.start;
 }
 
-static yaml_node_t *seq_item(struct pctx *p, const yaml_node_t *n, size_t i)
+static knode *seq_item(struct pctx *p, knode *n, size_t i)
 {
-	return node_at(p, n->data.sequence.items.start[i]);
+	if (p->json)
+		return json_child(p, JN(n), i);
+	return node_at(p, YN(n)->data.sequence.items.start[i]);
 }
 
 /* A mapping, or NULL (absent); a field of another shape is an error. */
-static yaml_node_t *get_map(struct pctx *p, const yaml_node_t *parent,
+static knode *get_map(struct pctx *p, knode *parent,
 			    const char *key, const char *path)
 {
-	yaml_node_t *n = map_get(p, parent, key);
+	knode *n = map_get(p, parent, key);
 
-	if (n && n->type != YAML_MAPPING_NODE) {
+	if (n && !is_map(p, n)) {
 		oerr(p, n, "%s: expected a mapping", path);
 		return NULL;
 	}
@@ -524,38 +659,38 @@ static yaml_node_t *get_map(struct pctx *p, const yaml_node_t *parent,
 }
 
 /* A sequence, or NULL (absent, null or empty). */
-static yaml_node_t *get_seq(struct pctx *p, const yaml_node_t *parent,
+static knode *get_seq(struct pctx *p, knode *parent,
 			    const char *key, const char *path)
 {
-	yaml_node_t *n = map_get(p, parent, key);
+	knode *n = map_get(p, parent, key);
 
-	if (n && n->type != YAML_SEQUENCE_NODE) {
+	if (n && !is_seq(p, n)) {
 		oerr(p, n, "%s: expected a list", path);
 		return NULL;
 	}
-	return n && seq_len(n) ? n : NULL;
+	return n && seq_len(p, n) ? n : NULL;
 }
 
 /* A string scalar (kept in the libyaml tree), or NULL when absent. */
-static const char *get_str(struct pctx *p, const yaml_node_t *parent,
+static const char *get_str(struct pctx *p, knode *parent,
 			   const char *key, const char *path)
 {
-	yaml_node_t *n = map_get(p, parent, key);
+	knode *n = map_get(p, parent, key);
 
 	if (!n)
 		return NULL;
-	if (n->type != YAML_SCALAR_NODE) {
+	if (!is_scalar(p, n)) {
 		oerr(p, n, "%s: expected a string", path);
 		return NULL;
 	}
-	return scalar(n);
+	return scalar(p, n);
 }
 
-static bool scalar_is_int(const yaml_node_t *n)
+static bool scalar_is_int(struct pctx *p, knode *n)
 {
-	const char *s = scalar(n);
+	const char *s = scalar(p, n);
 
-	if (!is_plain(n))
+	if (!is_plain(p, n))
 		return false;
 	if (*s == '-' || *s == '+')
 		s++;
@@ -572,22 +707,22 @@ static bool scalar_is_int(const yaml_node_t *n)
  * Returns false (and records an error) for a non-number or a value out of
  * range.
  */
-static bool node_int(struct pctx *p, const yaml_node_t *n, const char *path,
+static bool node_int(struct pctx *p, knode *n, const char *path,
 		     long long min, long long max, long long *out)
 {
 	long long v;
 
-	if (n->type != YAML_SCALAR_NODE || !scalar_is_int(n)) {
+	if (!is_scalar(p, n) || !scalar_is_int(p, n)) {
 		oerr(p, n, "%s: expected an integer, got %s%s%s", path,
-		     n->type == YAML_SCALAR_NODE ? "\"" : "",
-		     n->type == YAML_SCALAR_NODE ? scalar(n) : "a collection",
-		     n->type == YAML_SCALAR_NODE ? "\"" : "");
+		     is_scalar(p, n) ? "\"" : "",
+		     is_scalar(p, n) ? scalar(p, n) : "a collection",
+		     is_scalar(p, n) ? "\"" : "");
 		return false;
 	}
 	errno = 0;
-	v = strtoll(scalar(n), NULL, 10);
+	v = strtoll(scalar(p, n), NULL, 10);
 	if (errno || v < min || v > max) {
-		oerr(p, n, "%s: %s out of range %lld..%lld", path, scalar(n),
+		oerr(p, n, "%s: %s out of range %lld..%lld", path, scalar(p, n),
 		     min, max);
 		return false;
 	}
@@ -595,11 +730,11 @@ static bool node_int(struct pctx *p, const yaml_node_t *n, const char *path,
 	return true;
 }
 
-static bool get_int(struct pctx *p, const yaml_node_t *parent,
+static bool get_int(struct pctx *p, knode *parent,
 		    const char *key, const char *path, long long min,
 		    long long max, long long *out, bool *present)
 {
-	yaml_node_t *n = map_get(p, parent, key);
+	knode *n = map_get(p, parent, key);
 
 	*present = n != NULL;
 	if (!n)
@@ -608,17 +743,17 @@ static bool get_int(struct pctx *p, const yaml_node_t *parent,
 }
 
 /* A *bool: *out keeps its default when absent. */
-static void get_bool(struct pctx *p, const yaml_node_t *parent,
+static void get_bool(struct pctx *p, knode *parent,
 		     const char *key, const char *path, bool *out)
 {
-	yaml_node_t *n = map_get(p, parent, key);
+	knode *n = map_get(p, parent, key);
 	const char *s;
 
 	if (!n)
 		return;
-	if (n->type != YAML_SCALAR_NODE || !is_plain(n))
+	if (!is_scalar(p, n) || !is_plain(p, n))
 		goto bad;
-	s = scalar(n);
+	s = scalar(p, n);
 	if (!strcmp(s, "true") || !strcmp(s, "True") || !strcmp(s, "TRUE")) {
 		*out = true;
 		return;
@@ -633,15 +768,15 @@ bad:
 }
 
 /* An IP address scalar. */
-static bool node_ip(struct pctx *p, const yaml_node_t *n, const char *path,
+static bool node_ip(struct pctx *p, knode *n, const char *path,
 		    struct k8s_ip *ip)
 {
-	if (n->type != YAML_SCALAR_NODE) {
+	if (!is_scalar(p, n)) {
 		oerr(p, n, "%s: expected an IP address", path);
 		return false;
 	}
-	if (!parse_ip(scalar(n), ip)) {
-		oerr(p, n, "%s: invalid IP address \"%s\"", path, scalar(n));
+	if (!parse_ip(scalar(p, n), ip)) {
+		oerr(p, n, "%s: invalid IP address \"%s\"", path, scalar(p, n));
 		return false;
 	}
 	return true;
@@ -650,7 +785,7 @@ static bool node_ip(struct pctx *p, const yaml_node_t *n, const char *path,
 /* TCP / UDP; SCTP and absent are told apart by the return value. */
 enum proto_res { PROTO_OK, PROTO_SCTP, PROTO_BAD };
 
-static enum proto_res get_proto(struct pctx *p, const yaml_node_t *parent,
+static enum proto_res get_proto(struct pctx *p, knode *parent,
 				const char *path, uint8_t *proto)
 {
 	const char *s = get_str(p, parent, "protocol", path);
@@ -674,27 +809,27 @@ static enum proto_res get_proto(struct pctx *p, const yaml_node_t *parent,
 /* ---- metadata --------------------------------------------------------- */
 
 /* Name and namespace only: for messages about objects we do not keep. */
-static void peek_meta(struct pctx *p, const yaml_node_t *obj,
+static void peek_meta(struct pctx *p, knode *obj,
 		      const char **ns, const char **name)
 {
-	yaml_node_t *meta = map_get(p, obj, "metadata");
-	yaml_node_t *n;
+	knode *meta = map_get(p, obj, "metadata");
+	knode *n;
 
 	*ns = "default";
 	*name = "<unnamed>";
 	n = map_get(p, meta, "namespace");
-	if (n && n->type == YAML_SCALAR_NODE && *scalar(n))
-		*ns = scalar(n);
+	if (n && is_scalar(p, n) && *scalar(p, n))
+		*ns = scalar(p, n);
 	n = map_get(p, meta, "name");
-	if (n && n->type == YAML_SCALAR_NODE && *scalar(n))
-		*name = scalar(n);
+	if (n && is_scalar(p, n) && *scalar(p, n))
+		*name = scalar(p, n);
 }
 
-static void parse_meta(struct pctx *p, const yaml_node_t *obj)
+static void parse_meta(struct pctx *p, knode *obj)
 {
 	struct k8s_meta *m = &p->o->meta;
-	yaml_node_t *meta = map_get(p, obj, "metadata");
-	yaml_node_t *labels;
+	knode *meta = map_get(p, obj, "metadata");
+	knode *labels;
 	const char *s;
 
 	m->namespace = "default";
@@ -705,7 +840,7 @@ static void parse_meta(struct pctx *p, const yaml_node_t *obj)
 		oerr(p, obj, "metadata: missing");
 		return;
 	}
-	if (meta->type != YAML_MAPPING_NODE) {
+	if (!is_map(p, meta)) {
 		oerr(p, meta, "metadata: expected a mapping");
 		return;
 	}
@@ -743,55 +878,51 @@ static void parse_meta(struct pctx *p, const yaml_node_t *obj)
 	labels = get_map(p, meta, "labels", "metadata.labels");
 	if (!labels)
 		return;
-	m->labels = oalloc(p, labels->data.mapping.pairs.top -
-			   labels->data.mapping.pairs.start,
-			   sizeof(*m->labels));
+	m->labels = oalloc(p, map_len(p, labels), sizeof(*m->labels));
 	if (!m->labels)
 		return;
-	for (yaml_node_pair_t *pair = labels->data.mapping.pairs.start;
-	     pair < labels->data.mapping.pairs.top; pair++) {
-		yaml_node_t *k = node_at(p, pair->key);
-		yaml_node_t *v = node_at(p, pair->value);
+	for (size_t i = 0; i < map_len(p, labels); i++) {
+		knode *k, *v;
+		const char *key = map_entry(p, labels, i, &k, &v);
 		struct k8s_label *l = &m->labels[m->n_labels];
 
-		if (!k || k->type != YAML_SCALAR_NODE ||
-		    (v && v->type != YAML_SCALAR_NODE)) {
+		if (!key || (v && !is_scalar(p, v))) {
 			oerr(p, k, "metadata.labels: expected string keys and values");
 			continue;
 		}
-		l->key = ostrdup(p, scalar(k));
+		l->key = ostrdup(p, key);
 		/* `key:` with nothing after it is an empty label value. */
-		l->value = is_null(v) ? "" : ostrdup(p, scalar(v));
+		l->value = is_null(p, v) ? "" : ostrdup(p, scalar(p, v));
 		m->n_labels++;
 	}
 }
 
 /* ---- Service ---------------------------------------------------------- */
 
-static void parse_svc_ports(struct pctx *p, const yaml_node_t *spec)
+static void parse_svc_ports(struct pctx *p, knode *spec)
 {
 	struct k8s_service *s = &p->o->svc;
-	yaml_node_t *ports = get_seq(p, spec, "ports", "spec.ports");
+	knode *ports = get_seq(p, spec, "ports", "spec.ports");
 	size_t n, kept = 0;
 	char path[64];
 
 	if (!ports)
 		return;
-	n = seq_len(ports);
+	n = seq_len(p, ports);
 	s->ports = oalloc(p, n, sizeof(*s->ports));
 	if (!s->ports)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = seq_item(p, ports, i);
+		knode *item = seq_item(p, ports, i);
 		struct k8s_svc_port *sp = &s->ports[i];
-		yaml_node_t *tp;
+		knode *tp;
 		long long v;
 		bool present;
 		const char *name;
 
 		sp->name = "";
 		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
-		if (!item || item->type != YAML_MAPPING_NODE) {
+		if (!item || !is_map(p, item)) {
 			oerr(p, item, "%s: expected a mapping", path);
 			continue;
 		}
@@ -825,16 +956,16 @@ static void parse_svc_ports(struct pctx *p, const yaml_node_t *spec)
 		snprintf(path, sizeof(path), "spec.ports[%zu].targetPort", i);
 		tp = map_get(p, item, "targetPort");
 		sp->target_port = sp->port;
-		if (tp && tp->type == YAML_SCALAR_NODE && scalar_is_int(tp)) {
+		if (tp && is_scalar(p, tp) && scalar_is_int(p, tp)) {
 			if (node_int(p, tp, path, 0, 65535, &v) && v)
 				sp->target_port = (uint16_t)v;
-		} else if (tp && tp->type == YAML_SCALAR_NODE) {
-			if (*scalar(tp)) {
+		} else if (tp && is_scalar(p, tp)) {
+			if (*scalar(p, tp)) {
 				sp->target_port = 0;
-				sp->target_port_name = ostrdup(p, scalar(tp));
-				if (!is_iana_svc_name(scalar(tp)))
+				sp->target_port_name = ostrdup(p, scalar(p, tp));
+				if (!is_iana_svc_name(scalar(p, tp)))
 					oerr(p, tp, "%s: \"%s\" is neither a port number nor a valid port name",
-					     path, scalar(tp));
+					     path, scalar(p, tp));
 			}
 		} else if (tp) {
 			oerr(p, tp, "%s: expected a number or a name", path);
@@ -844,7 +975,7 @@ static void parse_svc_ports(struct pctx *p, const yaml_node_t *spec)
 	/* Cross-port rules of the API's validation, SCTP ports included. */
 	for (size_t i = 0; i < n; i++) {
 		struct k8s_svc_port *a = &s->ports[i];
-		yaml_node_t *item = seq_item(p, ports, i);
+		knode *item = seq_item(p, ports, i);
 
 		if (n > 1 && !*a->name)
 			oerr(p, item, "spec.ports[%zu].name: required when the Service has more than one port",
@@ -879,17 +1010,17 @@ static void parse_svc_ports(struct pctx *p, const yaml_node_t *spec)
 	s->n_ports = kept;
 }
 
-static void parse_ip_list(struct pctx *p, const yaml_node_t *parent,
+static void parse_ip_list(struct pctx *p, knode *parent,
 			  const char *key, const char *field,
 			  struct k8s_ip **out, size_t *n_out)
 {
-	yaml_node_t *seq = get_seq(p, parent, key, field);
+	knode *seq = get_seq(p, parent, key, field);
 	char path[64];
 	size_t n;
 
 	if (!seq)
 		return;
-	n = seq_len(seq);
+	n = seq_len(p, seq);
 	*out = oalloc(p, n, sizeof(**out));
 	if (!*out)
 		return;
@@ -900,29 +1031,29 @@ static void parse_ip_list(struct pctx *p, const yaml_node_t *parent,
 	}
 }
 
-static void parse_cluster_ips(struct pctx *p, const yaml_node_t *spec)
+static void parse_cluster_ips(struct pctx *p, knode *spec)
 {
 	struct k8s_service *s = &p->o->svc;
-	yaml_node_t *seq = get_seq(p, spec, "clusterIPs", "spec.clusterIPs");
-	yaml_node_t *one = map_get(p, spec, "clusterIP");
+	knode *seq = get_seq(p, spec, "clusterIPs", "spec.clusterIPs");
+	knode *one = map_get(p, spec, "clusterIP");
 	struct k8s_ip ip;
 	char path[64];
 	size_t n;
 
-	if (one && one->type != YAML_SCALAR_NODE) {
+	if (one && !is_scalar(p, one)) {
 		oerr(p, one, "spec.clusterIP: expected a string");
 		one = NULL;
 	}
-	if (one && !strcmp(scalar(one), "None"))
+	if (one && !strcmp(scalar(p, one), "None"))
 		s->headless = true;
-	else if (one && *scalar(one) && !parse_ip(scalar(one), &ip))
+	else if (one && *scalar(p, one) && !parse_ip(scalar(p, one), &ip))
 		oerr(p, one, "spec.clusterIP: invalid IP address \"%s\"",
-		     scalar(one));
+		     scalar(p, one));
 
 	if (!seq) {
 		/* Without clusterIPs, clusterIP alone says it all. */
-		if (one && *scalar(one) && !s->headless &&
-		    parse_ip(scalar(one), &ip)) {
+		if (one && *scalar(p, one) && !s->headless &&
+		    parse_ip(scalar(p, one), &ip)) {
 			s->cluster_ips = oalloc(p, 1, sizeof(ip));
 			if (s->cluster_ips) {
 				s->cluster_ips[0] = ip;
@@ -931,16 +1062,16 @@ static void parse_cluster_ips(struct pctx *p, const yaml_node_t *spec)
 		}
 		return;
 	}
-	n = seq_len(seq);
+	n = seq_len(p, seq);
 	s->cluster_ips = oalloc(p, n, sizeof(*s->cluster_ips));
 	if (!s->cluster_ips)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = seq_item(p, seq, i);
+		knode *item = seq_item(p, seq, i);
 
 		snprintf(path, sizeof(path), "spec.clusterIPs[%zu]", i);
-		if (item && item->type == YAML_SCALAR_NODE &&
-		    !strcmp(scalar(item), "None")) {
+		if (item && is_scalar(p, item) &&
+		    !strcmp(scalar(p, item), "None")) {
 			s->headless = true;
 			continue;
 		}
@@ -953,22 +1084,22 @@ static void parse_cluster_ips(struct pctx *p, const yaml_node_t *spec)
 		oerr(p, seq, "spec.clusterIPs: at most one address per IP family");
 }
 
-static void parse_ip_families(struct pctx *p, const yaml_node_t *spec)
+static void parse_ip_families(struct pctx *p, knode *spec)
 {
 	struct k8s_service *s = &p->o->svc;
-	yaml_node_t *seq = get_seq(p, spec, "ipFamilies", "spec.ipFamilies");
+	knode *seq = get_seq(p, spec, "ipFamilies", "spec.ipFamilies");
 	size_t n;
 
 	if (!seq)
 		return;
-	n = seq_len(seq);
+	n = seq_len(p, seq);
 	s->ip_families = oalloc(p, n, 1);
 	if (!s->ip_families)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = seq_item(p, seq, i);
-		const char *v = item && item->type == YAML_SCALAR_NODE ?
-				scalar(item) : "";
+		knode *item = seq_item(p, seq, i);
+		const char *v = item && is_scalar(p, item) ?
+				scalar(p, item) : "";
 		uint8_t fam;
 
 		if (!strcmp(v, "IPv4")) {
@@ -993,7 +1124,7 @@ static void parse_ip_families(struct pctx *p, const yaml_node_t *spec)
 			     i, i);
 }
 
-static void parse_policy(struct pctx *p, const yaml_node_t *spec,
+static void parse_policy(struct pctx *p, knode *spec,
 			 const char *key, bool allow_global,
 			 enum k8s_traffic_policy *out)
 {
@@ -1014,12 +1145,12 @@ static void parse_policy(struct pctx *p, const yaml_node_t *spec,
 	     path, v);
 }
 
-static void parse_affinity(struct pctx *p, const yaml_node_t *spec)
+static void parse_affinity(struct pctx *p, knode *spec)
 {
 	struct k8s_service *s = &p->o->svc;
 	const char *v = get_str(p, spec, "sessionAffinity",
 				"spec.sessionAffinity");
-	yaml_node_t *cfg, *cip;
+	knode *cfg, *cip;
 	long long t;
 	bool present;
 
@@ -1041,60 +1172,60 @@ static void parse_affinity(struct pctx *p, const yaml_node_t *spec)
 		s->affinity_timeout = (uint32_t)t;
 }
 
-static void parse_source_ranges(struct pctx *p, const yaml_node_t *spec)
+static void parse_source_ranges(struct pctx *p, knode *spec)
 {
 	struct k8s_service *s = &p->o->svc;
-	yaml_node_t *seq = get_seq(p, spec, "loadBalancerSourceRanges",
+	knode *seq = get_seq(p, spec, "loadBalancerSourceRanges",
 				   "spec.loadBalancerSourceRanges");
 	size_t n;
 
 	if (!seq)
 		return;
-	n = seq_len(seq);
+	n = seq_len(p, seq);
 	s->source_ranges = oalloc(p, n, sizeof(*s->source_ranges));
 	if (!s->source_ranges)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = seq_item(p, seq, i);
+		knode *item = seq_item(p, seq, i);
 
-		if (!item || item->type != YAML_SCALAR_NODE ||
-		    !parse_cidr(scalar(item),
+		if (!item || !is_scalar(p, item) ||
+		    !parse_cidr(scalar(p, item),
 				&s->source_ranges[s->n_source_ranges])) {
 			oerr(p, item, "spec.loadBalancerSourceRanges[%zu]: invalid CIDR \"%s\"",
-			     i, item && item->type == YAML_SCALAR_NODE ?
-			     scalar(item) : "");
+			     i, item && is_scalar(p, item) ?
+			     scalar(p, item) : "");
 			continue;
 		}
 		s->n_source_ranges++;
 	}
 }
 
-static void parse_lb_status(struct pctx *p, const yaml_node_t *obj)
+static void parse_lb_status(struct pctx *p, knode *obj)
 {
 	struct k8s_service *s = &p->o->svc;
-	yaml_node_t *status = get_map(p, obj, "status", "status");
-	yaml_node_t *lb = get_map(p, status, "loadBalancer",
+	knode *status = get_map(p, obj, "status", "status");
+	knode *lb = get_map(p, status, "loadBalancer",
 				  "status.loadBalancer");
-	yaml_node_t *seq = get_seq(p, lb, "ingress",
+	knode *seq = get_seq(p, lb, "ingress",
 				   "status.loadBalancer.ingress");
 	char path[80];
 	size_t n;
 
 	if (!seq)
 		return;
-	n = seq_len(seq);
+	n = seq_len(p, seq);
 	s->ingress = oalloc(p, n, sizeof(*s->ingress));
 	if (!s->ingress)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = seq_item(p, seq, i);
+		knode *item = seq_item(p, seq, i);
 		struct k8s_lb_ingress *in = &s->ingress[s->n_ingress];
-		yaml_node_t *ip;
+		knode *ip;
 		const char *v;
 
 		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu]",
 			 i);
-		if (!item || item->type != YAML_MAPPING_NODE) {
+		if (!item || !is_map(p, item)) {
 			oerr(p, item, "%s: expected a mapping", path);
 			continue;
 		}
@@ -1120,10 +1251,10 @@ static void parse_lb_status(struct pctx *p, const yaml_node_t *obj)
 	}
 }
 
-static void parse_service(struct pctx *p, const yaml_node_t *obj)
+static void parse_service(struct pctx *p, knode *obj)
 {
 	struct k8s_service *s = &p->o->svc;
-	yaml_node_t *spec = get_map(p, obj, "spec", "spec");
+	knode *spec = get_map(p, obj, "spec", "spec");
 	const char *type;
 	long long v;
 	bool present;
@@ -1165,11 +1296,11 @@ static void parse_service(struct pctx *p, const yaml_node_t *obj)
 
 /* ---- EndpointSlice ---------------------------------------------------- */
 
-static void parse_endpoint(struct pctx *p, const yaml_node_t *item, size_t i,
+static void parse_endpoint(struct pctx *p, knode *item, size_t i,
 			   struct k8s_endpoint *ep)
 {
 	struct k8s_endpointslice *e = &p->o->eps;
-	yaml_node_t *addrs, *cond;
+	knode *addrs, *cond;
 	const char *v;
 	char path[80];
 
@@ -1183,13 +1314,13 @@ static void parse_endpoint(struct pctx *p, const yaml_node_t *item, size_t i,
 	snprintf(path, sizeof(path), "endpoints[%zu].addresses", i);
 	addrs = get_seq(p, item, "addresses", path);
 	if (addrs && e->addr_type != K8S_ADDR_FQDN) {
-		size_t n = seq_len(addrs);
+		size_t n = seq_len(p, addrs);
 		uint8_t want = e->addr_type == K8S_ADDR_IPV6 ?
 			       XLB_AF_INET6 : XLB_AF_INET;
 
 		ep->addrs = oalloc(p, n, sizeof(*ep->addrs));
 		for (size_t j = 0; ep->addrs && j < n; j++) {
-			yaml_node_t *a = seq_item(p, addrs, j);
+			knode *a = seq_item(p, addrs, j);
 			struct k8s_ip *ip = &ep->addrs[ep->n_addrs];
 
 			snprintf(path, sizeof(path),
@@ -1198,7 +1329,7 @@ static void parse_endpoint(struct pctx *p, const yaml_node_t *item, size_t i,
 				continue;
 			if (ip->family != want) {
 				oerr(p, a, "%s: \"%s\" does not match addressType %s",
-				     path, scalar(a),
+				     path, scalar(p, a),
 				     want == XLB_AF_INET ? "IPv4" : "IPv6");
 				continue;
 			}
@@ -1226,27 +1357,27 @@ static void parse_endpoint(struct pctx *p, const yaml_node_t *item, size_t i,
 		ep->zone = ostrdup(p, v);
 }
 
-static void parse_eps_ports(struct pctx *p, const yaml_node_t *obj)
+static void parse_eps_ports(struct pctx *p, knode *obj)
 {
 	struct k8s_endpointslice *e = &p->o->eps;
-	yaml_node_t *seq = get_seq(p, obj, "ports", "ports");
+	knode *seq = get_seq(p, obj, "ports", "ports");
 	char path[64];
 	size_t n;
 
 	if (!seq)
 		return;
-	n = seq_len(seq);
+	n = seq_len(p, seq);
 	e->ports = oalloc(p, n, sizeof(*e->ports));
 	if (!e->ports)
 		return;
 	for (size_t i = 0; i < n; i++) {
-		yaml_node_t *item = seq_item(p, seq, i);
+		knode *item = seq_item(p, seq, i);
 		struct k8s_eps_port *ep = &e->ports[e->n_ports];
 		const char *name;
 		long long v;
 		bool present;
 
-		if (!item || item->type != YAML_MAPPING_NODE) {
+		if (!item || !is_map(p, item)) {
 			oerr(p, item, "ports[%zu]: expected a mapping", i);
 			continue;
 		}
@@ -1286,11 +1417,11 @@ static void parse_eps_ports(struct pctx *p, const yaml_node_t *obj)
 	}
 }
 
-static void parse_endpointslice(struct pctx *p, const yaml_node_t *obj)
+static void parse_endpointslice(struct pctx *p, knode *obj)
 {
 	struct k8s_endpointslice *e = &p->o->eps;
 	const char *at = get_str(p, obj, "addressType", "addressType");
-	yaml_node_t *seq;
+	knode *seq;
 
 	e->service_name = k8s_label(p->o, "kubernetes.io/service-name");
 	if (e->service_name && !*e->service_name)
@@ -1317,13 +1448,13 @@ static void parse_endpointslice(struct pctx *p, const yaml_node_t *obj)
 
 	seq = get_seq(p, obj, "endpoints", "endpoints");
 	if (seq) {
-		size_t n = seq_len(seq);
+		size_t n = seq_len(p, seq);
 
 		e->endpoints = oalloc(p, n, sizeof(*e->endpoints));
 		for (size_t i = 0; e->endpoints && i < n; i++) {
-			yaml_node_t *item = seq_item(p, seq, i);
+			knode *item = seq_item(p, seq, i);
 
-			if (!item || item->type != YAML_MAPPING_NODE) {
+			if (!item || !is_map(p, item)) {
 				oerr(p, item, "endpoints[%zu]: expected a mapping",
 				     i);
 				continue;
@@ -1337,7 +1468,7 @@ static void parse_endpointslice(struct pctx *p, const yaml_node_t *obj)
 
 /* ---- documents -------------------------------------------------------- */
 
-static int parse_object(struct pctx *base, const yaml_node_t *obj,
+static int parse_object(struct pctx *base, knode *obj,
 			enum k8s_kind kind, struct k8s_object_list *out)
 {
 	struct pctx p = *base;
@@ -1363,7 +1494,7 @@ static int parse_object(struct pctx *base, const yaml_node_t *obj,
 	if (!p.o)
 		return -ENOMEM;
 	p.o->kind = kind;
-	p.o->line = node_line(obj);
+	p.o->line = node_line(&p, obj);
 	parse_meta(&p, obj);
 	if (kind == K8S_KIND_SERVICE)
 		parse_service(&p, obj);
@@ -1385,21 +1516,21 @@ static int parse_object(struct pctx *base, const yaml_node_t *obj,
 	return err;
 }
 
-static int parse_item(struct pctx *p, const yaml_node_t *obj,
+static int parse_item(struct pctx *p, knode *obj,
 		      const char *default_kind, struct k8s_object_list *out)
 {
 	const char *kind = NULL, *ns, *name;
-	yaml_node_t *k;
+	knode *k;
 
-	if (obj->type != YAML_MAPPING_NODE) {
+	if (!is_map(p, obj)) {
 		k8s_errors_add(p->errs, K8S_SEV_ERROR,
 			       "%s:%u: not a Kubernetes object (expected a mapping): ignored",
-			       p->src, node_line(obj));
+			       p->src, node_line(p, obj));
 		return 0;
 	}
 	k = map_get(p, obj, "kind");
-	if (k && k->type == YAML_SCALAR_NODE)
-		kind = scalar(k);
+	if (k && is_scalar(p, k))
+		kind = scalar(p, k);
 	else if (!k)
 		kind = default_kind;
 	if (kind && !strcmp(kind, "Service"))
@@ -1411,29 +1542,29 @@ static int parse_item(struct pctx *p, const yaml_node_t *obj,
 	if (!kind)
 		k8s_errors_add(p->errs, K8S_SEV_WARN,
 			       "%s:%u: object %s/%s has no kind: ignored",
-			       p->src, node_line(obj), ns, name);
+			       p->src, node_line(p, obj), ns, name);
 	else
 		k8s_errors_add(p->errs, K8S_SEV_DEBUG,
 			       "%s %s/%s: kind not used, ignored (%s:%u)",
-			       kind, ns, name, p->src, node_line(obj));
+			       kind, ns, name, p->src, node_line(p, obj));
 	return 0;
 }
 
-static int parse_root(struct pctx *p, const yaml_node_t *root,
+static int parse_root(struct pctx *p, knode *root,
 		      struct k8s_object_list *out)
 {
-	yaml_node_t *k, *items;
+	knode *k, *items;
 	const char *kind;
 	char item_kind[64];
 	size_t len;
 	int err;
 
-	if (is_null(root))
+	if (is_null(p, root))
 		return 0;	/* empty document, e.g. a trailing `---` */
-	if (root->type != YAML_MAPPING_NODE)
+	if (!is_map(p, root))
 		return parse_item(p, root, NULL, out);
 	k = map_get(p, root, "kind");
-	kind = k && k->type == YAML_SCALAR_NODE ? scalar(k) : "";
+	kind = k && is_scalar(p, k) ? scalar(p, k) : "";
 	len = strlen(kind);
 	if (len < 4 || strcmp(kind + len - 4, "List"))
 		return parse_item(p, root, NULL, out);
@@ -1448,14 +1579,14 @@ static int parse_root(struct pctx *p, const yaml_node_t *root,
 	items = map_get(p, root, "items");
 	if (!items)
 		return 0;
-	if (items->type != YAML_SEQUENCE_NODE) {
+	if (!is_seq(p, items)) {
 		k8s_errors_add(p->errs, K8S_SEV_ERROR,
 			       "%s:%u: %s: items is not a list: ignored",
-			       p->src, node_line(items), kind);
+			       p->src, node_line(p, items), kind);
 		return 0;
 	}
-	for (size_t i = 0; i < seq_len(items); i++) {
-		yaml_node_t *item = seq_item(p, items, i);
+	for (size_t i = 0; i < seq_len(p, items); i++) {
+		knode *item = seq_item(p, items, i);
 
 		if (!item)
 			continue;
@@ -1464,6 +1595,19 @@ static int parse_root(struct pctx *p, const yaml_node_t *root,
 			return err;
 	}
 	return 0;
+}
+
+int k8s_parse_json(const cJSON *obj, const char *src, const char *kind,
+		   struct k8s_object_list *out, struct k8s_errors *errs)
+{
+	struct pctx p = { .json = true, .errs = errs };
+
+	if (!obj || !out)
+		return -EINVAL;
+	p.src = src ? src : "<json>";
+	if (kind)
+		return parse_item(&p, obj, kind, out);
+	return parse_root(&p, obj, out);
 }
 
 static int syntax_error(const yaml_parser_t *yp, const char *src,

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Kubernetes objects as the agent sees them: v1 Service and
- * discovery.k8s.io/v1 EndpointSlice, parsed from YAML or JSON (JSON is read
- * by libyaml as flow-style YAML), validated, and kept in an object cache
- * keyed by kind + namespace + name.
+ * discovery.k8s.io/v1 EndpointSlice, parsed from YAML or JSON text (files;
+ * JSON is read by libyaml as flow-style YAML) or from a cJSON tree (the API
+ * server's responses, see k8s_parse_json()), validated by the same code,
+ * and kept in an object cache keyed by kind + namespace + name.
  *
  * Input is whatever `kubectl get svc,endpointslices -A -o yaml|json` prints
  * or the manifests a user already has: a single object, a `kind: List` (or
@@ -241,6 +242,17 @@ void k8s_object_list_free(struct k8s_object_list *l);
  */
 int k8s_parse_buf(const char *buf, size_t len, const char *src,
 		  struct k8s_object_list *out, struct k8s_errors *errs);
+/*
+ * The same for an object decoded from JSON (an API response), without
+ * printing it again: @obj is one object, or a List of them. @kind names
+ * the kind of an object that carries none (the items of a typed list such
+ * as ServiceList); NULL: @obj says what it is. Every object is validated
+ * like a file's; one that fails is rejected on its own (errs->rejected
+ * names it). Returns 0 or -ENOMEM, -EINVAL.
+ */
+struct cJSON;
+int k8s_parse_json(const struct cJSON *obj, const char *src, const char *kind,
+		   struct k8s_object_list *out, struct k8s_errors *errs);
 /* The same for a file; -errno when it cannot be read. */
 int k8s_parse_file(const char *path, struct k8s_object_list *out,
 		   struct k8s_errors *errs);

@@ -21,9 +21,19 @@
 
 struct k8s_source;
 
+struct keyset {
+	char **v;
+	size_t n, cap;
+};
+
 struct kind_ctx {
 	struct k8s_source *s;
 	enum k8s_kind kind;
+	/* a LIST in progress: the valid objects, and the names of all
+	 * (rejected ones keep their last good version) */
+	struct k8s_object_list staged;
+	struct keyset names;
+	size_t n_items, n_rejected;
 };
 
 struct k8s_source {
@@ -74,20 +84,6 @@ static void changed(struct k8s_source *s, unsigned int what)
 		pr_warn("kube: wake main loop: %s\n", strerror(errno));
 }
 
-/* Parse JSON text of objects through the file-mode parser. */
-static int parse_json(const char *json, struct k8s_object_list *l, struct k8s_errors *errs)
-{
-	int err = k8s_parse_buf(json, strlen(json), "<apiserver>", l, errs);
-
-	print_errors(errs);
-	return err;
-}
-
-struct keyset {
-	char **v;
-	size_t n;
-};
-
 static int cmpstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -95,11 +91,15 @@ static int cmpstr(const void *a, const void *b)
 
 static int keyset_add(struct keyset *k, const char *ns, const char *name)
 {
-	char **v = realloc(k->v, (k->n + 1) * sizeof(*v));
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 64;
+		char **v = realloc(k->v, cap * sizeof(*v));
 
-	if (!v)
-		return -ENOMEM;
-	k->v = v;
+		if (!v)
+			return -ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
 	if (asprintf(&k->v[k->n], "%s/%s", ns, name) < 0)
 		return -ENOMEM;
 	k->n++;
@@ -119,137 +119,160 @@ static void keyset_free(struct keyset *k)
 	for (size_t i = 0; i < k->n; i++)
 		free(k->v[i]);
 	free(k->v);
+	memset(k, 0, sizeof(*k));
 }
 
-/* A LIST: the new set of objects of one kind. */
-static void obj_replace(void *arg, const cJSON *items)
+/* Decode one API object through the file path's validators. */
+static int decode(const cJSON *obj, struct k8s_object_list *l, size_t *rejected)
+{
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	int err = k8s_parse_json(obj, "apiserver", NULL, l, &errs);
+
+	print_errors(&errs);
+	if (rejected)
+		*rejected += errs.n_rejected;
+	k8s_errors_free(&errs);
+	return err;
+}
+
+static const char *obj_ns(const cJSON *obj)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m, "namespace");
+
+	return cJSON_IsString(ns) && *ns->valuestring ? ns->valuestring : "default";
+}
+
+static const char *obj_name(const cJSON *obj)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(m, "name");
+
+	return cJSON_IsString(nm) ? nm->valuestring : NULL;
+}
+
+static void list_reset(struct kind_ctx *kx)
+{
+	k8s_object_list_free(&kx->staged);
+	keyset_free(&kx->names);
+	kx->n_items = kx->n_rejected = 0;
+}
+
+static int obj_list_begin(void *arg)
+{
+	list_reset(arg);
+	return 0;
+}
+
+/* One item of a LIST: decoded now (its JSON is freed right after), kept
+ * aside until the whole LIST has arrived. */
+static int obj_list_item(void *arg, const cJSON *item)
+{
+	struct kind_ctx *kx = arg;
+	const char *name = obj_name(item);
+	int err;
+
+	kx->n_items++;
+	err = decode(item, &kx->staged, &kx->n_rejected);
+	if (err)
+		return err;
+	/* Named, valid or not: a rejected object keeps its last good
+	 * version rather than being removed. */
+	return name ? keyset_add(&kx->names, obj_ns(item), name) : 0;
+}
+
+/* The LIST is complete: it is the new set of objects of this kind. */
+static int obj_list_end(void *arg, bool complete)
 {
 	struct kind_ctx *kx = arg;
 	struct k8s_source *s = kx->s;
-	struct k8s_errors errs = K8S_ERRORS_INIT;
-	struct k8s_object_list l = { 0 };
 	const struct k8s_object **old = NULL;
-	struct keyset keep = { 0 };
-	cJSON *doc = cJSON_CreateObject();
-	const cJSON *it;
-	char *json = NULL;
+	struct keyset gone = { 0 };
 	size_t n_old = 0, removed = 0;
-	int err = -ENOMEM;
+	int err;
 
-	/* One parse for the whole list: {"kind":"List","items":[...]} */
-	if (!doc || !cJSON_AddStringToObject(doc, "kind", "List") ||
-	    !cJSON_AddStringToObject(doc, "apiVersion", "v1") ||
-	    !cJSON_AddItemReferenceToObject(doc, "items", (cJSON *)items))
-		goto out;
-	json = cJSON_PrintUnformatted(doc);
-	if (!json)
-		goto out;
-	err = parse_json(json, &l, &errs);
-	if (err)
-		goto out;
-	/* What the list names: parsed objects and rejected ones (which keep
-	 * their last good version). */
-	cJSON_ArrayForEach(it, items) {
-		const cJSON *m = cJSON_GetObjectItemCaseSensitive(it, "metadata");
-		const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m, "namespace");
-		const cJSON *nm = cJSON_GetObjectItemCaseSensitive(m, "name");
-
-		if (cJSON_IsString(nm) &&
-		    keyset_add(&keep, cJSON_IsString(ns) ? ns->valuestring : "default",
-			       nm->valuestring))
-			goto out;
+	if (!complete) {
+		list_reset(kx);
+		return 0;
 	}
-	if (keep.n)
-		qsort(keep.v, keep.n, sizeof(*keep.v), cmpstr);
-
+	if (kx->names.n)
+		qsort(kx->names.v, kx->names.n, sizeof(*kx->names.v), cmpstr);
 	pthread_mutex_lock(&s->lock);
 	err = k8s_cache_list(s->cache, kx->kind, &old, &n_old);
-	if (!err) {
-		/* Collect names first: deleting invalidates the array. */
-		struct keyset gone = { 0 };
+	/* Collect names first: deleting invalidates the array. */
+	for (size_t i = 0; !err && i < n_old; i++)
+		if (!keyset_has(&kx->names, old[i]->meta.namespace, old[i]->meta.name))
+			err = keyset_add(&gone, old[i]->meta.namespace, old[i]->meta.name);
+	/* Removals only after every object is in: on -ENOMEM the LIST is
+	 * retried, and nothing was removed on the strength of a partial set. */
+	if (!err)
+		err = k8s_cache_put_list(s->cache, &kx->staged, NULL);
+	for (size_t i = 0; !err && i < gone.n; i++) {
+		char *slash = strchr(gone.v[i], '/');
 
-		for (size_t i = 0; i < n_old; i++)
-			if (!keyset_has(&keep, old[i]->meta.namespace, old[i]->meta.name))
-				keyset_add(&gone, old[i]->meta.namespace, old[i]->meta.name);
-		for (size_t i = 0; i < gone.n; i++) {
-			char *slash = strchr(gone.v[i], '/');
-
-			*slash = 0;
-			if (!k8s_cache_delete(s->cache, kx->kind, gone.v[i], slash + 1))
-				removed++;
-		}
-		keyset_free(&gone);
-		err = k8s_cache_put_list(s->cache, &l, NULL);
+		*slash = 0;
+		if (!k8s_cache_delete(s->cache, kx->kind, gone.v[i], slash + 1))
+			removed++;
 	}
-	changed(s, K8S_SRC_OBJECTS);
+	if (!err)
+		changed(s, K8S_SRC_OBJECTS);
 	pthread_mutex_unlock(&s->lock);
-	if (removed)
-		pr_info("kube: %zu %s(s) gone since the last list: removed\n", removed,
-			k8s_kind_name(kx->kind));
-out:
+	free(old);
+	keyset_free(&gone);
 	if (err)
 		pr_err("kube: apply %s list: %s; keeping the previous objects\n",
 		       k8s_kind_name(kx->kind), strerror(-err));
-	free(old);
-	keyset_free(&keep);
-	k8s_object_list_free(&l);
-	k8s_errors_free(&errs);
-	free(json);
-	/* "items" is a reference: deleting doc leaves the caller's array. */
-	cJSON_Delete(doc);
+	if (removed)
+		pr_info("kube: %zu %s(s) gone since the last list: removed\n", removed,
+			k8s_kind_name(kx->kind));
+	if (kx->n_rejected)
+		pr_warn("kube: %s list: %zu of %zu object(s) rejected, each keeping its last good version\n",
+			k8s_kind_name(kx->kind), kx->n_rejected, kx->n_items);
+	list_reset(kx);
+	return err;
 }
 
 static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
 {
 	struct kind_ctx *kx = arg;
 	struct k8s_source *s = kx->s;
-	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct k8s_object_list l = { 0 };
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m, "namespace");
-	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(m, "name");
-	char *json;
+	const char *name = obj_name(obj);
+	size_t rejected = 0;
 	int err;
 
-	if (!cJSON_IsString(nm)) {
+	if (!name) {
 		pr_err("kube: %s %s without metadata.name: skipped\n", kr_event_type_name(t),
 		       k8s_kind_name(kx->kind));
 		return;
 	}
 	if (t == KR_DELETED) {
 		pthread_mutex_lock(&s->lock);
-		if (!k8s_cache_delete(s->cache, kx->kind,
-				      cJSON_IsString(ns) ? ns->valuestring : "default",
-				      nm->valuestring))
+		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(obj), name))
 			changed(s, K8S_SRC_OBJECTS);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
-	json = cJSON_PrintUnformatted(obj);
-	if (!json) {
-		pr_err("kube: %s %s: out of memory\n", kr_event_type_name(t), nm->valuestring);
-		return;
-	}
-	err = parse_json(json, &l, &errs);
-	free(json);
+	err = decode(obj, &l, &rejected);
 	if (!err && l.n) {
 		pthread_mutex_lock(&s->lock);
 		err = k8s_cache_put_list(s->cache, &l, NULL);
 		changed(s, K8S_SRC_OBJECTS);
 		pthread_mutex_unlock(&s->lock);
-	} else if (!err && errs.n_rejected) {
+	} else if (!err && rejected) {
 		pr_warn("%s %s/%s: keeping its last good version\n", k8s_kind_name(kx->kind),
-			cJSON_IsString(ns) ? ns->valuestring : "default", nm->valuestring);
+			obj_ns(obj), name);
 	}
 	if (err)
 		pr_err("kube: %s %s %s: %s\n", kr_event_type_name(t), k8s_kind_name(kx->kind),
-		       nm->valuestring, strerror(-err));
+		       name, strerror(-err));
 	k8s_object_list_free(&l);
-	k8s_errors_free(&errs);
 }
 
 static const struct kr_ops obj_ops = {
-	.replace = obj_replace,
+	.list_begin = obj_list_begin,
+	.list_item = obj_list_item,
+	.list_end = obj_list_end,
 	.event = obj_event,
 };
 
@@ -322,14 +345,25 @@ static void node_set(struct k8s_source *s, const struct k8s_node_state *n)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void node_replace(void *arg, const cJSON *items)
+static int node_replace(void *arg, const cJSON *items)
 {
 	struct k8s_source *s = arg;
 	struct k8s_node_state n = { .eligible = true };
+	bool known;
 
-	if (cJSON_GetArraySize(items) > 0)
+	if (cJSON_GetArraySize(items) > 0) {
 		node_from_cjson(cJSON_GetArrayItem(items, 0), &n);
+	} else {
+		/* A Node we saw is gone from the relist: it was deleted while
+		 * the watch was down, as if a DELETED event had come. */
+		pthread_mutex_lock(&s->lock);
+		known = s->node.known;
+		pthread_mutex_unlock(&s->lock);
+		if (known)
+			n = (struct k8s_node_state){ .known = true };
+	}
 	node_set(s, &n);
+	return 0;
 }
 
 static void node_event(void *arg, enum kr_event_type t, const cJSON *obj)

@@ -766,6 +766,12 @@ int kube_get(struct kube_client *kc, CURL *h, const char *path, struct kube_resp
 	return request(kc, h, path, false, NULL, NULL, r);
 }
 
+int kube_get_stream(struct kube_client *kc, CURL *h, const char *path,
+		    kube_data_fn on_data, void *ctx, struct kube_resp *r)
+{
+	return request(kc, h, path, false, on_data, ctx, r);
+}
+
 int kube_watch(struct kube_client *kc, CURL *h, const char *path,
 	       kube_data_fn on_data, void *ctx, struct kube_resp *r)
 {

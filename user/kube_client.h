@@ -104,6 +104,14 @@ typedef int (*kube_data_fn)(void *ctx, const char *data, size_t len);
 int kube_watch(struct kube_client *kc, CURL *h, const char *path,
 	       kube_data_fn on_data, void *ctx, struct kube_resp *r);
 
+/*
+ * GET @path (not a watch: the usual request timeout applies) and hand each
+ * chunk of a 200 body to @on_data as it arrives, like kube_watch(): a big
+ * LIST is decoded while it streams in and never held whole.
+ */
+int kube_get_stream(struct kube_client *kc, CURL *h, const char *path,
+		    kube_data_fn on_data, void *ctx, struct kube_resp *r);
+
 /* The current bearer token ("" when none), re-read from its file when
  * older than 60 s or invalidated. */
 int kube_client_token(struct kube_client *kc, char *buf, size_t size);

@@ -15,6 +15,7 @@
 
 #define LINE_MAX_DEFAULT (64u << 20)
 #define LIST_LIMIT	 500
+#define RETRY_AFTER_MAX	 60	/* seconds */
 
 /* ---- line buffer ------------------------------------------------------ */
 
@@ -151,6 +152,178 @@ bad:
 	return -EBADMSG;
 }
 
+/* ---- LIST bodies ------------------------------------------------------ */
+
+#define ITEM_MAX_DEFAULT (64u << 20)
+#define REST_MAX	 (1u << 20)
+
+enum { IT_OUT, IT_BETWEEN, IT_IN };
+
+static int buf_put(char **b, size_t *len, size_t *cap, char c, size_t max)
+{
+	if (*len + 2 > max)
+		return -EBADMSG;
+	if (*len + 2 > *cap) {
+		size_t ncap = *cap ? *cap * 2 : 4096;
+		char *nb;
+
+		nb = realloc(*b, ncap);
+		if (!nb)
+			return -ENOMEM;
+		*b = nb;
+		*cap = ncap;
+	}
+	(*b)[(*len)++] = c;
+	(*b)[*len] = 0;
+	return 0;
+}
+
+void kr_items_reset(struct kr_items *s)
+{
+	free(s->item);
+	free(s->rest);
+	*s = (struct kr_items){ .fn = s->fn, .ctx = s->ctx, .max = s->max };
+}
+
+static int item_done(struct kr_items *s)
+{
+	int ret = s->fn(s->ctx, s->item ? s->item : "", s->item_len);
+
+	s->n_items++;
+	s->item_len = 0;
+	if (s->item)
+		s->item[0] = 0;
+	return ret;
+}
+
+/*
+ * Depth counts open {/[ in the whole body: the list object is depth 1, its
+ * items array depth 2, an item's own brackets 3 and more. Strings are
+ * copied verbatim (escapes and all) and parsed later by cJSON.
+ */
+int kr_items_feed(struct kr_items *s, const char *data, size_t len)
+{
+	size_t max = s->max ? s->max : ITEM_MAX_DEFAULT;
+	int ret;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = data[i];
+		bool top = s->mode == IT_OUT && s->depth == 1;
+
+		if (s->mode == IT_BETWEEN) {
+			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',')
+				continue;
+			if (c == ']') {
+				s->mode = IT_OUT;
+				s->depth = 1;
+				ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+				if (ret)
+					return ret;
+				continue;
+			}
+			s->mode = IT_IN;
+		}
+		if (s->mode == IT_IN && !s->in_str && s->depth == 2 && (c == ',' || c == ']')) {
+			ret = item_done(s);
+			if (ret)
+				return ret;
+			if (c == ',') {
+				s->mode = IT_BETWEEN;
+				continue;
+			}
+			s->mode = IT_OUT;
+			s->depth = 1;
+			ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+			if (ret)
+				return ret;
+			continue;
+		}
+		if (s->mode == IT_IN)
+			ret = buf_put(&s->item, &s->item_len, &s->item_cap, c, max);
+		else
+			ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+		if (ret)
+			return ret;
+		if (s->in_str) {
+			if (s->esc) {
+				s->esc = false;
+			} else if (c == '\\') {
+				s->esc = true;
+			} else if (c == '"') {
+				s->in_str = false;
+				if (top)
+					s->key_items = s->key_len == 5 && !memcmp(s->key, "items", 5);
+			} else if (top && s->key_len < sizeof(s->key)) {
+				s->key[s->key_len++] = c;
+			}
+			continue;
+		}
+		switch (c) {
+		case '"':
+			s->in_str = true;
+			s->key_len = 0;
+			s->colon_items = false;
+			break;
+		case ':':
+			s->colon_items = top && s->key_items;
+			break;
+		case '[':
+			if (top && s->colon_items) {
+				s->depth = 2;
+				s->mode = IT_BETWEEN;
+				s->colon_items = s->key_items = false;
+				break;
+			}
+			/* fall through */
+		case '{':
+			if (++s->depth > 100000)
+				return -EBADMSG;
+			s->colon_items = false;
+			break;
+		case '}':
+		case ']':
+			if (!s->depth)
+				return -EBADMSG;
+			s->depth--;
+			s->colon_items = false;
+			break;
+		case ' ': case '\t': case '\n': case '\r':
+			break;
+		default:
+			s->colon_items = false;
+			break;
+		}
+	}
+	return 0;
+}
+
+cJSON *kr_items_finish(struct kr_items *s, int *err)
+{
+	cJSON *rest = NULL;
+
+	*err = -EBADMSG;
+	if (s->mode != IT_OUT || s->depth || s->in_str || !s->rest)
+		return NULL;
+	rest = cJSON_ParseWithLength(s->rest, s->rest_len);
+	if (!cJSON_IsObject(rest)) {
+		cJSON_Delete(rest);
+		return NULL;
+	}
+	*err = 0;
+	return rest;
+}
+
+void kr_strip(cJSON *obj)
+{
+	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
+
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
+	cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+	if (cJSON_IsObject(st))
+		cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
+}
+
 /* ---- backoff ---------------------------------------------------------- */
 
 uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
@@ -177,20 +350,27 @@ struct reflector {
 	bool started;
 	int synced;		/* atomic */
 	CURL *h;
-	char rv[128];		/* last resourceVersion, "" before a LIST */
+	char *rv;		/* last resourceVersion, "" before a LIST */
 	struct kr_backoff bo;
 	unsigned int seed;
+
+	/* the current LIST */
+	struct kr_items items;
+	cJSON *all;		/* gathered items for ops->replace */
+	int list_err;
 
 	/* the current watch */
 	struct kr_linebuf lb;
 	unsigned long n_events;
 	bool expired;		/* ERROR 410 seen */
+	bool too_large;		/* ERROR 504 ResourceVersionTooLarge seen */
 	bool failed;		/* another ERROR seen */
 };
 
 enum watch_end {
 	W_CLEAN,	/* stream ended: watch again */
 	W_EXPIRED,	/* 410: relist */
+	W_TOO_LARGE,	/* 504 RV too large: relist with an unset RV */
 	W_RETRY,	/* back off, watch again at the same RV */
 	W_RELIST,	/* back off, relist */
 	W_STOP,
@@ -207,6 +387,56 @@ static uint64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int set_rv(struct reflector *r, const char *rv)
+{
+	char *n = strdup(rv);
+
+	if (!n)
+		return -ENOMEM;
+	free(r->rv);
+	r->rv = n;
+	return 0;
+}
+
+/*
+ * 504 with reason/cause ResourceVersionTooLarge ("Too large resource
+ * version"): the server is behind the RV we ask for, e.g. after an etcd
+ * restore; client-go then lists with an unset RV.
+ */
+static bool is_too_large_rv(int code, const cJSON *st)
+{
+	const cJSON *c, *causes;
+	const char *m;
+
+	if (code != 504)
+		return false;
+	m = str_at(st, "message");
+	if (m && strstr(m, "Too large resource version"))
+		return true;
+	causes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "details"),
+						  "causes");
+	cJSON_ArrayForEach(c, causes) {
+		const char *rs = str_at(c, "reason");
+
+		if (rs && !strcmp(rs, "ResourceVersionTooLarge"))
+			return true;
+	}
+	return false;
+}
+
+static bool resp_too_large_rv(const struct kube_resp *resp)
+{
+	cJSON *st;
+	bool ret;
+
+	if (resp->status != 504 || !resp->body)
+		return false;
+	st = cJSON_Parse(resp->body);
+	ret = is_too_large_rv(504, st);
+	cJSON_Delete(st);
+	return ret;
 }
 
 /* Sleep in slices so a stop request is seen quickly. */
@@ -228,7 +458,11 @@ static void backoff(struct reflector *r, int retry_after)
 	uint32_t ms = kr_backoff_next(&r->bo, now_ms(),
 				      (double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
 
-	if (retry_after > 0 && (uint64_t)retry_after * 1000 > ms)
+	/* An LB in front of the API may ask for an hour: a reflector that
+	 * stops that long is worse than a few early retries. */
+	if (retry_after > RETRY_AFTER_MAX)
+		retry_after = RETRY_AFTER_MAX;
+	if (retry_after > 0 && (uint32_t)retry_after * 1000 > ms)
 		ms = (uint32_t)retry_after * 1000;
 	pr_info("kube %s: retrying in %.1f s\n", r->spec.name, ms / 1000.0);
 	nap(r, ms);
@@ -270,15 +504,20 @@ static char *escape(CURL *h, const char *s)
 static char *list_path(struct reflector *r, const char *rv, bool limit, const char *cont)
 {
 	const char *sep = "?";
-	char *p = NULL, *ec = NULL;
+	char *p = NULL, *ec = NULL, *erv = NULL;
 	size_t n;
 	FILE *f;
 
 	if (cont && !(ec = escape(r->h, cont)))
 		return NULL;
+	if (rv && !(erv = escape(r->h, rv))) {
+		curl_free(ec);
+		return NULL;
+	}
 	f = open_memstream(&p, &n);
 	if (!f) {
 		curl_free(ec);
+		curl_free(erv);
 		return NULL;
 	}
 	fputs(r->spec.path, f);
@@ -290,13 +529,14 @@ static char *list_path(struct reflector *r, const char *rv, bool limit, const ch
 	if (ec) {
 		fprintf(f, "%scontinue=%s", sep, ec);
 		sep = "&";
-	} else if (rv) {
-		fprintf(f, "%sresourceVersion=%s", sep, rv);
+	} else if (erv) {
+		fprintf(f, "%sresourceVersion=%s", sep, erv);
 		sep = "&";
 	}
 	if (r->spec.selector)
 		fprintf(f, "%s%s", sep, r->spec.selector);
 	curl_free(ec);
+	curl_free(erv);
 	if (fclose(f)) {
 		free(p);
 		return NULL;
@@ -304,30 +544,75 @@ static char *list_path(struct reflector *r, const char *rv, bool limit, const ch
 	return p;
 }
 
+/* One item of a LIST page, as text. */
+static int list_item(void *arg, const char *text, size_t len)
+{
+	struct reflector *r = arg;
+	cJSON *it = cJSON_ParseWithLength(text, len);
+	int ret;
+
+	if (!cJSON_IsObject(it)) {
+		/* No name to keep its last good version by: the whole LIST
+		 * is not trustworthy. */
+		pr_warn("kube %s: LIST: item %zu is not a JSON object: %.80s\n", r->spec.name,
+			r->items.n_items, text);
+		cJSON_Delete(it);
+		return -EBADMSG;
+	}
+	kr_strip(it);
+	/* Items in a typed list carry no kind/apiVersion. */
+	if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
+		cJSON_AddStringToObject(it, "kind", r->spec.kind);
+	if (!cJSON_GetObjectItemCaseSensitive(it, "apiVersion"))
+		cJSON_AddStringToObject(it, "apiVersion", r->spec.api_version);
+	if (r->ops->list_item) {
+		ret = r->ops->list_item(r->ctx, it);
+		cJSON_Delete(it);
+		return ret;
+	}
+	if (!cJSON_AddItemToArray(r->all, it)) {
+		cJSON_Delete(it);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int on_list_data(void *arg, const char *data, size_t len)
+{
+	struct reflector *r = arg;
+
+	r->list_err = kr_items_feed(&r->items, data, len);
+	return r->list_err;
+}
+
 /*
- * One LIST, paginated. @rv: "0" (first time), the last RV (after a 410),
- * or NULL (consistent read). Returns 0 on success (ops->replace called),
- * 1 when the server says the RV is expired (410), -EAGAIN to back off
- * (retry_after set), -ECANCELED on stop.
+ * One LIST, paginated, each page decoded item by item as it arrives.
+ * @rv: "0" (first time), the last RV (after a 410), or NULL (consistent
+ * read). Returns 0 on success (the ops took the whole set), 1 when the
+ * server says the RV is expired (410) or too large (504), -EAGAIN to back
+ * off (retry_after set), -ECANCELED on stop.
  */
 static int do_list(struct reflector *r, const char *rv, int *retry_after)
 {
-	cJSON *all = cJSON_CreateArray(), *page = NULL;
-	char *cont = NULL, *path = NULL;
-	char list_rv[sizeof(r->rv)] = "";
-	int ret = -EAGAIN, pages = 0;
+	char *cont = NULL, *path = NULL, *list_rv = NULL;
+	int ret = -EAGAIN, pages = 0, err;
+	size_t n_items = 0;
 	/* client-go's pager: pages of 500 unless reading at a given RV
 	 * (the watch cache ignores limit for "0" anyway). */
-	bool limit = !rv || !strcmp(rv, "0");
+	bool limit = !rv || !strcmp(rv, "0"), began = false;
 
 	*retry_after = -1;
-	if (!all)
+	if (r->ops->list_item) {
+		if (r->ops->list_begin && r->ops->list_begin(r->ctx))
+			return -EAGAIN;
+		began = true;
+	} else if (!(r->all = cJSON_CreateArray())) {
 		return -ENOMEM;
+	}
 	for (;;) {
 		struct kube_resp resp;
-		cJSON *items, *meta, *it;
+		cJSON *rest, *meta;
 		const char *c, *v;
-		int err;
 
 		free(path);
 		path = list_path(r, rv, limit, cont);
@@ -335,7 +620,19 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 			ret = -ENOMEM;
 			break;
 		}
-		err = kube_get(r->kc, r->h, path, &resp);
+		kr_items_reset(&r->items);
+		r->items.fn = list_item;
+		r->items.ctx = r;
+		r->list_err = 0;
+		err = kube_get_stream(r->kc, r->h, path, on_list_data, r, &resp);
+		n_items += r->items.n_items;
+		if (err == -ECANCELED && r->list_err) {
+			pr_warn("kube %s: LIST: %s\n", r->spec.name,
+				r->list_err == -EBADMSG ? "malformed response" :
+				strerror(-r->list_err));
+			kube_resp_free(&resp);
+			break;
+		}
 		if (err == -ECANCELED) {
 			ret = -ECANCELED;
 			kube_resp_free(&resp);
@@ -343,54 +640,61 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 		}
 		if (err || resp.status != 200) {
 			log_http_error(r, "LIST", &resp, err);
-			if (!err && resp.status == 410)
+			if (!err && (resp.status == 410 || resp_too_large_rv(&resp)))
 				ret = 1;
 			*retry_after = resp.retry_after;
 			kube_resp_free(&resp);
 			break;
 		}
-		cJSON_Delete(page);
-		page = cJSON_ParseWithLength(resp.body, resp.len);
 		kube_resp_free(&resp);
-		items = cJSON_GetObjectItemCaseSensitive(page, "items");
-		meta = cJSON_GetObjectItemCaseSensitive(page, "metadata");
-		if (!cJSON_IsObject(page) || (items && !cJSON_IsArray(items) && !cJSON_IsNull(items))) {
+		rest = kr_items_finish(&r->items, &err);
+		meta = cJSON_GetObjectItemCaseSensitive(rest, "metadata");
+		if (!rest) {
 			pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
 			break;
 		}
-		/* Items in a typed list carry no kind/apiVersion. */
-		while (cJSON_IsArray(items) && (it = cJSON_DetachItemFromArray(items, 0))) {
-			if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
-				cJSON_AddStringToObject(it, "kind", r->spec.kind);
-			if (!cJSON_GetObjectItemCaseSensitive(it, "apiVersion"))
-				cJSON_AddStringToObject(it, "apiVersion", r->spec.api_version);
-			cJSON_AddItemToArray(all, it);
-		}
 		pages++;
 		v = str_at(meta, "resourceVersion");
-		if (v)
-			snprintf(list_rv, sizeof(list_rv), "%s", v);
+		if (v && *v) {
+			free(list_rv);
+			list_rv = strdup(v);
+		}
 		c = str_at(meta, "continue");
 		free(cont);
 		cont = c && *c ? strdup(c) : NULL;
+		cJSON_Delete(rest);
 		if (!cont) {
-			if (!*list_rv) {
+			if (!list_rv) {
 				pr_warn("kube %s: LIST: no metadata.resourceVersion\n", r->spec.name);
 				break;
 			}
-			snprintf(r->rv, sizeof(r->rv), "%s", list_rv);
-			r->ops->replace(r->ctx, all);
-			pr_info("kube %s: %s: %d object(s) in %d page(s) at resourceVersion %s\n",
+			err = began ? (r->ops->list_end ? r->ops->list_end(r->ctx, true) : 0) :
+			      r->ops->replace(r->ctx, r->all);
+			began = false;
+			if (err) {
+				pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n",
+					r->spec.name, n_items, strerror(-err));
+				break;
+			}
+			if (set_rv(r, list_rv)) {
+				ret = -ENOMEM;
+				break;
+			}
+			pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n",
 				r->spec.name,
 				__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
-				"initial LIST", cJSON_GetArraySize(all), pages, r->rv);
+				"initial LIST", n_items, pages, r->rv);
 			__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
 			ret = 0;
 			break;
 		}
 	}
-	cJSON_Delete(page);
-	cJSON_Delete(all);
+	if (began && r->ops->list_end)
+		r->ops->list_end(r->ctx, false);
+	kr_items_reset(&r->items);
+	cJSON_Delete(r->all);
+	r->all = NULL;
+	free(list_rv);
 	free(cont);
 	free(path);
 	return ret;
@@ -401,6 +705,7 @@ static int on_line(void *arg, char *line, size_t len)
 	struct reflector *r = arg;
 	struct kr_event ev;
 	const char *why;
+	int ret;
 
 	if (kr_event_decode(line, &ev, &why)) {
 		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name,
@@ -414,6 +719,10 @@ static int on_line(void *arg, char *line, size_t len)
 			pr_info("kube %s: watch expired (%s): relisting\n", r->spec.name,
 				ev.message);
 			r->expired = true;
+		} else if (is_too_large_rv(ev.code, ev.object)) {
+			pr_warn("kube %s: watch ERROR 504 (%s): the server is behind resourceVersion %s; relisting from the current state\n",
+				r->spec.name, ev.message, r->rv);
+			r->too_large = true;
 		} else {
 			pr_warn("kube %s: watch ERROR %d %s: %s\n", r->spec.name, ev.code,
 				ev.reason, ev.message);
@@ -424,12 +733,13 @@ static int on_line(void *arg, char *line, size_t len)
 	case KR_BOOKMARK:
 		break;
 	default:
+		kr_strip(ev.object);
 		r->ops->event(r->ctx, ev.type, ev.object);
 		break;
 	}
-	snprintf(r->rv, sizeof(r->rv), "%s", ev.rv);
+	ret = set_rv(r, ev.rv);
 	kr_event_free(&ev);
-	return 0;
+	return ret;
 }
 
 static int on_data(void *arg, const char *data, size_t len)
@@ -460,7 +770,7 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 	curl_free(erv);
 	kr_linebuf_reset(&r->lb);
 	r->n_events = 0;
-	r->expired = r->failed = false;
+	r->expired = r->failed = r->too_large = false;
 	pr_debug("kube %s: WATCH from resourceVersion %s\n", r->spec.name, r->rv);
 	ret = kube_watch(r->kc, r->h, path, on_data, r, &resp);
 	free(path);
@@ -471,6 +781,10 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 	if (r->expired) {
 		kube_resp_free(&resp);
 		return W_EXPIRED;
+	}
+	if (r->too_large) {
+		kube_resp_free(&resp);
+		return W_TOO_LARGE;
 	}
 	if (r->failed) {
 		kube_resp_free(&resp);
@@ -485,6 +799,10 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 	if (ret || resp.status != 200) {
 		log_http_error(r, "WATCH", &resp, ret);
 		*retry_after = resp.retry_after;
+		if (!ret && resp_too_large_rv(&resp)) {
+			kube_resp_free(&resp);
+			return W_TOO_LARGE;
+		}
 		ret = ret || resp.status == 401 || resp.status == 429 || resp.status >= 500 ?
 		      W_RETRY : W_RELIST;
 		kube_resp_free(&resp);
@@ -505,7 +823,7 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 static void *run(void *arg)
 {
 	struct reflector *r = arg;
-	const char *list_rv = "0";	/* first LIST: from the watch cache */
+	char *list_rv = strdup("0");	/* first LIST: from the watch cache */
 	bool need_list = true;
 	int retry_after, ret;
 
@@ -515,7 +833,8 @@ static void *run(void *arg)
 			if (ret == -ECANCELED)
 				break;
 			if (ret == 1 && list_rv) {
-				/* expired: consistent read from etcd */
+				/* expired or too large: consistent read */
+				free(list_rv);
 				list_rv = NULL;
 				continue;
 			}
@@ -533,7 +852,15 @@ static void *run(void *arg)
 		case W_EXPIRED:
 			/* LIST at the last RV, no limit (client-go). */
 			need_list = true;
-			list_rv = r->rv;
+			free(list_rv);
+			list_rv = strdup(r->rv);
+			continue;
+		case W_TOO_LARGE:
+			/* client-go: setIsLastSyncResourceVersionUnavailable */
+			need_list = true;
+			free(list_rv);
+			list_rv = NULL;
+			backoff(r, retry_after);
 			continue;
 		case W_RETRY:
 			backoff(r, retry_after);
@@ -541,10 +868,12 @@ static void *run(void *arg)
 		case W_RELIST:
 			backoff(r, retry_after);
 			need_list = true;
-			list_rv = r->rv;
+			free(list_rv);
+			list_rv = strdup(r->rv);
 			continue;
 		}
 	}
+	free(list_rv);
 	return NULL;
 }
 
@@ -563,8 +892,12 @@ struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *
 	r->stop = stop;
 	r->bo = (struct kr_backoff)KR_BACKOFF_INIT;
 	r->seed = (unsigned int)(now_ms() ^ (uintptr_t)r);
+	r->rv = strdup("");
 	r->h = curl_easy_init();
-	if (!r->h) {
+	if (!r->h || !r->rv) {
+		if (r->h)
+			curl_easy_cleanup(r->h);
+		free(r->rv);
 		free(r);
 		errno = ENOMEM;
 		return NULL;
@@ -572,6 +905,7 @@ struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *
 	err = pthread_create(&r->thread, NULL, run, r);
 	if (err) {
 		curl_easy_cleanup(r->h);
+		free(r->rv);
 		free(r);
 		errno = err;
 		return NULL;
@@ -588,6 +922,7 @@ void reflector_free(struct reflector *r)
 		pthread_join(r->thread, NULL);
 	curl_easy_cleanup(r->h);
 	kr_linebuf_free(&r->lb);
+	free(r->rv);
 	free(r);
 }
 

@@ -9,9 +9,11 @@
  *   stream ended        -> WATCH again from the last resourceVersion
  *   ERROR code 410      -> LIST at the last resourceVersion (no limit),
  *                          then unset if that is expired too
+ *   504 "Too large resource version" (LIST, WATCH or ERROR event, e.g.
+ *   after an etcd restore) -> LIST with an unset resourceVersion
  *   connection refused, 429, 5xx, 401
  *                       -> back off (0.8 s doubling to 30 s, jitter 1.0,
- *                          Retry-After honoured), WATCH again
+ *                          Retry-After honoured up to 60 s), WATCH again
  *   other HTTP errors   -> back off, LIST again
  *
  * Each reflector runs in its own thread with its own libcurl handle and
@@ -102,12 +104,66 @@ struct kr_backoff {
  */
 uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01);
 
+/* ---- LIST bodies, item by item --------------------------------------- */
+
+/*
+ * Split a LIST response ({"kind":"...List","metadata":{...},"items":[...]})
+ * into its items while it arrives, so that a LIST of any size costs the
+ * largest item, not the whole body and its cJSON tree (K8S_SPEC §1.5: the
+ * watch cache answers resourceVersion=0 in one page, whatever the limit).
+ * Each complete item is handed to @fn as text (NUL-terminated); everything
+ * else is kept with "items":[] and parsed by kr_items_finish().
+ */
+typedef int (*kr_item_fn)(void *ctx, const char *item, size_t len);
+
+struct kr_items {
+	kr_item_fn fn;
+	void *ctx;
+	size_t max;		/* longest item; 0: 64 MiB */
+	/* private */
+	char *item, *rest;
+	size_t item_len, item_cap, rest_len, rest_cap;
+	unsigned int depth;
+	int mode;
+	bool in_str, esc, key_items, colon_items;
+	char key[8];
+	size_t key_len;
+	size_t n_items;
+};
+
+/* Returns 0, the first non-zero return of @fn, -ENOMEM, or -EBADMSG when
+ * the body is not a JSON object of that shape or a part is too long. */
+int kr_items_feed(struct kr_items *s, const char *data, size_t len);
+/* The body without its items (owned by the caller), or NULL with -EBADMSG
+ * in *err when it ended inside a value or is not a JSON object. */
+cJSON *kr_items_finish(struct kr_items *s, int *err);
+/* Forget the body (keeps fn, ctx, max) and free the buffers. */
+void kr_items_reset(struct kr_items *s);
+
+/*
+ * Fields xlb never reads and that make up most of an object's size
+ * (metadata.managedFields, metadata.annotations, status.conditions):
+ * removed from every object as it arrives (client-go's transform).
+ */
+void kr_strip(cJSON *obj);
+
 /* ---- reflector -------------------------------------------------------- */
 
+/*
+ * What a reflector feeds. A LIST is either streamed (list_begin, one
+ * list_item per object, list_end) or, when list_item is NULL, handed over
+ * whole to replace (small kinds such as the Node). Each item has kind and
+ * apiVersion filled in and the fields of kr_strip() removed. A non-zero
+ * return from list_item, list_end or replace fails the LIST: it is retried
+ * with backoff, the reflector's resourceVersion does not move, and a kind
+ * that never listed successfully does not count as synced.
+ */
 struct kr_ops {
-	/* A LIST succeeded: @items (array, each item with kind and
-	 * apiVersion filled in) is the whole set. */
-	void (*replace)(void *ctx, const cJSON *items);
+	int (*list_begin)(void *ctx);
+	int (*list_item)(void *ctx, const cJSON *item);
+	/* @complete false: the LIST failed, drop what list_item gathered */
+	int (*list_end)(void *ctx, bool complete);
+	int (*replace)(void *ctx, const cJSON *items);
 	/* ADDED/MODIFIED/DELETED with the event's object. */
 	void (*event)(void *ctx, enum kr_event_type t, const cJSON *obj);
 };

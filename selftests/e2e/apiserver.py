@@ -29,6 +29,10 @@ and inject faults:
        down / up                     stop / restart the HTTPS listener
                                      (state is kept, like etcd)
        bookmarks interval            seconds between BOOKMARKs (0: none)
+       rewind by                     move the current resourceVersion back
+                                     by BY (an etcd restore from a backup):
+                                     LIST/WATCH at a newer RV get 504
+                                     ResourceVersionTooLarge
   GET  /requests  the request log (also appended to --log)
 """
 import argparse
@@ -59,6 +63,22 @@ KIND_TO_RES = {v[1]: k for k, v in RESOURCES.items()}
 
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dumps(obj):
+    """JSON as the real server's Go encoder writes it: UTF-8 as is (DEL,
+    U+0080-U+009F, U+FFFF included), only U+2028/U+2029 escaped."""
+    return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+            .encode("utf-8", "surrogatepass"))
+
+
+def too_large_rv(rv, current):
+    """apiserver's NewTooLargeResourceVersionError (504)."""
+    return status_obj(504, "Timeout", "Too large resource version: %d, current: %d" % (rv, current),
+                      details={"causes": [{"reason": "ResourceVersionTooLarge",
+                                           "message": "Too large resource version"}],
+                               "retryAfterSeconds": 1})
 
 
 def status_obj(code, reason, message, **extra):
@@ -372,7 +392,7 @@ class ApiHandler(BaseHTTPRequestHandler):
             pass
 
     def send_json(self, code, obj, headers=None):
-        body = json.dumps(obj, separators=(",", ":")).encode()
+        body = dumps(obj)
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -462,6 +482,10 @@ class ApiHandler(BaseHTTPRequestHandler):
         start = None
         with st.cond:
             rv = st.rv
+            qrv = q.get("resourceVersion", "")
+            if not cont and qrv not in ("", "0") and qrv.isdigit() and int(qrv) > st.rv:
+                return self.send_json(504, too_large_rv(int(qrv), st.rv),
+                                      {"Retry-After": "1"})
             if cont:
                 try:
                     tok = json.loads(base64.urlsafe_b64decode(cont.encode()))
@@ -528,13 +552,16 @@ class ApiHandler(BaseHTTPRequestHandler):
                 pos = st.rv
             else:
                 pos = int(rvq)
-                if pos < st.compacted:
+                if pos > st.rv:
+                    initial = [{"type": "ERROR", "object": too_large_rv(pos, st.rv)}]
+                    pos = None
+                elif pos < st.compacted:
                     ev = {"type": "ERROR", "object": status_obj(
                         410, "Expired", "too old resource version: %d (%d)" % (pos, st.compacted))}
                     initial = [ev]
                     pos = None
         for ev in initial:
-            self.chunk(json.dumps(ev, separators=(",", ":")).encode() + b"\n")
+            self.chunk(dumps(ev) + b"\n")
         if pos is None:
             self.chunk(b"")
             api.record(self.command, self.path, 200, "WATCH expired")
@@ -566,7 +593,7 @@ class ApiHandler(BaseHTTPRequestHandler):
                 inj = len(st.injects)
                 cur_rv = st.rv
             for ev in out:
-                self.chunk(json.dumps(ev, separators=(",", ":")).encode() + b"\n")
+                self.chunk(dumps(ev) + b"\n")
             for line in raw:
                 self.chunk(line.encode() + b"\n")
             if bookmarks and st.bookmark_interval and time.time() - last_bm >= st.bookmark_interval:
@@ -676,6 +703,12 @@ def control_server(api, addr):
                     api.start()
                 elif op == "bookmarks":
                     st.bookmark_interval = float(b["interval"])
+                elif op == "rewind":
+                    with st.cond:
+                        st.rv -= int(b["by"])
+                        st.history.clear()
+                        st.compacted = min(st.compacted, st.rv)
+                        st.cond.notify_all()
                 else:
                     raise ValueError("unknown op %r" % op)
                 return {"ok": True}

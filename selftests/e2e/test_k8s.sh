@@ -144,6 +144,16 @@ node_json() {
 		"$del"
 }
 
+# A tenant's Service and slice whose annotations libyaml cannot read (DEL,
+# C1 controls, U+2028 followed by a document marker, U+FFFF): valid API
+# objects that anyone with `edit` in a namespace can create.
+HOSTILE_ANN='"annotations":{"note":"\u007f","c1":"\u0085\u0080\u009f","sep":"x\u2028--- y","nc":"\uffff"}'
+with_ann() { local s=$1; printf '%s' "${s/'"labels":'/"$HOSTILE_ANN"',"labels":'}"; }
+tenant_svc_json() { with_ann "$(svc_json tenant NodePort 30083)"; }
+tenant_eps_json() { with_ann "$(eps_json tenant "$P1BE")"; }
+# badport: invalid (port is not a number); rejected on its own
+badport_json() { svc_json badport NodePort 30084 | sed 's/"port":80,/"port":"eighty",/'; }
+
 apply() { ctl /apply "$1" >/dev/null; }
 delete() { ctl /delete "{\"kind\":\"$1\",\"namespace\":\"default\",\"name\":\"$2\"}" >/dev/null; }
 
@@ -267,6 +277,20 @@ delete Service api
 check "delete: Service api -> 30081 refused by node1" wait_for 10 refused 30081
 check "delete: xlbctl no longer lists default/api" wait_for 5 eval '! svc_in_maps api'
 
+# --------------------- hostile annotations and an invalid object: alone
+off=$(log_size a1)
+apply "$(tenant_svc_json)"
+apply "$(tenant_eps_json)"
+apply "$(badport_json)"
+check "hostile annotations: the tenant's Service itself is served (30083 -> P1b)" \
+	wait_for 10 serves 30083 "P1b " 5
+check "hostile annotations: web unaffected (30080 -> P2)" serves 30080 "P2 "
+WHY="$(log_since a1 "$off" | grep -m2 -E 'badport|nothing loaded')"
+check "invalid Service badport rejected on its own, named in the log" \
+	eval 'log_since a1 "$off" | grep -q "Service default/badport: spec.ports\[0\].port: expected an integer"'
+check "no input rejected whole ('nothing loaded' never logged)" eval '! grep -q "nothing loaded" "$(agent_log a1)"'
+WHY=""
+
 # ------------------------------------- watch closed by the server: resume
 n_list_svc=$(lists /api/v1/services) n_list_eps=$(lists /apis/discovery.k8s.io/v1/endpointslices)
 n_watch=$(req_count "$WATCH_EPS")
@@ -351,6 +375,25 @@ check "410: services relisted ($(lists /api/v1/services) LISTs, was $n_list_svc)
 	wait_for 10 test "$(lists /api/v1/services)" -gt "$n_list_svc"
 check "410: Service gone (deleted while not watched) removed: 30082 refused" wait_for 15 refused 30082
 check "410: other Services unaffected: 30080 reaches P1 P2" serves 30080 "P1 P2 "
+check "410: relist with the hostile objects in it: tenant (30083) still served" serves 30083 "P1b " 5
+check "410: relist: badport rejected alone ('1 of 3 object(s) rejected')" \
+	eval 'log_since a1 "$off" | grep -q "Service list: 1 of 3 object(s) rejected"'
+
+# ------------- 504 ResourceVersionTooLarge: etcd restored from a backup
+off=$(log_size a1)
+fault '{"op":"rewind","by":300}'
+fault '{"op":"close_watches"}'
+sleep 1
+apply "$(eps_json web $P1E)"
+if log_wait a1 "$off" 'server is behind resourceVersion' 20; then
+	t_pass "504: watch ERROR ResourceVersionTooLarge seen ($(log_since a1 "$off" | grep -m1 'server is behind' | cut -c1-100))"
+else
+	t_fail "504: watch ERROR ResourceVersionTooLarge seen" "$(log_since a1 "$off" | tail -5)"
+fi
+check "504: relisted with an unset resourceVersion; the change made after the restore arrives (P1)" \
+	wait_for 40 serves 30080 "P1 "
+apply "$(eps_json web $P1E $P2E)"
+check "504: watching again after the relist (P1 P2)" wait_for 20 serves 30080 "P1 P2 "
 
 # ------------------------------------------- server down 10 s: traffic flows
 off=$(log_size a1)
@@ -500,6 +543,24 @@ if agent_stop a1 && grep -q ': exiting; programs stay attached' "$(agent_log a1)
 else
 	t_fail "agent exits cleanly on SIGTERM" "$(tail -3 "$(agent_log a1)")"
 fi
+
+# ----------- restart with hostile and invalid objects in every LIST
+n_old=$(agent_synced_count a1r)
+if k8s_agent_start a1r && agent_wait_synced a1r "$n_old" 10; then
+	t_pass "restart with hostile/invalid objects in the LISTs: synced"
+else
+	t_fail "restart with hostile/invalid objects: synced" "$(tail -5 "$(agent_log a1r)")"
+fi
+grep -Eq 'services: initial LIST: 3 object' "$(agent_log a1r)" &&
+	t_pass "restart: all 3 Services listed ($(grep -m1 'services: initial LIST' "$(agent_log a1r)" | cut -c1-90))" ||
+	t_fail "restart: 3 Services listed" "$(grep 'initial LIST' "$(agent_log a1r)")"
+check "restart: web still served after the first sync (P1 P1b P2)" serves 30080 "P1 P1b P2 " 30
+check "restart: the tenant's Service served (P1b)" serves 30083 "P1b " 5
+WHY="$(xlbctl service list 2>&1 | head -5)"
+check "restart: xlbctl lists web and tenant, not badport" \
+	eval 'svc_in_maps web && svc_in_maps tenant && ! svc_in_maps badport'
+WHY=""
+agent_stop a1r || t_fail "agent a1r exits on SIGTERM" "needed SIGKILL"
 
 # ------------------- restart while the API server is down: nothing flushed
 fault '{"op":"down"}'
