@@ -196,6 +196,13 @@ def cp_rows(t, c):
         per = c["agent_rss_kib"] / n
         t.add("xlb-agent VmRSS after loading (peak VmHWM)", "%d KiB (%d KiB)" % (c["agent_rss_kib"], c["agent_hwm_kib"]),
               "≤ 2 KiB per Service", verdict(per <= 2), "%.2f KiB per Service" % per)
+    if "k8s_agent_hwm_kib" in c:
+        hwm = c["k8s_agent_hwm_kib"] / 1024
+        t.add("xlb-agent in Kubernetes mode, %d Services + %d slices x 10 endpoints from the API "
+              "(%.0f MB of JSON with managedFields): peak VmHWM (VmRSS after)" % (n, n, c["k8s_json_bytes"] / 1e6),
+              "%.1f MiB (%.1f MiB)" % (hwm, c["k8s_agent_rss_kib"] / 1024), "≤ 128 MiB", verdict(hwm <= 128),
+              "file mode, same run: %.1f MiB peak; first full sync %.1f s after start" %
+              (c.get("agent_hwm_kib", 0) / 1024, c["k8s_synced_s"]))
     if "map_memlock_bytes" in c:
         t.add("BPF map memory (bytes_memlock of the maps the agent created)",
               "%.1f MiB in %d maps" % (c["map_memlock_bytes"] / 1048576, c["maps"]), "", "",

@@ -6,6 +6,10 @@
   --iptables FILE  the rules kube-proxy's iptables mode installs for them
                    (iptables-restore input: nat + filter tables)
   --nft FILE       the rules kube-proxy's nftables mode installs (nft -f input)
+  --json FILE      the same objects as the API server stores them, one JSON
+                   object a line (selftests/e2e/apiserver.py --preload): with
+                   managedFields, kubectl's last-applied annotation, status,
+                   targetRef per endpoint, as a real cluster returns them
 
 Service i (0-based) is bench/s<i>, port 80/TCP named "p", clusterIP
 10.96.0.0/16 + 1 + i (10.96/12 beyond 65k), nodePort 30000 + i (a 10k-Service
@@ -242,6 +246,72 @@ def nft_out(a, f):
         w(f"add element ip kube-proxy service-nodeports {{ {', '.join(np_elems[i:i + 1000])} }}\n")
 
 
+def mf(manager, api, fields, sub=None):
+    e = {"manager": manager, "operation": "Update", "apiVersion": api,
+         "time": "2025-03-14T09:21:07Z", "fieldsType": "FieldsV1", "fieldsV1": fields}
+    if sub:
+        e["subresource"] = sub
+    return e
+
+
+def json_out(a, f):
+    import json
+    for i in range(a.services):
+        n = svc_name(i)
+        proto = a.proto.upper()
+        spec = {"type": "NodePort", "clusterIP": cluster_ip(i), "clusterIPs": [cluster_ip(i)],
+                "externalTrafficPolicy": "Cluster", "internalTrafficPolicy": "Cluster",
+                "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack", "sessionAffinity": "None",
+                "ports": [{"name": "p", "port": 80, "protocol": proto, "targetPort": 8080,
+                           "nodePort": 30000 + i}],
+                "selector": {"app": n}}
+        applied = {"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": n, "namespace": NS, "labels": {"app": n}},
+                   "spec": {"type": "NodePort", "ports": spec["ports"], "selector": spec["selector"]}}
+        svc = {"kind": "Service", "apiVersion": "v1", "metadata": {
+            "name": n, "namespace": NS, "uid": "00000000-0000-4000-8000-%012d" % i,
+            "labels": {"app": n},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration":
+                            json.dumps(applied, separators=(",", ":")) + "\n"},
+            "managedFields": [mf("kubectl-client-side-apply", "v1", {
+                "f:metadata": {"f:annotations": {".": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}},
+                               "f:labels": {".": {}, "f:app": {}}},
+                "f:spec": {"f:externalTrafficPolicy": {}, "f:internalTrafficPolicy": {},
+                           "f:ports": {".": {}, 'k:{"port":80,"protocol":"%s"}' % proto: {
+                               ".": {}, "f:name": {}, "f:nodePort": {}, "f:port": {}, "f:protocol": {},
+                               "f:targetPort": {}}},
+                           "f:selector": {}, "f:sessionAffinity": {}, "f:type": {}}})]},
+            "spec": spec, "status": {"loadBalancer": {}}}
+        f.write(json.dumps(svc, separators=(",", ":")) + "\n")
+        eps = []
+        for k, (ip, node) in enumerate(endpoints(i, a)):
+            eps.append({"addresses": [ip],
+                        "conditions": {"ready": True, "serving": True, "terminating": False},
+                        "nodeName": node, "zone": "zone-a",
+                        "targetRef": {"kind": "Pod", "namespace": NS, "name": "%s-7d9f8b6c5-%05d" % (n, k),
+                                      "uid": "00000000-0000-4000-9000-%07d%05d" % (i, k)}})
+        sl = {"kind": "EndpointSlice", "apiVersion": "discovery.k8s.io/v1", "metadata": {
+            "name": n + "-abcde", "namespace": NS, "generateName": n + "-",
+            "uid": "00000000-0000-4000-a000-%012d" % i,
+            "labels": {"kubernetes.io/service-name": n, "app": n,
+                       "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io"},
+            "annotations": {"endpoints.kubernetes.io/last-change-trigger-time": "2025-03-14T09:21:07Z"},
+            "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": n,
+                                 "uid": "00000000-0000-4000-8000-%012d" % i,
+                                 "controller": True, "blockOwnerDeletion": True}],
+            "managedFields": [mf("endpointslice-controller.k8s.io", "discovery.k8s.io/v1", {
+                "f:addressType": {}, "f:endpoints": {}, "f:metadata": {
+                    "f:annotations": {".": {}, "f:endpoints.kubernetes.io/last-change-trigger-time": {}},
+                    "f:generateName": {}, "f:labels": {".": {}, "f:app": {},
+                                                        "f:endpointslice.kubernetes.io/managed-by": {},
+                                                        "f:kubernetes.io/service-name": {}},
+                    "f:ownerReferences": {".": {}, 'k:{"uid":"00000000-0000-4000-8000-%012d"}' % i: {}}},
+                "f:ports": {}})]},
+            "addressType": "IPv4", "endpoints": eps,
+            "ports": [{"name": "p", "port": 8080, "protocol": proto}]}
+        f.write(json.dumps(sl, separators=(",", ":")) + "\n")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--services", type=int, required=True)
@@ -254,12 +324,14 @@ def main():
     p.add_argument("--yaml")
     p.add_argument("--iptables")
     p.add_argument("--nft")
+    p.add_argument("--json")
     a = p.parse_args()
     if not a.node_ip:
         a.node_ip = ["10.0.0.1"]
     if a.services > 35535:
         sys.exit("svcgen: at most 35535 NodePorts (30000 + i <= 65535)")
-    for path, fn in ((a.yaml, yaml_out), (a.iptables, iptables_out), (a.nft, nft_out)):
+    for path, fn in ((a.yaml, yaml_out), (a.iptables, iptables_out), (a.nft, nft_out),
+                     (a.json, json_out)):
         if path:
             with open(path, "w") as f:
                 fn(a, f)

@@ -93,10 +93,23 @@ int xlb_parse_hostport(const char *s, struct sockaddr_storage *ss)
 	return -EINVAL;
 }
 
+/*
+ * One daemon per port and address, each with its own epoll thread:
+ * select() stops at fd 1024 (about 500 Services), and a per-port daemon
+ * keeps the per-client limit per port, so one external prober checking
+ * many ports at once is not refused. A client may hold HC_PER_IP idle
+ * connections per port and loses them after HC_IDLE_S: a probe is one
+ * GET, and 64 idle sockets from one address no longer lock others out.
+ */
+#define HC_PER_IP	8
+#define HC_CONN_LIMIT	1024
+#define HC_IDLE_S	3
+#define HC_STACK	(256u << 10)
+
 static struct MHD_Daemon *start(const struct sockaddr_storage *ss,
 				MHD_AccessHandlerCallback fn, void *cls)
 {
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	uint16_t port;
 
 	if (ss->ss_family == AF_INET6) {
@@ -109,8 +122,10 @@ static struct MHD_Daemon *start(const struct sockaddr_storage *ss,
 	return MHD_start_daemon(flags, port, NULL, NULL, fn, cls,
 				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
 				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)64,
+				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HC_IDLE_S,
+				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HC_CONN_LIMIT,
+				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HC_PER_IP,
+				MHD_OPTION_THREAD_STACK_SIZE, (size_t)HC_STACK,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				MHD_OPTION_END);
 }

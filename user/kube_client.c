@@ -608,18 +608,25 @@ static int set_server_name(struct kube_client *kc, CURL *h, const char *path,
 			   char **url, struct curl_slist **cto)
 {
 	CURLU *u = curl_url();
-	char *host = NULL, *port = NULL, *c = NULL, *nurl = NULL;
+	char *host = NULL, *port = NULL, *prefix = NULL, *c = NULL, *nurl = NULL;
+	size_t pl;
 	int ret = -ENOMEM;
 
 	if (!u || curl_url_set(u, CURLUPART_URL, kc->cfg.server, 0) ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT))
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ||
+	    curl_url_get(u, CURLUPART_PATH, &prefix, 0))
 		goto out;
+	/* Keep the server URL's path (https://rancher/k8s/clusters/c-x). */
+	pl = strlen(prefix);
+	while (pl && prefix[pl - 1] == '/')
+		prefix[--pl] = 0;
 	if (asprintf(&c, "%s:%s:%s:%s", kc->cfg.tls_server_name, port, host, port) < 0) {
 		c = NULL;
 		goto out;
 	}
-	if (asprintf(&nurl, "https://%s:%s%s", kc->cfg.tls_server_name, port, path) < 0) {
+	if (asprintf(&nurl, "https://%s:%s%s%s", kc->cfg.tls_server_name, port, prefix,
+		     path) < 0) {
 		nurl = NULL;
 		goto out;
 	}
@@ -637,6 +644,7 @@ out:
 	free(c);
 	curl_free(host);
 	curl_free(port);
+	curl_free(prefix);
 	curl_url_cleanup(u);
 	return ret;
 }
@@ -692,13 +700,20 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https");
-	if (!watch)
-		curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+	/* A watch asks the server to end it within 600 s (timeoutSeconds);
+	 * one that hangs but keeps TCP alive is cut here, as client-go does. */
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, watch ? 630L : 120L);
+	/* The configured CA is the only trust anchor (client-go's pool):
+	 * Debian's libcurl also loads CAPATH (/etc/ssl/certs) by default,
+	 * and a blob does not replace it, nor the default CAINFO bundle. */
 	if (kc->cfg.ca_data) {
 		struct curl_blob b = { kc->cfg.ca_data, kc->cfg.ca_data_len, CURL_BLOB_NOCOPY };
 
+		curl_easy_setopt(h, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 		curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
 	} else if (kc->cfg.ca_file) {
+		curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
 		curl_easy_setopt(h, CURLOPT_CAINFO, kc->cfg.ca_file);
 	}
 	if (kc->cfg.cert_data) {

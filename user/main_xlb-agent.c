@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/inotify.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 
 #include "attach.h"
@@ -965,6 +966,23 @@ static int run(struct agent *a)
 	}
 }
 
+/*
+ * Each healthCheckNodePort costs three descriptors per address (listen,
+ * epoll, wakeup): thousands of LoadBalancer Services need more than the
+ * usual soft limit of 1024. The hard limit is the administrator's choice.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("raise the open-file limit to %llu: %s; healthCheckNodePorts may run out\n",
+			(unsigned long long)rl.rlim_max, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
 	struct agent a = { 0 };
@@ -990,6 +1008,7 @@ int main(int argc, char **argv)
 		return err ? 1 : 0;
 	}
 
+	raise_nofile();
 	/* Before any thread (reflectors, HTTP servers) starts, so they all
 	 * inherit the mask and SIGTERM reaches run()'s signalfd instead of
 	 * killing the process from another thread. */
@@ -1045,8 +1064,9 @@ int main(int argc, char **argv)
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
 out:
-	k8s_source_free(a.src);
+	/* Health first: its threads ask the source how fresh it is. */
 	xlb_health_free(a.health);
+	k8s_source_free(a.src);
 	xlb_sync_free(a.sync);
 	k8s_cache_free(a.cache);
 	xlb_dp_close(a.dp);

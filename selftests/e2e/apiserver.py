@@ -16,6 +16,8 @@ A plain-HTTP control interface (--ctl, loopback) lets tests change objects
 and inject faults:
   POST /apply    an object (create or replace)      -> {"rv", "time"}
   POST /delete   {"kind","namespace","name"}         -> {"rv", "time"}
+  POST /apply_many  {"objects": [{...}, ...]}          -> {"rv"}
+  POST /delete_many {"objects": [{"kind","namespace","name"}, ...]}
   POST /burst    {"objects": [{...}, ...], "count": N}: N updates, object
                  i % len(objects) each time (annotation xlb-test/burst = i)
   POST /fault    {"op": ...}:
@@ -262,10 +264,11 @@ class Store:
                 m["creationTimestamp"] = now_rfc3339()
                 if res == "endpointslices":
                     m["generation"] = 1
-            m["managedFields"] = [{
-                "manager": "xlb-test", "operation": "Update", "apiVersion": obj["apiVersion"],
-                "time": now_rfc3339(), "fieldsType": "FieldsV1",
-                "fieldsV1": {"f:metadata": {"f:labels": {}}, "f:spec": {}}}]
+            if not m.get("managedFields"):
+                m["managedFields"] = [{
+                    "manager": "xlb-test", "operation": "Update", "apiVersion": obj["apiVersion"],
+                    "time": now_rfc3339(), "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:metadata": {"f:labels": {}}, "f:spec": {}}}]
             # key order as the server emits it
             ordered = {"kind": obj["kind"], "apiVersion": obj["apiVersion"], "metadata": m}
             ordered.update({k: v for k, v in obj.items() if k not in ordered})
@@ -670,6 +673,14 @@ def control_server(api, addr):
                 if rv is None:
                     raise KeyError("not found")
                 return {"rv": rv}
+            if self.path == "/apply_many":
+                for o in b["objects"]:
+                    st.apply(o)
+                return {"rv": st.rv}
+            if self.path == "/delete_many":
+                for o in b["objects"]:
+                    st.delete(o["kind"], o.get("namespace", "default"), o["name"])
+                return {"rv": st.rv}
             if self.path == "/burst":
                 objs = b.get("objects") or [b["object"]]
                 for i in range(int(b["count"])):
@@ -733,8 +744,15 @@ def main():
     ap.add_argument("--log", help="append the request log here")
     ap.add_argument("--history", type=int, default=5000,
                     help="events kept for watches that resume (default 5000)")
+    ap.add_argument("--preload", help="apply these objects (one JSON object a line) first; "
+                    "managedFields given are kept")
     args = ap.parse_args()
     api = Api(args)
+    if args.preload:
+        with open(args.preload) as f:
+            for line in f:
+                if line.strip():
+                    api.store.apply(json.loads(line))
     api.start()
     ctl = control_server(api, args.ctl)
     print("apiserver: listening on https://%s, control on http://%s" % (args.listen, args.ctl),

@@ -545,8 +545,7 @@ else
 fi
 
 # ----------- restart with hostile and invalid objects in every LIST
-n_old=$(agent_synced_count a1r)
-if k8s_agent_start a1r && agent_wait_synced a1r "$n_old" 10; then
+if k8s_agent_start a1r && grep -q '^.* sync: [0-9]* service ports' "$(agent_log a1r)"; then
 	t_pass "restart with hostile/invalid objects in the LISTs: synced"
 else
 	t_fail "restart with hostile/invalid objects: synced" "$(tail -5 "$(agent_log a1r)")"
@@ -622,6 +621,126 @@ else
 fi
 check "tls-server-name mismatch: pinned state still served (P2)" serves 30080 "P2 "
 agent_stop a6
+
+# ------------ TLS: only the configured CA, never the system store (CAPATH)
+# A second API server whose certificate comes from a CA that is in the
+# system store (/etc/ssl/certs, bind-mounted over in a private mount
+# namespace of the agent and of curl) but not the kubeconfig's CA.
+capath_test() {
+	local d=$KDIR/sysstore i
+	mkdir -p "$d" && cd "$KDIR" || return 1
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout sysca.key -out sysca.crt -days 1 \
+		-subj /CN=xlb-test-system-ca 2>/dev/null &&
+	openssl req -newkey rsa:2048 -nodes -keyout srv2.key -out srv2.csr \
+		-subj /CN=kube-apiserver 2>/dev/null &&
+	openssl x509 -req -in srv2.csr -CA sysca.crt -CAkey sysca.key -CAcreateserial -out srv2.crt \
+		-days 1 -extfile ext.cnf -extensions ext 2>/dev/null || { cd - >/dev/null; return 1; }
+	cp sysca.crt "$d/" && ln -sf sysca.crt "$d/$(openssl x509 -hash -noout -in sysca.crt).0"
+	cd - >/dev/null || return 1
+	nsx "$N1" "$PY" "$E2E_DIR/apiserver.py" --listen 127.0.0.1:6445 --ctl 127.0.0.1:6446 \
+		--cert "$KDIR/srv2.crt" --key "$KDIR/srv2.key" --token-file "$TOKEN_F" \
+		>"$KDIR/apiserver2.out" 2>&1 &
+	E2E_PIDS+=($!)
+	for i in $(seq 1 50); do grep -q listening "$KDIR/apiserver2.out" && break; sleep 0.1; done
+	# Proof that the store is in effect: curl with its defaults trusts it.
+	if ip netns exec "$N1" unshare -m sh -c "mount --bind '$d' /etc/ssl/certs &&
+		curl -sS -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1:6445/api/v1/nodes" \
+		2>"$KDIR/curl2.err" | grep -q 401; then
+		t_pass "CAPATH: the system store (private mount) trusts the second server's CA (curl: 401, TLS ok)"
+	else
+		t_fail "CAPATH: system store set up" "$(cat "$KDIR/curl2.err")"
+		return 1
+	fi
+	local log=$TMP/a8.log
+	ip netns exec "$N1" unshare -m sh -c "mount --bind '$d' /etc/ssl/certs && exec '$AGENT' \
+		--iface n1up --iface n1n2 --node-name node1 --pin-dir '$PIN' \
+		--kubeconfig '$KUBECONFIG_F' --apiserver https://127.0.0.1:6445" >>"$log" 2>&1 &
+	AGENT_PID[a8]=$!
+	for i in $(seq 1 150); do
+		grep -q 'xlb-agent: ready' "$log" 2>/dev/null && break
+		sleep 0.1
+	done
+	if grep -Eqi 'ssl certificate problem|unable to get local issuer' "$log" &&
+	   ! grep -q 'initial LIST' "$log"; then
+		t_pass "CAPATH: a server certificate from a CA only in the system store is refused ($(grep -Eim1 'certificate problem|local issuer' "$log" | cut -c1-100))"
+	else
+		t_fail "CAPATH: server certificate from the system store refused" "$(tail -5 "$log")"
+	fi
+	agent_stop a8
+}
+capath_test
+
+# ------------- health servers: idle connections from one address
+apply "$(svc_json lb3 LoadBalancer 30092 Local 32102)"
+apply "$(eps_json lb3 $P1E)"
+k8s_agent_start a9 || t_fail "agent a9 start" "$(tail -5 "$(agent_log a9)")"
+wait_for 10 eval '[[ "$(http_status http://10.0.0.1:32102/healthz)" == "200 1" ]]'
+ip -n "$C" addr add 10.0.0.3/24 dev c0 2>/dev/null
+idle=$(timeout 60 ip netns exec "$C" "$PY" - <<-'EOF'
+	import socket, time
+	held = []
+	for i in range(64):
+	    s = socket.socket()
+	    s.settimeout(2)
+	    try:
+	        s.connect(("10.0.0.1", 32102))
+	        s.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")   # never finished
+	        held.append(s)
+	    except OSError:
+	        pass
+	time.sleep(1)
+	res = []
+	for port in (32102, 10256):
+	    c = socket.socket()
+	    c.settimeout(5)
+	    c.bind(("10.0.0.3", 0))
+	    try:
+	        c.connect(("10.0.0.1", port))
+	        c.send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	        res.append(c.recv(64).split(b"\r\n")[0].decode() or "closed")
+	    except OSError as e:
+	        res.append("error " + str(e))
+	print("%d|%s" % (len(held), "|".join(res)))
+	EOF
+)
+check "64 idle connections from 10.0.0.2 do not lock 10.0.0.3 out of healthCheckNodePort 32102 ($idle)" \
+	eval '[[ "$idle" == *"|HTTP/1.1 200 OK|"* ]]'
+check "... nor out of :10256 /healthz ($idle)" eval '[[ "$idle" == *"|HTTP/1.1 200 OK" ]]'
+
+# ------------- 2,000 healthCheckNodePorts
+many=$("$PY" - <<-'EOF'
+	import json
+	objs = []
+	for i in range(2000):
+	    objs.append({"kind": "Service", "apiVersion": "v1",
+	        "metadata": {"name": "hc%04d" % i, "namespace": "default"},
+	        "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
+	                 "allocateLoadBalancerNodePorts": False, "healthCheckNodePort": 40000 + i,
+	                 "ports": [{"name": "p", "port": 80, "targetPort": 8080, "protocol": "TCP"}]},
+	        "status": {"loadBalancer": {"ingress": [
+	            {"ip": "198.18.%d.%d" % (i // 200, i % 200 + 1), "ipMode": "VIP"}]}}})
+	print(json.dumps({"objects": objs}))
+	EOF
+)
+printf '%s' "$many" >"$KDIR/many.json"
+timeout 120 ip netns exec "$N1" curl -sS --max-time 100 -X POST --data-binary @"$KDIR/many.json" \
+	"http://127.0.0.1:$CTL_PORT/apply_many" >/dev/null
+n_hc() { ip netns exec "$N1" ss -Hltn | awk '{ split($4, a, ":"); p = a[length(a)]; if (p >= 40000 && p < 42000) n++ } END { print n + 0 }'; }
+wait_for 120 eval '[ "$(n_hc)" -ge 2000 ]'
+check "2000 LoadBalancer Services with eTP=Local: 2000 healthCheckNodePorts listening (got $(n_hc))" \
+	test "$(n_hc)" -ge 2000
+check "2000 healthCheckNodePorts: the last one (41999) answers 503, no local endpoints" \
+	eval '[[ "$(http_status http://10.0.0.1:41999/healthz)" == "503 0" ]]'
+check "2000 healthCheckNodePorts: the others still answer (32102: 200)" \
+	eval '[[ "$(http_status http://10.0.0.1:32102/healthz)" == "200 1" ]]'
+WHY="$(grep -m3 'cannot listen' "$(agent_log a9)")"
+check "2000 healthCheckNodePorts: no 'cannot listen'" eval '! grep -q "cannot listen" "$(agent_log a9)"'
+WHY=""
+"$PY" -c 'import json,sys; print(json.dumps({"objects": [{"kind": "Service", "name": "hc%04d" % i} for i in range(2000)]}))' >"$KDIR/many-del.json"
+timeout 120 ip netns exec "$N1" curl -sS --max-time 100 -X POST --data-binary @"$KDIR/many-del.json" \
+	"http://127.0.0.1:$CTL_PORT/delete_many" >/dev/null
+check "2000 healthCheckNodePorts closed when the Services go" wait_for 60 eval '[ "$(n_hc)" = 0 ]'
+agent_stop a9 || t_fail "agent a9 exits on SIGTERM" "needed SIGKILL"
 
 # ------------------------------------ file mode serves the health endpoints
 cat >"$KDIR/file.yaml" <<-EOF
