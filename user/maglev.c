@@ -30,7 +30,7 @@ uint32_t maglev_pick_size_slots(size_t n, uint32_t min_m, uint32_t slots)
 	if (slots < 100)
 		slots = slots ? 100 : MAGLEV_SLOTS_DEFAULT;
 	want = (uint64_t)n * slots;
-	if (n > MAGLEV_M_MAX / 100 + 1 || min_m > MAGLEV_M_MAX)
+	if (n >= MAGLEV_M_MAX || min_m > MAGLEV_M_MAX)
 		return 0;
 	if (want < min_m)
 		want = min_m;
@@ -39,9 +39,16 @@ uint32_t maglev_pick_size_slots(size_t n, uint32_t min_m, uint32_t slots)
 	for (size_t i = 0; i < ARRAY_SIZE(maglev_sizes); i++)
 		if (maglev_sizes[i] >= want)
 			return maglev_sizes[i];
-	/* Past the list: the largest table, if it still gives 100 slots
-	 * per backend. */
-	return MAGLEV_M_MAX >= floor ? MAGLEV_M_MAX : 0;
+	/* Past the list: the largest table, with fewer slots per backend
+	 * (more disruption when the set changes) rather than no table:
+	 * callers say so (maglev_undersized()). */
+	(void)floor;
+	return MAGLEV_M_MAX;
+}
+
+bool maglev_undersized(size_t n, uint32_t m)
+{
+	return n && (uint64_t)n * 100 > m;
 }
 
 uint32_t maglev_pick_size(size_t n, uint32_t min_m)

@@ -32,8 +32,10 @@ struct maglev_backend {
 /*
  * Table size for n backends: the smallest supported prime (251, 509, 1021,
  * 2039, 4093, 8191, 16381, 32749, 65521, 131071) that is >= max(min_m,
- * slots * n); past the list, 131071 as long as that is >= max(min_m,
- * 100 * n); else 0. slots (slots per backend, >= 100; 0: the default)
+ * slots * n); past the list, 131071 as long as n < 131071 (with fewer than
+ * 100 slots per backend above 1310 backends: balance and stability
+ * degrade, but a big Service is still served with its current backends);
+ * else 0. slots (slots per backend, >= 100; 0: the default)
  * trades memory for stability. Maglev's disruption (entries that change
  * when one backend leaves, over the entries it owned; 1.0 is ideal) was
  * measured 2.4 at 163 slots per backend, 1.4 at 1310 and 1.06 at 1638
@@ -43,6 +45,8 @@ struct maglev_backend {
  */
 #define MAGLEV_SLOTS_DEFAULT 100u
 uint32_t maglev_pick_size_slots(size_t n, uint32_t min_m, uint32_t slots);
+/* Fewer than 100 slots per backend: more disruption than designed for. */
+bool maglev_undersized(size_t n, uint32_t m);
 uint32_t maglev_pick_size(size_t n, uint32_t min_m);
 
 /* True if m is one of the supported primes. */

@@ -618,9 +618,11 @@ static int apply(struct agent *a, struct xlb_desired *d, const struct timespec *
 
 	err = xlb_sync_apply(a->sync, d, &st);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	pr_info("sync: %zu service ports; +%u ~%u -%u services, %u tables built, "
+	pr_info("sync: %zu service ports; +%u ~%u -%u services, %u tables built "
+		"(%u with < 100 slots per backend), "
 		"+%u -%u backends, %u frontends written, %u removed, %u errors, %.1f ms\n",
 		d->n, st.svc_added, st.svc_changed, st.svc_removed, st.tables_built,
+		st.tables_undersized,
 		st.backends_added, st.backends_removed, st.frontends_written,
 		st.frontends_removed, st.errors,
 		(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);

@@ -623,6 +623,7 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 
 		if (!p->has_new)
 			continue;
+		err = 0;
 		for (size_t b = 0; b < p->nw.n_bes; b++) {
 			struct mbe *nb = &p->nw.bes[b];
 			struct xlb_backend v = { .addr = nb->addr, .port = htons(nb->port),
@@ -636,10 +637,14 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			err = xlb_dp_backend_set(s->dp, nb->id, &v);
 			note_err(&first, st, err, "write backend", p->nw.name);
 			if (err)
-				p->nw.trusted = false;
-			else
-				st->backends_added++;
+				break;
+			st->backends_added++;
 		}
+		/* A table must not name a backend that is not there (its
+		 * share of new flows would drop): the service port keeps its
+		 * previous state whole, like a failed table write. */
+		if (err)
+			plan_abandon(s, p);
 	}
 
 	/* 1b. source ranges, before a frontend is told to check them */
@@ -648,6 +653,7 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 
 		if (!p->has_new)
 			continue;
+		err = 0;
 		for (size_t r = 0; r < p->nw.n_ranges; r++) {
 			const struct xlb_desired_cidr *c = &p->nw.ranges[r];
 
@@ -657,8 +663,10 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 						   &c->addr, c->prefix_len);
 			note_err(&first, st, err, "write source range", p->nw.name);
 			if (err)
-				p->nw.trusted = false;
+				break;
 		}
+		if (err)
+			plan_abandon(s, p);
 	}
 
 	/* 2. tables */
@@ -669,10 +677,17 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			continue;
 		err = write_table(s, p);
 		note_err(&first, st, err, "write Maglev table", p->nw.name);
-		if (err)
+		if (err) {
 			plan_abandon(s, p);
-		else if (p->table_new)
+		} else if (p->table_new) {
 			st->tables_built++;
+			if (maglev_undersized(p->nw.n_bes, p->nw.val.maglev_size)) {
+				st->tables_undersized++;
+				pr_warn("sync: %s: %zu backends share the largest Maglev table (%u slots, %.0f each, designed for >= 100): more connections move when backends change\n",
+					p->nw.name, p->nw.n_bes, p->nw.val.maglev_size,
+					(double)p->nw.val.maglev_size / p->nw.n_bes);
+			}
+		}
 	}
 
 	/* Every frontend some service port owns after this apply: a key that

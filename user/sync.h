@@ -37,6 +37,7 @@ struct xlb_sync_opts {
 struct xlb_sync_stats {
 	unsigned int svc_added, svc_changed, svc_removed;
 	unsigned int tables_built;
+	unsigned int tables_undersized;	/* < 100 slots per backend */
 	unsigned int backends_added, backends_removed;
 	unsigned int frontends_written, frontends_removed;
 	unsigned int errors;

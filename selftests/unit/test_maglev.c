@@ -94,7 +94,10 @@ XT_TEST(test_pick_size)
 		{ 655, 0, 65521 },
 		{ 656, 0, 131071 },
 		{ 1310, 0, 131071 },	/* 131000: still >= 100 per backend */
-		{ 1311, 0, 0 },		/* 131100: too many */
+		{ 1311, 0, 131071 },	/* fewer than 100 per backend: */
+		{ 2000, 0, 131071 },	/* the largest table, not none */
+		{ 131070, 0, 131071 },
+		{ 131071, 0, 0 },	/* a table needs more slots than backends */
 		{ 1, 131072, 0 },
 		{ (size_t)-1, 0, 0 },	/* 100 * n must not wrap */
 	};

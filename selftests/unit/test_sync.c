@@ -375,3 +375,145 @@ out:
 	umount(dir);
 	rmdir(dir);
 }
+
+/* n endpoints 10.<net>.x.y on node2, as one slice (the API caps a slice at
+ * 1000; the parser does not, and translate merges slices anyway). */
+static char *big_yaml(int n, int net)
+{
+	/* svc_yaml() ends with "endpoints:\n" and has no room for 2000 */
+	const char *head = svc_yaml("", "");
+	size_t cap = strlen(head) + (size_t)n * 80 + 1, len = strlen(head);
+	char *out = malloc(cap);
+
+	if (!out)
+		return NULL;
+	memcpy(out, head, len + 1);
+	for (int i = 0; i < n; i++)
+		len += snprintf(out + len, cap - len, EP("10.%d.%d.%d", "node2"), net,
+				i / 250, i % 250 + 1);
+	return out;
+}
+
+/* Backends in the map whose address is in 10.<net>.0.0/16, and in total. */
+static size_t count_backends_in(struct xlb_dp *dp, int net, size_t *total)
+{
+	__u32 k, *prev = NULL;
+	size_t n = 0;
+
+	*total = 0;
+	while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS), prev, &k)) {
+		struct xlb_backend b;
+
+		if (!bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS), &k, &b)) {
+			const __u8 *a = (const __u8 *)&b.addr.v4;
+
+			(*total)++;
+			n += a[0] == 10 && a[1] == net;
+		}
+		prev = &k;
+	}
+	return n;
+}
+
+/*
+ * Review finding H2: more than ~1310 backends found no table size, so a
+ * big Service was never programmed, or kept its old (deleted) backends
+ * forever. Now it gets the largest table, and a rolling update that
+ * replaces every endpoint leaves only the new ones.
+ */
+XT_TEST(big_service_follows_rolling_update)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 256 };
+	struct xlb_sync_opts so = { .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_dp *dp = load_opts(&o);
+	struct xlb_svc v;
+	__u32 *ids = malloc(sizeof(*ids) * 131071), m = 0;
+	char *y = NULL;
+	size_t total;
+
+	if (!ASSERT_TRUE(dp && ids, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	for (int round = 0; round < 2; round++) {
+		int net = 20 + round;
+		size_t holes = 0;
+
+		free(y);
+		y = big_yaml(2000, net);
+		if (!ASSERT_TRUE(y, "yaml") || !ASSERT_OK(desired_from(y, &d), "translate") ||
+		    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 2000 endpoints"))
+			goto out;
+		xlb_desired_free(&d);
+		ASSERT_EQ(st.tables_undersized, 1, "undersized table reported");
+		if (!ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "frontend"))
+			goto out;
+		ASSERT_EQ(v.backend_count, 2000, "all 2000 backends");
+		ASSERT_EQ(v.maglev_size, 131071, "the largest table");
+		ASSERT_EQ(count_backends_in(dp, net, &total), 2000, "the current endpoints");
+		ASSERT_EQ(total, 2000, "and nothing else (old ones gone)");
+		if (ASSERT_OK(xlb_dp_table_get(dp, v.table_id, ids, &m, 131071), "read table") &&
+		    ASSERT_EQ(m, 131071, "table size")) {
+			for (__u32 i = 0; i < m; i++) {
+				struct xlb_backend b;
+
+				holes += bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS),
+							     &ids[i], &b) != 0;
+			}
+			ASSERT_EQ(holes, 0, "every slot names a live backend");
+		}
+	}
+out:
+	free(y);
+	free(ids);
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
+
+/*
+ * Review finding M2: a backend write that fails (map full) left the new
+ * table naming a backend that is not there. Now the service port keeps its
+ * previous state whole and the backends written for the new one are taken
+ * back.
+ */
+XT_TEST(failed_backend_write_keeps_old_state)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 256,
+				 .max_backends = 3 };
+	struct xlb_sync_opts so = { .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_dp *dp = load_opts(&o);
+	struct xlb_svc before, after;
+	size_t total;
+	int err;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.30.0.1", "node2") EP("10.30.0.2", "node2"), ""),
+				    &d), "translate") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	xlb_desired_free(&d);
+	get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &before);
+	/* Two new backends next to the two old ones: the map holds three. */
+	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.31.0.1", "node2") EP("10.31.0.2", "node2"), ""),
+				    &d), "translate 2"))
+		goto out;
+	err = xlb_sync_apply(s, &d, &st);
+	xlb_desired_free(&d);
+	ASSERT_NEQ(err, 0, "apply reports the full map");
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &after), "frontend kept");
+	ASSERT_EQ(after.table_id, before.table_id, "same table");
+	ASSERT_EQ(after.backend_count, 2, "same backends");
+	ASSERT_EQ(count_backends_in(dp, 30, &total), 2, "old backends kept");
+	ASSERT_EQ(total, 2, "the new one written is taken back");
+	ASSERT_EQ(count_tables(dp), 1, "no second table");
+out:
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
