@@ -179,6 +179,13 @@ static void reconcile_pin(struct bpf_map *map, const char *path, bool keep_size)
 			bpf_map__set_max_entries(map, info.max_entries);
 			goto out;
 		}
+		/* A --max-* flag changed: a new map of the asked size; the
+		 * running program keeps the old one until the agent has
+		 * written its state into the new one and attached. */
+		pr_warn("%s: pinned with %u entries, %u asked: replacing it\n", path,
+			info.max_entries, bpf_map__max_entries(map));
+		unlink(path);
+		goto out;
 	}
 	pr_warn("%s: pinned map has another layout; replacing it%s\n", path,
 		keep_size ? " (its state is lost)" : "");

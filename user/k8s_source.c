@@ -47,7 +47,8 @@ struct k8s_source {
 	struct k8s_cache *cache;
 	struct k8s_node_state node;
 	unsigned int changes;		/* K8S_SRC_* */
-	uint64_t pending_since;
+	uint64_t pending_since;		/* oldest object change not applied */
+	uint64_t since_translate;	/* oldest change after the last translate */
 
 	struct reflector *svc, *eps, *nodes;
 	struct kind_ctx svc_ctx, eps_ctx;
@@ -77,8 +78,12 @@ static void changed(struct k8s_source *s, unsigned int what)
 {
 	uint64_t one = 1;
 
-	if (!s->changes || !s->pending_since)
-		s->pending_since = now_ms();
+	if (what & K8S_SRC_OBJECTS) {
+		if (!s->pending_since)
+			s->pending_since = now_ms();
+		if (!s->since_translate)
+			s->since_translate = now_ms();
+	}
 	s->changes |= what;
 	if (write(s->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		pr_warn("kube: wake main loop: %s\n", strerror(errno));
@@ -506,7 +511,7 @@ uint64_t k8s_source_pending_since(struct k8s_source *s)
 	uint64_t t;
 
 	pthread_mutex_lock(&s->lock);
-	t = s->changes & K8S_SRC_OBJECTS ? s->pending_since : 0;
+	t = s->pending_since;
 	pthread_mutex_unlock(&s->lock);
 	return t;
 }
@@ -519,9 +524,17 @@ int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *
 	pthread_mutex_lock(&s->lock);
 	err = xlb_translate(s->cache, o, out, errs);
 	s->changes &= ~K8S_SRC_OBJECTS;
-	s->pending_since = 0;
+	s->since_translate = 0;
 	pthread_mutex_unlock(&s->lock);
 	return err;
+}
+
+void k8s_source_applied(struct k8s_source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	/* Changes that came after the translate are still pending. */
+	s->pending_since = s->since_translate;
+	pthread_mutex_unlock(&s->lock);
 }
 
 void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out)

@@ -7,11 +7,12 @@
  * translates the whole cache once (k8s_source_translate()), so a burst of
  * events costs a few syncs, not one each.
  *
- * Objects go through the same parser (k8s_parse_buf) and the same
- * validation as in file mode: an object the parser rejects keeps its last
- * good version. The cache only loses an object on a DELETED event or when
- * a successful LIST no longer has it; an unreachable API server changes
- * nothing.
+ * Objects are decoded from their cJSON tree (k8s_parse_json) by the same
+ * validators as in file mode, one at a time as a LIST streams in: an
+ * object the parser rejects is rejected alone and keeps its last good
+ * version. The cache only loses an object on a DELETED event or when a
+ * complete LIST no longer has it; a LIST that fails changes nothing, and
+ * an unreachable API server changes nothing.
  */
 #ifndef XLB_K8S_SOURCE_H
 #define XLB_K8S_SOURCE_H
@@ -58,12 +59,17 @@ int k8s_source_fd(const struct k8s_source *s);
 unsigned int k8s_source_take_changes(struct k8s_source *s);
 /* Have the Service and EndpointSlice reflectors both listed once? */
 bool k8s_source_synced(const struct k8s_source *s);
-/* Monotonic ms of the oldest change not yet translated, 0 when none. */
+/* Monotonic ms of the oldest object change not yet applied successfully
+ * (what /healthz judges, like kube-proxy's lastQueued), 0 when none. */
 uint64_t k8s_source_pending_since(struct k8s_source *s);
 
 /* xlb_translate() over a consistent snapshot of the cache. */
 int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *o,
 			 struct xlb_desired *out, struct k8s_errors *errs);
+/* The last translate's result is in the maps: its changes are no longer
+ * pending. A failed apply does not call this, so /healthz turns 503 once
+ * the failure outlasts the health timeout. */
+void k8s_source_applied(struct k8s_source *s);
 void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out);
 
 /* Parse a Node object (JSON) into @out: exposed for the unit tests. */

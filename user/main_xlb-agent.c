@@ -53,6 +53,18 @@
 #define XLB_IDLE_MS 10000
 /* How long start-up waits for the first LIST before attaching anyway. */
 #define INITIAL_SYNC_MS 8000
+/*
+ * Map capacities for 10,000 Services x 3 ports x 10 endpoints: 30,000
+ * service ports; 300,000 backends, twice that while every port changes
+ * at once (new ones are written before old ones go); up to 60,000 tables
+ * on the first sync after a restart (each rebuilt next to the adopted
+ * one); frontends for several node addresses and LB IPs per port. The
+ * hash maps allocate per entry (BPF_F_NO_PREALLOC), so headroom is cheap.
+ */
+#define XLB_AGENT_MAX_SERVICES	262144
+#define XLB_AGENT_MAX_BACKENDS	1048576
+#define XLB_AGENT_MAX_TABLES	65536
+#define XLB_SYNC_PERIOD_S	900
 
 struct np_cidr {
 	union xlb_addr addr;
@@ -77,6 +89,10 @@ struct agent {
 	__u32 maglev_slots;
 	bool uninstall;
 	bool retry;		/* the last sync failed: try again when idle */
+	/* Kubernetes mode: retry after a failed sync, periodic full sync */
+	unsigned int sync_period_ms;
+	unsigned int retry_ms;	/* current backoff, 0: none pending */
+	uint64_t next_retry, next_resync;	/* monotonic ms */
 	bool addrs_from_node;	/* NodePort addresses came from the Node */
 	bool last_bad_file;	/* the file did not parse: wait for a change */
 	const char *kubeconfig;
@@ -104,6 +120,8 @@ static void usage(FILE *f)
 "                 [--local-delivery peer|stack]\n"
 "                 [--snat-ports MIN-MAX] [--maglev-min M] [--maglev-slots N]\n"
 "                 [--ct-max N] [--ct-timeouts tcp=S,tcp-syn=S,tcp-fin=S,udp=S] [-v]\n"
+"                 [--max-services N] [--max-backends N] [--max-tables N]\n"
+"                 [--sync-period S]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
 "\n"
 "  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
@@ -138,8 +156,16 @@ static void usage(FILE *f)
 "  --ct-timeouts L   conntrack lifetimes in seconds: tcp (established),\n"
 "                    tcp-syn (not yet answered), tcp-fin (closing), udp\n"
 "                    (default tcp=21600,tcp-syn=60,tcp-fin=10,udp=60)\n"
+"  --max-services N  frontend entries (default %u)\n"
+"  --max-backends N  backend entries (default %u)\n"
+"  --max-tables N    service ports with a table, i.e. Maglev tables (default %u;\n"
+"                    a restart briefly needs one more per service port)\n"
+"  --sync-period S   Kubernetes mode: full sync every S seconds, also re-reading\n"
+"                    interface addresses (default %u); a failed sync is\n"
+"                    retried after 1 s doubling to 30 s\n"
 "  --uninstall       detach the programs and remove the pins, then exit\n",
-		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT);
+		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT, XLB_AGENT_MAX_SERVICES,
+		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S);
 }
 
 /* "tcp=21600,tcp-syn=60,tcp-fin=10,udp=60" (any subset) */
@@ -271,6 +297,10 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "apiserver", required_argument, NULL, 'A' },
 		{ "healthz-bind-address", required_argument, NULL, 'H' },
 		{ "nodeport-addresses", required_argument, NULL, 'N' },
+		{ "max-services", required_argument, NULL, 'F' },
+		{ "max-backends", required_argument, NULL, 'B' },
+		{ "max-tables", required_argument, NULL, 'L' },
+		{ "sync-period", required_argument, NULL, 'Y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -283,6 +313,10 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	a->healthz_bind = XLB_HEALTHZ_DEFAULT;
 	a->dpo.cfg = (struct xlb_cfg)XLB_CFG_DEFAULT;
 	a->maglev_min = MAGLEV_M_MIN;
+	a->dpo.max_services = XLB_AGENT_MAX_SERVICES;
+	a->dpo.max_backends = XLB_AGENT_MAX_BACKENDS;
+	a->dpo.max_tables = XLB_AGENT_MAX_TABLES;
+	a->sync_period_ms = XLB_SYNC_PERIOD_S * 1000;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -373,6 +407,30 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			if (*optarg && parse_np_cidrs(a, optarg))
 				return -1;
 			break;
+		case 'F':
+		case 'B':
+		case 'L':
+		case 'Y': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			if (*end || !*optarg || !v || v > (opt == 'Y' ? 86400 : 1u << 24)) {
+				fprintf(stderr, "xlb-agent: --%s %s: want 1..%u\n",
+					opt == 'F' ? "max-services" : opt == 'B' ? "max-backends" :
+					opt == 'L' ? "max-tables" : "sync-period", optarg,
+					opt == 'Y' ? 86400 : 1u << 24);
+				return -1;
+			}
+			if (opt == 'F')
+				a->dpo.max_services = v;
+			else if (opt == 'B')
+				a->dpo.max_backends = v;
+			else if (opt == 'L')
+				a->dpo.max_tables = v;
+			else
+				a->sync_period_ms = v * 1000;
+			break;
+		}
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -713,7 +771,54 @@ static int k8s_sync(struct agent *a, bool first)
 	}
 	err = apply(a, &d, &t0, first);
 	xlb_desired_free(&d);
+	if (!err)
+		k8s_source_applied(a->src);
 	return err;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A full sync with kube-proxy's recovery: a failed one (a map write, no
+ * memory) is retried after 1 s doubling to 30 s, and any sync puts off the
+ * periodic one (--sync-period, configSyncPeriod).
+ */
+static void k8s_sync_sched(struct agent *a, bool first)
+{
+	int err = k8s_sync(a, first);
+	uint64_t now = mono_ms();
+
+	if (err) {
+		a->retry_ms = a->retry_ms ? (a->retry_ms >= 15000 ? 30000 : a->retry_ms * 2) :
+			      1000;
+		a->next_retry = now + a->retry_ms;
+		pr_warn("sync: %s; keeping what the maps hold, retrying in %.0f s\n",
+			strerror(-err), a->retry_ms / 1000.0);
+	} else {
+		a->retry_ms = 0;
+	}
+	a->next_resync = now + a->sync_period_ms;
+}
+
+/* poll() timeout until the next retry or periodic sync, and at most the
+ * idle period (device refresh). */
+static int k8s_poll_timeout(const struct agent *a)
+{
+	uint64_t now = mono_ms(), next = a->next_resync;
+
+	if (a->retry_ms && (!next || a->next_retry < next))
+		next = a->next_retry;
+	if (!next)
+		return XLB_IDLE_MS;
+	if (next <= now)
+		return 0;
+	return next - now > XLB_IDLE_MS ? XLB_IDLE_MS : (int)(next - now);
 }
 
 static uint64_t source_pending_since(void *ctx)
@@ -826,7 +931,7 @@ static bool k8s_initial_sync(struct agent *a)
 	usleep(BATCH_MS * 1000);
 	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
 		node_addresses(a);
-	k8s_sync(a, true);
+	k8s_sync_sched(a, true);
 	return true;
 }
 
@@ -906,7 +1011,7 @@ static int run(struct agent *a)
 		struct signalfd_siginfo si;
 		bool dirty = false;
 
-		int polled = poll(pfd, 2, XLB_IDLE_MS);
+		int polled = poll(pfd, 2, a->src ? k8s_poll_timeout(a) : XLB_IDLE_MS);
 
 		if (polled < 0) {
 			if (errno == EINTR)
@@ -937,8 +1042,20 @@ static int run(struct agent *a)
 			}
 			if (ch & K8S_SRC_NODE)
 				node_addresses(a);
+			if (a->retry_ms && mono_ms() >= a->next_retry)
+				dirty = true;
+			if (a->next_resync && mono_ms() >= a->next_resync) {
+				/* Also picks up interface address changes
+				 * (the SNAT source), as file mode does. */
+				pr_info("periodic full sync (--sync-period %u s)\n",
+					a->sync_period_ms / 1000);
+				node_addresses(a);
+				dirty = true;
+			}
 			if ((dirty || ch & K8S_SRC_OBJECTS) && k8s_source_synced(a->src))
-				k8s_sync(a, false);
+				k8s_sync_sched(a, false);
+			else if (dirty)
+				a->next_resync = mono_ms() + a->sync_period_ms;
 			continue;
 		}
 		if (pfd[1].revents & POLLIN && config_touched(ifd, base)) {

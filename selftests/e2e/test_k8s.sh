@@ -642,11 +642,13 @@ capath_test() {
 		>"$KDIR/apiserver2.out" 2>&1 &
 	E2E_PIDS+=($!)
 	for i in $(seq 1 50); do grep -q listening "$KDIR/apiserver2.out" && break; sleep 0.1; done
-	# Proof that the store is in effect: curl with its defaults trusts it.
+	# Proof that the store is in effect: curl given only the kubeconfig's
+	# CA (--cacert), as the agent was, still trusts the server through
+	# libcurl's default CAPATH.
 	if ip netns exec "$N1" unshare -m sh -c "mount --bind '$d' /etc/ssl/certs &&
-		curl -sS -o /dev/null -w '%{http_code}' --max-time 5 https://127.0.0.1:6445/api/v1/nodes" \
-		2>"$KDIR/curl2.err" | grep -q 401; then
-		t_pass "CAPATH: the system store (private mount) trusts the second server's CA (curl: 401, TLS ok)"
+		curl -sS -o /dev/null -w '%{http_code}' --max-time 5 --cacert '$KDIR/ca.crt' \
+		https://127.0.0.1:6445/api/v1/nodes" 2>"$KDIR/curl2.err" | grep -q 401; then
+		t_pass "CAPATH: with only the kubeconfig's CA, libcurl's default CAPATH still trusts the second server (curl: 401, TLS ok)"
 	else
 		t_fail "CAPATH: system store set up" "$(cat "$KDIR/curl2.err")"
 		return 1
@@ -741,6 +743,30 @@ timeout 120 ip netns exec "$N1" curl -sS --max-time 100 -X POST --data-binary @"
 	"http://127.0.0.1:$CTL_PORT/delete_many" >/dev/null
 check "2000 healthCheckNodePorts closed when the Services go" wait_for 60 eval '[ "$(n_hc)" = 0 ]'
 agent_stop a9 || t_fail "agent a9 exits on SIGTERM" "needed SIGKILL"
+
+# ------- a failed sync is retried with backoff; periodic full sync
+n_be=$(xlbctl -j backend list 2>/dev/null | "$PY" -c 'import json,sys; print(len(json.load(sys.stdin)))')
+k8s_agent_start a10 --max-backends $(( n_be + 2 )) --sync-period 2 ||
+	t_fail "agent a10 start" "$(tail -5 "$(agent_log a10)")"
+off=$(log_size a10)
+check "--sync-period 2: periodic full sync logged" log_wait a10 "$off" 'periodic full sync' 10
+off=$(log_size a10)
+apply "$(svc_json big NodePort 30093)"
+apply "$(eps_json big $P1E $P1BE $P2E)"	# 3 more backends: one too many
+if log_wait a10 "$off" 'retrying in 1 s' 10 && log_wait a10 "$off" 'retrying in 2 s' 10; then
+	t_pass "backend map full: the failed sync is retried with backoff ($(log_since a10 "$off" | grep -c 'retrying in') retries)"
+else
+	t_fail "failed sync retried with backoff" "$(log_since a10 "$off" | tail -5)"
+fi
+check "backend map full: the other Services keep serving (web)" serves 30080 "P2 "
+check "backend map full: big is not half-programmed (refused, no frontend)" eval '! svc_in_maps big'
+delete Service big
+delete EndpointSlice big-abcde
+off=$(log_size a10)
+sleep 6
+check "big gone: syncs succeed again, no more retries" \
+	eval '! log_since a10 "$off" | grep -q "retrying in"'
+agent_stop a10 || t_fail "agent a10 exits on SIGTERM" "needed SIGKILL"
 
 # ------------------------------------ file mode serves the health endpoints
 cat >"$KDIR/file.yaml" <<-EOF
