@@ -466,6 +466,12 @@ int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 
 		err = -errno;
 		goto out;
 	}
+	/* The slot may have been reused for a bigger table since the caller
+	 * asked for the size: never report more entries than it can hold. */
+	if (ids && info.max_entries > cap) {
+		err = -EAGAIN;
+		goto out;
+	}
 	*m = info.max_entries;
 	for (__u32 i = 0; i < info.max_entries && i < cap; i++) {
 		if (bpf_map_lookup_elem(fd, &i, &ids[i])) {

@@ -319,6 +319,32 @@ static bool is_iana_svc_name(const char *s)
 	return letter;
 }
 
+/*
+ * Dotted quad with leading zeros ("010.000.001.002"), read as decimal: the
+ * API server still holds such addresses from before 1.20 (validation
+ * ratchets), and kube-proxy reads them with ParseIPSloppy.
+ */
+static bool parse_ipv4_sloppy(const char *s, uint32_t *out)
+{
+	uint8_t b[4];
+
+	for (int i = 0; i < 4; i++) {
+		unsigned int v = 0, digits = 0;
+
+		while (*s >= '0' && *s <= '9' && digits < 4) {
+			v = v * 10 + (unsigned int)(*s++ - '0');
+			digits++;
+		}
+		if (!digits || digits > 3 || v > 255 || *s != (i < 3 ? '.' : '\0'))
+			return false;
+		b[i] = (uint8_t)v;
+		if (i < 3)
+			s++;
+	}
+	memcpy(out, b, 4);
+	return true;
+}
+
 static bool parse_ip(const char *s, struct k8s_ip *ip)
 {
 	memset(ip, 0, sizeof(*ip));
@@ -327,7 +353,8 @@ static bool parse_ip(const char *s, struct k8s_ip *ip)
 		return inet_pton(AF_INET6, s, ip->addr.bytes) == 1;
 	}
 	ip->family = XLB_AF_INET;
-	return inet_pton(AF_INET, s, &ip->addr.v4) == 1;
+	return inet_pton(AF_INET, s, &ip->addr.v4) == 1 ||
+	       parse_ipv4_sloppy(s, &ip->addr.v4);
 }
 
 static bool parse_cidr(const char *s, struct k8s_cidr *c)

@@ -363,3 +363,39 @@ XT_TEST(test_strip)
 	cJSON_Delete(o);
 	kr_strip(NULL);
 }
+
+/* Review L9: legacy leading-zero IPv4, read as decimal like kube-proxy. */
+XT_TEST(test_leading_zero_ipv4)
+{
+	static const char text[] =
+		"{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"a-1\"},\"addressType\":\"IPv4\","
+		"\"endpoints\":[{\"addresses\":[\"010.000.001.002\"]}]}";
+	static const char *const bad[] = { "1.2.3", "1.2.3.256", "1.2.3.4.5", "0001.2.3.4", "1..2.3" };
+	struct k8s_object_list l = { 0 };
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	cJSON *o = cJSON_Parse(text);
+
+	ASSERT_OK(k8s_parse_json(o, "api", NULL, &l, &errs), "parse");
+	if (ASSERT_EQ(l.n, 1, "accepted") && ASSERT_EQ(l.v[0]->eps.endpoints[0].n_addrs, 1, "addr")) {
+		const uint8_t *a = (const uint8_t *)&l.v[0]->eps.endpoints[0].addrs[0].addr.v4;
+
+		ASSERT_TRUE(a[0] == 10 && a[1] == 0 && a[2] == 1 && a[3] == 2, "decimal, not octal");
+	}
+	cJSON_Delete(o);
+	k8s_object_list_free(&l);
+	k8s_errors_free(&errs);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *t;
+
+		if (asprintf(&t, "{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"a-1\"},"
+			     "\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"%s\"]}]}",
+			     bad[i]) < 0)
+			return;
+		o = cJSON_Parse(t);
+		ASSERT_OK(k8s_parse_json(o, "api", NULL, &l, NULL), bad[i]);
+		ASSERT_EQ(l.n, 0, bad[i]);
+		k8s_object_list_free(&l);
+		cJSON_Delete(o);
+		free(t);
+	}
+}
