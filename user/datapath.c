@@ -468,7 +468,7 @@ int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 
 	}
 	/* The slot may have been reused for a bigger table since the caller
 	 * asked for the size: never report more entries than it can hold. */
-	if (ids && info.max_entries > cap) {
+	if (ids && cap && info.max_entries > cap) {
 		err = -EAGAIN;
 		goto out;
 	}

@@ -79,8 +79,8 @@ int xlb_dp_backend_del(struct xlb_dp *dp, __u32 id);
 int xlb_dp_table_set(struct xlb_dp *dp, __u32 table_id, const __u32 *ids, __u32 m);
 int xlb_dp_table_del(struct xlb_dp *dp, __u32 table_id);
 /* Read a table back (m entries into @ids); -ENOENT when the slot is empty,
- * -EAGAIN when the table is bigger than @cap (its slot was reused). NULL
- * @ids: just the size. */
+ * -EAGAIN when the table is bigger than a non-zero @cap (its slot was
+ * reused). @cap 0: just the size. */
 int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 *m,
 		     __u32 cap);
 int xlb_dp_svc_set(struct xlb_dp *dp, const struct xlb_svc_key *k, const struct xlb_svc *v);
