@@ -399,14 +399,12 @@ int xlb_health_set_services(struct xlb_health *h, const struct xlb_desired *d)
 		return 0;
 	for (size_t i = 0; i < h->n_srv; i++)
 		h->srv[i]->seen = false;
-	for (size_t i = 0; i < d->n; i++) {
-		const struct xlb_desired_svcport *sp = &d->svcports[i];
+	for (size_t i = 0; i < d->n_hc; i++) {
+		const struct xlb_desired_hc *sp = &d->hc[i];
 		struct hc_srv *s, **v;
 		int err;
 
-		if (!sp->health_check_node_port)
-			continue;
-		s = find(h, sp->health_check_node_port, sp->svc_namespace, sp->svc_name);
+		s = find(h, sp->port, sp->svc_namespace, sp->svc_name);
 		if (s) {
 			pthread_mutex_lock(&h->lock);
 			s->count = sp->n_local_ready;
@@ -424,7 +422,7 @@ int xlb_health_set_services(struct xlb_health *h, const struct xlb_desired *d)
 		}
 		h->srv = v;
 		s->h = h;
-		s->port = sp->health_check_node_port;
+		s->port = sp->port;
 		snprintf(s->ns, sizeof(s->ns), "%s", sp->svc_namespace);
 		snprintf(s->name, sizeof(s->name), "%s", sp->svc_name);
 		s->count = sp->n_local_ready;

@@ -46,6 +46,8 @@ struct tctx {
 	struct xlb_desired_svcport *v;
 	size_t n;
 	size_t cap;
+	struct xlb_desired_hc *hc;
+	size_t n_hc;
 };
 
 static const char *proto_str(uint8_t proto)
@@ -92,6 +94,9 @@ void xlb_desired_free(struct xlb_desired *d)
 	free(d->svcports);
 	d->svcports = NULL;
 	d->n = 0;
+	free(d->hc);
+	d->hc = NULL;
+	d->n_hc = 0;
 }
 
 static int cmp_svcport(const void *a, const void *b)
@@ -661,6 +666,20 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 	err = count_local_ready(t, first, last, fams, &local_ready);
 	if (err)
 		return err;
+	if (s->type == K8S_SVC_LOAD_BALANCER && s->external_traffic_policy == K8S_TP_LOCAL &&
+	    s->health_check_node_port) {
+		struct xlb_desired_hc *v = realloc(t->hc, (t->n_hc + 1) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->hc = v;
+		v += t->n_hc++;
+		memset(v, 0, sizeof(*v));
+		snprintf(v->svc_namespace, sizeof(v->svc_namespace), "%s", so->meta.namespace);
+		snprintf(v->svc_name, sizeof(v->svc_name), "%s", so->meta.name);
+		v->port = s->health_check_node_port;
+		v->n_local_ready = local_ready;
+	}
 
 	for (size_t i = 0; i < s->n_ports; i++) {
 		const struct k8s_svc_port *p = &s->ports[i];
@@ -811,6 +830,8 @@ int xlb_translate(const struct k8s_cache *c,
 		return -EINVAL;
 	out->svcports = NULL;
 	out->n = 0;
+	out->hc = NULL;
+	out->n_hc = 0;
 	t.opts = o ? o : &no_opts;
 	t.errs = errs;
 
@@ -844,7 +865,7 @@ int xlb_translate(const struct k8s_cache *c,
 	free(svcs);
 	free(t.slices);
 	if (err) {
-		struct xlb_desired d = { .svcports = t.v, .n = t.n };
+		struct xlb_desired d = { .svcports = t.v, .n = t.n, .hc = t.hc, .n_hc = t.n_hc };
 
 		xlb_desired_free(&d);
 		return err;
@@ -855,5 +876,7 @@ int xlb_translate(const struct k8s_cache *c,
 	}
 	out->svcports = t.v;
 	out->n = t.n;
+	out->hc = t.hc;
+	out->n_hc = t.n_hc;
 	return 0;
 }

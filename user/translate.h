@@ -101,9 +101,24 @@ struct xlb_desired_svcport {
 	uint16_t port;			/* service port, host order */
 };
 
+/*
+ * A healthCheckNodePort to serve: one per LoadBalancer Service with
+ * externalTrafficPolicy Local, whether or not it has frontends yet (no
+ * ingress IP so far, ipMode Proxy, allocateLoadBalancerNodePorts false):
+ * kube-proxy opens it whenever the Service needs a health check.
+ */
+struct xlb_desired_hc {
+	char svc_namespace[64];
+	char svc_name[64];
+	uint16_t port;
+	uint32_t n_local_ready;		/* as xlb_desired_svcport's */
+};
+
 struct xlb_desired {
 	struct xlb_desired_svcport *svcports;	/* sorted by name */
 	size_t n;
+	struct xlb_desired_hc *hc;		/* in Service order */
+	size_t n_hc;
 };
 
 struct xlb_translate_opts {
