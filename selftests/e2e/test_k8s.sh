@@ -710,6 +710,8 @@ check "64 idle connections from 10.0.0.2 do not lock 10.0.0.3 out of healthCheck
 check "... nor out of :10256 /healthz ($idle)" eval '[[ "$idle" == *"|HTTP/1.1 200 OK" ]]'
 
 # ------------- 2,000 healthCheckNodePorts
+# Ports 30100-32099: inside the NodePort range like real ones, below the
+# ephemeral ports (32768+) that the node's own connections use.
 many=$("$PY" - <<-'EOF'
 	import json
 	objs = []
@@ -717,7 +719,7 @@ many=$("$PY" - <<-'EOF'
 	    objs.append({"kind": "Service", "apiVersion": "v1",
 	        "metadata": {"name": "hc%04d" % i, "namespace": "default"},
 	        "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local",
-	                 "allocateLoadBalancerNodePorts": False, "healthCheckNodePort": 40000 + i,
+	                 "allocateLoadBalancerNodePorts": False, "healthCheckNodePort": 30100 + i,
 	                 "ports": [{"name": "p", "port": 80, "targetPort": 8080, "protocol": "TCP"}]},
 	        # odd ones: no ingress IP yet and no nodePorts, so no frontend
 	        # at all; kube-proxy serves their health check all the same
@@ -729,12 +731,12 @@ many=$("$PY" - <<-'EOF'
 printf '%s' "$many" >"$KDIR/many.json"
 timeout 120 ip netns exec "$N1" curl -sS --max-time 100 -X POST --data-binary @"$KDIR/many.json" \
 	"http://127.0.0.1:$CTL_PORT/apply_many" >/dev/null
-n_hc() { ip netns exec "$N1" ss -Hltn | awk '{ split($4, a, ":"); p = a[length(a)]; if (p >= 40000 && p < 42000) n++ } END { print n + 0 }'; }
+n_hc() { ip netns exec "$N1" ss -Hltn | awk '{ split($4, a, ":"); p = a[length(a)]; if (p >= 30100 && p < 32100) n++ } END { print n + 0 }'; }
 wait_for 120 eval '[ "$(n_hc)" -ge 2000 ]'
 check "2000 LoadBalancer Services with eTP=Local (half without any frontend yet): 2000 healthCheckNodePorts listening (got $(n_hc))" \
 	test "$(n_hc)" -ge 2000
-check "2000 healthCheckNodePorts: the last one (41999, a Service with no frontend yet) answers 503, no local endpoints" \
-	eval '[[ "$(http_status http://10.0.0.1:41999/healthz)" == "503 0" ]]'
+check "2000 healthCheckNodePorts: the last one (32099, a Service with no frontend yet) answers 503, no local endpoints" \
+	eval '[[ "$(http_status http://10.0.0.1:32099/healthz)" == "503 0" ]]'
 check "2000 healthCheckNodePorts: the others still answer (32102: 200)" \
 	eval '[[ "$(http_status http://10.0.0.1:32102/healthz)" == "200 1" ]]'
 WHY="$(grep -m3 'cannot listen' "$(agent_log a9)")"
