@@ -55,6 +55,9 @@ struct xlb_sync {
 	__u8 *table_ids;
 	__u32 next_be_id;
 	__u32 *table_buf;		/* MAGLEV_M_MAX entries */
+	__u32 *stale_tables;		/* adopted slots nobody names: freed
+					 * by the first apply, at its end */
+	size_t n_stale_tables;
 	struct xlb_addr_key *addrs;
 	size_t n_addrs;
 	struct xlb_node_iface *ifs;
@@ -157,6 +160,23 @@ static int push(void **arr, size_t *n, size_t sz, const void *item)
 	return 0;
 }
 
+/* The mirror entry of an adopted svc id without a name, made on first use:
+ * the first apply removes it like any service that went away. */
+static struct msvc *orphan_for(struct xlb_sync *s, __u32 svc_id)
+{
+	struct msvc *m = find_by_id(s, svc_id);
+
+	if (m || svc_id >= s->o.max_tables)
+		return m;
+	m = mirror_add(s);
+	if (!m)
+		return NULL;
+	snprintf(m->name, sizeof(m->name), "\x01orphan#%u", svc_id);
+	m->svc_id = svc_id;
+	bit_set(s->svc_ids, svc_id);
+	return m;
+}
+
 /*
  * Read back what an earlier agent left in the pinned maps: service names,
  * frontends, backends. Tables are not trusted (a crash may have stopped a
@@ -194,17 +214,12 @@ static int adopt(struct xlb_sync *s)
 		fk = fnext;
 		if (bpf_map_lookup_elem(svc_fd, &fk, &val))
 			continue;
-		m = find_by_id(s, val.svc_id);
+		/* No name for it: an orphan, removed by the first apply. */
+		m = orphan_for(s, val.svc_id);
 		if (!m) {
-			/* No name for it: an orphan, removed by the first apply. */
 			if (val.svc_id >= s->o.max_tables)
 				continue;
-			m = mirror_add(s);
-			if (!m)
-				return -ENOMEM;
-			snprintf(m->name, sizeof(m->name), "\x01orphan#%u", val.svc_id);
-			m->svc_id = val.svc_id;
-			bit_set(s->svc_ids, val.svc_id);
+			return -ENOMEM;
 		}
 		{
 			struct mfe fe = { .key = fk,
@@ -228,10 +243,18 @@ static int adopt(struct xlb_sync *s)
 			continue;
 		if (id >= s->next_be_id)
 			s->next_be_id = id + 1;
-		m = find_by_id(s, be.svc_id);
+		/*
+		 * Nothing here names it, but the program still attached may
+		 * (an upgrade that replaced xlb_svc or xlb_svc_meta): deleting
+		 * it now would drop that program's flows until the first sync.
+		 * An orphan entry has the first apply remove it, after the new
+		 * state is written.
+		 */
+		m = orphan_for(s, be.svc_id);
 		if (!m) {
-			bpf_map_delete_elem(be_fd, &id);
-			continue;
+			if (be.svc_id >= s->o.max_tables)
+				continue;
+			return -ENOMEM;
 		}
 		b = (struct mbe){ .addr = be.addr, .port = ntohs(be.port),
 				  .family = be.family, .flags = be.flags, .id = id };
@@ -250,23 +273,29 @@ static int adopt(struct xlb_sync *s)
 
 			rk = rnext;
 			memcpy(&c.addr, rnext.addr, sizeof(c.addr));
-			m = find_by_id(s, id & 0xffffff);
+			m = orphan_for(s, id & 0xffffff);
 			if (!m) {
-				bpf_map_delete_elem(rfd, &rk);
-				rprev = NULL;
-				continue;
+				if ((id & 0xffffff) >= s->o.max_tables)
+					continue;
+				return -ENOMEM;
 			}
 			if (push((void **)&m->ranges, &m->n_ranges, sizeof(c), &c))
 				return -ENOMEM;
 		}
 	}
-	/* Table slots nobody names: left by a crash mid-swap. */
+	/* Table slots nobody names: left by a crash mid-swap, or named by a
+	 * replaced xlb_svc the running program still reads. Kept (and their
+	 * ids taken) until the first apply has written the new state. */
 	for (prev = NULL; !bpf_map_get_next_key(mg_fd, prev, &next); prev = &id) {
+		__u32 tmp;
+
 		id = next;
-		if (id >= s->o.max_tables || !bit_get(s->table_ids, id)) {
-			bpf_map_delete_elem(mg_fd, &id);
-			prev = NULL;	/* iteration restarts after a delete */
-		}
+		if (id >= s->o.max_tables || bit_get(s->table_ids, id) ||
+		    bpf_map_lookup_elem(mg_fd, &id, &tmp))
+			continue;
+		if (push((void **)&s->stale_tables, &s->n_stale_tables, sizeof(id), &id))
+			return -ENOMEM;
+		bit_set(s->table_ids, id);
 	}
 	/* Node addresses and SNAT sources, so stale ones are removed by the
 	 * first xlb_sync_node(). */
@@ -349,6 +378,7 @@ void xlb_sync_free(struct xlb_sync *s)
 	free(s->svc_ids);
 	free(s->table_ids);
 	free(s->table_buf);
+	free(s->stale_tables);
 	free(s->addrs);
 	free(s->ifs);
 	free(s);
@@ -814,6 +844,17 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 			st->svc_removed++;
 		}
 	}
+
+	/* 7. (first apply only) adopted table slots nobody named: the new
+	 * state is in place, nothing can need them now. */
+	for (size_t t = 0; t < s->n_stale_tables; t++) {
+		err = xlb_dp_table_del(s->dp, s->stale_tables[t]);
+		note_err(&first, st, err, "remove unnamed table", "(adopted)");
+		bit_clr(s->table_ids, s->stale_tables[t]);
+	}
+	free(s->stale_tables);
+	s->stale_tables = NULL;
+	s->n_stale_tables = 0;
 
 	/* The new mirror, still sorted by name. */
 	s->svcs = calloc(np + 1, sizeof(*s->svcs));

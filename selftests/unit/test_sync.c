@@ -517,3 +517,57 @@ out:
 	xlb_sync_free(s);
 	xlb_dp_close(dp);
 }
+
+/* Delete every key of a hash map. */
+static void clear_map(struct xlb_dp *dp, enum xlb_dp_map m, size_t ksz)
+{
+	char k[64];
+
+	while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, m), NULL, k))
+		if (bpf_map_delete_elem(xlb_dp_map_fd(dp, m), k))
+			break;
+	(void)ksz;
+}
+
+/*
+ * Review finding L2: an upgrade that replaces xlb_svc and xlb_svc_meta
+ * (another layout) leaves backends and tables nothing names, which the
+ * program still attached uses. Adopting must not delete them; the first
+ * apply writes the new state and then removes them.
+ */
+XT_TEST(adopt_keeps_unnamed_state_until_first_apply)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_svc v;
+	size_t total;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync") ||
+	    !ASSERT_OK(desired_from(svc_yaml(EP("10.40.0.1", "node2") EP("10.40.0.2", "node2"), ""),
+				    &d), "translate") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	xlb_sync_free(s);
+	s = NULL;
+	/* What a new agent sees when those two maps were replaced. */
+	clear_map(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key));
+	clear_map(dp, XLB_DPM_SVC_META, sizeof(__u32));
+	if (!ASSERT_TRUE(s = xlb_sync_new(dp, &so), "adopt"))
+		goto out;
+	ASSERT_EQ(count_backends_in(dp, 40, &total), 2, "backends kept while adopting");
+	ASSERT_EQ(count_tables(dp), 1, "table kept while adopting");
+	if (!ASSERT_OK(xlb_sync_apply(s, &d, &st), "first apply"))
+		goto out;
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "frontend written");
+	ASSERT_EQ(v.backend_count, 2, "its backends");
+	ASSERT_EQ(count_backends_in(dp, 40, &total), 2, "the two backends of the new state");
+	ASSERT_EQ(total, 2, "the unnamed old ones removed after it");
+	ASSERT_EQ(count_tables(dp), 1, "the unnamed old table removed after it");
+out:
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
