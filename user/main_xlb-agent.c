@@ -299,7 +299,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "nodeport-addresses", required_argument, NULL, 'N' },
 		{ "max-services", required_argument, NULL, 'F' },
 		{ "max-backends", required_argument, NULL, 'B' },
-		{ "max-tables", required_argument, NULL, 'L' },
+		{ "max-tables", required_argument, NULL, 'M' },
 		{ "sync-period", required_argument, NULL, 'Y' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -409,7 +409,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			break;
 		case 'F':
 		case 'B':
-		case 'L':
+		case 'M':
 		case 'Y': {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
@@ -417,7 +417,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			if (*end || !*optarg || !v || v > (opt == 'Y' ? 86400 : 1u << 24)) {
 				fprintf(stderr, "xlb-agent: --%s %s: want 1..%u\n",
 					opt == 'F' ? "max-services" : opt == 'B' ? "max-backends" :
-					opt == 'L' ? "max-tables" : "sync-period", optarg,
+					opt == 'M' ? "max-tables" : "sync-period", optarg,
 					opt == 'Y' ? 86400 : 1u << 24);
 				return -1;
 			}
@@ -425,7 +425,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 				a->dpo.max_services = v;
 			else if (opt == 'B')
 				a->dpo.max_backends = v;
-			else if (opt == 'L')
+			else if (opt == 'M')
 				a->dpo.max_tables = v;
 			else
 				a->sync_period_ms = v * 1000;
