@@ -155,7 +155,8 @@ k8s_mode() {
 	MNT=$WORK/bpffs-k8s
 	t0=$(now)
 	ip netns exec "$ns" "$BUILD/xlb-agent" --iface up0 --kubeconfig "$kd/kubeconfig" \
-		--node-name node1 --pin-dir "$MNT/xlb" --healthz-bind-address off >"$alog" 2>&1 &
+		--node-name node1 --pin-dir "$MNT/xlb" --healthz-bind-address off --cgroup off \
+		>"$alog" 2>&1 &
 	AGENT_PID=$!
 	for i in $(seq 1 3000); do
 		grep -q "sync: $N service ports" "$alog" && { ok=1; break; }
