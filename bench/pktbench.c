@@ -243,8 +243,8 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 		fprintf(stderr, "pktbench: xlb_dp_load: %s\n", strerror(errno));
 		return NULL;
 	}
-	xlb_dp_node_addr_set(dp, &na);
-	xlb_dp_node_addr_set(dp, &na1);
+	xlb_dp_node_addr_set(dp, &na, 0);
+	xlb_dp_node_addr_set(dp, &na1, 0);
 	xlb_dp_iface_set(dp, if_xn0, &i0);
 	xlb_dp_iface_set(dp, if_xn1, &i1);
 	/* Both uplinks native XDP, as on a node XDP serves. */

@@ -276,6 +276,35 @@ def fwd_rows(t, f):
                       "rising lead at %d" % hi, verdict(ok))
 
 
+def snat_rows(t, c):
+    t.sec("4. New UDP flows per second to one remote backend (DNAT + SNAT), one query per flow and a "
+          "new source port each, %.0f s per rate; sustained: >= 99.9%% answered at >= 95%% of the pace"
+          % c["seconds"])
+    best = c["sustained"]
+    by = {}
+    for r in c["results"]:
+        by.setdefault(r["contender"], []).append(r)
+
+    def note(name):
+        return "; ".join("%d/s: %.2f%%" % (r["rate"], 100.0 * r["answered"] / r["sent"] if r["sent"] else 0)
+                         for r in by.get(name, []))
+    top = max([r["rate"] for r in c["results"]] or [0])
+    labels = {"direct": "direct to the Pod (no NAT): generator ceiling",
+              "iptables": "iptables DNAT + MASQUERADE (kube-proxy)",
+              "xlb": "xlb, SNAT on the node address",
+              "xlb-dedicated": "xlb, --snat-address"}
+    for name in ("direct", "iptables", "xlb", "xlb-dedicated"):
+        if name not in best:
+            continue
+        goal = vd = ""
+        res = "%d flows/s%s" % (best[name], " (the highest rate tried)" if best[name] == top else "")
+        if name.startswith("xlb") and best.get("iptables"):
+            res += ", %.2f× iptables" % (best[name] / best["iptables"])
+            goal = "≥ 1× iptables" if name == "xlb-dedicated" else ">= 250/s (a DNS Service's load)"
+            vd = verdict(best[name] >= best["iptables"] if name == "xlb-dedicated" else best[name] >= 250)
+        t.add(labels[name], res, goal, vd, note(name))
+
+
 def conn_rows(t, c):
     t.sec("3. Connection setup: wrk -t1 -c%d, `Connection: close` (a new TCP connection per request), "
           "nginx-light in the Pod; median [min–max] of %d runs of %.0f s" % (c["connections"], c["runs"], c["seconds"]))
@@ -421,7 +450,7 @@ def main():
             res["commands"][name] = cmd.replace(a.work, "$WORK").replace(root + "/", "")
     except OSError:
         pass
-    for s in ("pkt", "maglev", "cp", "fwd", "conn"):
+    for s in ("pkt", "maglev", "cp", "fwd", "conn", "snat"):
         res[s] = load(a.work, s)
     with open(a.json, "w") as f:
         json.dump(res, f, indent=1)
@@ -433,11 +462,13 @@ def main():
         fwd_rows(t, res["fwd"])
     if res["conn"]:
         conn_rows(t, res["conn"])
+    if res["snat"]:
+        snat_rows(t, res["snat"])
     if res["cp"]:
         cp_rows(t, res["cp"])
     if res["maglev"]:
         maglev_rows(t, res["maglev"])
-    missing = [s for s in ("pkt", "fwd", "conn", "cp", "maglev") if not res[s]]
+    missing = [s for s in ("pkt", "fwd", "conn", "snat", "cp", "maglev") if not res[s]]
     print(render_text(t))
     if missing:
         print("\nmissing sections: " + ", ".join(missing))
@@ -458,7 +489,7 @@ def main():
     md += ["```", "",
            "How each figure is taken: `bench/pktbench.c` (header comment), `bench/maglevbench.c`, "
            "`bench/cpbench.c`, `bench/cp.sh`, `bench/fwd.sh` (+ `bench/udpgen.c`, `bench/nslib.sh`), "
-           "`bench/conn.sh`; kube-proxy's rules come from `bench/svcgen.py`.",
+           "`bench/conn.sh`, `bench/snat.sh`; kube-proxy's rules come from `bench/svcgen.py`.",
            "", "## Results"]
     md.append(render_md(t))
     if missing:

@@ -4,7 +4,7 @@
 # bench/results/<timestamp>.json (+ latest.json) and regenerate BENCHMARKS.md.
 #
 #   bench/run.sh BUILD_DIR          (BENCH_QUICK=1: fewer runs, smaller sizes)
-#   BENCH_ONLY="pkt maglev cp fwd conn"  run only these sections
+#   BENCH_ONLY="pkt maglev cp fwd conn snat"  run only these sections
 #
 # Benchmarks never fail the build for being slow: a section that fails is
 # reported as missing and the script still writes what it has.
@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
 case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 QUICK=${BENCH_QUICK:-0}
-ONLY=${BENCH_ONLY:-pkt maglev cp fwd conn}
+ONLY=${BENCH_ONLY:-pkt maglev cp fwd conn snat}
 TS=$(date -u +%Y%m%dT%H%M%SZ)
 WORK=$(mktemp -d /tmp/xlb-bench.XXXXXX)
 T_START=$(date +%s)
@@ -53,6 +53,7 @@ section maglev 120 "$BUILD/bench/maglevbench" $QFLAG -o "$WORK/maglev.json"
 section cp 900 "$ROOT/bench/cp.sh" "$BUILD" "$WORK/cp.json" "$WORK"
 section fwd 420 "$ROOT/bench/fwd.sh" "$BUILD" "$WORK/fwd.json" "$WORK"
 section conn 300 "$ROOT/bench/conn.sh" "$BUILD" "$WORK/conn.json" "$WORK"
+section snat 600 "$ROOT/bench/snat.sh" "$BUILD" "$WORK/snat.json" "$WORK"
 
 mkdir -p "$ROOT/bench/results"
 python3 "$ROOT/bench/report.py" --work "$WORK" --quick "$QUICK" --ts "$TS" \

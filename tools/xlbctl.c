@@ -946,6 +946,12 @@ static const struct xlb_col ct_cols[] = {
 	{}
 };
 
+/* enum xlb_ct_flags, bit by bit. */
+static const char *const ct_flag_names[] = {
+	"established", "rst", "seen_reply", "fin_client", "fin_backend",
+	"backend_time_wait", "rst_backend",
+};
+
 static int do_ct_list(int argc, char **argv)
 {
 	static const struct xlb_table tables[] = { { .cols = ct_cols }, {} };
@@ -995,10 +1001,9 @@ static int do_ct_list(int argc, char **argv)
 		cJSON_AddStringToObject(row, "service", svc_name(v->svc_id));
 		cJSON_AddNumberToObject(row, "backend_id", v->backend_id);
 		flags = cJSON_AddArrayToObject(row, "flags");
-		if (v->flags & XLB_CT_F_ESTABLISHED)
-			cJSON_AddItemToArray(flags, cJSON_CreateString("established"));
-		if (v->flags & XLB_CT_F_CLOSING)
-			cJSON_AddItemToArray(flags, cJSON_CreateString("closing"));
+		for (size_t b = 0; b < sizeof(ct_flag_names) / sizeof(ct_flag_names[0]); b++)
+			if (v->flags & (1u << b) && ct_flag_names[b])
+				cJSON_AddItemToArray(flags, cJSON_CreateString(ct_flag_names[b]));
 		add_ttl(row, v->expires_ns, now);
 	}
 	free(ents);
@@ -1130,6 +1135,77 @@ static const struct xlb_col svc_stat_cols[] = {
 	{}
 };
 
+static void pool_backend_cell(const cJSON *row, char *buf, size_t len)
+{
+	endpoint(row, "backend_addr", "backend_port", buf, len);
+}
+
+/* SNAT ports in use per (backend endpoint, SNAT address): each is a pool
+ * of its own. "unanswered" are those whose backend never replied (an
+ * unanswered SYN flood shows there), which are reclaimed first. */
+static const struct xlb_col snat_pool_cols[] = {
+	{ "BACKEND", .cell = pool_backend_cell },
+	{ "PROTO", "proto" },
+	{ "SNAT_ADDR", "snat_addr" },
+	{ "PORTS_IN_USE", "ports_in_use" },
+	{ "UNANSWERED", "unanswered" },
+	{}
+};
+
+static int cmp_pool(const void *a, const void *b)
+{
+	const struct ct_ent *x = a, *y = b;
+	int r = memcmp(&x->k.saddr, &y->k.saddr, sizeof(x->k.saddr));
+
+	if (r)
+		return r;
+	if (x->k.sport != y->k.sport)
+		return ntohs(x->k.sport) - ntohs(y->k.sport);
+	if (x->k.proto != y->k.proto)
+		return x->k.proto - y->k.proto;
+	return memcmp(&x->k.daddr, &y->k.daddr, sizeof(x->k.daddr));
+}
+
+static int add_snat_pools(cJSON *pools)
+{
+	struct ct_filter f = { .port = -1, .proto = -1, .kind = XLB_CT_REPLY_SNAT };
+	struct ct_ent *ents = NULL;
+	__u64 now = now_ns();
+	size_t n = 0, live = 0;
+	int err = load_ct(&f, &ents, &n);
+
+	if (err)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		if (ents[i].v.expires_ns > now)
+			ents[live++] = ents[i];
+	qsort(ents, live, sizeof(*ents), cmp_pool);
+	for (size_t i = 0; i < live;) {
+		const struct xlb_ct_key *k = &ents[i].k;
+		size_t j = i, unanswered = 0;
+		cJSON *row;
+
+		for (; j < live && !cmp_pool(&ents[i], &ents[j]); j++)
+			unanswered += !(ents[j].v.flags & XLB_CT_F_SEEN_REPLY);
+		row = cJSON_CreateObject();
+		if (!row || !cJSON_AddItemToArray(pools, row)) {
+			cJSON_Delete(row);
+			free(ents);
+			return -ENOMEM;
+		}
+		add_addr(row, "backend_addr", k->family, &k->saddr);
+		cJSON_AddNumberToObject(row, "backend_port", ntohs(k->sport));
+		cJSON_AddStringToObject(row, "proto", k->proto == IPPROTO_TCP ? "TCP" :
+					k->proto == IPPROTO_UDP ? "UDP" : "?");
+		add_addr(row, "snat_addr", k->family, &k->daddr);
+		cJSON_AddNumberToObject(row, "ports_in_use", (double)(j - i));
+		cJSON_AddNumberToObject(row, "unanswered", (double)unanswered);
+		i = j;
+	}
+	free(ents);
+	return 0;
+}
+
 static int cmp_id(const void *a, const void *b)
 {
 	return cmp_u32(*(const __u32 *)a, *(const __u32 *)b);
@@ -1140,11 +1216,12 @@ static int do_stats_show(int argc, char **argv)
 	static const struct xlb_table tables[] = {
 		{ "reasons", NULL, reason_cols },
 		{ "services", NULL, svc_stat_cols },
+		{ "snat_pools", NULL, snat_pool_cols },
 		{}
 	};
 	static const struct xlb_view view = { .tables = tables };
 	struct svc_ent *svcs = NULL;
-	cJSON *doc, *reasons, *services;
+	cJSON *doc, *reasons, *services, *pools;
 	size_t n = 0, nids = 0;
 	__u32 *ids = NULL;
 	bool help;
@@ -1166,7 +1243,8 @@ static int do_stats_show(int argc, char **argv)
 	doc = cJSON_CreateObject();
 	reasons = cJSON_AddArrayToObject(doc, "reasons");
 	services = cJSON_AddArrayToObject(doc, "services");
-	if (!ids || !reasons || !services) {
+	pools = cJSON_AddArrayToObject(doc, "snat_pools");
+	if (!ids || !reasons || !services || !pools) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -1213,6 +1291,7 @@ static int do_stats_show(int argc, char **argv)
 		xlb_json_add_u64(row, "packets", c.packets);
 		xlb_json_add_u64(row, "bytes", c.bytes);
 	}
+	err = add_snat_pools(pools);
 out:
 	free(ids);
 	free(svcs);

@@ -531,9 +531,9 @@ int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family,
 	return del(dp, XLB_DPM_SRC_RANGES, &k);
 }
 
-int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k)
+int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k, __u32 flags)
 {
-	struct xlb_node_addr v = {};
+	struct xlb_node_addr v = { .flags = flags };
 
 	return upd(dp, XLB_DPM_NODE_ADDRS, k, &v);
 }

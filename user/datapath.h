@@ -92,7 +92,7 @@ int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family,
 			 const union xlb_addr *addr, __u8 plen);
 int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family,
 			 const union xlb_addr *addr, __u8 plen);
-int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k);
+int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k, __u32 flags);
 int xlb_dp_node_addr_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v);
 int xlb_dp_iface_del(struct xlb_dp *dp, __u32 ifindex);

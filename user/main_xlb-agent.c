@@ -20,6 +20,7 @@
 #include <ifaddrs.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stddef.h>
 #include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
@@ -29,6 +30,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -41,6 +45,7 @@
 #include "kube_client.h"
 #include "log.h"
 #include "maglev.h"
+#include "ports.h"
 #include "sync.h"
 #include "translate.h"
 
@@ -101,6 +106,7 @@ struct agent {
 	struct np_cidr np_cidrs[MAX_NP_CIDRS];	/* --nodeport-addresses */
 	int n_np_cidrs;
 	bool np_primary;			/* --nodeport-addresses primary */
+	__be32 snat_addr;			/* --snat-address; 0: none */
 
 	struct xlb_dp *dp;
 	struct xlb_sync *sync;
@@ -118,8 +124,9 @@ static void usage(FILE *f)
 "                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
 "                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
 "                 [--local-delivery peer|stack]\n"
-"                 [--snat-ports MIN-MAX] [--maglev-min M] [--maglev-slots N]\n"
-"                 [--ct-max N] [--ct-timeouts tcp=S,tcp-syn=S,tcp-fin=S,udp=S] [-v]\n"
+"                 [--snat-ports MIN-MAX] [--snat-address ADDR]\n"
+"                 [--maglev-min M] [--maglev-slots N]\n"
+"                 [--ct-max N] [--ct-timeouts NAME=S,...] [-v]\n"
 "                 [--max-services N] [--max-backends N] [--max-tables N]\n"
 "                 [--sync-period S]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
@@ -146,16 +153,21 @@ static void usage(FILE *f)
 "                    into its veth (bpf_redirect_peer), skipping the host's\n"
 "                    forwarding path; stack: through it (iptables-based\n"
 "                    NetworkPolicy in FORWARD then sees them)\n"
-"  --snat-ports R    SNAT source ports for remote backends (default 61000-65000)\n"
+"  --snat-ports R    SNAT source ports for remote backends (default 61000-65000;\n"
+"                    reserved in net.ipv4.ip_local_reserved_ports)\n"
+"  --snat-address A  IPv4 address only xlb uses as a source (a /32 the node\n"
+"                    answers ARP for, never its primary): SNAT keeps every\n"
+"                    client port there; NodePorts do not answer on it\n"
 "  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
 "                    default 251)\n"
 "  --maglev-slots N  table slots per backend, >= 100 (default 100: 400 bytes\n"
 "                    per backend); 1000 halves the flows moved when one of\n"
 "                    many backends leaves, at ten times the memory\n"
 "  --ct-max N        conntrack entries (default %u)\n"
-"  --ct-timeouts L   conntrack lifetimes in seconds: tcp (established),\n"
-"                    tcp-syn (not yet answered), tcp-fin (closing), udp\n"
-"                    (default tcp=21600,tcp-syn=60,tcp-fin=10,udp=60)\n"
+"  --ct-timeouts L   conntrack lifetimes in seconds (default tcp=86400,\n"
+"                    tcp-syn-sent=60,tcp-syn-recv=60,tcp-half-closed=3600,\n"
+"                    tcp-time-wait=120,tcp-close=10,udp=30,udp-stream=120);\n"
+"                    tcp is established, tcp-syn sets both handshake states\n"
 "  --max-services N  frontend entries (default %u)\n"
 "  --max-backends N  backend entries (default %u)\n"
 "  --max-tables N    service ports with a table, i.e. Maglev tables (default %u;\n"
@@ -168,7 +180,23 @@ static void usage(FILE *f)
 		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S);
 }
 
-/* "tcp=21600,tcp-syn=60,tcp-fin=10,udp=60" (any subset) */
+/* --ct-timeouts names, each a lifetime of struct xlb_cfg. */
+static const struct {
+	const char *name;
+	size_t off;
+} ct_timeouts[] = {
+	{ "tcp",		offsetof(struct xlb_cfg, ct_tcp_est_ns) },
+	{ "tcp-syn-sent",	offsetof(struct xlb_cfg, ct_tcp_syn_sent_ns) },
+	{ "tcp-syn-recv",	offsetof(struct xlb_cfg, ct_tcp_syn_recv_ns) },
+	{ "tcp-half-closed",	offsetof(struct xlb_cfg, ct_tcp_half_closed_ns) },
+	{ "tcp-time-wait",	offsetof(struct xlb_cfg, ct_tcp_time_wait_ns) },
+	{ "tcp-close",		offsetof(struct xlb_cfg, ct_tcp_close_ns) },
+	{ "udp",		offsetof(struct xlb_cfg, ct_udp_ns) },
+	{ "udp-stream",		offsetof(struct xlb_cfg, ct_udp_stream_ns) },
+};
+
+/* "tcp=86400,tcp-syn-sent=60,udp=30" (any subset); tcp-syn sets both
+ * handshake lifetimes. */
 static int parse_ct_timeouts(struct xlb_cfg *cfg, const char *arg)
 {
 	char *dup = strdup(arg), *tok, *save = NULL;
@@ -177,29 +205,29 @@ static int parse_ct_timeouts(struct xlb_cfg *cfg, const char *arg)
 	if (!dup)
 		return -1;
 	for (tok = strtok_r(dup, ",", &save); tok && !ret; tok = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(tok, '='), *end;
-		unsigned long v;
-		__u64 *field = NULL;
+		char *eq = strchr(tok, '='), *end = NULL;
+		unsigned long v = 0;
+		bool known = false;
 
 		if (eq) {
 			*eq = '\0';
 			v = strtoul(eq + 1, &end, 10);
-			if (!strcmp(tok, "tcp"))
-				field = &cfg->ct_tcp_est_ns;
-			else if (!strcmp(tok, "tcp-syn"))
-				field = &cfg->ct_tcp_syn_ns;
-			else if (!strcmp(tok, "tcp-fin"))
-				field = &cfg->ct_tcp_fin_ns;
-			else if (!strcmp(tok, "udp"))
-				field = &cfg->ct_udp_ns;
 		}
-		if (!field || !*(eq + 1) || *end || !v || v > 7 * 86400) {
-			fprintf(stderr, "xlb-agent: --ct-timeouts %s: want tcp|tcp-syn|tcp-fin|udp=SECONDS (1..604800)\n",
+		if (eq && *(eq + 1) && !*end && v && v <= 7 * 86400) {
+			for (size_t i = 0; i < sizeof(ct_timeouts) / sizeof(ct_timeouts[0]); i++) {
+				bool syn = !strcmp(tok, "tcp-syn") && !strncmp(ct_timeouts[i].name, "tcp-syn-", 8);
+
+				if (syn || !strcmp(tok, ct_timeouts[i].name)) {
+					*(__u64 *)((char *)cfg + ct_timeouts[i].off) = v * 1000000000ull;
+					known = true;
+				}
+			}
+		}
+		if (!known) {
+			fprintf(stderr, "xlb-agent: --ct-timeouts %s: want NAME=SECONDS (1..604800), NAME one of tcp, tcp-syn, tcp-syn-sent, tcp-syn-recv, tcp-half-closed, tcp-time-wait, tcp-close, udp, udp-stream\n",
 				arg);
 			ret = -1;
-			break;
 		}
-		*field = v * 1000000000ull;
 	}
 	free(dup);
 	return ret;
@@ -288,6 +316,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "local-delivery", required_argument, NULL, 'L' },
 		{ "xdp-mode", required_argument, NULL, 'x' },
 		{ "snat-ports", required_argument, NULL, 's' },
+		{ "snat-address", required_argument, NULL, 'R' },
 		{ "maglev-min", required_argument, NULL, 'm' },
 		{ "maglev-slots", required_argument, NULL, 'S' },
 		{ "ct-timeouts", required_argument, NULL, 'T' },
@@ -374,6 +403,13 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			}
 			a->dpo.cfg.snat_port_min = lo;
 			a->dpo.cfg.snat_port_max = hi;
+			break;
+		case 'R':
+			if (inet_pton(AF_INET, optarg, &a->snat_addr) != 1 || !a->snat_addr) {
+				fprintf(stderr, "xlb-agent: --snat-address %s: want an IPv4 address\n",
+					optarg);
+				return -1;
+			}
 			break;
 		case 'm':
 			a->maglev_min = strtoul(optarg, NULL, 10);
@@ -474,6 +510,23 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	return 0;
 }
 
+/* The MAC of @ifname (a bond's own), in our network namespace. */
+static int if_mac(const char *ifname, __u8 mac[6])
+{
+	struct ifreq ifr = { 0 };
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFHWADDR, &ifr))
+		err = -errno;
+	else
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
+	return err;
+}
+
 /*
  * NodePort answers on the node's addresses: the Node object's InternalIP
  * and ExternalIP addresses in Kubernetes mode (only the first InternalIP,
@@ -503,7 +556,8 @@ static int node_addresses(struct agent *a)
 			seen_family |= addrs[j].family == node.addrs[i].family;
 		if (a->np_primary && seen_family)
 			continue;
-		if (np_allowed(a, &node.addrs[i]))
+		if (np_allowed(a, &node.addrs[i]) &&
+		    !(node.addrs[i].family == XLB_AF_INET && node.addrs[i].addr.v4 == a->snat_addr))
 			addrs[na++] = node.addrs[i];
 	}
 	nn = na;
@@ -525,16 +579,24 @@ static int node_addresses(struct agent *a)
 				struct xlb_addr_key k = { .addr.v4 = sin->sin_addr.s_addr,
 							  .family = XLB_AF_INET };
 
-				if (np_allowed(a, &k))
+				if (np_allowed(a, &k) && k.addr.v4 != a->snat_addr)
 					addrs[na++] = k;
 			}
 		}
 		if (!first)
 			pr_warn("interface %s has no IPv4 address: no NodePort on it, no SNAT through it\n",
 				a->ifnames[i]);
-		else
-			ifs[ni++] = (struct xlb_node_iface){ .ifindex = a->ifindex[i],
-							     .addr4 = first };
+		else {
+			ifs[ni] = (struct xlb_node_iface){
+				.ifindex = a->ifindex[i],
+				.addr4 = a->snat_addr ? a->snat_addr : first,
+				.snat_only = !!a->snat_addr,
+			};
+			if (if_mac(a->ifnames[i], ifs[ni].mac))
+				pr_warn("interface %s: no MAC address read; frames to other hosts are not filtered on it\n",
+					a->ifnames[i]);
+			ni++;
+		}
 	}
 	freeifaddrs(ifa);
 	/* healthCheckNodePorts listen where NodePorts answer when
@@ -653,6 +715,74 @@ static int attach_all(struct agent *a)
 			return err;
 	}
 	return 0;
+}
+
+/* A masquerade rule (a CNI's, with --random-fully) that may pick the SNAT
+ * range's ports on the node address: best effort, from whichever of
+ * iptables-save and nft the node has. */
+static void masq_check(__u32 lo, __u32 hi)
+{
+	static const struct { const char *tool, *cmd; } cmds[] = {
+		{ "iptables", "iptables-save -t nat 2>/dev/null" },
+		{ "nft", "nft list ruleset 2>/dev/null" },
+	};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		size_t cap = 1 << 20, n = 0, r;
+		char *buf = malloc(cap + 1), line[160];
+		FILE *f = buf ? popen(cmds[i].cmd, "r") : NULL;
+
+		if (!f) {
+			free(buf);
+			continue;
+		}
+		while (n < cap && (r = fread(buf + n, 1, cap - n, f)) > 0)
+			n += r;
+		pclose(f);
+		buf[n] = '\0';
+		if (xlb_masq_overlaps(buf, lo, hi, line, sizeof(line)))
+			pr_warn("%s: a masquerade rule may pick SNAT ports %u-%u on the node address: \"%s\"; use --snat-address or move --snat-ports\n",
+				cmds[i].tool, lo, hi, line);
+		free(buf);
+	}
+}
+
+/*
+ * The kernel cannot see xlb's SNAT tuples: reserve the SNAT range so it
+ * never picks those ports for its own connections, and tell the datapath
+ * the ephemeral range, whose client ports it must not keep on a shared
+ * node address. A failure is only a warning: the datapath still works,
+ * with the collisions the messages name.
+ */
+static void snat_ports_setup(struct agent *a)
+{
+	struct xlb_cfg *c = &a->dpo.cfg;
+	__u32 lo, hi;
+	int err;
+
+	if (getrandom(&c->snat_seed, sizeof(c->snat_seed), 0) != sizeof(c->snat_seed))
+		c->snat_seed = (__u32)time(NULL) ^ (__u32)getpid();
+	err = xlb_port_range_read(XLB_SYSCTL_PORT_RANGE, &lo, &hi);
+	if (err) {
+		pr_warn("read %s: %s; assuming 32768-60999\n", XLB_SYSCTL_PORT_RANGE,
+			strerror(-err));
+	} else {
+		c->eph_port_min = lo;
+		c->eph_port_max = hi;
+		if (lo <= c->snat_port_max && c->snat_port_min <= hi)
+			pr_warn("ip_local_port_range %u-%u overlaps --snat-ports %u-%u: the reservation below keeps the kernel off them, but better move one of the two\n",
+				lo, hi, c->snat_port_min, c->snat_port_max);
+	}
+	err = xlb_ports_reserve(XLB_SYSCTL_RESERVED, c->snat_port_min, c->snat_port_max);
+	if (err < 0)
+		pr_warn("reserve SNAT ports %u-%u in %s: %s; the node's own connections may collide with SNATed flows\n",
+			c->snat_port_min, c->snat_port_max, XLB_SYSCTL_RESERVED, strerror(-err));
+	else if (err)
+		pr_info("SNAT ports %u-%u added to net.ipv4.ip_local_reserved_ports\n",
+			c->snat_port_min, c->snat_port_max);
+	masq_check(c->snat_port_min, c->snat_port_max);
+	pr_info("SNAT: %s\n", a->snat_addr ? "dedicated --snat-address, client ports kept" :
+		"node addresses, client ports kept outside ip_local_port_range");
 }
 
 static void print_errors(const struct k8s_errors *e)
@@ -1137,6 +1267,7 @@ int main(int argc, char **argv)
 		signal_mask(&mask);
 		pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	}
+	snat_ports_setup(&a);
 	a.dpo.pin_dir = a.pin_dir;
 	a.dp = xlb_dp_load(&a.dpo);
 	if (!a.dp)

@@ -318,6 +318,7 @@ static int adopt(struct xlb_sync *s)
 			if (bpf_map_lookup_elem(ifd, &id, &iv))
 				continue;
 			ni = (struct xlb_node_iface){ .ifindex = id, .addr4 = iv.snat4.v4 };
+			memcpy(ni.mac, iv.mac, sizeof(ni.mac));
 			if (push((void **)&s->ifs, &s->n_ifs, sizeof(ni), &ni))
 				return -ENOMEM;
 		}
@@ -908,14 +909,19 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 
 	/* Add before remove: an address that stays is never missing. */
 	for (size_t i = 0; i < n_addrs; i++) {
-		err = xlb_dp_node_addr_set(s->dp, &addrs[i]);
+		err = xlb_dp_node_addr_set(s->dp, &addrs[i], 0);
 		if (err && !first)
 			first = err;
 	}
 	for (size_t i = 0; i < n_ifs; i++) {
 		struct xlb_iface v = { .snat4.v4 = ifs[i].addr4 };
+		struct xlb_addr_key sk = { .addr.v4 = ifs[i].addr4, .family = XLB_AF_INET };
 
-		err = xlb_dp_iface_set(s->dp, ifs[i].ifindex, &v);
+		/* A dedicated SNAT address before the interface names it, so
+		 * the datapath knows its ports are all xlb's. */
+		memcpy(v.mac, ifs[i].mac, sizeof(v.mac));
+		err = ifs[i].snat_only ? xlb_dp_node_addr_set(s->dp, &sk, XLB_NA_F_SNAT_ONLY) : 0;
+		err = err ?: xlb_dp_iface_set(s->dp, ifs[i].ifindex, &v);
 		if (err && !first)
 			first = err;
 	}
@@ -924,6 +930,9 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 
 		for (size_t k = 0; k < n_addrs && !keep; k++)
 			keep = !memcmp(&s->addrs[i], &addrs[k], sizeof(addrs[k]));
+		for (size_t k = 0; k < n_ifs && !keep; k++)
+			keep = ifs[k].snat_only && s->addrs[i].family == XLB_AF_INET &&
+			       s->addrs[i].addr.v4 == ifs[k].addr4;
 		if (!keep)
 			xlb_dp_node_addr_del(s->dp, &s->addrs[i]);
 	}

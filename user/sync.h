@@ -56,7 +56,12 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 
 struct xlb_node_iface {
 	__u32 ifindex;
-	__be32 addr4;		/* first IPv4 address: SNAT source */
+	__be32 addr4;		/* SNAT source: the first IPv4 address, or
+				 * --snat-address */
+	__u32 snat_only;	/* addr4 is --snat-address: written to
+				 * xlb_node_addrs as XLB_NA_F_SNAT_ONLY */
+	__u8 mac[6];		/* the interface's MAC; zero: unknown */
+	__u8 pad[2];
 };
 
 /* Node addresses (NodePort) and per-interface SNAT sources: replaces the

@@ -23,6 +23,12 @@ static __always_inline bool ct_alive(const struct xlb_ct *ct, __u64 now)
 	return ct->expires_ns > now;
 }
 
+/* Read once: another CPU may be taking the entry over (XLB_CT_LOCKED). */
+static __always_inline __u64 ct_expires(const struct xlb_ct *ct)
+{
+	return *(volatile const __u64 *)&ct->expires_ns;
+}
+
 /* The key under which the peer entry of @ct is stored. */
 static __always_inline void ct_peer_key(const struct xlb_ct *ct,
 					const struct xlb_ct_key *k,
@@ -54,21 +60,89 @@ static __always_inline __u8 ct_peer_kind(__u8 kind)
 }
 
 /*
- * New flags after a packet (no change for UDP). A flow is established
- * only when the backend has answered (an ACK in the reply direction):
- * packets a client sends alone, e.g. spoofed ACKs, never earn an entry
- * (and a SNAT port) the established lifetime.
+ * New flags after a packet of the flow (@reply: sent by the backend).
+ *
+ * TCP follows the handshake: the backend's SYN-ACK sets SEEN_REPLY, and
+ * only the client's ACK after it establishes the flow, so neither SYNs
+ * nobody completes nor lone ACKs ever earn the long lifetime (and pin a
+ * SNAT port with it). A blind ACK after a real SYN-ACK does establish it,
+ * but the backend answers that with RST, which closes it again.
+ *
+ * FINs are kept per direction: one side's FIN is a half-close, and data
+ * may flow the other way for as long as it likes. An RST closes the flow,
+ * unless its sender is later seen sending again: then the RST was not its
+ * own (out of window, spoofed) and it is forgotten. UDP becomes a stream
+ * (ESTABLISHED) when the client speaks again after a reply.
  */
 static __always_inline __u8 ct_next_flags(__u8 flags, const struct xlb_pkt *p,
 					  bool reply)
 {
-	if (p->tuple.proto != IPPROTO_TCP)
+	__u8 tf = p->tcp_flags;
+
+	if (p->tuple.proto != IPPROTO_TCP) {
+		if (reply)
+			return flags | XLB_CT_F_SEEN_REPLY;
+		if (flags & XLB_CT_F_SEEN_REPLY)
+			return flags | XLB_CT_F_ESTABLISHED;
 		return flags;
-	if (p->tcp_flags & (XLB_TCP_FIN | XLB_TCP_RST))
-		return flags | XLB_CT_F_CLOSING;
-	if (reply && (p->tcp_flags & XLB_TCP_ACK))
-		return flags | XLB_CT_F_ESTABLISHED;
+	}
+	if (tf & XLB_TCP_RST) {
+		flags |= XLB_CT_F_RST;
+		if (reply)
+			return flags | XLB_CT_F_RST_BACKEND;
+		return flags & ~XLB_CT_F_RST_BACKEND;
+	}
+	if ((flags & XLB_CT_F_RST) && reply == !!(flags & XLB_CT_F_RST_BACKEND))
+		flags &= ~(XLB_CT_F_RST | XLB_CT_F_RST_BACKEND);
+	if (reply && (tf & (XLB_TCP_SYN | XLB_TCP_ACK)) == (XLB_TCP_SYN | XLB_TCP_ACK))
+		flags |= XLB_CT_F_SEEN_REPLY;
+	else if (!reply && (tf & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_ACK &&
+		 (flags & XLB_CT_F_SEEN_REPLY))
+		flags |= XLB_CT_F_ESTABLISHED;
+	if (tf & XLB_TCP_FIN) {
+		if (reply) {
+			flags |= XLB_CT_F_FIN_BACKEND;
+		} else {
+			/* The backend's FIN came first: it is the active
+			 * closer and keeps the tuple in TIME_WAIT. */
+			if ((flags & XLB_CT_F_FIN_BACKEND) && !(flags & XLB_CT_F_FIN_CLIENT))
+				flags |= XLB_CT_F_BACKEND_TW;
+			flags |= XLB_CT_F_FIN_CLIENT;
+		}
+	}
 	return flags;
+}
+
+/* TCP: RST seen, or both sides sent FIN: a SYN on the tuple is a new
+ * connection. */
+static __always_inline bool ct_closed(__u8 flags)
+{
+	return (flags & XLB_CT_F_RST) || (flags & XLB_CT_F_FINS) == XLB_CT_F_FINS;
+}
+
+/* TCP, not yet established, not closing. */
+static __always_inline bool ct_handshake(__u8 proto, __u8 flags)
+{
+	return proto == IPPROTO_TCP &&
+	       !(flags & (XLB_CT_F_ESTABLISHED | XLB_CT_F_RST | XLB_CT_F_FINS));
+}
+
+static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
+{
+	if (proto != IPPROTO_TCP)
+		return flags & XLB_CT_F_ESTABLISHED ? xlb_cfg.ct_udp_stream_ns :
+						      xlb_cfg.ct_udp_ns;
+	if (flags & XLB_CT_F_RST)
+		return xlb_cfg.ct_tcp_close_ns;
+	if ((flags & XLB_CT_F_FINS) == XLB_CT_F_FINS)
+		return xlb_cfg.ct_tcp_time_wait_ns;
+	if (flags & XLB_CT_F_FINS)
+		return xlb_cfg.ct_tcp_half_closed_ns;
+	if (flags & XLB_CT_F_ESTABLISHED)
+		return xlb_cfg.ct_tcp_est_ns;
+	if (flags & XLB_CT_F_SEEN_REPLY)
+		return xlb_cfg.ct_tcp_syn_recv_ns;
+	return xlb_cfg.ct_tcp_syn_sent_ns;
 }
 
 /* Does @peer lead back to the flow whose packet has tuple @k? */
@@ -77,17 +151,6 @@ static __always_inline bool ct_peer_matches(const struct xlb_ct *peer,
 {
 	return peer->nat_saddr.v4 == k->daddr.v4 && peer->nat_daddr.v4 == k->saddr.v4 &&
 	       peer->nat_sport == k->dport && peer->nat_dport == k->sport;
-}
-
-static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
-{
-	if (proto != IPPROTO_TCP)
-		return xlb_cfg.ct_udp_ns;
-	if (flags & XLB_CT_F_CLOSING)
-		return xlb_cfg.ct_tcp_fin_ns;
-	if (flags & XLB_CT_F_ESTABLISHED)
-		return xlb_cfg.ct_tcp_est_ns;
-	return xlb_cfg.ct_tcp_syn_ns;
 }
 
 /*
@@ -105,15 +168,23 @@ static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
 	struct xlb_ct_key peer_key;
 	struct xlb_ct *peer;
 
-	/* Unsigned: also true when the new deadline is earlier (closing). */
-	if (flags == ct->flags && expires - ct->expires_ns < NS_PER_SEC)
+	/* Unsigned: also true when the new deadline is earlier (closing).
+	 * A TCP handshake's deadline moves only when its state does: the
+	 * backend retransmitting its SYN-ACK to a client that never answers
+	 * (or a client repeating its SYN) does not keep it alive, and the
+	 * time since its last change is what early reclaim measures. */
+	if (flags == ct->flags &&
+	    (expires - ct->expires_ns < NS_PER_SEC || ct_handshake(p->tuple.proto, flags)))
 		return;
 	ct->flags = flags;
 	ct->expires_ns = expires;
 
 	ct_peer_key(ct, &p->tuple, &peer_key);
 	peer = bpf_map_lookup_elem(&xlb_ct, &peer_key);
-	if (peer && ct_peer_matches(peer, &p->tuple)) {
+	/* Locked: another flow is taking the SNAT port over right now. */
+	if (peer && ct_expires(peer) == XLB_CT_LOCKED) {
+		ct->expires_ns = 0;
+	} else if (peer && ct_peer_matches(peer, &p->tuple)) {
 		peer->flags = flags;
 		peer->expires_ns = expires;
 	} else if (peer && ct_alive(peer, now)) {

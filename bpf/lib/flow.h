@@ -20,9 +20,7 @@
 #include "nat.h"
 #include "fwd.h"
 #include "icmp.h"
-
-/* SNAT ports tried before a new remote flow is dropped. */
-#define XLB_SNAT_TRIES 16
+#include "snat.h"
 
 static __always_inline int verdict(int action, __u32 reason, __u64 bytes)
 {
@@ -285,35 +283,26 @@ static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p,
 
 /* ---- new flows ---- */
 
-/* Pick a free node port for a remote flow by inserting its reply entry
- * with BPF_NOEXIST: the insert is the reservation, so two CPUs can never
- * take one tuple. An expired entry's port is taken over. */
-static __always_inline int xlb_snat_alloc(struct xlb_ct_key *rkey,
-					  const struct xlb_ct *rev, __u64 now)
+static __always_inline bool mac_eq(const __u8 *a, const __u8 *b)
 {
-	__u32 min = xlb_cfg.snat_port_min, max = xlb_cfg.snat_port_max;
-	__u32 range, start;
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+		 (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]));
+}
 
-	if (max < min || max > 65535)
-		return -1;
-	range = max - min + 1;
-	start = bpf_get_prandom_u32();
-	for (int i = 0; i < XLB_SNAT_TRIES; i++) {
-		struct xlb_ct *old;
+/* Was the frame sent to the ingress interface (its MAC in xlb_ifaces;
+ * unknown: not filtered)? A group address never is. */
+static __always_inline bool xlb_for_us(const struct xlb_ctx *c, const struct xlb_pkt *p)
+{
+	__u32 ifindex = c->ifindex;
+	struct xlb_iface *ifc;
 
-		rkey->dport = bpf_htons((__u16)(min + (start + i) % range));
-		if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
-			return 0;
-		/* Expired: delete, then reserve like any free port, so two
-		 * CPUs taking it over cannot both win. */
-		old = bpf_map_lookup_elem(&xlb_ct, rkey);
-		if (old && !ct_alive(old, now)) {
-			bpf_map_delete_elem(&xlb_ct, rkey);
-			if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
-				return 0;
-		}
-	}
-	return -1;
+	if (p->eth->h_dest[0] & 1)
+		return false;
+	ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
+	if (!ifc || !(ifc->mac[0] | ifc->mac[1] | ifc->mac[2] | ifc->mac[3] | ifc->mac[4] |
+		      ifc->mac[5]))
+		return true;
+	return mac_eq(p->eth->h_dest, ifc->mac);
 }
 
 static __always_inline int xlb_no_backend(struct xlb_ctx *c, struct xlb_pkt *p,
@@ -382,8 +371,18 @@ static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p,
 	if (p->frag == XLB_FRAG_LATER)
 		return verdict(xlb_act_pass(c), XLB_R_PASS_FRAG_UNKNOWN, c->bytes);
 	svcp = xlb_svc_lookup(&p->tuple);
-	if (!svcp)
+	if (!svcp) {
+		/* A backend's packet whose flow is gone: the stack would
+		 * answer it with RST and kill a flow that may yet recover
+		 * (its forward entry restores the reply entry). */
+		if (snat_owned(&p->tuple))
+			return verdict(xlb_act_drop(c), XLB_R_DROP_SNAT_MISS, c->bytes);
 		return verdict(xlb_act_pass(c), XLB_R_PASS_NOT_FRONTEND, c->bytes);
+	}
+	/* Only frames sent to us start flows: a promiscuous uplink also
+	 * sees frames for a VIP another node answers. */
+	if (!xlb_for_us(c, p))
+		return verdict(xlb_act_pass(c), XLB_R_PASS_OTHER_HOST, c->bytes);
 	/* One consistent snapshot of the value for this packet. */
 	svc_copy = *svcp;
 	xlb_count_svc(svc->svc_id, c->bytes);
@@ -466,9 +465,12 @@ static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p,
 		rev->kind = XLB_CT_REPLY_SNAT;
 		fwd->nat_saddr.v4 = snat;
 		ct_peer_key(fwd, &p->tuple, rkey);
-		if (xlb_snat_alloc(rkey, rev, now))
+		if (xlb_snat_alloc(&p->tuple, p->tcp_flags, sc, now))
 			return verdict(xlb_act_drop(c), XLB_R_DROP_SNAT_EXHAUSTED, c->bytes);
 		fwd->nat_sport = rkey->dport;
+		/* A flow found again keeps its state. */
+		fwd->flags = rev->flags;
+		fwd->expires_ns = rev->expires_ns;
 	}
 	if (bpf_map_update_elem(&xlb_ct, &p->tuple, fwd, BPF_ANY)) {
 		bpf_map_delete_elem(&xlb_ct, rkey);
@@ -532,7 +534,7 @@ static __always_inline int xlb_hit(struct xlb_ctx *c, struct xlb_pkt *p,
  * A forward entry whose flow starts again: on a SYN for TCP, on any packet
  * for UDP, it is balanced afresh when its backend left (an established
  * TCP flow keeps its terminating backend to finish), or when a SYN reuses
- * the tuple of a closing connection.
+ * the tuple of a closed connection (RST, or FIN both ways).
  */
 static __always_inline bool xlb_restart(const struct xlb_ct *ct, const struct xlb_pkt *p)
 {
@@ -543,7 +545,7 @@ static __always_inline bool xlb_restart(const struct xlb_ct *ct, const struct xl
 		return false;
 	if (p->frag == XLB_FRAG_LATER)
 		return false;
-	return (start && !xlb_backend_alive(ct)) || (syn && (ct->flags & XLB_CT_F_CLOSING));
+	return (start && !xlb_backend_alive(ct)) || (syn && ct_closed(ct->flags));
 }
 
 /* An ICMP error: about a flow we translated (its quoted tuple, swapped,

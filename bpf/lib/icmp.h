@@ -9,7 +9,8 @@
  *     the FIB reports gets type 3 code 4 with that MTU, so the sender's
  *     PMTU discovery works through the translation (the quote is the
  *     packet as the sender sent it: nothing is rewritten before).
- * Rate-limited by a per-CPU token bucket.
+ * Rate-limited node-wide (all CPUs share one bucket), sent from the
+ * ingress interface's MAC, never to what is not one host (RFC 1122 3.2.2).
  *
  * XDP rewrites the frame and XDP_TXes it. tc cannot move data inside the
  * skb, so it keeps the quoted 28 bytes, sets the skb's length with
@@ -36,39 +37,56 @@
 #define XLB_ICMP_GROW (sizeof(struct iphdr) + sizeof(struct icmphdr))
 #define XLB_ICMP_QUOTE (sizeof(struct iphdr) + 8)
 
+/*
+ * One bucket for all CPUs, as GCRA: the state is a single word, the
+ * theoretical arrival time (tat) of the next reply, moved by one cost per
+ * reply with a compare-and-swap. A reply is allowed while tat is at most
+ * burst costs ahead of now. A lost race denies (rejects are a courtesy).
+ */
 static __always_inline bool xlb_icmp_allowed(__u64 now)
 {
 	__u32 zero = 0;
 	struct xlb_bucket *b = bpf_map_lookup_elem(&xlb_icmp_bucket, &zero);
-	__u64 cost, cap;
+	__u64 cost, tat, next;
 
 	if (!b || !xlb_cfg.icmp_rate)
 		return false;
-	/* Credit is kept in nanoseconds of refill time: one token costs
-	 * 1s/rate, the bucket holds burst tokens. */
 	cost = NS_PER_SEC / xlb_cfg.icmp_rate;
-	cap = cost * xlb_cfg.icmp_burst;
-	b->tokens_ns += now - b->last_ns;
-	b->last_ns = now;
-	if (b->tokens_ns > cap)
-		b->tokens_ns = cap;
-	if (b->tokens_ns < cost)
+	tat = *(volatile __u64 *)&b->tat_ns;
+	next = (tat > now ? tat : now) + cost;
+	if (next - now > cost * xlb_cfg.icmp_burst)
 		return false;
-	b->tokens_ns -= cost;
-	return true;
+	return __sync_val_compare_and_swap(&b->tat_ns, tat, next) == tat;
 }
 
-/* RFC 1122 3.2.2: never answer a source that is not one host (0.0.0.0/8,
- * multicast, limited broadcast), nor a packet with IP options (the quote
+/* RFC 1122 3.2.2: never answer a source that is not one host (0/8,
+ * loopback, multicast, class E with limited broadcast), nor a frame sent
+ * to a link-layer group address, nor a packet with IP options (the quote
  * is then a fixed 28 bytes, which keeps the checksums constant-size). */
 static __always_inline bool xlb_icmp_may_answer(const struct xlb_pkt *p, __u64 now)
 {
 	__u32 src = bpf_ntohl(p->tuple.saddr.v4);
+	__u8 top = src >> 24;
 
 	if (p->ip->ihl != 5 || p->icmp_err || p->frag == XLB_FRAG_LATER ||
-	    (src >> 24) == 0 || (src >> 28) == 0xe || src == 0xffffffff)
+	    top == 0 || top == 127 || (top & 0xe0) == 0xe0 || (p->eth->h_dest[0] & 1))
 		return false;
 	return xlb_icmp_allowed(now);
+}
+
+/* The MAC replies leave from: the interface's own, else (unknown) the one
+ * the frame was sent to, which may_answer made sure is unicast. */
+static __always_inline void xlb_icmp_smac(const struct xlb_ctx *c, const struct xlb_pkt *p,
+					  __u8 *smac)
+{
+	__u32 ifindex = c->ifindex;
+	struct xlb_iface *ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
+
+	if (ifc && (ifc->mac[0] | ifc->mac[1] | ifc->mac[2] | ifc->mac[3] | ifc->mac[4] |
+		    ifc->mac[5]))
+		__builtin_memcpy(smac, ifc->mac, ETH_ALEN);
+	else
+		__builtin_memcpy(smac, p->eth->h_dest, ETH_ALEN);
 }
 
 static __always_inline void xlb_icmp_fill(struct iphdr *ip, struct icmphdr *icmp,
@@ -126,7 +144,7 @@ static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *
 		return -1;
 	__builtin_memcpy(m->quote, p->ip, XLB_ICMP_QUOTE);
 	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
-	__builtin_memcpy(macs + ETH_ALEN, p->eth->h_dest, ETH_ALEN);
+	xlb_icmp_smac(c, p, macs + ETH_ALEN);
 	xlb_icmp_fill(&m->ip, &m->icmp, p->tuple.daddr.v4, p->tuple.saddr.v4,
 		      type, code, mtu);
 	/* Packet pointers are gone from here on. */
@@ -156,9 +174,10 @@ static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt 
 	int len = data_end - data;
 
 	__be16 tpid = p->eth->h_proto;
+	bool vlan = p->vlan;
 
 	__builtin_memcpy(dmac, p->eth->h_source, ETH_ALEN);
-	__builtin_memcpy(smac, p->eth->h_dest, ETH_ALEN);
+	xlb_icmp_smac(c, p, smac);
 	if (p->vlan)
 		vh = *(struct xlb_vlan_hdr *)(p->eth + 1);
 
@@ -169,23 +188,29 @@ static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt 
 
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	/* l2 is 14 or 18: bound it for the verifier. */
-	if (l2 > ETH_HLEN + sizeof(struct xlb_vlan_hdr))
-		return -1;
-	if (data + l2 + XLB_ICMP_GROW + XLB_ICMP_QUOTE > data_end)
-		return -1;
+	/* One constant bound per layout, checked before any write, so the
+	 * verifier never depends on how clang lowers the choice of l2. */
+	if (vlan) {
+		if (data + ETH_HLEN + sizeof(struct xlb_vlan_hdr) + XLB_ICMP_GROW +
+		    XLB_ICMP_QUOTE > data_end)
+			return -1;
+		ip = data + ETH_HLEN + sizeof(struct xlb_vlan_hdr);
+	} else {
+		if (data + ETH_HLEN + XLB_ICMP_GROW + XLB_ICMP_QUOTE > data_end)
+			return -1;
+		ip = data + ETH_HLEN;
+	}
 
 	eth = data;
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
-	if (p->vlan) {
+	if (vlan) {
 		eth->h_proto = tpid;	/* 802.1Q or 802.1ad, as it came */
 		*(struct xlb_vlan_hdr *)(eth + 1) = vh;
 	} else {
 		eth->h_proto = bpf_htons(ETH_P_IP);
 	}
 
-	ip = data + l2;
 	icmp = (void *)(ip + 1);
 	qip = (void *)(icmp + 1);	/* the original header, where it was */
 	xlb_icmp_fill(ip, icmp, qip->daddr, qip->saddr, type, code, mtu);

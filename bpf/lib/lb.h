@@ -52,12 +52,14 @@ static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_ct_key *t
 		.scope = XLB_SCOPE_VIP,
 	};
 	struct xlb_addr_key node = { .addr = t->daddr, .family = t->family };
+	struct xlb_node_addr *na;
 	struct xlb_svc *svc;
 
 	svc = bpf_map_lookup_elem(&xlb_svc, &key);
 	if (svc)
 		return svc;
-	if (!bpf_map_lookup_elem(&xlb_node_addrs, &node))
+	na = bpf_map_lookup_elem(&xlb_node_addrs, &node);
+	if (!na || (na->flags & XLB_NA_F_SNAT_ONLY))
 		return NULL;
 	__builtin_memset(&key.addr, 0, sizeof(key.addr));
 	key.scope = XLB_SCOPE_NODEPORT;

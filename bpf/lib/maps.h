@@ -136,14 +136,13 @@ struct {
 	__type(value, struct xlb_svc_meta);
 } xlb_svc_meta SEC(".maps");
 
-/* Token bucket for ICMP rejects, per CPU (no atomics on the fast path). */
+/* Rate limit of ICMP rejects, node-wide: GCRA state (see icmp.h). */
 struct xlb_bucket {
-	__u64 tokens_ns;	/* credit, in ns of refill time */
-	__u64 last_ns;
+	__u64 tat_ns;		/* theoretical arrival time of the next reject */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct xlb_bucket);
@@ -155,6 +154,17 @@ struct xlb_scratch {
 	struct xlb_ct fwd;
 	struct xlb_ct rev;
 	struct xlb_ct_key rkey;
+	struct xlb_ct prev;		/* a taken-over SNAT entry, as it was */
+	struct xlb_ct_key pkey;		/* its forward key */
+	__u64 victim_exp[2];		/* SNAT reclaim candidates by rank */
+	__u32 victim[2];
+	struct xlb_addr_key ak;		/* snat_keep_port's lookup keys */
+	struct xlb_svc_key sk;
+	/* xlb_snat_alloc's state, for its bpf_loop callback */
+	struct xlb_ct_key tuple;	/* the client's */
+	__u64 now;
+	__u32 snat_h, snat_min, snat_range;
+	__u8 snat_keep, snat_syn, snat_done, snat_pad;
 	struct bpf_fib_lookup fib;
 };
 

@@ -133,18 +133,28 @@ struct xlb_addr_key {
 };
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
 
+enum xlb_node_addr_flags {
+	XLB_NA_F_SNAT_ONLY = 1 << 0,	/* --snat-address: a source for SNAT
+					 * only (its whole port space is xlb's);
+					 * NodePorts do not answer on it */
+};
+
 struct xlb_node_addr {
-	__u32 flags;		/* reserved, 0 */
+	__u32 flags;		/* enum xlb_node_addr_flags */
 };
 _Static_assert(sizeof(struct xlb_node_addr) == 4, "xlb_node_addr size");
 
-/* xlb_ifaces: HASH, ifindex (u32) -> the source address SNAT uses for
- * packets leaving through that interface. */
+/* xlb_ifaces: HASH, ifindex (u32) -> the served interface: the source
+ * address SNAT uses for packets leaving through it, and its MAC (only
+ * frames sent to it start flows; rejects leave from it). */
 struct xlb_iface {
 	union xlb_addr snat4;	/* IPv4 SNAT source (v4 field) */
 	union xlb_addr snat6;	/* IPv6 SNAT source; zero: none */
+	__u8 mac[6];		/* the interface's MAC (a bond's own);
+				 * zero: unknown, not filtered */
+	__u8 pad[2];
 };
-_Static_assert(sizeof(struct xlb_iface) == 32, "xlb_iface size");
+_Static_assert(sizeof(struct xlb_iface) == 40, "xlb_iface size");
 
 /*
  * xlb_ct: LRU_HASH. The key is a packet's tuple exactly as it arrives at
@@ -172,11 +182,33 @@ enum xlb_ct_kind {
 				 * frontend -> client, out */
 };
 
+/*
+ * Flow state, the same in both entries of a flow ("client" and "backend"
+ * are the two directions). TCP follows the handshake as nf_conntrack does:
+ * SYN sent (no flag), SYN received (SEEN_REPLY: the backend's SYN-ACK),
+ * established (the client's ACK after that), FIN seen per direction, RST.
+ * The lifetime follows from the flags: ct_lifetime() in bpf/lib/ct.h.
+ */
 enum xlb_ct_flags {
-	XLB_CT_F_ESTABLISHED = 1 << 0,	/* TCP: the backend answered (an ACK
-					 * in the reply direction) */
-	XLB_CT_F_CLOSING     = 1 << 1,	/* TCP: FIN or RST seen */
+	XLB_CT_F_ESTABLISHED = 1 << 0,	/* TCP: the client ACKed the backend's
+					 * SYN-ACK; UDP: the client spoke
+					 * again after a reply (a stream).
+					 * nf's ASSURED: never reclaimed early */
+	XLB_CT_F_RST         = 1 << 1,	/* TCP: RST seen (either direction) */
+	XLB_CT_F_SEEN_REPLY  = 1 << 2,	/* the backend answered (TCP: SYN-ACK) */
+	XLB_CT_F_FIN_CLIENT  = 1 << 3,	/* TCP: the client sent FIN */
+	XLB_CT_F_FIN_BACKEND = 1 << 4,	/* TCP: the backend sent FIN */
+	XLB_CT_F_BACKEND_TW  = 1 << 5,	/* TCP: the backend closed first, so it
+					 * holds the tuple in TIME_WAIT: the
+					 * SNAT port is not reused early */
+	XLB_CT_F_RST_BACKEND = 1 << 6,	/* TCP: with RST, the backend sent it */
 };
+
+#define XLB_CT_F_FINS (XLB_CT_F_FIN_CLIENT | XLB_CT_F_FIN_BACKEND)
+
+/* expires_ns of a reply entry being taken over: never a live deadline,
+ * and not a value a second taker would compare-and-swap from. */
+#define XLB_CT_LOCKED 1ull
 
 struct xlb_ct {
 	union xlb_addr nat_saddr;	/* rewrite the source to this */
@@ -356,6 +388,13 @@ enum xlb_reason {
 					 * has no metadata area */
 	XLB_R_SOCK_XLATE,		/* cgroup: a local socket's frontend
 					 * translated to a backend */
+	XLB_R_PASS_OTHER_HOST,		/* new flow in a frame not sent to the
+					 * ingress interface's MAC (promiscuous
+					 * uplink, group address): the kernel
+					 * drops it as PACKET_OTHERHOST */
+	XLB_R_DROP_SNAT_MISS,		/* to a SNAT address:port of xlb's with
+					 * no live conntrack entry (its flow
+					 * is gone): the stack would RST it */
 	XLB_R_MAX,
 };
 
@@ -364,18 +403,29 @@ enum xlb_reason {
  * are nanoseconds; ports host order.
  */
 struct xlb_cfg {
-	__u64 ct_tcp_syn_ns;	/* TCP flow until it is established */
-	__u64 ct_tcp_est_ns;	/* established TCP flow */
-	__u64 ct_tcp_fin_ns;	/* after FIN or RST */
-	__u64 ct_udp_ns;	/* UDP flow */
-	__u32 snat_port_min;	/* SNAT port range, inclusive */
+	__u64 ct_tcp_syn_sent_ns;	/* TCP: client SYN, no answer yet */
+	__u64 ct_tcp_syn_recv_ns;	/* TCP: backend SYN-ACK, no client ACK */
+	__u64 ct_tcp_est_ns;		/* TCP: established */
+	__u64 ct_tcp_half_closed_ns;	/* TCP: FIN from one side only; data
+					 * may still flow the other way */
+	__u64 ct_tcp_time_wait_ns;	/* TCP: FIN from both sides */
+	__u64 ct_tcp_close_ns;		/* TCP: after RST */
+	__u64 ct_udp_ns;		/* UDP: one way, or one exchange */
+	__u64 ct_udp_stream_ns;		/* UDP: the client spoke after a reply */
+	__u32 snat_port_min;	/* SNAT port range, inclusive (the agent
+				 * reserves it in ip_local_reserved_ports) */
 	__u32 snat_port_max;
-	__u32 icmp_rate;	/* ICMP rejects per second per CPU */
+	__u32 eph_port_min;	/* the node's ip_local_port_range: a client
+				 * port inside it is not kept on a shared
+				 * node address (the kernel may pick it for
+				 * its own connections); 0-0: none */
+	__u32 eph_port_max;
+	__u32 snat_seed;	/* secret of the SNAT probe sequence */
+	__u32 icmp_rate;	/* ICMP rejects per second, node-wide */
 	__u32 icmp_burst;	/* bucket depth */
 	__u32 flags;		/* enum xlb_cfg_flags */
-	__u32 pad;
 };
-_Static_assert(sizeof(struct xlb_cfg) == 56, "xlb_cfg size");
+_Static_assert(sizeof(struct xlb_cfg) == 96, "xlb_cfg size");
 
 enum xlb_cfg_flags {
 	XLB_CFG_F_LOCAL_STACK = 1 << 0,	/* local Pods through the stack only
@@ -384,12 +434,18 @@ enum xlb_cfg_flags {
 };
 
 #define XLB_CFG_DEFAULT {					\
-	.ct_tcp_syn_ns = 60ull * 1000000000,			\
-	.ct_tcp_est_ns = 6ull * 3600 * 1000000000,		\
-	.ct_tcp_fin_ns = 10ull * 1000000000,			\
-	.ct_udp_ns = 60ull * 1000000000,			\
+	.ct_tcp_syn_sent_ns = 60ull * 1000000000,		\
+	.ct_tcp_syn_recv_ns = 60ull * 1000000000,		\
+	.ct_tcp_est_ns = 86400ull * 1000000000,			\
+	.ct_tcp_half_closed_ns = 3600ull * 1000000000,		\
+	.ct_tcp_time_wait_ns = 120ull * 1000000000,		\
+	.ct_tcp_close_ns = 10ull * 1000000000,			\
+	.ct_udp_ns = 30ull * 1000000000,			\
+	.ct_udp_stream_ns = 120ull * 1000000000,		\
 	.snat_port_min = 61000,					\
 	.snat_port_max = 65000,					\
+	.eph_port_min = 32768,					\
+	.eph_port_max = 60999,					\
 	.icmp_rate = 100,					\
 	.icmp_burst = 200,					\
 }
@@ -432,6 +488,8 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_PASS_FRAG_UNKNOWN]	= "pass_frag_unknown",
 	[XLB_R_DROP_NO_META]		= "drop_no_meta",
 	[XLB_R_SOCK_XLATE]		= "sock_xlate",
+	[XLB_R_PASS_OTHER_HOST]		= "pass_other_host",
+	[XLB_R_DROP_SNAT_MISS]		= "drop_snat_miss",
 };
 #endif
 

@@ -179,9 +179,11 @@ static void node_setup(struct xlb_dp *d)
 	struct xlb_addr_key na1 = { .addr.v4 = A_NODE1, .family = XLB_AF_INET };
 	struct xlb_iface i0 = { .snat4.v4 = A_NODE }, i1 = { .snat4.v4 = A_NODE1 };
 
+	memcpy(i0.mac, mac_xn0, 6);
+	memcpy(i1.mac, mac_xn1, 6);
 	flush_all(d);
-	xlb_dp_node_addr_set(d, &na);
-	xlb_dp_node_addr_set(d, &na1);
+	xlb_dp_node_addr_set(d, &na, 0);
+	xlb_dp_node_addr_set(d, &na1, 0);
 	xlb_dp_iface_set(d, if_xn0, &i0);
 	xlb_dp_iface_set(d, if_xn1, &i1);
 	/* Both uplinks run native XDP on a real node. */
@@ -1194,47 +1196,406 @@ XT_TEST(udp_zero_checksum_stays_zero)
 		ASSERT_EQ(r.out[14 + 20 + 6] | r.out[14 + 20 + 7], 0, "UDP checksum still 0");
 }
 
-XT_TEST(snat_port_collision_two_clients)
+static struct xlb_ct_key ct_key(__u32 s, __u16 sp, __u32 da, __u16 dp_, __u8 proto)
+{
+	struct xlb_ct_key k = { .saddr.v4 = s, .daddr.v4 = da, .sport = htons(sp),
+				.dport = htons(dp_), .proto = proto,
+				.family = XLB_AF_INET };
+	return k;
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static __u64 lifetime_s(const struct xlb_ct *ct)
+{
+	__u64 now = mono_ns();
+
+	return ct->expires_ns > now ? (ct->expires_ns - now) / 1000000000ull : 0;
+}
+
+/* Move the deadline of the entry at @k: by -@age_ns, or to @abs when
+ * nonzero (time passing, without waiting for it). */
+static void ct_age(struct xlb_dp *d, const struct xlb_ct_key *k, __u64 age_ns, __u64 abs)
+{
+	int fd = xlb_dp_map_fd(d, XLB_DPM_CT);
+	struct xlb_ct v;
+
+	if (bpf_map_lookup_elem(fd, k, &v))
+		return;
+	v.expires_ns = abs ? abs : v.expires_ns - age_ns;
+	bpf_map_update_elem(fd, k, &v, BPF_EXIST);
+}
+
+/* The backend @A_REMOTE:8080's packet to the node's xn1 address:@port. */
+static struct pkt_spec from_remote(__u16 port, __u8 proto, __u8 flags)
+{
+	struct pkt_spec rs = { .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
+			       .dport = port, .proto = proto, .tcp_flags = flags,
+			       .ttl = 62, .payload = proto == IPPROTO_UDP ? 32 : 0 };
+
+	memcpy(rs.smac, mac_gw1, 6);
+	memcpy(rs.dmac, mac_xn1, 6);
+	return rs;
+}
+
+static int send_xdp(struct xlb_dp *d, const struct pkt_spec *s, int ifindex, struct run *r)
+{
+	__u8 buf[PKT_MAX];
+
+	if (run_xdp_on(d, buf, pkt_build(s, buf), ifindex, r))
+		return -1;
+	return r->ret;
+}
+
+/* The client's port is kept when the tuple is free; a second client with
+ * the same port gets a port of the range; the range runs out. */
+XT_TEST(snat_keeps_client_port)
 {
 	struct xlb_dp *d;
 	__u32 ids[] = { BE_REMOTE };
-	__u8 in[PKT_MAX];
-	struct xlb_ct f1, f2, rv;
+	__u32 clients[] = { A_CLIENT, A_CLIENT2, A_CLIENT3, A_H50 };
+	struct xlb_ct f[4], rv;
 	struct pkt_spec s;
 	struct run r;
 
-	/* Two SNAT ports only: the second client must get the other one, the
-	 * third none. */
+	/* Two ports in the range. */
 	d = load_dp(61000, 61001);
 	if (!ASSERT_TRUE(d, "load"))
 		return;
 	node_setup(d);
 	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	for (int i = 0; i < 3; i++) {
+		s = from_client(clients[i], 1234, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+		if (!ASSERT_EQ(send_xdp(d, &s, if_xn0, &r), XDP_REDIRECT, "client forwarded") ||
+		    !ASSERT_TRUE(ct_get(d, clients[i], 1234, A_NODE, 30081, IPPROTO_TCP, &f[i]),
+				 "forward entry"))
+			goto out;
+		ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f[i].nat_sport),
+				   IPPROTO_TCP, &rv) && rv.nat_daddr.v4 == clients[i],
+			    "its reply entry leads back to it");
+	}
+	ASSERT_EQ(ntohs(f[0].nat_sport), 1234, "first client keeps its port");
+	ASSERT_TRUE(ntohs(f[1].nat_sport) >= 61000 && ntohs(f[1].nat_sport) <= 61001 &&
+		    ntohs(f[2].nat_sport) >= 61000 && ntohs(f[2].nat_sport) <= 61001 &&
+		    f[1].nat_sport != f[2].nat_sport, "clashing clients get the range's ports");
 
-	s = from_client(A_CLIENT, 1234, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
-	if (!ASSERT_OK(run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r), "client 1") ||
-	    !ASSERT_EQ(r.ret, XDP_REDIRECT, "client 1 forwarded"))
-		goto out;
-	s.saddr = A_CLIENT2;	/* same source port, other client */
-	if (!ASSERT_OK(run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r), "client 2") ||
-	    !ASSERT_EQ(r.ret, XDP_REDIRECT, "client 2 forwarded"))
-		goto out;
-	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 1234, A_NODE, 30081, IPPROTO_TCP, &f1) &&
-			 ct_get(d, A_CLIENT2, 1234, A_NODE, 30081, IPPROTO_TCP, &f2),
-			 "both forward entries"))
-		goto out;
-	ASSERT_NEQ(f1.nat_sport, f2.nat_sport, "different SNAT ports");
-	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f1.nat_sport), IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT, "reply entry 1 leads to client 1");
-	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f2.nat_sport), IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT2, "reply entry 2 leads to client 2");
-
-	s.saddr = A_CLIENT3;
-	if (ASSERT_OK(run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r), "client 3"))
-		check_run("third client, ports exhausted", &r, XDP_DROP,
+	s = from_client(clients[3], 1234, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("fourth client, ports exhausted", &r, XDP_DROP,
 			  XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
+
+	/* Not kept: a port of the node's ephemeral range (the kernel may
+	 * pick it for its own connection to the Pod), nor a NodePort. */
+	s = from_client(A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	xlb_dp_close(d);
+	d = load_dp(61000, 61015);
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	node_setup(d);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	send_xdp(d, &s, if_xn0, &r);
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, &f[0]) &&
+		    ntohs(f[0].nat_sport) >= 61000 && ntohs(f[0].nat_sport) <= 61015,
+		    "ephemeral-range port not kept");
+	s = from_client(A_CLIENT, 30081, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	send_xdp(d, &s, if_xn0, &r);
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 30081, A_NODE, 30081, IPPROTO_TCP, &f[0]) &&
+		    ntohs(f[0].nat_sport) >= 61000 && ntohs(f[0].nat_sport) <= 61015,
+		    "NodePort number not kept");
 out:
 	xlb_dp_close(d);
+}
+
+/* A dedicated --snat-address: every client port is kept, NodePorts do not
+ * answer on it, and a miss on it is dropped. */
+XT_TEST(snat_dedicated_address)
+{
+	__u32 ids[] = { BE_REMOTE }, a_snat = ip4("10.0.1.100");
+	struct xlb_addr_key ak = { .addr.v4 = a_snat, .family = XLB_AF_INET };
+	struct xlb_iface i1 = { .snat4.v4 = a_snat };
+	struct xlb_ct f;
+	struct pkt_spec s, rs;
+	struct run r;
+
+	node_setup(dp);
+	xlb_dp_node_addr_set(dp, &ak, XLB_NA_F_SNAT_ONLY);
+	xlb_dp_iface_set(dp, if_xn1, &i1);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	send_xdp(dp, &s, if_xn0, &r);
+	ASSERT_TRUE(ct_get(dp, A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, &f) &&
+		    f.nat_saddr.v4 == a_snat && ntohs(f.nat_sport) == 40000,
+		    "dedicated address keeps an ephemeral-range port");
+
+	rs = from_remote(40001, IPPROTO_TCP, TH_SYN | TH_ACK);
+	rs.daddr = a_snat;
+	if (send_xdp(dp, &rs, if_xn1, &r) >= 0)
+		check_run("to the SNAT address, no flow", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS,
+			  NULL, 0);
+	s = from_client(A_CLIENT, 40002, a_snat, 30081, IPPROTO_TCP, TH_SYN);
+	if (send_xdp(dp, &s, if_xn0, &r) >= 0)
+		check_run("NodePort on the SNAT address", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS,
+			  NULL, 0);
+	ASSERT_TRUE(!ct_get(dp, A_CLIENT, 40002, a_snat, 30081, IPPROTO_TCP, &f),
+		    "no flow made on the SNAT address");
+}
+
+/* An expired SNAT entry is taken over in place (compare-and-swap on its
+ * deadline): the first taker wins, the second finds the port live, and
+ * the old flow's forward entry is released. An entry another CPU holds
+ * locked mid-takeover is neither taken nor answered. */
+XT_TEST(snat_takeover_atomic)
+{
+	struct xlb_dp *d = load_dp(61000, 61000);
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct_key rk = ct_key(A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP);
+	struct xlb_ct f, rv;
+	struct pkt_spec s;
+	struct run r;
+
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	node_setup(d);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	send_xdp(d, &s, if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+			 rv.nat_daddr.v4 == A_CLIENT, "flow 1 holds the port"))
+		goto out;
+	/* Its reply entry expires (the forward entry lives on). */
+	ct_age(d, &rk, 0, mono_ns() - 1000000000ull);
+
+	s = from_client(A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	ASSERT_EQ(send_xdp(d, &s, if_xn0, &r), XDP_REDIRECT, "flow 2 forwarded");
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT2 && ntohs(rv.nat_dport) == 40002 &&
+		    lifetime_s(&rv) > 50, "flow 2 took the expired port over");
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, &f) &&
+		    f.expires_ns == 0, "flow 1's forward entry released");
+	s = from_client(A_CLIENT3, 40003, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("second taker", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT2, "flow 2 keeps the port");
+
+	/* Locked by a taker on another CPU. */
+	ct_age(d, &rk, 0, XLB_CT_LOCKED);
+	s = from_client(A_CLIENT3, 40004, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("taker while locked", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
+	s = from_remote(61000, IPPROTO_TCP, TH_SYN | TH_ACK);
+	if (send_xdp(d, &s, if_xn1, &r) >= 0)
+		check_run("reply while locked", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS, NULL, 0);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.expires_ns == XLB_CT_LOCKED && rv.nat_daddr.v4 == A_CLIENT2,
+		    "a locked entry is left to its taker");
+out:
+	xlb_dp_close(d);
+}
+
+/* Under pressure an unanswered flow's port is reclaimed once it has been
+ * quiet (nf_conntrack's early drop); an established flow's never is. */
+XT_TEST(snat_reclaims_unanswered)
+{
+	struct xlb_dp *d = load_dp(61000, 61000);
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct_key rk = ct_key(A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP);
+	struct xlb_ct_key fk2 = ct_key(A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP);
+	struct xlb_ct f, rv;
+	struct pkt_spec s, rs;
+	struct run r;
+
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	node_setup(d);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	send_xdp(d, &s, if_xn0, &r);
+	rs = from_remote(61000, IPPROTO_TCP, TH_SYN | TH_ACK);
+	send_xdp(d, &rs, if_xn1, &r);	/* answered, never completed */
+
+	/* Just made: not reclaimed. */
+	s = from_client(A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("busy fresh handshake", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED,
+			  NULL, 0);
+	/* 5 s later, the backend retransmits its SYN-ACK: that is no sign
+	 * of life of the handshake, whose deadline stays put. */
+	ct_age(d, &rk, 5000000000ull, 0);
+	ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv);
+	send_xdp(d, &rs, if_xn1, &r);
+	ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &f);
+	ASSERT_EQ(f.expires_ns, rv.expires_ns, "SYN-ACK retransmit leaves the deadline");
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("quiet unanswered handshake reclaimed", &r, XDP_REDIRECT,
+			  XLB_R_FWD_REMOTE, NULL, 0);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT2, "port now flow 2's");
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, &f) &&
+		    f.expires_ns == 0, "flow 1 released");
+
+	/* Flow 2 completes its handshake: quiet or not, it keeps the port. */
+	send_xdp(d, &rs, if_xn1, &r);
+	s.tcp_flags = TH_ACK;
+	send_xdp(d, &s, if_xn0, &r);
+	ct_get(d, A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP, &f);
+	ASSERT_TRUE(f.flags & XLB_CT_F_ESTABLISHED, "flow 2 established");
+	ct_age(d, &rk, 3600000000000ull, 0);
+	ct_age(d, &fk2, 3600000000000ull, 0);
+	s = from_client(A_CLIENT3, 40003, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("established flow kept", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED,
+			  NULL, 0);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT2, "still flow 2's");
+	xlb_dp_close(d);
+}
+
+/* UDP under pressure: an unanswered flow quiet 2 s goes first; a stream
+ * (a reused client port made one) only when quiet 15 s and nothing else
+ * is left. */
+XT_TEST(snat_reclaims_udp_in_order)
+{
+	struct xlb_dp *d = load_dp(61000, 61001);
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct fa, fb, fc, rv;
+	struct xlb_ct_key ka, kb;
+	struct pkt_spec s, rs;
+	struct run r;
+	__u16 pa, pb;
+
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	node_setup(d);
+	service(d, XLB_SCOPE_NODEPORT, 0, 30053, IPPROTO_UDP, 13, ids, 1, 1, 0);
+	/* A: query, answer, query again: a stream. */
+	s = from_client(A_CLIENT, 40001, A_NODE, 30053, IPPROTO_UDP, 0);
+	send_xdp(d, &s, if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30053, IPPROTO_UDP, &fa), "flow A"))
+		goto out;
+	pa = ntohs(fa.nat_sport);
+	rs = from_remote(pa, IPPROTO_UDP, 0);
+	send_xdp(d, &rs, if_xn1, &r);
+	send_xdp(d, &s, if_xn0, &r);
+	ct_get(d, A_CLIENT, 40001, A_NODE, 30053, IPPROTO_UDP, &fa);
+	ASSERT_TRUE(fa.flags & XLB_CT_F_ESTABLISHED, "A is a stream");
+	/* B: one query, never answered: the other port. */
+	s = from_client(A_CLIENT, 40002, A_NODE, 30053, IPPROTO_UDP, 0);
+	send_xdp(d, &s, if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 40002, A_NODE, 30053, IPPROTO_UDP, &fb), "flow B"))
+		goto out;
+	pb = ntohs(fb.nat_sport);
+	ASSERT_NEQ(pa, pb, "A and B hold both ports");
+	ka = ct_key(A_REMOTE, 8080, A_NODE1, pa, IPPROTO_UDP);
+	kb = ct_key(A_REMOTE, 8080, A_NODE1, pb, IPPROTO_UDP);
+
+	/* A quiet 5 s, B just made: neither goes. */
+	ct_age(d, &ka, 5000000000ull, 0);
+	s = from_client(A_CLIENT, 40003, A_NODE, 30053, IPPROTO_UDP, 0);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("nothing quiet enough", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
+	/* A quiet 20 s, B quiet 5 s: B goes first. */
+	ct_age(d, &ka, 15000000000ull, 0);
+	ct_age(d, &kb, 5000000000ull, 0);
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("unanswered before stream", &r, XDP_REDIRECT, XLB_R_FWD_REMOTE, NULL, 0);
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 40003, A_NODE, 30053, IPPROTO_UDP, &fc) &&
+		    ntohs(fc.nat_sport) == pb, "C took B's port");
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, pa, IPPROTO_UDP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT && ntohs(rv.nat_dport) == 40001, "A kept its port");
+	/* Now only the quiet stream is left to take. */
+	s.sport = 40004;
+	if (send_xdp(d, &s, if_xn0, &r) >= 0)
+		check_run("quiet stream taken last", &r, XDP_REDIRECT, XLB_R_FWD_REMOTE, NULL, 0);
+	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, pa, IPPROTO_UDP, &rv) &&
+		    ntohs(rv.nat_dport) == 40004, "D took A's port");
+out:
+	xlb_dp_close(d);
+}
+
+/* One direction lost. The reply entry: the backend's packets are dropped
+ * and counted (never RST by the stack) until the client's next packet
+ * restores it. The forward entry: it is rebuilt from the live reply entry,
+ * with the same SNAT port and the flow's state. */
+XT_TEST(lost_direction_recovers)
+{
+	__u32 ids[] = { BE_REMOTE };
+	__u8 exp[PKT_MAX];
+	struct xlb_ct_key fk = ct_key(A_CLIENT, 40300, A_NODE, 30081, IPPROTO_TCP), rk;
+	int fd = xlb_dp_map_fd(dp, XLB_DPM_CT);
+	struct pkt_spec s, rs, e;
+	struct xlb_ct f, rv;
+	__u16 port;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40300, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	send_xdp(dp, &s, if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40300, A_NODE, 30081, IPPROTO_TCP, &f), "flow"))
+		return;
+	port = ntohs(f.nat_sport);
+	rk = ct_key(A_REMOTE, 8080, A_NODE1, port, IPPROTO_TCP);
+	rs = from_remote(port, IPPROTO_TCP, TH_SYN | TH_ACK);
+	send_xdp(dp, &rs, if_xn1, &r);
+	s.tcp_flags = TH_ACK;
+	send_xdp(dp, &s, if_xn0, &r);
+
+	/* Reply entry lost. */
+	bpf_map_delete_elem(fd, &rk);
+	rs.tcp_flags = TH_ACK;
+	if (send_xdp(dp, &rs, if_xn1, &r) >= 0)
+		check_run("backend packet, reply entry lost", &r, XDP_DROP,
+			  XLB_R_DROP_SNAT_MISS, NULL, 0);
+	ct_age(dp, &fk, 5000000000ull, 0);	/* its next write is due */
+	send_xdp(dp, &s, if_xn0, &r);
+	ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, port, IPPROTO_TCP, &rv) &&
+		    rv.nat_daddr.v4 == A_CLIENT && (rv.flags & XLB_CT_F_ESTABLISHED),
+		    "client's packet restored the reply entry");
+	e = rs;
+	e.saddr = A_NODE;
+	e.sport = 30081;
+	e.daddr = A_CLIENT;
+	e.dport = 40300;
+	e.ttl = 61;
+	memcpy(e.smac, mac_xn0, 6);
+	memcpy(e.dmac, mac_client, 6);
+	{
+		__u8 in[PKT_MAX];
+		size_t elen = pkt_build(&e, exp);
+
+		if (!run_xdp_on(dp, in, pkt_build(&rs, in), if_xn1, &r))
+			check_run("backend packet after restore", &r, XDP_REDIRECT,
+				  XLB_R_REPLY_SNAT, exp, elen);
+	}
+
+	/* Forward entry lost. */
+	bpf_map_delete_elem(fd, &fk);
+	e = s;
+	e.saddr = A_NODE1;
+	e.sport = port;
+	e.daddr = A_REMOTE;
+	e.dport = 8080;
+	e.ttl = 63;
+	memcpy(e.smac, mac_xn1, 6);
+	memcpy(e.dmac, mac_gw1, 6);
+	{
+		__u8 in[PKT_MAX];
+		size_t elen = pkt_build(&e, exp);
+
+		if (!run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r))
+			check_run("client packet, forward entry lost", &r, XDP_REDIRECT,
+				  XLB_R_FWD_REMOTE, exp, elen);
+	}
+	ASSERT_TRUE(ct_get(dp, A_CLIENT, 40300, A_NODE, 30081, IPPROTO_TCP, &f) &&
+		    ntohs(f.nat_sport) == port && (f.flags & XLB_CT_F_ESTABLISHED) &&
+		    lifetime_s(&f) > 86000, "forward entry rebuilt: same port, still established");
 }
 
 /* The local Pod's answer, leaving through tc egress. */
@@ -1250,56 +1611,176 @@ static void pod_replies(__u32 pod, __u16 cport, __u8 flags)
 	run_tc_on(dp, buf, pkt_build(&rs, buf), &r);
 }
 
-static __u64 lifetime_s(const struct xlb_ct *ct)
+/* The forward entry of the client's flow from port @cport to the VIP, and
+ * its reply entry agrees on flags and deadline. */
+static bool vip_flow(__u16 cport, struct xlb_ct *ct, const char *what)
 {
-	struct timespec ts;
-	__u64 now;
+	struct xlb_ct rev;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	return ct->expires_ns > now ? (ct->expires_ns - now) / 1000000000ull : 0;
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, cport, A_VIP, 80, IPPROTO_TCP, ct), what))
+		return false;
+	return ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, cport, IPPROTO_TCP, &rev) &&
+			   rev.flags == ct->flags && rev.expires_ns == ct->expires_ns,
+			   "reply entry follows");
 }
 
-XT_TEST(tcp_states_and_lifetimes)
+static void client_sends(struct pkt_spec *s, __u8 flags, struct run *r)
 {
 	__u8 in[PKT_MAX];
+
+	s->tcp_flags = flags;
+	run_xdp_on(dp, in, pkt_build(s, in), if_xn0, r);
+}
+
+/* nf_conntrack's TCP states, with kube-proxy's lifetimes: established only
+ * after the client's ACK of the backend's SYN-ACK; a FIN half-closes with
+ * a long lifetime; both FINs hold the tuple 120 s. */
+XT_TEST(tcp_states_and_lifetimes)
+{
 	__u32 ids[] = { BE_LOCAL };
-	struct xlb_ct before, after, rev;
+	struct xlb_ct ct;
 	struct pkt_spec s;
 	struct run r;
 
 	node_setup(dp);
 	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
 	s = from_client(A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, TH_SYN);
-	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
-	s.tcp_flags = TH_ACK;
-	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
-	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &before),
-			 "ct entry"))
+	client_sends(&s, TH_SYN, &r);
+	if (!vip_flow(40100, &ct, "SYN sent"))
 		return;
-	/* The client alone cannot establish a flow. */
-	ASSERT_TRUE(!(before.flags & XLB_CT_F_ESTABLISHED), "client ACK alone: not established");
-	ASSERT_LE(lifetime_s(&before), 60, "unanswered flow has the SYN lifetime");
-	pod_replies(A_LOCAL, 40100, TH_SYN | TH_ACK);
-	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &before);
-	ASSERT_TRUE(before.flags & XLB_CT_F_ESTABLISHED, "established once the Pod answered");
-	ASSERT_TRUE(lifetime_s(&before) > 3600, "established lifetime (6 h)");
+	ASSERT_EQ(ct.flags, 0, "SYN sent: no flags");
+	ASSERT_TRUE(lifetime_s(&ct) > 55 && lifetime_s(&ct) <= 60, "SYN sent: 60 s");
 
-	s.tcp_flags = TH_FIN | TH_ACK;
-	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
-	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &after);
-	ASSERT_TRUE(after.flags & XLB_CT_F_CLOSING, "closing after FIN");
-	ASSERT_LE(lifetime_s(&after), 10, "FIN shortened the lifetime (6 h -> 10 s)");
-	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 40100, IPPROTO_TCP, &rev) &&
-		    rev.expires_ns == after.expires_ns, "reply entry follows");
+	/* The client alone cannot establish a flow. */
+	client_sends(&s, TH_ACK, &r);
+	vip_flow(40100, &ct, "client ACK before any answer");
+	ASSERT_EQ(ct.flags, 0, "client ACK alone: still SYN sent");
+	ASSERT_LE(lifetime_s(&ct), 60, "client ACK alone: short lifetime");
+
+	pod_replies(A_LOCAL, 40100, TH_SYN | TH_ACK);
+	vip_flow(40100, &ct, "SYN received");
+	ASSERT_EQ(ct.flags, XLB_CT_F_SEEN_REPLY, "SYN-ACK: SYN received, not established");
+	ASSERT_LE(lifetime_s(&ct), 60, "SYN received: 60 s");
+
+	client_sends(&s, TH_ACK, &r);
+	vip_flow(40100, &ct, "established");
+	ASSERT_EQ(ct.flags, XLB_CT_F_SEEN_REPLY | XLB_CT_F_ESTABLISHED,
+		  "client's ACK after SYN-ACK: established");
+	ASSERT_TRUE(lifetime_s(&ct) > 86000, "established: 24 h");
+
+	/* Half-close: the client is done sending, the Pod is not. */
+	client_sends(&s, TH_FIN | TH_ACK, &r);
+	vip_flow(40100, &ct, "half closed");
+	ASSERT_TRUE((ct.flags & XLB_CT_F_FIN_CLIENT) && !(ct.flags & XLB_CT_F_FIN_BACKEND),
+		    "client FIN recorded");
+	ASSERT_TRUE(lifetime_s(&ct) > 3500 && lifetime_s(&ct) <= 3600,
+		    "half closed: 1 h (kube-proxy's close-wait), not 10 s");
+	pod_replies(A_LOCAL, 40100, TH_ACK);
+	client_sends(&s, TH_ACK, &r);
+	vip_flow(40100, &ct, "data after half close");
+	ASSERT_TRUE(lifetime_s(&ct) > 3500, "data after the FIN keeps the long lifetime");
+
+	pod_replies(A_LOCAL, 40100, TH_FIN | TH_ACK);
+	vip_flow(40100, &ct, "both FINs");
+	ASSERT_TRUE((ct.flags & XLB_CT_F_FINS) == XLB_CT_F_FINS, "both FINs recorded");
+	ASSERT_TRUE(!(ct.flags & XLB_CT_F_BACKEND_TW), "the client closed first");
+	ASSERT_TRUE(lifetime_s(&ct) > 110 && lifetime_s(&ct) <= 120, "time wait: 120 s");
 
 	/* A new connection reusing the tuple starts afresh. */
-	s.tcp_flags = TH_SYN;
-	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
-	ASSERT_EQ(r.ret, XDP_PASS, "SYN on a closing tuple forwarded");
-	ct_get(dp, A_CLIENT, 40100, A_VIP, 80, IPPROTO_TCP, &after);
-	ASSERT_EQ(after.flags, 0, "SYN on a closing tuple: flags reset");
-	ASSERT_TRUE(lifetime_s(&after) > 10, "SYN on a closing tuple: SYN lifetime");
+	client_sends(&s, TH_SYN, &r);
+	ASSERT_EQ(r.ret, XDP_PASS, "SYN on a closed tuple forwarded");
+	vip_flow(40100, &ct, "reopened");
+	ASSERT_EQ(ct.flags, 0, "SYN on a closed tuple: flags reset");
+	ASSERT_TRUE(lifetime_s(&ct) > 55 && lifetime_s(&ct) <= 60, "reopened: SYN sent lifetime");
+}
+
+/* The backend closing first keeps its TIME_WAIT; an RST closes for 10 s,
+ * unless its supposed sender goes on talking (the RST was not its own). */
+XT_TEST(tcp_backend_close_and_rst)
+{
+	__u32 ids[] = { BE_LOCAL };
+	struct xlb_ct ct;
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40110, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	client_sends(&s, TH_SYN, &r);
+	pod_replies(A_LOCAL, 40110, TH_SYN | TH_ACK);
+	client_sends(&s, TH_ACK, &r);
+	pod_replies(A_LOCAL, 40110, TH_FIN | TH_ACK);
+	vip_flow(40110, &ct, "backend FIN");
+	ASSERT_EQ(ct.flags & XLB_CT_F_FINS, XLB_CT_F_FIN_BACKEND, "backend FIN recorded");
+	client_sends(&s, TH_FIN | TH_ACK, &r);
+	vip_flow(40110, &ct, "both FINs, backend first");
+	ASSERT_TRUE(ct.flags & XLB_CT_F_BACKEND_TW, "the backend closed first: its TIME_WAIT");
+	ASSERT_TRUE(lifetime_s(&ct) > 110 && lifetime_s(&ct) <= 120, "time wait: 120 s");
+
+	s.sport = 40111;
+	client_sends(&s, TH_SYN, &r);
+	pod_replies(A_LOCAL, 40111, TH_SYN | TH_ACK);
+	client_sends(&s, TH_ACK, &r);
+	/* An RST "from the client" (out of window, spoofed)... */
+	client_sends(&s, TH_RST, &r);
+	if (!vip_flow(40111, &ct, "after RST"))
+		return;
+	ASSERT_TRUE(ct.flags & XLB_CT_F_RST, "RST recorded");
+	ASSERT_LE(lifetime_s(&ct), 10, "RST: 10 s");
+	/* ...and the Pod's data does not make it real... */
+	pod_replies(A_LOCAL, 40111, TH_ACK);
+	vip_flow(40111, &ct, "backend after client RST");
+	ASSERT_TRUE(ct.flags & XLB_CT_F_RST, "backend packets leave the RST standing");
+	/* ...but the client going on means the RST was not its own. */
+	client_sends(&s, TH_ACK, &r);
+	vip_flow(40111, &ct, "client after RST");
+	ASSERT_TRUE(!(ct.flags & XLB_CT_F_RST) && (ct.flags & XLB_CT_F_ESTABLISHED),
+		    "RST forgotten, still established");
+	ASSERT_TRUE(lifetime_s(&ct) > 86000, "established lifetime back");
+
+	/* A real RST from the Pod. */
+	pod_replies(A_LOCAL, 40111, TH_RST);
+	vip_flow(40111, &ct, "backend RST");
+	ASSERT_TRUE((ct.flags & XLB_CT_F_RST) && (ct.flags & XLB_CT_F_RST_BACKEND),
+		    "backend RST recorded");
+	ASSERT_LE(lifetime_s(&ct), 10, "backend RST: 10 s");
+	client_sends(&s, TH_ACK, &r);
+	vip_flow(40111, &ct, "client after backend RST");
+	ASSERT_TRUE(ct.flags & XLB_CT_F_RST, "a client packet does not undo the backend's RST");
+}
+
+/* UDP: 30 s until the flow is a stream (the client spoke after a reply),
+ * then 120 s. */
+XT_TEST(udp_lifetimes)
+{
+	__u32 ids[] = { BE_LOCAL };
+	__u8 buf[PKT_MAX];
+	struct xlb_ct ct;
+	struct pkt_spec s, rs;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 40120, A_VIP, 53, IPPROTO_UDP, 0);
+	run_xdp_on(dp, buf, pkt_build(&s, buf), if_xn0, &r);
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40120, A_VIP, 53, IPPROTO_UDP, &ct), "flow"))
+		return;
+	ASSERT_EQ(ct.flags, 0, "query: no flags");
+	ASSERT_TRUE(lifetime_s(&ct) > 25 && lifetime_s(&ct) <= 30, "unanswered UDP: 30 s");
+
+	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
+				.dport = 40120, .proto = IPPROTO_UDP, .payload = 32 };
+	memcpy(rs.smac, mac_xn0, 6);
+	memcpy(rs.dmac, mac_client, 6);
+	run_tc_on(dp, buf, pkt_build(&rs, buf), &r);
+	ct_get(dp, A_CLIENT, 40120, A_VIP, 53, IPPROTO_UDP, &ct);
+	ASSERT_EQ(ct.flags, XLB_CT_F_SEEN_REPLY, "answered");
+	ASSERT_LE(lifetime_s(&ct), 30, "one exchange: still 30 s");
+
+	run_xdp_on(dp, buf, pkt_build(&s, buf), if_xn0, &r);
+	ct_get(dp, A_CLIENT, 40120, A_VIP, 53, IPPROTO_UDP, &ct);
+	ASSERT_TRUE(ct.flags & XLB_CT_F_ESTABLISHED, "client again after a reply: stream");
+	ASSERT_TRUE(lifetime_s(&ct) > 110 && lifetime_s(&ct) <= 120, "stream: 120 s");
 }
 
 XT_TEST(lone_ack_gets_no_long_lifetime)
@@ -1318,7 +1799,7 @@ XT_TEST(lone_ack_gets_no_long_lifetime)
 			 "ct entry"))
 		return;
 	ASSERT_EQ(fwd.flags, 0, "not established");
-	ASSERT_LE(lifetime_s(&fwd), 60, "SYN lifetime, not 6 h");
+	ASSERT_LE(lifetime_s(&fwd), 60, "SYN lifetime, not 24 h");
 	ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, ntohs(fwd.nat_sport), IPPROTO_TCP,
 			   &rev), "reply entry");
 	ASSERT_LE(lifetime_s(&rev), 60, "SNAT port held for the SYN lifetime only");
@@ -1342,9 +1823,9 @@ XT_TEST(evicted_reply_entry_never_shared)
 	fd = xlb_dp_map_fd(d, XLB_DPM_CT);
 	node_setup(d);
 	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
-	s = from_client(A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	s = from_client(A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
-	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, &f1), "flow 1"))
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, &f1), "flow 1"))
 		goto out;
 	rk.saddr.v4 = A_REMOTE;
 	rk.daddr.v4 = A_NODE1;
@@ -1362,9 +1843,9 @@ XT_TEST(evicted_reply_entry_never_shared)
 	/* Evicted again, and flow 2 takes the only port before flow 1 is
 	 * seen again. */
 	bpf_map_delete_elem(fd, &rk);
-	s = from_client(A_CLIENT2, 2222, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
+	s = from_client(A_CLIENT2, 42222, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
-	if (!ASSERT_TRUE(ct_get(d, A_CLIENT2, 2222, A_NODE, 30081, IPPROTO_TCP, &f2),
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT2, 42222, A_NODE, 30081, IPPROTO_TCP, &f2),
 			 "flow 2"))
 		goto out;
 	ASSERT_EQ(ntohs(f2.nat_sport), 61000, "flow 2 got the freed port");
@@ -1372,18 +1853,18 @@ XT_TEST(evicted_reply_entry_never_shared)
 	 * it (deadlines move at most once a second) and checks the peer. */
 	{
 		struct xlb_ct_key k1 = { .saddr.v4 = A_CLIENT, .daddr.v4 = A_NODE,
-					 .sport = htons(1111), .dport = htons(30081),
+					 .sport = htons(41111), .dport = htons(30081),
 					 .proto = IPPROTO_TCP, .family = XLB_AF_INET };
 
-		ct_get(d, A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, &f1);
+		ct_get(d, A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, &f1);
 		f1.expires_ns -= 5ull * 1000000000;
 		bpf_map_update_elem(fd, &k1, &f1, BPF_EXIST);
 	}
-	s = from_client(A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, TH_RST);
+	s = from_client(A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, TH_RST);
 	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
 		    rv.nat_daddr.v4 == A_CLIENT2, "flow 2's reply entry untouched");
-	ct_get(d, A_CLIENT, 1111, A_NODE, 30081, IPPROTO_TCP, &f1);
+	ct_get(d, A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, &f1);
 	ASSERT_EQ(f1.expires_ns, 0, "flow 1 gave way (expired)");
 out:
 	xlb_dp_close(d);
@@ -1451,6 +1932,100 @@ XT_TEST(no_reject_to_non_unicast_source)
 	s.saddr = ip4("0.0.0.0");
 	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
 		check_run("zero source", &r, XDP_DROP, XLB_R_DROP_NO_BACKEND, NULL, 0);
+	s.saddr = ip4("127.0.0.1");
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("loopback source", &r, XDP_DROP, XLB_R_DROP_NO_BACKEND, NULL, 0);
+	s.saddr = ip4("240.0.0.1");
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("class E source", &r, XDP_DROP, XLB_R_DROP_NO_BACKEND, NULL, 0);
+	s.saddr = ip4("255.255.255.255");
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		check_run("broadcast source", &r, XDP_DROP, XLB_R_DROP_NO_BACKEND, NULL, 0);
+}
+
+/* Frames not sent to the ingress interface's MAC start no flow and get
+ * no reject: another node answers that VIP (promiscuous uplink), or the
+ * frame went to a group address. */
+XT_TEST(foreign_mac_untouched)
+{
+	static const __u8 other[6] = { 2, 0, 0, 0, 9, 9 };
+	static const __u8 bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	static const __u8 mcast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
+	const __u8 *macs[] = { other, bcast, mcast };
+	const char *names[] = { "another host's MAC", "broadcast", "multicast" };
+	__u32 ids[] = { BE_REMOTE };
+	struct xlb_ct ct;
+	struct pkt_spec s;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 81, IPPROTO_TCP, 16, NULL, 0, 0, 0);
+	for (int i = 0; i < 3; i++) {
+		s = from_client(A_CLIENT, 40400 + i, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+		memcpy(s.dmac, macs[i], 6);
+		xdp_case(dp, names[i], &s, if_xn0, XDP_PASS, XLB_R_PASS_OTHER_HOST, NULL);
+		ASSERT_TRUE(!ct_get(dp, A_CLIENT, 40400 + i, A_VIP, 80, IPPROTO_TCP, &ct),
+			    "no conntrack state");
+		s.dport = 81;	/* no endpoints: would be rejected if ours */
+		xdp_case(dp, names[i], &s, if_xn0, XDP_PASS, XLB_R_PASS_OTHER_HOST, NULL);
+	}
+}
+
+/* The reject rate limit is one bucket for the node: runs pinned to two
+ * different CPUs draw from the same budget. */
+XT_TEST(reject_rate_limit_node_wide)
+{
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 64 };
+	int ncpu = xlb_dp_ncpus(), tx = 0, ran = 0, nc = 0, cpus[2];
+	cpu_set_t saved;
+	struct xlb_dp *d;
+	__u8 in[PKT_MAX], out[PKT_MAX];
+	struct pkt_spec s;
+	size_t len;
+
+	if (ncpu < 2) {
+		xt_skip("one CPU: nothing to share");
+		return;
+	}
+	o.cfg.icmp_rate = 1;
+	o.cfg.icmp_burst = 4;
+	d = xlb_dp_load(&o);
+	if (!ASSERT_TRUE(d, "load"))
+		return;
+	service(d, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 1, NULL, 0, 0, 0);
+	s = from_client(A_CLIENT, 40064, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	len = pkt_build(&s, in);
+	if (sched_getaffinity(0, sizeof(saved), &saved) || CPU_COUNT(&saved) < 2) {
+		xt_skip("fewer than two CPUs to run on");
+		xlb_dp_close(d);
+		return;
+	}
+	for (int c = 0; c < CPU_SETSIZE && nc < 2; c++)
+		if (CPU_ISSET(c, &saved))
+			cpus[nc++] = c;
+	/* XDP test runs execute on the calling CPU: alternate between two. */
+	for (int i = 0; i < 16; i++) {
+		struct xdp_md ctx = { .data_end = len, .ingress_ifindex = if_xn0 };
+		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len,
+			    .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(cpus[i % 2], &one);
+		if (sched_setaffinity(0, sizeof(one), &one))
+			break;
+		if (bpf_prog_test_run_opts(xlb_dp_xdp_fd(d), &t))
+			continue;
+		tx += t.retval == XDP_TX;
+		ran++;
+	}
+	sched_setaffinity(0, sizeof(saved), &saved);
+	ASSERT_EQ(ran, 16, "runs on both CPUs");
+	/* A per-CPU bucket would let 4 through on each CPU. */
+	ASSERT_TRUE(tx >= 1 && tx <= 5, "the burst is shared by both CPUs");
+	xt_log("    rejects sent over two CPUs: %d (burst 4)", tx);
+	xlb_dp_close(d);
 }
 
 XT_TEST(per_service_counters)

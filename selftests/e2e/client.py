@@ -24,12 +24,25 @@ bounded by a socket timeout (-t, seconds).
                                      connection; "quit")
   client.py kactl SOCK CMD           send CMD to a keepalive client, print
                                      the reply (exit 1 on "ERR ...")
+  client.py synflood ADDR PORT N SRC N SYNs from SRC, distinct ports of the
+                                     ephemeral range (raw socket), never
+                                     completed; print "sent N"
+  client.py udprate ADDR PORT RATE SECONDS
+                                     RATE new UDP flows (a new socket, so a
+                                     new source port, each) per second for
+                                     SECONDS, each one query answered
+                                     within -t; print "sent N answered M
+                                     seconds S" (S: time taken to send)
 Exit status 0 on success, 1 on failure (reason on stderr).
 """
 import argparse
 import errno
 import os
+import random
+import resource
+import selectors
 import socket
+import struct
 import sys
 import time
 
@@ -67,6 +80,87 @@ def http_get(addr, port, t):
         return http_request(s, addr)
     finally:
         s.close()
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def syn_flood(addr, port, n, src):
+    """SYNs the kernel knows nothing of, from address src: the host never
+    completes them (the caller drops their SYN-ACKs before the stack could
+    answer them with RST)."""
+    daddr = socket.inet_aton(addr)
+    saddr = socket.inet_aton(src)
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    r.bind((src, 0))
+    sent = 0
+    for sport in random.sample(range(32768, 61000), n):
+        seq = random.getrandbits(32)
+        hdr = struct.pack("!HHIIBBHHH", sport, port, seq, 0, 5 << 4, 0x02, 64240, 0, 0)
+        pseudo = saddr + daddr + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(hdr))
+        hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
+        r.sendto(hdr, (addr, 0))
+        sent += 1
+    return sent
+
+
+def udp_rate(addr, port, rate, secs, t):
+    """RATE new flows per second, each its own socket (source port), paced
+    on a monotonic schedule; a flow is answered when its reply arrives
+    within t seconds."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    sel = selectors.DefaultSelector()
+    n_total = int(rate * secs)
+    sent = answered = 0
+    pending = {}
+    t0 = time.monotonic()
+
+    def reap(timeout):
+        nonlocal answered
+        for key, _ in sel.select(timeout):
+            s = key.fileobj
+            try:
+                if s.recv(512):
+                    answered += 1
+            except OSError:
+                pass
+            sel.unregister(s)
+            pending.pop(s, None)
+            s.close()
+        now = time.monotonic()
+        for s, dl in list(pending.items()):
+            if dl < now:
+                sel.unregister(s)
+                del pending[s]
+                s.close()
+
+    while sent < n_total:
+        due = t0 + sent / rate
+        now = time.monotonic()
+        if now < due:
+            reap(due - now)
+            continue
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        s.connect((addr, port))
+        try:
+            s.send(b"q%d" % sent)
+        except OSError:
+            pass
+        sel.register(s, selectors.EVENT_READ)
+        pending[s] = time.monotonic() + t
+        sent += 1
+    t_sent = time.monotonic() - t0	# the pace: answers may come later
+    while pending:
+        reap(0.05)
+    return sent, answered, t_sent
 
 
 def ms(t0):
@@ -203,6 +297,19 @@ def main():
         want = "refused" if op == "refused" else "timeout"
         print("%s %s:%s: %s after %s" % (op, args[0], args[1], res, ms(t0)))
         return 0 if res == want else 1
+
+    if op == "synflood":
+        t0 = time.monotonic()
+        n = syn_flood(args[0], int(args[1]), int(args[2]), args[3])
+        print("sent", n)
+        print("synflood %s:%s x%d %s" % (args[0], args[1], n, ms(t0)), file=sys.stderr)
+        return 0
+
+    if op == "udprate":
+        sent, answered, el = udp_rate(args[0], int(args[1]), float(args[2]),
+                                      float(args[3]), a.timeout or 1.0)
+        print("sent %d answered %d seconds %.1f" % (sent, answered, el))
+        return 0
 
     if op == "keepalive":
         addr, port, path = args[0], int(args[1]), args[2]

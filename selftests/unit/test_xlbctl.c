@@ -205,18 +205,18 @@ static int write_fixture(void)
 	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
 			    a4("10.244.2.7"), 8080, a4("10.0.0.1"), 61000,
 			    a4("192.0.2.10"), 80, a4("198.51.100.7"), 40000,
-			    XLB_CT_REPLY_SNAT, XLB_CT_F_ESTABLISHED, SVC_WEB, 102,
+			    XLB_CT_REPLY_SNAT, XLB_CT_F_ESTABLISHED | XLB_CT_F_SEEN_REPLY, SVC_WEB, 102,
 			    now + 100 * 1000000000ull);
-	/* A local flow through the NodePort, closing. */
+	/* A local flow through the NodePort, reset. */
 	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
 			    a4("198.51.100.8"), 40001, a4("10.0.0.1"), 30080,
 			    a4("198.51.100.8"), 40001, a4("10.244.1.5"), 8080,
-			    XLB_CT_FWD_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_CLOSING,
+			    XLB_CT_FWD_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST,
 			    SVC_WEB, 101, now + 10 * 1000000000ull);
 	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
 			    a4("10.244.1.5"), 8080, a4("198.51.100.8"), 40001,
 			    a4("10.0.0.1"), 30080, a4("198.51.100.8"), 40001,
-			    XLB_CT_REPLY_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_CLOSING,
+			    XLB_CT_REPLY_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST,
 			    SVC_WEB, 101, now + 10 * 1000000000ull);
 	/* An expired UDP flow. */
 	err = err ?: put_ct(XLB_AF_INET, IPPROTO_UDP,
@@ -546,8 +546,8 @@ XT_TEST(test_ct_list)
 	row = find_row(r.json, "kind", "reply_local");
 	if (ASSERT_TRUE(row, "reply_local entry")) {
 		flags = cJSON_GetObjectItem(row, "flags");
-		ASSERT_EQ(cJSON_GetArraySize(flags), 2, "established and closing");
-		ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetArrayItem(flags, 1)), "closing", "flag");
+		ASSERT_EQ(cJSON_GetArraySize(flags), 2, "established and rst");
+		ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetArrayItem(flags, 1)), "rst", "flag");
 	}
 	row = find_row(r.json, "proto", "udp");
 	if (ASSERT_TRUE(row, "udp entry")) {
@@ -677,6 +677,16 @@ XT_TEST(test_stats)
 	row = find_row_int(services, "svc_id", SVC_ANON);
 	if (ASSERT_TRUE(row, "anonymous"))
 		ASSERT_STREQ(jstr(row, "name"), "svc#7", "name");
+	/* The one live reply_snat entry: one port of its backend's pool. */
+	services = cJSON_GetObjectItem(r.json, "snat_pools");
+	if (ASSERT_EQ(cJSON_GetArraySize(services), 1, "one SNAT pool in use")) {
+		row = cJSON_GetArrayItem(services, 0);
+		ASSERT_STREQ(jstr(row, "backend_addr"), "10.244.2.7", "pool backend");
+		ASSERT_EQ(jnum(row, "backend_port"), 8080, "pool backend port");
+		ASSERT_STREQ(jstr(row, "snat_addr"), "10.0.0.1", "SNAT address");
+		ASSERT_EQ(jnum(row, "ports_in_use"), 1, "ports in use");
+		ASSERT_EQ(jnum(row, "unanswered"), 0, "answered (seen_reply)");
+	}
 out:
 	run_free(&r);
 }
