@@ -50,16 +50,17 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 #   test, demo: iproute2 (ip, tc, ss), procps (sysctl, ps), python3 (test
 #               API server, clients), python3-yaml (manifest checks),
 #               openssl + curl + ca-certificates (TLS to the test API server),
-#               ethtool, nftables (test_snat_load's flooding host drops its
-#               SYN-ACKs), iptables (its CNI-style masquerade rule)
-#   bench only: the kube-proxy baselines (iptables, nftables) and the
+#               nftables (test_snat_load's flooding host drops its SYN-ACKs),
+#               iptables (CNI-style masquerade rules beside xlb)
+#   bench only: the kube-proxy baselines (iptables and nftables above),
+#               the generator's offload settings (ethtool) and the
 #               connection benchmark's server and client (nginx-light, wrk)
 DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
 	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
 	    libmicrohttpd-dev \
 	    iproute2 procps python3 python3-yaml openssl curl ca-certificates \
-	    ethtool iptables nftables
-BENCH_PKGS := iptables nftables nginx-light wrk
+	    iptables nftables
+BENCH_PKGS := ethtool nginx-light wrk
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o

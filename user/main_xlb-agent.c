@@ -87,7 +87,7 @@ struct agent {
 	enum xlb_attach attach;		/* --attach */
 	const char *cgroup;		/* --cgroup; NULL: the v2 root */
 	bool no_cgroup;			/* --cgroup off */
-	bool local_stack;		/* --local-delivery stack */
+	bool local_stack;		/* --local-delivery stack (the default) */
 	enum xlb_attach hook[MAX_IFACES];	/* what each uplink got */
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
@@ -149,10 +149,12 @@ static void usage(FILE *f)
 "  --cgroup PATH     local access (the node and its Pods to their own NodePort,\n"
 "                    LB VIP or externalIP): socket programs on this cgroup v2\n"
 "                    directory (default: the cgroup v2 root; off: none)\n"
-"  --local-delivery M  peer (default): packets for a local Pod go straight\n"
-"                    into its veth (bpf_redirect_peer), skipping the host's\n"
-"                    forwarding path; stack: through it (iptables-based\n"
-"                    NetworkPolicy in FORWARD then sees them)\n"
+"  --local-delivery M  stack (default): packets for a local Pod go through\n"
+"                    the host's forwarding path (netfilter sees the flow, so\n"
+"                    CNI masquerade rules and NetworkPolicy keep working);\n"
+"                    peer: straight into the Pod's veth (bpf_redirect_peer),\n"
+"                    only for nodes where nothing NATs or conntracks Pod\n"
+"                    traffic in netfilter\n"
 "  --snat-ports R    SNAT source ports for remote backends (default 61000-65000;\n"
 "                    reserved in net.ipv4.ip_local_reserved_ports)\n"
 "  --snat-address A  IPv4 address only xlb uses as a source (a /32 the node\n"
@@ -346,6 +348,11 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	a->dpo.max_backends = XLB_AGENT_MAX_BACKENDS;
 	a->dpo.max_tables = XLB_AGENT_MAX_TABLES;
 	a->sync_period_ms = XLB_SYNC_PERIOD_S * 1000;
+	/* Stack by default: bpf_redirect_peer skips netfilter, so conntrack
+	 * first sees a flow at the Pod's reply, and a CNI's Pod-egress
+	 * MASQUERADE (flannel --ip-masq, Calico natOutgoing, kindnet) then
+	 * rewrites that reply before tc egress can restore the frontend. */
+	a->local_stack = true;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -378,8 +385,6 @@ static int parse_args(struct agent *a, int argc, char **argv)
 				return -1;
 			}
 			a->local_stack = !strcmp(optarg, "stack");
-			if (a->local_stack)
-				a->dpo.cfg.flags |= XLB_CFG_F_LOCAL_STACK;
 			break;
 		case 'x':
 			/* The old flag: native and auto map onto --attach;
@@ -495,6 +500,8 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	if (a->dpo.cfg.snat_port_min <= 32767 && a->dpo.cfg.snat_port_max >= 30000)
 		pr_warn("--snat-ports %u-%u overlaps Kubernetes' default NodePort range 30000-32767\n",
 			a->dpo.cfg.snat_port_min, a->dpo.cfg.snat_port_max);
+	if (a->local_stack)
+		a->dpo.cfg.flags |= XLB_CFG_F_LOCAL_STACK;
 	if (!a->uninstall && !a->node_name) {
 		fprintf(stderr, "xlb-agent: --node-name is needed\n");
 		return -1;
