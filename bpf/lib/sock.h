@@ -43,6 +43,13 @@ static __always_inline int xlb_sock_to_backend(struct bpf_sock_addr *ctx)
 	if (!svcp)
 		return 1;
 	svc = *svcp;
+	/* loadBalancerSourceRanges bind the node and its Pods too. The
+	 * socket's source address is not chosen yet at connect(), so such a
+	 * VIP is not short-circuited here: its packets take the network path
+	 * (the router sends them back to the VIP's node), where the uplink
+	 * datapath checks the ranges against the packet's real source. */
+	if (svc.flags & XLB_SVC_F_SOURCE_RANGES)
+		return 1;
 	/* No backend: let it go to the frontend address, where the node
 	 * answers RST / port unreachable (a refusal, as kube-proxy gives). */
 	if (!svc.backend_count)

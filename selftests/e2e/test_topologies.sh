@@ -94,6 +94,11 @@ CFG=$TMP/services.yaml
 	cfg_eps hairpin TCP 8080 10.2.1.2@node2
 	cfg_svc empty NodePort TCP 80 8080 30090
 	cfg_eps empty TCP 8080
+	# An LB VIP only 10.0.0.2 (the client) may reach: the ranges bind the
+	# node's own sockets too (kube-proxy: "also for pods and the node").
+	cfg_svc ranged LoadBalancer TCP 80 8080 30088 Cluster 192.0.2.21 |
+		sed 's/^  type: LoadBalancer$/  type: LoadBalancer\n  loadBalancerSourceRanges: ["10.0.0.2\/32"]/'
+	cfg_eps ranged TCP 8080 10.2.1.2@node2
 } >"$CFG"
 
 topo_bridge || t_abort topology "bridge/VXLAN topology failed"
@@ -217,6 +222,21 @@ expect "Pod P1 to its own node's NodePort, remote Pod (30082)" \
 	'^pod=P2 client=10\.1\.1\.2:[0-9]+$' cg_run "$P1" "$PY" "$E2E_DIR/client.py" get 10.0.0.1 30082 -t 3
 expect "control: a node process outside the cgroup is refused" '^refused .*: refused after' \
 	timeout 20 ip netns exec "$N1" "$PY" "$E2E_DIR/client.py" refused 10.0.0.1 30083 -t 1
+# loadBalancerSourceRanges are not bypassed by local access: a socket in
+# the cgroup is not short-circuited to the backend; its SYN takes the
+# network path and the uplink drops it (its source, 10.0.0.1, is outside
+# 10.0.0.2/32). The allowed client still gets through.
+expect "source ranges: the client 10.0.0.2 reaches the ranged VIP 192.0.2.21" \
+	'^pod=P2 client=10\.0\.0\.1:6[0-9]{4}$' http_get 192.0.2.21 80
+xl0=$(reason_count sock_xlate 2>&1); sr0=$(reason_count drop_source_range 2>&1)
+expect "source ranges bind node-local sockets too: 192.0.2.21 from node1 gets no answer" \
+	'^noanswer .*: timeout after' cg_run "$N1" "$PY" "$E2E_DIR/client.py" noanswer 192.0.2.21 80 -t 2
+xl1=$(reason_count sock_xlate 2>&1); sr1=$(reason_count drop_source_range 2>&1)
+if [[ "$xl0$sr0" =~ ^[0-9]+$ ]] && [ "$xl1" = "$xl0" ] && [ "$sr1" -gt "$sr0" ]; then
+	t_pass "ranged VIP: not translated at the socket (sock_xlate $xl0), dropped at the uplink (drop_source_range $sr0 -> $sr1)"
+else
+	t_fail "ranged VIP from a node socket" "sock_xlate $xl0 -> $xl1, drop_source_range $sr0 -> $sr1"
+fi
 
 # 6. Hairpin through the router: node1's own process (outside the cgroup,
 #    so not translated at the socket) connects to an LB VIP; the SYN goes
