@@ -127,8 +127,11 @@ static __always_inline int xlb_tc_egress_icmp(struct xlb_ctx *c, struct xlb_pkt 
 		.sport = p->tuple.dport, .dport = p->tuple.sport,
 		.proto = p->tuple.proto, .family = p->tuple.family,
 	};
-	struct xlb_ct *e = bpf_map_lookup_elem(&xlb_ct, &k);
+	struct xlb_ct *e;
 
+	if (!xlb_icmp_to_sender(p))
+		return verdict(TC_ACT_OK, XLB_R_PASS_ICMP_FOREIGN, c->bytes);
+	e = bpf_map_lookup_elem(&xlb_ct, &k);
 	if (!e || e->kind != XLB_CT_REPLY_LOCAL || !ct_alive(e, now))
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
 	if (xlb_icmp_xlate(c, p, e))

@@ -548,6 +548,16 @@ static __always_inline bool xlb_restart(const struct xlb_ct *ct, const struct xl
 	return (start && !xlb_backend_alive(ct)) || (syn && ct_closed(ct->flags));
 }
 
+/* An ICMP error is about a packet its receiver sent: the outer
+ * destination is the quoted packet's source. Anything else (an off-path
+ * sender spraying errors that quote {SNAT address:port -> backend} for
+ * every port, transit or promiscuous frames) is not translated: it would
+ * reach live flows' clients as a refusal or a lowered path MTU. */
+static __always_inline bool xlb_icmp_to_sender(const struct xlb_pkt *p)
+{
+	return p->ip->daddr == p->tuple.saddr.v4;
+}
+
 /* An ICMP error: about a flow we translated (its quoted tuple, swapped,
  * is the key of the flow's other direction), or not ours. */
 static __always_inline int xlb_handle_icmp(struct xlb_ctx *c, struct xlb_pkt *p, __u64 now)
@@ -558,8 +568,11 @@ static __always_inline int xlb_handle_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
 		.proto = p->tuple.proto, .family = p->tuple.family,
 	};
 	struct xlb_scratch *sc;
-	struct xlb_ct *e = bpf_map_lookup_elem(&xlb_ct, &k);
+	struct xlb_ct *e;
 
+	if (!xlb_icmp_to_sender(p))
+		return verdict(xlb_act_pass(c), XLB_R_PASS_ICMP_FOREIGN, c->bytes);
+	e = bpf_map_lookup_elem(&xlb_ct, &k);
 	/* REPLY_LOCAL: the Pod's own packets; their errors come from the
 	 * client side only at tc egress (xlb_tc_egress). */
 	if (!e || !ct_alive(e, now) || e->kind == XLB_CT_REPLY_LOCAL)

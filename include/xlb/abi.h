@@ -395,6 +395,9 @@ enum xlb_reason {
 	XLB_R_DROP_SNAT_MISS,		/* to a SNAT address:port of xlb's with
 					 * no live conntrack entry (its flow
 					 * is gone): the stack would RST it */
+	XLB_R_PASS_ICMP_FOREIGN,	/* ICMP error quoting a translated
+					 * flow but not addressed to the quoted
+					 * packet's sender: untouched */
 	XLB_R_MAX,
 };
 
@@ -490,6 +493,7 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_SOCK_XLATE]		= "sock_xlate",
 	[XLB_R_PASS_OTHER_HOST]		= "pass_other_host",
 	[XLB_R_DROP_SNAT_MISS]		= "drop_snat_miss",
+	[XLB_R_PASS_ICMP_FOREIGN]	= "pass_icmp_foreign",
 };
 #endif
 

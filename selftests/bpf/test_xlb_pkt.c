@@ -2469,6 +2469,19 @@ XT_TEST(icmp_error_about_snat_flow_translated)
 			check_run("xdp: frag-needed about a SNAT flow, to the client", &r,
 				  XDP_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
 		}
+		/* The same quote sent to another address (an off-path sender
+		 * spraying errors for every SNAT port, or a transit frame):
+		 * not for the quoted packet's sender, so left alone. */
+		((struct iphdr *)(in + 14))->daddr = ip4("10.0.1.77");
+		ip_csum_fix(in);
+		if (hook) {
+			if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn1, &r), "tc foreign icmp"))
+				check_tc("tc: an error not addressed to the quoted sender is untouched",
+					 &r, TC_ACT_OK, XLB_R_PASS_ICMP_FOREIGN, in, len);
+		} else if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn1, &r), "xdp foreign icmp")) {
+			check_run("xdp: an error not addressed to the quoted sender is untouched",
+				  &r, XDP_PASS, XLB_R_PASS_ICMP_FOREIGN, in, len);
+		}
 	}
 }
 
