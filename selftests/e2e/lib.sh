@@ -245,7 +245,8 @@ agent_log() { echo "$TMP/$1.log"; }
 agent_synced_count() { grep -c 'xlb-agent: synced' "$TMP/$1.log" 2>/dev/null || true; }
 
 # agent_start NAME NS CONFIG [extra args]: run node1's agent in NS; wait
-# (<= 10 s) for "xlb-agent: ready". Its uplinks: $AGENT_IFACES.
+# (<= $AGENT_READY_S s, default 10) for "xlb-agent: ready". Its uplinks:
+# $AGENT_IFACES.
 AGENT_IFACES=${AGENT_IFACES:-"n1up n1n2"}
 agent_ifaces() { local i; for i in $AGENT_IFACES; do printf -- '--iface %s ' "$i"; done; }
 agent_start() {
@@ -255,7 +256,7 @@ agent_start() {
 		--node-name node1 --pin-dir "$PIN" "$@" >>"$log" 2>&1 &
 	p=$!
 	AGENT_PID[$name]=$p
-	for i in $(seq 1 100); do
+	for i in $(seq 1 $(( ${AGENT_READY_S:-10} * 10 ))); do
 		grep -q 'xlb-agent: ready' "$log" 2>/dev/null && return 0
 		if ! kill -0 "$p" 2>/dev/null; then
 			echo "agent $name exited before ready; log:" >&2
@@ -265,7 +266,7 @@ agent_start() {
 		fi
 		sleep 0.1
 	done
-	echo "agent $name not ready after 10 s; log:" >&2
+	echo "agent $name not ready after ${AGENT_READY_S:-10} s; log:" >&2
 	tail -20 "$log" >&2
 	return 1
 }

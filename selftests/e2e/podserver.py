@@ -5,7 +5,8 @@
 
 HTTP/1.1 (keep-alive) server: GET / answers "pod=NAME client=IP:PORT\n"
 naming the peer address the Pod saw. UDP echo: every datagram is answered
-with "pod=NAME client=IP:PORT". Prints "listening" once all sockets are
+with "pod=NAME client=IP:PORT" (followed by "seq N" when the datagram
+was "seq N"). Prints "listening" once all sockets are
 bound, then serves until killed.
 """
 import argparse
@@ -70,6 +71,9 @@ def main():
                 # Pod's stack sends it in fragments)
                 if data.startswith(b"big "):
                     out = (out + b"\n").ljust(int(data[4:]), b"x")
+                # "seq N": echoed, so a load test counts lost datagrams
+                elif data.startswith(b"seq "):
+                    out += b" " + data[:32]
                 us.sendto(out, peer)
         threads.append(threading.Thread(target=udp_loop, daemon=True))
     for t in threads:
