@@ -28,11 +28,14 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 CFLAGS   ?= -O2 -g
-XCFLAGS  := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+# Test builds only: XLB_DEFS=-DXLB_TEST_CT_LAYOUT gives struct xlb_ct
+# another layout (the upgrade variant below).
+XLB_DEFS ?=
+XCFLAGS  := $(CFLAGS) $(XLB_DEFS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
 	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lm -lpthread
-BPF_CFLAGS = -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS = $(XLB_DEFS) -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP
 # BPF code reads kernel uapi and libbpf headers only: a libc header makes
 # the object depend on headers a plain machine lacks (gnu/stubs-32.h). The
@@ -132,7 +135,15 @@ $(BUILD)/%: $(BUILD)/user/main_%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
 
-test: all
+# The same tree built with another conntrack layout, in its own build dir:
+# test_restart_load.sh upgrades to it and back under load.
+UPGRADE_BUILD := $(BUILD)/ct-layout
+.PHONY: upgrade-variant
+upgrade-variant: all
+	$(Q)$(MAKE) --no-print-directory BUILD=$(UPGRADE_BUILD) \
+		XLB_DEFS=-DXLB_TEST_CT_LAYOUT $(UPGRADE_BUILD)/xlb-agent $(UPGRADE_BUILD)/xlbctl
+
+test: all upgrade-variant
 	$(Q)selftests/run.sh $(BUILD)
 
 demo: all

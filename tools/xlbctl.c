@@ -49,6 +49,17 @@ static int open_maps(void)
 	if (dp)
 		return 0;
 	err = -errno;
+	if (err == -ENOENT) {
+		char other[64];
+
+		for (int m = 0; m < XLB_DPM_MAX; m++) {
+			if (!xlb_dp_pinned_other(pin_dir, m, other, sizeof(other)))
+				continue;
+			err_msg("open pinned maps under %s: %s is pinned in another layout than this xlbctl's %s: use the xlbctl of the agent's build",
+				pin_dir, other, xlb_dp_pin_name(m));
+			return err;
+		}
+	}
 	err_msg("open pinned maps under %s: %s%s", pin_dir, strerror(-err),
 		err == -ENOENT ? " (is xlb-agent running, or --pin-dir wrong?)" :
 		err == -EPERM || err == -EACCES ? " (xlbctl needs root or CAP_BPF)" : "");

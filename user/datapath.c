@@ -8,15 +8,18 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <dirent.h>
 #include <linux/magic.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
 #include "xlb.skel.h"
 #include "datapath.h"
 #include "log.h"
+#include "maplayout.h"
 
 #define PIN_XDP "prog_xdp"
 #define PIN_TC  "prog_tc_egress"
@@ -41,10 +44,26 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_SOCK_REV]	= XLB_MAP_SOCK_REV,
 };
 
+#define MAX_OLD 4
+
+/* A pinned map of another layout (an earlier or later build's): migrated
+ * into ours after load, removed once our programs run. */
+struct old_map {
+	int fd;
+	char path[PATH_MAX];
+	struct btf *btf;		/* the old map's own BTF, from the kernel */
+	struct xlb_copy_plan key, val;
+	__u32 type;
+	__u64 copied;
+};
+
 struct xlb_dp {
 	struct xlb_bpf *skel;		/* NULL when opened from pins */
 	int fds[XLB_DPM_MAX];
 	bool own_fds;			/* fds opened by us (pinned mode) */
+	bool had_pin[XLB_DPM_MAX];	/* ours was pinned before this load */
+	struct old_map old[XLB_DPM_MAX][MAX_OLD];
+	int n_old[XLB_DPM_MAX];
 };
 
 static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
@@ -67,6 +86,91 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_SOCK_REV:		return s->maps.xlb_sock_rev;
 	default:			return NULL;
 	}
+}
+
+/*
+ * Pin names carry the layout: "<map>_v<hash>", the hash over the map's
+ * type, flags, and the BTF of its key and value (and an inner map's
+ * sizes). A struct change in abi.h renames the pin by itself, so a program
+ * only ever meets maps of its own layout; nobody has to remember to bump a
+ * version.
+ */
+static char pin_names[XLB_DPM_MAX][48];
+
+static __u32 map_layout(struct xlb_bpf *s, enum xlb_dp_map m)
+{
+	const struct btf *btf = bpf_object__btf(s->obj);
+	struct bpf_map *map = skel_map(s, m), *inner = bpf_map__inner_map(map);
+	__u32 h = XLB_LAYOUT_SEED, t[4];
+
+	t[0] = bpf_map__type(map);
+	t[1] = bpf_map__map_flags(map);
+	t[2] = inner ? bpf_map__key_size(inner) : 0;
+	t[3] = inner ? bpf_map__value_size(inner) : 0;
+	h = xlb_layout_hash(NULL, 0, t[0] << 16 ^ t[1], h);
+	h = xlb_layout_hash(NULL, 0, t[2] << 16 ^ t[3], h);
+	h = xlb_layout_hash(btf, bpf_map__btf_key_type_id(map), bpf_map__key_size(map), h);
+	return xlb_layout_hash(btf, bpf_map__btf_value_type_id(map),
+			       bpf_map__value_size(map), h);
+}
+
+static int pin_names_init(struct xlb_bpf *s)
+{
+	struct xlb_bpf *own = NULL;
+
+	if (pin_names[0][0])
+		return 0;
+	if (!s) {
+		own = s = xlb_bpf__open();
+		if (!s)
+			return -errno;
+	}
+	for (int m = 0; m < XLB_DPM_MAX; m++)
+		snprintf(pin_names[m], sizeof(pin_names[m]), "%s_v%08x",
+			 xlb_dp_map_names[m], map_layout(s, m));
+	xlb_bpf__destroy(own);
+	return 0;
+}
+
+const char *xlb_dp_pin_name(enum xlb_dp_map m)
+{
+	if (m >= XLB_DPM_MAX || pin_names_init(NULL))
+		return m < XLB_DPM_MAX ? xlb_dp_map_names[m] : "?";
+	return pin_names[m];
+}
+
+/* Is @name a pin of map @m in some layout: "<map>" (before pins were
+ * versioned) or "<map>_v<8 hex>"? */
+static bool is_pin_of(const char *name, enum xlb_dp_map m)
+{
+	size_t n = strlen(xlb_dp_map_names[m]);
+
+	if (strncmp(name, xlb_dp_map_names[m], n))
+		return false;
+	if (!name[n])
+		return true;
+	if (strncmp(name + n, "_v", 2) || strlen(name + n + 2) != 8)
+		return false;
+	return strspn(name + n + 2, "0123456789abcdef") == 8;
+}
+
+int xlb_dp_pinned_other(const char *pin_dir, enum xlb_dp_map m, char *buf, size_t n)
+{
+	DIR *d = opendir(pin_dir);
+	struct dirent *e;
+	int found = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		if (is_pin_of(e->d_name, m) && strcmp(e->d_name, xlb_dp_pin_name(m))) {
+			snprintf(buf, n, "%s", e->d_name);
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
 }
 
 static bool on_bpffs(const char *path)
@@ -194,6 +298,241 @@ out:
 	close(fd);
 }
 
+/* Maps whose entries the programs create: losing them breaks flows, so an
+ * agent that cannot carry them over refuses to start. The others are
+ * rewritten by sync or only count. */
+static bool holds_flows(enum xlb_dp_map m)
+{
+	return m == XLB_DPM_CT || m == XLB_DPM_AFFINITY || m == XLB_DPM_SOCK_REV ||
+	       m == XLB_DPM_FRAGS;
+}
+
+static bool is_percpu(__u32 type)
+{
+	return type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static bool is_array(__u32 type)
+{
+	return type == BPF_MAP_TYPE_ARRAY || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+	       type == BPF_MAP_TYPE_ARRAY_OF_MAPS;
+}
+
+static void old_close(struct old_map *om)
+{
+	btf__free(om->btf);
+	om->btf = NULL;
+	if (om->fd >= 0)
+		close(om->fd);
+	om->fd = -1;
+}
+
+/* Plan carrying @path (a pin of @m in another layout) into our map. */
+static int old_open(struct xlb_dp *dp, enum xlb_dp_map m, const char *path)
+{
+	struct bpf_map *map = skel_map(dp->skel, m);
+	const struct btf *nb = bpf_object__btf(dp->skel->obj);
+	struct old_map *om = &dp->old[m][dp->n_old[m]];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err = 0;
+
+	if (dp->n_old[m] >= MAX_OLD)
+		return -E2BIG;
+	*om = (struct old_map){ .fd = bpf_obj_get(path) };
+	snprintf(om->path, sizeof(om->path), "%s", path);
+	if (om->fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(om->fd, &info, &len)) {
+		err = -errno;
+		goto out;
+	}
+	om->type = info.type;
+	if (info.btf_id) {
+		om->btf = btf__load_from_kernel_by_id(info.btf_id);
+		if (!om->btf) {
+			err = -errno;
+			goto out;
+		}
+	}
+	if (info.type != bpf_map__type(map)) {
+		err = -EPROTOTYPE;
+		goto out;
+	}
+	err = xlb_copy_plan(om->btf, info.btf_key_type_id, info.key_size, nb,
+			    bpf_map__btf_key_type_id(map), bpf_map__key_size(map), &om->key);
+	if (!err)
+		err = xlb_copy_plan(om->btf, info.btf_value_type_id, info.value_size, nb,
+				    bpf_map__btf_value_type_id(map),
+				    bpf_map__value_size(map), &om->val);
+	/* A field that changed size, or a key field that is gone, would turn
+	 * two entries into one or make a key nobody looks up. */
+	if (!err && (om->key.zeroed[0] || om->key.dropped[0]))
+		err = -EINVAL;
+out:
+	if (err) {
+		old_close(om);
+		return err;
+	}
+	if (om->val.zeroed[0] || om->val.dropped[0])
+		pr_info("%s: migrating by field name; new fields start zero: %s; dropped: %s\n",
+			path, om->val.zeroed[0] ? om->val.zeroed : "none",
+			om->val.dropped[0] ? om->val.dropped : "none");
+	dp->n_old[m]++;
+	return 0;
+}
+
+/* Find the pins of other layouts before anything is created: a map with
+ * flows that cannot be carried over stops the start, so the running
+ * datapath (old programs on old maps) stays untouched. */
+static int find_old(struct xlb_dp *dp, const char *pin_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(pin_dir);
+	int err = 0;
+
+	if (!d)
+		return 0;
+	while (!err && (e = readdir(d))) {
+		for (int m = 0; m < XLB_DPM_MAX && !err; m++) {
+			if (!is_pin_of(e->d_name, m) || !strcmp(e->d_name, pin_names[m]))
+				continue;
+			err = pin_path(path, sizeof(path), pin_dir, e->d_name);
+			if (!err)
+				err = old_open(dp, m, path);
+			if (!err)
+				continue;
+			if (!holds_flows(m)) {
+				pr_warn("%s: pinned by a build with another layout, cannot be carried over (%s); sync rebuilds it\n",
+					path, strerror(-err));
+				err = 0;
+				continue;
+			}
+			pr_err("%s: pinned by a build with another layout that this agent cannot migrate into %s (%s); refusing to start so its flows are not flushed (the running datapath is untouched): run the build that made it, or xlb-agent --uninstall to start over\n",
+			       path, pin_names[m], strerror(-err));
+		}
+	}
+	closedir(d);
+	return err;
+}
+
+/*
+ * Copy every entry of @om into @fd (our map) by the plan. @flags:
+ * BPF_ANY into a fresh map, BPF_NOEXIST when ours may hold newer entries
+ * (the second pass, or a map ours had pinned already): never overwrite
+ * what our programs wrote.
+ */
+static int old_copy(struct old_map *om, int fd, const struct bpf_map *map, __u64 flags)
+{
+	struct bpf_map_info oi = {};
+	__u32 len = sizeof(oi), nks = bpf_map__key_size(map), nvs = bpf_map__value_size(map);
+	int ncpu = is_percpu(om->type) ? libbpf_num_possible_cpus() : 1;
+	size_t ostride, nstride;
+	void *ok = NULL, *nk = NULL, *ov = NULL, *nv = NULL, *prev = NULL;
+	int err = 0;
+
+	if (ncpu < 1 || bpf_obj_get_info_by_fd(om->fd, &oi, &len))
+		return -EINVAL;
+	ostride = ncpu > 1 || is_percpu(om->type) ? (oi.value_size + 7) & ~7u : oi.value_size;
+	nstride = ncpu > 1 || is_percpu(om->type) ? (nvs + 7) & ~7u : nvs;
+	ok = calloc(1, oi.key_size);
+	nk = calloc(1, nks);
+	ov = calloc(ncpu, ostride);
+	nv = calloc(ncpu, nstride);
+	if (!ok || !nk || !ov || !nv) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		int ufd = -1;
+
+		if (bpf_map_get_next_key(om->fd, prev, ok))
+			break;	/* ENOENT: done */
+		prev = ok;
+		if (bpf_map_lookup_elem(om->fd, ok, ov))
+			continue;	/* gone meanwhile (LRU, expiry) */
+		memset(nk, 0, nks);
+		memset(nv, 0, (size_t)ncpu * nstride);
+		xlb_copy_apply(&om->key, ok, nk);
+		for (int c = 0; c < ncpu; c++)
+			xlb_copy_apply(&om->val, (char *)ov + c * ostride, (char *)nv + c * nstride);
+		if (om->type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
+			/* A lookup gives the inner map's id, an update wants an fd. */
+			ufd = bpf_map_get_fd_by_id(*(__u32 *)ov);
+			if (ufd < 0)
+				continue;
+			*(__u32 *)nv = ufd;
+		}
+		if (bpf_map_update_elem(fd, nk, nv, flags)) {
+			if (errno != EEXIST && errno != E2BIG && !err)
+				err = -errno;
+		} else {
+			om->copied++;
+		}
+		if (ufd >= 0)
+			close(ufd);
+	}
+out:
+	free(ok);
+	free(nk);
+	free(ov);
+	free(nv);
+	return err;
+}
+
+/* Carry the old layouts' entries into ours (@second: after the swap, only
+ * the maps programs write, never overwriting). */
+static void migrate(struct xlb_dp *dp, bool second)
+{
+	for (int m = 0; m < XLB_DPM_MAX; m++) {
+		struct bpf_map *map = skel_map(dp->skel, m);
+		__u64 flags = second || dp->had_pin[m] ? BPF_NOEXIST : BPF_ANY;
+
+		if (second && !holds_flows(m))
+			continue;
+		/* Arrays have every key: only a fresh one takes the old values. */
+		if (is_array(bpf_map__type(map)) && flags == BPF_NOEXIST)
+			continue;
+		for (int i = 0; i < dp->n_old[m]; i++) {
+			struct old_map *om = &dp->old[m][i];
+			__u64 before = om->copied;
+			int err = old_copy(om, dp->fds[m], map, flags);
+
+			if (err)
+				pr_warn("migrate %s into %s: %s (after %llu entries)\n",
+					om->path, pin_names[m], strerror(-err),
+					(unsigned long long)om->copied);
+			else if (om->copied > before || !second)
+				pr_info("%s: %llu entries carried into %s%s\n", om->path,
+					(unsigned long long)(om->copied - before), pin_names[m],
+					second ? " (written by the old programs until the swap)" : "");
+		}
+	}
+}
+
+int xlb_dp_migrate_finish(struct xlb_dp *dp)
+{
+	if (!dp->skel)
+		return 0;
+	migrate(dp, true);
+	for (int m = 0; m < XLB_DPM_MAX; m++) {
+		for (int i = 0; i < dp->n_old[m]; i++) {
+			struct old_map *om = &dp->old[m][i];
+
+			if (unlink(om->path) && errno != ENOENT)
+				pr_warn("remove %s: %s\n", om->path, strerror(errno));
+			else
+				pr_info("removed %s: our programs run on %s\n", om->path,
+					pin_names[m]);
+			old_close(om);
+		}
+		dp->n_old[m] = 0;
+	}
+	return 0;
+}
+
 struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 {
 	struct xlb_dp *dp;
@@ -232,15 +571,22 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 			pr_err("create pin dir %s: %s\n", o->pin_dir, strerror(-err));
 			goto err_destroy;
 		}
+		err = pin_names_init(dp->skel);
+		if (err)
+			goto err_destroy;
 		/* libbpf adopts a compatible pinned map or pins a new one. */
 		for (int m = 0; m < XLB_DPM_MAX; m++) {
-			err = pin_path(path, sizeof(path), o->pin_dir, xlb_dp_map_names[m]);
+			err = pin_path(path, sizeof(path), o->pin_dir, pin_names[m]);
 			if (!err)
 				reconcile_pin(skel_map(dp->skel, m), path,
 					      m == XLB_DPM_CT || m == XLB_DPM_AFFINITY);
+			dp->had_pin[m] = !err && !access(path, F_OK);
 		}
+		err = find_old(dp, o->pin_dir);
+		if (err)
+			goto err_destroy;
 		for (int m = 0; m < XLB_DPM_MAX; m++) {
-			err = pin_path(path, sizeof(path), o->pin_dir, xlb_dp_map_names[m]);
+			err = pin_path(path, sizeof(path), o->pin_dir, pin_names[m]);
 			if (!err)
 				err = bpf_map__set_pin_path(skel_map(dp->skel, m), path);
 			if (err)
@@ -256,6 +602,9 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 	}
 	for (int m = 0; m < XLB_DPM_MAX; m++)
 		dp->fds[m] = bpf_map__fd(skel_map(dp->skel, m));
+	/* Before sync adopts the maps (service and backend ids) and before
+	 * our programs run: they start on the old state. */
+	migrate(dp, false);
 
 	if (o->pin_dir) {
 		err = pin_prog(dp->skel->progs.xlb_xdp, o->pin_dir, PIN_XDP);
@@ -271,6 +620,9 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 	return dp;
 
 err_destroy:
+	for (int m = 0; m < XLB_DPM_MAX; m++)
+		for (int i = 0; i < dp->n_old[m]; i++)
+			old_close(&dp->old[m][i]);
 	xlb_bpf__destroy(dp->skel);
 err_free:
 	free(dp);
@@ -291,7 +643,7 @@ struct xlb_dp *xlb_dp_open_pinned(const char *pin_dir)
 	for (int m = 0; m < XLB_DPM_MAX; m++)
 		dp->fds[m] = -1;
 	for (int m = 0; m < XLB_DPM_MAX; m++) {
-		err = pin_path(path, sizeof(path), pin_dir, xlb_dp_map_names[m]);
+		err = pin_path(path, sizeof(path), pin_dir, xlb_dp_pin_name(m));
 		if (err)
 			break;
 		dp->fds[m] = bpf_obj_get(path);
@@ -317,6 +669,9 @@ void xlb_dp_close(struct xlb_dp *dp)
 			if (dp->fds[m] >= 0)
 				close(dp->fds[m]);
 	}
+	for (int m = 0; m < XLB_DPM_MAX; m++)
+		for (int i = 0; i < dp->n_old[m]; i++)
+			old_close(&dp->old[m][i]);
 	xlb_bpf__destroy(dp->skel);
 	free(dp);
 }
@@ -327,11 +682,20 @@ int xlb_dp_unpin(const char *pin_dir)
 	char path[PATH_MAX];
 	int err = 0;
 
-	for (int m = 0; m < XLB_DPM_MAX; m++) {
-		if (!pin_path(path, sizeof(path), pin_dir, xlb_dp_map_names[m]) &&
-		    unlink(path) && errno != ENOENT)
-			err = -errno;
+	DIR *d = opendir(pin_dir);
+	struct dirent *e;
+
+	/* Every layout's pins: ours, older and newer builds'. */
+	while (d && (e = readdir(d))) {
+		for (int m = 0; m < XLB_DPM_MAX; m++) {
+			if (is_pin_of(e->d_name, m) &&
+			    !pin_path(path, sizeof(path), pin_dir, e->d_name) &&
+			    unlink(path) && errno != ENOENT)
+				err = -errno;
+		}
 	}
+	if (d)
+		closedir(d);
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		if (!pin_path(path, sizeof(path), pin_dir, progs[i]) &&
 		    unlink(path) && errno != ENOENT)

@@ -12,6 +12,7 @@
 #define XLB_DATAPATH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <xlb/abi.h>
 
 enum xlb_dp_map {
@@ -34,6 +35,10 @@ enum xlb_dp_map {
 };
 
 extern const char *const xlb_dp_map_names[XLB_DPM_MAX];
+/* The pin name of map @m in this build's layout: "<name>_v<layout hash>". */
+const char *xlb_dp_pin_name(enum xlb_dp_map m);
+/* 1 and its name in @buf when @pin_dir holds map @m in another layout. */
+int xlb_dp_pinned_other(const char *pin_dir, enum xlb_dp_map m, char *buf, size_t n);
 
 struct xlb_dp_opts {
 	const char *pin_dir;	/* NULL: pin nothing (packet tests) */
@@ -52,6 +57,14 @@ struct xlb_bpf;
  * prog_tc_ingress.
  * NULL with errno set on failure. */
 struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o);
+/*
+ * Upgrades: xlb_dp_load carries the entries of maps pinned in another
+ * layout (an older or newer build) into ours, by field name, before sync
+ * reads them. Once our programs are attached (the swap), this copies what
+ * the old programs created meanwhile and removes the old pins. Not called
+ * when the attach failed: the old programs keep their maps.
+ */
+int xlb_dp_migrate_finish(struct xlb_dp *dp);
 /* Open the pinned maps only (xlbctl, tools): no programs. */
 struct xlb_dp *xlb_dp_open_pinned(const char *pin_dir);
 void xlb_dp_close(struct xlb_dp *dp);

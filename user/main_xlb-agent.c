@@ -1318,6 +1318,8 @@ int main(int argc, char **argv)
 		/* Not fatal: the uplinks' datapath works without it. */
 		xlb_attach_cgroup(a.cgroup, fds);
 	}
+	/* Our programs run now: the old layout's maps can go. */
+	xlb_dp_migrate_finish(a.dp);
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
 out:

@@ -211,6 +211,11 @@ enum xlb_ct_flags {
 #define XLB_CT_LOCKED 1ull
 
 struct xlb_ct {
+#ifdef XLB_TEST_CT_LAYOUT
+	/* Test builds only (make's upgrade variant): every field moves, so
+	 * the upgrade test migrates between two real layouts. */
+	__u64 test_generation;
+#endif
 	union xlb_addr nat_saddr;	/* rewrite the source to this */
 	union xlb_addr nat_daddr;	/* rewrite the destination to this */
 	__be16 nat_sport;
@@ -223,7 +228,11 @@ struct xlb_ct {
 	__u64 expires_ns;	/* CLOCK_MONOTONIC deadline (coarse: the
 				 * programs read bpf_ktime_get_coarse_ns) */
 };
+#ifdef XLB_TEST_CT_LAYOUT
+_Static_assert(sizeof(struct xlb_ct) == 64, "xlb_ct size (test layout)");
+#else
 _Static_assert(sizeof(struct xlb_ct) == 56, "xlb_ct size");
+#endif
 
 /*
  * xlb_frags: LRU_HASH, an IPv4 datagram in fragments -> the ports of its

@@ -6,7 +6,8 @@
 # spreads them over the local Pod P1 and the remote Pod P2, SNATed) and
 # four steady UDP streams (local and remote backend, NodePort and VIP)
 # while node1's agent is restarted 10 times (SIGTERM), killed with SIGKILL,
-# and the EndpointSlice churns. Asserted at the end: every TCP connection
+# upgraded to a build whose conntrack layout differs (make upgrade-variant)
+# and back, and the EndpointSlice churns. Asserted at the end: every TCP connection
 # still answers, from the same Pod and seen from the same client address
 # (no flow moved, no SNAT port changed); UDP loss within $UDP_LOSS_MAX
 # datagrams per stream (the programs never detach, so the design bound is
@@ -73,12 +74,14 @@ ct_kept() {
 
 progress() { cat "$LG/progress" 2>/dev/null || echo "? ?"; }
 
-# restart_once NAME HOW: stop the running agent (SIGTERM or SIGKILL), start
-# NAME; record the restart-to-ready time.
+# restart_once NAME HOW [BUILD]: stop the running agent (SIGTERM or
+# SIGKILL), start NAME (from BUILD's xlb-agent, default ours; xlbctl too);
+# record the restart-to-ready time.
 CUR=a0
 READY_MS=()
 restart_once() {
-	local name=$1 how=$2 p t0 ms
+	local name=$1 how=$2 build=${3:-$BUILD} p t0 ms
+	AGENT=$build/xlb-agent XLBCTL=$build/xlbctl
 	p=${AGENT_PID[$CUR]}
 	if [ "$how" = KILL ]; then
 		kill -KILL "$p"; wait "$p" 2>/dev/null; unset "AGENT_PID[$CUR]"
@@ -135,6 +138,39 @@ done
 ct_kept "after $RESTARTS restarts: no conntrack entry of a live flow gone"
 restart_once ak KILL
 ct_kept "after SIGKILL and restart: no conntrack entry of a live flow gone"
+
+# --- upgrade to a build whose conntrack value has another layout, and back
+# (make upgrade-variant: XLB_TEST_CT_LAYOUT moves every field of xlb_ct)
+UPG=$BUILD/ct-layout
+[ -x "$UPG/xlb-agent" ] && [ -x "$UPG/xlbctl" ] ||
+	t_abort "upgrade build" "$UPG/xlb-agent missing (make upgrade-variant)"
+ct_pins() { (cd "$PIN" && ls -d xlb_ct xlb_ct_v* 2>/dev/null | tr '\n' ' '); }
+pins_before=$(ct_pins)
+restart_once au KILL "$UPG"
+pins_after=$(ct_pins)
+if [ "$pins_before" != "$pins_after" ] && [ "$(wc -w <<<"$pins_after")" = 1 ]; then
+	t_pass "upgrade: conntrack pinned under the new layout's name, the old one removed after the swap ($pins_before-> $pins_after)"
+else
+	t_fail "upgrade: one conntrack pin of the new layout" "before: $pins_before, after: $pins_after"
+fi
+carried=$(grep -E "entries carried into ${pins_after% }" "$(agent_log au)" | head -1)
+if [ -n "$carried" ]; then
+	t_pass "upgrade: the new agent migrated conntrack ($(sed 's/.*: \([0-9]* entries\).*/\1/' <<<"$carried"))"
+else
+	t_fail "upgrade: the new agent migrated conntrack" "$(grep -iE 'migrat|carried|layout' "$(agent_log au)" | tail -3)"
+fi
+if out=$(timeout 10 "$BUILD/xlbctl" --pin-dir "$PIN" ct list 2>&1); then
+	t_fail "xlbctl of the old build refuses the new layout's maps" "it printed: $(head -2 <<<"$out")"
+elif grep -q "another layout" <<<"$out"; then
+	t_pass "xlbctl of the old build refuses the new layout's maps with a hint"
+else
+	t_fail "xlbctl of the old build: a message naming the layout" "$out"
+fi
+ct_kept "after the upgrade (other conntrack layout): no conntrack entry of a live flow gone"
+restart_once ad TERM "$BUILD"
+ct_kept "after the downgrade (back to our layout): no conntrack entry of a live flow gone"
+[ "$(ct_pins)" = "$pins_before" ] && t_pass "downgrade: back on the original pin ($pins_before)" ||
+	t_fail "downgrade: back on the original pin" "$(ct_pins)"
 
 # --- endpoint churn: P1b leaves and comes back twice; the flows on P1
 # and P2 stay. P1b's established flows keep their (terminating) backend
