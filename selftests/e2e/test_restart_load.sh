@@ -82,8 +82,10 @@ READY_MS=()
 restart_once() {
 	local name=$1 how=$2 build=${3:-$BUILD} p t0 ms
 	AGENT=$build/xlb-agent XLBCTL=$build/xlbctl
-	p=${AGENT_PID[$CUR]}
-	if [ "$how" = KILL ]; then
+	p=${AGENT_PID[$CUR]:-}
+	if [ -z "$p" ]; then
+		:	# stopped already
+	elif [ "$how" = KILL ]; then
 		kill -KILL "$p"; wait "$p" 2>/dev/null; unset "AGENT_PID[$CUR]"
 	else
 		agent_stop "$CUR" || t_fail "$CUR exits on SIGTERM" "needed SIGKILL"
@@ -171,6 +173,22 @@ restart_once ad TERM "$BUILD"
 ct_kept "after the downgrade (back to our layout): no conntrack entry of a live flow gone"
 [ "$(ct_pins)" = "$pins_before" ] && t_pass "downgrade: back on the original pin ($pins_before)" ||
 	t_fail "downgrade: back on the original pin" "$(ct_pins)"
+
+# --- upgrade from a build before versioned names: while no agent runs, the
+# pins get their unversioned names (what that build pinned); the next agent
+# carries every map over, Maglev tables (map-in-map) and per-CPU counters
+# included.
+agent_stop "$CUR" || t_fail "$CUR exits on SIGTERM" "needed SIGKILL"
+for f in "$PIN"/xlb_*_v????????; do mv "$f" "${f%_v????????}"; done
+restart_once al TERM
+left=$(cd "$PIN" && ls | grep -E '^xlb_' | grep -vE '_v[0-9a-f]{8}$' | tr '\n' ' ')
+nmig=$(grep -c 'entries carried into' "$(agent_log al)")
+if [ -z "$left" ] && [ "$nmig" -ge 10 ]; then
+	t_pass "upgrade from unversioned pins: $nmig maps carried over, none left behind"
+else
+	t_fail "upgrade from unversioned pins" "left: ${left:-none}; carried: $nmig; $(grep -iE 'migrat|layout' "$(agent_log al)" | tail -3)"
+fi
+ct_kept "after the upgrade from unversioned pins: no conntrack entry of a live flow gone"
 
 # --- endpoint churn: P1b leaves and comes back twice; the flows on P1
 # and P2 stay. P1b's established flows keep their (terminating) backend
