@@ -103,6 +103,30 @@ topo_up --p1b || t_abort topology "topo_up failed"
 pod_server "$P1" P1 && pod_server "$P1B" P1b && pod_server "$P2" P2 ||
 	t_abort servers "pod servers did not start"
 neigh_warm
+# Another tool's tc filter on the uplink, before xlb's (priority 1 < xlb's
+# 0x786c): it counts every packet and hands it on. It must stay through
+# every restart, upgrade and --uninstall, and see the packets xlb handles.
+TCC=$BUILD/selftests/e2e/tc_count.bpf.o
+nsx "$N1" tc qdisc add dev n1up clsact &&
+	nsx "$N1" tc filter add dev n1up ingress prio 1 handle 1 bpf da obj "$TCC" sec tc ||
+	t_abort "foreign tc filter" "could not install $TCC on n1up"
+# foreign_count: packets the foreign filter has seen ("none": it is gone)
+foreign_count() {
+	local id mid
+	id=$(nsx "$N1" tc -j filter show dev n1up ingress | "$PY" -c '
+import json, sys
+for f in json.load(sys.stdin):
+    o = f.get("options", {})
+    if f.get("pref") == 1 and "prog" in o: print(o["prog"]["id"]); break')
+	[ -n "$id" ] || { echo none; return; }
+	mid=$(bpftool prog show id "$id" -j | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["map_ids"][0])')
+	bpftool map lookup id "$mid" key 0 0 0 0 -j | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d.get("formatted", d)
+v = d["value"]
+print(v if isinstance(v, int) else int.from_bytes(bytes(int(b, 16) for b in v), "little"))'
+}
 t0=$(date +%s%N)
 agent_start a0 "$N1" "$CFG" || t_abort "agent start" "$(tail -20 "$(agent_log a0)")"
 note "first agent ready in $(ms_since "$t0") ms"
@@ -122,6 +146,7 @@ done
 [ "$(cat "$LG/ready" 2>/dev/null)" = 200 ] ||
 	t_abort "200 TCP connections established" "ready=$(cat "$LG/ready" 2>/dev/null); $(tail -3 "$LG/err.log")"
 t_pass "200 TCP connections established and answered, 4 UDP streams running"
+FOREIGN0=$(foreign_count)
 sleep 2		# every UDP stream has its conntrack entries
 : >"$TMP/ct_gone"
 ct_snapshot "$TMP/ct0"
@@ -248,9 +273,22 @@ if ! grep -q '^udp_ok 0' "$LG/verdict" && [ "$(grep -c '^udp_ok 1' "$LG/verdict"
 else
 	t_fail "UDP loss within $UDP_LOSS_MAX per stream, one Pod per stream" "$(grep '^udp ' "$LG/verdict" | tr '\n' ';')"
 fi
+foreign=$(foreign_count)
+answers=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["tcp"]["answers"])' "$LG/summary.json")
+if [ "$foreign" != none ] && [ "$FOREIGN0" != none ] && [ $((foreign - FOREIGN0)) -ge "$answers" ]; then
+	t_pass "foreign tc filter (prio 1) stayed through every restart and upgrade and ran before xlb: $((foreign - FOREIGN0)) packets for $answers answers"
+else
+	t_fail "foreign tc filter stayed and ran before xlb" "count $FOREIGN0 -> $foreign, $answers answers"
+fi
 max=0 sum=0
 for ms in "${READY_MS[@]}"; do sum=$((sum + ms)); [ "$ms" -gt "$max" ] && max=$ms; done
 note "restart-to-ready: mean $((sum / ${#READY_MS[@]})) ms, max $max ms over ${#READY_MS[@]} restarts"
 agent_stop "$CUR"
+agent_uninstall >/dev/null 2>&1
+if [ "$(foreign_count)" != none ] && [ -z "$(tc_prog "$N1" n1up ingress | grep xlb)" ]; then
+	t_pass "--uninstall removed xlb's tc filters and left the foreign one"
+else
+	t_fail "--uninstall: only xlb's filters removed" "$(nsx "$N1" tc filter show dev n1up ingress | tr '\n' ' ')"
+fi
 note "done in $(elapsed)"
 t_summary
