@@ -109,8 +109,37 @@ static const char *hint(int err)
 	if (err == -EOPNOTSUPP)
 		return "; the driver has no native XDP: use --attach tc (or auto)";
 	if (err == -EBUSY || err == -EEXIST)
-		return "; another XDP program is attached (xlb shares an interface only through libxdp's dispatcher)";
+		return "; another XDP program is attached: detach it, or use --attach tc (xlb shares the tc hook by priority)";
 	return "";
+}
+
+/*
+ * xlb does not join libxdp's dispatcher: libxdp loads a component program
+ * itself (as a freplace extension of the dispatcher), from an object not
+ * yet loaded, while xlb's XDP program is loaded with its maps and other
+ * programs. Say so instead of letting libxdp fail with EOPNOTSUPP, which
+ * reads like a driver without XDP.
+ */
+static int foreign_xdp(const char *ifname, struct xdp_multiprog *mp)
+{
+	struct xdp_program *p = NULL;
+	const char *name = NULL;
+
+	if (xdp_multiprog__is_legacy(mp)) {
+		p = xdp_multiprog__main_prog(mp);
+		if (p && strcmp(xdp_program__name(p), XLB_XDP_NAME))
+			name = xdp_program__name(p);
+	} else {
+		while ((p = xdp_multiprog__next_prog(p, mp)))
+			if (strcmp(xdp_program__name(p), XLB_XDP_NAME))
+				name = xdp_program__name(p);
+	}
+	if (!name)
+		return 0;
+	pr_err("attach XDP to %s: %s already runs there (%s); xlb does not share the XDP hook through libxdp's dispatcher yet: unload it (xdp-loader unload %s --all) or use --attach tc, which shares clsact by priority\n",
+	       ifname, name, xdp_multiprog__is_legacy(mp) ? "single program" : "dispatcher",
+	       ifname);
+	return -EBUSY;
 }
 
 int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd)
@@ -137,8 +166,12 @@ int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd)
 			return err;
 		}
 	}
-	if (!libxdp_get_error(mp))
+	if (!libxdp_get_error(mp) && mp) {
+		err = foreign_xdp(ifname, mp);
 		xdp_multiprog__close(mp);
+		if (err)
+			return err;
+	}
 
 	prog = xdp_program__from_fd(prog_fd);
 	err = libxdp_get_error(prog);

@@ -14,7 +14,11 @@
 # 0; the allowance covers socket-buffer drops on a loaded machine, not a
 # restart); and every conntrack entry of a live flow, as `xlbctl -j ct
 # list` shows it, is still there with the same rewrite and backend after
-# every restart. See lib.sh for the topology (with P1b on node1).
+# every restart. Coexistence: another tool's counting tc filter at
+# priority 1 on the uplink stays through all of it (and --uninstall) and
+# sees every packet before xlb; --attach xdp beside another XDP program is
+# refused with a message, leaving that program. See lib.sh for the
+# topology (with P1b on node1).
 #
 #   bash selftests/e2e/test_restart_load.sh BUILD_DIR
 set -u
@@ -289,6 +293,20 @@ if [ "$(foreign_count)" != none ] && [ -z "$(tc_prog "$N1" n1up ingress | grep x
 	t_pass "--uninstall removed xlb's tc filters and left the foreign one"
 else
 	t_fail "--uninstall: only xlb's filters removed" "$(nsx "$N1" tc filter show dev n1up ingress | tr '\n' ' ')"
+fi
+# --- XDP: another tool's program on the uplink. xlb does not join libxdp's
+# dispatcher yet; --attach xdp must say so and leave that program alone.
+XC=$BUILD/selftests/e2e/xdp_count.bpf.o
+if nsx "$N1" ip link set dev n1up xdpdrv obj "$XC" sec xdp; then
+	AGENT_IFACES=n1up agent_start ax "$N1" "$CFG" --attach xdp 2>/dev/null && agent_stop ax
+	if grep -q "xdp_count already runs there" "$(agent_log ax)" &&
+	   ip -n "$N1" -d link show dev n1up | grep -q 'name xdp_count'; then
+		t_pass "--attach xdp on an interface with another XDP program: refused with a hint, the program stays ($(grep -o 'xlb does not share[^:]*' "$(agent_log ax)"))"
+	else
+		t_fail "--attach xdp beside another XDP program: refused, that program stays" "$(tail -3 "$(agent_log ax)")"
+	fi
+else
+	t_fail "foreign XDP program" "could not attach $XC to n1up"
 fi
 note "done in $(elapsed)"
 t_summary
