@@ -34,7 +34,7 @@ XLB_DEFS ?=
 XCFLAGS  := $(CFLAGS) $(XLB_DEFS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
 	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
-LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lm -lpthread
+LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lcrypto -lm -lpthread
 BPF_CFLAGS = $(XLB_DEFS) -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP
 # BPF code reads kernel uapi and libbpf headers only: a libc header makes
@@ -49,7 +49,8 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 # Debian 12 packages, by who needs them. A fresh machine needs only git and
 # make before `make`; everything else comes from here (scripts/deps.sh, run
 # as root, installs what is missing and does nothing when all is there).
-#   build:      compilers, headers and libraries
+#   build:      compilers, headers and libraries (libssl-dev: sha256 for
+#               the L2 owner ranking)
 #   test, demo: iproute2 (ip, tc, ss), procps (sysctl, ps), python3 (test
 #               API server, clients), python3-yaml (manifest checks),
 #               openssl + curl + ca-certificates (TLS to the test API server),
@@ -60,7 +61,7 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 #               connection benchmark's server and client (nginx-light, wrk)
 DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
 	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
-	    libmicrohttpd-dev \
+	    libmicrohttpd-dev libssl-dev \
 	    iproute2 procps python3 python3-yaml openssl curl ca-certificates \
 	    iptables nftables
 BENCH_PKGS := ethtool nginx-light wrk

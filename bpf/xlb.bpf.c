@@ -7,10 +7,12 @@
  *                   path; what XDP cannot finish goes on to tc ingress
  *                   with a note in the metadata;
  *   xlb_tc_ingress  tc ingress beside xlb_xdp: only sends those noted
- *                   packets (bpf_redirect_neigh, bpf_redirect_peer);
+ *                   packets (bpf_redirect_neigh, bpf_redirect_peer) and
+ *                   answers ARP/NS for owned LoadBalancer VIPs (lib/arp.h);
  *   xlb_tc          tc ingress on uplinks without XDP (veth and other
  *                   virtual devices, drivers without native XDP or
- *                   metadata): the whole path, on the skb;
+ *                   metadata): the whole path, on the skb, ARP/NS
+ *                   answers included;
  *   xlb_tc_egress   tc egress on every uplink: a local Pod's replies get
  *                   the frontend back as their source (and errors about
  *                   them are translated);
@@ -19,6 +21,7 @@
  */
 #include "lib/flow.h"
 #include "lib/sock.h"
+#include "lib/arp.h"
 
 static __noinline int xlb_new_flow_xdp(struct xdp_md *ctx, struct xlb_pkt *p, __u64 now,
 				       __u64 bytes, const struct xlb_ct_key *stale)
@@ -101,8 +104,7 @@ static __always_inline int xlb_tc_parse(struct __sk_buff *skb, struct xlb_pkt *p
 	return r;
 }
 
-SEC("tc")
-int xlb_tc(struct __sk_buff *skb)
+static __always_inline int xlb_tc_path(struct __sk_buff *skb)
 {
 	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
 			     .hook = XLB_HOOK_TC };
@@ -115,6 +117,26 @@ int xlb_tc(struct __sk_buff *skb)
 		return verdict(TC_ACT_OK, r, c.bytes);
 	now = bpf_ktime_get_coarse_ns();
 	return XLB_HANDLE(&c, &p, now, xlb_new_flow_tc, xlb_hit_tc);
+}
+
+/* ARP requests and NS for owned VIPs are answered first (lib/arp.h), in a
+ * subprogram called before the path's locals exist, so the frame the whole
+ * path needs does not grow. */
+SEC("tc")
+int xlb_tc(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	struct ethhdr *eth = data;
+
+	if ((void *)(eth + 1) <= data_end &&
+	    (eth->h_proto == bpf_htons(ETH_P_ARP) || eth->h_proto == bpf_htons(ETH_P_IPV6))) {
+		int a = xlb_l2_answer(skb);
+
+		if (a >= 0)
+			return a;
+	}
+	return xlb_tc_path(skb);
 }
 
 /* An error about a local Pod's flow, from the Pod (or its node): the
@@ -170,21 +192,25 @@ int xlb_tc_egress(struct __sk_buff *skb)
  * hop's MAC unknown, or an egress that is not an XDP uplink) carry a note
  * in their metadata; bpf_redirect_neigh sends them out through the stack's
  * xmit. Packets for a local Pod's veth go in with bpf_redirect_peer.
- * Everything else goes on untouched and uncounted (XDP counted it).
+ * ARP requests and Neighbor Solicitations for VIPs this node owns are
+ * answered (lib/arp.h). Everything else goes on untouched and uncounted
+ * (XDP counted it).
  */
 SEC("tc")
 int xlb_tc_ingress(struct __sk_buff *skb)
 {
 	struct xlb_meta *meta = (void *)(long)skb->data_meta;
 	void *data = (void *)(long)skb->data;
+	int r;
 
-	if ((void *)(meta + 1) > data)
-		return TC_ACT_OK;
-	if (meta->magic == XLB_META_PEER)
-		return bpf_redirect_peer(meta->ifindex, 0);
-	if (meta->magic == XLB_META_MAGIC)
-		return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
-	return TC_ACT_OK;
+	if ((void *)(meta + 1) <= data) {
+		if (meta->magic == XLB_META_PEER)
+			return bpf_redirect_peer(meta->ifindex, 0);
+		if (meta->magic == XLB_META_MAGIC)
+			return bpf_redirect_neigh(meta->ifindex, NULL, 0, 0);
+	}
+	r = xlb_l2_answer(skb);
+	return r < 0 ? TC_ACT_OK : r;
 }
 
 SEC("cgroup/connect4")

@@ -7,7 +7,9 @@
 # nodePort 30080, one endpoint on each node), sends requests from the
 # client to 10.0.0.1:30080, shows which Pod answered and which client
 # address it saw, prints what xlbctl reads from the kernel's maps, and
-# removes everything again.
+# removes everything again. Then scripts/demo_lb.sh: a LoadBalancer
+# Service gets its address from a pool (examples/pool.yaml) and is reached
+# through it on an L2 segment.
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -47,3 +49,6 @@ say "xlbctl stats (every verdict has a named reason)"
 "$XLBCTL" --pin-dir "$PIN" stats | awk 'NR == 1 || $2 != 0' | sed -e 's/^/  /'
 
 say "cleaning up (namespaces, agent, pins)"
+agent_stop demo
+# Part two: a LoadBalancer Service that gets its address from a pool.
+"$ROOT/scripts/demo_lb.sh" "$BUILD"

@@ -469,7 +469,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [OPTIONS] OBJECT [COMMAND [ARGS]]\n"
 		"       " PROG " OBJECT help\n"
-		"OBJECT := { service | backend | ct | snat | stats | maglev }\n"
+		"OBJECT := { service | backend | ct | snat | stats | maglev | vip }\n"
 		"OPTIONS := { --pin-dir DIR | -j|--json | -p|--pretty | -h|--help }\n"
 		"\n"
 		"  service list              frontends, their service and counters\n"
@@ -479,6 +479,8 @@ static void usage(FILE *f)
 		"  stats [show]              packets per verdict reason and per service\n"
 		"  maglev list               Maglev table per service\n"
 		"  maglev show SVC           one service's Maglev table\n"
+		"  vip list                  LoadBalancer VIPs: service, pool, owner,\n"
+		"                            whether this node answers ARP/NDP\n"
 		"\n"
 		"An OBJECT alone lists; OBJECT and COMMAND may be abbreviated\n"
 		"(`" PROG " svc l`); svc and conntrack are aliases of service and ct.\n"
@@ -490,6 +492,13 @@ static void usage_service(FILE *f)
 {
 	fprintf(f, "Usage: " PROG " service { list | help }\n"
 		   "  One row per frontend (VIP or NodePort) in " XLB_MAP_SVC ".\n");
+}
+
+static void usage_vip(FILE *f)
+{
+	fprintf(f, "Usage: " PROG " vip { list | help }\n"
+		   "  One row per LoadBalancer VIP the agent knows (" XLB_MAP_VIP_META "); ANSWERING\n"
+		   "  is what the datapath does now: an " XLB_MAP_L2 " entry within its deadline.\n");
 }
 
 static void usage_backend(FILE *f)
@@ -759,6 +768,115 @@ static int do_backend_list(int argc, char **argv)
 		cJSON_AddNumberToObject(row, "svc_id", b->svc_id);
 		cJSON_AddStringToObject(row, "service", svc_name(b->svc_id));
 	}
+	return emit(doc, &view);
+}
+
+/* ---- vip list ---------------------------------------------------------------- */
+
+static const struct xlb_col vip_cols[] = {
+	{ "ADDRESS", "address" },
+	{ "SERVICE", "service" },
+	{ "POOL", "pool" },
+	{ "OWNER", "owner" },
+	{ "ANSWERING", "answering" },
+	{ "INTERFACES", "interfaces" },
+	{}
+};
+
+static int cmp_vip_row(const void *a, const void *b)
+{
+	const struct xlb_addr_key *x = a, *y = b;
+
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	return memcmp(x->addr.bytes, y->addr.bytes, 16);
+}
+
+static int do_vip_list(int argc, char **argv)
+{
+	static const struct xlb_table tables[] = { { .cols = vip_cols }, {} };
+	static const struct xlb_view view = { .tables = tables };
+	struct dump d, l2;
+	struct timespec now;
+	cJSON *doc;
+	bool help;
+	int err;
+
+	err = no_args(argc, argv, usage_vip, &help);
+	if (err || help)
+		return err;
+	err = open_maps();
+	if (err)
+		return err;
+	err = dump_map(XLB_DPM_VIP_META, sizeof(struct xlb_addr_key),
+		       sizeof(struct xlb_vip_meta), &d);
+	if (err)
+		return err;
+	err = dump_map(XLB_DPM_L2, sizeof(struct xlb_l2_key), sizeof(struct xlb_l2), &l2);
+	if (err) {
+		dump_free(&d);
+		return err;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	doc = cJSON_CreateArray();
+	/* Rows by address (a few hundred VIPs at most: selection sort of
+	 * the dump in place keeps keys and values together). */
+	for (size_t i = 0; doc && i < d.n; i++) {
+		size_t best = i;
+
+		for (size_t j = i + 1; j < d.n; j++)
+			if (cmp_vip_row((struct xlb_addr_key *)d.keys + j,
+					(struct xlb_addr_key *)d.keys + best) < 0)
+				best = j;
+		if (best != i) {
+			struct xlb_addr_key tk = ((struct xlb_addr_key *)d.keys)[i];
+			struct xlb_vip_meta tv = ((struct xlb_vip_meta *)d.vals)[i];
+
+			((struct xlb_addr_key *)d.keys)[i] = ((struct xlb_addr_key *)d.keys)[best];
+			((struct xlb_vip_meta *)d.vals)[i] = ((struct xlb_vip_meta *)d.vals)[best];
+			((struct xlb_addr_key *)d.keys)[best] = tk;
+			((struct xlb_vip_meta *)d.vals)[best] = tv;
+		}
+	}
+	for (size_t i = 0; doc && i < d.n; i++) {
+		const struct xlb_addr_key *k = (struct xlb_addr_key *)d.keys + i;
+		const struct xlb_vip_meta *m = (struct xlb_vip_meta *)d.vals + i;
+		__u64 t = (__u64)now.tv_sec * 1000000000ull + now.tv_nsec;
+		cJSON *row = cJSON_CreateObject(), *ifs = cJSON_CreateArray();
+		bool answering = false;
+		char names[sizeof(m->interfaces) + 1], *save = NULL, *tok;
+
+		if (!row || !ifs || !cJSON_AddItemToArray(doc, row)) {
+			cJSON_Delete(row);
+			cJSON_Delete(ifs);
+			cJSON_Delete(doc);
+			doc = NULL;
+			break;
+		}
+		for (size_t j = 0; j < l2.n; j++) {
+			const struct xlb_l2_key *lk = (struct xlb_l2_key *)l2.keys + j;
+			const struct xlb_l2 *lv = (struct xlb_l2 *)l2.vals + j;
+
+			if (lk->family == k->family && !memcmp(&lk->addr, &k->addr, 16) &&
+			    lv->expires_ns > t)
+				answering = true;
+		}
+		/* Names from the agent: xlbctl may run in another network
+		 * namespace, where the ifindexes mean other devices. */
+		memcpy(names, m->interfaces, sizeof(m->interfaces));
+		names[sizeof(m->interfaces)] = '\0';
+		for (tok = strtok_r(names, ",", &save); answering && tok;
+		     tok = strtok_r(NULL, ",", &save))
+			cJSON_AddItemToArray(ifs, cJSON_CreateString(tok));
+		add_addr(row, "address", k->family, &k->addr);
+		cJSON_AddStringToObject(row, "service", m->service);
+		cJSON_AddStringToObject(row, "pool", m->pool);
+		cJSON_AddStringToObject(row, "owner", m->owner);
+		cJSON_AddBoolToObject(row, "answering", answering);
+		cJSON_AddItemToObject(row, "interfaces", ifs);
+	}
+	dump_free(&d);
+	dump_free(&l2);
 	return emit(doc, &view);
 }
 
@@ -1680,6 +1798,16 @@ static int help_ct(int argc, char **argv) { usage_ct(stdout); return 0; }
 static int help_snat(int argc, char **argv) { usage_snat(stdout); return 0; }
 static int help_stats(int argc, char **argv) { usage_stats(stdout); return 0; }
 static int help_maglev(int argc, char **argv) { usage_maglev(stdout); return 0; }
+static int help_vip(int argc, char **argv) { usage_vip(stdout); return 0; }
+
+static int do_vip(int argc, char **argv)
+{
+	static const struct cmd cmds[] = {
+		{ "list", do_vip_list }, { "show", do_vip_list },
+		{ "help", help_vip }, {}
+	};
+	return dispatch("vip command", cmds, do_vip_list, usage_vip, argc, argv);
+}
 
 static int do_service(int argc, char **argv)
 {
@@ -1742,6 +1870,7 @@ static const struct cmd objects[] = {
 	{ "snat", do_snat },
 	{ "stats", do_stats },
 	{ "maglev", do_maglev },
+	{ "vip", do_vip },
 	{ "help", do_help },
 	{}
 };

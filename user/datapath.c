@@ -42,6 +42,8 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_TX_DEVS]	= XLB_MAP_TX_DEVS,
 	[XLB_DPM_PEER_DEVS]	= XLB_MAP_PEER_DEVS,
 	[XLB_DPM_SOCK_REV]	= XLB_MAP_SOCK_REV,
+	[XLB_DPM_L2]		= XLB_MAP_L2,
+	[XLB_DPM_VIP_META]	= XLB_MAP_VIP_META,
 };
 
 #define MAX_OLD 4
@@ -84,6 +86,8 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_TX_DEVS:		return s->maps.xlb_tx_devs;
 	case XLB_DPM_PEER_DEVS:		return s->maps.xlb_peer_devs;
 	case XLB_DPM_SOCK_REV:		return s->maps.xlb_sock_rev;
+	case XLB_DPM_L2:		return s->maps.xlb_l2;
+	case XLB_DPM_VIP_META:		return s->maps.xlb_vip_meta;
 	default:			return NULL;
 	}
 }
@@ -937,4 +941,25 @@ int xlb_dp_peer_dev_set(struct xlb_dp *dp, __u32 ifindex)
 int xlb_dp_peer_dev_del(struct xlb_dp *dp, __u32 ifindex)
 {
 	return del(dp, XLB_DPM_PEER_DEVS, &ifindex);
+}
+
+int xlb_dp_l2_set(struct xlb_dp *dp, const struct xlb_l2_key *k, const struct xlb_l2 *v)
+{
+	return upd(dp, XLB_DPM_L2, k, v);
+}
+
+int xlb_dp_l2_del(struct xlb_dp *dp, const struct xlb_l2_key *k)
+{
+	return del(dp, XLB_DPM_L2, k);
+}
+
+int xlb_dp_vip_meta_set(struct xlb_dp *dp, const struct xlb_addr_key *k,
+			const struct xlb_vip_meta *v)
+{
+	return upd(dp, XLB_DPM_VIP_META, k, v);
+}
+
+int xlb_dp_vip_meta_del(struct xlb_dp *dp, const struct xlb_addr_key *k)
+{
+	return del(dp, XLB_DPM_VIP_META, k);
 }

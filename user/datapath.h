@@ -31,6 +31,8 @@ enum xlb_dp_map {
 	XLB_DPM_TX_DEVS,
 	XLB_DPM_PEER_DEVS,
 	XLB_DPM_SOCK_REV,
+	XLB_DPM_L2,
+	XLB_DPM_VIP_META,
 	XLB_DPM_MAX,
 };
 
@@ -115,6 +117,12 @@ int xlb_dp_tx_dev_del(struct xlb_dp *dp, __u32 ifindex);
 /* xlb_peer_devs: host ends of Pod veths (tc bpf_redirect_peer). */
 int xlb_dp_peer_dev_set(struct xlb_dp *dp, __u32 ifindex);
 int xlb_dp_peer_dev_del(struct xlb_dp *dp, __u32 ifindex);
+/* ARP/NDP answer for a VIP this node owns (see struct xlb_l2). */
+int xlb_dp_l2_set(struct xlb_dp *dp, const struct xlb_l2_key *k, const struct xlb_l2 *v);
+int xlb_dp_l2_del(struct xlb_dp *dp, const struct xlb_l2_key *k);
+int xlb_dp_vip_meta_set(struct xlb_dp *dp, const struct xlb_addr_key *k,
+			const struct xlb_vip_meta *v);
+int xlb_dp_vip_meta_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
 /* Remove every pin xlb_dp_load() creates under @pin_dir. */
 int xlb_dp_unpin(const char *pin_dir);
 

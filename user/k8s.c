@@ -213,9 +213,73 @@ const char *k8s_kind_name(enum k8s_kind kind)
 		return "Service";
 	case K8S_KIND_ENDPOINTSLICE:
 		return "EndpointSlice";
+	case K8S_KIND_LBPOOL:
+		return "LoadBalancerIPPool";
 	}
 	return "?";
 }
+
+static bool parse_ip(const char *s, struct k8s_ip *ip);
+
+const char *k8s_annotation(const struct k8s_object *o, const char *key)
+{
+	for (size_t i = 0; o && i < o->meta.n_annotations; i++)
+		if (!strcmp(o->meta.annotations[i].key, key))
+			return o->meta.annotations[i].value;
+	return NULL;
+}
+
+bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel,
+		      const struct k8s_label *labels, size_t n_labels)
+{
+	for (size_t i = 0; i < n_sel; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < n_labels && !found; j++)
+			found = !strcmp(sel[i].key, labels[j].key) &&
+				!strcmp(sel[i].value, labels[j].value);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+int k8s_svc_set_ingress(struct k8s_object *o, const struct k8s_ip *ips, size_t n)
+{
+	struct k8s_lb_ingress *in;
+
+	if (!o || o->kind != K8S_KIND_SERVICE)
+		return -EINVAL;
+	in = n ? arena_array(o, n, sizeof(*in)) : NULL;
+	if (n && !in)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		memset(&in[i], 0, sizeof(in[i]));
+		in[i].has_ip = true;
+		in[i].ip = ips[i];
+		in[i].ip_mode = K8S_IP_MODE_VIP;
+	}
+	o->svc.ingress = in;
+	o->svc.n_ingress = n;
+	return 0;
+}
+
+const char *k8s_ip_str(const struct k8s_ip *ip, char *buf, size_t len)
+{
+	if (!inet_ntop(ip->family == XLB_AF_INET6 ? AF_INET6 : AF_INET,
+		       ip->addr.bytes, buf, len))
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+int k8s_ip_cmp(const struct k8s_ip *a, const struct k8s_ip *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->addr.bytes, b->addr.bytes,
+		      a->family == XLB_AF_INET ? 4 : 16);
+}
+
 
 const char *k8s_label(const struct k8s_object *o, const char *key)
 {
@@ -345,6 +409,11 @@ static bool parse_ipv4_sloppy(const char *s, uint32_t *out)
 	return true;
 }
 
+bool k8s_parse_ip(const char *s, struct k8s_ip *ip)
+{
+	return parse_ip(s, ip);
+}
+
 static bool parse_ip(const char *s, struct k8s_ip *ip)
 {
 	memset(ip, 0, sizeof(*ip));
@@ -470,12 +539,13 @@ static void vreport(struct pctx *p, enum k8s_severity sev,
 		p->errs->n_dropped++;
 		return;
 	}
+	/* Cluster-scoped objects (pools) have no namespace to show. */
 	if (node_line(p, at))
-		k8s_errors_add(p->errs, sev, "%s %s/%s: %s (%s:%u)", p->kind, p->ns,
-			       p->name, msg, p->src, node_line(p, at));
+		k8s_errors_add(p->errs, sev, "%s %s%s%s: %s (%s:%u)", p->kind, p->ns,
+			       *p->ns ? "/" : "", p->name, msg, p->src, node_line(p, at));
 	else
-		k8s_errors_add(p->errs, sev, "%s %s/%s: %s (%s)", p->kind, p->ns,
-			       p->name, msg, p->src);
+		k8s_errors_add(p->errs, sev, "%s %s%s%s: %s (%s)", p->kind, p->ns,
+			       *p->ns ? "/" : "", p->name, msg, p->src);
 	free(msg);
 }
 
@@ -852,11 +922,35 @@ static void peek_meta(struct pctx *p, knode *obj,
 		*name = scalar(p, n);
 }
 
+/* A map of strings to strings: labels, annotations, selectors. */
+static void parse_string_map(struct pctx *p, knode *map, const char *path,
+			     struct k8s_label **out, size_t *n_out)
+{
+	if (!map)
+		return;
+	*out = oalloc(p, map_len(p, map), sizeof(**out));
+	if (!*out)
+		return;
+	for (size_t i = 0; i < map_len(p, map); i++) {
+		knode *k, *v;
+		const char *key = map_entry(p, map, i, &k, &v);
+		struct k8s_label *l = &(*out)[*n_out];
+
+		if (!key || (v && !is_scalar(p, v))) {
+			oerr(p, k, "%s: expected string keys and values", path);
+			continue;
+		}
+		l->key = ostrdup(p, key);
+		/* `key:` with nothing after it is an empty value. */
+		l->value = is_null(p, v) ? "" : ostrdup(p, scalar(p, v));
+		(*n_out)++;
+	}
+}
+
 static void parse_meta(struct pctx *p, knode *obj)
 {
 	struct k8s_meta *m = &p->o->meta;
 	knode *meta = map_get(p, obj, "metadata");
-	knode *labels;
 	const char *s;
 
 	m->namespace = "default";
@@ -902,26 +996,11 @@ static void parse_meta(struct pctx *p, knode *obj)
 	if (s)
 		m->resource_version = ostrdup(p, s);
 
-	labels = get_map(p, meta, "labels", "metadata.labels");
-	if (!labels)
-		return;
-	m->labels = oalloc(p, map_len(p, labels), sizeof(*m->labels));
-	if (!m->labels)
-		return;
-	for (size_t i = 0; i < map_len(p, labels); i++) {
-		knode *k, *v;
-		const char *key = map_entry(p, labels, i, &k, &v);
-		struct k8s_label *l = &m->labels[m->n_labels];
-
-		if (!key || (v && !is_scalar(p, v))) {
-			oerr(p, k, "metadata.labels: expected string keys and values");
-			continue;
-		}
-		l->key = ostrdup(p, key);
-		/* `key:` with nothing after it is an empty label value. */
-		l->value = is_null(p, v) ? "" : ostrdup(p, scalar(p, v));
-		m->n_labels++;
-	}
+	parse_string_map(p, get_map(p, meta, "labels", "metadata.labels"),
+			 "metadata.labels", &m->labels, &m->n_labels);
+	parse_string_map(p, get_map(p, meta, "annotations", "metadata.annotations"),
+			 "metadata.annotations", &m->annotations,
+			 &m->n_annotations);
 }
 
 /* ---- Service ---------------------------------------------------------- */
@@ -1278,6 +1357,34 @@ static void parse_lb_status(struct pctx *p, knode *obj)
 	}
 }
 
+/* What the allocator reads: requested address, class, family policy and
+ * the selector (sharing between ETP Local Services compares it). */
+static void parse_lb_request(struct pctx *p, knode *spec)
+{
+	struct k8s_service *s = &p->o->svc;
+	const char *v;
+
+	v = get_str(p, spec, "loadBalancerIP", "spec.loadBalancerIP");
+	if (v && *v)
+		s->load_balancer_ip = ostrdup(p, v);
+	v = get_str(p, spec, "loadBalancerClass", "spec.loadBalancerClass");
+	if (v && *v)
+		s->load_balancer_class = ostrdup(p, v);
+	v = get_str(p, spec, "ipFamilyPolicy", "spec.ipFamilyPolicy");
+	if (!v || !*v || !strcmp(v, "SingleStack"))
+		s->ip_family_policy = K8S_IPFP_SINGLE;
+	else if (!strcmp(v, "PreferDualStack"))
+		s->ip_family_policy = K8S_IPFP_PREFER_DUAL;
+	else if (!strcmp(v, "RequireDualStack"))
+		s->ip_family_policy = K8S_IPFP_REQUIRE_DUAL;
+	else
+		oerr(p, map_get(p, spec, "ipFamilyPolicy"),
+		     "spec.ipFamilyPolicy: \"%s\" is not SingleStack, PreferDualStack or RequireDualStack",
+		     v);
+	parse_string_map(p, get_map(p, spec, "selector", "spec.selector"),
+			 "spec.selector", &s->selector, &s->n_selector);
+}
+
 static void parse_service(struct pctx *p, knode *obj)
 {
 	struct k8s_service *s = &p->o->svc;
@@ -1319,6 +1426,7 @@ static void parse_service(struct pctx *p, knode *obj)
 	parse_affinity(p, spec);
 	parse_source_ranges(p, spec);
 	parse_lb_status(p, obj);
+	parse_lb_request(p, spec);
 }
 
 /* ---- EndpointSlice ---------------------------------------------------- */
@@ -1495,6 +1603,178 @@ static void parse_endpointslice(struct pctx *p, knode *obj)
 
 /* ---- documents -------------------------------------------------------- */
 
+/* ---- LoadBalancerIPPool ---------------------------------------------- */
+
+static bool cidr_to_block(const struct k8s_cidr *c, struct k8s_pool_block *b)
+{
+	int bits = c->ip.family == XLB_AF_INET ? 32 : 128;
+
+	b->first = c->ip;
+	b->last = c->ip;
+	for (int i = c->prefix_len; i < bits; i++) {
+		uint8_t m = 0x80 >> (i % 8);
+
+		b->first.addr.bytes[i / 8] &= ~m;
+		b->last.addr.bytes[i / 8] |= m;
+	}
+	/* A CIDR written with host bits set is a typo, not a pool. */
+	return !k8s_ip_cmp(&b->first, &c->ip);
+}
+
+static void parse_pool_block(struct pctx *p, knode *item, size_t i)
+{
+	struct k8s_lbpool *pool = &p->o->pool;
+	struct k8s_pool_block *b = &pool->blocks[pool->n_blocks];
+	const char *cidr, *start, *stop;
+	char path[64];
+	struct k8s_cidr c;
+
+	if (!item || !is_map(p, item)) {
+		oerr(p, item, "spec.blocks[%zu]: expected a mapping", i);
+		return;
+	}
+	snprintf(path, sizeof(path), "spec.blocks[%zu]", i);
+	cidr = get_str(p, item, "cidr", path);
+	start = get_str(p, item, "start", path);
+	stop = get_str(p, item, "stop", path);
+	if (cidr && (start || stop)) {
+		oerr(p, item, "%s: give either cidr or start/stop, not both", path);
+		return;
+	}
+	if (cidr) {
+		if (!parse_cidr(cidr, &c)) {
+			oerr(p, item, "%s.cidr: invalid CIDR \"%s\"", path, cidr);
+			return;
+		}
+		if (!cidr_to_block(&c, b)) {
+			oerr(p, item, "%s.cidr: \"%s\" has host bits set", path, cidr);
+			return;
+		}
+	} else if (start && stop) {
+		if (!parse_ip(start, &b->first)) {
+			oerr(p, item, "%s.start: invalid IP address \"%s\"", path, start);
+			return;
+		}
+		if (!parse_ip(stop, &b->last)) {
+			oerr(p, item, "%s.stop: invalid IP address \"%s\"", path, stop);
+			return;
+		}
+		if (b->first.family != b->last.family) {
+			oerr(p, item, "%s: start and stop of different IP families", path);
+			return;
+		}
+		if (k8s_ip_cmp(&b->first, &b->last) > 0) {
+			oerr(p, item, "%s: start %s is after stop %s", path, start, stop);
+			return;
+		}
+	} else {
+		oerr(p, item, "%s: needs cidr, or start and stop", path);
+		return;
+	}
+	for (size_t j = 0; j < pool->n_blocks; j++) {
+		const struct k8s_pool_block *o = &pool->blocks[j];
+
+		if (o->first.family == b->first.family &&
+		    k8s_ip_cmp(&b->first, &o->last) <= 0 &&
+		    k8s_ip_cmp(&o->first, &b->last) <= 0) {
+			oerr(p, item, "%s: overlaps spec.blocks[%zu]", path, j);
+			return;
+		}
+	}
+	pool->n_blocks++;
+}
+
+static void parse_str_list(struct pctx *p, knode *parent,
+			   const char *key, const char *path,
+			   const char ***out, size_t *n_out)
+{
+	knode *seq = get_seq(p, parent, key, path);
+	size_t n;
+
+	if (!seq)
+		return;
+	n = seq_len(p, seq);
+	*out = oalloc(p, n, sizeof(**out));
+	if (!*out)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		knode *item = seq_item(p, seq, i);
+
+		if (!item || !is_scalar(p, item) || !*scalar(p, item)) {
+			oerr(p, item, "%s[%zu]: expected a non-empty string", path, i);
+			continue;
+		}
+		(*out)[(*n_out)++] = ostrdup(p, scalar(p, item));
+	}
+}
+
+/* matchLabels only: matchExpressions would be silently widened if ignored,
+ * so it is refused. */
+static void parse_label_selector(struct pctx *p, knode *spec,
+				 const char *key, const char *path,
+				 struct k8s_label **out, size_t *n_out)
+{
+	knode *sel = get_map(p, spec, key, path);
+	char sub[64];
+
+	if (!sel)
+		return;
+	if (map_get(p, sel, "matchExpressions"))
+		oerr(p, map_get(p, sel, "matchExpressions"),
+		     "%s.matchExpressions: not supported; use matchLabels", path);
+	snprintf(sub, sizeof(sub), "%s.matchLabels", path);
+	parse_string_map(p, get_map(p, sel, "matchLabels", sub), sub, out, n_out);
+}
+
+static void parse_lbpool(struct pctx *p, knode *obj)
+{
+	struct k8s_lbpool *pool = &p->o->pool;
+	knode *spec = get_map(p, obj, "spec", "spec");
+	knode *blocks;
+	const char *v;
+	size_t n;
+
+	/* Cluster-scoped: a namespace in the manifest means nothing. */
+	p->o->meta.namespace = "";
+	p->ns = "";
+	pool->auto_assign = true;
+	if (!spec) {
+		if (!map_get(p, obj, "spec"))
+			oerr(p, obj, "spec: missing");
+		return;
+	}
+	blocks = get_seq(p, spec, "blocks", "spec.blocks");
+	if (!blocks) {
+		oerr(p, spec, "spec.blocks: at least one block is needed");
+		return;
+	}
+	n = seq_len(p, blocks);
+	pool->blocks = oalloc(p, n, sizeof(*pool->blocks));
+	if (!pool->blocks)
+		return;
+	for (size_t i = 0; i < n; i++)
+		parse_pool_block(p, seq_item(p, blocks, i), i);
+	parse_label_selector(p, spec, "serviceSelector", "spec.serviceSelector",
+			     &pool->svc_selector, &pool->n_svc_selector);
+	parse_str_list(p, spec, "namespaces", "spec.namespaces",
+		       &pool->namespaces, &pool->n_namespaces);
+	get_bool(p, spec, "autoAssign", "spec.autoAssign", &pool->auto_assign);
+	get_bool(p, spec, "avoidBuggyIPs", "spec.avoidBuggyIPs",
+		 &pool->avoid_buggy_ips);
+	parse_label_selector(p, spec, "nodeSelector", "spec.nodeSelector",
+			     &pool->node_selector, &pool->n_node_selector);
+	parse_str_list(p, spec, "interfaces", "spec.interfaces",
+		       &pool->interfaces, &pool->n_interfaces);
+	v = get_str(p, spec, "announce", "spec.announce");
+	if (!v || !*v || !strcmp(v, "L2"))
+		pool->announce = K8S_ANNOUNCE_L2;
+	else if (!strcmp(v, "None"))
+		pool->announce = K8S_ANNOUNCE_NONE;
+	else
+		oerr(p, map_get(p, spec, "announce"),
+		     "spec.announce: \"%s\" is not L2 or None", v);
+}
+
 static int parse_object(struct pctx *base, knode *obj,
 			enum k8s_kind kind, struct k8s_object_list *out)
 {
@@ -1504,11 +1784,14 @@ static int parse_object(struct pctx *base, knode *obj,
 
 	p.kind = k8s_kind_name(kind);
 	peek_meta(&p, obj, &p.ns, &p.name);
+	if (kind == K8S_KIND_LBPOOL)
+		p.ns = "";
 	p.nerr = 0;
 	p.oom = false;
 
 	api = get_str(&p, obj, "apiVersion", "apiVersion");
-	want = kind == K8S_KIND_SERVICE ? "v1" : "discovery.k8s.io/v1";
+	want = kind == K8S_KIND_SERVICE ? "v1" :
+	       kind == K8S_KIND_LBPOOL ? "xlb.io/v1alpha1" : "discovery.k8s.io/v1";
 	if (api && *api && strcmp(api, want)) {
 		/* e.g. discovery.k8s.io/v1beta1: another shape. */
 		onote(&p, K8S_SEV_WARN, obj,
@@ -1525,6 +1808,8 @@ static int parse_object(struct pctx *base, knode *obj,
 	parse_meta(&p, obj);
 	if (kind == K8S_KIND_SERVICE)
 		parse_service(&p, obj);
+	else if (kind == K8S_KIND_LBPOOL)
+		parse_lbpool(&p, obj);
 	else
 		parse_endpointslice(&p, obj);
 
@@ -1564,6 +1849,8 @@ static int parse_item(struct pctx *p, knode *obj,
 		return parse_object(p, obj, K8S_KIND_SERVICE, out);
 	if (kind && !strcmp(kind, "EndpointSlice"))
 		return parse_object(p, obj, K8S_KIND_ENDPOINTSLICE, out);
+	if (kind && !strcmp(kind, "LoadBalancerIPPool"))
+		return parse_object(p, obj, K8S_KIND_LBPOOL, out);
 
 	peek_meta(p, obj, &ns, &name);
 	if (!kind)
@@ -1966,6 +2253,14 @@ int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,
 const struct k8s_object *k8s_cache_get(const struct k8s_cache *c,
 				       enum k8s_kind kind, const char *ns,
 				       const char *name)
+{
+	if (!c || !ns || !name)
+		return NULL;
+	return *cache_slot(c, kind, ns, name);
+}
+
+struct k8s_object *k8s_cache_get_mut(struct k8s_cache *c, enum k8s_kind kind,
+				     const char *ns, const char *name)
 {
 	if (!c || !ns || !name)
 		return NULL;

@@ -82,6 +82,8 @@ const char *k8s_severity_name(enum k8s_severity sev);
 enum k8s_kind {
 	K8S_KIND_SERVICE = 1,
 	K8S_KIND_ENDPOINTSLICE = 2,
+	K8S_KIND_LBPOOL = 3,	/* xlb.io/v1alpha1 LoadBalancerIPPool,
+				 * cluster-scoped: namespace "" */
 };
 
 /* An IP address as parsed from a string. */
@@ -107,6 +109,8 @@ struct k8s_meta {
 	const char *resource_version;	/* "" when absent */
 	struct k8s_label *labels;
 	size_t n_labels;
+	struct k8s_label *annotations;
+	size_t n_annotations;
 };
 
 enum k8s_svc_type {
@@ -129,6 +133,12 @@ enum k8s_affinity {
 enum k8s_ip_mode {
 	K8S_IP_MODE_VIP = 0,	/* default when ip is set */
 	K8S_IP_MODE_PROXY,
+};
+
+enum k8s_ip_family_policy {
+	K8S_IPFP_SINGLE = 0,	/* SingleStack, the default */
+	K8S_IPFP_PREFER_DUAL,	/* PreferDualStack */
+	K8S_IPFP_REQUIRE_DUAL,	/* RequireDualStack */
 };
 
 struct k8s_svc_port {
@@ -169,6 +179,12 @@ struct k8s_service {
 	size_t n_source_ranges;
 	struct k8s_lb_ingress *ingress;	/* status.loadBalancer.ingress */
 	size_t n_ingress;
+	const char *load_balancer_ip;	/* spec.loadBalancerIP, NULL: unset
+					 * (deprecated upstream, still read) */
+	const char *load_balancer_class;	/* NULL: unset */
+	enum k8s_ip_family_policy ip_family_policy;
+	struct k8s_label *selector;	/* spec.selector */
+	size_t n_selector;
 };
 
 enum k8s_addr_type {
@@ -203,12 +219,42 @@ struct k8s_endpointslice {
 	size_t n_ports;
 };
 
+/* One block of a pool: a CIDR or a start..stop range, both stored as the
+ * inclusive range first..last of one family. */
+struct k8s_pool_block {
+	struct k8s_ip first;
+	struct k8s_ip last;
+};
+
+enum k8s_announce {
+	K8S_ANNOUNCE_L2 = 0,	/* default: one node answers ARP/NDP */
+	K8S_ANNOUNCE_NONE,	/* allocate only (routed by someone else) */
+};
+
+/* xlb.io/v1alpha1 LoadBalancerIPPool (manifests/crd-lbpool.yaml). */
+struct k8s_lbpool {
+	struct k8s_pool_block *blocks;	/* spec.blocks[], in order */
+	size_t n_blocks;
+	struct k8s_label *svc_selector;	/* spec.serviceSelector.matchLabels */
+	size_t n_svc_selector;
+	const char **namespaces;	/* spec.namespaces[]; none: any */
+	size_t n_namespaces;
+	bool auto_assign;		/* spec.autoAssign, default true */
+	bool avoid_buggy_ips;		/* skip .0 and .255 (IPv4) */
+	struct k8s_label *node_selector;	/* spec.nodeSelector.matchLabels */
+	size_t n_node_selector;
+	const char **interfaces;	/* spec.interfaces[]; none: every uplink */
+	size_t n_interfaces;
+	enum k8s_announce announce;
+};
+
 struct k8s_object {
 	enum k8s_kind kind;
 	struct k8s_meta meta;
 	union {
 		struct k8s_service svc;		/* K8S_KIND_SERVICE */
 		struct k8s_endpointslice eps;	/* K8S_KIND_ENDPOINTSLICE */
+		struct k8s_lbpool pool;		/* K8S_KIND_LBPOOL */
 	};
 	unsigned int line;	/* 1-based line in its source, 0: unknown */
 	/* private */
@@ -220,6 +266,23 @@ void k8s_object_free(struct k8s_object *o);
 const char *k8s_kind_name(enum k8s_kind kind);
 /* Value of a label, or NULL when the object does not carry it. */
 const char *k8s_label(const struct k8s_object *o, const char *key);
+/* Value of an annotation, or NULL when the object does not carry it. */
+const char *k8s_annotation(const struct k8s_object *o, const char *key);
+/* Every pair of @sel is among @labels (an empty selector matches all). */
+bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel,
+		      const struct k8s_label *labels, size_t n_labels);
+/*
+ * Replace a Service's status.loadBalancer.ingress with @n VIP-mode IPs
+ * (the allocator's result in file mode, where no API server stores it).
+ * The memory comes from the object's arena. 0 or -ENOMEM, -EINVAL.
+ */
+int k8s_svc_set_ingress(struct k8s_object *o, const struct k8s_ip *ips, size_t n);
+/* Parse one IPv4 or IPv6 address (no surrounding blanks). */
+bool k8s_parse_ip(const char *s, struct k8s_ip *ip);
+/* "192.0.2.1" / "2001:db8::1" into @buf (INET6_ADDRSTRLEN bytes). */
+const char *k8s_ip_str(const struct k8s_ip *ip, char *buf, size_t len);
+/* @a - @b as a signed comparison of same-family addresses. */
+int k8s_ip_cmp(const struct k8s_ip *a, const struct k8s_ip *b);
 
 /* ---- parsing ---------------------------------------------------------- */
 
@@ -281,6 +344,10 @@ int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,
 const struct k8s_object *k8s_cache_get(const struct k8s_cache *c,
 				       enum k8s_kind kind, const char *ns,
 				       const char *name);
+/* The same, writable: for the owner of the cache (file mode writes the
+ * allocator's result into a Service's status). */
+struct k8s_object *k8s_cache_get_mut(struct k8s_cache *c, enum k8s_kind kind,
+				     const char *ns, const char *name);
 /*
  * The objects of one kind, sorted by namespace then name, as a malloc'd
  * array the caller frees (the objects stay the cache's and are valid until

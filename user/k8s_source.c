@@ -50,8 +50,8 @@ struct k8s_source {
 	uint64_t pending_since;		/* oldest object change not applied */
 	uint64_t since_translate;	/* oldest change after the last translate */
 
-	struct reflector *svc, *eps, *nodes;
-	struct kind_ctx svc_ctx, eps_ctx;
+	struct reflector *svc, *eps, *nodes, *pools;
+	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
 };
 
 static uint64_t now_ms(void)
@@ -140,11 +140,14 @@ static int decode(const cJSON *obj, struct k8s_object_list *l, size_t *rejected)
 	return err;
 }
 
-static const char *obj_ns(const cJSON *obj)
+/* The namespace the cache keys an object by: pools are cluster-scoped. */
+static const char *obj_ns(enum k8s_kind kind, const cJSON *obj)
 {
 	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m, "namespace");
 
+	if (kind == K8S_KIND_LBPOOL)
+		return "";
 	return cJSON_IsString(ns) && *ns->valuestring ? ns->valuestring : "default";
 }
 
@@ -183,7 +186,7 @@ static int obj_list_item(void *arg, const cJSON *item)
 		return err;
 	/* Named, valid or not: a rejected object keeps its last good
 	 * version rather than being removed. */
-	return name ? keyset_add(&kx->names, obj_ns(item), name) : 0;
+	return name ? keyset_add(&kx->names, obj_ns(kx->kind, item), name) : 0;
 }
 
 /* The LIST is complete: it is the new set of objects of this kind. */
@@ -253,7 +256,7 @@ static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
 	}
 	if (t == KR_DELETED) {
 		pthread_mutex_lock(&s->lock);
-		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(obj), name))
+		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(kx->kind, obj), name))
 			changed(s, K8S_SRC_OBJECTS);
 		pthread_mutex_unlock(&s->lock);
 		return;
@@ -266,7 +269,7 @@ static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
 		pthread_mutex_unlock(&s->lock);
 	} else if (!err && rejected) {
 		pr_warn("%s %s/%s: keeping its last good version\n", k8s_kind_name(kx->kind),
-			obj_ns(obj), name);
+			obj_ns(kx->kind, obj), name);
 	}
 	if (err)
 		pr_err("kube: %s %s %s: %s\n", kr_event_type_name(t), k8s_kind_name(kx->kind),
@@ -295,9 +298,17 @@ static int node_from_cjson(const cJSON *o, struct k8s_node_state *out)
 	const cJSON *it;
 
 	memset(out, 0, sizeof(*out));
+	strcpy(out->labels, "{}");
 	if (!cJSON_IsObject(o))
 		return -EINVAL;
 	out->known = true;
+	{
+		const cJSON *lb = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+
+		if (cJSON_IsObject(lb) &&
+		    !cJSON_PrintPreallocated((cJSON *)lb, out->labels, sizeof(out->labels), 0))
+			strcpy(out->labels, "{}");
+	}
 	out->eligible = !(dt && !cJSON_IsNull(dt));
 	cJSON_ArrayForEach(it, taints) {
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
@@ -353,7 +364,7 @@ static void node_set(struct k8s_source *s, const struct k8s_node_state *n)
 static int node_replace(void *arg, const cJSON *items)
 {
 	struct k8s_source *s = arg;
-	struct k8s_node_state n = { .eligible = true };
+	struct k8s_node_state n = { .eligible = true, .labels = "{}" };
 	bool known;
 
 	if (cJSON_GetArraySize(items) > 0) {
@@ -449,6 +460,12 @@ int k8s_source_start(struct k8s_source *s)
 		.name = "nodes", .path = "/api/v1/nodes", .selector = s->node_selector,
 		.kind = "Node", .api_version = "v1",
 	};
+	/* Without the CRD installed this LIST fails and is retried with
+	 * backoff; Services are served meanwhile, nothing is allocated. */
+	const struct kr_spec pool = {
+		.name = "loadbalancerippools", .path = "/apis/xlb.io/v1alpha1/loadbalancerippools",
+		.kind = "LoadBalancerIPPool", .api_version = "xlb.io/v1alpha1",
+	};
 
 	s->svc_ctx = (struct kind_ctx){ s, K8S_KIND_SERVICE };
 	s->eps_ctx = (struct kind_ctx){ s, K8S_KIND_ENDPOINTSLICE };
@@ -462,6 +479,10 @@ int k8s_source_start(struct k8s_source *s)
 	s->nodes = reflector_start(s->kc, &node, &node_ops, s, &s->stop);
 	if (!s->nodes)
 		return -errno;
+	s->pool_ctx = (struct kind_ctx){ s, K8S_KIND_LBPOOL };
+	s->pools = reflector_start(s->kc, &pool, &obj_ops, &s->pool_ctx, &s->stop);
+	if (!s->pools)
+		return -errno;
 	return 0;
 }
 
@@ -473,6 +494,7 @@ void k8s_source_free(struct k8s_source *s)
 	reflector_free(s->svc);
 	reflector_free(s->eps);
 	reflector_free(s->nodes);
+	reflector_free(s->pools);
 	kube_client_free(s->kc);
 	k8s_cache_free(s->cache);
 	pthread_mutex_destroy(&s->lock);
@@ -542,4 +564,25 @@ void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out)
 	pthread_mutex_lock(&s->lock);
 	*out = s->node;
 	pthread_mutex_unlock(&s->lock);
+}
+
+bool k8s_source_pools_synced(const struct k8s_source *s)
+{
+	return reflector_has_synced(s->pools);
+}
+
+int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache *c, void *ctx),
+			  void *ctx)
+{
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	err = fn(s->cache, ctx);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+struct kube_client *k8s_source_client(const struct k8s_source *s)
+{
+	return s->kc;
 }

@@ -38,6 +38,9 @@ struct k8s_node_state {
 	struct xlb_addr_key addrs[K8S_NODE_MAX_ADDRS];	/* InternalIP, then
 							 * ExternalIP */
 	size_t n_addrs;
+	char labels[4096];	/* metadata.labels as a JSON object ("{}"
+				 * when none or too long): the node Lease
+				 * carries them for pools' nodeSelector */
 };
 
 enum {
@@ -71,6 +74,16 @@ int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *
  * the failure outlasts the health timeout. */
 void k8s_source_applied(struct k8s_source *s);
 void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out);
+
+/* Has the LoadBalancerIPPool reflector listed once? (Allocation waits
+ * for it: without the pools every address would look disallowed.) */
+bool k8s_source_pools_synced(const struct k8s_source *s);
+/* Run @fn on the cache under the source's lock (a consistent snapshot);
+ * returns what @fn returns. @fn must not block. */
+int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache *c, void *ctx),
+			  void *ctx);
+/* The client the reflectors use (shared; for the agent's own writes). */
+struct kube_client *k8s_source_client(const struct k8s_source *s);
 
 /* Parse a Node object (JSON) into @out: exposed for the unit tests. */
 int k8s_node_state_parse(const char *json, struct k8s_node_state *out);

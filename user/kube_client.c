@@ -650,7 +650,8 @@ out:
 }
 
 static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch,
-		   kube_data_fn on_data, void *ctx, struct kube_resp *r)
+		   kube_data_fn on_data, void *ctx, struct kube_resp *r,
+		   const struct kube_body *w)
 {
 	struct xfer x = { .kc = kc, .h = h, .r = r, .on_data = on_data, .ctx = ctx };
 	struct curl_slist *hdrs = NULL, *cto = NULL, *t;
@@ -663,6 +664,15 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 		return -ENOMEM;
 	kube_client_token(kc, token, sizeof(token));
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
+	if (hdrs && w && w->content_type) {
+		char ct[96];
+
+		snprintf(ct, sizeof(ct), "Content-Type: %s", w->content_type);
+		t = curl_slist_append(hdrs, ct);
+		if (!t)
+			curl_slist_free_all(hdrs);
+		hdrs = t;
+	}
 	if (hdrs && *token) {
 		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0)
 			auth = NULL;
@@ -706,6 +716,17 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 	/* The configured CA is the only trust anchor (client-go's pool):
 	 * Debian's libcurl also loads CAPATH (/etc/ssl/certs) by default,
 	 * and a blob does not replace it, nor the default CAINFO bundle. */
+	if (w) {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, w->method);
+		if (w->data) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, w->data);
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(w->data));
+		}
+		if (w->timeout_ms) {
+			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
+		}
+	}
 	if (kc->cfg.ca_data) {
 		struct curl_blob b = { kc->cfg.ca_data, kc->cfg.ca_data_len, CURL_BLOB_NOCOPY };
 
@@ -766,14 +787,28 @@ out:
 static int request(struct kube_client *kc, CURL *h, const char *path, bool watch,
 		   kube_data_fn on_data, void *ctx, struct kube_resp *r)
 {
-	int ret = perform(kc, h, path, watch, on_data, ctx, r);
+	int ret = perform(kc, h, path, watch, on_data, ctx, r, NULL);
 
 	if (ret || r->status != 401 || !kc->cfg.token_file)
 		return ret;
 	pr_info("kube: GET %s: 401 Unauthorized: re-reading the token and retrying\n", path);
 	kube_client_token_invalidate(kc);
 	kube_resp_free(r);
-	return perform(kc, h, path, watch, on_data, ctx, r);
+	return perform(kc, h, path, watch, on_data, ctx, r, NULL);
+}
+
+int kube_write(struct kube_client *kc, CURL *h, const char *path,
+	       const struct kube_body *w, struct kube_resp *r)
+{
+	int ret = perform(kc, h, path, false, NULL, NULL, r, w);
+
+	if (ret || r->status != 401 || !kc->cfg.token_file)
+		return ret;
+	pr_info("kube: %s %s: 401 Unauthorized: re-reading the token and retrying\n",
+		w->method, path);
+	kube_client_token_invalidate(kc);
+	kube_resp_free(r);
+	return perform(kc, h, path, false, NULL, NULL, r, w);
 }
 
 int kube_get(struct kube_client *kc, CURL *h, const char *path, struct kube_resp *r)

@@ -112,6 +112,20 @@ int kube_watch(struct kube_client *kc, CURL *h, const char *path,
 int kube_get_stream(struct kube_client *kc, CURL *h, const char *path,
 		    kube_data_fn on_data, void *ctx, struct kube_resp *r);
 
+/* A request with a body: POST, PUT, PATCH (merge patches), DELETE. */
+struct kube_body {
+	const char *method;	/* "POST", "PUT", "PATCH", "DELETE" */
+	const char *content_type;	/* "application/json",
+				 * "application/merge-patch+json"; NULL: none */
+	const char *data;	/* NUL-terminated JSON, NULL: no body */
+	unsigned int timeout_ms;	/* whole request; 0: 120 s */
+};
+
+/* Send @w to @path and collect the answer in @r; return values as
+ * kube_get() (any HTTP status is 0: look at r->status). */
+int kube_write(struct kube_client *kc, CURL *h, const char *path,
+	       const struct kube_body *w, struct kube_resp *r);
+
 /* The current bearer token ("" when none), re-read from its file when
  * older than 60 s or invalidated. */
 int kube_client_token(struct kube_client *kc, char *buf, size_t size);

@@ -37,9 +37,14 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
+#include "announce.h"
 #include "attach.h"
+#include <cjson/cJSON.h>
 #include "datapath.h"
 #include "health.h"
+#include "ipam.h"
+#include "lbctl.h"
+#include "lease.h"
 #include "k8s.h"
 #include "k8s_source.h"
 #include "kube_client.h"
@@ -56,6 +61,8 @@
 /* Idle this long: list Pod veths again; file mode also re-reads the
  * node's addresses and retries a failed sync. */
 #define XLB_IDLE_MS 10000
+/* Leader: retry failed status writes this often. */
+#define LB_RETRY_MS 5000
 /* How long start-up waits for the first LIST before attaching anyway. */
 #define INITIAL_SYNC_MS 8000
 /*
@@ -114,6 +121,24 @@ struct agent {
 	struct k8s_source *src;		/* Kubernetes mode */
 	struct xlb_health *health;
 	bool synced_once;
+
+	/* LoadBalancer IPs: allocation (file mode: here; Kubernetes mode:
+	 * the elected leader) and L2 announcement. */
+	const char *lb_class;		/* --lb-class */
+	unsigned int lease_renew_ms;	/* --node-lease-renew */
+	unsigned int lease_duration_ms;	/* --node-lease-duration */
+	unsigned int l2_hold_ms;	/* --l2-hold */
+	struct xlb_announcer *announcer;
+	const char *lease_ns;		/* --lease-namespace */
+	unsigned int le_duration_ms, le_renew_ms, le_retry_ms;
+	struct xlb_leases *leases;	/* Kubernetes mode */
+	struct xlb_lbctl *lbctl;
+	struct xlb_lease_state ls;	/* live agents, leadership */
+	bool withdrawn;			/* answers taken back: our Lease lapsed */
+	bool lb_retry;			/* some status write failed: retry */
+	uint64_t lb_last_ms;
+	uint64_t next_refresh_ms;
+	uint64_t last_idle_ms;
 };
 
 static void usage(FILE *f)
@@ -126,9 +151,12 @@ static void usage(FILE *f)
 "                 [--local-delivery peer|stack]\n"
 "                 [--snat-ports MIN-MAX] [--snat-address ADDR]\n"
 "                 [--maglev-min M] [--maglev-slots N]\n"
-"                 [--ct-max N] [--ct-timeouts NAME=S,...] [-v]\n"
+"                 [--ct-max N] [--ct-timeouts NAME=S,...]\n"
 "                 [--max-services N] [--max-backends N] [--max-tables N]\n"
 "                 [--sync-period S]\n"
+"                 [--lb-class CLASS] [--node-lease-renew S] [--node-lease-duration S]\n"
+"                 [--l2-hold S] [--lease-namespace NS] [--leader-elect-lease-duration S]\n"
+"                 [--leader-elect-renew-deadline S] [--leader-elect-retry-period S] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
 "\n"
 "  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
@@ -177,6 +205,20 @@ static void usage(FILE *f)
 "  --sync-period S   Kubernetes mode: full sync every S seconds, also re-reading\n"
 "                    interface addresses (default %u); a failed sync is\n"
 "                    retried after 1 s doubling to 30 s\n"
+"  --lb-class CLASS  allocate LoadBalancer IPs only for Services with this\n"
+"                    spec.loadBalancerClass (default: only those without one)\n"
+"  --node-lease-renew S     renew this node's liveness Lease every S seconds\n"
+"                    (default 1; also how often ARP/NDP answers are refreshed)\n"
+"  --node-lease-duration S  a node whose Lease is older is dead (default 3)\n"
+"  --l2-hold S       the datapath answers ARP/NDP for an owned VIP until S\n"
+"                    seconds after the last refresh (default 2; must be\n"
+"                    below the Lease duration so a dead node goes quiet\n"
+"                    before another takes over)\n"
+"  --lease-namespace NS  Kubernetes mode: where the node and leader Leases\n"
+"                    live (default kube-system)\n"
+"  --leader-elect-lease-duration S, --leader-elect-renew-deadline S,\n"
+"  --leader-elect-retry-period S  the allocator's leader election (client-go\n"
+"                    defaults 15, 10, 2)\n"
 "  --uninstall       detach the programs and remove the pins, then exit\n",
 		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT, XLB_AGENT_MAX_SERVICES,
 		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S);
@@ -332,6 +374,14 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "max-backends", required_argument, NULL, 'B' },
 		{ "max-tables", required_argument, NULL, 'M' },
 		{ "sync-period", required_argument, NULL, 'Y' },
+		{ "lb-class", required_argument, NULL, 'b' },
+		{ "node-lease-renew", required_argument, NULL, 'r' },
+		{ "node-lease-duration", required_argument, NULL, 'D' },
+		{ "l2-hold", required_argument, NULL, 'O' },
+		{ "lease-namespace", required_argument, NULL, 'E' },
+		{ "leader-elect-lease-duration", required_argument, NULL, '1' },
+		{ "leader-elect-renew-deadline", required_argument, NULL, '2' },
+		{ "leader-elect-retry-period", required_argument, NULL, '3' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -353,6 +403,13 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	 * MASQUERADE (flannel --ip-masq, Calico natOutgoing, kindnet) then
 	 * rewrites that reply before tc egress can restore the frontend. */
 	a->local_stack = true;
+	a->lease_renew_ms = 1000;
+	a->lease_duration_ms = 3000;
+	a->l2_hold_ms = 2000;
+	a->lease_ns = "kube-system";
+	a->le_duration_ms = 15000;
+	a->le_renew_ms = 10000;
+	a->le_retry_ms = 2000;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -472,6 +529,35 @@ static int parse_args(struct agent *a, int argc, char **argv)
 				a->sync_period_ms = v * 1000;
 			break;
 		}
+		case 'b': a->lb_class = *optarg ? optarg : NULL; break;
+		case 'E': a->lease_ns = optarg; break;
+		case 'r':
+		case 'D':
+		case 'O':
+		case '1':
+		case '2':
+		case '3': {
+			unsigned int *dst = opt == 'r' ? &a->lease_renew_ms :
+					    opt == 'D' ? &a->lease_duration_ms :
+					    opt == 'O' ? &a->l2_hold_ms :
+					    opt == '1' ? &a->le_duration_ms :
+					    opt == '2' ? &a->le_renew_ms : &a->le_retry_ms;
+			char *end;
+			double v = strtod(optarg, &end);
+
+			if (*end || v < 0.1 || v > 3600) {
+				const char *name = "?";
+
+				for (const struct option *op = opts; op->name; op++)
+					if (op->val == opt)
+						name = op->name;
+				fprintf(stderr, "xlb-agent: --%s %s: want seconds, 0.1..3600\n",
+					name, optarg);
+				return -1;
+			}
+			*dst = (unsigned int)(v * 1000);
+			break;
+		}
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -502,6 +588,16 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			a->dpo.cfg.snat_port_min, a->dpo.cfg.snat_port_max);
 	if (a->local_stack)
 		a->dpo.cfg.flags |= XLB_CFG_F_LOCAL_STACK;
+	if (a->l2_hold_ms <= a->lease_renew_ms ||
+	    a->l2_hold_ms >= a->lease_duration_ms) {
+		fprintf(stderr, "xlb-agent: want --node-lease-renew < --l2-hold < --node-lease-duration (%.1f, %.1f, %.1f s): answers must outlive one missed refresh and end before another node takes over\n",
+			a->lease_renew_ms / 1e3, a->l2_hold_ms / 1e3, a->lease_duration_ms / 1e3);
+		return -1;
+	}
+	if (a->le_retry_ms >= a->le_renew_ms || a->le_renew_ms >= a->le_duration_ms) {
+		fprintf(stderr, "xlb-agent: want --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration\n");
+		return -1;
+	}
 	if (!a->uninstall && !a->node_name) {
 		fprintf(stderr, "xlb-agent: --node-name is needed\n");
 		return -1;
@@ -553,6 +649,8 @@ static int node_addresses(struct agent *a)
 
 	if (a->src) {
 		k8s_source_node(a->src, &node);
+		if (a->leases)
+			xlb_leases_set_labels(a->leases, node.known ? node.labels : "{}");
 		from_node = node.known && node.n_addrs;
 		xlb_health_set_node_eligible(a->health, node.eligible);
 	}
@@ -831,6 +929,30 @@ static int apply(struct agent *a, struct xlb_desired *d, const struct timespec *
 	return err;
 }
 
+/* File mode: this node is the only live agent it knows of. */
+static void announce_file(struct agent *a)
+{
+	const struct xlb_node_info me = { .name = a->node_name };
+	struct xlb_vip_plan p;
+
+	if (!a->announcer || !a->cache)
+		return;
+	if (xlb_announce_plan(a->cache, &me, 1, a->node_name, &p)) {
+		pr_err("announce: plan: %s\n", strerror(ENOMEM));
+		return;
+	}
+	xlb_announcer_apply(a->announcer, &p);
+	xlb_vip_plan_free(&p);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /*
  * Read the file and bring the datapath to it. A file that does not parse
  * changes nothing; objects that fail validation are reported and left out,
@@ -874,6 +996,17 @@ static int reload(struct agent *a, bool first)
 			a->config, errs.n_rejected);
 	k8s_errors_free(&errs);
 
+	/* No API server keeps a status in file mode: allocate here. */
+	{
+		struct xlb_ipam_opts io = { .lb_class = a->lb_class };
+
+		if (xlb_ipam_apply_cache(c, &io) < 0) {
+			pr_err("allocate LoadBalancer IPs: %s; keeping the last good state\n",
+			       strerror(ENOMEM));
+			k8s_cache_free(c);
+			return -ENOMEM;
+		}
+	}
 	err = xlb_translate(c, &to, &d, &errs);
 	print_errors(&errs);
 	k8s_errors_free(&errs);
@@ -886,6 +1019,7 @@ static int reload(struct agent *a, bool first)
 	xlb_desired_free(&d);
 	k8s_cache_free(a->cache);
 	a->cache = c;
+	announce_file(a);
 	return err;
 }
 
@@ -958,6 +1092,98 @@ static int k8s_poll_timeout(const struct agent *a)
 	return next - now > XLB_IDLE_MS ? XLB_IDLE_MS : (int)(next - now);
 }
 
+struct k8s_announce_ctx {
+	struct agent *a;
+	int err;
+};
+
+/* Under the source's lock: the plan points into the cached pools. */
+static int k8s_announce_locked(const struct k8s_cache *c, void *arg)
+{
+	struct k8s_announce_ctx *x = arg;
+	struct agent *a = x->a;
+	struct xlb_node_info *live = calloc(a->ls.n_live + 1, sizeof(*live));
+	struct k8s_label *lb = NULL;
+	cJSON **docs = calloc(a->ls.n_live + 1, sizeof(*docs));
+	struct xlb_vip_plan p;
+	size_t n_lb = 0;
+
+	x->err = -ENOMEM;
+	if (!live || !docs)
+		goto out;
+	/* Each live node's labels come with its Lease (nodeSelector). */
+	for (size_t i = 0; i < a->ls.n_live; i++) {
+		docs[i] = cJSON_Parse(a->ls.labels[i]);
+		n_lb += cJSON_GetArraySize(docs[i]);
+	}
+	lb = calloc(n_lb + 1, sizeof(*lb));
+	if (!lb)
+		goto out;
+	n_lb = 0;
+	for (size_t i = 0; i < a->ls.n_live; i++) {
+		const cJSON *it;
+
+		live[i].name = a->ls.live[i];
+		live[i].labels = &lb[n_lb];
+		cJSON_ArrayForEach(it, docs[i]) {
+			if (!cJSON_IsString(it))
+				continue;
+			lb[n_lb++] = (struct k8s_label){ it->string, it->valuestring };
+			live[i].n_labels++;
+		}
+	}
+	x->err = xlb_announce_plan(c, live, a->ls.n_live, a->node_name, &p);
+	if (!x->err) {
+		xlb_announcer_apply(a->announcer, &p);
+		xlb_vip_plan_free(&p);
+	}
+out:
+	for (size_t i = 0; docs && i < a->ls.n_live; i++)
+		cJSON_Delete(docs[i]);
+	free(docs);
+	free(lb);
+	free(live);
+	return x->err;
+}
+
+/*
+ * Kubernetes mode, after any change of objects or Leases: announce what
+ * this node owns (nothing while our own Lease is not renewed: the others
+ * take over), and, on the leader, allocate and write status.
+ */
+static void k8s_lb(struct agent *a)
+{
+	struct k8s_announce_ctx x = { .a = a };
+
+	if (!a->ls.self_live)
+		xlb_announcer_withdraw(a->announcer);
+	else if (k8s_source_with_cache(a->src, k8s_announce_locked, &x))
+		pr_err("announce: plan: %s\n", strerror(-x.err));
+	a->lb_retry = false;
+	if (a->lbctl && a->ls.leader)
+		a->lb_retry = xlb_lbctl_run(a->lbctl) != 0;
+	a->lb_last_ms = now_ms();
+}
+
+static void k8s_leases_changed(struct agent *a)
+{
+	struct xlb_lease_state s;
+	bool was_live = a->ls.self_live, was_leader = a->ls.leader;
+
+	if (xlb_leases_get(a->leases, &s))
+		return;
+	xlb_lease_state_free(&a->ls);
+	a->ls = s;
+	if (was_live != s.self_live)
+		pr_info("lease: this node is %s\n", s.self_live ? "live" :
+			"not live (its Lease is not renewed): not answering ARP/NDP");
+	if (was_leader != s.leader)
+		pr_info("lease: %s\n", s.leader ? "leader: allocating LoadBalancer IPs" :
+			"not the leader");
+	pr_debug("lease: %zu live agent(s)\n", s.n_live);
+	k8s_lb(a);
+}
+
 static uint64_t source_pending_since(void *ctx)
 {
 	return k8s_source_pending_since(ctx);
@@ -965,10 +1191,11 @@ static uint64_t source_pending_since(void *ctx)
 
 /* Start the Kubernetes source: kubeconfig, else in-cluster; --apiserver
  * replaces the server. */
-static int k8s_start(struct agent *a)
+/* The API server and credentials: kubeconfig, else in-cluster;
+ * --apiserver replaces the server. */
+static int kube_config_for(struct agent *a, struct kube_config *out)
 {
 	struct kube_config kc = { 0 };
-	struct kube_client *cl;
 	char err[512] = "";
 	int ret;
 
@@ -1002,6 +1229,19 @@ static int k8s_start(struct agent *a)
 			return ret;
 		}
 	}
+	*out = kc;
+	return 0;
+}
+
+static int k8s_start(struct agent *a)
+{
+	struct kube_config kc = { 0 }, kc2 = { 0 };
+	struct kube_client *cl, *cl2;
+	int ret;
+
+	ret = kube_config_for(a, &kc);
+	if (ret)
+		return ret;
 	cl = kube_client_new(&kc, NULL);
 	if (!cl) {
 		ret = -errno;
@@ -1014,7 +1254,38 @@ static int k8s_start(struct agent *a)
 		kube_client_free(cl);
 		return ret;
 	}
-	return k8s_source_start(a->src);
+	ret = k8s_source_start(a->src);
+	if (ret)
+		return ret;
+	{
+		struct xlb_lease_opts lo = {
+			.ns = a->lease_ns, .node = a->node_name,
+			.renew_ms = a->lease_renew_ms, .duration_ms = a->lease_duration_ms,
+			.elect = true, .le_duration_ms = a->le_duration_ms,
+			.le_renew_deadline_ms = a->le_renew_ms, .le_retry_ms = a->le_retry_ms,
+		};
+
+		/* The Leases get a client (and connection) of their own: a
+		 * renewal never waits behind a list, and stopping them can
+		 * cancel their watch without touching the source's. */
+		ret = kube_config_for(a, &kc2);
+		if (ret)
+			return ret;
+		cl2 = kube_client_new(&kc2, NULL);
+		if (!cl2) {
+			ret = -errno;
+			kube_config_free(&kc2);
+			return ret;
+		}
+		a->lbctl = xlb_lbctl_new(a->src, a->lb_class, a->node_name);
+		a->leases = a->lbctl ? xlb_leases_start(cl2, &lo) : NULL;
+		if (!a->leases) {
+			ret = -errno;
+			kube_client_free(cl2);
+			return ret;
+		}
+	}
+	return 0;
 }
 
 /* /healthz, /livez and the healthCheckNodePort servers. false: a bad
@@ -1069,6 +1340,7 @@ static bool k8s_initial_sync(struct agent *a)
 	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
 		node_addresses(a);
 	k8s_sync_sched(a, true);
+	k8s_lb(a);
 	return true;
 }
 
@@ -1128,9 +1400,9 @@ static void signal_mask(sigset_t *mask)
 static int run(struct agent *a)
 {
 	char base[NAME_MAX + 1];
-	struct pollfd pfd[2];
+	struct pollfd pfd[3];
 	sigset_t mask;
-	int sfd, ifd;
+	int sfd, ifd, npfd = 2;
 
 	/* Blocked in main() before any thread started: only this fd
 	 * sees them. */
@@ -1144,11 +1416,46 @@ static int run(struct agent *a)
 	}
 	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = ifd, .events = POLLIN };
+	if (a->leases)
+		pfd[npfd++] = (struct pollfd){ .fd = xlb_leases_fd(a->leases), .events = POLLIN };
 	for (;;) {
 		struct signalfd_siginfo si;
 		bool dirty = false;
 
-		int polled = poll(pfd, 2, a->src ? k8s_poll_timeout(a) : XLB_IDLE_MS);
+		uint64_t t = now_ms();
+		int timeout = a->next_refresh_ms > t ? (int)(a->next_refresh_ms - t) : 0;
+		int polled;
+		bool idle;
+
+		/* Kubernetes mode: also wake for a sync retry or the
+		 * periodic full sync. */
+		if (a->src && k8s_poll_timeout(a) < timeout)
+			timeout = k8s_poll_timeout(a);
+		polled = poll(pfd, npfd, timeout);
+		t = now_ms();
+		if (t >= a->next_refresh_ms) {
+			/* Keep the datapath's ARP/NDP answers alive, but
+			 * only while our Lease tells the others we are:
+			 * after a freeze the answers must not come back
+			 * before the Lease does. */
+			if (a->leases && !xlb_leases_alive_now(a->leases)) {
+				xlb_announcer_withdraw(a->announcer);
+				a->withdrawn = true;
+			} else if (a->leases && a->withdrawn && a->ls.self_live) {
+				a->withdrawn = false;
+				k8s_lb(a);
+			} else if (a->announcer) {
+				xlb_announcer_refresh(a->announcer);
+			}
+			/* A failed status write (API server away) is retried
+			 * even when no event comes to trigger it. */
+			if (a->lb_retry && t - a->lb_last_ms >= LB_RETRY_MS)
+				k8s_lb(a);
+			a->next_refresh_ms = t + a->lease_renew_ms;
+		}
+		idle = !polled && t - a->last_idle_ms >= XLB_IDLE_MS;
+		if (idle)
+			a->last_idle_ms = t;
 
 		if (polled < 0) {
 			if (errno == EINTR)
@@ -1167,7 +1474,7 @@ static int run(struct agent *a)
 			}
 		}
 		/* Quiet for a while: Pod veths come and go. */
-		if (!polled)
+		if (idle)
 			sync_devs(a);
 		if (a->src) {
 			unsigned int ch = 0;
@@ -1193,6 +1500,10 @@ static int run(struct agent *a)
 				k8s_sync_sched(a, false);
 			else if (dirty)
 				a->next_resync = mono_ms() + a->sync_period_ms;
+			if (npfd > 2 && pfd[2].revents & POLLIN)
+				k8s_leases_changed(a);
+			else if ((dirty || ch & K8S_SRC_OBJECTS) && k8s_source_synced(a->src))
+				k8s_lb(a);
 			continue;
 		}
 		if (pfd[1].revents & POLLIN && config_touched(ifd, base)) {
@@ -1208,7 +1519,7 @@ static int run(struct agent *a)
 			pr_info("%s changed: reloading\n", a->config);
 			dirty = true;
 		}
-		if (!polled) {
+		if (idle) {
 			/* Quiet for a while: pick up address changes (they
 			 * are written only when they differ), and retry a
 			 * sync that failed (e.g. a map was full). */
@@ -1287,6 +1598,17 @@ int main(int argc, char **argv)
 		pr_err("read pinned state: %s\n", strerror(errno));
 		goto out;
 	}
+	{
+		struct xlb_uplink ups[MAX_IFACES];
+
+		for (int i = 0; i < a.n_ifaces; i++)
+			ups[i] = (struct xlb_uplink){ a.ifnames[i], a.ifindex[i] };
+		a.announcer = xlb_announcer_new(a.dp, ups, a.n_ifaces, a.l2_hold_ms);
+		if (!a.announcer) {
+			pr_err("announcer: %s\n", strerror(errno));
+			goto out;
+		}
+	}
 	/* Maps first, programs after: a new program never runs on maps
 	 * that do not yet hold this node's addresses and services. */
 	if (!a.config) {
@@ -1323,6 +1645,12 @@ int main(int argc, char **argv)
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
 out:
+	/* Leases first: the leader releases its Lease while the client
+	 * still works. */
+	xlb_leases_stop(a.leases);
+	xlb_lbctl_free(a.lbctl);
+	xlb_lease_state_free(&a.ls);
+	xlb_announcer_free(a.announcer);
 	/* Health first: its threads ask the source how fresh it is. */
 	xlb_health_free(a.health);
 	k8s_source_free(a.src);

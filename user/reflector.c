@@ -318,8 +318,28 @@ void kr_strip(cJSON *obj)
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
 
+	cJSON *ann = cJSON_GetObjectItemCaseSensitive(meta, "annotations");
+
 	cJSON_DeleteItemFromObjectCaseSensitive(meta, "managedFields");
-	cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+	/* Annotations go, but for the LoadBalancer allocator's own and
+	 * MetalLB's (requests, sharing keys, the pool written back). */
+	if (cJSON_IsObject(ann)) {
+		cJSON *a = ann->child;
+
+		while (a) {
+			cJSON *next = a->next;
+
+			if (!a->string || (strncmp(a->string, "xlb.io/", 7) &&
+					   strncmp(a->string, "metallb.io/", 11) &&
+					   strncmp(a->string, "metallb.universe.tf/", 20)))
+				cJSON_Delete(cJSON_DetachItemViaPointer(ann, a));
+			a = next;
+		}
+		if (!ann->child)
+			cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+	} else {
+		cJSON_DeleteItemFromObjectCaseSensitive(meta, "annotations");
+	}
 	if (cJSON_IsObject(st))
 		cJSON_DeleteItemFromObjectCaseSensitive(st, "conditions");
 }

@@ -142,7 +142,9 @@ void kr_items_reset(struct kr_items *s);
 
 /*
  * Fields xlb never reads and that make up most of an object's size
- * (metadata.managedFields, metadata.annotations, status.conditions):
+ * (metadata.managedFields, metadata.annotations but the xlb.io/,
+ * metallb.io/ and metallb.universe.tf/ ones the allocator reads,
+ * status.conditions):
  * removed from every object as it arrives (client-go's transform).
  */
 void kr_strip(cJSON *obj);

@@ -127,6 +127,41 @@ struct {
 	__type(value, struct xlb_sock_rev);
 } xlb_sock_rev SEC(".maps");
 
+/* Per-CPU scratch space of the ARP/NDP responder (lib/arp.h): it runs as
+ * a subprogram of the whole tc path, whose frame leaves it little stack. */
+struct xlb_l2_scratch {
+	struct xlb_l2_key key;
+	__u8 target[16];
+	__u8 asker[16];
+	__u8 asker_mac[8];
+	__u8 mac[8];
+	__be32 pseudo[2];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_l2_scratch);
+} xlb_l2_scratch SEC(".maps");
+
+/* Written by the agent's announcer only for VIPs this node owns; read by
+ * tc ingress (lib/arp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_L2);
+	__type(key, struct xlb_l2_key);
+	__type(value, struct xlb_l2);
+} xlb_l2 SEC(".maps");
+
+/* Not used by the programs: the agent's VIP table for xlbctl. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_L2);
+	__type(key, struct xlb_addr_key);
+	__type(value, struct xlb_vip_meta);
+} xlb_vip_meta SEC(".maps");
+
 /* Not used by the programs: user space keeps the service names here so
  * xlbctl can read everything from the pins. */
 struct {

@@ -34,6 +34,8 @@
 #define XLB_MAP_TX_DEVS    "xlb_tx_devs"
 #define XLB_MAP_PEER_DEVS  "xlb_peer_devs"
 #define XLB_MAP_SOCK_REV   "xlb_sock_rev"
+#define XLB_MAP_L2         "xlb_l2"
+#define XLB_MAP_VIP_META   "xlb_vip_meta"
 
 /* Default capacities; the loader can change each before load. */
 #define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
@@ -47,6 +49,7 @@
 #define XLB_MAX_FRAGS      8192
 #define XLB_MAX_DEVS       1024	/* Pod veths (xlb_peer_devs) */
 #define XLB_MAX_SOCK_REV   65536
+#define XLB_MAX_L2         16384
 
 enum xlb_family {
 	XLB_AF_INET  = 4,
@@ -335,6 +338,52 @@ static inline __be32 xlb_src_id(__u32 svc_id, __u8 family)
 #endif
 }
 
+/*
+ * xlb_l2: HASH, {VIP, family, interface} -> the answer this node gives to
+ * ARP requests (IPv4) and Neighbor Solicitations (IPv6) for a VIP it owns,
+ * on that interface only. The agent keeps moving expires_ns forward (every
+ * second by default); an entry past its deadline is not answered, so a node
+ * whose agent died or froze goes silent on its own, before another node's
+ * agent (which waits for the dead node's liveness Lease to expire, longer
+ * than the deadline) takes the VIP over. No two nodes answer after a
+ * handover.
+ */
+struct xlb_l2_key {
+	union xlb_addr addr;	/* VIP, network order */
+	__u32 ifindex;		/* interface the request arrives on */
+	__u8 family;		/* enum xlb_family */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_l2_key) == 24, "xlb_l2_key size");
+
+struct xlb_l2 {
+	__u8 mac[6];		/* answer with this MAC (the uplink's) */
+	__u16 pad;
+	__u32 flags;		/* reserved, 0 */
+	__u64 expires_ns;	/* CLOCK_MONOTONIC; the programs read
+				 * bpf_ktime_get_coarse_ns (same clock) */
+};
+_Static_assert(sizeof(struct xlb_l2) == 24, "xlb_l2 size");
+
+/* xlb_vip_meta: HASH, xlb_addr_key -> what the agent knows of each
+ * LoadBalancer VIP; written by the agent, read by xlbctl (vip list),
+ * unused by the programs. */
+enum xlb_vip_flags {
+	XLB_VIP_F_ANSWERING = 1 << 0,	/* this node answers ARP/NDP for it */
+	XLB_VIP_F_L2        = 1 << 1,	/* its pool announces by L2 */
+};
+
+struct xlb_vip_meta {
+	char service[128];	/* "namespace/name", NUL-ended */
+	char pool[64];		/* "" when no pool holds the address */
+	char owner[64];		/* node that answers, "" when none */
+	char interfaces[64];	/* uplinks this node answers on, comma list
+				 * (names as the agent's namespace has them) */
+	__u32 flags;		/* enum xlb_vip_flags */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct xlb_vip_meta) == 328, "xlb_vip_meta size");
+
 /* xlb_svc_stats: PERCPU_ARRAY indexed by svc_id; xlb_reasons: PERCPU_ARRAY
  * indexed by enum xlb_reason. */
 struct xlb_counter {
@@ -407,6 +456,13 @@ enum xlb_reason {
 	XLB_R_PASS_ICMP_FOREIGN,	/* ICMP error quoting a translated
 					 * flow but not addressed to the quoted
 					 * packet's sender: untouched */
+	XLB_R_ARP_REPLY,		/* tc: ARP request for an owned VIP
+					 * answered */
+	XLB_R_NDP_ADVERT,		/* tc: Neighbor Solicitation for an
+					 * owned VIP answered */
+	XLB_R_PASS_L2_EXPIRED,		/* tc: ARP/NS for a VIP whose answer
+					 * entry passed its deadline (agent
+					 * gone): not answered, passed */
 	XLB_R_MAX,
 };
 
@@ -503,6 +559,9 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_PASS_OTHER_HOST]		= "pass_other_host",
 	[XLB_R_DROP_SNAT_MISS]		= "drop_snat_miss",
 	[XLB_R_PASS_ICMP_FOREIGN]	= "pass_icmp_foreign",
+	[XLB_R_ARP_REPLY]		= "arp_reply",
+	[XLB_R_NDP_ADVERT]		= "ndp_advert",
+	[XLB_R_PASS_L2_EXPIRED]		= "pass_l2_expired",
 };
 #endif
 

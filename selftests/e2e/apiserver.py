@@ -10,7 +10,16 @@ DELETED/ADDED on selector transitions, the Service defaults and
 allocations of K8S_SPEC §2, and realistic metadata (uid, resourceVersion,
 creationTimestamp, managedFields, generation).
 
-Resources: v1 services, discovery.k8s.io/v1 endpointslices, v1 nodes.
+Resources: v1 services, discovery.k8s.io/v1 endpointslices, v1 nodes,
+coordination.k8s.io/v1 leases, v1 events, xlb.io/v1alpha1
+loadbalancerippools (cluster-scoped custom resource).
+
+Writes (what controllers and leader election use, with the real
+semantics): POST creates (409 AlreadyExists), PUT replaces with optimistic
+concurrency (a stale metadata.resourceVersion gets 409 Conflict), PATCH
+with application/merge-patch+json (RFC 7386), DELETE. Services have the
+/status subresource: GET, PUT and merge PATCH there change only status,
+and writes to the main resource leave status as it was.
 
 A plain-HTTP control interface (--ctl, loopback) lets tests change objects
 and inject faults:
@@ -59,7 +68,13 @@ RESOURCES = {
     "services": ("/api/v1", "Service", "v1", True),
     "endpointslices": ("/apis/discovery.k8s.io/v1", "EndpointSlice", "discovery.k8s.io/v1", True),
     "nodes": ("/api/v1", "Node", "v1", False),
+    "leases": ("/apis/coordination.k8s.io/v1", "Lease", "coordination.k8s.io/v1", True),
+    "events": ("/api/v1", "Event", "v1", True),
+    "loadbalancerippools": ("/apis/xlb.io/v1alpha1", "LoadBalancerIPPool", "xlb.io/v1alpha1", False),
 }
+# Resources with a /status subresource (status and the rest are written apart).
+STATUS_SUBRESOURCE = {"services"}
+GROUP_OF = {"leases": "coordination.k8s.io", "loadbalancerippools": "xlb.io"}
 KIND_TO_RES = {v[1]: k for k, v in RESOURCES.items()}
 
 
@@ -276,6 +291,41 @@ class Store:
             self._record(res, "MODIFIED" if old else "ADDED", ordered, old)
             return self.rv
 
+    def api_write(self, res, ns, name, fn):
+        """Create, replace or delete one object under the lock. @fn(old)
+        returns the new object (None: delete) or raises ApiError. Returns
+        the stored object (or the deleted one)."""
+        with self.cond:
+            key = (ns if RESOURCES[res][3] else "", name)
+            old = self.objs[res].get(key)
+            new = fn(copy.deepcopy(old) if old else None)
+            self.rv += 1
+            if new is None:
+                del self.objs[res][key]
+                last = copy.deepcopy(old)
+                last["metadata"]["resourceVersion"] = str(self.rv)
+                self._record(res, "DELETED", last, old)
+                return last
+            new["kind"], new["apiVersion"] = RESOURCES[res][1], RESOURCES[res][2]
+            m = new.setdefault("metadata", {})
+            m["name"] = name
+            if RESOURCES[res][3]:
+                m["namespace"] = ns
+            if res == "services":
+                self.service_defaults(new, old)
+            m["resourceVersion"] = str(self.rv)
+            if old:
+                m["uid"] = old["metadata"]["uid"]
+                m["creationTimestamp"] = old["metadata"]["creationTimestamp"]
+            else:
+                m["uid"] = str(uuid.uuid4())
+                m["creationTimestamp"] = now_rfc3339()
+            ordered = {"kind": new["kind"], "apiVersion": new["apiVersion"], "metadata": m}
+            ordered.update({k: v for k, v in new.items() if k not in ordered})
+            self.objs[res][key] = ordered
+            self._record(res, "MODIFIED" if old else "ADDED", ordered, old)
+            return copy.deepcopy(ordered)
+
     def delete(self, kind, ns, name):
         res = KIND_TO_RES[kind]
         with self.cond:
@@ -411,6 +461,120 @@ class ApiHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
 
+    def do_POST(self):
+        self.guarded_write()
+
+    def do_PUT(self):
+        self.guarded_write()
+
+    def do_PATCH(self):
+        self.guarded_write()
+
+    def do_DELETE(self):
+        self.guarded_write()
+
+    def guarded_write(self):
+        try:
+            self.handle_write()
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            self.close_connection = True
+
+    def authorized(self):
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:] in self.api.tokens:
+            return "token"
+        if not auth:
+            cert = self.connection.getpeercert() if hasattr(self.connection, "getpeercert") else None
+            for rdn in (cert or {}).get("subject", ()):
+                for k, v in rdn:
+                    if k == "commonName":
+                        return "cert:" + v
+        return None
+
+    def handle_write(self):
+        api = self.api
+        self._note = ""
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        if not self.authorized():
+            return self.send_json(401, status_obj(401, "Unauthorized", "Unauthorized"))
+        f = api.take_fault(self.path)
+        if f:
+            return self.send_json(f["status"], status_obj(f["status"], "InternalError",
+                                                          "Internal error occurred: injected fault"))
+        u = urllib.parse.urlsplit(self.path)
+        sub = None
+        path = u.path
+        if path.endswith("/status"):
+            path, sub = path[:-len("/status")], "status"
+        res, ns, name = self.route(path)
+        if not res or (sub and res not in STATUS_SUBRESOURCE):
+            return self.send_json(404, status_obj(404, "NotFound",
+                                                  "the server could not find the requested resource"))
+        body = None
+        if self.command in ("POST", "PUT", "PATCH"):
+            try:
+                body = json.loads(raw or b"null")
+                if not isinstance(body, dict):
+                    raise ValueError("not an object")
+            except ValueError as e:
+                return self.send_json(400, status_obj(400, "BadRequest",
+                                                      "the body of the request was in an unknown format: %s" % e))
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        try:
+            if self.command == "POST":
+                if name is not None:
+                    raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                m = body.setdefault("metadata", {})
+                if not m.get("name") and m.get("generateName"):
+                    m["name"] = m["generateName"] + uuid.uuid4().hex[:5]
+                if not m.get("name"):
+                    raise ApiError(422, "Invalid", "%s: metadata.name: Required value: name or generateName is required" % res)
+                name = m["name"]
+
+                def fn(old):
+                    if old is not None:
+                        raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (qual(res), name),
+                                       details={"name": name, "group": GROUP_OF.get(res, ""), "kind": res})
+                    return body
+                return self.send_json(201, api.store.api_write(res, ns, name, fn))
+            if name is None:
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            if self.command == "DELETE":
+                def fn(old):
+                    if old is None:
+                        raise ApiError(404, "NotFound", '%s "%s" not found' % (qual(res), name))
+                    return None
+                api.store.api_write(res, ns, name, fn)
+                return self.send_json(200, {"kind": "Status", "apiVersion": "v1", "metadata": {},
+                                            "status": "Success", "details": {"name": name, "kind": res}})
+            if self.command == "PATCH" and ctype != "application/merge-patch+json":
+                raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format: %s (only merge patches here)" % ctype)
+
+            def fn(old):
+                if old is None:
+                    raise ApiError(404, "NotFound", '%s "%s" not found' % (qual(res), name))
+                want_rv = (body.get("metadata") or {}).get("resourceVersion")
+                if want_rv and want_rv != old["metadata"]["resourceVersion"]:
+                    raise ApiError(409, "Conflict",
+                                   'Operation cannot be fulfilled on %s "%s": the object has been modified; '
+                                   'please apply your changes to the latest version and try again' % (qual(res), name),
+                                   details={"name": name, "group": GROUP_OF.get(res, ""), "kind": res})
+                new = merge_patch(copy.deepcopy(old), body) if self.command == "PATCH" else copy.deepcopy(body)
+                if res in STATUS_SUBRESOURCE:
+                    # /status changes status only; the main resource never does.
+                    if sub:
+                        keep = copy.deepcopy(old)
+                        keep["status"] = new.get("status", {})
+                        new = keep
+                    else:
+                        new["status"] = old.get("status", {})
+                new.setdefault("metadata", {}).pop("resourceVersion", None)
+                return new
+            return self.send_json(200, api.store.api_write(res, ns, name, fn))
+        except ApiError as e:
+            return self.send_json(e.code, status_obj(e.code, e.reason, e.message, **e.extra))
+
     def route(self, path):
         """-> (resource, namespace or None, name or None)"""
         for res, (prefix, _, _, namespaced) in RESOURCES.items():
@@ -454,6 +618,12 @@ class ApiHandler(BaseHTTPRequestHandler):
                    else "Internal error occurred: injected fault")
             return self.send_json(f["status"], status_obj(f["status"], reason, msg), hdr)
         res, ns, name = self.route(u.path)
+        if not res and u.path.endswith("/status"):
+            # GET on the /status subresource: the whole object, as the
+            # real server returns it.
+            res, ns, name = self.route(u.path[:-len("/status")])
+            if res not in STATUS_SUBRESOURCE or name is None or q.get("watch") in ("1", "true"):
+                res = None
         if not res:
             return self.send_json(404, status_obj(404, "NotFound", "the server could not find the requested resource"))
         try:
@@ -610,6 +780,31 @@ class ApiHandler(BaseHTTPRequestHandler):
                     self.chunk(b"")
                 api.record(self.command, self.path, 200, "WATCH end " + reason)
                 return
+
+
+class ApiError(Exception):
+    def __init__(self, code, reason, message, **extra):
+        super().__init__(message)
+        self.code, self.reason, self.message, self.extra = code, reason, message, extra
+
+
+def qual(res):
+    g = GROUP_OF.get(res)
+    return "%s.%s" % (res, g) if g else res
+
+
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if not isinstance(target, dict):
+        target = {}
+    for k, v in patch.items():
+        if v is None:
+            target.pop(k, None)
+        else:
+            target[k] = merge_patch(target.get(k), v)
+    return target
 
 
 def transition(typ, obj, prev, lreqs, freqs):

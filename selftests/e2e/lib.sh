@@ -452,3 +452,83 @@ time.sleep(0.2)' 2>/dev/null
 }
 # neigh_cold: node1 forgets node2's MAC.
 neigh_cold() { ip -n "$N1" neigh flush dev n1n2 2>/dev/null; true; }
+
+# ------------------------------------------------------- L2 segment topology
+# For the LoadBalancer tests: two nodes and a client on one Linux bridge (a
+# switch, in its own namespace), default offloads, no helper programs:
+#
+#   C  c0 10.50.0.2/24 ─┐
+#   N1 ul0 10.50.0.11/24 ─┼─ br0 (SW)      pool addresses: 10.50.0.200-...
+#   N2 ul0 10.50.0.12/24 ─┘
+#   N1 n1p1 10.1.1.1/24 ── eth0 10.1.1.2  P1     N2 n2p2 10.2.1.1/24 ── eth0 10.2.1.2  P2
+#
+# The client has no route to the VIPs: they are on its own segment, so it
+# must ARP for them. Nodes route the other node's Pod subnet via its address.
+SW=${PFX}SW
+L2_NET=10.50.0
+l2_pod_add() {	# NODE_NS NODE_IF NODE_ADDR/LEN POD_NS POD_ADDR/LEN
+	local gw=${3%/*}
+	ns_add "$4" || return 1
+	veth_pair "$1" "$2" "$4" eth0 || return 1
+	ip -n "$1" addr add "$3" dev "$2" &&
+	ip -n "$4" addr add "$5" dev eth0 &&
+	ip -n "$4" route add default via "$gw"
+}
+l2_topo_up() {
+	local ns
+	for ns in "$SW" "$C" "$N1" "$N2"; do ns_add "$ns" || return 1; done
+	ip -n "$SW" link add br0 type bridge && ip -n "$SW" link set br0 up || return 1
+	veth_pair "$C" c0 "$SW" s-c && veth_pair "$N1" ul0 "$SW" s-n1 &&
+	veth_pair "$N2" ul0 "$SW" s-n2 || return 1
+	for ns in s-c s-n1 s-n2; do ip -n "$SW" link set "$ns" master br0 || return 1; done
+	ip -n "$C" addr add $L2_NET.2/24 dev c0 &&
+	ip -n "$N1" addr add $L2_NET.11/24 dev ul0 &&
+	ip -n "$N2" addr add $L2_NET.12/24 dev ul0 || return 1
+	for ns in "$N1" "$N2"; do
+		nsx "$ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+			net.ipv4.conf.default.rp_filter=0 || return 1
+	done
+	l2_pod_add "$N1" n1p1 10.1.1.1/24 "$P1" 10.1.1.2/24 &&
+	l2_pod_add "$N2" n2p2 10.2.1.1/24 "$P2" 10.2.1.2/24 || return 1
+	ip -n "$N1" route add 10.2.1.0/24 via $L2_NET.12 &&
+	ip -n "$N2" route add 10.1.1.0/24 via $L2_NET.11 || return 1
+	mkdir -p "$TMP/bpf" && mount -t bpf bpf "$TMP/bpf" || return 1
+	E2E_BPFFS=1
+}
+mac_of() { cat "/sys/class/net/$2/address" 2>/dev/null || ip -n "$1" -br link show dev "$2" | awk '{ print $3 }'; }
+# l2_agent_start NAME NS NODE [args]: agent on NS's uplink ul0, pins under
+# $TMP/bpf/NAME; waits (<= 10 s) for ready.
+l2_agent_start() {
+	local name=$1 ns=$2 node=$3 log=$TMP/$1.log i p; shift 3
+	ip netns exec "$ns" "$AGENT" --iface ul0 --node-name "$node" \
+		--pin-dir "$TMP/bpf/$name" --healthz-bind-address off "$@" >>"$log" 2>&1 &
+	p=$!
+	AGENT_PID[$name]=$p
+	for i in $(seq 1 100); do
+		grep -q 'xlb-agent: ready' "$log" 2>/dev/null && return 0
+		if ! kill -0 "$p" 2>/dev/null; then
+			echo "agent $name exited before ready; log:" >&2
+			tail -20 "$log" >&2
+			unset "AGENT_PID[$name]"
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "agent $name not ready after 10 s" >&2
+	return 1
+}
+# arp_probe VIP [SECONDS]: "reply MAC" lines and "replies N" from the client.
+arp_probe() { timeout 10 ip netns exec "$C" "$PY" "$E2E_DIR/l2probe.py" arp c0 $L2_NET.2 "$1" -t "${2:-0.5}"; }
+arp_replies() { arp_probe "$@" | awk '$1 == "replies" { print $2 }'; }
+# vip_field NAME VIP FIELD: one field of `xlbctl vip list -j` for VIP.
+vip_field() {
+	timeout 10 "$XLBCTL" --pin-dir "$TMP/bpf/$1" -j vip list | "$PY" -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["address"] == sys.argv[1]:
+        v = r[sys.argv[2]]
+        print(str(v).lower() if isinstance(v, bool) else v)
+        break
+else:
+    print("<none>")' "$2" "$3"
+}

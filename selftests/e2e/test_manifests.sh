@@ -97,12 +97,35 @@ for r in cr.get("rules", []):
     for g in r.get("apiGroups", []):
         for res in r.get("resources", []):
             grants.setdefault((g, res), set()).update(r.get("verbs", []))
-need = {("", "services"), ("", "nodes"), ("discovery.k8s.io", "endpointslices")}
-check("ClusterRole grants get/list/watch on services, nodes, endpointslices",
+need = {("", "services"), ("", "nodes"), ("discovery.k8s.io", "endpointslices"),
+        ("xlb.io", "loadbalancerippools")}
+check("ClusterRole grants get/list/watch on services, nodes, endpointslices, loadbalancerippools",
       all({"list", "watch"} <= grants.get(k, set()) for k in need), str(grants))
-check("ClusterRole is least privilege: read-only, nothing else, no wildcards",
-      set(grants) == need and all(v <= {"get", "list", "watch"} for v in grants.values()),
-      str(grants))
+# The only writes: the LoadBalancer controller's (status, pool annotation,
+# Events).
+writes = {("", "services"): {"patch"}, ("", "services/status"): {"patch"},
+          ("", "events"): {"create"}}
+extra = {k: v - {"get", "list", "watch"} for k, v in grants.items()}
+check("ClusterRole is least privilege: reads, the controller's writes, nothing else, no wildcards",
+      set(grants) == need | set(writes) and
+      all(extra[k] == writes.get(k, set()) for k in grants) and
+      all("*" not in v for v in grants.values()), str(grants))
+roles = [d for d in docs if d.get("kind") == "Role"]
+rbs = [d for d in docs if d.get("kind") == "RoleBinding"]
+lease_ok = len(roles) == 1 and roles[0]["metadata"].get("namespace") == ns and \
+    roles[0].get("rules") == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                               "verbs": ["get", "list", "watch", "create", "update"]}]
+check("a Role in %s grants Leases only (node liveness, leader election)" % ns, lease_ok,
+      str(roles))
+check("its RoleBinding binds the ServiceAccount",
+      len(rbs) == 1 and rbs[0]["roleRef"]["name"] == (roles[0]["metadata"]["name"] if roles else "") and
+      {"kind": "ServiceAccount", "name": sa["metadata"]["name"], "namespace": ns} in rbs[0].get("subjects", []),
+      str(rbs))
+crds = [d for d in docs if d.get("kind") == "CustomResourceDefinition"]
+check("the LoadBalancerIPPool CRD is cluster-scoped xlb.io/v1alpha1",
+      len(crds) == 1 and crds[0]["spec"]["group"] == "xlb.io" and crds[0]["spec"]["scope"] == "Cluster" and
+      crds[0]["spec"]["names"]["plural"] == "loadbalancerippools" and
+      [v["name"] for v in crds[0]["spec"]["versions"]] == ["v1alpha1"], str(crds))
 
 # --- container, flags and ConfigMap
 ctrs = pod.get("containers", [])
@@ -150,8 +173,8 @@ check("tolerates every taint (operator: Exists)",
       any(t.get("operator") == "Exists" and not t.get("key") for t in pod.get("tolerations", [])))
 sc = c.get("securityContext", {})
 caps = set(sc.get("capabilities", {}).get("add", []))
-check("not privileged; capabilities only from BPF, PERFMON, NET_ADMIN, SYS_ADMIN (%s)" % " ".join(sorted(caps)),
-      not sc.get("privileged") and caps and caps <= {"BPF", "PERFMON", "NET_ADMIN", "SYS_ADMIN"}
+check("not privileged; capabilities only from BPF, PERFMON, NET_ADMIN, NET_RAW, SYS_ADMIN (%s)" % " ".join(sorted(caps)),
+      not sc.get("privileged") and caps and caps <= {"BPF", "PERFMON", "NET_ADMIN", "NET_RAW", "SYS_ADMIN"}
       and "ALL" in sc.get("capabilities", {}).get("drop", []), str(sc))
 mounts = {m["name"]: m for m in c.get("volumeMounts", [])}
 vols = {v["name"]: v for v in pod.get("volumes", [])}

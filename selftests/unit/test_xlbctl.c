@@ -882,3 +882,57 @@ XT_TEST(test_tables)
 		run_free(&r);
 	}
 }
+
+/* vip list: rows from xlb_vip_meta, "answering" from xlb_l2 deadlines as
+ * the datapath sees them (an expired entry is not answering). */
+static void vip_row(const char *ip, const char *svc, const char *pool, const char *owner,
+		    const char *ifs, int ttl_ms)
+{
+	struct xlb_addr_key k = { .addr = a4(ip), .family = XLB_AF_INET };
+	struct xlb_vip_meta m = { 0 };
+
+	snprintf(m.service, sizeof(m.service), "%s", svc);
+	snprintf(m.pool, sizeof(m.pool), "%s", pool);
+	snprintf(m.owner, sizeof(m.owner), "%s", owner);
+	snprintf(m.interfaces, sizeof(m.interfaces), "%s", ifs);
+	ASSERT_OK(xlb_dp_vip_meta_set(dp, &k, &m), "vip meta");
+	if (ttl_ms) {
+		struct xlb_l2_key lk = { .addr = a4(ip), .ifindex = 1, .family = XLB_AF_INET };
+		struct xlb_l2 v = { .expires_ns = mono_ns() + (__s64)ttl_ms * 1000000 };
+
+		ASSERT_OK(xlb_dp_l2_set(dp, &lk, &v), "l2 entry");
+	}
+}
+
+XT_TEST(test_vip_list)
+{
+	struct run r;
+	const cJSON *row;
+
+	if (!ready())
+		return;
+	vip_row("10.50.0.9", "shop/web", "lan", "node1", "eth0,eth1", 60000);
+	vip_row("10.50.0.2", "shop/db", "lan", "node2", "", 0);
+	vip_row("10.50.0.5", "shop/old", "lan", "node1", "eth0", -1000);
+	r = run("-j vip list");
+	if (ok_array(&r, 3, "three VIPs")) {
+		/* sorted by address */
+		ASSERT_STREQ(jstr(cJSON_GetArrayItem(r.json, 0), "address"), "10.50.0.2", "first");
+		ASSERT_STREQ(jstr(cJSON_GetArrayItem(r.json, 2), "address"), "10.50.0.9", "last");
+		row = find_row(r.json, "address", "10.50.0.9");
+		ASSERT_STREQ(jstr(row, "service"), "shop/web", "service");
+		ASSERT_STREQ(jstr(row, "pool"), "lan", "pool");
+		ASSERT_STREQ(jstr(row, "owner"), "node1", "owner");
+		ASSERT_TRUE(jtrue(row, "answering"), "live entry answers");
+		ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(row, "interfaces")), 2, "interfaces");
+		row = find_row(r.json, "address", "10.50.0.2");
+		ASSERT_TRUE(!jtrue(row, "answering"), "no entry: another node answers");
+		row = find_row(r.json, "address", "10.50.0.5");
+		ASSERT_TRUE(!jtrue(row, "answering"), "expired entry: not answering");
+	}
+	run_free(&r);
+	r = run("vip");
+	ASSERT_TRUE(r.status == 0 && strstr(r.out, "ADDRESS") && strstr(r.out, "shop/web") &&
+		    strstr(r.out, "eth0,eth1"), "table output");
+	run_free(&r);
+}
