@@ -24,6 +24,7 @@
 #include <bpf/bpf.h>
 
 #include <xlb/abi.h>
+#include "bgp.h"
 #include "datapath.h"
 #include "log.h"
 #include "printer.h"
@@ -498,7 +499,10 @@ static void usage_vip(FILE *f)
 {
 	fprintf(f, "Usage: " PROG " vip { list | help }\n"
 		   "  One row per LoadBalancer VIP the agent knows (" XLB_MAP_VIP_META "); ANSWERING\n"
-		   "  is what the datapath does now: an " XLB_MAP_L2 " entry within its deadline.\n");
+		   "  is what the datapath does now: an " XLB_MAP_L2 " entry within its deadline.\n"
+		   "  BGP is what BIRD can learn now: this node's route for the address in the\n"
+		   "  agent's --bgp-table (run it in the node's network namespace); \"-\" when\n"
+		   "  the pool does not announce by BGP. bgp_wanted: the agent's plan.\n");
 }
 
 static void usage_backend(FILE *f)
@@ -779,6 +783,7 @@ static const struct xlb_col vip_cols[] = {
 	{ "POOL", "pool" },
 	{ "OWNER", "owner" },
 	{ "ANSWERING", "answering" },
+	{ "BGP", "bgp" },
 	{ "INTERFACES", "interfaces" },
 	{}
 };
@@ -798,6 +803,9 @@ static int do_vip_list(int argc, char **argv)
 	static const struct xlb_view view = { .tables = tables };
 	struct dump d, l2;
 	struct timespec now;
+	struct k8s_ip *routes = NULL;
+	size_t n_routes = 0;
+	__u32 rt_table = 0;
 	cJSON *doc;
 	bool help;
 	int err;
@@ -873,8 +881,28 @@ static int do_vip_list(int argc, char **argv)
 		cJSON_AddStringToObject(row, "pool", m->pool);
 		cJSON_AddStringToObject(row, "owner", m->owner);
 		cJSON_AddBoolToObject(row, "answering", answering);
+		if (m->flags & XLB_VIP_F_BGP && m->bgp_table) {
+			struct k8s_ip ip = { .addr = k->addr, .family = k->family };
+			bool routed = false;
+
+			/* The kernel table, not the agent's word: what BIRD sees. */
+			if (m->bgp_table != rt_table) {
+				free(routes);
+				rt_table = m->bgp_table;
+				if (xlb_bgp_dump(rt_table, &routes, &n_routes))
+					n_routes = 0;
+			}
+			for (size_t j = 0; j < n_routes && !routed; j++)
+				routed = !k8s_ip_cmp(&routes[j], &ip);
+			cJSON_AddBoolToObject(row, "bgp", routed);
+			cJSON_AddNumberToObject(row, "bgp_table", m->bgp_table);
+		} else {
+			cJSON_AddNullToObject(row, "bgp");
+		}
+		cJSON_AddBoolToObject(row, "bgp_wanted", !!(m->flags & XLB_VIP_F_BGP_MINE));
 		cJSON_AddItemToObject(row, "interfaces", ifs);
 	}
+	free(routes);
 	dump_free(&d);
 	dump_free(&l2);
 	return emit(doc, &view);

@@ -82,6 +82,27 @@ static bool ready_on(const struct k8s_object *const *slices, size_t n_slices,
 	return false;
 }
 
+/* kube-proxy's hasEndpoints (K8S_SPEC §4.1): somewhere, an endpoint that
+ * is ready, or serving while terminating. */
+static bool usable_anywhere(const struct k8s_object *const *slices, size_t n_slices,
+			    const struct k8s_object *svc)
+{
+	for (size_t i = 0; i < n_slices; i++) {
+		const struct k8s_object *s = slices[i];
+
+		if (!s->eps.service_name || strcmp(s->eps.service_name, svc->meta.name) ||
+		    strcmp(s->meta.namespace, svc->meta.namespace))
+			continue;
+		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
+			const struct k8s_endpoint *e = &s->eps.endpoints[j];
+
+			if (e->n_addrs && (e->ready || (e->serving && e->terminating)))
+				return true;
+		}
+	}
+	return false;
+}
+
 static int cmp_vip(const void *a, const void *b)
 {
 	return k8s_ip_cmp(&((const struct xlb_vip *)a)->ip, &((const struct xlb_vip *)b)->ip);
@@ -162,6 +183,19 @@ int xlb_announce_plan(const struct k8s_cache *c, const struct xlb_node_info *liv
 			if (w >= 0)
 				snprintf(v->owner, sizeof(v->owner), "%s", cands[w]);
 			v->mine = v->l2 && w >= 0 && me && !strcmp(cands[w], me);
+			/*
+			 * BGP: no owner, every candidate announces and the
+			 * router spreads flows over them (ECMP). A Cluster
+			 * Service with no endpoint anywhere is announced by
+			 * nobody: the datapath would only reject.
+			 */
+			v->bgp = pool->pool.announce == K8S_ANNOUNCE_BGP;
+			for (size_t k = 0; v->bgp && me && k < nc && !v->bgp_mine; k++)
+				v->bgp_mine = !strcmp(cands[k], me);
+			if (v->bgp_mine && s->external_traffic_policy != K8S_TP_LOCAL)
+				v->bgp_mine = usable_anywhere(slices, n_slices, o);
+			if (v->bgp)
+				v->owner[0] = 0;	/* many announce, none owns */
 		}
 	}
 	if (out->n)
@@ -452,7 +486,9 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 		snprintf(m.service, sizeof(m.service), "%s", v->service);
 		snprintf(m.pool, sizeof(m.pool), "%s", v->pool);
 		snprintf(m.owner, sizeof(m.owner), "%s", v->owner);
-		m.flags = (answering ? XLB_VIP_F_ANSWERING : 0) | (v->l2 ? XLB_VIP_F_L2 : 0);
+		m.flags = (answering ? XLB_VIP_F_ANSWERING : 0) | (v->l2 ? XLB_VIP_F_L2 : 0) |
+			  (v->bgp ? XLB_VIP_F_BGP : 0) | (v->bgp_mine ? XLB_VIP_F_BGP_MINE : 0);
+		m.bgp_table = v->bgp ? p->bgp_table : 0;
 		xlb_dp_vip_meta_set(a->dp, &nm[i], &m);
 	}
 	/* Given up: stop answering before anything else changes. */

@@ -42,6 +42,11 @@ struct xlb_vip {
 	char owner[64];		/* "" when nobody may announce it */
 	bool l2;		/* the pool announces by L2 */
 	bool mine;		/* owner is this node and l2 */
+	bool bgp;		/* the pool announces by BGP */
+	bool bgp_mine;		/* this node should announce it by BGP:
+				 * a candidate (pool nodeSelector, for
+				 * Local a ready local endpoint) and, for
+				 * Cluster, the Service has an endpoint */
 	const char *const *interfaces;	/* the pool's, NULL: every uplink */
 	size_t n_interfaces;
 };
@@ -49,6 +54,7 @@ struct xlb_vip {
 struct xlb_vip_plan {
 	struct xlb_vip *v;	/* sorted by address */
 	size_t n;
+	uint32_t bgp_table;	/* set by the agent: shown by xlbctl */
 };
 
 /*

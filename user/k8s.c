@@ -1770,9 +1770,11 @@ static void parse_lbpool(struct pctx *p, knode *obj)
 		pool->announce = K8S_ANNOUNCE_L2;
 	else if (!strcmp(v, "None"))
 		pool->announce = K8S_ANNOUNCE_NONE;
+	else if (!strcmp(v, "BGP"))
+		pool->announce = K8S_ANNOUNCE_BGP;
 	else
 		oerr(p, map_get(p, spec, "announce"),
-		     "spec.announce: \"%s\" is not L2 or None", v);
+		     "spec.announce: \"%s\" is not L2, BGP or None", v);
 }
 
 static int parse_object(struct pctx *base, knode *obj,

@@ -229,6 +229,7 @@ struct k8s_pool_block {
 enum k8s_announce {
 	K8S_ANNOUNCE_L2 = 0,	/* default: one node answers ARP/NDP */
 	K8S_ANNOUNCE_NONE,	/* allocate only (routed by someone else) */
+	K8S_ANNOUNCE_BGP,	/* every eligible node hands it to BIRD */
 };
 
 /* xlb.io/v1alpha1 LoadBalancerIPPool (manifests/crd-lbpool.yaml). */

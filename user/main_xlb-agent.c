@@ -40,6 +40,7 @@
 #include "announce.h"
 #include "attach.h"
 #include <cjson/cJSON.h>
+#include "bgp.h"
 #include "datapath.h"
 #include "health.h"
 #include "ipam.h"
@@ -137,6 +138,14 @@ struct agent {
 	bool withdrawn;			/* answers taken back: our Lease lapsed */
 	bool lb_retry;			/* some status write failed: retry */
 	uint64_t lb_last_ms;
+
+	/* BGP: routes in a kernel table that BIRD learns (bgp.h). */
+	uint32_t bgp_table;		/* --bgp-table */
+	bool withdraw_on_exit;		/* --withdraw-on-exit */
+	bool attached;			/* programs serve: may announce */
+	struct xlb_bgp *bgp;
+	struct k8s_ip *bgp_want;	/* what the last plan announces */
+	size_t n_bgp_want;
 	uint64_t next_refresh_ms;
 	uint64_t last_idle_ms;
 };
@@ -156,7 +165,8 @@ static void usage(FILE *f)
 "                 [--sync-period S]\n"
 "                 [--lb-class CLASS] [--node-lease-renew S] [--node-lease-duration S]\n"
 "                 [--l2-hold S] [--lease-namespace NS] [--leader-elect-lease-duration S]\n"
-"                 [--leader-elect-renew-deadline S] [--leader-elect-retry-period S] [-v]\n"
+"                 [--leader-elect-renew-deadline S] [--leader-elect-retry-period S]\n"
+"                 [--bgp-table N] [--withdraw-on-exit] [-v]\n"
 "       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
 "\n"
 "  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
@@ -219,9 +229,16 @@ static void usage(FILE *f)
 "  --leader-elect-lease-duration S, --leader-elect-renew-deadline S,\n"
 "  --leader-elect-retry-period S  the allocator's leader election (client-go\n"
 "                    defaults 15, 10, 2)\n"
+"  --bgp-table N     kernel routing table for the BGP routes BIRD learns: one\n"
+"                    blackhole host route (proto 88) per address of an\n"
+"                    announce: BGP pool this node announces (default %u)\n"
+"  --withdraw-on-exit  on SIGTERM/SIGINT withdraw BGP routes and ARP/NDP\n"
+"                    answers first (the datapath keeps serving what still\n"
+"                    arrives); default: leave them, traffic flows on\n"
 "  --uninstall       detach the programs and remove the pins, then exit\n",
 		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT, XLB_AGENT_MAX_SERVICES,
-		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S);
+		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S,
+		XLB_BGP_TABLE_DEFAULT);
 }
 
 /* --ct-timeouts names, each a lifetime of struct xlb_cfg. */
@@ -382,6 +399,8 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "leader-elect-lease-duration", required_argument, NULL, '1' },
 		{ "leader-elect-renew-deadline", required_argument, NULL, '2' },
 		{ "leader-elect-retry-period", required_argument, NULL, '3' },
+		{ "bgp-table", required_argument, NULL, 'B' },
+		{ "withdraw-on-exit", no_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -410,6 +429,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 	a->le_duration_ms = 15000;
 	a->le_renew_ms = 10000;
 	a->le_retry_ms = 2000;
+	a->bgp_table = XLB_BGP_TABLE_DEFAULT;
 	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i':
@@ -558,6 +578,20 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			*dst = (unsigned int)(v * 1000);
 			break;
 		}
+		case 'B': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+
+			/* 0 is "unspecified"; 253..255 are default, main, local. */
+			if (*end || !*optarg || !v || v > 0xffffffffUL || (v >= 253 && v <= 255)) {
+				fprintf(stderr, "xlb-agent: --bgp-table %s: want a table id, 1..2^32-1 but not 253-255 (default, main, local)\n",
+					optarg);
+				return -1;
+			}
+			a->bgp_table = (uint32_t)v;
+			break;
+		}
+		case 'W': a->withdraw_on_exit = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -930,19 +964,72 @@ static int apply(struct agent *a, struct xlb_desired *d, const struct timespec *
 }
 
 /* File mode: this node is the only live agent it knows of. */
-static void announce_file(struct agent *a)
+static void announce_file(struct agent *a, const struct xlb_vip_plan *p)
 {
-	const struct xlb_node_info me = { .name = a->node_name };
-	struct xlb_vip_plan p;
+	if (a->announcer && p)
+		xlb_announcer_apply(a->announcer, p);
+}
 
-	if (!a->announcer || !a->cache)
-		return;
-	if (xlb_announce_plan(a->cache, &me, 1, a->node_name, &p)) {
-		pr_err("announce: plan: %s\n", strerror(ENOMEM));
-		return;
+/* Does the datapath serve @ip once @d is synced? A VIP frontend of a
+ * family the datapath handles (IPv4 today: sync skips IPv6). */
+static bool servable(const struct xlb_desired *d, const struct k8s_ip *ip)
+{
+	if (ip->family != XLB_AF_INET)
+		return false;
+	for (size_t i = 0; i < d->n; i++) {
+		const struct xlb_desired_svcport *sp = &d->svcports[i];
+
+		for (size_t j = 0; j < sp->n_frontends; j++) {
+			const struct xlb_svc_key *k = &sp->frontends[j].key;
+
+			if (k->scope == XLB_SCOPE_VIP && k->family == ip->family &&
+			    !memcmp(&k->addr, &ip->addr, sizeof(k->addr)))
+				return true;
+		}
 	}
-	xlb_announcer_apply(a->announcer, &p);
-	xlb_vip_plan_free(&p);
+	return false;
+}
+
+/*
+ * The addresses this node announces by BGP after @d is synced: the plan's
+ * (a candidate for the VIP) that the datapath will serve. Replaces
+ * a->bgp_want; keeps it on ENOMEM.
+ */
+static int bgp_plan(struct agent *a, const struct xlb_vip_plan *p, const struct xlb_desired *d)
+{
+	struct k8s_ip *w = calloc(p->n + 1, sizeof(*w));
+	size_t n = 0;
+
+	if (!w)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++) {
+		char s[64];
+
+		if (!p->v[i].bgp_mine)
+			continue;
+		if (!servable(d, &p->v[i].ip)) {
+			pr_warn("bgp: %s (%s): the datapath does not serve it; not announcing it\n",
+				k8s_ip_str(&p->v[i].ip, s, sizeof(s)), p->v[i].service);
+			continue;
+		}
+		w[n++] = p->v[i].ip;
+	}
+	free(a->bgp_want);
+	a->bgp_want = w;
+	a->n_bgp_want = n;
+	return 0;
+}
+
+/* Routes to the last plan: WITHDRAW before the datapath changes, ANNOUNCE
+ * after it serves (and only once the programs are attached). */
+static void bgp_update(struct agent *a, enum xlb_bgp_phase phase)
+{
+	if (!a->bgp)
+		return;
+	if (!a->attached)
+		phase &= ~XLB_BGP_ANNOUNCE;
+	if (phase && xlb_bgp_set(a->bgp, a->bgp_want, a->n_bgp_want, phase))
+		a->retry = true;	/* tried again when idle */
 }
 
 static uint64_t now_ms(void)
@@ -963,6 +1050,7 @@ static int reload(struct agent *a, bool first)
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct xlb_translate_opts to = { .node_name = a->node_name };
 	struct xlb_desired d = { 0 };
+	struct xlb_vip_plan plan = { 0 };
 	struct k8s_cache *c = NULL;
 	struct timespec t0;
 	int err;
@@ -1015,11 +1103,33 @@ static int reload(struct agent *a, bool first)
 		k8s_cache_free(c);
 		return err;
 	}
+	/* File mode: this node is the only live agent it knows of. */
+	{
+		const struct xlb_node_info me = { .name = a->node_name };
+
+		if (xlb_announce_plan(c, &me, 1, a->node_name, &plan) ||
+		    bgp_plan(a, &plan, &d)) {
+			pr_err("announce: plan: %s; keeping the last good state\n", strerror(ENOMEM));
+			xlb_vip_plan_free(&plan);
+			xlb_desired_free(&d);
+			k8s_cache_free(c);
+			return -ENOMEM;
+		}
+		plan.bgp_table = a->bgp ? a->bgp_table : 0;
+	}
+	/* Withdraw first: routers stop sending an address before the
+	 * datapath stops serving it. */
+	bgp_update(a, XLB_BGP_WITHDRAW);
 	err = apply(a, &d, &t0, first);
 	xlb_desired_free(&d);
 	k8s_cache_free(a->cache);
 	a->cache = c;
-	announce_file(a);
+	announce_file(a, &plan);
+	xlb_vip_plan_free(&plan);
+	/* A failed sync may have left a frontend out: announce nothing new
+	 * until it succeeds (the idle retry). */
+	if (!err)
+		bgp_update(a, XLB_BGP_ANNOUNCE);
 	return err;
 }
 
@@ -1609,6 +1719,11 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
+	a.bgp = xlb_bgp_open(a.bgp_table);
+	if (!a.bgp) {
+		pr_err("bgp: routing table %u: %s\n", a.bgp_table, strerror(errno));
+		goto out;
+	}
 	/* Maps first, programs after: a new program never runs on maps
 	 * that do not yet hold this node's addresses and services. */
 	if (!a.config) {
@@ -1642,14 +1757,26 @@ int main(int argc, char **argv)
 	}
 	/* Our programs run now: the old layout's maps can go. */
 	xlb_dp_migrate_finish(a.dp);
+	/* Serving now: what the first sync wants may be announced. */
+	a.attached = true;
+	bgp_update(&a, XLB_BGP_ANNOUNCE);
 	fprintf(stderr, "xlb-agent: ready\n");
 	rc = run(&a);
+	if (a.withdraw_on_exit) {
+		/* Routes first: the programs stay attached and serve what
+		 * the routers still send until they converge. */
+		xlb_bgp_withdraw_all(a.bgp);
+		xlb_announcer_withdraw(a.announcer);
+		pr_info("--withdraw-on-exit: BGP routes and ARP/NDP answers withdrawn\n");
+	}
 out:
 	/* Leases first: the leader releases its Lease while the client
 	 * still works. */
 	xlb_leases_stop(a.leases);
 	xlb_lbctl_free(a.lbctl);
 	xlb_lease_state_free(&a.ls);
+	xlb_bgp_close(a.bgp);
+	free(a.bgp_want);
 	xlb_announcer_free(a.announcer);
 	/* Health first: its threads ask the source how fresh it is. */
 	xlb_health_free(a.health);

@@ -371,6 +371,10 @@ _Static_assert(sizeof(struct xlb_l2) == 24, "xlb_l2 size");
 enum xlb_vip_flags {
 	XLB_VIP_F_ANSWERING = 1 << 0,	/* this node answers ARP/NDP for it */
 	XLB_VIP_F_L2        = 1 << 1,	/* its pool announces by L2 */
+	XLB_VIP_F_BGP       = 1 << 2,	/* its pool announces by BGP */
+	XLB_VIP_F_BGP_MINE  = 1 << 3,	/* this node should announce it by
+					 * BGP (the route itself is the
+					 * truth: bgp_table) */
 };
 
 struct xlb_vip_meta {
@@ -380,7 +384,8 @@ struct xlb_vip_meta {
 	char interfaces[64];	/* uplinks this node answers on, comma list
 				 * (names as the agent's namespace has them) */
 	__u32 flags;		/* enum xlb_vip_flags */
-	__u32 pad;
+	__u32 bgp_table;	/* kernel table of the agent's BGP routes
+				 * (0: none) */
 };
 _Static_assert(sizeof(struct xlb_vip_meta) == 328, "xlb_vip_meta size");
 

@@ -196,3 +196,88 @@ out:
 	k8s_errors_free(&errs);
 	k8s_cache_free(c);
 }
+
+/*
+ * BGP pools: no owner; every candidate announces. Cluster: every node the
+ * nodeSelector allows, but only while the Service has an endpoint somewhere;
+ * Local: only nodes with a ready local endpoint.
+ */
+static const char *const BGP_YAML =
+	"apiVersion: xlb.io/v1alpha1\nkind: LoadBalancerIPPool\nmetadata: {name: bgp}\n"
+	"spec: {blocks: [{cidr: 192.0.2.0/24}], announce: BGP}\n"
+	"---\napiVersion: xlb.io/v1alpha1\nkind: LoadBalancerIPPool\nmetadata: {name: rack}\n"
+	"spec:\n  blocks: [{cidr: 198.51.100.0/24}]\n  announce: BGP\n"
+	"  nodeSelector: {matchLabels: {rack: r1}}\n"
+	"---\napiVersion: v1\nkind: Service\nmetadata: {namespace: ns, name: cluster}\n"
+	"spec: {type: LoadBalancer, ports: [{port: 80}]}\n"
+	"status: {loadBalancer: {ingress: [{ip: 192.0.2.1}]}}\n"
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	"metadata: {namespace: ns, name: cluster-1, labels: {kubernetes.io/service-name: cluster}}\n"
+	"addressType: IPv4\nports: [{name: '', port: 8080}]\nendpoints:\n"
+	"- {addresses: [10.1.0.9], nodeName: node-b}\n"
+	"---\napiVersion: v1\nkind: Service\nmetadata: {namespace: ns, name: empty}\n"
+	"spec: {type: LoadBalancer, ports: [{port: 80}]}\n"
+	"status: {loadBalancer: {ingress: [{ip: 192.0.2.2}]}}\n"
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	"metadata: {namespace: ns, name: empty-1, labels: {kubernetes.io/service-name: empty}}\n"
+	"addressType: IPv4\nports: [{name: '', port: 8080}]\nendpoints:\n"
+	"- {addresses: [10.1.0.8], nodeName: node-a, conditions: {ready: false, serving: false}}\n"
+	"---\napiVersion: v1\nkind: Service\nmetadata: {namespace: ns, name: local}\n"
+	"spec: {type: LoadBalancer, ports: [{port: 80}], externalTrafficPolicy: Local}\n"
+	"status: {loadBalancer: {ingress: [{ip: 192.0.2.3}]}}\n"
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	"metadata: {namespace: ns, name: local-1, labels: {kubernetes.io/service-name: local}}\n"
+	"addressType: IPv4\nports: [{name: '', port: 8080}]\nendpoints:\n"
+	"- {addresses: [10.1.0.5], nodeName: node-a}\n"
+	"- {addresses: [10.1.0.6], nodeName: node-b, conditions: {ready: false}}\n"
+	"---\napiVersion: v1\nkind: Service\nmetadata: {namespace: ns, name: rack}\n"
+	"spec: {type: LoadBalancer, ports: [{port: 80}]}\n"
+	"status: {loadBalancer: {ingress: [{ip: 198.51.100.1}]}}\n"
+	"---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n"
+	"metadata: {namespace: ns, name: rack-1, labels: {kubernetes.io/service-name: rack}}\n"
+	"addressType: IPv4\nports: [{name: '', port: 8080}]\nendpoints:\n"
+	"- {addresses: [10.1.0.7], nodeName: node-a}\n";
+
+XT_TEST(plan_bgp)
+{
+	static const struct k8s_label r1[] = { { "rack", "r1" } };
+	const struct xlb_node_info live[] = { { "node-a", NULL, 0 }, { "node-b", r1, 1 } };
+	static const struct {
+		const char *vip;
+		bool a, b;	/* node-a, node-b announce */
+	} want[] = {
+		{ "192.0.2.1", true, true },	/* Cluster, endpoint on node-b only */
+		{ "192.0.2.2", false, false },	/* Cluster, no usable endpoint */
+		{ "192.0.2.3", true, false },	/* Local: node-b's endpoint not ready */
+		{ "198.51.100.1", false, true },	/* nodeSelector rack=r1 */
+	};
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	struct k8s_cache *c = NULL;
+
+	if (!ASSERT_OK(k8s_cache_load_buf(BGP_YAML, strlen(BGP_YAML), "t", &c, &errs), "parse") ||
+	    !ASSERT_EQ(errs.n_errors, 0, "parse errors")) {
+		dump_msgs(&errs);
+		goto out;
+	}
+	for (int node = 0; node < 2; node++) {
+		struct xlb_vip_plan p = { 0 };
+
+		if (!ASSERT_OK(xlb_announce_plan(c, live, 2, live[node].name, &p), "plan"))
+			break;
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			const struct xlb_vip *v = vip_of(&p, want[i].vip);
+			char what[96];
+
+			snprintf(what, sizeof(what), "%s on %s", want[i].vip, live[node].name);
+			if (!ASSERT_TRUE(v, what))
+				continue;
+			ASSERT_TRUE(v->bgp && !v->l2 && !v->mine, "BGP pool, no L2 answer");
+			ASSERT_STREQ(v->owner, "", "no single owner");
+			ASSERT_EQ(v->bgp_mine, node ? want[i].b : want[i].a, what);
+		}
+		xlb_vip_plan_free(&p);
+	}
+out:
+	k8s_errors_free(&errs);
+	k8s_cache_free(c);
+}

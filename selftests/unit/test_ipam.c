@@ -326,8 +326,9 @@ XT_TEST(pool_validation)
 			     "overlaps spec.blocks[0]");
 	expect_pool_rejected("  blocks: [{cidr: 192.0.2.0/24, start: 192.0.2.1}]\n",
 			     "either cidr or start/stop");
-	expect_pool_rejected("  blocks: [{cidr: 192.0.2.0/24}]\n  announce: BGP\n",
-			     "spec.announce: \"BGP\" is not L2 or None");
+	/* Values are case-sensitive, as the API server's enum is. */
+	expect_pool_rejected("  blocks: [{cidr: 192.0.2.0/24}]\n  announce: bgp\n",
+			     "spec.announce: \"bgp\" is not L2, BGP or None");
 	expect_pool_rejected("  blocks: [{cidr: 192.0.2.0/24}]\n"
 			     "  serviceSelector: {matchExpressions: [{key: a, operator: Exists}]}\n",
 			     "matchExpressions: not supported");
