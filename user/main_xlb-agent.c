@@ -1134,6 +1134,38 @@ static int reload(struct agent *a, bool first)
 }
 
 /* Kubernetes mode: translate the cache as it is now and apply it. */
+struct k8s_bgp_ctx {
+	struct agent *a;
+	const struct xlb_desired *d;
+	const struct k8s_node_state *node;
+};
+
+/* Under the source's lock: this node's BGP plan against @d. */
+static int k8s_bgp_locked(const struct k8s_cache *c, void *arg)
+{
+	struct k8s_bgp_ctx *x = arg;
+	struct xlb_node_info me = { .name = x->a->node_name };
+	cJSON *doc = cJSON_Parse(x->node->labels), *it;
+	struct k8s_label *lb = calloc(cJSON_GetArraySize(doc) + 1, sizeof(*lb));
+	struct xlb_vip_plan plan = { 0 };
+	int err = -ENOMEM;
+
+	if (!lb)
+		goto out;
+	me.labels = lb;
+	cJSON_ArrayForEach(it, doc)
+		if (cJSON_IsString(it))
+			lb[me.n_labels++] = (struct k8s_label){ it->string, it->valuestring };
+	err = xlb_announce_plan(c, &me, 1, x->a->node_name, &plan);
+	if (!err)
+		err = bgp_plan(x->a, &plan, x->d);
+	xlb_vip_plan_free(&plan);
+out:
+	free(lb);
+	cJSON_Delete(doc);
+	return err;
+}
+
 static int k8s_sync(struct agent *a, bool first)
 {
 	struct k8s_errors errs = K8S_ERRORS_INIT;
@@ -1150,10 +1182,36 @@ static int k8s_sync(struct agent *a, bool first)
 		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
 		return err;
 	}
+	/*
+	 * BGP needs no election: whether this node announces depends on
+	 * this node only (its endpoints, its labels against the pool's
+	 * nodeSelector, and that it is not being drained), so the live set
+	 * is this node. Planned before the datapath changes: withdrawals go
+	 * first.
+	 */
+	{
+		struct k8s_node_state node;
+		struct k8s_bgp_ctx x = { .a = a, .d = &d, .node = &node };
+
+		k8s_source_node(a->src, &node);
+		if (k8s_source_with_cache(a->src, k8s_bgp_locked, &x)) {
+			pr_err("bgp: plan: %s; keeping the last good state\n", strerror(ENOMEM));
+			xlb_desired_free(&d);
+			return -ENOMEM;
+		}
+		if (node.known && !node.eligible) {
+			if (xlb_bgp_count(a->bgp))
+				pr_info("bgp: node is being deleted or drained: withdrawing every address\n");
+			a->n_bgp_want = 0;
+		}
+	}
+	bgp_update(a, XLB_BGP_WITHDRAW);
 	err = apply(a, &d, &t0, first);
 	xlb_desired_free(&d);
-	if (!err)
+	if (!err) {
 		k8s_source_applied(a->src);
+		bgp_update(a, XLB_BGP_ANNOUNCE);
+	}
 	return err;
 }
 
@@ -1244,6 +1302,7 @@ static int k8s_announce_locked(const struct k8s_cache *c, void *arg)
 	}
 	x->err = xlb_announce_plan(c, live, a->ls.n_live, a->node_name, &p);
 	if (!x->err) {
+		p.bgp_table = a->bgp ? a->bgp_table : 0;	/* for xlbctl */
 		xlb_announcer_apply(a->announcer, &p);
 		xlb_vip_plan_free(&p);
 	}
@@ -1606,7 +1665,10 @@ static int run(struct agent *a)
 				node_addresses(a);
 				dirty = true;
 			}
-			if ((dirty || ch & K8S_SRC_OBJECTS) && k8s_source_synced(a->src))
+			/* A Node change can end this node's eligibility (drain):
+			 * BGP routes follow it at once. */
+			if ((dirty || ch & (K8S_SRC_OBJECTS | K8S_SRC_NODE)) &&
+			    k8s_source_synced(a->src))
 				k8s_sync_sched(a, false);
 			else if (dirty)
 				a->next_resync = mono_ms() + a->sync_period_ms;

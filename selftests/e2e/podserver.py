@@ -53,6 +53,9 @@ def main():
     class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
         daemon_threads = True
         allow_reuse_address = True
+        # socketserver's default backlog is 5: a burst of parallel
+        # connections would overflow it and wait for SYN retransmits.
+        request_queue_size = 128
 
     threads = []
     if a.http:

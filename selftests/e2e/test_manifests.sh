@@ -128,9 +128,11 @@ check("the LoadBalancerIPPool CRD is cluster-scoped xlb.io/v1alpha1",
       [v["name"] for v in crds[0]["spec"]["versions"]] == ["v1alpha1"], str(crds))
 
 # --- container, flags and ConfigMap
-ctrs = pod.get("containers", [])
-check("one container", len(ctrs) == 1, "%d" % len(ctrs))
-c = ctrs[0]
+ctrs = {x.get("name"): x for x in pod.get("containers", [])}
+check("containers: xlb-agent and the optional BIRD sidecar (%s)" % " ".join(sorted(ctrs)),
+      "xlb-agent" in ctrs and set(ctrs) <= {"xlb-agent", "bird"}, str(sorted(ctrs)))
+c = ctrs.get("xlb-agent") or next(iter(ctrs.values()))
+bird = ctrs.get("bird")
 env = {e["name"]: e for e in c.get("env", [])}
 cmkeys = set((cm.get("data") or {}).keys())
 check("envFrom uses the ConfigMap", any((e.get("configMapRef") or {}).get("name") == cm["metadata"]["name"]
@@ -139,8 +141,14 @@ args = c.get("args", []) + c.get("command", [])[1:]
 used = set(re.findall(r"\$\(([A-Z0-9_]+)\)", " ".join(args)))
 check("every $(VAR) in args is defined (env or ConfigMap): %s" % " ".join(sorted(used)),
       used <= set(env) | cmkeys, "undefined: %s" % (used - set(env) - cmkeys))
-unused = {k for k in cmkeys if "$(%s)" % k not in " ".join(args)}
-check("every ConfigMap key is used by a flag", not unused, "unused: %s" % unused)
+bird_script = " ".join((bird or {}).get("args", []))
+bird_vols = {v["name"]: v for v in pod.get("volumes", [])}
+bird_files = {i["key"] for m in (bird or {}).get("volumeMounts", [])
+              for i in (bird_vols.get(m["name"], {}).get("configMap") or {}).get("items", [])}
+unused = {k for k in cmkeys if "$(%s)" % k not in " ".join(args)
+          and "$" + k not in bird_script and k not in bird_files}
+check("every ConfigMap key is used by a flag, the BIRD sidecar or its config file",
+      not unused, "unused: %s" % unused)
 check("NODE_NAME comes from the downward API (spec.nodeName)",
       (env.get("NODE_NAME", {}).get("valueFrom", {}).get("fieldRef", {}) or {}).get("fieldPath") == "spec.nodeName")
 flags = [a.split("=", 1)[0] for a in args if a.startswith("--")]
@@ -184,6 +192,66 @@ check("host bpffs mounted at /sys/fs/bpf",
       bpffs and vols[bpffs[0]["name"]].get("hostPath", {}).get("path") == "/sys/fs/bpf")
 pin = [a.split("=", 1)[1] for a in args if a.startswith("--pin-dir=")]
 check("--pin-dir is on the host bpffs", pin and pin[0].startswith("/sys/fs/bpf/"), str(pin))
+
+# --- the BIRD sidecar (optional: idle unless XLB_BGP is on)
+data = cm.get("data") or {}
+if bird is None:
+    skip("BIRD sidecar", "no bird container in the DaemonSet")
+else:
+    check("BIRD sidecar is off by default (XLB_BGP %r) and idles then" % data.get("XLB_BGP"),
+          data.get("XLB_BGP") == "off" and re.search(r'\[ "\$XLB_BGP" = on \] \|\| .*exec sleep infinity', bird_script),
+          bird_script[:120])
+    check("BIRD sidecar reads the ConfigMap", any((e.get("configMapRef") or {}).get("name") == cm["metadata"]["name"]
+                                                  for e in bird.get("envFrom", [])))
+    check("bird.conf in the ConfigMap is manifests/bird.conf (no drift)",
+          data.get("bird.conf", "").strip() == open(os.path.join(mdir, "bird.conf")).read().strip())
+    holders = set(re.findall(r"@([A-Z_]+)@", data.get("bird.conf", "")))
+    filled = set(re.findall(r"s/@([A-Z_]+)@/", bird_script))
+    check("the sidecar fills every @PLACEHOLDER@ of bird.conf (%s)" % " ".join(sorted(holders)),
+          holders and holders <= filled, "unfilled: %s" % (holders - filled))
+    benv = {e["name"]: e for e in bird.get("env", [])}
+    check("NODE_IP from the downward API (status.hostIP)",
+          (benv.get("NODE_IP", {}).get("valueFrom", {}).get("fieldRef") or {}).get("fieldPath") == "status.hostIP")
+    check("BIRD and the agent agree on the kernel table (XLB_BGP_TABLE %s)" % data.get("XLB_BGP_TABLE"),
+          "--bgp-table=$(XLB_BGP_TABLE)" in args and "s/@XLB_TABLE@/$XLB_BGP_TABLE/" in bird_script
+          and re.search(r"kernel table @XLB_TABLE@;", data.get("bird.conf", "")))
+    check("bird.conf learns only xlb's routes (krt_source = 88)",
+          re.search(r"import where krt_source = 88;", data.get("bird.conf", "")) is not None)
+    bsc = bird.get("securityContext", {})
+    bcaps = set(bsc.get("capabilities", {}).get("add", []))
+    check("BIRD sidecar: not privileged, NET_ADMIN/NET_BIND_SERVICE/NET_RAW only (%s)" % " ".join(sorted(bcaps)),
+          not bsc.get("privileged") and bcaps <= {"NET_ADMIN", "NET_BIND_SERVICE", "NET_RAW"}
+          and "ALL" in bsc.get("capabilities", {}).get("drop", []))
+    bm = {m["name"] for m in bird.get("volumeMounts", [])}
+    check("BIRD sidecar mounts only defined volumes", bm <= set(bird_vols), str(bm))
+    # The sidecar's own script, run with the ConfigMap's values, renders a
+    # file real BIRD parses (bird -p: parse only, nothing started).
+    birdbin = subprocess.run(["sh", "-c", "command -v bird"], capture_output=True, text=True).stdout.strip()
+    if not birdbin:
+        skip("sidecar renders a config BIRD parses", "bird2 not installed")
+    else:
+        import tempfile
+        with tempfile.TemporaryDirectory() as td:
+            os.makedirs(os.path.join(td, "etc"))
+            with open(os.path.join(td, "etc", "bird.conf"), "w") as fh:
+                fh.write(data.get("bird.conf", ""))
+            script = bird_script.replace("/etc/xlb/", td + "/etc/").replace("/run/bird/", td + "/")
+            script = script.replace("exec bird -f", "exec bird -p")
+            env = dict(os.environ, NODE_IP="192.0.2.11",
+                       **{k: v for k, v in data.items() if k.startswith("XLB_")})
+            env["XLB_BGP"] = "on"
+            r = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=20)
+            check("sidecar renders a bird.conf that BIRD parses", r.returncode == 0,
+                  (r.stdout + r.stderr).strip()[:300])
+            rendered = open(os.path.join(td, "bird.conf")).read() if os.path.exists(os.path.join(td, "bird.conf")) else ""
+            check("rendered bird.conf has no placeholder left", rendered and "@" not in rendered.replace("@...@", ""),
+                  rendered[:200])
+            env["XLB_BGP"] = "off"
+            r = subprocess.run(["sh", "-c", script.replace("exec sleep infinity", "exit 42")], env=env,
+                               capture_output=True, text=True, timeout=20)
+            check("XLB_BGP off: the sidecar idles", r.returncode == 42, str(r.returncode))
+    check("BIRD sidecar runs the image that carries bird2",
+          bird.get("image") == c.get("image") and re.search(r"\bbird2\b", open(os.path.join(mdir, "Dockerfile")).read().split("FROM")[-1]))
 
 # --- Dockerfile
 df_path = os.path.join(mdir, "Dockerfile")
