@@ -55,7 +55,9 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 #               API server, clients), python3-yaml (manifest checks),
 #               openssl + curl + ca-certificates (TLS to the test API server),
 #               nftables (test_snat_load's flooding host drops its SYN-ACKs),
-#               iptables (CNI-style masquerade rules beside xlb)
+#               iptables (CNI-style masquerade rules beside xlb),
+#               bird2 (test_bgp's routers and nodes, the BIRD sidecar's
+#               config check)
 #   bench only: the kube-proxy baselines (iptables and nftables above),
 #               the generator's offload settings (ethtool) and the
 #               connection benchmark's server and client (nginx-light, wrk)
@@ -63,7 +65,7 @@ DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
 	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
 	    libmicrohttpd-dev libssl-dev \
 	    iproute2 procps python3 python3-yaml openssl curl ca-certificates \
-	    iptables nftables
+	    iptables nftables bird2
 BENCH_PKGS := ethtool nginx-light wrk
 DEPS_STAMP := $(BUILD)/.deps-ok
 
