@@ -399,8 +399,9 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "leader-elect-lease-duration", required_argument, NULL, '1' },
 		{ "leader-elect-renew-deadline", required_argument, NULL, '2' },
 		{ "leader-elect-retry-period", required_argument, NULL, '3' },
-		{ "bgp-table", required_argument, NULL, 'B' },
-		{ "withdraw-on-exit", no_argument, NULL, 'W' },
+		/* Long-only options: codes no short option can take. */
+		{ "bgp-table", required_argument, NULL, 0x100 },
+		{ "withdraw-on-exit", no_argument, NULL, 0x101 },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -578,7 +579,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			*dst = (unsigned int)(v * 1000);
 			break;
 		}
-		case 'B': {
+		case 0x100: {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
@@ -591,7 +592,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			a->bgp_table = (uint32_t)v;
 			break;
 		}
-		case 'W': a->withdraw_on_exit = true; break;
+		case 0x101: a->withdraw_on_exit = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
