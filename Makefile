@@ -64,7 +64,7 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
 	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
 	    libmicrohttpd-dev libssl-dev \
-	    iproute2 procps python3 python3-yaml openssl curl ca-certificates \
+	    iproute2 procps python3 python3-yaml python3-prometheus-client openssl curl ca-certificates \
 	    iptables nftables bird2
 BENCH_PKGS := ethtool nginx-light wrk
 DEPS_STAMP := $(BUILD)/.deps-ok

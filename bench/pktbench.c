@@ -318,6 +318,7 @@ enum rep_case {
 	RC_NOOP_DIRECT, RC_SWAP_DIRECT, RC_H_NOOP, RC_H_SWAP,
 	RC_HIT_LOCAL, RC_HIT_REMOTE, RC_REPLY_SNAT, RC_PASS,
 	RC_TC_NOOP_DIRECT, RC_H_TC_NOOP, RC_TC_REPLY_LOCAL, RC_TC_PASS,
+	RC_HIT_LOCAL_MON,
 	RC_MAX,
 };
 
@@ -334,6 +335,7 @@ static const char *const rep_names[RC_MAX] = {
 	[RC_H_TC_NOOP] = "harness_tc_noop",
 	[RC_TC_REPLY_LOCAL] = "tc_reply_local",
 	[RC_TC_PASS] = "tc_pass",
+	[RC_HIT_LOCAL_MON] = "hit_local_monitor",
 };
 
 enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_MAX };
@@ -506,6 +508,21 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 			-1, XDP_TX, &r->rep_ok[RC_H_SWAP]);
 		r->rep[RC_HIT_LOCAL][run] = rep_one(b, dp, xlb, false, false, f_hit, if_xn0,
 			XLB_R_FWD_LOCAL, XDP_PASS, &r->rep_ok[RC_HIT_LOCAL]);
+		/* The same hit while `xlbctl monitor` listens (its default:
+		 * drops and rejects), interleaved with the plain one so both
+		 * see the same machine. */
+		{
+			struct xlb_monitor_cfg on = { .rate = 1000, .burst = 1000 }, off = { 0 };
+
+			for (int rr = 0; rr < XLB_R_MAX; rr++)
+				if (!strncmp(xlb_reason_names[rr], "drop_", 5) ||
+				    !strncmp(xlb_reason_names[rr], "reject_", 7))
+					on.reason_mask |= 1ull << rr;
+			xlb_dp_monitor_set(dp, &on);
+			r->rep[RC_HIT_LOCAL_MON][run] = rep_one(b, dp, xlb, false, false, f_hit,
+				if_xn0, XLB_R_FWD_LOCAL, XDP_PASS, &r->rep_ok[RC_HIT_LOCAL_MON]);
+			xlb_dp_monitor_set(dp, &off);
+		}
 		r->rep[RC_HIT_REMOTE][run] = rep_one(b, dp, xlb, false, false, f_rem, if_xn0,
 			XLB_R_FWD_REMOTE, XDP_REDIRECT, &r->rep_ok[RC_HIT_REMOTE]);
 		r->rep[RC_REPLY_SNAT][run] = rep_one(b, dp, xlb, false, false, f_reply, if_xn1,

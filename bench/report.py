@@ -95,6 +95,10 @@ def pkt_rows(t, p):
         t.add(f"[{lbl}] established hit, local backend (via harness)", st(r["hit_local"]),
               "≤ no-op + 40", verdict(d <= 40), "no-op + %.0f%s" % (d, "" if d <= 40 else
                                                                    " (missed by %.0f ns)" % (d - 40)))
+        if "hit_local_monitor" in r:
+            m = r["hit_local_monitor"]["median"] / r["hit_local"]["median"]
+            t.add(f"[{lbl}] established hit, local, while xlbctl monitor listens", st(r["hit_local_monitor"]),
+                  "≤ 1.05 × without", verdict(m <= 1.05), "%.3f × the hit without a listener" % m)
         t.add(f"[{lbl}] established hit, remote backend (DNAT+SNAT, FIB, redirect)", st(r["hit_remote_snat"]),
               "", "", "no-op + %.0f" % (r["hit_remote_snat"]["median"] - hn))
         t.add(f"[{lbl}] reply of a SNATed flow (XDP reverse NAT, FIB, redirect)", st(r["reply_snat"]), "", "",

@@ -60,6 +60,25 @@ static __noinline int xlb_hit_tc(struct __sk_buff *skb, struct xlb_pkt *p, struc
 	return ct ? xlb_hit(&c, p, ct, now) : xlb_handle_icmp(&c, p, now);
 }
 
+static __always_inline int xlb_xdp_run(struct xlb_ctx *c, struct xlb_pkt *p)
+{
+	struct xdp_md *ctx = c->ctx;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u64 now;
+	int r;
+
+	r = xlb_parse(data, data_end, c->bytes, false, p);
+	if (r >= 0)
+		return verdict(XDP_PASS, r, c->bytes);
+	/* Coarse time (one tick) is plenty for deadlines of seconds, and
+	 * costs ~20 ns less per packet than bpf_ktime_get_ns on kvm-clock. */
+	now = bpf_ktime_get_coarse_ns();
+	return XLB_HANDLE(c, p, now, xlb_new_flow_xdp, xlb_hit_xdp);
+}
+
+/* Each entry counts (and reports) the verdict its path returned, from the
+ * packet as it leaves: a reject or an ICMP rewrite may have resized it. */
 SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {
@@ -68,16 +87,9 @@ int xlb_xdp(struct xdp_md *ctx)
 	struct xlb_ctx c = { .ctx = ctx, .bytes = data_end - data,
 			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
 	struct xlb_pkt p = {};
-	__u64 now;
-	int r;
+	int r = xlb_xdp_run(&c, &p);
 
-	r = xlb_parse(data, data_end, c.bytes, false, &p);
-	if (r >= 0)
-		return verdict(XDP_PASS, r, c.bytes);
-	/* Coarse time (one tick) is plenty for deadlines of seconds, and
-	 * costs ~20 ns less per packet than bpf_ktime_get_ns on kvm-clock. */
-	now = bpf_ktime_get_coarse_ns();
-	return XLB_HANDLE(&c, &p, now, xlb_new_flow_xdp, xlb_hit_xdp);
+	return xlb_account(ctx, &p, r, c.bytes, c.ifindex, XLB_EV_XDP);
 }
 
 /* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with
@@ -104,19 +116,28 @@ static __always_inline int xlb_tc_parse(struct __sk_buff *skb, struct xlb_pkt *p
 	return r;
 }
 
+/* Out of line: the entry's frame (with the packet) plus this one's plus
+ * xlb_new_flow_tc's stay within the 512 bytes of the call chain. */
+static __noinline int xlb_tc_run(struct xlb_ctx *c, struct xlb_pkt *p)
+{
+	__u64 now;
+	int r;
+
+	r = xlb_tc_parse(c->ctx, p);
+	if (r >= 0)
+		return verdict(TC_ACT_OK, r, c->bytes);
+	now = bpf_ktime_get_coarse_ns();
+	return XLB_HANDLE(c, p, now, xlb_new_flow_tc, xlb_hit_tc);
+}
+
 static __always_inline int xlb_tc_path(struct __sk_buff *skb)
 {
 	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
 			     .hook = XLB_HOOK_TC };
 	struct xlb_pkt p = {};
-	__u64 now;
-	int r;
+	int r = xlb_tc_run(&c, &p);
 
-	r = xlb_tc_parse(skb, &p);
-	if (r >= 0)
-		return verdict(TC_ACT_OK, r, c.bytes);
-	now = bpf_ktime_get_coarse_ns();
-	return XLB_HANDLE(&c, &p, now, xlb_new_flow_tc, xlb_hit_tc);
+	return xlb_account(skb, &p, r, c.bytes, c.ifindex, XLB_EV_TC);
 }
 
 /* ARP requests and NS for owned VIPs are answered first (lib/arp.h), in a
@@ -161,30 +182,38 @@ static __always_inline int xlb_tc_egress_icmp(struct xlb_ctx *c, struct xlb_pkt 
 	return verdict(TC_ACT_OK, XLB_R_ICMP_XLATE, c->bytes);
 }
 
+static __always_inline int xlb_tc_egress_run(struct xlb_ctx *c, struct xlb_pkt *p)
+{
+	struct __sk_buff *skb = c->ctx;
+	struct xlb_ct *ct;
+	__u64 now;
+	int r;
+
+	r = xlb_tc_parse(skb, p);
+	if (r >= 0 || !xlb_frag_ports(p))
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
+	now = bpf_ktime_get_coarse_ns();
+	if (p->icmp_err)
+		return xlb_tc_egress_icmp(c, p, now);
+	ct = bpf_map_lookup_elem(&xlb_ct, &p->tuple);
+	if (!ct || ct->kind != XLB_CT_REPLY_LOCAL || !ct_alive(ct, now))
+		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
+	ct_touch(ct, p, now);
+	xlb_count_svc(ct->svc_id, c->bytes);
+	if (nat4_tc(skb, p, ct))
+		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
+	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, c->bytes);
+}
+
 SEC("tc")
 int xlb_tc_egress(struct __sk_buff *skb)
 {
 	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
 			     .hook = XLB_HOOK_TC };
 	struct xlb_pkt p = {};
-	struct xlb_ct *ct;
-	__u64 now;
-	int r;
+	int r = xlb_tc_egress_run(&c, &p);
 
-	r = xlb_tc_parse(skb, &p);
-	if (r >= 0 || !xlb_frag_ports(&p))
-		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c.bytes);
-	now = bpf_ktime_get_coarse_ns();
-	if (p.icmp_err)
-		return xlb_tc_egress_icmp(&c, &p, now);
-	ct = bpf_map_lookup_elem(&xlb_ct, &p.tuple);
-	if (!ct || ct->kind != XLB_CT_REPLY_LOCAL || !ct_alive(ct, now))
-		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c.bytes);
-	ct_touch(ct, &p, now);
-	xlb_count_svc(ct->svc_id, c.bytes);
-	if (nat4_tc(skb, &p, ct))
-		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c.bytes);
-	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, c.bytes);
+	return xlb_account(skb, &p, r, c.bytes, c.ifindex, XLB_EV_TC_EGRESS);
 }
 
 /*

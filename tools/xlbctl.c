@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * xlbctl: the operator's view of the datapath. It reads only the maps
- * pinned under the pin dir, so it works with the agent stopped, and never
- * writes them.
+ * pinned under the pin dir, so it works with the agent stopped. It writes
+ * one of them, the monitor switch, while `monitor` runs; `explain` runs the
+ * program in a private instance (user/explain.c) and writes no live map.
  *
  *   xlbctl [--pin-dir DIR] [-j|--json] [-p|--pretty] OBJECT [COMMAND [ARGS]]
  *
@@ -21,11 +22,17 @@
 #include <time.h>
 #include <netinet/in.h>
 
+#include <net/if.h>
+#include <signal.h>
+#include <linux/pkt_cls.h>
+
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
 #include "bgp.h"
 #include "datapath.h"
+#include "explain.h"
 #include "log.h"
 #include "printer.h"
 
@@ -470,7 +477,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG " [OPTIONS] OBJECT [COMMAND [ARGS]]\n"
 		"       " PROG " OBJECT help\n"
-		"OBJECT := { service | backend | ct | snat | stats | maglev | vip }\n"
+		"OBJECT := { service | backend | ct | snat | stats | maglev | vip | monitor | explain }\n"
 		"OPTIONS := { --pin-dir DIR | -j|--json | -p|--pretty | -h|--help }\n"
 		"\n"
 		"  service list              frontends, their service and counters\n"
@@ -482,6 +489,9 @@ static void usage(FILE *f)
 		"  maglev show SVC           one service's Maglev table\n"
 		"  vip list                  LoadBalancer VIPs: service, pool, owner,\n"
 		"                            whether this node answers ARP/NDP\n"
+		"  monitor [FILTER]          stream of drops and rejects (ring buffer)\n"
+		"  explain PROTO SRC DST     what the datapath does with this packet,\n"
+		"                            run on the live maps without changing them\n"
 		"\n"
 		"An OBJECT alone lists; OBJECT and COMMAND may be abbreviated\n"
 		"(`" PROG " svc l`); svc and conntrack are aliases of service and ct.\n"
@@ -1771,6 +1781,614 @@ static int do_maglev_list(int argc, char **argv)
 	return emit(doc, &view);
 }
 
+/* ---- explain ------------------------------------------------------------------------- */
+
+/* "ADDR:PORT" (IPv4) */
+static int parse_endpoint(const char *s, union xlb_addr *a, __be16 *port)
+{
+	char buf[64];
+	const char *colon = strrchr(s, ':');
+	unsigned long p;
+	char *end;
+	__u8 family;
+
+	if (!colon || (size_t)(colon - s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s", (int)(colon - s), s);
+	p = strtoul(colon + 1, &end, 10);
+	if (!colon[1] || *end || p > 65535 || parse_addr(buf, &family, a) ||
+	    family != XLB_AF_INET)
+		return -EINVAL;
+	*port = htons((__u16)p);
+	return 0;
+}
+
+static int parse_tcp_flags(const char *s, __u8 *flags)
+{
+	static const struct { const char *n; __u8 f; } names[] = {
+		{ "fin", 0x01 }, { "syn", 0x02 }, { "rst", 0x04 }, { "psh", 0x08 },
+		{ "ack", 0x10 }, { "urg", 0x20 },
+	};
+	char buf[64], *tok, *save = NULL;
+
+	*flags = 0;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (tok = strtok_r(buf, ",|+", &save); tok; tok = strtok_r(NULL, ",|+", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcasecmp(tok, names[i].n))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return -EINVAL;
+		*flags |= names[i].f;
+	}
+	return 0;
+}
+
+static void tcp_flags_str(__u8 f, char *buf, size_t len)
+{
+	static const char *const n[] = { "fin", "syn", "rst", "psh", "ack", "urg" };
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < 6; i++)
+		if (f & (1 << i))
+			o += snprintf(buf + o, len - o, "%s%s", o ? "," : "", n[i]);
+}
+
+static const char *xdp_action_str(__u32 a)
+{
+	static const char *const n[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					 "XDP_REDIRECT" };
+
+	return a < 5 ? n[a] : "?";
+}
+
+static const char *reason_str(__u32 r)
+{
+	return r < XLB_R_MAX ? xlb_reason_names[r] : "?";
+}
+
+static void ep_str(const union xlb_addr *a, __be16 port, char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", addr_str(XLB_AF_INET, a, s, sizeof(s)), ntohs(port));
+}
+
+/* The default ingress: the lowest-numbered interface xlb serves that
+ * exists here (xlb_ifaces lists the agent's --iface interfaces). */
+static __u32 default_iface(void)
+{
+	__u32 key, *prev = NULL, best = 0;
+	char name[IF_NAMESIZE];
+
+	while (!bpf_map_get_next_key(map_fd(XLB_DPM_IFACES), prev, &key)) {
+		if ((!best || key < best) && if_indextoname(key, name))
+			best = key;
+		prev = &key;
+	}
+	return best;
+}
+
+/* The headers of the packet explain's run sent: proto, src, dst. */
+static void add_out(cJSON *doc, const struct xlb_explain_res *res)
+{
+	const unsigned char *p = res->out;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], buf[64];
+	__u32 l3 = 14, ihl;
+	__u16 eth_proto;
+
+	if (res->retval == XDP_DROP || res->out_len < l3 + 20)
+		goto none;
+	eth_proto = p[12] << 8 | p[13];
+	if (eth_proto == 0x8100 || eth_proto == 0x88a8)
+		l3 += 4;
+	ihl = (p[l3] & 0xf) * 4;
+	if (res->out_len < l3 + ihl + 4 || ihl < 20)
+		goto none;
+	inet_ntop(AF_INET, p + l3 + 12, a, sizeof(a));
+	inet_ntop(AF_INET, p + l3 + 16, b, sizeof(b));
+	cJSON_AddStringToObject(doc, "out_proto", p[l3 + 9] == 1 ? "icmp" : proto_str(p[l3 + 9]));
+	if (p[l3 + 9] == IPPROTO_TCP || p[l3 + 9] == IPPROTO_UDP) {
+		const unsigned char *l4 = p + l3 + ihl;
+
+		snprintf(buf, sizeof(buf), "%s:%u", a, l4[0] << 8 | l4[1]);
+		cJSON_AddStringToObject(doc, "out_src", buf);
+		snprintf(buf, sizeof(buf), "%s:%u", b, l4[2] << 8 | l4[3]);
+		cJSON_AddStringToObject(doc, "out_dst", buf);
+	} else {
+		cJSON_AddStringToObject(doc, "out_src", a);
+		cJSON_AddStringToObject(doc, "out_dst", b);
+	}
+	return;
+none:
+	cJSON_AddNullToObject(doc, "out_proto");
+	cJSON_AddNullToObject(doc, "out_src");
+	cJSON_AddNullToObject(doc, "out_dst");
+}
+
+static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_explain_res *res)
+{
+	const struct xlb_trace *t = &res->trace;
+	cJSON *doc = cJSON_CreateObject();
+	char buf[128], ifn[IF_NAMESIZE];
+	const struct be_ent *be;
+
+	if (!doc)
+		return NULL;
+	cJSON_AddStringToObject(doc, "verdict", xdp_action_str(res->retval));
+	cJSON_AddStringToObject(doc, "reason", reason_str(t->reason));
+	cJSON_AddStringToObject(doc, "proto", proto_str(r->tuple.proto));
+	ep_str(&r->tuple.saddr, r->tuple.sport, buf, sizeof(buf));
+	cJSON_AddStringToObject(doc, "src", buf);
+	ep_str(&r->tuple.daddr, r->tuple.dport, buf, sizeof(buf));
+	cJSON_AddStringToObject(doc, "dst", buf);
+	if (r->tuple.proto == IPPROTO_TCP) {
+		tcp_flags_str(r->tcp_flags, buf, sizeof(buf));
+		cJSON_AddStringToObject(doc, "tcp_flags", buf);
+	} else {
+		cJSON_AddNullToObject(doc, "tcp_flags");
+	}
+	if (r->ifindex && if_indextoname(r->ifindex, ifn))
+		cJSON_AddStringToObject(doc, "iface", ifn);
+	else
+		cJSON_AddNullToObject(doc, "iface");
+	if (t->flags & (XLB_TRACE_F_FRONTEND | XLB_TRACE_F_CT_HIT)) {
+		cJSON_AddStringToObject(doc, "service", svc_name(t->svc.svc_id));
+		cJSON_AddNumberToObject(doc, "svc_id", t->svc.svc_id);
+	} else {
+		cJSON_AddNullToObject(doc, "service");
+		cJSON_AddNullToObject(doc, "svc_id");
+	}
+	cJSON_AddBoolToObject(doc, "frontend_matched", !!(t->flags & XLB_TRACE_F_FRONTEND));
+	cJSON_AddStringToObject(doc, "conntrack",
+				!(t->flags & XLB_TRACE_F_CT_HIT) ? "miss" :
+				(t->flags & XLB_TRACE_F_NEW_FLOW) ? "hit, flow re-balanced" : "hit");
+	cJSON_AddBoolToObject(doc, "new_flow", !!(t->flags & XLB_TRACE_F_NEW_FLOW));
+	cJSON_AddStringToObject(doc, "choice",
+				t->choice == XLB_CHOICE_CONNTRACK ? "conntrack" :
+				t->choice == XLB_CHOICE_AFFINITY ? "affinity" :
+				t->choice == XLB_CHOICE_MAGLEV ? "maglev" : "none");
+	if (t->choice == XLB_CHOICE_MAGLEV) {
+		cJSON_AddNumberToObject(doc, "maglev_slot", t->slot);
+		cJSON_AddNumberToObject(doc, "maglev_size", t->svc.maglev_size);
+		cJSON_AddNumberToObject(doc, "hash", t->hash);
+	} else {
+		cJSON_AddNullToObject(doc, "maglev_slot");
+		cJSON_AddNullToObject(doc, "maglev_size");
+		cJSON_AddNullToObject(doc, "hash");
+	}
+	be = t->choice != XLB_CHOICE_NONE ? find_backend(t->backend_id) : NULL;
+	if (t->choice != XLB_CHOICE_NONE)
+		cJSON_AddNumberToObject(doc, "backend_id", t->backend_id);
+	else
+		cJSON_AddNullToObject(doc, "backend_id");
+	if (be) {
+		ep_str(&be->b.addr, be->b.port, buf, sizeof(buf));
+		cJSON_AddStringToObject(doc, "backend", buf);
+		cJSON_AddBoolToObject(doc, "backend_local", !!(be->b.flags & XLB_BE_F_LOCAL));
+	} else if (t->flags & XLB_TRACE_F_REWRITE) {
+		/* A conntrack entry whose backend left: its rewrite says where. */
+		ep_str(&t->ct.nat_daddr, t->ct.nat_dport, buf, sizeof(buf));
+		cJSON_AddStringToObject(doc, "backend", buf);
+		cJSON_AddNullToObject(doc, "backend_local");
+	} else {
+		cJSON_AddNullToObject(doc, "backend");
+		cJSON_AddNullToObject(doc, "backend_local");
+	}
+	if (t->flags & XLB_TRACE_F_REWRITE) {
+		cJSON_AddStringToObject(doc, "ct_kind", kind_str(t->ct.kind));
+		ep_str(&t->ct.nat_saddr, t->ct.nat_sport, buf, sizeof(buf));
+		cJSON_AddStringToObject(doc, "rewrite_src", buf);
+		ep_str(&t->ct.nat_daddr, t->ct.nat_dport, buf, sizeof(buf));
+		cJSON_AddStringToObject(doc, "rewrite_dst", buf);
+	} else {
+		cJSON_AddNullToObject(doc, "ct_kind");
+		cJSON_AddNullToObject(doc, "rewrite_src");
+		cJSON_AddNullToObject(doc, "rewrite_dst");
+	}
+	add_out(doc, res);
+	cJSON_AddBoolToObject(doc, "conntrack_copied", res->ct_seeded);
+	cJSON_AddBoolToObject(doc, "peer_copied", res->peer_seeded);
+	cJSON_AddBoolToObject(doc, "affinity_copied", res->affinity_seeded);
+	cJSON_AddBoolToObject(doc, "snat_port_illustrative",
+			      (t->flags & XLB_TRACE_F_NEW_FLOW) && t->ct.kind == XLB_CT_FWD_REMOTE);
+	return doc;
+}
+
+static const struct xlb_col explain_fields[] = {
+	{ "verdict", "verdict" },
+	{ "reason", "reason" },
+	{ "packet", .cell = NULL, .key = "proto" },
+	{ "src", "src" },
+	{ "dst", "dst" },
+	{ "tcp flags", "tcp_flags" },
+	{ "iface", "iface" },
+	{ "service", "service" },
+	{ "frontend matched", "frontend_matched" },
+	{ "conntrack", "conntrack" },
+	{ "backend chosen by", "choice" },
+	{ "maglev slot", "maglev_slot" },
+	{ "maglev size", "maglev_size" },
+	{ "backend id", "backend_id" },
+	{ "backend", "backend" },
+	{ "backend local", "backend_local" },
+	{ "ct kind", "ct_kind" },
+	{ "rewrite src", "rewrite_src" },
+	{ "rewrite dst", "rewrite_dst" },
+	{ "out", "out_proto" },
+	{ "out src", "out_src" },
+	{ "out dst", "out_dst" },
+	{}
+};
+
+static void usage_explain(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " explain PROTO SRC:PORT DST:PORT [--iface IF] [--flags F[,F...]]\n"
+		"PROTO := { tcp | udp }   F := { syn | ack | fin | rst | psh | urg } (default syn)\n"
+		"  Runs the live XDP program (BPF_PROG_TEST_RUN) on this packet in a private\n"
+		"  instance: it reads the live service, backend and Maglev maps and a copy of\n"
+		"  the flow's conntrack and affinity entries, and writes no live map. Prints\n"
+		"  the verdict, reason, frontend, backend and why, and the rewrite. A SNAT\n"
+		"  port shown is one free in the copy; the live datapath may pick another.\n"
+		"  --iface: ingress interface (default: the first one xlb serves here).\n");
+}
+
+static int do_explain(int argc, char **argv)
+{
+	static const struct xlb_view view = { .fields = explain_fields };
+	struct xlb_explain_req r = { .pin_dir = pin_dir, .tcp_flags = 0x02 };
+	struct xlb_explain_res res;
+	const char *iface = NULL;
+	char msg[512];
+	int pos = 0, err;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "help")) {
+			usage_explain(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--iface") || !strcmp(a, "--flags")) {
+			if (i + 1 >= argc)
+				return usage_error(usage_explain, "%s needs a value", a);
+			if (a[2] == 'i')
+				iface = argv[++i];
+			else if (parse_tcp_flags(argv[++i], &r.tcp_flags))
+				return usage_error(usage_explain, "--flags: '%s': want syn,ack,fin,rst,psh,urg",
+						   argv[i]);
+			continue;
+		}
+		switch (pos++) {
+		case 0:
+			if (!strcasecmp(a, "tcp"))
+				r.tuple.proto = IPPROTO_TCP;
+			else if (!strcasecmp(a, "udp"))
+				r.tuple.proto = IPPROTO_UDP;
+			else
+				return usage_error(usage_explain, "'%s': want tcp or udp", a);
+			break;
+		case 1:
+		case 2:
+			if (parse_endpoint(a, pos == 2 ? &r.tuple.saddr : &r.tuple.daddr,
+					   pos == 2 ? &r.tuple.sport : &r.tuple.dport))
+				return usage_error(usage_explain, "'%s': want IPv4ADDR:PORT", a);
+			break;
+		default:
+			return usage_error(usage_explain, "unexpected argument '%s'", a);
+		}
+	}
+	if (pos < 3)
+		return usage_error(usage_explain, "want PROTO SRC:PORT DST:PORT");
+	r.tuple.family = XLB_AF_INET;
+	if (r.tuple.proto != IPPROTO_TCP)
+		r.tcp_flags = 0;
+	err = open_maps();
+	if (!err)
+		err = load_metas();
+	if (!err)
+		err = load_backends();
+	if (err)
+		return err;
+	if (iface) {
+		r.ifindex = if_nametoindex(iface);
+		if (!r.ifindex) {
+			err_msg("interface %s: %s", iface, strerror(errno));
+			return -errno;
+		}
+	} else {
+		r.ifindex = default_iface();
+	}
+	err = xlb_explain_run(&r, &res, msg, sizeof(msg));
+	if (err) {
+		err_msg("%s", msg);
+		return err;
+	}
+	return emit(explain_doc(&r, &res), &view);
+}
+
+/* ---- monitor ------------------------------------------------------------------------- */
+
+static volatile sig_atomic_t mon_stop;
+
+static void mon_signal(int sig)
+{
+	mon_stop = 1;
+}
+
+struct mon_ctx {
+	__u32 *svc_ids;		/* --service: ids that match; NULL: any */
+	size_t n_svc_ids;
+	bool have_addr;
+	__be32 addr;		/* --addr */
+	long count, seen;	/* --count: stop after this many; 0: never */
+};
+
+static bool mon_match(const struct mon_ctx *m, const struct xlb_event *e)
+{
+	if (m->svc_ids) {
+		size_t i;
+
+		for (i = 0; i < m->n_svc_ids && m->svc_ids[i] != e->svc_id; i++)
+			;
+		if (i == m->n_svc_ids)
+			return false;
+	}
+	if (m->have_addr && e->orig.saddr.v4 != m->addr && e->orig.daddr.v4 != m->addr &&
+	    e->out.saddr.v4 != m->addr && e->out.daddr.v4 != m->addr)
+		return false;
+	return true;
+}
+
+static void tuple_str(const struct xlb_ct_key *k, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &k->saddr.v4, a, sizeof(a));
+	inet_ntop(AF_INET, &k->daddr.v4, b, sizeof(b));
+	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
+		snprintf(buf, len, "%s:%u -> %s:%u", a, ntohs(k->sport), b, ntohs(k->dport));
+	else
+		snprintf(buf, len, "%s -> %s", a, b);
+}
+
+static cJSON *event_doc(const struct xlb_event *e)
+{
+	cJSON *o = cJSON_CreateObject(), *t;
+	char ifn[IF_NAMESIZE], buf[INET_ADDRSTRLEN];
+	const struct xlb_ct_key *ks[2] = { &e->orig, &e->out };
+	const char *names[2] = { "orig", "out" };
+
+	if (!o)
+		return NULL;
+	xlb_json_add_u64(o, "ts_ns", e->ts_ns);
+	cJSON_AddNumberToObject(o, "cpu", e->cpu);
+	cJSON_AddStringToObject(o, "hook", e->hook == XLB_EV_XDP ? "xdp" :
+				e->hook == XLB_EV_TC ? "tc" : "tc_egress");
+	cJSON_AddNumberToObject(o, "ifindex", e->ifindex);
+	if (if_indextoname(e->ifindex, ifn))
+		cJSON_AddStringToObject(o, "iface", ifn);
+	else
+		cJSON_AddNullToObject(o, "iface");
+	cJSON_AddStringToObject(o, "reason", reason_str(e->reason));
+	cJSON_AddStringToObject(o, "action", e->hook == XLB_EV_XDP ? xdp_action_str(e->action) :
+				e->action == TC_ACT_SHOT ? "TC_ACT_SHOT" :
+				e->action == TC_ACT_REDIRECT ? "TC_ACT_REDIRECT" : "TC_ACT_OK");
+	if (e->svc_id == XLB_EVENT_NO_SVC) {
+		cJSON_AddNullToObject(o, "service");
+		cJSON_AddNullToObject(o, "svc_id");
+	} else {
+		cJSON_AddStringToObject(o, "service", svc_name(e->svc_id));
+		cJSON_AddNumberToObject(o, "svc_id", e->svc_id);
+	}
+	for (int i = 0; i < 2; i++) {
+		const struct xlb_ct_key *k = ks[i];
+
+		t = cJSON_AddObjectToObject(o, names[i]);
+		if (!t)
+			break;
+		cJSON_AddStringToObject(t, "proto", k->proto == 1 ? "icmp" : proto_str(k->proto));
+		cJSON_AddStringToObject(t, "saddr", inet_ntop(AF_INET, &k->saddr.v4, buf, sizeof(buf)));
+		cJSON_AddNumberToObject(t, "sport", ntohs(k->sport));
+		cJSON_AddStringToObject(t, "daddr", inet_ntop(AF_INET, &k->daddr.v4, buf, sizeof(buf)));
+		cJSON_AddNumberToObject(t, "dport", ntohs(k->dport));
+	}
+	cJSON_AddBoolToObject(o, "translated", memcmp(&e->orig, &e->out, sizeof(e->orig)) != 0);
+	cJSON_AddNumberToObject(o, "len", e->len);
+	cJSON_AddNumberToObject(o, "suppressed_before", e->suppressed);
+	return o;
+}
+
+/* One line per event: the text is made from the JSON object. */
+static void event_line(const struct xlb_event *e, const cJSON *o)
+{
+	char orig[96], outs[96];
+	const char *ifn = xlb_json_get_str(o, "iface"), *svc = xlb_json_get_str(o, "service");
+
+	tuple_str(&e->orig, orig, sizeof(orig));
+	tuple_str(&e->out, outs, sizeof(outs));
+	printf("%llu.%06llu cpu%u %s %s %s %s %s %s%s%s svc=%s len=%u",
+	       (unsigned long long)(e->ts_ns / 1000000000ull),
+	       (unsigned long long)(e->ts_ns % 1000000000ull / 1000), e->cpu,
+	       xlb_json_get_str(o, "hook"), ifn ? ifn : "?", xlb_json_get_str(o, "reason"),
+	       xlb_json_get_str(o, "action"), proto_str(e->orig.proto), orig,
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "translated")) ? " => " : "",
+	       cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "translated")) ? outs : "",
+	       svc ? svc : "-", e->len);
+	if (e->suppressed)
+		printf(" (%u suppressed before)", e->suppressed);
+	putchar('\n');
+}
+
+static int mon_event(void *ctx, void *data, size_t size)
+{
+	struct mon_ctx *m = ctx;
+	const struct xlb_event *e = data;
+	cJSON *o;
+
+	if (size < sizeof(*e) || !mon_match(m, e))
+		return 0;
+	o = event_doc(e);
+	if (!o)
+		return -ENOMEM;
+	if (out == XLB_OUT_TABLE) {
+		event_line(e, o);
+	} else {
+		char *s = cJSON_PrintUnformatted(o);
+
+		if (s)
+			puts(s);
+		free(s);
+	}
+	cJSON_Delete(o);
+	fflush(stdout);
+	if (m->count && ++m->seen >= m->count)
+		mon_stop = 1;
+	return 0;
+}
+
+static void usage_monitor(FILE *f)
+{
+	fprintf(f,
+		"Usage: " PROG " monitor [--reason NAME]... [--all] [--service SVC] [--addr ADDR]\n"
+		"                      [--rate N] [--count N]\n"
+		"  Streams datapath events: by default every drop and reject (reasons\n"
+		"  drop_* and reject_*), --all: every verdict, --reason: only these\n"
+		"  (filtered in the kernel). --service (name prefix or svc_id) and --addr\n"
+		"  (any address of the packet before or after translation) filter here.\n"
+		"  --rate: events per second per CPU the kernel lets through (default\n"
+		"  1000; burst the same); refused ones are counted and shown on the next\n"
+		"  event. Reporting is switched on while monitor runs and off when it\n"
+		"  exits; one monitor at a time. With -j one JSON object per line.\n");
+}
+
+static int do_monitor(int argc, char **argv)
+{
+	struct xlb_monitor_cfg cfg = { .rate = 1000, .burst = 1000 };
+	static const struct xlb_monitor_cfg off;
+	struct mon_ctx m = { 0 };
+	struct ring_buffer *rb = NULL;
+	const char *svc = NULL;
+	bool all = false;
+	__u64 mask = 0;
+	int err;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "help")) {
+			usage_monitor(stdout);
+			return 0;
+		}
+		if (!strcmp(a, "--all")) {
+			all = true;
+			continue;
+		}
+		if (!v)
+			return usage_error(usage_monitor, "unexpected argument '%s'", a);
+		i++;
+		if (!strcmp(a, "--reason")) {
+			int r;
+
+			for (r = 0; r < XLB_R_MAX && strcmp(xlb_reason_names[r], v); r++)
+				;
+			if (r == XLB_R_MAX)
+				return usage_error(usage_monitor, "--reason: unknown reason '%s' (see xlbctl stats)", v);
+			mask |= 1ull << r;
+		} else if (!strcmp(a, "--service")) {
+			svc = v;
+		} else if (!strcmp(a, "--addr")) {
+			__u8 family;
+			union xlb_addr ad;
+
+			if (parse_addr(v, &family, &ad) || family != XLB_AF_INET)
+				return usage_error(usage_monitor, "--addr: '%s' is not an IPv4 address", v);
+			m.have_addr = true;
+			m.addr = ad.v4;
+		} else if (!strcmp(a, "--rate") || !strcmp(a, "--count")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+
+			if (!*v || *end || n < 1 || n > 10000000)
+				return usage_error(usage_monitor, "%s: '%s' is not a count", a, v);
+			if (a[2] == 'r')
+				cfg.rate = cfg.burst = n;
+			else
+				m.count = n;
+		} else {
+			return usage_error(usage_monitor, "unexpected argument '%s'", a);
+		}
+	}
+	if (!mask) {
+		for (int r = 0; r < XLB_R_MAX; r++)
+			if (all || !strncmp(xlb_reason_names[r], "drop_", 5) ||
+			    !strncmp(xlb_reason_names[r], "reject_", 7))
+				mask |= 1ull << r;
+	}
+	cfg.reason_mask = mask;
+	err = open_maps();
+	if (!err)
+		err = load_metas();
+	if (err)
+		return err;
+	if (svc) {
+		char *end;
+		unsigned long id = strtoul(svc, &end, 10);
+
+		m.svc_ids = calloc(n_metas + 1, sizeof(*m.svc_ids));
+		if (!m.svc_ids)
+			return -ENOMEM;
+		if (*svc && !*end)
+			m.svc_ids[m.n_svc_ids++] = id;
+		for (size_t i = 0; i < n_metas; i++)
+			if (!strncmp(metas[i].name, svc, strlen(svc)))
+				m.svc_ids[m.n_svc_ids++] = metas[i].id;
+		if (!m.n_svc_ids) {
+			free(m.svc_ids);
+			err_msg("--service %s: no such service port", svc);
+			return -ENOENT;
+		}
+	}
+	rb = ring_buffer__new(map_fd(XLB_DPM_EVENTS), mon_event, &m, NULL);
+	if (!rb) {
+		err = -errno;
+		err_msg("open the event ring %s: %s", XLB_MAP_EVENTS, strerror(-err));
+		goto out;
+	}
+	signal(SIGINT, mon_signal);
+	signal(SIGTERM, mon_signal);
+	signal(SIGPIPE, mon_signal);
+	err = xlb_dp_monitor_set(dp, &cfg);
+	if (err) {
+		err_msg("switch the monitor on (%s): %s", XLB_MAP_MONITOR, strerror(-err));
+		goto out;
+	}
+	if (out == XLB_OUT_TABLE)
+		fprintf(stderr, PROG ": monitoring, Ctrl-C to stop\n");
+	while (!mon_stop) {
+		int n = ring_buffer__poll(rb, 200);
+
+		if (n < 0 && n != -EINTR) {
+			err = n;
+			err_msg("read events: %s", strerror(-n));
+			break;
+		}
+	}
+	/* Off first, then take what is already in the ring. */
+	xlb_dp_monitor_set(dp, &off);
+	if (!m.count || m.seen < m.count)
+		ring_buffer__consume(rb);
+out:
+	ring_buffer__free(rb);
+	free(m.svc_ids);
+	return err;
+}
+
 /* ---- dispatch ------------------------------------------------------------------------ */
 
 struct cmd {
@@ -1899,6 +2517,8 @@ static const struct cmd objects[] = {
 	{ "stats", do_stats },
 	{ "maglev", do_maglev },
 	{ "vip", do_vip },
+	{ "monitor", do_monitor },
+	{ "explain", do_explain },
 	{ "help", do_help },
 	{}
 };

@@ -57,6 +57,8 @@ struct old_map {
 	struct xlb_copy_plan key, val;
 	__u32 type;
 	__u64 copied;
+	[XLB_DPM_MONITOR]	= XLB_MAP_MONITOR,
+	[XLB_DPM_EVENTS]	= XLB_MAP_EVENTS,
 };
 
 struct xlb_dp {
@@ -88,6 +90,8 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 	case XLB_DPM_SOCK_REV:		return s->maps.xlb_sock_rev;
 	case XLB_DPM_L2:		return s->maps.xlb_l2;
 	case XLB_DPM_VIP_META:		return s->maps.xlb_vip_meta;
+	case XLB_DPM_MONITOR:		return s->maps.xlb_monitor;
+	case XLB_DPM_EVENTS:		return s->maps.xlb_events;
 	default:			return NULL;
 	}
 }
@@ -962,4 +966,9 @@ int xlb_dp_vip_meta_set(struct xlb_dp *dp, const struct xlb_addr_key *k,
 int xlb_dp_vip_meta_del(struct xlb_dp *dp, const struct xlb_addr_key *k)
 {
 	return del(dp, XLB_DPM_VIP_META, k);
+int xlb_dp_monitor_set(struct xlb_dp *dp, const struct xlb_monitor_cfg *c)
+{
+	__u32 zero = 0;
+
+	return upd(dp, XLB_DPM_MONITOR, &zero, c);
 }

@@ -33,6 +33,8 @@ enum xlb_dp_map {
 	XLB_DPM_SOCK_REV,
 	XLB_DPM_L2,
 	XLB_DPM_VIP_META,
+	XLB_DPM_MONITOR,	/* xlbctl monitor's switch */
+	XLB_DPM_EVENTS,		/* the monitor's ring buffer */
 	XLB_DPM_MAX,
 };
 
@@ -123,6 +125,9 @@ int xlb_dp_l2_del(struct xlb_dp *dp, const struct xlb_l2_key *k);
 int xlb_dp_vip_meta_set(struct xlb_dp *dp, const struct xlb_addr_key *k,
 			const struct xlb_vip_meta *v);
 int xlb_dp_vip_meta_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
+/* Switch the monitor (xlbctl monitor, while it listens): what the
+ * programs report to xlb_events; all zero switches it off. */
+int xlb_dp_monitor_set(struct xlb_dp *dp, const struct xlb_monitor_cfg *c);
 /* Remove every pin xlb_dp_load() creates under @pin_dir. */
 int xlb_dp_unpin(const char *pin_dir);
 

@@ -52,6 +52,7 @@
 #include "log.h"
 #include "maglev.h"
 #include "ports.h"
+#include "metrics.h"
 #include "sync.h"
 #include "translate.h"
 
@@ -111,6 +112,7 @@ struct agent {
 	const char *kubeconfig;
 	const char *apiserver;
 	const char *healthz_bind;
+	const char *metrics_bind;
 	struct np_cidr np_cidrs[MAX_NP_CIDRS];	/* --nodeport-addresses */
 	int n_np_cidrs;
 	bool np_primary;			/* --nodeport-addresses primary */
@@ -121,6 +123,7 @@ struct agent {
 	struct k8s_cache *cache;	/* file mode: last good objects */
 	struct k8s_source *src;		/* Kubernetes mode */
 	struct xlb_health *health;
+	struct xlb_metrics *metrics;
 	bool synced_once;
 
 	/* LoadBalancer IPs: allocation (file mode: here; Kubernetes mode:
@@ -150,12 +153,16 @@ struct agent {
 	uint64_t last_idle_ms;
 };
 
+/* Long-only options. */
+enum { OPT_BGP_TABLE = 0x100, OPT_WITHDRAW_ON_EXIT, OPT_METRICS_BIND };
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: xlb-agent --iface IF [--iface IF2 ...] --node-name NAME\n"
 "                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
-"                 [--healthz-bind-address ADDR:PORT|off] [--nodeport-addresses CIDR,...]\n"
+"                 [--healthz-bind-address ADDR:PORT|off] [--metrics-bind-address ADDR:PORT|off]\n"
+"                 [--nodeport-addresses CIDR,...]\n"
 "                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
 "                 [--local-delivery peer|stack]\n"
 "                 [--snat-ports MIN-MAX] [--snat-address ADDR]\n"
@@ -177,6 +184,7 @@ static void usage(FILE *f)
 "                    kubeconfig's or the service account's credentials\n"
 "                    (in a Pod, KUBERNETES_SERVICE_HOST alone is enough)\n"
 "  --healthz-bind-address A:P  /healthz and /livez (default %s; off: none)\n"
+"  --metrics-bind-address A:P  Prometheus /metrics (default %s; off: none)\n"
 "  --nodeport-addresses L  NodePorts only on node addresses inside these CIDRs\n"
 "                    (comma list), or \"primary\": the Node's first InternalIP\n"
 "  --node-name NAME  this node: endpoints with this nodeName are local\n"
@@ -236,7 +244,7 @@ static void usage(FILE *f)
 "                    answers first (the datapath keeps serving what still\n"
 "                    arrives); default: leave them, traffic flows on\n"
 "  --uninstall       detach the programs and remove the pins, then exit\n",
-		XLB_HEALTHZ_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT, XLB_AGENT_MAX_SERVICES,
+		XLB_HEALTHZ_DEFAULT, XLB_METRICS_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT, XLB_AGENT_MAX_SERVICES,
 		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S,
 		XLB_BGP_TABLE_DEFAULT);
 }
@@ -386,6 +394,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "kubeconfig", required_argument, NULL, 'K' },
 		{ "apiserver", required_argument, NULL, 'A' },
 		{ "healthz-bind-address", required_argument, NULL, 'H' },
+		{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_BIND },
 		{ "nodeport-addresses", required_argument, NULL, 'N' },
 		{ "max-services", required_argument, NULL, 'F' },
 		{ "max-backends", required_argument, NULL, 'B' },
@@ -400,8 +409,8 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		{ "leader-elect-renew-deadline", required_argument, NULL, '2' },
 		{ "leader-elect-retry-period", required_argument, NULL, '3' },
 		/* Long-only options: codes no short option can take. */
-		{ "bgp-table", required_argument, NULL, 0x100 },
-		{ "withdraw-on-exit", no_argument, NULL, 0x101 },
+		{ "bgp-table", required_argument, NULL, OPT_BGP_TABLE },
+		{ "withdraw-on-exit", no_argument, NULL, OPT_WITHDRAW_ON_EXIT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -412,6 +421,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 
 	a->pin_dir = XLB_PIN_DIR_DEFAULT;
 	a->healthz_bind = XLB_HEALTHZ_DEFAULT;
+	a->metrics_bind = XLB_METRICS_DEFAULT;
 	a->dpo.cfg = (struct xlb_cfg)XLB_CFG_DEFAULT;
 	a->maglev_min = MAGLEV_M_MIN;
 	a->dpo.max_services = XLB_AGENT_MAX_SERVICES;
@@ -522,6 +532,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 		case 'K': a->kubeconfig = *optarg ? optarg : NULL; break;
 		case 'A': a->apiserver = *optarg ? optarg : NULL; break;
 		case 'H': a->healthz_bind = optarg; break;
+		case OPT_METRICS_BIND: a->metrics_bind = optarg; break;
 		case 'N':
 			if (*optarg && parse_np_cidrs(a, optarg))
 				return -1;
@@ -579,7 +590,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			*dst = (unsigned int)(v * 1000);
 			break;
 		}
-		case 0x100: {
+		case OPT_BGP_TABLE: {
 			char *end;
 			unsigned long v = strtoul(optarg, &end, 10);
 
@@ -592,7 +603,7 @@ static int parse_args(struct agent *a, int argc, char **argv)
 			a->bgp_table = (uint32_t)v;
 			break;
 		}
-		case 0x101: a->withdraw_on_exit = true; break;
+		case OPT_WITHDRAW_ON_EXIT: a->withdraw_on_exit = true; break;
 		case 'v': verbose++; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -955,6 +966,15 @@ static int apply(struct agent *a, struct xlb_desired *d, const struct timespec *
 		st.frontends_removed, st.errors,
 		(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
 	xlb_health_set_services(a->health, d);
+	xlb_metrics_sync_done(a->metrics, (t1.tv_sec - t0->tv_sec) +
+			      (t1.tv_nsec - t0->tv_nsec) / 1e9, !err);
+	{
+		unsigned int hc = 0;
+
+		for (size_t i = 0; i < d->n; i++)
+			hc += d->svcports[i].health_check_node_port != 0;
+		xlb_metrics_set_health_servers(a->metrics, hc);
+	}
 	if (!err)
 		xlb_health_synced(a->health);
 	/* Tests and scripts wait for this line (and "ready" after attach). */
@@ -1484,6 +1504,31 @@ static bool start_health(struct agent *a)
 	return a->health != NULL;
 }
 
+/* /metrics. false: a bad --metrics-bind-address; a port in use only
+ * costs the scrapes. */
+static bool start_metrics(struct agent *a)
+{
+	struct xlb_metrics_opts mo = {
+		.bind = a->metrics_bind, .dp = a->dp,
+		.snat_port_min = a->dpo.cfg.snat_port_min,
+		.snat_port_max = a->dpo.cfg.snat_port_max,
+	};
+
+	a->metrics = xlb_metrics_new(&mo);
+	if (!a->metrics && errno == EINVAL) {
+		pr_err("--metrics-bind-address %s: want ADDR:PORT, [ADDR]:PORT or off\n",
+		       a->metrics_bind);
+		return false;
+	}
+	if (!a->metrics) {
+		pr_err("metrics: cannot serve /metrics on %s: %s; continuing without it\n",
+		       a->metrics_bind, strerror(errno));
+		mo.bind = NULL;
+		a->metrics = xlb_metrics_new(&mo);
+	}
+	return a->metrics != NULL;
+}
+
 /* Wait (bounded) for the first LIST of Services and EndpointSlices and
  * apply it. false: not there in time; the maps keep what they hold. */
 static bool k8s_initial_sync(struct agent *a)
@@ -1797,7 +1842,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!start_health(&a))
+	if (!start_health(&a) || !start_metrics(&a))
 		goto out;
 	if (node_addresses(&a))
 		goto out;
@@ -1843,6 +1888,7 @@ out:
 	xlb_announcer_free(a.announcer);
 	/* Health first: its threads ask the source how fresh it is. */
 	xlb_health_free(a.health);
+	xlb_metrics_free(a.metrics);
 	k8s_source_free(a.src);
 	xlb_sync_free(a.sync);
 	k8s_cache_free(a.cache);

@@ -3,8 +3,9 @@
  * The per-packet logic both hooks run (see ctx.h): conntrack hit or new
  * flow (frontend lookup, source ranges, backend choice, conntrack create
  * with SNAT port allocation), fragments, ICMP errors about translated
- * flows, then the rewrite and the send (fwd.h). Every verdict is counted
- * under a named reason (enum xlb_reason).
+ * flows, then the rewrite and the send (fwd.h). Every verdict carries a
+ * named reason (enum xlb_reason), counted by the entry programs through
+ * xlb_account() (stats.h), which also reports it to `xlbctl monitor`.
  */
 #ifndef XLB_BPF_FLOW_H
 #define XLB_BPF_FLOW_H
@@ -21,12 +22,7 @@
 #include "fwd.h"
 #include "icmp.h"
 #include "snat.h"
-
-static __always_inline int verdict(int action, __u32 reason, __u64 bytes)
-{
-	xlb_count_reason(reason, bytes);
-	return action;
-}
+#include "trace.h"
 
 static __always_inline struct xlb_scratch *xlb_scratch_get(void)
 {
@@ -386,6 +382,7 @@ static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p,
 	/* One consistent snapshot of the value for this packet. */
 	svc_copy = *svcp;
 	xlb_count_svc(svc->svc_id, c->bytes);
+	XLB_TRACE(tr->flags |= XLB_TRACE_F_FRONTEND | XLB_TRACE_F_NEW_FLOW; tr->svc = svc_copy);
 	/* The flow's entries are built in per-CPU scratch space: the stack
 	 * (512 bytes for the whole call chain) cannot hold them. */
 	sc = xlb_scratch_get();
@@ -405,6 +402,8 @@ static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p,
 	be = NULL;
 	if (svc->affinity_timeout)
 		be = xlb_affinity_backend(svc, &p->tuple, now, &be_id);
+	if (be)
+		XLB_TRACE(tr->choice = XLB_CHOICE_AFFINITY; tr->backend_id = be_id);
 	if (!be) {
 		be = xlb_select_backend(svc, &p->tuple, &be_id);
 		if (!be)
@@ -480,6 +479,7 @@ static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p,
 			   stale_peer->daddr.v4 != rkey->daddr.v4 ||
 			   stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
 		bpf_map_delete_elem(&xlb_ct, stale_peer);
+	XLB_TRACE(tr->flags |= XLB_TRACE_F_REWRITE; tr->ct = *fwd);
 	return xlb_emit(c, p, fwd, fib, now);
 }
 
@@ -491,6 +491,8 @@ static __always_inline int xlb_hit(struct xlb_ctx *c, struct xlb_pkt *p,
 
 	ct_touch(ct, p, now);
 	xlb_count_svc(ct->svc_id, c->bytes);
+	XLB_TRACE(tr->flags |= XLB_TRACE_F_REWRITE; tr->choice = XLB_CHOICE_CONNTRACK;
+		  tr->svc.svc_id = ct->svc_id; tr->backend_id = ct->backend_id; tr->ct = *ct);
 	sc = xlb_scratch_get();
 	if (!sc)
 		return verdict(xlb_act_drop(c), XLB_R_DROP_FIB, c->bytes);
@@ -515,6 +517,8 @@ static __always_inline int xlb_hit(struct xlb_ctx *c, struct xlb_pkt *p,
 		__r = hit((c)->ctx, p, NULL, now, (c)->bytes);			\
 	} else {								\
 		__ct = bpf_map_lookup_elem(&xlb_ct, &(p)->tuple);		\
+		if (__ct && ct_alive(__ct, now))				\
+			XLB_TRACE(tr->flags |= XLB_TRACE_F_CT_HIT);		\
 		if (!__ct || !ct_alive(__ct, now)) {				\
 			__r = new_flow((c)->ctx, p, now, (c)->bytes, NULL);	\
 		} else if (xlb_restart(__ct, p)) {				\

@@ -12,6 +12,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "trace.h"
 
 /* Murmur3's mixing steps over the ten words of the flow key: cheap, well
  * spread, and identical on every node (fixed seed), which Maglev's
@@ -84,6 +85,8 @@ xlb_select_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,
 	if (!id)
 		return NULL;
 	*backend_id = *id;
+	XLB_TRACE(tr->choice = XLB_CHOICE_MAGLEV; tr->slot = idx; tr->backend_id = *id;
+		  tr->hash = xlb_hash_tuple(t));
 	return bpf_map_lookup_elem(&xlb_backends, id);
 }
 

@@ -210,7 +210,55 @@ struct {
 	__type(value, struct xlb_scratch);
 } xlb_scratch SEC(".maps");
 
+/* `xlbctl monitor` switches reporting on here while it listens. An
+ * ARRAY lookup is inlined by the verifier (no helper call), so "off" costs
+ * a load and a branch per packet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_monitor_cfg);
+} xlb_monitor SEC(".maps");
+
+/* Per-CPU token bucket of the monitor: a flood of drops costs the ring a
+ * bounded number of events per second and never a shared cache line. */
+struct xlb_mon_bucket {
+	__u64 tokens_ns;	/* credit, in ns of refill time */
+	__u64 last_ns;
+	__u32 suppressed;	/* refused since the last event */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_mon_bucket);
+} xlb_mon_bucket SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XLB_EVENTS_SIZE);
+} xlb_events SEC(".maps");
+
+/* `xlbctl explain` only: its private instance records the packet's path
+ * here (never pinned; the live instance has no code that touches it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_trace);
+} xlb_trace SEC(".maps");
+
+/* Key 0 of the one-slot arrays, in rodata: the lookups in the entry
+ * programs' frames (monitor switch, trace) take no stack, and the entry
+ * frame plus the deepest call must stay within 512 bytes. */
+static const __u32 xlb_key0 = 0;
+
 /* Load-time configuration (rodata): see struct xlb_cfg. */
 const volatile struct xlb_cfg xlb_cfg = XLB_CFG_DEFAULT;
+/* True only in xlbctl explain's private instance: with false the verifier
+ * prunes every trace store, so the live datapath carries none. */
+const volatile bool xlb_explain = false;
 
 #endif /* XLB_BPF_MAPS_H */

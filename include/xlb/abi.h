@@ -36,6 +36,8 @@
 #define XLB_MAP_SOCK_REV   "xlb_sock_rev"
 #define XLB_MAP_L2         "xlb_l2"
 #define XLB_MAP_VIP_META   "xlb_vip_meta"
+#define XLB_MAP_MONITOR    "xlb_monitor"
+#define XLB_MAP_EVENTS     "xlb_events"
 
 /* Default capacities; the loader can change each before load. */
 #define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
@@ -470,6 +472,84 @@ enum xlb_reason {
 					 * gone): not answered, passed */
 	XLB_R_MAX,
 };
+
+/*
+ * xlb_monitor: ARRAY of one, written by `xlbctl monitor` while it listens
+ * and cleared when it stops. All zero (the default) means nobody listens:
+ * the programs then read one word per verdict and emit nothing.
+ */
+struct xlb_monitor_cfg {
+	__u64 reason_mask;	/* bit r set: report verdicts with enum
+				 * xlb_reason r; 0: monitor off */
+	__u32 rate;		/* events per second per CPU (token bucket) */
+	__u32 burst;		/* bucket depth, events */
+};
+_Static_assert(sizeof(struct xlb_monitor_cfg) == 16, "xlb_monitor_cfg size");
+_Static_assert(XLB_R_MAX <= 64, "reason_mask holds every reason");
+
+enum xlb_event_hook {
+	XLB_EV_XDP       = 0,	/* xlb_xdp */
+	XLB_EV_TC        = 1,	/* xlb_tc: the whole path at tc ingress */
+	XLB_EV_TC_EGRESS = 2,	/* xlb_tc_egress */
+};
+
+/* xlb_events: RINGBUF of these, one per reported verdict. */
+struct xlb_event {
+	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
+	struct xlb_ct_key orig;	/* the packet's tuple as it arrived */
+	struct xlb_ct_key out;	/* the headers as the packet left: the
+				 * rewrite for a translated packet, the ICMP
+				 * error (proto 1, ports 0) for a reject,
+				 * equal to orig when untouched; zero when the
+				 * packet is not IPv4 */
+	__u32 ifindex;		/* interface the hook ran on */
+	__u32 svc_id;		/* service port; XLB_EVENT_NO_SVC: none */
+	__u32 len;		/* frame length as it arrived */
+	__u16 reason;		/* enum xlb_reason */
+	__u8 action;		/* XDP_* or TC_ACT_* verdict */
+	__u8 hook;		/* enum xlb_event_hook */
+	__u32 cpu;
+	__u32 suppressed;	/* events this CPU's bucket refused since the
+				 * last one it let through */
+};
+_Static_assert(sizeof(struct xlb_event) == 112, "xlb_event size");
+
+#define XLB_EVENT_NO_SVC 0xffffffffu
+#define XLB_EVENTS_SIZE  (256 * 1024)	/* ring bytes: ~2300 events */
+
+/*
+ * `xlbctl explain`: a private instance of the programs records what it
+ * did in a private ARRAY of one struct xlb_trace. The live instance is
+ * loaded with the rodata flag xlb_explain false, so the verifier removes
+ * every trace store from it.
+ */
+enum xlb_choice {
+	XLB_CHOICE_NONE      = 0,	/* no backend chosen */
+	XLB_CHOICE_CONNTRACK = 1,	/* an existing flow's entry */
+	XLB_CHOICE_AFFINITY  = 2,	/* sessionAffinity ClientIP */
+	XLB_CHOICE_MAGLEV    = 3,	/* hash of the tuple into the table */
+};
+
+enum xlb_trace_flags {
+	XLB_TRACE_F_FRONTEND = 1 << 0,	/* a service frontend matched */
+	XLB_TRACE_F_CT_HIT   = 1 << 1,	/* a live conntrack entry matched */
+	XLB_TRACE_F_REWRITE  = 1 << 2,	/* ct holds the rewrite applied */
+	XLB_TRACE_F_NEW_FLOW = 1 << 3,	/* the packet started a flow */
+};
+
+struct xlb_trace {
+	__u32 flags;		/* enum xlb_trace_flags */
+	__u32 reason;		/* enum xlb_reason */
+	__u32 action;		/* XDP_* */
+	__u32 choice;		/* enum xlb_choice */
+	struct xlb_svc svc;	/* the frontend's value (F_FRONTEND) */
+	__u32 backend_id;
+	__u32 hash;		/* Maglev: hash of the tuple */
+	__u32 slot;		/* Maglev: hash % M */
+	__u32 pad;
+	struct xlb_ct ct;	/* the entry applied (F_REWRITE) */
+};
+_Static_assert(sizeof(struct xlb_trace) == 112, "xlb_trace size");
 
 /*
  * Load-time configuration, set in the programs' rodata before load. Times

@@ -22,6 +22,8 @@ bounded by a socket timeout (-t, seconds).
                                      commands on the Unix socket SOCK
                                      ("get": one request on the held
                                      connection; "quit")
+  client.py udpsend ADDR PORT N      send N datagrams of 10 bytes, no answer
+                                     expected
   client.py kactl SOCK CMD           send CMD to a keepalive client, print
                                      the reply (exit 1 on "ERR ...")
   client.py synflood ADDR PORT N SRC N SYNs from SRC, distinct ports of the
@@ -33,6 +35,7 @@ bounded by a socket timeout (-t, seconds).
                                      SECONDS, each one query answered
                                      within -t; print "sent N answered M
                                      seconds S" (S: time taken to send)
+--sport N binds get, refused and noanswer to that source port.
 Exit status 0 on success, 1 on failure (reason on stderr).
 """
 import argparse
@@ -74,8 +77,9 @@ def http_request(s, host):
     return body[:clen].decode().strip()
 
 
-def http_get(addr, port, t):
-    s = socket.create_connection((addr, port), timeout=t)
+def http_get(addr, port, t, sport=0):
+    s = socket.create_connection((addr, port), timeout=t,
+                                 source_address=("", sport) if sport else None)
     try:
         return http_request(s, addr)
     finally:
@@ -172,6 +176,7 @@ def main():
     ap.add_argument("op")
     ap.add_argument("args", nargs="*")
     ap.add_argument("-t", "--timeout", type=float, default=None)
+    ap.add_argument("--sport", type=int, default=0)
     ap.add_argument("--life", type=float, default=600.0,
                     help="keepalive: exit after this many seconds")
     a = ap.parse_args()
@@ -180,7 +185,7 @@ def main():
     if op == "get":
         t0 = time.monotonic()
         try:
-            print(http_get(args[0], int(args[1]), a.timeout or 3))
+            print(http_get(args[0], int(args[1]), a.timeout or 3, a.sport))
         except Exception as e:
             print("get %s:%s failed after %s: %r" % (args[0], args[1], ms(t0), e), file=sys.stderr)
             return 1
@@ -278,10 +283,20 @@ def main():
             return 1
         return 0
 
+    if op == "udpsend":
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        for _ in range(int(args[2])):
+            s.sendto(b"0123456789", (args[0], int(args[1])))
+        s.close()
+        return 0
+
     if op in ("refused", "noanswer"):
         limit = a.timeout or (1.0 if op == "refused" else 2.0)
         s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.settimeout(limit)
+        if a.sport:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("", a.sport))
         t0 = time.monotonic()
         try:
             s.connect((args[0], int(args[1])))
