@@ -278,6 +278,15 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 	seed_state(live, skel, r, res);
 
 	len = build_packet(r, pkt);
+	/* Addressed to the interface as a real frame would be: only frames to
+	 * the uplink's MAC start flows (xlb_for_us). */
+	if (r->ifindex) {
+		struct xlb_iface ifc;
+		__u32 ifindex = r->ifindex;
+
+		if (!bpf_map_lookup_elem(xlb_dp_map_fd(live, XLB_DPM_IFACES), &ifindex, &ifc))
+			memcpy(((struct ethhdr *)pkt)->h_dest, ifc.mac, ETH_ALEN);
+	}
 	/* The kernel takes data_end as the linear length (the rest would be
 	 * frags): the whole packet is linear, as on a real uplink. */
 	md.data_end = len;

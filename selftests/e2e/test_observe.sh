@@ -258,7 +258,8 @@ t_check "explain: a Service without endpoints rejects with ICMP ($(jfield reason
 	reject_no_backend/XDP_TX/icmp/10.0.0.2
 
 # ------------------------------------------------------------------ monitor
-mon_flag() { bpftool -j map dump pinned "$PIN/xlb_monitor" | "$PY" -c '
+# The pin is named after its layout (xlb_monitor_v<hash>).
+mon_flag() { bpftool -j map dump pinned "$(ls -d "$PIN"/xlb_monitor_v* | head -1)" | "$PY" -c '
 import json, sys
 e = json.load(sys.stdin)[0]
 v = e.get("formatted", {}).get("value", e.get("value"))
