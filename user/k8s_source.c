@@ -582,6 +582,18 @@ int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache
 	return err;
 }
 
+size_t k8s_source_reflectors(const struct k8s_source *s, const struct reflector **out,
+			     size_t max)
+{
+	const struct reflector *all[] = { s->svc, s->eps, s->nodes, s->pools };
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
+		if (all[i])
+			out[n++] = all[i];
+	return n;
+}
+
 struct kube_client *k8s_source_client(const struct k8s_source *s)
 {
 	return s->kc;

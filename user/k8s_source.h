@@ -84,6 +84,10 @@ int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache
 			  void *ctx);
 /* The client the reflectors use (shared; for the agent's own writes). */
 struct kube_client *k8s_source_client(const struct k8s_source *s);
+/* The source's reflectors (for their counters), at most @max: the number. */
+struct reflector;
+size_t k8s_source_reflectors(const struct k8s_source *s, const struct reflector **out,
+			     size_t max);
 
 /* Parse a Node object (JSON) into @out: exposed for the unit tests. */
 int k8s_node_state_parse(const char *json, struct k8s_node_state *out);

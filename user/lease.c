@@ -809,3 +809,8 @@ bool xlb_leases_alive_now(const struct xlb_leases *l)
 
 	return ok && now_ms() - ok < l->o.duration_ms;
 }
+
+const struct reflector *xlb_leases_reflector(const struct xlb_leases *l)
+{
+	return l->watch;
+}

@@ -987,8 +987,10 @@ static int apply(struct agent *a, struct xlb_desired *d, const struct timespec *
 /* File mode: this node is the only live agent it knows of. */
 static void announce_file(struct agent *a, const struct xlb_vip_plan *p)
 {
-	if (a->announcer && p)
+	if (a->announcer && p) {
 		xlb_announcer_apply(a->announcer, p);
+		xlb_metrics_set_lb(a->metrics, p, -1);
+	}
 }
 
 /* Does the datapath serve @ip once @d is synced? A VIP frontend of a
@@ -1325,6 +1327,7 @@ static int k8s_announce_locked(const struct k8s_cache *c, void *arg)
 	if (!x->err) {
 		p.bgp_table = a->bgp ? a->bgp_table : 0;	/* for xlbctl */
 		xlb_announcer_apply(a->announcer, &p);
+		xlb_metrics_set_lb(a->metrics, &p, a->ls.leader);
 		xlb_vip_plan_free(&p);
 	}
 out:
@@ -1345,9 +1348,10 @@ static void k8s_lb(struct agent *a)
 {
 	struct k8s_announce_ctx x = { .a = a };
 
-	if (!a->ls.self_live)
+	if (!a->ls.self_live) {
 		xlb_announcer_withdraw(a->announcer);
-	else if (k8s_source_with_cache(a->src, k8s_announce_locked, &x))
+		xlb_metrics_set_lb(a->metrics, NULL, a->ls.leader);
+	} else if (k8s_source_with_cache(a->src, k8s_announce_locked, &x))
 		pr_err("announce: plan: %s\n", strerror(-x.err));
 	a->lb_retry = false;
 	if (a->lbctl && a->ls.leader)
@@ -1513,6 +1517,13 @@ static bool start_metrics(struct agent *a)
 		.snat_port_min = a->dpo.cfg.snat_port_min,
 		.snat_port_max = a->dpo.cfg.snat_port_max,
 	};
+
+	if (a->src) {
+		mo.n_watches = k8s_source_reflectors(a->src, mo.watches, XLB_METRICS_MAX_WATCHES);
+		if (a->leases && mo.n_watches < XLB_METRICS_MAX_WATCHES &&
+		    xlb_leases_reflector(a->leases))
+			mo.watches[mo.n_watches++] = xlb_leases_reflector(a->leases);
+	}
 
 	a->metrics = xlb_metrics_new(&mo);
 	if (!a->metrics && errno == EINVAL) {

@@ -14,9 +14,11 @@
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
 
+#include "announce.h"
 #include "health.h"
 #include "log.h"
 #include "metrics.h"
+#include "reflector.h"
 
 /* kube-proxy's sync histogram buckets: 1 ms doubling to ~16 s. */
 #define SYNC_BUCKETS 15
@@ -32,6 +34,16 @@ struct xlb_metrics {
 	__u64 sync_ok, sync_err;
 	double last_ok_s;			/* realtime; 0: never */
 	unsigned int hc_servers;
+	struct lb_pool_row *pools;		/* from the last VIP plan */
+	size_t n_pools;
+	bool have_lb;
+	int leader;				/* -1: no election */
+};
+
+/* LoadBalancer addresses of one pool, as this node applied them. */
+struct lb_pool_row {
+	char pool[64];
+	unsigned int vips, answering, bgp;
 };
 
 /* Batch reads: a chunk per syscall, so a million conntrack entries are
@@ -454,6 +466,72 @@ static double bucket_le(int i)
 	return 0.001 * (double)(1u << i);
 }
 
+/* Counters of the API watches, one series per resource. */
+static void render_watches(struct xlb_metrics *m, FILE *f)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fam[] = {
+		{ "xlb_kube_watch_events_total", "Watch events received from the API server.",
+		  offsetof(struct kr_counters, events) },
+		{ "xlb_kube_watch_errors_total",
+		  "Failed LISTs and watches and watch ERROR events (410 Gone excepted).",
+		  offsetof(struct kr_counters, errors) },
+		{ "xlb_kube_relists_total", "LISTs applied after the first (the watch could not resume).",
+		  offsetof(struct kr_counters, relists) },
+	};
+	struct kr_counters c[XLB_METRICS_MAX_WATCHES];
+
+	if (!m->o.n_watches)
+		return;
+	for (size_t i = 0; i < m->o.n_watches; i++)
+		reflector_counters(m->o.watches[i], &c[i]);
+	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		header(f, fam[k].name, "counter", fam[k].help);
+		for (size_t i = 0; i < m->o.n_watches; i++) {
+			fprintf(f, "%s{", fam[k].name);
+			label(f, "resource", reflector_name(m->o.watches[i]), false);
+			fprintf(f, "} %llu\n",
+				(unsigned long long)*(const uint64_t *)((const char *)&c[i] +
+									fam[k].off));
+		}
+	}
+}
+
+/* Under lock. */
+static void render_lb(struct xlb_metrics *m, FILE *f)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} fam[] = {
+		{ "xlb_lb_vips", "LoadBalancer addresses in Service status, by pool.",
+		  offsetof(struct lb_pool_row, vips) },
+		{ "xlb_lb_vips_answering", "Addresses this node owns and answers ARP/NDP for, by pool.",
+		  offsetof(struct lb_pool_row, answering) },
+		{ "xlb_lb_vips_bgp_announced", "Addresses this node announces by BGP (routes handed to BIRD), by pool.",
+		  offsetof(struct lb_pool_row, bgp) },
+	};
+
+	if (m->leader >= 0) {
+		header(f, "xlb_lb_leader", "gauge",
+		       "1 while this agent holds the allocation Lease (writes LoadBalancer status).");
+		fprintf(f, "xlb_lb_leader %d\n", m->leader);
+	}
+	if (!m->have_lb)
+		return;
+	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		header(f, fam[k].name, "gauge", fam[k].help);
+		for (size_t i = 0; i < m->n_pools; i++) {
+			fprintf(f, "%s{", fam[k].name);
+			label(f, "pool", m->pools[i].pool, false);
+			fprintf(f, "} %u\n",
+				*(const unsigned int *)((const char *)&m->pools[i] + fam[k].off));
+		}
+	}
+}
+
 static void render_agent(struct xlb_metrics *m, FILE *f)
 {
 	__u64 cum = 0;
@@ -479,7 +557,9 @@ static void render_agent(struct xlb_metrics *m, FILE *f)
 	header(f, "xlb_health_check_servers", "gauge",
 	       "healthCheckNodePort servers (LoadBalancer Services with externalTrafficPolicy Local).");
 	fprintf(f, "xlb_health_check_servers %u\n", m->hc_servers);
+	render_lb(m, f);
 	pthread_mutex_unlock(&m->lock);
+	render_watches(m, f);
 }
 
 int xlb_metrics_render(struct xlb_metrics *m, FILE *f)
@@ -564,6 +644,7 @@ struct xlb_metrics *xlb_metrics_new(const struct xlb_metrics_opts *o)
 	if (!m)
 		return NULL;
 	m->o = *o;
+	m->leader = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	if (!o->bind || !*o->bind || !strcmp(o->bind, "off"))
 		return m;
@@ -605,6 +686,7 @@ void xlb_metrics_free(struct xlb_metrics *m)
 	if (m->d)
 		MHD_stop_daemon(m->d);
 	pthread_mutex_destroy(&m->lock);
+	free(m->pools);
 	free(m);
 }
 
@@ -629,6 +711,48 @@ void xlb_metrics_sync_done(struct xlb_metrics *m, double seconds, bool ok)
 	} else {
 		m->sync_err++;
 	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+void xlb_metrics_set_lb(struct xlb_metrics *m, const struct xlb_vip_plan *p, int leader)
+{
+	struct lb_pool_row *rows = NULL;
+	size_t n = 0;
+
+	if (!m)
+		return;
+	if (!p) {
+		/* Withdrawn: the addresses stay, this node serves none. */
+		pthread_mutex_lock(&m->lock);
+		for (size_t i = 0; i < m->n_pools; i++)
+			m->pools[i].answering = m->pools[i].bgp = 0;
+		m->leader = leader;
+		pthread_mutex_unlock(&m->lock);
+		return;
+	}
+	if (p->n) {
+		rows = calloc(p->n, sizeof(*rows));
+		if (!rows)
+			return;		/* keep the last figures */
+	}
+	for (size_t i = 0; i < p->n; i++) {
+		const struct xlb_vip *v = &p->v[i];
+		size_t j;
+
+		for (j = 0; j < n && strcmp(rows[j].pool, v->pool); j++)
+			;
+		if (j == n)
+			snprintf(rows[n++].pool, sizeof(rows[0].pool), "%s", v->pool);
+		rows[j].vips++;
+		rows[j].answering += v->mine;
+		rows[j].bgp += v->bgp_mine;
+	}
+	pthread_mutex_lock(&m->lock);
+	free(m->pools);
+	m->pools = rows;
+	m->n_pools = n;
+	m->have_lb = true;
+	m->leader = leader;
 	pthread_mutex_unlock(&m->lock);
 }
 

@@ -20,12 +20,19 @@
 #include "datapath.h"
 
 #define XLB_METRICS_DEFAULT "0.0.0.0:10249"
+#define XLB_METRICS_MAX_WATCHES 8
+
+struct reflector;
+struct xlb_vip_plan;
 
 struct xlb_metrics_opts {
 	const char *bind;		/* "ADDR:PORT"; NULL, "" or "off": no server */
 	const struct xlb_dp *dp;	/* maps to read */
 	__u32 snat_port_min;		/* for xlb_snat_ports_limit */
 	__u32 snat_port_max;
+	/* Kubernetes mode: the API watches, by resource. */
+	const struct reflector *watches[XLB_METRICS_MAX_WATCHES];
+	size_t n_watches;
 };
 
 struct xlb_metrics;
@@ -39,6 +46,11 @@ void xlb_metrics_free(struct xlb_metrics *m);
 void xlb_metrics_sync_done(struct xlb_metrics *m, double seconds, bool ok);
 /* healthCheckNodePort servers wanted now. */
 void xlb_metrics_set_health_servers(struct xlb_metrics *m, unsigned int n);
+
+/* LoadBalancer state: the VIP plan this node applied (NULL: it withdrew
+ * every answer and route, the addresses stay), and whether this agent is
+ * the allocating leader (-1: no election, file mode). */
+void xlb_metrics_set_lb(struct xlb_metrics *m, const struct xlb_vip_plan *p, int leader);
 
 /* Write the whole exposition to @f: 0 or -errno. */
 int xlb_metrics_render(struct xlb_metrics *m, FILE *f);

@@ -382,6 +382,7 @@ struct reflector {
 	/* the current watch */
 	struct kr_linebuf lb;
 	unsigned long n_events;
+	struct kr_counters count;	/* atomic */
 	bool expired;		/* ERROR 410 seen */
 	bool too_large;		/* ERROR 504 ResourceVersionTooLarge seen */
 	bool failed;		/* another ERROR seen */
@@ -730,9 +731,11 @@ static int on_line(void *arg, char *line, size_t len)
 	if (kr_event_decode(line, &ev, &why)) {
 		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name,
 		       why, line, len > 120 ? "..." : "");
+		__atomic_add_fetch(&r->count.errors, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
 	r->n_events++;
+	__atomic_add_fetch(&r->count.events, 1, __ATOMIC_RELAXED);
 	switch (ev.type) {
 	case KR_ERROR:
 		if (ev.code == 410) {
@@ -840,11 +843,17 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 	return W_CLEAN;
 }
 
+static void bump(uint64_t *c)
+{
+	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
+}
+
 static void *run(void *arg)
 {
 	struct reflector *r = arg;
 	char *list_rv = strdup("0");	/* first LIST: from the watch cache */
-	bool need_list = true;
+	bool need_list = true, listed = false;
+	enum watch_end w;
 	int retry_after, ret;
 
 	while (!stopping(r)) {
@@ -859,12 +868,19 @@ static void *run(void *arg)
 				continue;
 			}
 			if (ret) {
+				bump(&r->count.errors);
 				backoff(r, retry_after);
 				continue;
 			}
+			if (listed)
+				bump(&r->count.relists);
+			listed = true;
 			need_list = false;
 		}
-		switch (do_watch(r, &retry_after)) {
+		w = do_watch(r, &retry_after);
+		if (w == W_TOO_LARGE || w == W_RETRY || w == W_RELIST)
+			bump(&r->count.errors);
+		switch (w) {
 		case W_STOP:
 			break;
 		case W_CLEAN:
@@ -895,6 +911,18 @@ static void *run(void *arg)
 	}
 	free(list_rv);
 	return NULL;
+}
+
+const char *reflector_name(const struct reflector *r)
+{
+	return r->spec.name;
+}
+
+void reflector_counters(const struct reflector *r, struct kr_counters *out)
+{
+	out->events = __atomic_load_n(&r->count.events, __ATOMIC_RELAXED);
+	out->errors = __atomic_load_n(&r->count.errors, __ATOMIC_RELAXED);
+	out->relists = __atomic_load_n(&r->count.relists, __ATOMIC_RELAXED);
 }
 
 struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,

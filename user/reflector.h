@@ -183,11 +183,23 @@ struct reflector;
 
 /* Start the thread. *@stop set non-zero ends it (within ~1 s). NULL with
  * errno set on failure. */
+/* What a reflector has done since it started; read by /metrics from any
+ * thread (the reflector's own thread updates them atomically). */
+struct kr_counters {
+	uint64_t events;	/* watch events received (all types) */
+	uint64_t errors;	/* failed LISTs and watches, watch ERROR events
+				 * other than 410 Gone */
+	uint64_t relists;	/* LISTs applied after the first */
+};
+
 struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,
 				  const struct kr_ops *ops, void *ctx,
 				  const int *stop);
 /* Wait for the thread (set *stop first) and free. NULL is fine. */
 void reflector_free(struct reflector *r);
+/* The resource's name (spec.name) and a snapshot of its counters. */
+const char *reflector_name(const struct reflector *r);
+void reflector_counters(const struct reflector *r, struct kr_counters *out);
 /* Has a LIST succeeded at least once? */
 bool reflector_has_synced(const struct reflector *r);
 

@@ -359,8 +359,20 @@ check "malformed event: same stream (no new WATCH or LIST of endpointslices)" \
 	test "$(req_count "$WATCH_EPS")" = "$n_watch" -a "$(lists /apis/discovery.k8s.io/v1/endpointslices)" = "$n_list_eps"
 
 # ---------------------------------- 410: relist removes a Service deleted meanwhile
+# watch_metric FAMILY RESOURCE: the agent's counter from /metrics
+watch_metric() {
+	ip netns exec "$N1" curl -sf --max-time 10 http://127.0.0.1:10249/metrics | "$PY" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for f in text_string_to_metric_families(sys.stdin.read()):
+    for s in f.samples:
+        if s.name == sys.argv[1] and s.labels.get("resource") == sys.argv[2]:
+            print(int(s.value))' "$1" "$2"
+}
 off=$(log_size a1)
 n_list_svc=$(lists /api/v1/services)
+m_relists=$(watch_metric xlb_kube_relists_total services)
+m_errors=$(watch_metric xlb_kube_watch_errors_total services)
 fault '{"op":"down"}'
 delete Service gone
 delete EndpointSlice gone-abcde
@@ -374,6 +386,10 @@ fi
 check "410: services relisted ($(lists /api/v1/services) LISTs, was $n_list_svc)" \
 	wait_for 10 test "$(lists /api/v1/services)" -gt "$n_list_svc"
 check "410: Service gone (deleted while not watched) removed: 30082 refused" wait_for 15 refused 30082
+check "410: /metrics xlb_kube_relists_total{resource=services} grew (was ${m_relists:-none})" \
+	eval 'test -n "$m_relists" && test "$(watch_metric xlb_kube_relists_total services)" -gt "$m_relists"'
+check "410: /metrics xlb_kube_watch_errors_total{resource=services} counted the outage (was ${m_errors:-none})" \
+	eval 'test -n "$m_errors" && test "$(watch_metric xlb_kube_watch_errors_total services)" -gt "$m_errors"'
 check "410: other Services unaffected: 30080 reaches P1 P2" serves 30080 "P1 P2 "
 check "410: relist with the hostile objects in it: tenant (30083) still served" serves 30083 "P1b " 5
 check "410: relist: badport rejected alone ('1 of 3 object(s) rejected')" \

@@ -238,6 +238,47 @@ t_check "nodeSelector edge=yes: node2 alone answers 10.50.0.230 (sha256 alone wo
 	test "$(awk '$1 == "replies" { print $2 }' <<<"$out")/$(awk '$1 == "reply" { print $2 }' <<<"$out")/$(vip_field a1 10.50.0.230 owner)" = \
 	"1/$(mac_in node2)/node2"
 
+# --------------------------------------------------------- /metrics
+# Each agent's LoadBalancer gauges agree with what its datapath does
+# (xlbctl vip list reads the maps), the leader gauge with the Lease, and
+# the API watches count their events.
+scrape_lb() {	# NODE: "pool vips answering" lines, then "leader N", "watch RES EVENTS"
+	ip netns exec "$(ns_of "$1")" curl -sf --max-time 10 http://127.0.0.1:10249/metrics |
+		"$PY" -c '
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fam = {f.name: f for f in text_string_to_metric_families(sys.stdin.read())}
+def by(name, key):
+    return {s.labels[key]: int(s.value) for s in fam[name].samples} if name in fam else {}
+vips, ans = by("xlb_lb_vips", "pool"), by("xlb_lb_vips_answering", "pool")
+for p in sorted(vips):
+    print("pool", p, vips[p], ans.get(p, 0))
+print("leader", int(fam["xlb_lb_leader"].samples[0].value) if "xlb_lb_leader" in fam else -1)
+for r, v in sorted(by("xlb_kube_watch_events", "resource").items()):
+    print("watch", r, v)'
+}
+vips_of() {	# NODE: the same "pool vips answering" lines from xlbctl vip list
+	timeout 10 "$XLBCTL" --pin-dir "$TMP/bpf/$(agent_of "$1")" -j vip list | "$PY" -c '
+import json, sys, collections
+n, a = collections.Counter(), collections.Counter()
+for r in json.load(sys.stdin):
+    n[r["pool"]] += 1
+    a[r["pool"]] += bool(r["answering"])
+for p in sorted(n):
+    print("pool", p, n[p], a[p])'
+}
+leaders=0
+for node in node1 node2; do
+	m=$(scrape_lb $node 2>&1)
+	t_check "$node /metrics: LoadBalancer gauges by pool = vip list ($(grep ^pool <<<"$m" | tr '\n' ';'))" \
+		test -n "$(grep ^pool <<<"$m")" -a "$(grep ^pool <<<"$m")" = "$(vips_of $node)"
+	t_check "$node /metrics: API watches counted (services, endpointslices, leases)" \
+		test "$(awk '$1 == "watch" && $3 > 0 && ($2 == "services" || $2 == "endpointslices" || $2 == "leases")' <<<"$m" | wc -l)" = 3
+	l=$(awk '$1 == "leader" { print $2 }' <<<"$m")
+	[ "$node" = "$LEADER" ] && want=1 || want=0
+	t_check "$node /metrics: xlb_lb_leader $l (leader is $LEADER)" test "$l" = "$want"
+done
+
 # --------------------------------------------------- owner failover x N
 # Each round: a connection makes the client learn the owner's MAC; the
 # owner is cut off (agent frozen, uplink down); time until the client's
