@@ -1,4 +1,4 @@
-# xlb — one entry point: make [all|test|demo|bench|deps|clean]
+# xlb — one entry point: make [all|test|check|format|demo|bench|deps|clean]
 #
 # Out-of-tree build in build/. Quiet by default; V=1 shows commands.
 # Every target that compiles first runs `deps`, which installs the Debian
@@ -58,6 +58,7 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 #               iptables (CNI-style masquerade rules beside xlb),
 #               bird2 (test_bgp's routers and nodes, the BIRD sidecar's
 #               config check)
+#   check:      clang-format (make format / check-format, .clang-format)
 #   bench only: the kube-proxy baselines (iptables and nftables above),
 #               the generator's offload settings (ethtool) and the
 #               connection benchmark's server and client (nginx-light, wrk)
@@ -65,7 +66,7 @@ DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
 	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
 	    libmicrohttpd-dev libssl-dev \
 	    iproute2 procps python3 python3-yaml python3-prometheus-client openssl curl ca-certificates \
-	    iptables nftables bird2
+	    iptables nftables bird2 clang-format
 BENCH_PKGS := ethtool nginx-light wrk
 DEPS_STAMP := $(BUILD)/.deps-ok
 
@@ -151,6 +152,20 @@ test: all upgrade-variant
 
 demo: all
 	$(Q)scripts/demo.sh $(BUILD)
+
+# Static checks of the tree; each check adds itself as a prerequisite.
+.PHONY: check format check-format
+check: check-format
+
+# The C sources in kernel style (.clang-format). Found when the target
+# runs, so files added or moved later are covered too.
+FORMAT_SRCS = $(shell find bpf include user lib tools selftests bench \
+		-name '*.[ch]' 2>/dev/null | sort)
+format: | $(DEPS_STAMP)
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+check-format: | $(DEPS_STAMP)
+	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
 
 bench: all $(BENCH_DEPS_STAMP)
 	$(Q)bench/run.sh $(BUILD)
