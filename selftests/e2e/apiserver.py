@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 """A small Kubernetes API server for xlb's tests (standard library only).
 
-Speaks the parts of the real protocol the agent uses (K8S_SPEC §1-§3):
+Speaks the parts of the real protocol the agent uses (k8s-spec §1-§3):
 HTTPS, bearer tokens (401 otherwise), LIST with resourceVersion and
 limit/continue, chunked WATCH with BOOKMARK events, ERROR 410 for resource
 versions older than the retained history, label and field selectors with
 DELETED/ADDED on selector transitions, the Service defaults and
-allocations of K8S_SPEC §2, and realistic metadata (uid, resourceVersion,
+allocations of k8s-spec §2, and realistic metadata (uid, resourceVersion,
 creationTimestamp, managedFields, generation).
 
 Resources: v1 services, discovery.k8s.io/v1 endpointslices, v1 nodes,
@@ -183,7 +183,7 @@ class Store:
         self.used_node_ports = set()
         self.next_cluster_ip = 10
 
-    # -- defaults and allocation (K8S_SPEC §2)
+    # -- defaults and allocation (k8s-spec §2)
     def _alloc_node_port(self):
         for p in range(30000, 32768):
             if p not in self.used_node_ports:

@@ -124,7 +124,7 @@ static bool same_object(const struct k8s_object *a, const struct k8s_object *b)
 	return true;
 }
 
-/* kubectl -o json of K8S_SPEC §7: both front ends build the same objects. */
+/* kubectl -o json of k8s-spec §7: both front ends build the same objects. */
 XT_TEST(test_json_matches_yaml_front_end)
 {
 	struct k8s_errors ey = K8S_ERRORS_INIT, ej = K8S_ERRORS_INIT;

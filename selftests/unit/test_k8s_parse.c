@@ -40,7 +40,7 @@ static int load_buf(const char *text, struct k8s_cache **c,
 	return k8s_cache_load_buf(text, strlen(text), "inline", c, errs);
 }
 
-/* K8S_SPEC §7.1-7.3 as `kubectl get svc,endpointslices -o json`. */
+/* k8s-spec §7.1-7.3 as `kubectl get svc,endpointslices -o json`. */
 XT_TEST(test_json_list)
 {
 	struct k8s_errors errs = K8S_ERRORS_INIT;
@@ -276,7 +276,7 @@ XT_TEST(test_defaults)
 	if (ASSERT_TRUE(o, "slice") && ASSERT_EQ(o->eps.n_endpoints, 3, "eps")) {
 		const struct k8s_endpoint *ep = o->eps.endpoints;
 
-		/* K8S_SPEC §3: ready nil -> true, serving nil -> true,
+		/* k8s-spec §3: ready nil -> true, serving nil -> true,
 		 * terminating nil -> false. */
 		ASSERT_TRUE(ep[0].ready && ep[0].serving && !ep[0].terminating,
 			    "nil conditions");

@@ -370,7 +370,7 @@ XT_TEST(test_etp_local)
 }
 
 /* ETP Local: the serving+terminating fallback applies to the local set
- * even though another node has a ready endpoint (K8S_SPEC §4.1). */
+ * even though another node has a ready endpoint (k8s-spec §4.1). */
 XT_TEST(test_etp_local_fallback)
 {
 	struct xlb_desired d = { 0 };
@@ -430,7 +430,7 @@ out:
  * Three ports (UDP and TCP on 53, named http), two slices merged. Pods
  * resolved the named port to 8080 in one slice and 8081 in the other.
  * 10.244.2.80:5353 is in both slices, terminating in one and ready in the
- * other: the non-terminating copy wins (K8S_SPEC §3).
+ * other: the non-terminating copy wins (k8s-spec §3).
  */
 XT_TEST(test_multi_port_two_slices)
 {
@@ -520,7 +520,7 @@ out:
 	k8s_cache_free(c);
 }
 
-/* ---- shop.json (K8S_SPEC §7) ------------------------------------------ */
+/* ---- shop.json (k8s-spec §7) ------------------------------------------ */
 
 XT_TEST(test_named_target_port)
 {
@@ -558,7 +558,7 @@ XT_TEST(test_named_target_port)
 	xlb_desired_free(&d);
 
 	/* node-b has only the terminating Pod: ETP Local falls back to it,
-	 * and the health check reports 0 (K8S_SPEC §4.4). */
+	 * and the health check reports 0 (k8s-spec §4.4). */
 	if (!ASSERT_OK(run(c, "node-b", &d, NULL), "translate node-b"))
 		goto out;
 	sp = check_port(&d, "shop/web:http/TCP",
@@ -799,7 +799,7 @@ XT_TEST(test_cache_updates)
 	k8s_cache_free(c);
 }
 
-/* Slice ports match by name AND protocol, never by number (K8S_SPEC §3):
+/* Slice ports match by name AND protocol, never by number (k8s-spec §3):
  * a Service switched to UDP while its slice still says TCP has no
  * backends yet. */
 XT_TEST(test_slice_port_protocol)
