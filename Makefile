@@ -33,7 +33,7 @@ CFLAGS   ?= -O2 -g
 XLB_DEFS ?=
 XCFLAGS  := $(CFLAGS) $(XLB_DEFS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
-	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
+	    -I. -Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lcrypto -lm -lpthread
 BPF_CFLAGS = $(XLB_DEFS) -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP
@@ -73,14 +73,16 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
 SKEL     := $(BUILD)/xlb.skel.h
 LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c))
+LIB_SRCS += $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libxlb.a
 
 XTEST_OBJ := $(BUILD)/selftests/xtest.o
 TEST_SRCS := $(wildcard selftests/unit/test_*.c selftests/bpf/test_*.c)
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
-TOOL_SRCS := $(wildcard tools/*.c)
-TOOL_BINS := $(patsubst tools/%.c,$(BUILD)/%,$(TOOL_SRCS))
+# xlbctl: one binary from every file of tools/xlbctl/.
+XLBCTL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/xlbctl/*.c))
+TOOL_BINS := $(BUILD)/xlbctl
 E2E_BPF_OBJS := $(patsubst selftests/e2e/%.bpf.c,$(BUILD)/selftests/e2e/%.bpf.o,$(wildcard selftests/e2e/*.bpf.c))
 MAIN_SRCS := $(wildcard user/main_*.c)
 MAIN_BINS := $(patsubst user/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
@@ -131,7 +133,7 @@ $(BUILD)/selftests/%: $(BUILD)/selftests/%.o $(XTEST_OBJ) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/%: $(BUILD)/tools/%.o $(LIB)
+$(BUILD)/xlbctl: $(XLBCTL_OBJS) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@
 

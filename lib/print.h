@@ -7,8 +7,8 @@
  * their rows. The text is made from the document only, so the table and
  * the JSON cannot drift apart.
  */
-#ifndef XLB_PRINTER_H
-#define XLB_PRINTER_H
+#ifndef XLB_PRINT_H
+#define XLB_PRINT_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,4 +73,4 @@ int xlb_print_doc(FILE *f, const cJSON *doc, enum xlb_out out,
 void xlb_print_error(enum xlb_out out, const char *prog, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#endif /* XLB_PRINTER_H */
+#endif /* XLB_PRINT_H */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "printer.h"
+#include "lib/print.h"
 
 #define CELL_MAX 512
 
