@@ -90,7 +90,8 @@ static int parse_ct_opt(const char *name, const char *val, struct ct_filter *f)
 
 		if (ctl_parse_addr(val, src ? &f->saddr.family : &f->daddr.family,
 				   src ? &f->saddr.a : &f->daddr.a))
-			return ctl_usage_error(ct_usage, "%s: '%s' is not an IP address", name, val);
+			return ctl_usage_error(ct_usage, "%s: '%s' is not an IP address",
+					       name, val);
 		if (src)
 			f->src = true;
 		else

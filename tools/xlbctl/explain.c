@@ -111,7 +111,8 @@ static void add_out(cJSON *doc, const struct xlb_explain_res *res)
 		goto none;
 	inet_ntop(AF_INET, p + l3 + 12, a, sizeof(a));
 	inet_ntop(AF_INET, p + l3 + 16, b, sizeof(b));
-	cJSON_AddStringToObject(doc, "out_proto", p[l3 + 9] == 1 ? "icmp" : ctl_proto_str(p[l3 + 9]));
+	cJSON_AddStringToObject(doc, "out_proto",
+				p[l3 + 9] == 1 ? "icmp" : ctl_proto_str(p[l3 + 9]));
 	if (p[l3 + 9] == IPPROTO_TCP || p[l3 + 9] == IPPROTO_UDP) {
 		const unsigned char *l4 = p + l3 + ihl;
 
@@ -130,44 +131,12 @@ none:
 	cJSON_AddNullToObject(doc, "out_dst");
 }
 
-static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_explain_res *res)
+/* How the backend was chosen, which one, and the rewrite of the flow. */
+static void add_choice(cJSON *doc, const struct xlb_trace *t)
 {
-	const struct xlb_trace *t = &res->trace;
-	cJSON *doc = cJSON_CreateObject();
-	char buf[128], ifn[IF_NAMESIZE];
 	const struct be_ent *be;
+	char buf[128];
 
-	if (!doc)
-		return NULL;
-	cJSON_AddStringToObject(doc, "verdict", ctl_xdp_action_str(res->retval));
-	cJSON_AddStringToObject(doc, "reason", ctl_reason_str(t->reason));
-	cJSON_AddStringToObject(doc, "proto", ctl_proto_str(r->tuple.proto));
-	ep_str(&r->tuple.saddr, r->tuple.sport, buf, sizeof(buf));
-	cJSON_AddStringToObject(doc, "src", buf);
-	ep_str(&r->tuple.daddr, r->tuple.dport, buf, sizeof(buf));
-	cJSON_AddStringToObject(doc, "dst", buf);
-	if (r->tuple.proto == IPPROTO_TCP) {
-		tcp_flags_str(r->tcp_flags, buf, sizeof(buf));
-		cJSON_AddStringToObject(doc, "tcp_flags", buf);
-	} else {
-		cJSON_AddNullToObject(doc, "tcp_flags");
-	}
-	if (r->ifindex && if_indextoname(r->ifindex, ifn))
-		cJSON_AddStringToObject(doc, "iface", ifn);
-	else
-		cJSON_AddNullToObject(doc, "iface");
-	if (t->flags & (XLB_TRACE_F_FRONTEND | XLB_TRACE_F_CT_HIT)) {
-		cJSON_AddStringToObject(doc, "service", ctl_svc_name(t->svc.svc_id));
-		cJSON_AddNumberToObject(doc, "svc_id", t->svc.svc_id);
-	} else {
-		cJSON_AddNullToObject(doc, "service");
-		cJSON_AddNullToObject(doc, "svc_id");
-	}
-	cJSON_AddBoolToObject(doc, "frontend_matched", !!(t->flags & XLB_TRACE_F_FRONTEND));
-	cJSON_AddStringToObject(doc, "conntrack",
-				!(t->flags & XLB_TRACE_F_CT_HIT) ? "miss" :
-				(t->flags & XLB_TRACE_F_NEW_FLOW) ? "hit, flow re-balanced" : "hit");
-	cJSON_AddBoolToObject(doc, "new_flow", !!(t->flags & XLB_TRACE_F_NEW_FLOW));
 	cJSON_AddStringToObject(doc, "choice",
 				t->choice == XLB_CHOICE_CONNTRACK ? "conntrack" :
 				t->choice == XLB_CHOICE_AFFINITY ? "affinity" :
@@ -210,6 +179,46 @@ static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_expl
 		cJSON_AddNullToObject(doc, "rewrite_src");
 		cJSON_AddNullToObject(doc, "rewrite_dst");
 	}
+}
+
+static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_explain_res *res)
+{
+	const struct xlb_trace *t = &res->trace;
+	cJSON *doc = cJSON_CreateObject();
+	char buf[128], ifn[IF_NAMESIZE];
+
+	if (!doc)
+		return NULL;
+	cJSON_AddStringToObject(doc, "verdict", ctl_xdp_action_str(res->retval));
+	cJSON_AddStringToObject(doc, "reason", ctl_reason_str(t->reason));
+	cJSON_AddStringToObject(doc, "proto", ctl_proto_str(r->tuple.proto));
+	ep_str(&r->tuple.saddr, r->tuple.sport, buf, sizeof(buf));
+	cJSON_AddStringToObject(doc, "src", buf);
+	ep_str(&r->tuple.daddr, r->tuple.dport, buf, sizeof(buf));
+	cJSON_AddStringToObject(doc, "dst", buf);
+	if (r->tuple.proto == IPPROTO_TCP) {
+		tcp_flags_str(r->tcp_flags, buf, sizeof(buf));
+		cJSON_AddStringToObject(doc, "tcp_flags", buf);
+	} else {
+		cJSON_AddNullToObject(doc, "tcp_flags");
+	}
+	if (r->ifindex && if_indextoname(r->ifindex, ifn))
+		cJSON_AddStringToObject(doc, "iface", ifn);
+	else
+		cJSON_AddNullToObject(doc, "iface");
+	if (t->flags & (XLB_TRACE_F_FRONTEND | XLB_TRACE_F_CT_HIT)) {
+		cJSON_AddStringToObject(doc, "service", ctl_svc_name(t->svc.svc_id));
+		cJSON_AddNumberToObject(doc, "svc_id", t->svc.svc_id);
+	} else {
+		cJSON_AddNullToObject(doc, "service");
+		cJSON_AddNullToObject(doc, "svc_id");
+	}
+	cJSON_AddBoolToObject(doc, "frontend_matched", !!(t->flags & XLB_TRACE_F_FRONTEND));
+	cJSON_AddStringToObject(doc, "conntrack",
+				!(t->flags & XLB_TRACE_F_CT_HIT) ? "miss" :
+				(t->flags & XLB_TRACE_F_NEW_FLOW) ? "hit, flow re-balanced" : "hit");
+	cJSON_AddBoolToObject(doc, "new_flow", !!(t->flags & XLB_TRACE_F_NEW_FLOW));
+	add_choice(doc, t);
 	add_out(doc, res);
 	cJSON_AddBoolToObject(doc, "conntrack_copied", res->ct_seeded);
 	cJSON_AddBoolToObject(doc, "peer_copied", res->peer_seeded);
@@ -260,45 +269,44 @@ static void explain_usage(FILE *f)
 		"  --iface: ingress interface (default: the first one xlb serves here).\n");
 }
 
-int explain_run(int argc, char **argv, cJSON **doc)
+/* PROTO SRC DST and the options into @r and @iface; 1 after `help`. */
+static int parse_args(int argc, char **argv, struct xlb_explain_req *r, const char **iface)
 {
-	struct xlb_explain_req r = { .pin_dir = ctl.pin_dir, .tcp_flags = 0x02 };
-	struct xlb_explain_res res;
-	const char *iface = NULL;
-	char msg[512];
-	int pos = 0, err;
+	int pos = 0;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (!strcmp(a, "help")) {
 			explain_usage(stdout);
-			return 0;
+			return 1;
 		}
 		if (!strcmp(a, "--iface") || !strcmp(a, "--flags")) {
 			if (i + 1 >= argc)
 				return ctl_usage_error(explain_usage, "%s needs a value", a);
 			if (a[2] == 'i')
-				iface = argv[++i];
-			else if (parse_tcp_flags(argv[++i], &r.tcp_flags))
-				return ctl_usage_error(explain_usage, "--flags: '%s': want syn,ack,fin,rst,psh,urg",
-						   argv[i]);
+				*iface = argv[++i];
+			else if (parse_tcp_flags(argv[++i], &r->tcp_flags))
+				return ctl_usage_error(explain_usage,
+						       "--flags: '%s': want syn,ack,fin,rst,psh,urg",
+						       argv[i]);
 			continue;
 		}
 		switch (pos++) {
 		case 0:
 			if (!strcasecmp(a, "tcp"))
-				r.tuple.proto = IPPROTO_TCP;
+				r->tuple.proto = IPPROTO_TCP;
 			else if (!strcasecmp(a, "udp"))
-				r.tuple.proto = IPPROTO_UDP;
+				r->tuple.proto = IPPROTO_UDP;
 			else
 				return ctl_usage_error(explain_usage, "'%s': want tcp or udp", a);
 			break;
 		case 1:
 		case 2:
-			if (parse_endpoint(a, pos == 2 ? &r.tuple.saddr : &r.tuple.daddr,
-					   pos == 2 ? &r.tuple.sport : &r.tuple.dport))
-				return ctl_usage_error(explain_usage, "'%s': want IPv4ADDR:PORT", a);
+			if (parse_endpoint(a, pos == 2 ? &r->tuple.saddr : &r->tuple.daddr,
+					   pos == 2 ? &r->tuple.sport : &r->tuple.dport))
+				return ctl_usage_error(explain_usage, "'%s': want IPv4ADDR:PORT",
+						       a);
 			break;
 		default:
 			return ctl_usage_error(explain_usage, "unexpected argument '%s'", a);
@@ -306,6 +314,20 @@ int explain_run(int argc, char **argv, cJSON **doc)
 	}
 	if (pos < 3)
 		return ctl_usage_error(explain_usage, "want PROTO SRC:PORT DST:PORT");
+	return 0;
+}
+
+int explain_run(int argc, char **argv, cJSON **doc)
+{
+	struct xlb_explain_req r = { .pin_dir = ctl.pin_dir, .tcp_flags = 0x02 };
+	struct xlb_explain_res res;
+	const char *iface = NULL;
+	char msg[512];
+	int err;
+
+	err = parse_args(argc, argv, &r, &iface);
+	if (err)
+		return err < 0 ? err : 0;
 	r.tuple.family = XLB_AF_INET;
 	if (r.tuple.proto != IPPROTO_TCP)
 		r.tcp_flags = 0;

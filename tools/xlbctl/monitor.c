@@ -94,10 +94,13 @@ static cJSON *event_doc(const struct xlb_event *e)
 		t = cJSON_AddObjectToObject(o, names[i]);
 		if (!t)
 			break;
-		cJSON_AddStringToObject(t, "proto", k->proto == 1 ? "icmp" : ctl_proto_str(k->proto));
-		cJSON_AddStringToObject(t, "saddr", inet_ntop(AF_INET, &k->saddr.v4, buf, sizeof(buf)));
+		cJSON_AddStringToObject(t, "proto",
+					k->proto == 1 ? "icmp" : ctl_proto_str(k->proto));
+		cJSON_AddStringToObject(t, "saddr",
+					inet_ntop(AF_INET, &k->saddr.v4, buf, sizeof(buf)));
 		cJSON_AddNumberToObject(t, "sport", ntohs(k->sport));
-		cJSON_AddStringToObject(t, "daddr", inet_ntop(AF_INET, &k->daddr.v4, buf, sizeof(buf)));
+		cJSON_AddStringToObject(t, "daddr",
+					inet_ntop(AF_INET, &k->daddr.v4, buf, sizeof(buf)));
 		cJSON_AddNumberToObject(t, "dport", ntohs(k->dport));
 	}
 	cJSON_AddBoolToObject(o, "translated", memcmp(&e->orig, &e->out, sizeof(e->orig)) != 0);
@@ -169,16 +172,12 @@ static void monitor_usage(FILE *f)
 		"  exits; one monitor at a time. With -j one JSON object per line.\n");
 }
 
-int monitor_run(int argc, char **argv, cJSON **doc)
+/* The options into @cfg and @m; 1 after `help`. */
+static int parse_args(int argc, char **argv, struct xlb_monitor_cfg *cfg, struct mon_ctx *m,
+		      const char **svc)
 {
-	struct xlb_monitor_cfg cfg = { .rate = 1000, .burst = 1000 };
-	static const struct xlb_monitor_cfg off;
-	struct mon_ctx m = { 0 };
-	struct ring_buffer *rb = NULL;
-	const char *svc = NULL;
 	bool all = false;
 	__u64 mask = 0;
-	int err;
 
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
@@ -186,7 +185,7 @@ int monitor_run(int argc, char **argv, cJSON **doc)
 
 		if (!strcmp(a, "help")) {
 			monitor_usage(stdout);
-			return 0;
+			return 1;
 		}
 		if (!strcmp(a, "--all")) {
 			all = true;
@@ -201,28 +200,32 @@ int monitor_run(int argc, char **argv, cJSON **doc)
 			for (r = 0; r < XLB_R_MAX && strcmp(xlb_reason_names[r], v); r++)
 				;
 			if (r == XLB_R_MAX)
-				return ctl_usage_error(monitor_usage, "--reason: unknown reason '%s' (see xlbctl stats)", v);
+				return ctl_usage_error(monitor_usage,
+						       "--reason: unknown reason '%s' (see xlbctl stats)",
+						       v);
 			mask |= 1ull << r;
 		} else if (!strcmp(a, "--service")) {
-			svc = v;
+			*svc = v;
 		} else if (!strcmp(a, "--addr")) {
 			__u8 family;
 			union xlb_addr ad;
 
 			if (ctl_parse_addr(v, &family, &ad) || family != XLB_AF_INET)
-				return ctl_usage_error(monitor_usage, "--addr: '%s' is not an IPv4 address", v);
-			m.have_addr = true;
-			m.addr = ad.v4;
+				return ctl_usage_error(monitor_usage,
+						       "--addr: '%s' is not an IPv4 address", v);
+			m->have_addr = true;
+			m->addr = ad.v4;
 		} else if (!strcmp(a, "--rate") || !strcmp(a, "--count")) {
 			char *end;
 			long n = strtol(v, &end, 10);
 
 			if (!*v || *end || n < 1 || n > 10000000)
-				return ctl_usage_error(monitor_usage, "%s: '%s' is not a count", a, v);
+				return ctl_usage_error(monitor_usage, "%s: '%s' is not a count",
+						       a, v);
 			if (a[2] == 'r')
-				cfg.rate = cfg.burst = n;
+				cfg->rate = cfg->burst = n;
 			else
-				m.count = n;
+				m->count = n;
 		} else {
 			return ctl_usage_error(monitor_usage, "unexpected argument '%s'", a);
 		}
@@ -233,38 +236,48 @@ int monitor_run(int argc, char **argv, cJSON **doc)
 			    !strncmp(xlb_reason_names[r], "reject_", 7))
 				mask |= 1ull << r;
 	}
-	cfg.reason_mask = mask;
-	err = ctl_need(CTL_METAS);
-	if (err)
-		return err;
-	if (svc) {
-		char *end;
-		unsigned long id = strtoul(svc, &end, 10);
+	cfg->reason_mask = mask;
+	return 0;
+}
 
-		m.svc_ids = calloc(ctl.n_metas + 1, sizeof(*m.svc_ids));
-		if (!m.svc_ids)
-			return -ENOMEM;
-		if (*svc && !*end)
-			m.svc_ids[m.n_svc_ids++] = id;
-		for (size_t i = 0; i < ctl.n_metas; i++)
-			if (!strncmp(ctl.metas[i].v.name, svc, strlen(svc)))
-				m.svc_ids[m.n_svc_ids++] = ctl.metas[i].k;
-		if (!m.n_svc_ids) {
-			free(m.svc_ids);
-			ctl_err("--service %s: no such service port", svc);
-			return -ENOENT;
-		}
+/* --service: a svc_id, and every service port whose name starts so. */
+static int match_services(struct mon_ctx *m, const char *svc)
+{
+	char *end;
+	unsigned long id = strtoul(svc, &end, 10);
+
+	m->svc_ids = calloc(ctl.n_metas + 1, sizeof(*m->svc_ids));
+	if (!m->svc_ids)
+		return -ENOMEM;
+	if (*svc && !*end)
+		m->svc_ids[m->n_svc_ids++] = id;
+	for (size_t i = 0; i < ctl.n_metas; i++)
+		if (!strncmp(ctl.metas[i].v.name, svc, strlen(svc)))
+			m->svc_ids[m->n_svc_ids++] = ctl.metas[i].k;
+	if (!m->n_svc_ids) {
+		ctl_err("--service %s: no such service port", svc);
+		return -ENOENT;
 	}
-	rb = ring_buffer__new(ctl_map_fd(XLB_DPM_EVENTS), mon_event, &m, NULL);
+	return 0;
+}
+
+/* Switch reporting on, print events until a signal or --count, off. */
+static int stream(struct mon_ctx *m, const struct xlb_monitor_cfg *cfg)
+{
+	static const struct xlb_monitor_cfg off;
+	struct ring_buffer *rb;
+	int err;
+
+	rb = ring_buffer__new(ctl_map_fd(XLB_DPM_EVENTS), mon_event, m, NULL);
 	if (!rb) {
 		err = -errno;
 		ctl_err("open the event ring %s: %s", XLB_MAP_EVENTS, strerror(-err));
-		goto out;
+		return err;
 	}
 	signal(SIGINT, mon_signal);
 	signal(SIGTERM, mon_signal);
 	signal(SIGPIPE, mon_signal);
-	err = xlb_dp_monitor_set(ctl.dp, &cfg);
+	err = xlb_dp_monitor_set(ctl.dp, cfg);
 	if (err) {
 		ctl_err("switch the monitor on (%s): %s", XLB_MAP_MONITOR, strerror(-err));
 		goto out;
@@ -282,10 +295,28 @@ int monitor_run(int argc, char **argv, cJSON **doc)
 	}
 	/* Off first, then take what is already in the ring. */
 	xlb_dp_monitor_set(ctl.dp, &off);
-	if (!m.count || m.seen < m.count)
+	if (!m->count || m->seen < m->count)
 		ring_buffer__consume(rb);
 out:
 	ring_buffer__free(rb);
+	return err;
+}
+
+int monitor_run(int argc, char **argv, cJSON **doc)
+{
+	struct xlb_monitor_cfg cfg = { .rate = 1000, .burst = 1000 };
+	struct mon_ctx m = { 0 };
+	const char *svc = NULL;
+	int err;
+
+	err = parse_args(argc, argv, &cfg, &m, &svc);
+	if (err)
+		return err < 0 ? err : 0;
+	err = ctl_need(CTL_METAS);
+	if (!err && svc)
+		err = match_services(&m, svc);
+	if (!err)
+		err = stream(&m, &cfg);
 	free(m.svc_ids);
 	return err;
 }
