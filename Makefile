@@ -72,8 +72,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
 SKEL     := $(BUILD)/xlb.skel.h
-LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c))
-LIB_SRCS += $(wildcard lib/*.c)
+LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c)) $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libxlb.a
 

@@ -76,26 +76,6 @@ static int resolve_svc(const char *arg, __u32 *id)
 	return nhits > 1 ? -EINVAL : -ENOENT;
 }
 
-/* Read table @table_id whole; *ids is malloc'ed. */
-static int read_table(__u32 table_id, __u32 **ids, __u32 *m)
-{
-	int err;
-
-	*ids = NULL;
-	err = xlb_dp_table_get(ctl.dp, table_id, NULL, m, 0);
-	if (err)
-		return err;
-	*ids = calloc(*m + 1, sizeof(**ids));
-	if (!*ids)
-		return -ENOMEM;
-	err = xlb_dp_table_get(ctl.dp, table_id, *ids, m, *m);
-	if (err) {
-		free(*ids);
-		*ids = NULL;
-	}
-	return err;
-}
-
 struct share {
 	__u32 id;
 	__u32 entries;
@@ -222,7 +202,7 @@ static int maglev_show(int argc, char **argv, cJSON **doc)
 		err = -ENOENT;
 		goto out;
 	}
-	err = read_table(fe->v.table_id, &ids, &m);
+	err = ctl_read_table(fe->v.table_id, &ids, &m);
 	if (err) {
 		ctl_err("read Maglev table %u of %s from %s: %s", fe->v.table_id,
 			ctl_svc_name(id), XLB_MAP_MAGLEV, strerror(-err));
@@ -273,7 +253,7 @@ static int add_table_row(cJSON *doc, const struct svc_ent *s)
 	cJSON_AddNumberToObject(row, "svc_id", s->v.svc_id);
 	cJSON_AddStringToObject(row, "name", s->name);
 	cJSON_AddNumberToObject(row, "table_id", s->v.table_id);
-	if (read_table(s->v.table_id, &ids, &m)) {
+	if (ctl_read_table(s->v.table_id, &ids, &m)) {
 		cJSON_AddNullToObject(row, "m");
 		cJSON_AddNullToObject(row, "backends");
 		return 0;

@@ -257,9 +257,7 @@ int main(int argc, char **argv)
 		else
 			err = dispatch("object", objects, NULL, usage, argc - 1, argv + 1);
 	}
-	xlb_dp_close(ctl.dp);
-	free(ctl.metas);
-	free(ctl.bes);
+	ctl_close();
 	if (fflush(stdout) && !err) {
 		fprintf(stderr, PROG ": write output: %s\n", strerror(errno));
 		err = -EIO;

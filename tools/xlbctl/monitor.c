@@ -277,7 +277,7 @@ static int stream(struct mon_ctx *m, const struct xlb_monitor_cfg *cfg)
 	signal(SIGINT, mon_signal);
 	signal(SIGTERM, mon_signal);
 	signal(SIGPIPE, mon_signal);
-	err = xlb_dp_monitor_set(ctl.dp, cfg);
+	err = ctl_monitor_set(cfg);
 	if (err) {
 		ctl_err("switch the monitor on (%s): %s", XLB_MAP_MONITOR, strerror(-err));
 		goto out;
@@ -294,7 +294,7 @@ static int stream(struct mon_ctx *m, const struct xlb_monitor_cfg *cfg)
 		}
 	}
 	/* Off first, then take what is already in the ring. */
-	xlb_dp_monitor_set(ctl.dp, &off);
+	ctl_monitor_set(&off);
 	if (!m->count || m->seen < m->count)
 		ring_buffer__consume(rb);
 out:

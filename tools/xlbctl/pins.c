@@ -2,7 +2,8 @@
 /*
  * The maps pinned under the pin dir, read as sorted arrays of records: one
  * dump for every map (batch lookups, or a key walk on kernels without
- * them), and the service names and backends most objects join on.
+ * them), and the service names and backends most objects join on. The
+ * only file of xlbctl that calls the datapath's API (user/datapath.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -13,14 +14,18 @@
 
 #include "xlbctl.h"
 
+/* The pinned maps, once ctl_need() opened them: the only handle on the
+ * datapath, so this file is all that knows how pins are opened. */
+static struct xlb_dp *dp;
+
 static int open_maps(void)
 {
 	int err;
 
-	if (ctl.dp)
+	if (dp)
 		return 0;
-	ctl.dp = xlb_dp_open_pinned(ctl.pin_dir);
-	if (ctl.dp)
+	dp = xlb_dp_open_pinned(ctl.pin_dir);
+	if (dp)
 		return 0;
 	err = -errno;
 	if (err == -ENOENT) {
@@ -42,7 +47,38 @@ static int open_maps(void)
 
 int ctl_map_fd(enum xlb_dp_map m)
 {
-	return xlb_dp_map_fd(ctl.dp, m);
+	return xlb_dp_map_fd(dp, m);
+}
+
+void ctl_close(void)
+{
+	xlb_dp_close(dp);
+	free(ctl.metas);
+	free(ctl.bes);
+}
+
+int ctl_monitor_set(const struct xlb_monitor_cfg *cfg)
+{
+	return xlb_dp_monitor_set(dp, cfg);
+}
+
+int ctl_read_table(__u32 table_id, __u32 **ids, __u32 *m)
+{
+	int err;
+
+	*ids = NULL;
+	err = xlb_dp_table_get(dp, table_id, NULL, m, 0);
+	if (err)
+		return err;
+	*ids = calloc(*m + 1, sizeof(**ids));
+	if (!*ids)
+		return -ENOMEM;
+	err = xlb_dp_table_get(dp, table_id, *ids, m, *m);
+	if (err) {
+		free(*ids);
+		*ids = NULL;
+	}
+	return err;
 }
 
 /* Every entry of a hash map: keys and values in two parallel arrays. */

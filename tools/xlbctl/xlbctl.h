@@ -83,7 +83,6 @@ struct ct_ent {
 struct ctl {
 	const char *pin_dir;
 	enum xlb_out out;
-	struct xlb_dp *dp;	/* the pinned maps, once ctl_need() opened them */
 	bool usage_failed;	/* exit 2 rather than 1 */
 	bool reported;		/* the user has seen a message on the error */
 	struct meta_ent *metas;	/* CTL_METAS: sorted by id */
@@ -111,6 +110,11 @@ enum {
 /* Open the pinned maps and load what @need names (once each). */
 int ctl_need(unsigned int need);
 int ctl_map_fd(enum xlb_dp_map m);
+void ctl_close(void);
+/* Write the monitor switch (xlb_monitor): the one map xlbctl writes. */
+int ctl_monitor_set(const struct xlb_monitor_cfg *cfg);
+/* Maglev table @table_id whole: *ids malloc'ed, *m entries. */
+int ctl_read_table(__u32 table_id, __u32 **ids, __u32 *m);
 
 /*
  * Every entry of map @m as an array of records of @rsz bytes, the key at
