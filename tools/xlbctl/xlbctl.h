@@ -6,9 +6,10 @@
  *
  * Every command is a row of a table (struct ctl_cmd). A command builds one
  * cJSON document and returns it; the dispatcher prints it through the
- * command's view (lib/print.h), so no command prints, frees or checks its
- * document's allocation on its own, and the JSON and the table cannot
- * drift apart.
+ * command's view (lib/print.h) and frees it, so the JSON and the table
+ * cannot drift apart, and says "out of memory" (or the errno text) for an
+ * error that no message reported. pins.c is the only file that calls the
+ * datapath's API.
  */
 #ifndef XLBCTL_H
 #define XLBCTL_H
@@ -30,7 +31,7 @@
 /*
  * An object (@verbs set: its commands, the first of which runs when none is
  * named) or a command (@run). `help` is a command of every level without
- * being listed: it prints the level's @usage.
+ * being listed: it prints the level's usage (an object's @usage).
  */
 struct ctl_cmd {
 	const char *name;
