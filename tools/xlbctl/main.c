@@ -149,7 +149,8 @@ static int run(const struct ctl_cmd *c, void (*use)(FILE *), int argc, char **ar
 
 /*
  * Run the entry of @cmds that @argv[0] names. An empty argv runs @def, and
- * so does one that starts with an option, for `xlbctl ct --proto tcp`.
+ * so does one that starts with an option, for `xlbctl ct --proto tcp`. The
+ * top level has no @def: main() has asked for an OBJECT already.
  */
 static int dispatch(const char *what, const struct ctl_cmd *cmds, const struct ctl_cmd *def,
 		    void (*use)(FILE *), int argc, char **argv)
