@@ -250,13 +250,19 @@ agent_synced_count() { grep -c 'xlb-agent: synced' "$TMP/$1.log" 2>/dev/null || 
 AGENT_IFACES=${AGENT_IFACES:-"n1up n1n2"}
 agent_ifaces() { local i; for i in $AGENT_IFACES; do printf -- '--iface %s ' "$i"; done; }
 agent_start() {
-	local name=$1 ns=$2 cfg=$3 log=$TMP/$1.log i p; shift 3
+	local name=$1 ns=$2 cfg=$3 log=$TMP/$1.log; shift 3
 	# shellcheck disable=SC2046
 	ip netns exec "$ns" "$AGENT" $(agent_ifaces) --config "$cfg" \
 		--node-name node1 --pin-dir "$PIN" "$@" >>"$log" 2>&1 &
-	p=$!
+	agent_wait_ready "$name" $! "$log" "${AGENT_READY_S:-10}"
+}
+
+# agent_wait_ready NAME PID LOG SECONDS: record the agent's PID and wait
+# for "xlb-agent: ready" in LOG while it lives; its log's tail on failure.
+agent_wait_ready() {
+	local name=$1 p=$2 log=$3 s=$4 i
 	AGENT_PID[$name]=$p
-	for i in $(seq 1 $(( ${AGENT_READY_S:-10} * 10 ))); do
+	for i in $(seq 1 $(( s * 10 ))); do
 		grep -q 'xlb-agent: ready' "$log" 2>/dev/null && return 0
 		if ! kill -0 "$p" 2>/dev/null; then
 			echo "agent $name exited before ready; log:" >&2
@@ -266,8 +272,22 @@ agent_start() {
 		fi
 		sleep 0.1
 	done
-	echo "agent $name not ready after ${AGENT_READY_S:-10} s; log:" >&2
+	echo "agent $name not ready after $s s; log:" >&2
 	tail -20 "$log" >&2
+	return 1
+}
+
+# api_server_start NS ARGS...: the test API server (apiserver.py) in NS,
+# output in $KDIR/apiserver.out; waits (<= 5 s) until it listens.
+api_server_start() {
+	local ns=$1 i; shift
+	nsx "$ns" "$PY" "$E2E_DIR/apiserver.py" "$@" >"$KDIR/apiserver.out" 2>&1 &
+	E2E_PIDS+=($!)
+	for i in $(seq 1 50); do
+		grep -q listening "$KDIR/apiserver.out" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	cat "$KDIR/apiserver.out" >&2
 	return 1
 }
 
@@ -499,23 +519,10 @@ mac_of() { cat "/sys/class/net/$2/address" 2>/dev/null || ip -n "$1" -br link sh
 # l2_agent_start NAME NS NODE [args]: agent on NS's uplink ul0, pins under
 # $TMP/bpf/NAME; waits (<= 10 s) for ready.
 l2_agent_start() {
-	local name=$1 ns=$2 node=$3 log=$TMP/$1.log i p; shift 3
+	local name=$1 ns=$2 node=$3 log=$TMP/$1.log; shift 3
 	ip netns exec "$ns" "$AGENT" --iface ul0 --node-name "$node" \
 		--pin-dir "$TMP/bpf/$name" --healthz-bind-address off "$@" >>"$log" 2>&1 &
-	p=$!
-	AGENT_PID[$name]=$p
-	for i in $(seq 1 100); do
-		grep -q 'xlb-agent: ready' "$log" 2>/dev/null && return 0
-		if ! kill -0 "$p" 2>/dev/null; then
-			echo "agent $name exited before ready; log:" >&2
-			tail -20 "$log" >&2
-			unset "AGENT_PID[$name]"
-			return 1
-		fi
-		sleep 0.1
-	done
-	echo "agent $name not ready after 10 s" >&2
-	return 1
+	agent_wait_ready "$name" $! "$log" 10
 }
 # arp_probe VIP [SECONDS]: "reply MAC" lines and "replies N" from the client.
 arp_probe() { timeout 10 ip netns exec "$C" "$PY" "$E2E_DIR/l2probe.py" arp c0 $L2_NET.2 "$1" -t "${2:-0.5}"; }

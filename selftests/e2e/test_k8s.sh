@@ -86,18 +86,9 @@ kubeconfig_data() {
 
 # ------------------------------------------------------------- API server
 api_start() {
-	nsx "$N1" "$PY" "$E2E_DIR/apiserver.py" --listen 127.0.0.1:$API_PORT \
+	api_server_start "$N1" --listen 127.0.0.1:$API_PORT \
 		--ctl 127.0.0.1:$CTL_PORT --cert "$KDIR/srv.crt" --key "$KDIR/srv.key" \
-		--token-file "$TOKEN_F" --client-ca "$KDIR/ca.crt" --log "$REQLOG" --max-page 1 \
-		>"$KDIR/apiserver.out" 2>&1 &
-	E2E_PIDS+=($!)
-	local i
-	for i in $(seq 1 50); do
-		grep -q listening "$KDIR/apiserver.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$KDIR/apiserver.out" >&2
-	return 1
+		--token-file "$TOKEN_F" --client-ca "$KDIR/ca.crt" --log "$REQLOG" --max-page 1
 }
 
 # ctl PATH [JSON]: POST to the control interface, print the answer.
@@ -161,18 +152,11 @@ delete() { ctl /delete "{\"kind\":\"$1\",\"namespace\":\"default\",\"name\":\"$2
 # k8s_agent_start NAME [args]: node1's agent in Kubernetes mode with
 # kubeconfig $KC_FILE (default: the token one); wait (<= 15 s) for "ready".
 k8s_agent_start() {
-	local name=$1 log=$TMP/$1.log i p; shift
+	local name=$1 log=$TMP/$1.log; shift
 	ip netns exec "$N1" "$AGENT" --iface n1up --iface n1n2 --node-name node1 \
 		--pin-dir "$PIN" --kubeconfig "${KC_FILE:-$KUBECONFIG_F}" \
 		--apiserver "https://127.0.0.1:$API_PORT" "$@" >>"$log" 2>&1 &
-	p=$!
-	AGENT_PID[$name]=$p
-	for i in $(seq 1 150); do
-		grep -q 'xlb-agent: ready' "$log" 2>/dev/null && return 0
-		kill -0 "$p" 2>/dev/null || { unset "AGENT_PID[$name]"; return 1; }
-		sleep 0.1
-	done
-	return 1
+	agent_wait_ready "$name" $! "$log" 15
 }
 
 log_size() { stat -c %s "$(agent_log "$1")" 2>/dev/null || echo 0; }

@@ -61,17 +61,9 @@ make_certs() {
 }
 
 api_start() {
-	nsx "$SW" "$PY" "$E2E_DIR/apiserver.py" --listen $API:$API_PORT --ctl 127.0.0.1:$CTL_PORT \
+	api_server_start "$SW" --listen $API:$API_PORT --ctl 127.0.0.1:$CTL_PORT \
 		--cert "$KDIR/srv.crt" --key "$KDIR/srv.key" --token-file "$KDIR/token" \
-		--log "$KDIR/requests.log" >"$KDIR/apiserver.out" 2>&1 &
-	E2E_PIDS+=($!)
-	local i
-	for i in $(seq 1 50); do
-		grep -q listening "$KDIR/apiserver.out" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	cat "$KDIR/apiserver.out" >&2
-	return 1
+		--log "$KDIR/requests.log"
 }
 ctl() {
 	timeout 30 ip netns exec "$SW" curl -sS --max-time 20 -X POST -H 'Content-Type: application/json' \
