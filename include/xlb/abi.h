@@ -16,6 +16,8 @@
 
 #include <linux/types.h>
 
+#include "reasons.h"
+
 #define XLB_PIN_DIR_DEFAULT "/sys/fs/bpf/xlb"
 
 /* Map names as pinned under the pin dir. */
@@ -400,78 +402,15 @@ struct xlb_counter {
 _Static_assert(sizeof(struct xlb_counter) == 16, "xlb_counter size");
 
 /*
- * Every verdict the programs reach has a reason, counted in xlb_reasons.
- * The names double as metric labels: keep xlb_reason_names in step.
+ * Every verdict the programs reach has a reason, counted in xlb_reasons
+ * (the list, with what each means, is in reasons.h).
  */
+#define XLB_R_ENUM(name, label) XLB_R_##name,
 enum xlb_reason {
-	XLB_R_FWD_LOCAL = 0,		/* DNAT to a local Pod, passed up */
-	XLB_R_FWD_REMOTE,		/* DNAT+SNAT to a remote Pod, sent */
-	XLB_R_REPLY_SNAT,		/* remote backend reply translated, sent */
-	XLB_R_REPLY_LOCAL,		/* tc: local Pod reply source restored */
-	XLB_R_PASS_NOT_IP,		/* not IPv4 (ARP, IPv6, ...) */
-	XLB_R_PASS_NOT_L4,		/* IPv4 but neither TCP nor UDP */
-	XLB_R_PASS_FRAGMENT,		/* IPv4 fragment of neither TCP nor
-					 * UDP */
-	XLB_R_PASS_MALFORMED,		/* truncated or bad header: untouched */
-	XLB_R_PASS_NOT_FRONTEND,	/* no service at this address:port */
-	XLB_R_FWD_NEIGH,		/* NATed, next hop not resolved yet:
-					 * tc ingress sends it with
-					 * bpf_redirect_neigh */
-	XLB_R_DROP_FIB,			/* no route to the translated address */
-	XLB_R_DROP_NO_LOCAL_BACKEND,	/* ETP Local, no backend on this node */
-	XLB_R_REJECT_NO_BACKEND,	/* no endpoints: ICMP unreachable sent */
-	XLB_R_DROP_NO_BACKEND,		/* no endpoints, ICMP rate limit hit or
-					 * reject impossible (IP options) */
-	XLB_R_DROP_NO_TABLE,		/* service names a missing table/backend */
-	XLB_R_DROP_NO_SNAT_ADDR,	/* egress interface has no SNAT address */
-	XLB_R_DROP_SNAT_EXHAUSTED,	/* no free SNAT port after retries */
-	XLB_R_DROP_CT_INSERT,		/* conntrack insert failed */
-	XLB_R_DROP_NAT_FAILED,		/* tc: a csum/store helper failed */
-	XLB_R_TC_PASS,			/* tc: not a translated reply */
-	XLB_R_DROP_SOURCE_RANGE,	/* LB VIP: source outside
-					 * loadBalancerSourceRanges */
-	XLB_R_DROP_VLAN_REMOTE,		/* VLAN-tagged frame for a remote
-					 * backend: not forwarded by XDP */
-	XLB_R_DROP_TTL,			/* TTL would expire on our hop */
-	XLB_R_DROP_CT_CLASH,		/* a local Pod's reply tuple belongs to
-					 * another live flow (same client port
-					 * to two frontends of one Pod) */
-	XLB_R_FWD_TC,			/* XDP: translated, egress not an XDP
-					 * uplink: tc ingress sends it with
-					 * bpf_redirect_neigh */
-	XLB_R_FWD_PEER,			/* tc: DNAT to a local Pod, delivered
-					 * into its veth (bpf_redirect_peer) */
-	XLB_R_ICMP_FRAG_NEEDED,		/* DF packet above the egress MTU:
-					 * ICMP frag-needed sent back */
-	XLB_R_DROP_FRAG_NEEDED,		/* above the egress MTU without DF (or
-					 * the ICMP could not be sent) */
-	XLB_R_ICMP_XLATE,		/* ICMP error about a translated flow,
-					 * translated back and sent on */
-	XLB_R_PASS_FRAG_UNKNOWN,	/* later fragment whose first fragment
-					 * was not seen: to the stack */
-	XLB_R_DROP_NO_META,		/* XDP: must hand to tc, but the driver
-					 * has no metadata area */
-	XLB_R_SOCK_XLATE,		/* cgroup: a local socket's frontend
-					 * translated to a backend */
-	XLB_R_PASS_OTHER_HOST,		/* new flow in a frame not sent to the
-					 * ingress interface's MAC (promiscuous
-					 * uplink, group address): the kernel
-					 * drops it as PACKET_OTHERHOST */
-	XLB_R_DROP_SNAT_MISS,		/* to a SNAT address:port of xlb's with
-					 * no live conntrack entry (its flow
-					 * is gone): the stack would RST it */
-	XLB_R_PASS_ICMP_FOREIGN,	/* ICMP error quoting a translated
-					 * flow but not addressed to the quoted
-					 * packet's sender: untouched */
-	XLB_R_ARP_REPLY,		/* tc: ARP request for an owned VIP
-					 * answered */
-	XLB_R_NDP_ADVERT,		/* tc: Neighbor Solicitation for an
-					 * owned VIP answered */
-	XLB_R_PASS_L2_EXPIRED,		/* tc: ARP/NS for a VIP whose answer
-					 * entry passed its deadline (agent
-					 * gone): not answered, passed */
+	XLB_REASONS(XLB_R_ENUM)
 	XLB_R_MAX,
 };
+#undef XLB_R_ENUM
 
 /*
  * xlb_monitor: ARRAY of one, written by `xlbctl monitor` while it listens
@@ -608,46 +547,11 @@ enum xlb_cfg_flags {
 #define XLB_HASH_SEED 0x786c6231u	/* "xlb1" */
 
 #ifndef __bpf__
+#define XLB_R_NAME(name, label) [XLB_R_##name] = label,
 static const char *const xlb_reason_names[XLB_R_MAX] = {
-	[XLB_R_FWD_LOCAL]		= "fwd_local",
-	[XLB_R_FWD_REMOTE]		= "fwd_remote",
-	[XLB_R_REPLY_SNAT]		= "reply_snat",
-	[XLB_R_REPLY_LOCAL]		= "reply_local",
-	[XLB_R_PASS_NOT_IP]		= "pass_not_ip",
-	[XLB_R_PASS_NOT_L4]		= "pass_not_l4",
-	[XLB_R_PASS_FRAGMENT]		= "pass_fragment",
-	[XLB_R_PASS_MALFORMED]		= "pass_malformed",
-	[XLB_R_PASS_NOT_FRONTEND]	= "pass_not_frontend",
-	[XLB_R_FWD_NEIGH]		= "fwd_neigh",
-	[XLB_R_DROP_FIB]		= "drop_fib",
-	[XLB_R_DROP_NO_LOCAL_BACKEND]	= "drop_no_local_backend",
-	[XLB_R_REJECT_NO_BACKEND]	= "reject_no_backend",
-	[XLB_R_DROP_NO_BACKEND]		= "drop_no_backend",
-	[XLB_R_DROP_NO_TABLE]		= "drop_no_table",
-	[XLB_R_DROP_NO_SNAT_ADDR]	= "drop_no_snat_addr",
-	[XLB_R_DROP_SNAT_EXHAUSTED]	= "drop_snat_exhausted",
-	[XLB_R_DROP_CT_INSERT]		= "drop_ct_insert",
-	[XLB_R_DROP_NAT_FAILED]		= "drop_nat_failed",
-	[XLB_R_TC_PASS]			= "tc_pass",
-	[XLB_R_DROP_SOURCE_RANGE]	= "drop_source_range",
-	[XLB_R_DROP_VLAN_REMOTE]	= "drop_vlan_remote",
-	[XLB_R_DROP_TTL]		= "drop_ttl",
-	[XLB_R_DROP_CT_CLASH]		= "drop_ct_clash",
-	[XLB_R_FWD_TC]			= "fwd_tc",
-	[XLB_R_FWD_PEER]		= "fwd_peer",
-	[XLB_R_ICMP_FRAG_NEEDED]	= "icmp_frag_needed",
-	[XLB_R_DROP_FRAG_NEEDED]	= "drop_frag_needed",
-	[XLB_R_ICMP_XLATE]		= "icmp_xlate",
-	[XLB_R_PASS_FRAG_UNKNOWN]	= "pass_frag_unknown",
-	[XLB_R_DROP_NO_META]		= "drop_no_meta",
-	[XLB_R_SOCK_XLATE]		= "sock_xlate",
-	[XLB_R_PASS_OTHER_HOST]		= "pass_other_host",
-	[XLB_R_DROP_SNAT_MISS]		= "drop_snat_miss",
-	[XLB_R_PASS_ICMP_FOREIGN]	= "pass_icmp_foreign",
-	[XLB_R_ARP_REPLY]		= "arp_reply",
-	[XLB_R_NDP_ADVERT]		= "ndp_advert",
-	[XLB_R_PASS_L2_EXPIRED]		= "pass_l2_expired",
+	XLB_REASONS(XLB_R_NAME)
 };
+#undef XLB_R_NAME
 #endif
 
 #endif /* XLB_ABI_H */
