@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * xlb's datapath entry programs. The logic is in lib/flow.h, compiled
- * once per hook (lib/ctx.h):
+ * xlb's datapath entry programs: each parses, hands the packet to its
+ * path in lib/ and counts the verdict. The ingress path is lib/flow.h,
+ * compiled once per hook (lib/ctx.h):
  *
  *   xlb_xdp         XDP on uplinks whose driver has native XDP: the whole
  *                   path; what XDP cannot finish goes on to tc ingress
@@ -15,13 +16,14 @@
  *                   answers included;
  *   xlb_tc_egress   tc egress on every uplink: a local Pod's replies get
  *                   the frontend back as their source (and errors about
- *                   them are translated);
+ *                   them are translated: lib/egress.h);
  *   xlb_sock_*      cgroup sock_addr: the node's and its Pods' own sockets
  *                   to a frontend go to a backend (lib/sock.h).
  */
+#include "lib/arp.h"
+#include "lib/egress.h"
 #include "lib/flow.h"
 #include "lib/sock.h"
-#include "lib/arp.h"
 
 static __noinline int xlb_new_flow_xdp(struct xdp_md *ctx, struct xlb_pkt *p, __u64 now,
 				       __u64 bytes, const struct xlb_ct_key *stale)
@@ -92,30 +94,6 @@ int xlb_xdp(struct xdp_md *ctx)
 	return xlb_account(ctx, &p, r, c.bytes, c.ifindex, XLB_EV_XDP);
 }
 
-/* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with
- * options + TCP without options, or an ICMP error with its quote. */
-#define XLB_TC_PULL (ETH_HLEN + 4 + 60 + 20 + 8)
-
-/* Parse an skb; headers not all in the linear part are pulled first. */
-static __always_inline int xlb_tc_parse(struct __sk_buff *skb, struct xlb_pkt *p)
-{
-	void *data = (void *)(long)skb->data;
-	void *data_end = (void *)(long)skb->data_end;
-	bool gso = skb->gso_size != 0;
-	int r;
-
-	r = xlb_parse(data, data_end, skb->len, gso, p);
-	if ((r == XLB_R_PASS_MALFORMED || r == XLB_R_PASS_NOT_L4) &&
-	    skb->len > data_end - data) {
-		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
-		data = (void *)(long)skb->data;
-		data_end = (void *)(long)skb->data_end;
-		__builtin_memset(p, 0, sizeof(*p));
-		r = xlb_parse(data, data_end, skb->len, gso, p);
-	}
-	return r;
-}
-
 /* Out of line: the entry's frame (with the packet) plus this one's plus
  * xlb_new_flow_tc's stay within the 512 bytes of the call chain. */
 static __noinline int xlb_tc_run(struct xlb_ctx *c, struct xlb_pkt *p)
@@ -160,49 +138,18 @@ int xlb_tc(struct __sk_buff *skb)
 	return xlb_tc_path(skb);
 }
 
-/* An error about a local Pod's flow, from the Pod (or its node): the
- * quote is the client's packet as the Pod got it. */
-static __always_inline int xlb_tc_egress_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
-					      __u64 now)
-{
-	struct xlb_ct_key k = {
-		.saddr = p->tuple.daddr, .daddr = p->tuple.saddr,
-		.sport = p->tuple.dport, .dport = p->tuple.sport,
-		.proto = p->tuple.proto, .family = p->tuple.family,
-	};
-	struct xlb_ct *e;
-
-	if (!xlb_icmp_to_sender(p))
-		return verdict(TC_ACT_OK, XLB_R_PASS_ICMP_FOREIGN, c->bytes);
-	e = bpf_map_lookup_elem(&xlb_ct, &k);
-	if (!e || e->kind != XLB_CT_REPLY_LOCAL || !ct_alive(e, now))
-		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
-	if (xlb_icmp_xlate(c, p, e))
-		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
-	return verdict(TC_ACT_OK, XLB_R_ICMP_XLATE, c->bytes);
-}
-
 static __always_inline int xlb_tc_egress_run(struct xlb_ctx *c, struct xlb_pkt *p)
 {
-	struct __sk_buff *skb = c->ctx;
-	struct xlb_ct *ct;
 	__u64 now;
 	int r;
 
-	r = xlb_tc_parse(skb, p);
+	r = xlb_tc_parse(c->ctx, p);
 	if (r >= 0 || !xlb_frag_ports(p))
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
 	now = bpf_ktime_get_coarse_ns();
 	if (p->icmp_err)
-		return xlb_tc_egress_icmp(c, p, now);
-	ct = bpf_map_lookup_elem(&xlb_ct, &p->tuple);
-	if (!ct || ct->kind != XLB_CT_REPLY_LOCAL || !ct_alive(ct, now))
-		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
-	ct_touch(ct, p, now);
-	xlb_count_svc(ct->svc_id, c->bytes);
-	if (nat4_tc(skb, p, ct))
-		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
-	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, c->bytes);
+		return xlb_egress_icmp(c, p, now);
+	return xlb_egress_reply(c, p, now);
 }
 
 SEC("tc")

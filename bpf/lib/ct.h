@@ -203,4 +203,20 @@ static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
 	}
 }
 
+/* A local Pod's reply entry: never clobber one that a live flow owns
+ * (the same client port towards two frontends of one Pod). */
+static __always_inline int xlb_reply_local_insert(const struct xlb_ct_key *rkey,
+						  const struct xlb_ct *rev,
+						  const struct xlb_ct_key *fwd_key, __u64 now)
+{
+	struct xlb_ct *old;
+
+	if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
+		return 0;
+	old = bpf_map_lookup_elem(&xlb_ct, rkey);
+	if (old && ct_alive(old, now) && !ct_peer_matches(old, fwd_key))
+		return XLB_R_DROP_CT_CLASH;
+	return bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_ANY) ? XLB_R_DROP_CT_INSERT : 0;
+}
+
 #endif /* XLB_BPF_CT_H */

@@ -28,8 +28,12 @@
 
 #include "csum.h"
 #include "ctx.h"
+#include "icmp.h"
+#include "icmp_xlate.h"
 #include "maps.h"
+#include "nat.h"
 #include "parse.h"
+#include "stats.h"
 
 #define XLB_META_MAGIC 0x786c6231u	/* "xlb1": bpf_redirect_neigh */
 #define XLB_META_PEER  0x786c6232u	/* "xlb2": bpf_redirect_peer */
@@ -124,6 +128,129 @@ static __always_inline __u32 xlb_meta_note(struct xlb_ctx *c, __u32 ifindex, __u
 	meta->magic = magic;
 	meta->ifindex = ifindex;
 	return XLB_R_MAX;
+}
+
+static __always_inline bool xlb_is_node_addr(__be32 a)
+{
+	struct xlb_addr_key k = { .addr.v4 = a, .family = XLB_AF_INET };
+
+	return bpf_map_lookup_elem(&xlb_node_addrs, &k) != NULL;
+}
+
+/* Rewrite @p per @ct; an ICMP error is rewritten per the entry of the
+ * flow it is about. 0 or negative. */
+static __always_inline int xlb_rewrite(struct xlb_ctx *c, struct xlb_pkt *p,
+				       const struct xlb_ct *ct)
+{
+	if (p->icmp_err)
+		return xlb_icmp_xlate(c, p, ct);
+	return nat4(c, p, ct);
+}
+
+/*
+ * A local Pod: DNAT only. When the FIB's device is a Pod veth the agent
+ * listed and the Pod's MAC is known, the packet skips the stack: tc
+ * delivers it with bpf_redirect_peer; XDP cannot redirect into a veth
+ * whose peer (the Pod's eth0) runs no XDP, so it leaves a note and
+ * xlb_tc_ingress does the same. Else the stack routes it (its source is
+ * the client: not martian).
+ */
+static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
+					  const struct xlb_ct *ct, __be32 daddr,
+					  struct bpf_fib_lookup *fib, __u32 pass_reason)
+{
+	int rc = -1;
+	__u32 ifindex = 0, why;
+
+	if (p->ttl > 1 && !(xlb_cfg.flags & XLB_CFG_F_LOCAL_STACK)) {
+		rc = xlb_fib4(c, p, p->tuple.saddr.v4, daddr, ct->nat_sport, ct->nat_dport,
+			      fib, 0);
+		ifindex = fib->ifindex;
+		if (rc == BPF_FIB_LKUP_RET_SUCCESS &&
+		    !bpf_map_lookup_elem(&xlb_peer_devs, &ifindex))
+			rc = -1;
+	}
+	if (xlb_rewrite(c, p, ct))
+		return verdict(xlb_act_drop(c), XLB_R_DROP_NAT_FAILED, c->bytes);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return verdict(xlb_act_pass(c), pass_reason, c->bytes);
+	/* Skipping the stack skips its TTL decrement and MAC rewrite. */
+	if (xlb_ttl_dec(c, p) || xlb_set_macs(c, p, fib))
+		return verdict(xlb_act_drop(c), XLB_R_DROP_NAT_FAILED, c->bytes);
+	if (xlb_is_tc(c))
+		return verdict(bpf_redirect_peer(ifindex, 0), XLB_R_FWD_PEER, c->bytes);
+	/* Rewritten for the Pod: without the note the stack would drop it
+	 * (not our MAC), so a driver without metadata is a counted drop
+	 * (--attach auto never gives such a driver XDP). */
+	why = xlb_meta_note(c, ifindex, XLB_META_PEER);
+	if (why != XLB_R_MAX)
+		return verdict(XDP_DROP, why, c->bytes);
+	return verdict(XDP_PASS, XLB_R_FWD_PEER, c->bytes);
+}
+
+/*
+ * Rewrite per @ct (which may live in the map or in scratch space) and
+ * send on. @fib: scratch space for the lookup.
+ */
+static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p,
+				    const struct xlb_ct *ct, struct bpf_fib_lookup *fib,
+				    __u64 now)
+{
+	__be32 saddr = ct->nat_saddr.v4, daddr = ct->nat_daddr.v4;
+	__be16 sport = ct->nat_sport, dport = ct->nat_dport;
+	__u32 reason = XLB_R_FWD_REMOTE, ifindex;
+	int rc;
+
+	if (p->icmp_err) {
+		/* The error travels to the flow's other end (see
+		 * xlb_icmp_xlate); no ports to route by. */
+		daddr = ct->nat_daddr.v4;
+		saddr = p->ip->saddr == p->tuple.daddr.v4 ? ct->nat_saddr.v4 : p->ip->saddr;
+		sport = dport = 0;
+		reason = XLB_R_ICMP_XLATE;
+	} else if (ct->kind == XLB_CT_REPLY_SNAT) {
+		reason = XLB_R_REPLY_SNAT;
+	}
+	if (ct->kind == XLB_CT_FWD_LOCAL)
+		return xlb_emit_local(c, p, ct, daddr, fib,
+				      p->icmp_err ? XLB_R_ICMP_XLATE : XLB_R_FWD_LOCAL);
+
+	ifindex = xlb_route_check(c, p);
+	if (ifindex != XLB_R_MAX)
+		return verdict(xlb_act_drop(c), ifindex, c->bytes);
+	rc = xlb_fib4(c, p, saddr, daddr, sport, dport, fib,
+		      xlb_is_tc(c) ? BPF_FIB_LOOKUP_SKIP_NEIGH : 0);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && !p->icmp_err)
+		return xlb_too_big(c, p, fib->mtu_result, now);
+	/* A reply to a client that is this node (hairpin through a router):
+	 * up the stack; its new source is a frontend, not martian. */
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && xlb_is_node_addr(daddr)) {
+		if (xlb_rewrite(c, p, ct))
+			return verdict(xlb_act_drop(c), XLB_R_DROP_NAT_FAILED, c->bytes);
+		return verdict(xlb_act_pass(c), reason, c->bytes);
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH)
+		return verdict(xlb_act_drop(c), XLB_R_DROP_FIB, c->bytes);
+	ifindex = fib->ifindex;
+
+	if (xlb_rewrite(c, p, ct) || xlb_ttl_dec(c, p))
+		return verdict(xlb_act_drop(c), XLB_R_DROP_NAT_FAILED, c->bytes);
+	if (xlb_is_tc(c))
+		return verdict(bpf_redirect_neigh(ifindex, NULL, 0, 0), reason, c->bytes);
+
+	/* XDP_TX too only into a listed device: the agent leaves out
+	 * devices that would lose the frame (a veth whose peer has no XDP). */
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS && bpf_map_lookup_elem(&xlb_tx_devs, &ifindex)) {
+		xlb_set_macs(c, p, fib);
+		if (ifindex == c->ifindex)
+			return verdict(XDP_TX, reason, c->bytes);
+		return verdict(bpf_redirect_map(&xlb_tx_devs, ifindex, 0), reason, c->bytes);
+	}
+	rc = rc == BPF_FIB_LKUP_RET_NO_NEIGH ? XLB_R_FWD_NEIGH : XLB_R_FWD_TC;
+	ifindex = xlb_meta_note(c, ifindex, XLB_META_MAGIC);
+	if (ifindex != XLB_R_MAX)
+		return verdict(XDP_DROP, ifindex, c->bytes);
+	return verdict(XDP_PASS, rc, c->bytes);
 }
 
 #endif /* XLB_BPF_FWD_H */

@@ -33,6 +33,7 @@
 #include "ctx.h"
 #include "maps.h"
 #include "parse.h"
+#include "stats.h"
 
 #define XLB_ICMP_GROW (sizeof(struct iphdr) + sizeof(struct icmphdr))
 #define XLB_ICMP_QUOTE (sizeof(struct iphdr) + 8)
@@ -227,6 +228,21 @@ static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p,
 	if (xlb_is_tc(c))
 		return xlb_icmp_reply_tc(c, p, type, code, mtu);
 	return xlb_icmp_reply_xdp(c, p, type, code, mtu);
+}
+
+/* A DF packet too big for the egress: frag-needed back to its sender
+ * (before any rewrite, so it quotes what the sender sent). */
+static __always_inline int xlb_too_big(struct xlb_ctx *c, struct xlb_pkt *p,
+				       __u32 mtu, __u64 now)
+{
+	int act;
+
+	if (!p->df || mtu > 0xffff)
+		return verdict(xlb_act_drop(c), XLB_R_DROP_FRAG_NEEDED, c->bytes);
+	act = xlb_icmp_reply(c, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, now);
+	if (act < 0)
+		return verdict(xlb_act_drop(c), XLB_R_DROP_FRAG_NEEDED, c->bytes);
+	return verdict(act, XLB_R_ICMP_FRAG_NEEDED, c->bytes);
 }
 
 #endif /* XLB_BPF_ICMP_H */

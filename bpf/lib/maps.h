@@ -210,6 +210,13 @@ struct {
 	__type(value, struct xlb_scratch);
 } xlb_scratch SEC(".maps");
 
+static __always_inline struct xlb_scratch *xlb_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xlb_scratch, &zero);
+}
+
 /* `xlbctl monitor` switches reporting on here while it listens. An
  * ARRAY lookup is inlined by the verifier (no helper call), so "off" costs
  * a load and a branch per packet. */

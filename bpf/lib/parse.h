@@ -10,7 +10,7 @@
  * IPv4 fragments: the first one (offset 0, MF) carries the L4 header and
  * is parsed like any packet (its UDP length names the whole datagram);
  * a later one has no L4 header: it is returned with XLB_FRAG_LATER and no
- * ports, which the caller takes from the first fragment (flow.h).
+ * ports, which the caller takes from the first fragment (frag.h).
  */
 #ifndef XLB_BPF_PARSE_H
 #define XLB_BPF_PARSE_H
@@ -198,6 +198,30 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 	if (ip->protocol == IPPROTO_ICMP && p->frag == XLB_FRAG_NONE && ihl_len == 20)
 		return xlb_parse_icmp_err(cur, data_end, p);
 	return XLB_R_PASS_NOT_L4;
+}
+
+/* Headers tc may need in the linear area: VLAN Ethernet + IPv4 with
+ * options + TCP without options, or an ICMP error with its quote. */
+#define XLB_TC_PULL (ETH_HLEN + 4 + 60 + 20 + 8)
+
+/* Parse an skb; headers not all in the linear part are pulled first. */
+static __always_inline int xlb_tc_parse(struct __sk_buff *skb, struct xlb_pkt *p)
+{
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	bool gso = skb->gso_size != 0;
+	int r;
+
+	r = xlb_parse(data, data_end, skb->len, gso, p);
+	if ((r == XLB_R_PASS_MALFORMED || r == XLB_R_PASS_NOT_L4) &&
+	    skb->len > data_end - data) {
+		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
+		data = (void *)(long)skb->data;
+		data_end = (void *)(long)skb->data_end;
+		__builtin_memset(p, 0, sizeof(*p));
+		r = xlb_parse(data, data_end, skb->len, gso, p);
+	}
+	return r;
 }
 
 #endif /* XLB_BPF_PARSE_H */

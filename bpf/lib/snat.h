@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * SNAT port allocation for flows to remote backends. The reply entry
+ * SNAT for flows to remote backends: the source address (the uplink's
+ * configured one, else the route's) and the port. The port's reply entry
  * {backend -> SNAT address:port} in xlb_ct is the reservation: inserting it
  * with BPF_NOEXIST is what takes a port, so there is no second map to keep
  * consistent and the pool is per (backend endpoint, SNAT address).
@@ -150,6 +151,22 @@ static __always_inline bool snat_owned(const struct xlb_ct_key *t)
 		return false;
 	return (na->flags & XLB_NA_F_SNAT_ONLY) ||
 	       (port >= xlb_cfg.snat_port_min && port <= xlb_cfg.snat_port_max);
+}
+
+/*
+ * The SNAT source for a remote flow leaving through @fib's device: the
+ * address configured for an uplink (xlb_ifaces), else the route's
+ * preferred source (BPF_FIB_LOOKUP_SRC: what MASQUERADE would pick, e.g.
+ * flannel.1's address for an overlay route). 0: none.
+ */
+static __always_inline __be32 xlb_snat_source(const struct bpf_fib_lookup *fib)
+{
+	__u32 ifindex = fib->ifindex;
+	struct xlb_iface *ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
+
+	if (ifc && ifc->snat4.v4)
+		return ifc->snat4.v4;
+	return fib->ipv4_src;
 }
 
 /*
