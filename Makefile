@@ -76,7 +76,7 @@ LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c)) $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libxlb.a
 
-XTEST_OBJ := $(BUILD)/selftests/xtest.o
+XTEST_OBJ := $(BUILD)/selftests/lib/xtest.o
 TEST_SRCS := $(wildcard selftests/unit/test_*.c selftests/bpf/test_*.c)
 TEST_BINS := $(patsubst selftests/%.c,$(BUILD)/selftests/%,$(TEST_SRCS))
 # xlbctl: one binary from every file of tools/xlbctl/.
@@ -123,7 +123,7 @@ $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-PKT_OBJ := $(BUILD)/selftests/bpf/pkt.o
+PKT_OBJ := $(BUILD)/selftests/lib/pkt.o
 $(BUILD)/selftests/bpf/%: $(BUILD)/selftests/bpf/%.o $(PKT_OBJ) $(XTEST_OBJ) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(XCFLAGS) $^ $(LDLIBS) -o $@

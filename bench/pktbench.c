@@ -51,7 +51,7 @@
 #include <xlb/abi.h>
 #include "datapath.h"
 #include "log.h"
-#include "../selftests/bpf/pkt.h"
+#include "../selftests/lib/pkt.h"
 #include "benchutil.h"
 
 #define TH_SYN 0x02

@@ -22,8 +22,8 @@
 #include <xlb/abi.h>
 #include "datapath.h"
 #include "log.h"
-#include "../xtest.h"
-#include "pkt.h"
+#include "../lib/xtest.h"
+#include "../lib/pkt.h"
 
 static struct xlb_dp *dp;
 static int if_xn0, if_xn1;

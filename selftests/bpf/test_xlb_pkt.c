@@ -37,8 +37,8 @@
 #include <xlb/abi.h>
 #include "datapath.h"
 #include "log.h"
-#include "../xtest.h"
-#include "pkt.h"
+#include "../lib/xtest.h"
+#include "../lib/pkt.h"
 #include "maglev.h"
 
 #define TH_FIN 0x01

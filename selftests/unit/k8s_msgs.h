@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "k8s.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 /* Does some message of severity sev contain all of a, b (b may be NULL)? */
 static inline bool has_msg(const struct k8s_errors *e, enum k8s_severity sev,

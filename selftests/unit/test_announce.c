@@ -10,7 +10,7 @@
 
 #include "announce.h"
 #include "k8s.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 #include "k8s_msgs.h"
 
 static struct k8s_ip ip(const char *s)

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "bgp.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 static bool have_netns;
 

@@ -9,7 +9,7 @@
 
 #include "ipam.h"
 #include "k8s.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 #include "k8s_msgs.h"
 
 #define POOL_HDR "apiVersion: xlb.io/v1alpha1\nkind: LoadBalancerIPPool\n"

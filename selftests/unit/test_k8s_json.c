@@ -14,7 +14,7 @@
 
 #include "k8s.h"
 #include "reflector.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 static char *slurp(const char *rel)
 {

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "k8s.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 #include "k8s_msgs.h"
 
 #define FIXTURE(name) "selftests/unit/fixtures/" name

@@ -16,7 +16,7 @@
 #include "k8s_source.h"
 #include "kube_client.h"
 #include "reflector.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 static char tmpdir[] = "/tmp/xlb-test-kube.XXXXXX";
 

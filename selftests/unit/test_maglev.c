@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "maglev.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 #define MAX_BE	 1000
 #define KEY_LEN	 32

@@ -8,7 +8,7 @@
 #include <bpf/btf.h>
 
 #include "maplayout.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 struct old_v {			/* what an older build pinned */
 	__u32 a;

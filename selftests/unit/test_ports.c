@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "ports.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 static char tmp[] = "/tmp/xlb-ports-XXXXXX";
 

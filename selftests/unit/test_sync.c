@@ -22,7 +22,7 @@
 #include "log.h"
 #include "sync.h"
 #include "translate.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 static const char *svc_yaml_port(const char *eps, const char *extra, const char *pname)
 {

@@ -14,7 +14,7 @@
 
 #include "k8s.h"
 #include "translate.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 #include "k8s_msgs.h"
 
 #define FIXTURE(name) "selftests/unit/fixtures/" name

@@ -23,7 +23,7 @@
 #include <xlb/abi.h>
 #include "datapath.h"
 #include "maglev.h"
-#include "../xtest.h"
+#include "../lib/xtest.h"
 
 static char tmp_dir[] = "/tmp/xlbctl-test.XXXXXX";
 static bool have_tmp, mounted;
