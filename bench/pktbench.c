@@ -54,16 +54,12 @@
 #include "../selftests/lib/pkt.h"
 #include "benchutil.h"
 
-#define TH_SYN 0x02
-#define TH_ACK 0x10
 #define FRAME 64
 #define MAX_RUNS 32
 #define TBL_M 251
 
 static int if_xn0, if_xn1;
 static __u8 mac_xn0[6], mac_xn1[6];
-static const __u8 mac_client[6] = { 2, 0, 0, 0, 0, 2 };
-static const __u8 mac_gw1[6] = { 2, 0, 0, 0, 1, 2 };
 
 static unsigned int opt_runs = 5, opt_flows = 200000, opt_repeat = 1000000;
 static const char *opt_dir = "build/bench";
@@ -307,7 +303,7 @@ static size_t frame_tcp(__u8 *buf, __u32 saddr, __u16 sport, __u32 daddr, __u16 
 			      .dport = dport, .proto = IPPROTO_TCP, .tcp_flags = flags,
 			      .payload = FRAME - 14 - 20 - 20 };
 
-	memcpy(s.smac, from_pod_side ? mac_gw1 : mac_client, 6);
+	memcpy(s.smac, from_pod_side ? pkt_mac_gw1 : pkt_mac_client, 6);
 	memcpy(s.dmac, from_pod_side ? mac_xn1 : mac_xn0, 6);
 	return pkt_build(&s, buf);
 }

@@ -28,7 +28,6 @@
 static struct xlb_dp *dp;
 static int if_xn0, if_xn1;
 static const __u8 mac_vip[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 };	/* "uplink" */
-static const __u8 mac_client[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const char *VIP4 = "192.0.2.10", *VIP6 = "2001:db8::10";
 
 int xt_setup(void)
@@ -157,12 +156,12 @@ XT_TEST(arp_request_for_owned_vip_answered_tc_full)
 static void arp_request_for_owned_vip_answered_on(void)
 {
 	__u8 in[64], exp[64];
-	size_t n = arp_frame(in, bcast, mac_client, 1, mac_client, "10.0.0.2", zero6, VIP4);
+	size_t n = arp_frame(in, bcast, pkt_mac_client, 1, pkt_mac_client, "10.0.0.2", zero6, VIP4);
 	__u64 before = reason(XLB_R_ARP_REPLY);
 	struct out o;
 
 	own(VIP4, if_xn0, 5000);
-	arp_frame(exp, mac_client, mac_vip, 2, mac_vip, VIP4, mac_client, "10.0.0.2");
+	arp_frame(exp, pkt_mac_client, mac_vip, 2, mac_vip, VIP4, pkt_mac_client, "10.0.0.2");
 	if (run(in, n, if_xn0, &o)) {
 		ASSERT_EQ(o.ret, TC_ACT_REDIRECT, "verdict");
 		ASSERT_EQ(o.len, n, "length");
@@ -170,8 +169,8 @@ static void arp_request_for_owned_vip_answered_on(void)
 		ASSERT_EQ(reason(XLB_R_ARP_REPLY) - before, 1, "arp_reply counted");
 	}
 	/* An RFC 5227 probe (sender 0.0.0.0) learns the address is taken. */
-	n = arp_frame(in, bcast, mac_client, 1, mac_client, "0.0.0.0", zero6, VIP4);
-	arp_frame(exp, mac_client, mac_vip, 2, mac_vip, VIP4, mac_client, "0.0.0.0");
+	n = arp_frame(in, bcast, pkt_mac_client, 1, pkt_mac_client, "0.0.0.0", zero6, VIP4);
+	arp_frame(exp, pkt_mac_client, mac_vip, 2, mac_vip, VIP4, pkt_mac_client, "0.0.0.0");
 	if (run(in, n, if_xn0, &o)) {
 		ASSERT_EQ(o.ret, TC_ACT_REDIRECT, "probe verdict");
 		ASSERT_MEMEQ(o.buf, exp, n, "probe reply bytes");
@@ -196,7 +195,7 @@ XT_TEST(arp_not_answered_when_not_ours_tc_full)
 static void arp_not_answered_when_not_ours_on(void)
 {
 	__u8 in[64];
-	size_t n = arp_frame(in, bcast, mac_client, 1, mac_client, "10.0.0.2", zero6, VIP4);
+	size_t n = arp_frame(in, bcast, pkt_mac_client, 1, pkt_mac_client, "10.0.0.2", zero6, VIP4);
 	__u64 expired = reason(XLB_R_PASS_L2_EXPIRED), replies = reason(XLB_R_ARP_REPLY);
 	struct out o;
 
@@ -219,14 +218,14 @@ static void arp_not_answered_when_not_ours_on(void)
 	}
 	own(VIP4, if_xn0, 5000);
 	/* gratuitous ARP from another node, and ARP replies, ask nothing */
-	n = arp_frame(in, bcast, mac_client, 1, mac_client, VIP4, zero6, VIP4);
+	n = arp_frame(in, bcast, pkt_mac_client, 1, pkt_mac_client, VIP4, zero6, VIP4);
 	if (run(in, n, if_xn0, &o))
 		ASSERT_EQ(o.ret, TC_ACT_OK, "gratuitous request: passed");
-	n = arp_frame(in, mac_vip, mac_client, 2, mac_client, "10.0.0.2", mac_vip, VIP4);
+	n = arp_frame(in, mac_vip, pkt_mac_client, 2, pkt_mac_client, "10.0.0.2", mac_vip, VIP4);
 	if (run(in, n, if_xn0, &o))
 		ASSERT_EQ(o.ret, TC_ACT_OK, "reply: passed");
 	/* a truncated request */
-	n = arp_frame(in, bcast, mac_client, 1, mac_client, "10.0.0.2", zero6, VIP4);
+	n = arp_frame(in, bcast, pkt_mac_client, 1, pkt_mac_client, "10.0.0.2", zero6, VIP4);
 	if (run(in, 38, if_xn0, &o))
 		ASSERT_EQ(o.ret, TC_ACT_OK, "truncated: passed");
 	ASSERT_EQ(reason(XLB_R_ARP_REPLY) - replies, 0, "nothing answered");
@@ -316,35 +315,35 @@ static void neighbor_solicitation_answered_on(void)
 
 	own(VIP6, if_xn0, 5000);
 	/* NS with source link-layer option, from a configured address */
-	n = nd_frame(in, snmc, mac_client, "2001:db8::2", "ff02::1:ff00:10", 135, 0, VIP6, 1,
-		     mac_client);
-	m = nd_frame(exp, mac_client, mac_vip, VIP6, "2001:db8::2", 136, 0x60000000, VIP6, 2,
+	n = nd_frame(in, snmc, pkt_mac_client, "2001:db8::2", "ff02::1:ff00:10", 135, 0, VIP6, 1,
+		     pkt_mac_client);
+	m = nd_frame(exp, pkt_mac_client, mac_vip, VIP6, "2001:db8::2", 136, 0x60000000, VIP6, 2,
 		     mac_vip);
 	if (run(in, n, if_xn0, &o))
 		check_na(&o, exp, m, "solicited NA");
 	/* DAD: from ::, no option (24 bytes): the NA grows by its option and
 	 * goes to all nodes, not solicited */
-	n = nd_frame(in, snmc, mac_client, "::", "ff02::1:ff00:10", 135, 0, VIP6, 0, NULL);
+	n = nd_frame(in, snmc, pkt_mac_client, "::", "ff02::1:ff00:10", 135, 0, VIP6, 0, NULL);
 	m = nd_frame(exp, allnodes, mac_vip, VIP6, "ff02::1", 136, 0x20000000, VIP6, 2, mac_vip);
 	if (run(in, n, if_xn0, &o))
 		check_na(&o, exp, m, "DAD NA");
 	ASSERT_EQ(reason(XLB_R_NDP_ADVERT) - before, 2, "ndp_advert counted");
 
 	/* not ours: another target; hop limit not 255 (off-link) */
-	n = nd_frame(in, snmc, mac_client, "2001:db8::2", "ff02::1:ff00:11", 135, 0,
-		     "2001:db8::11", 1, mac_client);
+	n = nd_frame(in, snmc, pkt_mac_client, "2001:db8::2", "ff02::1:ff00:11", 135, 0,
+		     "2001:db8::11", 1, pkt_mac_client);
 	if (run(in, n, if_xn0, &o))
 		ASSERT_EQ(o.ret, TC_ACT_OK, "other target: passed");
-	n = nd_frame(in, snmc, mac_client, "2001:db8::2", "ff02::1:ff00:10", 135, 0, VIP6, 1,
-		     mac_client);
+	n = nd_frame(in, snmc, pkt_mac_client, "2001:db8::2", "ff02::1:ff00:10", 135, 0, VIP6, 1,
+		     pkt_mac_client);
 	in[14 + 7] = 64;
 	if (run(in, n, if_xn0, &o)) {
 		ASSERT_EQ(o.ret, TC_ACT_OK, "hop limit 64: passed");
 		ASSERT_MEMEQ(o.buf, in, n, "untouched");
 	}
 	disown(VIP6, if_xn0);
-	n = nd_frame(in, snmc, mac_client, "2001:db8::2", "ff02::1:ff00:10", 135, 0, VIP6, 1,
-		     mac_client);
+	n = nd_frame(in, snmc, pkt_mac_client, "2001:db8::2", "ff02::1:ff00:10", 135, 0, VIP6, 1,
+		     pkt_mac_client);
 	if (run(in, n, if_xn0, &o))
 		ASSERT_EQ(o.ret, TC_ACT_OK, "no entry: passed");
 }
@@ -371,7 +370,7 @@ static void non_l2_traffic_untouched_on(void)
 	size_t n;
 	struct out o;
 
-	memcpy(s.smac, mac_client, 6);
+	memcpy(s.smac, pkt_mac_client, 6);
 	memcpy(s.dmac, mac_vip, 6);
 	n = pkt_build(&s, in);
 	own(VIP4, if_xn0, 5000);

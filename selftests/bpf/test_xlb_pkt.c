@@ -41,17 +41,9 @@
 #include "../lib/pkt.h"
 #include "maglev.h"
 
-#define TH_FIN 0x01
-#define TH_SYN 0x02
-#define TH_RST 0x04
-#define TH_ACK 0x10
-
 static struct xlb_dp *dp;
 static int if_xn0, if_xn1, if_xp0;
 static __u8 mac_xn0[6], mac_xn1[6], mac_xp0[6];
-static const __u8 mac_client[6] = { 2, 0, 0, 0, 0, 2 };
-static const __u8 mac_gw1[6] = { 2, 0, 0, 0, 1, 2 };
-static const __u8 mac_h50[6] = { 2, 0, 0, 0, 0, 0x50 };
 
 static __u32 A_CLIENT, A_CLIENT2, A_CLIENT3, A_NODE, A_NODE1, A_VIP, A_LOCAL,
 	A_LOCAL2, A_REMOTE, A_H50, A_OTHER;
@@ -356,7 +348,7 @@ static struct pkt_spec from_client(__u32 saddr, __u16 sport, __u32 daddr, __u16 
 			      .dport = dport, .proto = proto, .tcp_flags = flags,
 			      .payload = proto == IPPROTO_UDP ? 32 : 0 };
 
-	memcpy(s.smac, mac_client, 6);
+	memcpy(s.smac, pkt_mac_client, 6);
 	memcpy(s.dmac, mac_xn0, 6);
 	return s;
 }
@@ -429,7 +421,7 @@ XT_TEST(local_reply_restored_by_tc)
 				.dport = 40001, .proto = IPPROTO_TCP,
 				.tcp_flags = TH_SYN | TH_ACK, .ttl = 63 };
 	memcpy(rs.smac, mac_xn0, 6);
-	memcpy(rs.dmac, mac_client, 6);
+	memcpy(rs.dmac, pkt_mac_client, 6);
 	rlen = pkt_build(&rs, reply);
 	e = rs;
 	e.saddr = A_NODE;
@@ -463,7 +455,7 @@ XT_TEST(local_reply_udp_via_tc)
 	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
 				.dport = 5353, .proto = IPPROTO_UDP, .payload = 40 };
 	memcpy(rs.smac, mac_xn0, 6);
-	memcpy(rs.dmac, mac_client, 6);
+	memcpy(rs.dmac, pkt_mac_client, 6);
 	rlen = pkt_build(&rs, reply);
 	e = rs;
 	e.saddr = A_VIP;
@@ -532,7 +524,7 @@ XT_TEST(remote_backend_snat_and_reply)
 	e.dport = 8080;
 	e.ttl = 63;
 	memcpy(e.smac, mac_xn1, 6);
-	memcpy(e.dmac, mac_gw1, 6);
+	memcpy(e.dmac, pkt_mac_gw1, 6);
 	elen = pkt_build(&e, exp);
 	check_run("SYN to remote backend", &r, XDP_REDIRECT, XLB_R_FWD_REMOTE, exp, elen);
 
@@ -545,7 +537,7 @@ XT_TEST(remote_backend_snat_and_reply)
 	rs = (struct pkt_spec){ .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
 				.dport = snat_port, .proto = IPPROTO_TCP,
 				.tcp_flags = TH_SYN | TH_ACK, .ttl = 62 };
-	memcpy(rs.smac, mac_gw1, 6);
+	memcpy(rs.smac, pkt_mac_gw1, 6);
 	memcpy(rs.dmac, mac_xn1, 6);
 	rlen = pkt_build(&rs, rin);
 	e = rs;
@@ -555,7 +547,7 @@ XT_TEST(remote_backend_snat_and_reply)
 	e.dport = 40010;
 	e.ttl = 61;
 	memcpy(e.smac, mac_xn0, 6);
-	memcpy(e.dmac, mac_client, 6);
+	memcpy(e.dmac, pkt_mac_client, 6);
 	elen = pkt_build(&e, exp);
 	if (ASSERT_OK(run_xdp_on(dp, rin, rlen, if_xn1, &r), "reply run"))
 		check_run("SYN-ACK from remote backend", &r, XDP_REDIRECT,
@@ -586,7 +578,7 @@ XT_TEST(remote_backend_same_link_xdp_tx)
 	e.daddr = A_H50;
 	e.ttl = 63;
 	memcpy(e.smac, mac_xn0, 6);
-	memcpy(e.dmac, mac_h50, 6);
+	memcpy(e.dmac, pkt_mac_h50, 6);
 	elen = pkt_build(&e, exp);
 	check_run("UDP to backend on the ingress link", &r, XDP_TX, XLB_R_FWD_REMOTE,
 		  exp, elen);
@@ -1090,7 +1082,7 @@ XT_TEST(non_ip_and_non_l4_pass)
 	/* ARP request */
 	memset(in, 0, sizeof(in));
 	memset(in, 0xff, 6);
-	memcpy(in + 6, mac_client, 6);
+	memcpy(in + 6, pkt_mac_client, 6);
 	in[12] = 0x08;
 	in[13] = 0x06;
 	untouched_case("ARP", in, 60, XLB_R_PASS_NOT_IP);
@@ -1239,7 +1231,7 @@ static struct pkt_spec from_remote(__u16 port, __u8 proto, __u8 flags)
 			       .dport = port, .proto = proto, .tcp_flags = flags,
 			       .ttl = 62, .payload = proto == IPPROTO_UDP ? 32 : 0 };
 
-	memcpy(rs.smac, mac_gw1, 6);
+	memcpy(rs.smac, pkt_mac_gw1, 6);
 	memcpy(rs.dmac, mac_xn1, 6);
 	return rs;
 }
@@ -1565,7 +1557,7 @@ XT_TEST(lost_direction_recovers)
 	e.dport = 40300;
 	e.ttl = 61;
 	memcpy(e.smac, mac_xn0, 6);
-	memcpy(e.dmac, mac_client, 6);
+	memcpy(e.dmac, pkt_mac_client, 6);
 	{
 		__u8 in[PKT_MAX];
 		size_t elen = pkt_build(&e, exp);
@@ -1584,7 +1576,7 @@ XT_TEST(lost_direction_recovers)
 	e.dport = 8080;
 	e.ttl = 63;
 	memcpy(e.smac, mac_xn1, 6);
-	memcpy(e.dmac, mac_gw1, 6);
+	memcpy(e.dmac, pkt_mac_gw1, 6);
 	{
 		__u8 in[PKT_MAX];
 		size_t elen = pkt_build(&e, exp);
@@ -1607,7 +1599,7 @@ static void pod_replies(__u32 pod, __u16 cport, __u8 flags)
 	struct run r;
 
 	memcpy(rs.smac, mac_xn0, 6);
-	memcpy(rs.dmac, mac_client, 6);
+	memcpy(rs.dmac, pkt_mac_client, 6);
 	run_tc_on(dp, buf, pkt_build(&rs, buf), &r);
 }
 
@@ -1771,7 +1763,7 @@ XT_TEST(udp_lifetimes)
 	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
 				.dport = 40120, .proto = IPPROTO_UDP, .payload = 32 };
 	memcpy(rs.smac, mac_xn0, 6);
-	memcpy(rs.dmac, mac_client, 6);
+	memcpy(rs.dmac, pkt_mac_client, 6);
 	run_tc_on(dp, buf, pkt_build(&rs, buf), &r);
 	ct_get(dp, A_CLIENT, 40120, A_VIP, 53, IPPROTO_UDP, &ct);
 	ASSERT_EQ(ct.flags, XLB_CT_F_SEEN_REPLY, "answered");
@@ -2194,7 +2186,7 @@ XT_TEST(tc_path_local_remote_and_reply)
 	s = (struct pkt_spec){ .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
 			       .dport = e.sport, .proto = IPPROTO_TCP,
 			       .tcp_flags = TH_SYN | TH_ACK, .ttl = 62 };
-	memcpy(s.smac, mac_gw1, 6);
+	memcpy(s.smac, pkt_mac_gw1, 6);
 	memcpy(s.dmac, mac_xn1, 6);
 	len = pkt_build(&s, in);
 	e = s;
@@ -2440,7 +2432,7 @@ XT_TEST(icmp_error_about_snat_flow_translated)
 		/* The router 10.0.1.2 answers sent's source. */
 		q = sent;
 		memcpy(q.smac, mac_xn1, 6);
-		memcpy(q.dmac, mac_gw1, 6);
+		memcpy(q.dmac, pkt_mac_gw1, 6);
 		len = icmp_error_of(&q, ICMP_FRAG_NEEDED, 1400, in);
 		((struct iphdr *)(in + 14))->saddr = ip4("10.0.1.2");
 		((struct iphdr *)(in + 14))->daddr = A_NODE1;
@@ -2449,13 +2441,13 @@ XT_TEST(icmp_error_about_snat_flow_translated)
 		 * packet as node1 forwarded it (TTL 63). */
 		q = s;
 		q.ttl = 63;
-		memcpy(q.smac, mac_client, 6);
+		memcpy(q.smac, pkt_mac_client, 6);
 		memcpy(q.dmac, mac_xn0, 6);
 		elen = icmp_error_of(&q, ICMP_FRAG_NEEDED, 1400, exp);
 		((struct iphdr *)(exp + 14))->saddr = ip4("10.0.1.2");
 		((struct iphdr *)(exp + 14))->ttl = 63;
 		if (!hook) {
-			memcpy(exp, mac_client, 6);
+			memcpy(exp, pkt_mac_client, 6);
 			memcpy(exp + 6, mac_xn0, 6);
 		} else {
 			memcpy(exp, in, 12);	/* tc: the neighbour code's job */

@@ -229,6 +229,10 @@ static int read_mac(const char *ifname, __u8 *mac)
 	return err;
 }
 
+const __u8 pkt_mac_client[6] = { 2, 0, 0, 0, 0, 2 };
+const __u8 pkt_mac_h50[6] = { 2, 0, 0, 0, 0, 0x50 };
+const __u8 pkt_mac_gw1[6] = { 2, 0, 0, 0, 1, 2 };
+
 int pkt_node_netns(struct pkt_node *n)
 {
 	static const char *const cmds[] = {

@@ -31,6 +31,12 @@ struct pkt_spec {
 
 #define PKT_MAX 2048
 
+/* pkt_spec.tcp_flags */
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_ACK 0x10
+
 /* Build the frame into buf (PKT_MAX), return its length. */
 size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
 /* 0 if every checksum in the frame (IPv4 header, TCP/UDP/ICMP incl. the
@@ -61,5 +67,9 @@ struct pkt_node {
 };
 
 int pkt_node_netns(struct pkt_node *n);
+
+/* The neighbours' MACs pkt_node_netns installs: the clients, the host
+ * 10.0.0.50 and the next hop 10.0.1.2. */
+extern const __u8 pkt_mac_client[6], pkt_mac_h50[6], pkt_mac_gw1[6];
 
 #endif /* XLB_SELFTEST_PKT_H */
