@@ -17,6 +17,7 @@
 #ifndef XLB_BPF_ARP_H
 #define XLB_BPF_ARP_H
 
+#include "csum.h"
 #include "maps.h"
 #include "stats.h"
 
@@ -127,12 +128,63 @@ static __always_inline int xlb_arp_answer(struct __sk_buff *skb, struct xlb_l2_s
 	return bpf_redirect(skb->ifindex, 0);
 }
 
-static __always_inline __u16 xlb_csum_fold(__u64 s)
+/* The Neighbor Advertisement for @sc's target, over the frame (resized
+ * to XLB_NA_FRAME): to the asker, or to all nodes after DAD. */
+static __always_inline void xlb_na_fill(struct ethhdr *eth, struct xlb_ip6 *ip6,
+					struct xlb_nd *nd, const struct xlb_l2_scratch *sc,
+					bool dad)
 {
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	s = (s & 0xffff) + (s >> 16);
-	return (__u16)~s;
+	const __u8 *target = sc->target, *asker = sc->asker, *asker_mac = sc->asker_mac,
+		   *mac = sc->mac;
+
+	if (dad) {
+		static const __u8 all_nodes_mac[ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
+
+		__builtin_memcpy(eth->h_dest, all_nodes_mac, ETH_ALEN);
+		__builtin_memset(ip6->daddr, 0, 16);
+		ip6->daddr[0] = 0xff;
+		ip6->daddr[1] = 0x02;
+		ip6->daddr[15] = 1;
+	} else {
+		__builtin_memcpy(eth->h_dest, asker_mac, ETH_ALEN);
+		__builtin_memcpy(ip6->daddr, asker, 16);
+	}
+	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
+	ip6->vtc_flow = bpf_htonl(0x60000000);
+	ip6->payload_len = bpf_htons(sizeof(struct xlb_nd));
+	ip6->nexthdr = XLB_IPPROTO_ICMPV6;
+	ip6->hop_limit = 255;
+	__builtin_memcpy(ip6->saddr, target, 16);
+	nd->type = XLB_ND_NA;
+	nd->code = 0;
+	nd->csum = 0;
+	nd->flags = bpf_htonl(XLB_ND_NA_OVERRIDE | (dad ? 0 : XLB_ND_NA_SOLICITED));
+	__builtin_memcpy(nd->target, target, 16);
+	nd->opt_type = XLB_ND_OPT_TLLA;
+	nd->opt_len = 1;
+	__builtin_memcpy(nd->opt_mac, mac, ETH_ALEN);
+}
+
+/* The NA's ICMPv6 checksum, from scratch: pseudo-header (addresses,
+ * length, next header) + the 32-byte message. Negative: a helper refused. */
+static __always_inline __s64 xlb_na_csum(struct xlb_ip6 *ip6, struct xlb_nd *nd,
+					 struct xlb_l2_scratch *sc)
+{
+	__be32 *pseudo = sc->pseudo;
+	__s64 sum;
+
+	pseudo[0] = bpf_htonl(sizeof(struct xlb_nd));
+	pseudo[1] = bpf_htonl(XLB_IPPROTO_ICMPV6);
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)ip6->saddr, 32, 0);
+	if (sum < 0)
+		return sum;
+	sum = bpf_csum_diff(NULL, 0, pseudo, sizeof(sc->pseudo), (__wsum)sum);
+	if (sum < 0)
+		return sum;
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)nd, sizeof(*nd), (__wsum)sum);
+	if (sum < 0)
+		return sum;
+	return csum_fold32((__u32)sum);
 }
 
 static __always_inline int xlb_ndp_answer(struct __sk_buff *skb, struct xlb_l2_scratch *sc)
@@ -144,7 +196,6 @@ static __always_inline int xlb_ndp_answer(struct __sk_buff *skb, struct xlb_l2_s
 	struct xlb_nd *nd = (void *)(ip6 + 1);
 	__u8 *target = sc->target, *asker = sc->asker, *asker_mac = sc->asker_mac,
 	     *mac = sc->mac;
-	__be32 *pseudo = sc->pseudo;
 	struct xlb_l2 *e;
 	bool dad;
 	__s64 sum;
@@ -185,47 +236,11 @@ static __always_inline int xlb_ndp_answer(struct __sk_buff *skb, struct xlb_l2_s
 		xlb_count_reason(XLB_R_PASS_MALFORMED, skb->len);
 		return TC_ACT_OK;
 	}
-	if (dad) {
-		static const __u8 all_nodes_mac[ETH_ALEN] = { 0x33, 0x33, 0, 0, 0, 1 };
-
-		__builtin_memcpy(eth->h_dest, all_nodes_mac, ETH_ALEN);
-		__builtin_memset(ip6->daddr, 0, 16);
-		ip6->daddr[0] = 0xff;
-		ip6->daddr[1] = 0x02;
-		ip6->daddr[15] = 1;
-	} else {
-		__builtin_memcpy(eth->h_dest, asker_mac, ETH_ALEN);
-		__builtin_memcpy(ip6->daddr, asker, 16);
-	}
-	__builtin_memcpy(eth->h_source, mac, ETH_ALEN);
-	ip6->vtc_flow = bpf_htonl(0x60000000);
-	ip6->payload_len = bpf_htons(sizeof(struct xlb_nd));
-	ip6->nexthdr = XLB_IPPROTO_ICMPV6;
-	ip6->hop_limit = 255;
-	__builtin_memcpy(ip6->saddr, target, 16);
-	nd->type = XLB_ND_NA;
-	nd->code = 0;
-	nd->csum = 0;
-	nd->flags = bpf_htonl(XLB_ND_NA_OVERRIDE | (dad ? 0 : XLB_ND_NA_SOLICITED));
-	__builtin_memcpy(nd->target, target, 16);
-	nd->opt_type = XLB_ND_OPT_TLLA;
-	nd->opt_len = 1;
-	__builtin_memcpy(nd->opt_mac, mac, ETH_ALEN);
-
-	/* ICMPv6 checksum from scratch: pseudo-header (addresses, length,
-	 * next header) + the 32-byte message. */
-	pseudo[0] = bpf_htonl(sizeof(struct xlb_nd));
-	pseudo[1] = bpf_htonl(XLB_IPPROTO_ICMPV6);
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)ip6->saddr, 32, 0);
+	xlb_na_fill(eth, ip6, nd, sc, dad);
+	sum = xlb_na_csum(ip6, nd, sc);
 	if (sum < 0)
 		return TC_ACT_SHOT;
-	sum = bpf_csum_diff(NULL, 0, pseudo, sizeof(sc->pseudo), (__wsum)sum);
-	if (sum < 0)
-		return TC_ACT_SHOT;
-	sum = bpf_csum_diff(NULL, 0, (__be32 *)nd, sizeof(*nd), (__wsum)sum);
-	if (sum < 0)
-		return TC_ACT_SHOT;
-	nd->csum = xlb_csum_fold((__u32)sum);
+	nd->csum = (__u16)sum;
 	xlb_count_reason(XLB_R_NDP_ADVERT, skb->len);
 	return bpf_redirect(skb->ifindex, 0);
 }

@@ -95,6 +95,64 @@ static __always_inline int xlb_parse_icmp_err(void *cur, void *data_end,
 	return -1;
 }
 
+/* Ethernet and at most one VLAN tag: what follows them, with its
+ * EtherType in *@proto; NULL when the frame is too short. */
+static __always_inline void *xlb_parse_eth(void *data, void *data_end, struct xlb_pkt *p,
+					   __be16 *proto)
+{
+	struct ethhdr *eth = data;
+	struct xlb_vlan_hdr *vh;
+
+	if ((void *)(eth + 1) > data_end)
+		return NULL;
+	p->eth = eth;
+	*proto = eth->h_proto;
+	if (*proto != bpf_htons(ETH_P_8021Q) && *proto != bpf_htons(ETH_P_8021AD))
+		return eth + 1;
+	vh = (void *)(eth + 1);
+	if ((void *)(vh + 1) > data_end)
+		return NULL;
+	*proto = vh->proto;
+	p->vlan = true;
+	return vh + 1;
+}
+
+/* The TCP header at @cur, in an IPv4 payload of @l4_len bytes. */
+static __always_inline int xlb_parse_tcp(void *cur, void *data_end, __u32 l4_len,
+					 struct xlb_pkt *p)
+{
+	struct tcphdr *th = cur;
+
+	if ((void *)(th + 1) > data_end)
+		return XLB_R_PASS_MALFORMED;
+	if (th->doff < 5 || th->doff * 4 > l4_len)
+		return XLB_R_PASS_MALFORMED;
+	p->tcp = th;
+	p->l4_csum = &th->check;
+	p->tuple.sport = th->source;
+	p->tuple.dport = th->dest;
+	p->tcp_flags = ((__u8 *)th)[13];
+	return -1;
+}
+
+static __always_inline int xlb_parse_udp(void *cur, void *data_end, __u32 l4_len,
+					 struct xlb_pkt *p)
+{
+	struct udphdr *uh = cur;
+
+	if ((void *)(uh + 1) > data_end)
+		return XLB_R_PASS_MALFORMED;
+	/* A first fragment's UDP length is the whole datagram's. */
+	if (bpf_ntohs(uh->len) < sizeof(*uh) ||
+	    (p->frag == XLB_FRAG_NONE && bpf_ntohs(uh->len) > l4_len))
+		return XLB_R_PASS_MALFORMED;
+	p->udp = uh;
+	p->l4_csum = &uh->check;
+	p->tuple.sport = uh->source;
+	p->tuple.dport = uh->dest;
+	return -1;
+}
+
 /*
  * Returns -1 when the packet is IPv4 TCP/UDP and fully parsed, or the
  * enum xlb_reason to count when it is to be passed untouched.
@@ -108,26 +166,14 @@ static __always_inline int xlb_parse_icmp_err(void *cur, void *data_end,
 static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 				     bool gso, struct xlb_pkt *p)
 {
-	struct ethhdr *eth = data;
 	struct iphdr *ip;
 	__u32 ihl_len, tot_len;
 	__be16 proto;
 	void *cur;
 
-	if ((void *)(eth + 1) > data_end)
+	cur = xlb_parse_eth(data, data_end, p, &proto);
+	if (!cur)
 		return XLB_R_PASS_MALFORMED;
-	p->eth = eth;
-	proto = eth->h_proto;
-	cur = eth + 1;
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct xlb_vlan_hdr *vh = cur;
-
-		if ((void *)(vh + 1) > data_end)
-			return XLB_R_PASS_MALFORMED;
-		proto = vh->proto;
-		cur = vh + 1;
-		p->vlan = true;
-	}
 	if (proto != bpf_htons(ETH_P_IP))
 		return XLB_R_PASS_NOT_IP;
 
@@ -166,35 +212,10 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 	if (p->frag == XLB_FRAG_LATER)
 		return ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP ?
 		       -1 : XLB_R_PASS_FRAGMENT;
-	if (ip->protocol == IPPROTO_TCP) {
-		struct tcphdr *th = cur;
-
-		if ((void *)(th + 1) > data_end)
-			return XLB_R_PASS_MALFORMED;
-		if (th->doff < 5 || th->doff * 4 > tot_len - ihl_len)
-			return XLB_R_PASS_MALFORMED;
-		p->tcp = th;
-		p->l4_csum = &th->check;
-		p->tuple.sport = th->source;
-		p->tuple.dport = th->dest;
-		p->tcp_flags = ((__u8 *)th)[13];
-		return -1;
-	}
-	if (ip->protocol == IPPROTO_UDP) {
-		struct udphdr *uh = cur;
-
-		if ((void *)(uh + 1) > data_end)
-			return XLB_R_PASS_MALFORMED;
-		/* A first fragment's UDP length is the whole datagram's. */
-		if (bpf_ntohs(uh->len) < sizeof(*uh) ||
-		    (p->frag == XLB_FRAG_NONE && bpf_ntohs(uh->len) > tot_len - ihl_len))
-			return XLB_R_PASS_MALFORMED;
-		p->udp = uh;
-		p->l4_csum = &uh->check;
-		p->tuple.sport = uh->source;
-		p->tuple.dport = uh->dest;
-		return -1;
-	}
+	if (ip->protocol == IPPROTO_TCP)
+		return xlb_parse_tcp(cur, data_end, tot_len - ihl_len, p);
+	if (ip->protocol == IPPROTO_UDP)
+		return xlb_parse_udp(cur, data_end, tot_len - ihl_len, p);
 	if (ip->protocol == IPPROTO_ICMP && p->frag == XLB_FRAG_NONE && ihl_len == 20)
 		return xlb_parse_icmp_err(cur, data_end, p);
 	return XLB_R_PASS_NOT_L4;
