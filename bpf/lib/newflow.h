@@ -117,8 +117,8 @@ xlb_flow_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t, __u64 no
 	return be;
 }
 
-/* The flow's two entries in scratch space (cleared), kinds aside:
- * forward to the backend, reply back to the client from the frontend. */
+/* The flow's two entries, kinds aside, in the scratch space the caller
+ * cleared: forward to the backend, reply to the client from the frontend. */
 static __always_inline void xlb_flow_entries(struct xlb_scratch *sc, const struct xlb_pkt *p,
 					     const struct xlb_svc *svc,
 					     const struct xlb_backend *be, __u32 be_id, __u64 now)
