@@ -33,7 +33,7 @@ CFLAGS   ?= -O2 -g
 XLB_DEFS ?=
 XCFLAGS  := $(CFLAGS) $(XLB_DEFS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
-	    -I. -Iinclude -Iuser -I$(BUILD) -MMD -MP
+	    -I. -Iinclude -Iuser -Ilib -I$(BUILD) -MMD -MP
 LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lcrypto -lm -lpthread
 BPF_CFLAGS = $(XLB_DEFS) -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP
@@ -72,7 +72,9 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
 SKEL     := $(BUILD)/xlb.skel.h
-LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c)) $(wildcard lib/*.c)
+# Every .c under user/ (any depth) but the mains, and lib/.
+rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
+LIB_SRCS := $(filter-out user/main_%.c,$(call rwildcard,user,*.c)) $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libxlb.a
 
@@ -118,6 +120,17 @@ $(BUILD)/%.o: %.c $(SKEL) | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(XCFLAGS) -c $< -o $@
+
+# Pin names of this build's map layouts, for lib/maps.c: readers of the
+# pins then need no BPF skeleton (lib/gen/xlb_pins.c says how).
+PINS_GEN := $(BUILD)/lib/gen/xlb_pins
+$(PINS_GEN): $(BUILD)/lib/gen/xlb_pins.o $(BUILD)/user/maplayout.o
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(XCFLAGS) $^ -lbpf -lelf -lz -o $@
+$(BUILD)/xlb_pins.h: $(PINS_GEN)
+	$(call msg,GEN,$@)
+	$(Q)$(PINS_GEN) > $@
+$(BUILD)/lib/maps.o: $(BUILD)/xlb_pins.h
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -167,6 +180,13 @@ format: | $(DEPS_STAMP)
 
 check-format: | $(DEPS_STAMP)
 	$(Q)clang-format --dry-run -Werror $(FORMAT_SRCS)
+
+# One map writer: only user/sync/write.c writes maps (the script says what
+# counts as a write and the bounded exceptions).
+.PHONY: check-writers
+check: check-writers
+check-writers:
+	$(Q)scripts/check-writers.sh
 
 bench: all $(BENCH_DEPS_STAMP)
 	$(Q)bench/run.sh $(BUILD)
