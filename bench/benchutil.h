@@ -3,16 +3,7 @@
 #ifndef XLB_BENCHUTIL_H
 #define XLB_BENCHUTIL_H
 
-#include <time.h>
-
-/* CLOCK_MONOTONIC in milliseconds. */
-static inline double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+#include "lib/util.h"
 
 /* qsort comparator for doubles (medians). */
 static inline int cmp_d(const void *a, const void *b)

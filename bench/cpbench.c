@@ -131,9 +131,9 @@ int main(int argc, char **argv)
 	xlb_log_set_level(XLB_LOG_WARN);
 	rss0 = rss_kib();
 
-	t0 = now_ms();
+	t0 = xlb_mono_ns() / 1e6;
 	err = k8s_cache_load_file(file, &c, &errs);
-	t_load = now_ms() - t0;
+	t_load = xlb_mono_ns() / 1e6 - t0;
 	if (err || errs.n_errors) {
 		fprintf(stderr, "cpbench: %s: %s, %zu errors\n", file, strerror(-err),
 			errs.n_errors);
@@ -142,22 +142,22 @@ int main(int argc, char **argv)
 	k8s_errors_free(&errs);
 	nsvc = k8s_cache_count(c) / 2;
 
-	t0 = now_ms();
+	t0 = xlb_mono_ns() / 1e6;
 	err = xlb_translate(c, &to, &d, &errs);
-	t_tr = now_ms() - t0;
+	t_tr = xlb_mono_ns() / 1e6 - t0;
 	if (err)
 		return 1;
 	k8s_errors_free(&errs);
 
-	t0 = now_ms();
+	t0 = xlb_mono_ns() / 1e6;
 	dp = xlb_dp_load(&dpo);
-	t_dp = now_ms() - t0;
+	t_dp = xlb_mono_ns() / 1e6 - t0;
 	if (!dp) {
 		fprintf(stderr, "cpbench: xlb_dp_load: %s\n", strerror(errno));
 		return 1;
 	}
 	so.maglev_min = maglev_min;
-	t0 = now_ms();
+	t0 = xlb_mono_ns() / 1e6;
 	s = xlb_sync_new(dp, &so);
 	if (!s)
 		return 1;
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 		xlb_sync_node(s, &na, 1, &ni, 1);
 	}
 	err = xlb_sync_apply(s, &d, &st);
-	t_sync = now_ms() - t0;
+	t_sync = xlb_mono_ns() / 1e6 - t0;
 	xlb_desired_free(&d);
 	rss1 = rss_kib();
 	if (err || st.errors) {
@@ -194,17 +194,17 @@ int main(int argc, char **argv)
 		snprintf(ep0, sizeof(ep0), "10.%u.%u.%u", 200 + k / 65536 % 50,
 			 k / 256 % 256, k % 256 + 0);
 		len = slice_yaml(buf, sizeof(buf), i, neps, ep0);
-		a = now_ms();
+		a = xlb_mono_ns() / 1e6;
 		if (k8s_parse_buf(buf, len, "change", &l, &errs) || errs.n_errors ||
 		    k8s_cache_put_list(c, &l, &errs)) {
 			fprintf(stderr, "cpbench: change %u not parsed\n", k);
 			return 1;
 		}
 		err = xlb_translate(c, &to, &d, &errs);
-		b = now_ms();
+		b = xlb_mono_ns() / 1e6;
 		memset(&st, 0, sizeof(st));
 		err |= xlb_sync_apply(s, &d, &st);
-		e = now_ms();
+		e = xlb_mono_ns() / 1e6;
 		xlb_desired_free(&d);
 		k8s_object_list_free(&l);
 		k8s_errors_free(&errs);

@@ -268,7 +268,7 @@ static void ct_clear(struct xlb_dp *dp)
 	enum { B = 8192 };
 	static struct xlb_ct_key keys[B];
 	static struct xlb_ct vals[B];
-	int fd = xlb_dp_map_fd(dp, XLB_DPM_CT);
+	int fd = xlb_dp_map_fd_rw(dp, XLB_DPM_CT);
 	__u64 in = 0, out = 0;
 	bool first = true;
 
@@ -454,14 +454,14 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 {
 	__u8 f_hit[PKT_MAX], f_rem[PKT_MAX], f_reply[PKT_MAX], f_pass[PKT_MAX],
 		f_tcreply[PKT_MAX];
-	double t0 = now_ms() / 1e3;
+	double t0 = xlb_mono_ns() / 1e9;
 	struct xlb_dp *dp = dp_setup(nsvc);
 	int xlb, tc;
 
 	if (!dp)
 		return -1;
 	r->nsvc = nsvc;
-	r->setup_s = now_ms() / 1e3 - t0;
+	r->setup_s = xlb_mono_ns() / 1e9 - t0;
 	xlb = xlb_dp_xdp_fd(dp);
 	tc = xlb_dp_tc_fd(dp);
 	for (int c = 0; c < RC_MAX; c++)

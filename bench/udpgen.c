@@ -29,17 +29,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/util.h"
 
 #define FRAME 60	/* + 4 bytes FCS on a wire = 64 */
 #define MAXB 256
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint16_t csum(const void *p, int len)
 {
@@ -148,7 +141,7 @@ int main(int argc, char **argv)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	unsigned next = 0;
-	double t0 = now(), t1 = t0;
+	double t0 = xlb_mono_ns() / 1e9, t1 = t0;
 	unsigned long long loops = 0;
 	for (;;) {
 		unsigned n = batch;
@@ -173,10 +166,10 @@ int main(int argc, char **argv)
 		sent += r;
 		if (count && sent >= count)
 			break;
-		if (!count && !(++loops & 15) && (t1 = now()) - t0 >= secs)
+		if (!count && !(++loops & 15) && (t1 = xlb_mono_ns() / 1e9) - t0 >= secs)
 			break;
 	}
-	t1 = now();
+	t1 = xlb_mono_ns() / 1e9;
 	printf("sent %llu seconds %.6f\n", sent, t1 - t0);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "announce.h"
 #include "ipam.h"
 #include "log.h"
+#include "lib/util.h"
 
 /* ---- the plan --------------------------------------------------------- */
 
@@ -240,14 +241,6 @@ struct xlb_announcer {
 	size_t n_meta;
 };
 
-static __u64 mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (__u64)t.tv_sec * 1000000000ull + t.tv_nsec;
-}
-
 static int if_mac(const char *name, __u8 *mac)
 {
 	struct ifreq ifr = { 0 };
@@ -432,7 +425,7 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 	struct l2_entry *ne = NULL;
 	struct xlb_addr_key *nm = NULL;
 	size_t n_ne = 0;
-	__u64 deadline = mono_ns() + (__u64)a->hold_ms * 1000000;
+	__u64 deadline = xlb_mono_ns() + (__u64)a->hold_ms * 1000000;
 	int err = 0;
 
 	ne = calloc(p->n * a->n_ups + 1, sizeof(*ne));
@@ -523,7 +516,7 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 
 int xlb_announcer_refresh(struct xlb_announcer *a)
 {
-	__u64 deadline = mono_ns() + (__u64)a->hold_ms * 1000000;
+	__u64 deadline = xlb_mono_ns() + (__u64)a->hold_ms * 1000000;
 	int err = 0;
 
 	for (size_t i = 0; i < a->n_e; i++) {

@@ -17,6 +17,7 @@
 
 #include "health.h"
 #include "log.h"
+#include "lib/util.h"
 
 #define HC_MAX_ADDRS 16
 
@@ -155,15 +156,13 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
 static bool healthy_locked(struct xlb_health *h)
 {
 	uint64_t since, now;
-	struct timespec ts;
 
 	if (!h->o.pending_since)
 		return true;
 	since = h->o.pending_since(h->o.ctx);
 	if (!since)
 		return true;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	now = xlb_mono_ms();
 	return now - since < (h->o.timeout_ms ? h->o.timeout_ms : 60000);
 }
 

@@ -17,6 +17,7 @@
 #include "announce.h"
 #include "health.h"
 #include "log.h"
+#include "lib/util.h"
 #include "metrics.h"
 #include "reflector.h"
 
@@ -411,12 +412,10 @@ static int render_ct(struct xlb_metrics *m, FILE *f)
 	};
 	int fd = xlb_dp_map_fd(m->o.dp, XLB_DPM_CT);
 	struct ct_count c = { 0 };
-	struct timespec ts;
 	int err;
 
 	/* The datapath's deadlines are CLOCK_MONOTONIC (coarse). */
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c.now = (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	c.now = xlb_mono_ns();
 	err = batch_each(fd, sizeof(struct xlb_ct_key), sizeof(struct xlb_ct), ct_cb, &c);
 	if (!err)
 		err = c.err;

@@ -304,27 +304,6 @@ svc_note(struct tctx *t, enum k8s_severity sev, const struct k8s_object *so,
 	free(msg);
 }
 
-static const char *ip_str(const struct k8s_ip *ip, char *buf, size_t size)
-{
-	if (!inet_ntop(ip->family == XLB_AF_INET6 ? AF_INET6 : AF_INET,
-		       ip->addr.bytes, buf, size))
-		snprintf(buf, size, "?");
-	return buf;
-}
-
-static int cmp_cidr(const void *a, const void *b)
-{
-	const struct xlb_desired_cidr *x = a, *y = b;
-	int r;
-
-	if (x->family != y->family)
-		return x->family < y->family ? -1 : 1;
-	r = memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
-	if (r)
-		return r;
-	return (int)x->prefix_len - (int)y->prefix_len;
-}
-
 /*
  * loadBalancerSourceRanges (K8S_SPEC §4.6) of the Service's families, host
  * bits cleared, sorted, de-duplicated. Ranges of another family are
@@ -343,7 +322,7 @@ static int port_source_ranges(const struct k8s_service *s, unsigned int fams,
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_source_ranges; i++) {
 		const struct k8s_cidr *r = &s->source_ranges[i];
-		struct xlb_desired_cidr *d = &sp->source_ranges[w];
+		struct xlb_cidr *d = &sp->source_ranges[w];
 
 		if (!(fams & FAM_BIT(r->ip.family)))
 			continue;
@@ -359,10 +338,10 @@ static int port_source_ranges(const struct k8s_service *s, unsigned int fams,
 		}
 		w++;
 	}
-	qsort(sp->source_ranges, w, sizeof(*sp->source_ranges), cmp_cidr);
+	qsort(sp->source_ranges, w, sizeof(*sp->source_ranges), xlb_cidr_cmp);
 	sp->n_source_ranges = 0;
 	for (size_t i = 0; i < w; i++)
-		if (!i || cmp_cidr(&sp->source_ranges[i - 1],
+		if (!i || xlb_cidr_cmp(&sp->source_ranges[i - 1],
 				   &sp->source_ranges[i]))
 			sp->source_ranges[sp->n_source_ranges++] =
 				sp->source_ranges[i];
@@ -419,7 +398,7 @@ static int port_frontends(struct tctx *t, const struct k8s_object *so,
 			if (first_port)
 				svc_note(t, K8S_SEV_WARN, so,
 					 "externalIP %s: the Service has no cluster IP of its family, ignored",
-					 ip_str(ip, a, sizeof(a)));
+					 xlb_addr_str(ip->family, &ip->addr, a, sizeof(a)));
 			continue;
 		}
 		add_frontend(sp, &ip->addr, ip->family, p->port,
@@ -440,14 +419,14 @@ static int port_frontends(struct tctx *t, const struct k8s_object *so,
 			if (first_port)
 				svc_note(t, K8S_SEV_DEBUG, so,
 					 "ingress %s has ipMode Proxy: no VIP",
-					 ip_str(&in->ip, a, sizeof(a)));
+					 xlb_addr_str(in->ip.family, &in->ip.addr, a, sizeof(a)));
 			continue;
 		}
 		if (!(fams & FAM_BIT(in->ip.family))) {
 			if (first_port)
 				svc_note(t, K8S_SEV_WARN, so,
 					 "ingress %s: the Service has no cluster IP of its family, ignored",
-					 ip_str(&in->ip, a, sizeof(a)));
+					 xlb_addr_str(in->ip.family, &in->ip.addr, a, sizeof(a)));
 			continue;
 		}
 		fe = add_frontend(sp, &in->ip.addr, in->ip.family, p->port,

@@ -23,6 +23,7 @@
 #include <xlb/abi.h>
 
 #include "k8s.h"
+#include "lib/net.h"
 
 #define XLB_SVCPORT_NAME_MAX 320
 
@@ -49,13 +50,6 @@ struct xlb_desired_frontend {
 				 * (K8S_SPEC §4.6); never NodePorts or
 				 * externalIPs (unless the address is also an
 				 * ingress IP) */
-};
-
-/* A loadBalancerSourceRanges entry, host bits cleared. */
-struct xlb_desired_cidr {
-	union xlb_addr addr;
-	uint8_t family;		/* XLB_AF_INET / XLB_AF_INET6 */
-	uint8_t prefix_len;
 };
 
 struct xlb_desired_svcport {
@@ -90,10 +84,10 @@ struct xlb_desired_svcport {
 	/* sessionAffinity ClientIP: seconds a client sticks to its backend
 	 * (K8S_SPEC §4.7); 0: no affinity. */
 	uint32_t affinity_timeout;
-	/* loadBalancerSourceRanges in the Service's families, sorted (by
-	 * family, addr, prefix_len) and de-duplicated; used by the
+	/* loadBalancerSourceRanges in the Service's families, host bits
+	 * cleared, sorted (xlb_cidr_cmp) and de-duplicated; used by the
 	 * frontends with source_ranges set. */
-	struct xlb_desired_cidr *source_ranges;
+	struct xlb_cidr *source_ranges;
 	size_t n_source_ranges;
 	/* Where it came from, for messages and the health check body. */
 	char svc_namespace[64];

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "../lib/xtest.h"
 #include "../lib/pkt.h"
+#include "lib/util.h"
 
 static struct xlb_dp *dp;
 static int if_xn0, if_xn1;
@@ -50,20 +51,12 @@ void xt_teardown(void)
 	xlb_dp_close(dp);
 }
 
-static __u64 now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ull + t.tv_nsec;
-}
-
 /* An answer entry for @vip on @ifindex expiring @ttl_ms from now (<0: in
  * the past). */
 static void own(const char *vip, int ifindex, int ttl_ms)
 {
 	struct xlb_l2_key k = { .ifindex = ifindex };
-	struct xlb_l2 v = { .expires_ns = now_ns() + (__s64)ttl_ms * 1000000 };
+	struct xlb_l2 v = { .expires_ns = xlb_mono_ns() + (__s64)ttl_ms * 1000000 };
 
 	k.family = strchr(vip, ':') ? XLB_AF_INET6 : XLB_AF_INET;
 	inet_pton(k.family == XLB_AF_INET6 ? AF_INET6 : AF_INET, vip, k.addr.bytes);

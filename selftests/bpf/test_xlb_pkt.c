@@ -40,6 +40,7 @@
 #include "../lib/xtest.h"
 #include "../lib/pkt.h"
 #include "maglev.h"
+#include "lib/util.h"
 
 static struct xlb_dp *dp;
 static int if_xn0, if_xn1, if_xp0;
@@ -114,7 +115,7 @@ static void flush_all(struct xlb_dp *d)
 	char key[64], next[64];
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
-		int fd = xlb_dp_map_fd(d, ms[i]);
+		int fd = xlb_dp_map_fd_rw(d, ms[i]);
 
 		while (!bpf_map_get_next_key(fd, NULL, next)) {
 			memcpy(key, next, sizeof(key));
@@ -688,7 +689,7 @@ XT_TEST(session_affinity_client_ip)
 {
 	__u8 in[PKT_MAX], exp[PKT_MAX];
 	__u32 one[] = { 21 }, two[] = { 22 };
-	int fd = xlb_dp_map_fd(dp, XLB_DPM_AFFINITY);
+	int fd = xlb_dp_map_fd_rw(dp, XLB_DPM_AFFINITY);
 	struct xlb_affinity_key ak = { .client.v4 = A_CLIENT, .svc_id = 20,
 				       .family = XLB_AF_INET };
 	struct xlb_affinity av;
@@ -1196,17 +1197,9 @@ static struct xlb_ct_key ct_key(__u32 s, __u16 sp, __u32 da, __u16 dp_, __u8 pro
 	return k;
 }
 
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 static __u64 lifetime_s(const struct xlb_ct *ct)
 {
-	__u64 now = mono_ns();
+	__u64 now = xlb_mono_ns();
 
 	return ct->expires_ns > now ? (ct->expires_ns - now) / 1000000000ull : 0;
 }
@@ -1215,7 +1208,7 @@ static __u64 lifetime_s(const struct xlb_ct *ct)
  * nonzero (time passing, without waiting for it). */
 static void ct_age(struct xlb_dp *d, const struct xlb_ct_key *k, __u64 age_ns, __u64 abs)
 {
-	int fd = xlb_dp_map_fd(d, XLB_DPM_CT);
+	int fd = xlb_dp_map_fd_rw(d, XLB_DPM_CT);
 	struct xlb_ct v;
 
 	if (bpf_map_lookup_elem(fd, k, &v))
@@ -1361,7 +1354,7 @@ XT_TEST(snat_takeover_atomic)
 			 rv.nat_daddr.v4 == A_CLIENT, "flow 1 holds the port"))
 		goto out;
 	/* Its reply entry expires (the forward entry lives on). */
-	ct_age(d, &rk, 0, mono_ns() - 1000000000ull);
+	ct_age(d, &rk, 0, xlb_mono_ns() - 1000000000ull);
 
 	s = from_client(A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	ASSERT_EQ(send_xdp(d, &s, if_xn0, &r), XDP_REDIRECT, "flow 2 forwarded");
@@ -1520,7 +1513,7 @@ XT_TEST(lost_direction_recovers)
 	__u32 ids[] = { BE_REMOTE };
 	__u8 exp[PKT_MAX];
 	struct xlb_ct_key fk = ct_key(A_CLIENT, 40300, A_NODE, 30081, IPPROTO_TCP), rk;
-	int fd = xlb_dp_map_fd(dp, XLB_DPM_CT);
+	int fd = xlb_dp_map_fd_rw(dp, XLB_DPM_CT);
 	struct pkt_spec s, rs, e;
 	struct xlb_ct f, rv;
 	__u16 port;
@@ -1812,7 +1805,7 @@ XT_TEST(evicted_reply_entry_never_shared)
 
 	if (!ASSERT_TRUE(d, "load"))
 		return;
-	fd = xlb_dp_map_fd(d, XLB_DPM_CT);
+	fd = xlb_dp_map_fd_rw(d, XLB_DPM_CT);
 	node_setup(d);
 	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
 	s = from_client(A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
@@ -2032,7 +2025,7 @@ XT_TEST(per_service_counters)
 	size_t len;
 
 	node_setup(dp);
-	fd = xlb_dp_map_fd(dp, XLB_DPM_SVC_STATS);
+	fd = xlb_dp_map_fd_rw(dp, XLB_DPM_SVC_STATS);
 	memset(vals, 0, sizeof(vals));
 	bpf_map_update_elem(fd, &key, vals, BPF_ANY);
 	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);

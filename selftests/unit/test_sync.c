@@ -358,7 +358,7 @@ XT_TEST(pinned_conntrack_survives_size_change)
 	dp = load_opts(&o);
 	if (!ASSERT_TRUE(dp, "first load"))
 		goto out;
-	bpf_map_update_elem(xlb_dp_map_fd(dp, XLB_DPM_CT), &k, &v, BPF_ANY);
+	bpf_map_update_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &k, &v, BPF_ANY);
 	xlb_dp_close(dp);
 
 	o.max_ct = 4096;
@@ -524,7 +524,7 @@ static void clear_map(struct xlb_dp *dp, enum xlb_dp_map m, size_t ksz)
 	char k[64];
 
 	while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, m), NULL, k))
-		if (bpf_map_delete_elem(xlb_dp_map_fd(dp, m), k))
+		if (bpf_map_delete_elem(xlb_dp_map_fd_rw(dp, m), k))
 			break;
 	(void)ksz;
 }

@@ -24,6 +24,7 @@
 #include "datapath.h"
 #include "maglev.h"
 #include "../lib/xtest.h"
+#include "lib/util.h"
 
 static char tmp_dir[] = "/tmp/xlbctl-test.XXXXXX";
 static bool have_tmp, mounted;
@@ -54,14 +55,6 @@ static union xlb_addr a6(const char *s)
 
 	inet_pton(AF_INET6, s, a.bytes);
 	return a;
-}
-
-static __u64 mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 static int put_meta(__u32 id, const char *name, __u32 flags)
@@ -112,7 +105,7 @@ static int put_ct(__u8 family, __u8 proto, union xlb_addr s, __u16 sp, union xlb
 		.svc_id = svc_id, .backend_id = be_id, .expires_ns = expires,
 	};
 
-	return bpf_map_update_elem(xlb_dp_map_fd(dp, XLB_DPM_CT), &k, &v, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &k, &v, BPF_ANY) ? -errno : 0;
 }
 
 /* Per-CPU counter: CPU c holds (c + 1) * (packets, bytes), so the sum over
@@ -128,7 +121,7 @@ static int put_counter(enum xlb_dp_map m, __u32 key, __u64 packets, __u64 bytes)
 		v[c].packets = packets * (c + 1);
 		v[c].bytes = bytes * (c + 1);
 	}
-	err = bpf_map_update_elem(xlb_dp_map_fd(dp, m), &key, v, BPF_ANY) ? -errno : 0;
+	err = bpf_map_update_elem(xlb_dp_map_fd_rw(dp, m), &key, v, BPF_ANY) ? -errno : 0;
 	free(v);
 	return err;
 }
@@ -167,7 +160,7 @@ static int write_fixture(void)
 	static const char *const api_keys[] = { "[fd00::5]:8443" };
 	static const __u32 api_ids[] = { 301 };
 	union xlb_addr none = {};
-	__u64 now = now_at_fixture = mono_ns();
+	__u64 now = now_at_fixture = xlb_mono_ns();
 	int err = 0;
 
 	err = err ?: put_meta(SVC_WEB, "default/web:http/TCP", 0);
@@ -898,7 +891,7 @@ static void vip_row(const char *ip, const char *svc, const char *pool, const cha
 	ASSERT_OK(xlb_dp_vip_meta_set(dp, &k, &m), "vip meta");
 	if (ttl_ms) {
 		struct xlb_l2_key lk = { .addr = a4(ip), .ifindex = 1, .family = XLB_AF_INET };
-		struct xlb_l2 v = { .expires_ns = mono_ns() + (__s64)ttl_ms * 1000000 };
+		struct xlb_l2 v = { .expires_ns = xlb_mono_ns() + (__s64)ttl_ms * 1000000 };
 
 		ASSERT_OK(xlb_dp_l2_set(dp, &lk, &v), "l2 entry");
 	}

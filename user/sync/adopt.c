@@ -122,7 +122,7 @@ static int adopt_ranges(struct xlb_sync *s)
 
 	for (prev = NULL; !bpf_map_get_next_key(fd, prev, &rnext); prev = &rk) {
 		__u32 id = ntohl(rnext.id);
-		struct xlb_desired_cidr c = { .family = id >> 24,
+		struct xlb_cidr c = { .family = id >> 24,
 					      .prefix_len = rnext.prefixlen - 32 };
 
 		rk = rnext;
@@ -207,7 +207,7 @@ int mirror_adopt(struct xlb_sync *s)
 
 		qsort(m->bes, m->n_bes, sizeof(*m->bes), mirror_be_cmp);
 		qsort(m->fes, m->n_fes, sizeof(*m->fes), mirror_fe_cmp);
-		qsort(m->ranges, m->n_ranges, sizeof(*m->ranges), mirror_range_cmp);
+		qsort(m->ranges, m->n_ranges, sizeof(*m->ranges), xlb_cidr_cmp);
 	}
 	qsort(s->svcs, s->n, sizeof(*s->svcs), mirror_svc_cmp);
 	if (!s->next_be_id)

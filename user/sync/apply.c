@@ -68,7 +68,7 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 			 &d->source_ranges[i]))
 			return -ENOMEM;
 	}
-	qsort(nw->ranges, nw->n_ranges, sizeof(*nw->ranges), mirror_range_cmp);
+	qsort(nw->ranges, nw->n_ranges, sizeof(*nw->ranges), xlb_cidr_cmp);
 
 	for (size_t i = 0; i < d->n_backends; i++) {
 		const struct xlb_desired_backend *db = &d->backends[i];
@@ -169,10 +169,10 @@ static int write_table(struct xlb_sync *s, struct plan *p)
 	for (size_t i = 0; i < nw->n_bes; i++) {
 		char a[INET6_ADDRSTRLEN] = "";
 
-		inet_ntop(nw->bes[i].family == XLB_AF_INET ? AF_INET : AF_INET6,
-			  &nw->bes[i].addr, a, sizeof(a));
 		/* The Maglev identity of a backend: the same on every node. */
-		snprintf(keys[i], sizeof(keys[i]), "%s:%u", a, nw->bes[i].port);
+		snprintf(keys[i], sizeof(keys[i]), "%s:%u",
+			 xlb_addr_str(nw->bes[i].family, &nw->bes[i].addr, a, sizeof(a)),
+			 nw->bes[i].port);
 		mb[i].key = keys[i];
 		mb[i].key_len = strlen(keys[i]);
 		mb[i].id = nw->bes[i].id;
@@ -306,7 +306,7 @@ static void write_ranges(struct apply *a, struct plan *p)
 	int err = 0;
 
 	for (size_t r = 0; r < p->nw.n_ranges; r++) {
-		const struct xlb_desired_cidr *c = &p->nw.ranges[r];
+		const struct xlb_cidr *c = &p->nw.ranges[r];
 
 		if (p->has_old && p->old.trusted && mirror_range_in(&p->old, c))
 			continue;
@@ -444,7 +444,7 @@ static void remove_backends(struct apply *a, struct plan *p)
 			a->st->backends_removed++;
 	}
 	for (size_t r = 0; r < p->old.n_ranges; r++) {
-		const struct xlb_desired_cidr *c = &p->old.ranges[r];
+		const struct xlb_cidr *c = &p->old.ranges[r];
 
 		if (p->has_new && mirror_range_in(&p->nw, c))
 			continue;

@@ -38,20 +38,9 @@ int mirror_fe_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct xlb_svc_key));
 }
 
-int mirror_range_cmp(const void *a, const void *b)
+bool mirror_range_in(const struct msvc *m, const struct xlb_cidr *r)
 {
-	const struct xlb_desired_cidr *x = a, *y = b;
-	int c;
-
-	if (x->family != y->family)
-		return x->family - y->family;
-	c = memcmp(&x->addr, &y->addr, sizeof(x->addr));
-	return c ? c : x->prefix_len - y->prefix_len;
-}
-
-bool mirror_range_in(const struct msvc *m, const struct xlb_desired_cidr *r)
-{
-	return bsearch(r, m->ranges, m->n_ranges, sizeof(*r), mirror_range_cmp) != NULL;
+	return bsearch(r, m->ranges, m->n_ranges, sizeof(*r), xlb_cidr_cmp) != NULL;
 }
 
 int mirror_svc_cmp(const void *a, const void *b)

@@ -36,7 +36,7 @@ struct msvc {
 	size_t n_bes;
 	struct mfe *fes;		/* sorted by key (memcmp) */
 	size_t n_fes;
-	struct xlb_desired_cidr *ranges;	/* loadBalancerSourceRanges */
+	struct xlb_cidr *ranges;	/* loadBalancerSourceRanges */
 	size_t n_ranges;
 	struct xlb_svc_meta meta;
 	__u32 extra_table;		/* adopted: a second table its frontends
@@ -71,9 +71,8 @@ __u32 mirror_id_alloc(__u8 *bits, __u32 max);
 /* Sort orders of the mirror's lists (bsearch and qsort). */
 int mirror_be_cmp(const void *a, const void *b);	/* family, addr, port */
 int mirror_fe_cmp(const void *a, const void *b);	/* key, memcmp */
-int mirror_range_cmp(const void *a, const void *b);
 int mirror_svc_cmp(const void *a, const void *b);	/* name */
-bool mirror_range_in(const struct msvc *m, const struct xlb_desired_cidr *r);
+bool mirror_range_in(const struct msvc *m, const struct xlb_cidr *r);
 /* The backend of @m with @b's id (lists are sorted by address, and an id
  * stands for one address within a service port). */
 const struct mbe *mirror_be_find(const struct msvc *m, const struct mbe *b);
