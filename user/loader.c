@@ -628,8 +628,3 @@ int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp)
 	return dp->ld ? bpf_program__fd(dp->ld->skel->progs.xlb_tc_ingress) : -ENOENT;
 }
 
-struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp)
-{
-	return dp->ld ? dp->ld->skel : NULL;
-}
-

@@ -20,8 +20,6 @@ struct xlb_dp_opts {
 	__u32 max_tables;
 };
 
-struct xlb_bpf;
-
 /* Load the programs; maps pinned under pin_dir are adopted, missing ones
  * created and pinned. Programs are pinned as prog_xdp, prog_tc_egress and
  * prog_tc_ingress. Closed by xlb_dp_close().
@@ -46,7 +44,6 @@ int xlb_dp_tc_full_fd(const struct xlb_dp *dp);
 enum xlb_dp_sock { XLB_SOCK_CONNECT4, XLB_SOCK_SENDMSG4, XLB_SOCK_RECVMSG4,
 		   XLB_SOCK_GETPEERNAME4, XLB_SOCK_MAX };
 int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which);
-struct xlb_bpf *xlb_dp_skel(const struct xlb_dp *dp);
 
 /* Remove every pin xlb_dp_load() creates under @pin_dir. */
 int xlb_dp_unpin(const char *pin_dir);
