@@ -37,19 +37,9 @@ static void note_err(int *first, struct xlb_sync_stats *st, int err,
 		*first = err;
 }
 
-/* Fill p->nw from the desired service port, reusing old ids. */
-static int plan_new(struct xlb_sync *s, struct plan *p,
-		    const struct xlb_desired_svcport *d)
+/* The datapath is IPv4 today: IPv6 frontends, ranges and backends wait. */
+static int plan_frontends(struct msvc *nw, const struct xlb_desired_svcport *d)
 {
-	struct msvc *nw = &p->nw, *old = p->has_old ? &p->old : NULL;
-	size_t j = 0;
-
-	snprintf(nw->name, sizeof(nw->name), "%s", d->name);
-	nw->svc_id = old ? old->svc_id : mirror_id_alloc(s->svc_ids, s->o.max_tables);
-	if (!nw->svc_id)
-		return -ENOSPC;
-
-	/* The datapath is IPv4 today: IPv6 frontends and backends wait. */
 	for (size_t i = 0; i < d->n_frontends; i++) {
 		struct mfe fe = { .key = d->frontends[i].key };
 
@@ -61,14 +51,28 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 			return -ENOMEM;
 	}
 	qsort(nw->fes, nw->n_fes, sizeof(*nw->fes), mirror_fe_cmp);
+	return 0;
+}
+
+static int plan_ranges(struct msvc *nw, const struct xlb_desired_svcport *d)
+{
 	for (size_t i = 0; i < d->n_source_ranges; i++) {
 		if (d->source_ranges[i].family != XLB_AF_INET)
 			continue;
 		if (mirror_push((void **)&nw->ranges, &nw->n_ranges, sizeof(nw->ranges[0]),
-			 &d->source_ranges[i]))
+				&d->source_ranges[i]))
 			return -ENOMEM;
 	}
 	qsort(nw->ranges, nw->n_ranges, sizeof(*nw->ranges), xlb_cidr_cmp);
+	return 0;
+}
+
+/* The backends, keeping the ids of those in @old (NULL: a new service
+ * port) and handing new ids to the others. */
+static int plan_backends(struct xlb_sync *s, struct msvc *nw, const struct msvc *old,
+			 const struct xlb_desired_svcport *d)
+{
+	size_t j = 0;
 
 	for (size_t i = 0; i < d->n_backends; i++) {
 		const struct xlb_desired_backend *db = &d->backends[i];
@@ -82,7 +86,7 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 			return -ENOMEM;
 	}
 	qsort(nw->bes, nw->n_bes, sizeof(*nw->bes), mirror_be_cmp);
-	/* Keep the ids of backends that stay (both lists sorted). */
+	/* Both lists sorted: one walk. */
 	for (size_t i = 0; i < nw->n_bes; i++) {
 		while (old && j < old->n_bes && mirror_be_cmp(&old->bes[j], &nw->bes[i]) < 0)
 			j++;
@@ -91,7 +95,13 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 		else
 			nw->bes[i].id = s->next_be_id++;
 	}
+	return 0;
+}
 
+/* What every frontend carries and the name entry (the table is
+ * plan_table's). */
+static void plan_values(struct msvc *nw, const struct xlb_desired_svcport *d)
+{
 	nw->val.svc_id = nw->svc_id;
 	nw->val.backend_count = nw->n_bes > 0xffff ? 0xffff : nw->n_bes;
 	nw->val.total_count = d->total_ready_v4 > 0xffff ? 0xffff : d->total_ready_v4;
@@ -104,6 +114,25 @@ static int plan_new(struct xlb_sync *s, struct plan *p,
 	nw->meta.n_frontends = nw->n_fes;
 	nw->meta.n_backends = nw->n_bes;
 	nw->meta.total_ready = d->total_ready_v4;
+}
+
+/* Fill p->nw from the desired service port, reusing old ids. */
+static int plan_new(struct xlb_sync *s, struct plan *p,
+		    const struct xlb_desired_svcport *d)
+{
+	struct msvc *nw = &p->nw, *old = p->has_old ? &p->old : NULL;
+	int err;
+
+	snprintf(nw->name, sizeof(nw->name), "%s", d->name);
+	nw->svc_id = old ? old->svc_id : mirror_id_alloc(s->svc_ids, s->o.max_tables);
+	if (!nw->svc_id)
+		return -ENOSPC;
+	err = plan_frontends(nw, d);
+	err = err ?: plan_ranges(nw, d);
+	err = err ?: plan_backends(s, nw, old, d);
+	if (err)
+		return err;
+	plan_values(nw, d);
 	nw->trusted = true;
 	return 0;
 }
@@ -547,30 +576,12 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
 	return a.first;
 }
 
-int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
-		  const struct xlb_node_iface *ifs, size_t n_ifs)
+/* Add before remove: an address that stays is never missing. */
+static int node_write(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
+		      const struct xlb_node_iface *ifs, size_t n_ifs)
 {
-	struct xlb_addr_key *na = NULL;
-	struct xlb_node_iface *ni = NULL;
 	int first = 0, err;
 
-	/* Unchanged (same sets, same order): nothing to write. */
-	if (n_addrs == s->n_addrs && n_ifs == s->n_ifs &&
-	    (!n_addrs || !memcmp(addrs, s->addrs, n_addrs * sizeof(*addrs))) &&
-	    (!n_ifs || !memcmp(ifs, s->ifs, n_ifs * sizeof(*ifs))))
-		return 0;
-	if (n_addrs && !(na = malloc(n_addrs * sizeof(*na))))
-		return -ENOMEM;
-	if (n_ifs && !(ni = malloc(n_ifs * sizeof(*ni)))) {
-		free(na);
-		return -ENOMEM;
-	}
-	if (n_addrs)
-		memcpy(na, addrs, n_addrs * sizeof(*na));
-	if (n_ifs)
-		memcpy(ni, ifs, n_ifs * sizeof(*ni));
-
-	/* Add before remove: an address that stays is never missing. */
 	for (size_t i = 0; i < n_addrs; i++) {
 		err = xlb_dp_node_addr_set(s->dp, &addrs[i], 0);
 		if (err && !first)
@@ -588,6 +599,13 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 		if (err && !first)
 			first = err;
 	}
+	return first;
+}
+
+/* What the previous sets had and the new ones do not. */
+static void node_remove_stale(struct xlb_sync *s, const struct xlb_addr_key *addrs,
+			      size_t n_addrs, const struct xlb_node_iface *ifs, size_t n_ifs)
+{
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		bool keep = false;
 
@@ -607,6 +625,32 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 		if (!keep)
 			xlb_dp_iface_del(s->dp, s->ifs[i].ifindex);
 	}
+}
+
+int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
+		  const struct xlb_node_iface *ifs, size_t n_ifs)
+{
+	struct xlb_addr_key *na = NULL;
+	struct xlb_node_iface *ni = NULL;
+	int first;
+
+	/* Unchanged (same sets, same order): nothing to write. */
+	if (n_addrs == s->n_addrs && n_ifs == s->n_ifs &&
+	    (!n_addrs || !memcmp(addrs, s->addrs, n_addrs * sizeof(*addrs))) &&
+	    (!n_ifs || !memcmp(ifs, s->ifs, n_ifs * sizeof(*ifs))))
+		return 0;
+	if (n_addrs && !(na = malloc(n_addrs * sizeof(*na))))
+		return -ENOMEM;
+	if (n_ifs && !(ni = malloc(n_ifs * sizeof(*ni)))) {
+		free(na);
+		return -ENOMEM;
+	}
+	if (n_addrs)
+		memcpy(na, addrs, n_addrs * sizeof(*na));
+	if (n_ifs)
+		memcpy(ni, ifs, n_ifs * sizeof(*ni));
+	first = node_write(s, addrs, n_addrs, ifs, n_ifs);
+	node_remove_stale(s, addrs, n_addrs, ifs, n_ifs);
 	free(s->addrs);
 	free(s->ifs);
 	s->addrs = na;
