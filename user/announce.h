@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "datapath.h"
+#include "sync/write.h"
 #include "k8s.h"
 
 struct xlb_node_info {

@@ -24,7 +24,7 @@
 
 #include <xlb/abi.h>
 #include "xlb.skel.h"
-#include "datapath.h"
+#include "lib/maps.h"
 #include "explain.h"
 
 /* Private conntrack and affinity maps: a flow makes at most four entries. */

@@ -8,7 +8,7 @@
  * own, field by field *by name*, reading the old layout from the BTF the
  * kernel keeps for the old map: no table of past layouts to maintain, and
  * a downgrade migrates the same way. Pure functions; the copy loop that
- * writes maps is in datapath.c.
+ * writes maps is in loader.c.
  */
 #ifndef XLB_MAPLAYOUT_H
 #define XLB_MAPLAYOUT_H

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "datapath.h"
+#include "lib/maps.h"
 
 #define XLB_METRICS_DEFAULT "0.0.0.0:10249"
 #define XLB_METRICS_MAX_WATCHES 8

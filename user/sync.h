@@ -22,7 +22,7 @@
 #ifndef XLB_SYNC_H
 #define XLB_SYNC_H
 
-#include "datapath.h"
+#include "lib/maps.h"
 #include "translate.h"
 
 struct xlb_sync_opts {
