@@ -301,7 +301,8 @@ static int find_old(struct xlb_dp *dp, const char *pin_dir)
 		return 0;
 	while (!err && (e = readdir(d))) {
 		for (int m = 0; m < XLB_DPM_MAX && !err; m++) {
-			if (!xlb_dp_is_pin_of(e->d_name, m) || !strcmp(e->d_name, xlb_dp_pin_name(m)))
+			if (!xlb_dp_is_pin_of(e->d_name, m) ||
+			    !strcmp(e->d_name, xlb_dp_pin_name(m)))
 				continue;
 			err = xlb_dp_pin_path(path, sizeof(path), pin_dir, e->d_name);
 			if (!err)
@@ -410,8 +411,9 @@ static void migrate(struct xlb_dp *dp, bool second)
 					(unsigned long long)om->copied);
 			else if (om->copied > before || !second)
 				pr_info("%s: %llu entries carried into %s%s\n", om->path,
-					(unsigned long long)(om->copied - before), xlb_dp_pin_name(m),
-					second ? " (written by the old programs until the swap)" : "");
+					(unsigned long long)(om->copied - before),
+					xlb_dp_pin_name(m), second ?
+					" (written by the old programs until the swap)" : "");
 		}
 	}
 }
