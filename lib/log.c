@@ -6,7 +6,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
-#include "log.h"
+#include "lib/log.h"
 
 static enum xlb_log_level log_level = XLB_LOG_INFO;
 static const char *const level_names[] = { "E", "W", "I", "D" };
