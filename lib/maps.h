@@ -2,8 +2,10 @@
 /*
  * The pinned maps, read-only. Every fd this header hands out is opened
  * (or duplicated) with BPF_F_RDONLY: the kernel refuses updates and
- * deletes through it, so a reader cannot write a map by mistake. Writes
- * go through sync/write.h, the only code holding writable fds.
+ * deletes through it, so a reader cannot write a map by mistake. (The ring
+ * buffer xlb_events is the exception, see ro_flags(): its fd writes only
+ * the reader's position.) Writes go through sync/write.h, the only code
+ * holding writable fds.
  *
  * xlbctl, tests and the agent's readers (metrics, announce's adoption)
  * link this without the BPF skeleton: pin names come from a table
