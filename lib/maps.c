@@ -108,43 +108,48 @@ struct xlb_dp *xlb_dp_alloc(const char *pin_dir)
 	return dp;
 }
 
-int xlb_dp_ro_from_rw(struct xlb_dp *dp)
+/* The read-only fd of map @m: its pin, when there is one (plain file
+ * access), else by id (BPF_MAP_GET_FD_BY_ID needs CAP_SYS_ADMIN). */
+static int ro_open(const struct xlb_dp *dp, enum xlb_dp_map m)
+{
+	LIBBPF_OPTS(bpf_get_fd_by_id_opts, o, .open_flags = ro_flags(m));
+	LIBBPF_OPTS(bpf_obj_get_opts, po, .file_flags = ro_flags(m));
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (dp->pin_dir[0]) {
+		err = xlb_dp_pin_path(path, sizeof(path), dp->pin_dir, xlb_dp_pin_name(m));
+		if (err)
+			return err;
+		fd = bpf_obj_get_opts(path, &po);
+	} else if (bpf_obj_get_info_by_fd(dp->rw[m], &info, &len)) {
+		return -errno;
+	} else {
+		fd = bpf_map_get_fd_by_id_opts(info.id, &o);
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+int xlb_dp_ro_open(struct xlb_dp *dp)
 {
 	for (int m = 0; m < XLB_DPM_MAX; m++) {
-		LIBBPF_OPTS(bpf_get_fd_by_id_opts, o, .open_flags = ro_flags(m));
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-
-		if (bpf_obj_get_info_by_fd(dp->rw[m], &info, &len))
-			return -errno;
-		dp->ro[m] = bpf_map_get_fd_by_id_opts(info.id, &o);
+		dp->ro[m] = ro_open(dp, m);
 		if (dp->ro[m] < 0)
-			return -errno;
+			return dp->ro[m];
 	}
 	return 0;
 }
 
 struct xlb_dp *xlb_dp_open_pinned(const char *pin_dir)
 {
-	char path[PATH_MAX];
-	struct xlb_dp *dp;
-	int err = 0;
+	struct xlb_dp *dp = xlb_dp_alloc(pin_dir);
+	int err;
 
-	dp = xlb_dp_alloc(pin_dir);
 	if (!dp)
 		return NULL;
-	for (int m = 0; m < XLB_DPM_MAX; m++) {
-		LIBBPF_OPTS(bpf_obj_get_opts, o, .file_flags = ro_flags(m));
-
-		err = xlb_dp_pin_path(path, sizeof(path), pin_dir, xlb_dp_pin_name(m));
-		if (err)
-			break;
-		dp->ro[m] = bpf_obj_get_opts(path, &o);
-		if (dp->ro[m] < 0) {
-			err = -errno;
-			break;
-		}
-	}
+	err = xlb_dp_ro_open(dp);
 	if (err) {
 		xlb_dp_close(dp);
 		errno = -err;

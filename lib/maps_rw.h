@@ -24,7 +24,8 @@ struct xlb_dp {
 
 /* A handle with every fd -1. */
 struct xlb_dp *xlb_dp_alloc(const char *pin_dir);
-/* Fill dp->ro from dp->rw: read-only fds of the same maps. 0 or -errno. */
-int xlb_dp_ro_from_rw(struct xlb_dp *dp);
+/* Fill dp->ro: read-only fds of the maps, from their pins under
+ * dp->pin_dir or, when nothing is pinned, from dp->rw. 0 or -errno. */
+int xlb_dp_ro_open(struct xlb_dp *dp);
 
 #endif /* XLB_LIB_MAPS_RW_H */

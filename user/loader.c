@@ -547,7 +547,7 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 	}
 	for (int m = 0; m < XLB_DPM_MAX; m++)
 		dp->rw[m] = bpf_map__fd(skel_map(dp->ld->skel, m));
-	err = xlb_dp_ro_from_rw(dp);
+	err = xlb_dp_ro_open(dp);
 	if (err)
 		goto err;
 	/* Before sync adopts the maps (service and backend ids) and before
