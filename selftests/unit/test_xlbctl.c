@@ -945,7 +945,7 @@ XT_TEST(test_explain)
 			 a4("198.51.100.8"), 40001, a4("10.0.0.1"), 30080,
 			 a4("198.51.100.8"), 40001, a4("10.244.1.5"), 8080,
 			 XLB_CT_FWD_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST,
-			 SVC_WEB, 101, mono_ns() + 10 * 1000000000ull), "renew the local flow");
+			 SVC_WEB, 101, xlb_mono_ns() + 10 * 1000000000ull), "renew the local flow");
 	r = run("-j explain tcp 198.51.100.8:40001 10.0.0.1:30080 --flags ack");
 	ASSERT_EQ(r.status, 0, "explain conntrack hit");
 	ASSERT_TRUE(r.json != NULL, "explain -j is JSON");

@@ -3,7 +3,10 @@
  * The maps pinned under the pin dir, read as sorted arrays of records: one
  * dump for every map (batch lookups, or a key walk on kernels without
  * them), and the service names and backends most objects join on. The
- * only file of xlbctl that calls the datapath's API (user/datapath.h).
+ * only file of xlbctl that calls the datapath's API: lib/maps.h, read-only
+ * fds, and sync/write.h for the one write xlbctl makes (the monitor
+ * switch). xlbctl links neither the loader nor the BPF skeleton (explain's
+ * private instance aside, user/explain.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "sync/write.h"
 #include "xlbctl.h"
 
 /* The pinned maps, once ctl_need() opened them: the only handle on the

@@ -21,7 +21,7 @@
 #include <cjson/cJSON.h>
 #include <xlb/abi.h>
 
-#include "datapath.h"
+#include "lib/maps.h"
 #include "lib/print.h"
 
 #define PROG "xlbctl"

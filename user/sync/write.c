@@ -196,7 +196,6 @@ int xlb_dp_vip_meta_del(struct xlb_dp *dp, const struct xlb_addr_key *k)
 
 int xlb_dp_monitor_set(struct xlb_dp *dp, const struct xlb_monitor_cfg *c)
 {
-	LIBBPF_OPTS(bpf_obj_get_opts, o);
 	char path[PATH_MAX];
 	__u32 zero = 0;
 	int fd, err;
@@ -208,7 +207,7 @@ int xlb_dp_monitor_set(struct xlb_dp *dp, const struct xlb_monitor_cfg *c)
 			      xlb_dp_pin_name(XLB_DPM_MONITOR));
 	if (err)
 		return err;
-	fd = bpf_obj_get_opts(path, &o);
+	fd = bpf_obj_get(path);
 	if (fd < 0)
 		return -errno;
 	err = bpf_map_update_elem(fd, &zero, c, BPF_ANY) ? -errno : 0;
