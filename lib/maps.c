@@ -14,25 +14,25 @@
 #include "xlb_pins.h"
 
 const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
-	[XLB_DPM_SVC]		= XLB_MAP_SVC,
-	[XLB_DPM_BACKENDS]	= XLB_MAP_BACKENDS,
-	[XLB_DPM_MAGLEV]	= XLB_MAP_MAGLEV,
-	[XLB_DPM_CT]		= XLB_MAP_CT,
-	[XLB_DPM_NODE_ADDRS]	= XLB_MAP_NODE_ADDRS,
-	[XLB_DPM_IFACES]	= XLB_MAP_IFACES,
-	[XLB_DPM_SVC_STATS]	= XLB_MAP_SVC_STATS,
-	[XLB_DPM_REASONS]	= XLB_MAP_REASONS,
-	[XLB_DPM_SVC_META]	= XLB_MAP_SVC_META,
-	[XLB_DPM_AFFINITY]	= XLB_MAP_AFFINITY,
-	[XLB_DPM_SRC_RANGES]	= XLB_MAP_SRC_RANGES,
-	[XLB_DPM_FRAGS]		= XLB_MAP_FRAGS,
-	[XLB_DPM_TX_DEVS]	= XLB_MAP_TX_DEVS,
-	[XLB_DPM_PEER_DEVS]	= XLB_MAP_PEER_DEVS,
-	[XLB_DPM_SOCK_REV]	= XLB_MAP_SOCK_REV,
-	[XLB_DPM_L2]		= XLB_MAP_L2,
-	[XLB_DPM_VIP_META]	= XLB_MAP_VIP_META,
-	[XLB_DPM_MONITOR]	= XLB_MAP_MONITOR,
-	[XLB_DPM_EVENTS]	= XLB_MAP_EVENTS,
+	[XLB_DPM_SVC] = XLB_MAP_SVC,
+	[XLB_DPM_BACKENDS] = XLB_MAP_BACKENDS,
+	[XLB_DPM_MAGLEV] = XLB_MAP_MAGLEV,
+	[XLB_DPM_CT] = XLB_MAP_CT,
+	[XLB_DPM_NODE_ADDRS] = XLB_MAP_NODE_ADDRS,
+	[XLB_DPM_IFACES] = XLB_MAP_IFACES,
+	[XLB_DPM_SVC_STATS] = XLB_MAP_SVC_STATS,
+	[XLB_DPM_REASONS] = XLB_MAP_REASONS,
+	[XLB_DPM_SVC_META] = XLB_MAP_SVC_META,
+	[XLB_DPM_AFFINITY] = XLB_MAP_AFFINITY,
+	[XLB_DPM_SRC_RANGES] = XLB_MAP_SRC_RANGES,
+	[XLB_DPM_FRAGS] = XLB_MAP_FRAGS,
+	[XLB_DPM_TX_DEVS] = XLB_MAP_TX_DEVS,
+	[XLB_DPM_PEER_DEVS] = XLB_MAP_PEER_DEVS,
+	[XLB_DPM_SOCK_REV] = XLB_MAP_SOCK_REV,
+	[XLB_DPM_L2] = XLB_MAP_L2,
+	[XLB_DPM_VIP_META] = XLB_MAP_VIP_META,
+	[XLB_DPM_MONITOR] = XLB_MAP_MONITOR,
+	[XLB_DPM_EVENTS] = XLB_MAP_EVENTS,
 };
 
 const char *xlb_dp_pin_name(enum xlb_dp_map m)
@@ -176,8 +176,7 @@ int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m)
 	return m < XLB_DPM_MAX ? dp->ro[m] : -EINVAL;
 }
 
-int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 *m,
-		     __u32 cap)
+int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 *m, __u32 cap)
 {
 	LIBBPF_OPTS(bpf_get_fd_by_id_opts, o, .open_flags = BPF_F_RDONLY);
 	struct bpf_map_info info = {};

@@ -36,8 +36,8 @@ enum xlb_dp_map {
 	XLB_DPM_SOCK_REV,
 	XLB_DPM_L2,
 	XLB_DPM_VIP_META,
-	XLB_DPM_MONITOR,	/* xlbctl monitor's switch */
-	XLB_DPM_EVENTS,		/* the monitor's ring buffer */
+	XLB_DPM_MONITOR, /* xlbctl monitor's switch */
+	XLB_DPM_EVENTS,	 /* the monitor's ring buffer */
 	XLB_DPM_MAX,
 };
 
@@ -64,8 +64,7 @@ int xlb_dp_map_fd(const struct xlb_dp *dp, enum xlb_dp_map m);
 /* Read a table back (m entries into @ids); -ENOENT when the slot is empty,
  * -EAGAIN when the table is bigger than a non-zero @cap (its slot was
  * reused). @cap 0: just the size. */
-int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 *m,
-		     __u32 cap);
+int xlb_dp_table_get(const struct xlb_dp *dp, __u32 table_id, __u32 *ids, __u32 *m, __u32 cap);
 /* Number of possible CPUs (per-CPU map value count). */
 int xlb_dp_ncpus(void);
 

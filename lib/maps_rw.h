@@ -17,7 +17,7 @@ struct xlb_loader;
 struct xlb_dp {
 	int ro[XLB_DPM_MAX];	/* what xlb_dp_map_fd() hands out */
 	int rw[XLB_DPM_MAX];	/* -1 in a read-only handle (opened from pins) */
-	char pin_dir[PATH_MAX];	/* "" when nothing is pinned (packet tests) */
+	char pin_dir[PATH_MAX]; /* "" when nothing is pinned (packet tests) */
 	struct xlb_loader *ld;	/* the programs, when xlb_dp_load() made it */
 	void (*unload)(struct xlb_loader *ld);
 };

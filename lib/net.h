@@ -9,7 +9,7 @@
 /* An address prefix: loadBalancerSourceRanges, --nodeport-addresses. */
 struct xlb_cidr {
 	union xlb_addr addr;
-	__u8 family;		/* XLB_AF_INET / XLB_AF_INET6 */
+	__u8 family; /* XLB_AF_INET / XLB_AF_INET6 */
 	__u8 prefix_len;
 };
 

@@ -12,9 +12,9 @@
 #include "lib/maps.h"
 
 struct xlb_dp_opts {
-	const char *pin_dir;	/* NULL: pin nothing (packet tests) */
+	const char *pin_dir; /* NULL: pin nothing (packet tests) */
 	struct xlb_cfg cfg;
-	__u32 max_ct;		/* 0: default for each */
+	__u32 max_ct; /* 0: default for each */
 	__u32 max_services;
 	__u32 max_backends;
 	__u32 max_tables;
@@ -41,8 +41,13 @@ int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp);
 int xlb_dp_tc_full_fd(const struct xlb_dp *dp);
 
 /* The cgroup sock_addr programs (local access), in attach-type order. */
-enum xlb_dp_sock { XLB_SOCK_CONNECT4, XLB_SOCK_SENDMSG4, XLB_SOCK_RECVMSG4,
-		   XLB_SOCK_GETPEERNAME4, XLB_SOCK_MAX };
+enum xlb_dp_sock {
+	XLB_SOCK_CONNECT4,
+	XLB_SOCK_SENDMSG4,
+	XLB_SOCK_RECVMSG4,
+	XLB_SOCK_GETPEERNAME4,
+	XLB_SOCK_MAX
+};
 int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which);
 
 /* Remove every pin xlb_dp_load() creates under @pin_dir. */

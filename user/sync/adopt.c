@@ -105,8 +105,11 @@ static int adopt_backends(struct xlb_sync *s)
 				continue;
 			return -ENOMEM;
 		}
-		b = (struct mbe){ .addr = be.addr, .port = ntohs(be.port),
-				  .family = be.family, .flags = be.flags, .id = id };
+		b = (struct mbe){ .addr = be.addr,
+				  .port = ntohs(be.port),
+				  .family = be.family,
+				  .flags = be.flags,
+				  .id = id };
 		if (mirror_push((void **)&m->bes, &m->n_bes, sizeof(b), &b))
 			return -ENOMEM;
 	}
@@ -122,8 +125,7 @@ static int adopt_ranges(struct xlb_sync *s)
 
 	for (prev = NULL; !bpf_map_get_next_key(fd, prev, &rnext); prev = &rk) {
 		__u32 id = ntohl(rnext.id);
-		struct xlb_cidr c = { .family = id >> 24,
-					      .prefix_len = rnext.prefixlen - 32 };
+		struct xlb_cidr c = { .family = id >> 24, .prefix_len = rnext.prefixlen - 32 };
 
 		rk = rnext;
 		memcpy(&c.addr, rnext.addr, sizeof(c.addr));
@@ -198,7 +200,7 @@ int mirror_adopt(struct xlb_sync *s)
 	err = err ?: adopt_frontends(s);
 	err = err ?: adopt_backends(s);
 	err = err ?: adopt_ranges(s);
-	err = err ?: adopt_stale_tables(s);	/* after the frontends took theirs */
+	err = err ?: adopt_stale_tables(s); /* after the frontends took theirs */
 	err = err ?: adopt_node(s);
 	if (err)
 		return err;

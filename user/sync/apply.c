@@ -18,16 +18,16 @@
 #include "sync/write.h"
 
 struct plan {
-	struct msvc old;	/* zero when the service port is new */
-	struct msvc nw;		/* zero name when it goes away */
+	struct msvc old; /* zero when the service port is new */
+	struct msvc nw;	 /* zero name when it goes away */
 	bool has_old, has_new;
-	bool table_new;		/* nw.val.table_id is a fresh table */
-	bool keep;		/* planning failed: leave it as it is */
-	bool need_table;	/* phase 2 builds a new table */
+	bool table_new;	 /* nw.val.table_id is a fresh table */
+	bool keep;	 /* planning failed: leave it as it is */
+	bool need_table; /* phase 2 builds a new table */
 };
 
-static void note_err(int *first, struct xlb_sync_stats *st, int err,
-		     const char *what, const char *name)
+static void note_err(int *first, struct xlb_sync_stats *st, int err, const char *what,
+		     const char *name)
 {
 	if (!err)
 		return;
@@ -76,7 +76,8 @@ static int plan_backends(struct xlb_sync *s, struct msvc *nw, const struct msvc 
 
 	for (size_t i = 0; i < d->n_backends; i++) {
 		const struct xlb_desired_backend *db = &d->backends[i];
-		struct mbe b = { .addr = db->addr, .port = db->port,
+		struct mbe b = { .addr = db->addr,
+				 .port = db->port,
 				 .family = db->family,
 				 .flags = db->local ? XLB_BE_F_LOCAL : 0 };
 
@@ -108,8 +109,8 @@ static void plan_values(struct msvc *nw, const struct xlb_desired_svcport *d)
 	nw->val.flags = d->etp_local ? XLB_SVC_F_ETP_LOCAL : 0;
 	nw->val.affinity_timeout = d->affinity_timeout;
 
-	snprintf(nw->meta.name, sizeof(nw->meta.name), "%.*s",
-		 (int)sizeof(nw->meta.name) - 1, d->name);
+	snprintf(nw->meta.name, sizeof(nw->meta.name), "%.*s", (int)sizeof(nw->meta.name) - 1,
+		 d->name);
 	nw->meta.flags = nw->val.flags;
 	nw->meta.n_frontends = nw->n_fes;
 	nw->meta.n_backends = nw->n_bes;
@@ -117,8 +118,7 @@ static void plan_values(struct msvc *nw, const struct xlb_desired_svcport *d)
 }
 
 /* Fill p->nw from the desired service port, reusing old ids. */
-static int plan_new(struct xlb_sync *s, struct plan *p,
-		    const struct xlb_desired_svcport *d)
+static int plan_new(struct xlb_sync *s, struct plan *p, const struct xlb_desired_svcport *d)
 {
 	struct msvc *nw = &p->nw, *old = p->has_old ? &p->old : NULL;
 	int err;
@@ -167,8 +167,8 @@ static int plan_table(struct xlb_sync *s, struct plan *p)
 	if (!m)
 		return -E2BIG;
 	nw->val.maglev_size = m;
-	if (p->has_old && p->old.trusted && p->old.val.table_id &&
-	    p->old.val.maglev_size == m && same_backends(&p->old, nw))
+	if (p->has_old && p->old.trusted && p->old.val.table_id && p->old.val.maglev_size == m &&
+	    same_backends(&p->old, nw))
 		nw->val.table_id = p->old.val.table_id;
 	else
 		p->need_table = true;
@@ -183,7 +183,7 @@ static int write_table(struct xlb_sync *s, struct plan *p)
 {
 	struct msvc *nw = &p->nw;
 	struct maglev_backend *mb;
-	char (*keys)[64];
+	char(*keys)[64];
 	__u32 tid;
 	int err;
 
@@ -227,7 +227,6 @@ out:
 	return err;
 }
 
-
 /* Give up on a planned change: the service port stays as it was (or, if
  * it is new, does not appear); backends written for it are taken back. */
 static void plan_abandon(struct xlb_sync *s, struct plan *p)
@@ -238,8 +237,7 @@ static void plan_abandon(struct xlb_sync *s, struct plan *p)
 	for (size_t r = 0; r < p->nw.n_ranges; r++) {
 		if (!p->has_old || !mirror_range_in(&p->old, &p->nw.ranges[r]))
 			xlb_dp_src_range_del(s->dp, p->nw.svc_id, p->nw.ranges[r].family,
-					     &p->nw.ranges[r].addr,
-					     p->nw.ranges[r].prefix_len);
+					     &p->nw.ranges[r].addr, p->nw.ranges[r].prefix_len);
 	}
 	if (!p->has_old && p->nw.svc_id)
 		bit_clr(s->svc_ids, p->nw.svc_id);
@@ -255,10 +253,10 @@ struct apply {
 	struct xlb_sync *s;
 	struct plan *plans;
 	size_t np;
-	struct mfe *owned;	/* sorted: every frontend owned after the apply */
+	struct mfe *owned; /* sorted: every frontend owned after the apply */
 	size_t n_owned;
 	struct xlb_sync_stats *st;
-	int first;		/* the first error */
+	int first; /* the first error */
 };
 
 /* Merge the mirror and @d (both sorted by name) into plans; the plans own
@@ -272,8 +270,9 @@ static int plan_all(struct apply *a, const struct xlb_desired *d)
 	if (!a->plans)
 		return -ENOMEM;
 	while (i < s->n || j < d->n) {
-		int c = i == s->n ? 1 : j == d->n ? -1 :
-			strcmp(s->svcs[i].name, d->svcports[j].name);
+		int c = i == s->n ? 1 :
+			j == d->n ? -1 :
+				    strcmp(s->svcs[i].name, d->svcports[j].name);
 		struct plan *p = &a->plans[a->np++];
 
 		if (c <= 0) {
@@ -308,11 +307,13 @@ static void write_backends(struct apply *a, struct plan *p)
 
 	for (size_t b = 0; b < p->nw.n_bes; b++) {
 		struct mbe *nb = &p->nw.bes[b];
-		struct xlb_backend v = { .addr = nb->addr, .port = htons(nb->port),
-					 .family = nb->family, .flags = nb->flags,
+		struct xlb_backend v = { .addr = nb->addr,
+					 .port = htons(nb->port),
+					 .family = nb->family,
+					 .flags = nb->flags,
 					 .svc_id = p->nw.svc_id };
-		const struct mbe *ob = p->has_old && p->old.trusted ?
-				       mirror_be_find(&p->old, nb) : NULL;
+		const struct mbe *ob = p->has_old && p->old.trusted ? mirror_be_find(&p->old, nb) :
+								      NULL;
 
 		if (ob && ob->flags == nb->flags)
 			continue;
@@ -339,8 +340,8 @@ static void write_ranges(struct apply *a, struct plan *p)
 
 		if (p->has_old && p->old.trusted && mirror_range_in(&p->old, c))
 			continue;
-		err = xlb_dp_src_range_set(a->s->dp, p->nw.svc_id, c->family,
-					   &c->addr, c->prefix_len);
+		err = xlb_dp_src_range_set(a->s->dp, p->nw.svc_id, c->family, &c->addr,
+					   c->prefix_len);
 		note_err(&a->first, a->st, err, "write source range", p->nw.name);
 		if (err)
 			break;
@@ -375,7 +376,8 @@ static void collect_owned(struct apply *a)
 {
 	for (size_t k = 0; k < a->np; k++) {
 		const struct msvc *m = a->plans[k].has_new ? &a->plans[k].nw :
-				       a->plans[k].keep ? &a->plans[k].old : NULL;
+				       a->plans[k].keep	   ? &a->plans[k].old :
+							     NULL;
 
 		for (size_t f = 0; m && f < m->n_fes; f++) {
 			if (mirror_push((void **)&a->owned, &a->n_owned, sizeof(*a->owned),
@@ -431,8 +433,7 @@ static void remove_frontends(struct apply *a, struct plan *p)
 	for (size_t f = 0; f < p->old.n_fes; f++) {
 		int err;
 
-		if (bsearch(&p->old.fes[f], a->owned, a->n_owned, sizeof(*a->owned),
-			    mirror_fe_cmp))
+		if (bsearch(&p->old.fes[f], a->owned, a->n_owned, sizeof(*a->owned), mirror_fe_cmp))
 			continue;
 		err = xlb_dp_svc_del(a->s->dp, &p->old.fes[f].key);
 		note_err(&a->first, a->st, err, "remove frontend", p->old.name);
@@ -477,8 +478,8 @@ static void remove_backends(struct apply *a, struct plan *p)
 
 		if (p->has_new && mirror_range_in(&p->nw, c))
 			continue;
-		err = xlb_dp_src_range_del(a->s->dp, p->old.svc_id, c->family,
-					   &c->addr, c->prefix_len);
+		err = xlb_dp_src_range_del(a->s->dp, p->old.svc_id, c->family, &c->addr,
+					   c->prefix_len);
 		note_err(&a->first, a->st, err, "remove source range", p->old.name);
 	}
 	if (!p->has_new) {
@@ -534,10 +535,19 @@ static void mirror_rebuild(struct apply *a)
 		a->first = -ENOMEM;
 }
 
-static bool is_new(const struct plan *p) { return p->has_new; }
+static bool is_new(const struct plan *p)
+{
+	return p->has_new;
+}
 /* The old entry goes or is replaced (not kept after a failed plan). */
-static bool old_goes(const struct plan *p) { return p->has_old && !p->keep; }
-static bool every(const struct plan *p) { return true; }
+static bool old_goes(const struct plan *p)
+{
+	return p->has_old && !p->keep;
+}
+static bool every(const struct plan *p)
+{
+	return true;
+}
 
 /* One phase: @fn on each plan @want selects, asked when its turn comes (a
  * phase before may have abandoned a plan). */
@@ -549,8 +559,7 @@ static void each(struct apply *a, bool (*want)(const struct plan *),
 			fn(a, &a->plans[k]);
 }
 
-int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
-		   struct xlb_sync_stats *st)
+int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d, struct xlb_sync_stats *st)
 {
 	struct xlb_sync_stats dummy;
 	struct apply a = { .s = s, .st = st ? st : &dummy };
@@ -603,8 +612,8 @@ static int node_write(struct xlb_sync *s, const struct xlb_addr_key *addrs, size
 }
 
 /* What the previous sets had and the new ones do not. */
-static void node_remove_stale(struct xlb_sync *s, const struct xlb_addr_key *addrs,
-			      size_t n_addrs, const struct xlb_node_iface *ifs, size_t n_ifs)
+static void node_remove_stale(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
+			      const struct xlb_node_iface *ifs, size_t n_ifs)
 {
 	for (size_t i = 0; i < s->n_addrs; i++) {
 		bool keep = false;
@@ -695,11 +704,10 @@ static int sync_dev_set(struct xlb_sync *s, enum xlb_dp_map m, const __u32 *want
 	return first;
 }
 
-int xlb_sync_devs(struct xlb_sync *s, const __u32 *tx, size_t n_tx,
-		  const __u32 *peer, size_t n_peer)
+int xlb_sync_devs(struct xlb_sync *s, const __u32 *tx, size_t n_tx, const __u32 *peer,
+		  size_t n_peer)
 {
-	int err = sync_dev_set(s, XLB_DPM_TX_DEVS, tx, n_tx, xlb_dp_tx_dev_set,
-			       xlb_dp_tx_dev_del);
+	int err = sync_dev_set(s, XLB_DPM_TX_DEVS, tx, n_tx, xlb_dp_tx_dev_set, xlb_dp_tx_dev_del);
 	int e = sync_dev_set(s, XLB_DPM_PEER_DEVS, peer, n_peer, xlb_dp_peer_dev_set,
 			     xlb_dp_peer_dev_del);
 

@@ -104,7 +104,6 @@ struct msvc *mirror_orphan(struct xlb_sync *s, __u32 svc_id)
 	return m;
 }
 
-
 const struct mbe *mirror_be_find(const struct msvc *m, const struct mbe *b)
 {
 	const struct mbe *f = bsearch(b, m->bes, m->n_bes, sizeof(*b), mirror_be_cmp);

@@ -14,9 +14,9 @@
 /* A backend as the mirror keeps it. */
 struct mbe {
 	union xlb_addr addr;
-	__u16 port;		/* host order */
+	__u16 port; /* host order */
 	__u8 family;
-	__u8 flags;		/* XLB_BE_F_* */
+	__u8 flags; /* XLB_BE_F_* */
 	__u32 id;
 };
 
@@ -31,29 +31,29 @@ struct mfe {
 struct msvc {
 	char name[XLB_SVCPORT_NAME_MAX];
 	__u32 svc_id;
-	struct xlb_svc val;		/* what every frontend carries */
-	struct mbe *bes;		/* sorted: family, addr, port */
+	struct xlb_svc val; /* what every frontend carries */
+	struct mbe *bes;    /* sorted: family, addr, port */
 	size_t n_bes;
-	struct mfe *fes;		/* sorted by key (memcmp) */
+	struct mfe *fes; /* sorted by key (memcmp) */
 	size_t n_fes;
-	struct xlb_cidr *ranges;	/* loadBalancerSourceRanges */
+	struct xlb_cidr *ranges; /* loadBalancerSourceRanges */
 	size_t n_ranges;
 	struct xlb_svc_meta meta;
-	__u32 extra_table;		/* adopted: a second table its frontends
+	__u32 extra_table; /* adopted: a second table its frontends
 					 * named (crash mid-swap), to free */
-	bool trusted;			/* maps known to match this entry */
+	bool trusted;	   /* maps known to match this entry */
 };
 
 struct xlb_sync {
 	struct xlb_dp *dp;
 	struct xlb_sync_opts o;
-	struct msvc *svcs;		/* sorted by name */
+	struct msvc *svcs; /* sorted by name */
 	size_t n;
-	__u8 *svc_ids;			/* in-use bitmaps, max_tables bits */
+	__u8 *svc_ids; /* in-use bitmaps, max_tables bits */
 	__u8 *table_ids;
 	__u32 next_be_id;
-	__u32 *table_buf;		/* MAGLEV_M_MAX entries */
-	__u32 *stale_tables;		/* adopted slots nobody names: freed
+	__u32 *table_buf;    /* MAGLEV_M_MAX entries */
+	__u32 *stale_tables; /* adopted slots nobody names: freed
 					 * by the first apply, at its end */
 	size_t n_stale_tables;
 	struct xlb_addr_key *addrs;
@@ -62,16 +62,25 @@ struct xlb_sync {
 	size_t n_ifs;
 };
 
-static inline bool bit_get(const __u8 *b, __u32 i) { return b[i / 8] & (1u << (i % 8)); }
-static inline void bit_set(__u8 *b, __u32 i) { b[i / 8] |= 1u << (i % 8); }
-static inline void bit_clr(__u8 *b, __u32 i) { b[i / 8] &= ~(1u << (i % 8)); }
+static inline bool bit_get(const __u8 *b, __u32 i)
+{
+	return b[i / 8] & (1u << (i % 8));
+}
+static inline void bit_set(__u8 *b, __u32 i)
+{
+	b[i / 8] |= 1u << (i % 8);
+}
+static inline void bit_clr(__u8 *b, __u32 i)
+{
+	b[i / 8] &= ~(1u << (i % 8));
+}
 
 /* Id 0 is never handed out: a zero table_id means "no table". */
 __u32 mirror_id_alloc(__u8 *bits, __u32 max);
 /* Sort orders of the mirror's lists (bsearch and qsort). */
-int mirror_be_cmp(const void *a, const void *b);	/* family, addr, port */
-int mirror_fe_cmp(const void *a, const void *b);	/* key, memcmp */
-int mirror_svc_cmp(const void *a, const void *b);	/* name */
+int mirror_be_cmp(const void *a, const void *b);  /* family, addr, port */
+int mirror_fe_cmp(const void *a, const void *b);  /* key, memcmp */
+int mirror_svc_cmp(const void *a, const void *b); /* name */
 bool mirror_range_in(const struct msvc *m, const struct xlb_cidr *r);
 /* The backend of @m with @b's id (lists are sorted by address, and an id
  * stands for one address within a service port). */

@@ -40,8 +40,8 @@ int xlb_dp_table_set(struct xlb_dp *dp, __u32 table_id, const __u32 *ids, __u32 
 
 	if (!m)
 		return -EINVAL;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev_tbl", sizeof(__u32),
-			    sizeof(__u32), m, &opts);
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev_tbl", sizeof(__u32), sizeof(__u32), m,
+			    &opts);
 	if (fd < 0)
 		return -errno;
 	keys = malloc(sizeof(*keys) * m);
@@ -61,7 +61,7 @@ int xlb_dp_table_set(struct xlb_dp *dp, __u32 table_id, const __u32 *ids, __u32 
 	err = upd(dp, XLB_DPM_MAGLEV, &table_id, &fd);
 out:
 	free(keys);
-	close(fd);	/* the outer map holds the table now */
+	close(fd); /* the outer map holds the table now */
 	return err;
 }
 
@@ -102,18 +102,16 @@ int xlb_dp_svc_stats_reset(struct xlb_dp *dp, __u32 svc_id)
 	return err;
 }
 
-static struct xlb_src_key src_key(__u32 svc_id, __u8 family,
-				  const union xlb_addr *addr, __u8 plen)
+static struct xlb_src_key src_key(__u32 svc_id, __u8 family, const union xlb_addr *addr, __u8 plen)
 {
-	struct xlb_src_key k = { .prefixlen = 32 + plen,
-				 .id = xlb_src_id(svc_id, family) };
+	struct xlb_src_key k = { .prefixlen = 32 + plen, .id = xlb_src_id(svc_id, family) };
 
 	memcpy(k.addr, addr, sizeof(k.addr));
 	return k;
 }
 
-int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family,
-			 const union xlb_addr *addr, __u8 plen)
+int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family, const union xlb_addr *addr,
+			 __u8 plen)
 {
 	struct xlb_src_key k = src_key(svc_id, family, addr, plen);
 	__u32 v = 0;
@@ -121,8 +119,8 @@ int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family,
 	return upd(dp, XLB_DPM_SRC_RANGES, &k, &v);
 }
 
-int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family,
-			 const union xlb_addr *addr, __u8 plen)
+int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family, const union xlb_addr *addr,
+			 __u8 plen)
 {
 	struct xlb_src_key k = src_key(svc_id, family, addr, plen);
 
@@ -203,8 +201,7 @@ int xlb_dp_monitor_set(struct xlb_dp *dp, const struct xlb_monitor_cfg *c)
 	if (dp->rw[XLB_DPM_MONITOR] >= 0)
 		return upd(dp, XLB_DPM_MONITOR, &zero, c);
 	/* xlbctl's read-only handle: the switch is the one map it writes. */
-	err = xlb_dp_pin_path(path, sizeof(path), dp->pin_dir,
-			      xlb_dp_pin_name(XLB_DPM_MONITOR));
+	err = xlb_dp_pin_path(path, sizeof(path), dp->pin_dir, xlb_dp_pin_name(XLB_DPM_MONITOR));
 	if (err)
 		return err;
 	fd = bpf_obj_get(path);

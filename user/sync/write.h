@@ -28,10 +28,10 @@ int xlb_dp_svc_meta_del(struct xlb_dp *dp, __u32 svc_id);
 /* Zero the per-CPU counters of @svc_id (a fresh id starts at zero). */
 int xlb_dp_svc_stats_reset(struct xlb_dp *dp, __u32 svc_id);
 /* loadBalancerSourceRanges entry: @addr/@plen for service port @svc_id. */
-int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family,
-			 const union xlb_addr *addr, __u8 plen);
-int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family,
-			 const union xlb_addr *addr, __u8 plen);
+int xlb_dp_src_range_set(struct xlb_dp *dp, __u32 svc_id, __u8 family, const union xlb_addr *addr,
+			 __u8 plen);
+int xlb_dp_src_range_del(struct xlb_dp *dp, __u32 svc_id, __u8 family, const union xlb_addr *addr,
+			 __u8 plen);
 int xlb_dp_node_addr_set(struct xlb_dp *dp, const struct xlb_addr_key *k, __u32 flags);
 int xlb_dp_node_addr_del(struct xlb_dp *dp, const struct xlb_addr_key *k);
 int xlb_dp_iface_set(struct xlb_dp *dp, __u32 ifindex, const struct xlb_iface *v);
