@@ -44,6 +44,8 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_SOCK_REV]	= XLB_MAP_SOCK_REV,
 	[XLB_DPM_L2]		= XLB_MAP_L2,
 	[XLB_DPM_VIP_META]	= XLB_MAP_VIP_META,
+	[XLB_DPM_MONITOR]	= XLB_MAP_MONITOR,
+	[XLB_DPM_EVENTS]	= XLB_MAP_EVENTS,
 };
 
 #define MAX_OLD 4
@@ -57,8 +59,6 @@ struct old_map {
 	struct xlb_copy_plan key, val;
 	__u32 type;
 	__u64 copied;
-	[XLB_DPM_MONITOR]	= XLB_MAP_MONITOR,
-	[XLB_DPM_EVENTS]	= XLB_MAP_EVENTS,
 };
 
 struct xlb_dp {
@@ -966,6 +966,8 @@ int xlb_dp_vip_meta_set(struct xlb_dp *dp, const struct xlb_addr_key *k,
 int xlb_dp_vip_meta_del(struct xlb_dp *dp, const struct xlb_addr_key *k)
 {
 	return del(dp, XLB_DPM_VIP_META, k);
+}
+
 int xlb_dp_monitor_set(struct xlb_dp *dp, const struct xlb_monitor_cfg *c)
 {
 	__u32 zero = 0;

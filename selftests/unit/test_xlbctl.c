@@ -934,6 +934,9 @@ XT_TEST(test_vip_list)
 	r = run("vip");
 	ASSERT_TRUE(r.status == 0 && strstr(r.out, "ADDRESS") && strstr(r.out, "shop/web") &&
 		    strstr(r.out, "eth0,eth1"), "table output");
+	run_free(&r);
+}
+
 /* explain on the fixture: a conntrack hit takes the flow's backend, a new
  * flow to the VIP takes a Maglev slot of the web table. (The e2e test
  * checks the live maps stay untouched and a real connection agrees.) */
