@@ -33,7 +33,7 @@ CFLAGS   ?= -O2 -g
 XLB_DEFS ?=
 XCFLAGS  := $(CFLAGS) $(XLB_DEFS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
-	    -Iinclude -Iuser -I$(BUILD) -MMD -MP
+	    -I. -Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lcrypto -lm -lpthread
 BPF_CFLAGS = $(XLB_DEFS) -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP
@@ -71,7 +71,7 @@ DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
 SKEL     := $(BUILD)/xlb.skel.h
-LIB_SRCS := $(filter-out user/main_%.c,$(wildcard user/*.c))
+LIB_SRCS := $(filter-out user/main_%.c,$(shell find user -name '*.c' | sort))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libxlb.a
 

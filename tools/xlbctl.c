@@ -30,7 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include <xlb/abi.h>
-#include "bgp.h"
+#include "lb/bgp.h"
 #include "datapath.h"
 #include "explain.h"
 #include "log.h"

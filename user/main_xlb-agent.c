@@ -37,22 +37,22 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 
-#include "announce.h"
+#include "lb/announce.h"
 #include "attach.h"
 #include <cjson/cJSON.h>
-#include "bgp.h"
+#include "lb/bgp.h"
 #include "datapath.h"
-#include "health.h"
-#include "ipam.h"
-#include "lbctl.h"
-#include "lease.h"
-#include "k8s.h"
-#include "k8s_source.h"
-#include "kube_client.h"
+#include "serve/health.h"
+#include "lb/ipam.h"
+#include "lb/lbctl.h"
+#include "lb/lease.h"
+#include "k8s/cache.h"
+#include "source/kube.h"
+#include "kube/client.h"
 #include "log.h"
 #include "maglev.h"
 #include "ports.h"
-#include "metrics.h"
+#include "serve/metrics.h"
 #include "sync.h"
 #include "translate.h"
 

@@ -12,8 +12,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "k8s.h"
-#include "reflector.h"
+#include "k8s/cache.h"
+#include "kube/reflector.h"
 #include "../xtest.h"
 
 static char *slurp(const char *rel)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Unit tests for the pure pieces of Kubernetes mode: kubeconfig and
- * in-cluster configuration (user/kube_client.c), watch line splitting,
- * event decoding and backoff (user/reflector.c), Node parsing
- * (user/k8s_source.c) and the health check body (user/health.c).
+ * in-cluster configuration (user/kube/client.c), watch line splitting,
+ * event decoding and backoff (user/kube/reflector.c), Node parsing
+ * (user/source/kube.c) and the health check body (user/serve/health.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "health.h"
-#include "k8s_source.h"
-#include "kube_client.h"
-#include "reflector.h"
+#include "serve/health.h"
+#include "source/kube.h"
+#include "kube/client.h"
+#include "kube/reflector.h"
 #include "../xtest.h"
 
 static char tmpdir[] = "/tmp/xlb-test-kube.XXXXXX";

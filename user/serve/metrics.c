@@ -14,9 +14,9 @@
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
 
-#include "health.h"
+#include "serve/health.h"
 #include "log.h"
-#include "metrics.h"
+#include "serve/metrics.h"
 
 /* kube-proxy's sync histogram buckets: 1 ms doubling to ~16 s. */
 #define SYNC_BUCKETS 15

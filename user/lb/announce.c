@@ -20,8 +20,8 @@
 #include <bpf/bpf.h>
 #include <openssl/sha.h>
 
-#include "announce.h"
-#include "ipam.h"
+#include "lb/announce.h"
+#include "lb/ipam.h"
 #include "log.h"
 
 /* ---- the plan --------------------------------------------------------- */

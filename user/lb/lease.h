@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 
 #define XLB_LEASE_LEADER "xlb-leader"
 #define XLB_LEASE_NODE_PREFIX "xlb-node-"

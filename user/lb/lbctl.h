@@ -18,7 +18,7 @@
 #ifndef XLB_LBCTL_H
 #define XLB_LBCTL_H
 
-#include "k8s_source.h"
+#include "source/kube.h"
 
 struct xlb_lbctl;
 

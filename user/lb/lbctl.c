@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "ipam.h"
-#include "lbctl.h"
+#include "lb/ipam.h"
+#include "lb/lbctl.h"
 #include "log.h"
 
 /* One write the controller decided under the cache lock, done after it. */

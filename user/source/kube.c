@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * k8s_source: reflectors feeding the object cache, see k8s_source.h.
+ * k8s_source: reflectors feeding the object cache, see source/kube.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,10 +14,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "k8s.h"
-#include "k8s_source.h"
+#include "k8s/cache.h"
+#include "source/kube.h"
 #include "log.h"
-#include "reflector.h"
+#include "kube/reflector.h"
 
 struct k8s_source;
 

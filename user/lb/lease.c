@@ -14,9 +14,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "lease.h"
+#include "lb/lease.h"
 #include "log.h"
-#include "reflector.h"
+#include "kube/reflector.h"
 
 #define MAX_NODES 4096
 

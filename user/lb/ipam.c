@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipam.h"
+#include "lb/ipam.h"
 #include "log.h"
 
 /* Addresses tried per block before it counts as full: IPv6 blocks can be

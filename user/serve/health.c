@@ -15,7 +15,7 @@
 
 #include <microhttpd.h>
 
-#include "health.h"
+#include "serve/health.h"
 #include "log.h"
 
 #define HC_MAX_ADDRS 16

@@ -33,7 +33,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 
 /* ---- watch stream framing --------------------------------------------- */
 

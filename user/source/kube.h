@@ -22,7 +22,7 @@
 
 #include <xlb/abi.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 #include "translate.h"
 
 /* kube-proxy's informer selector (K8S_SPEC §1.4), URL-encoded. */

@@ -10,7 +10,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "bgp.h"
+#include "lb/bgp.h"
 #include "log.h"
 
 struct xlb_bgp {

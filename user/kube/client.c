@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * kube_client: API server configuration and HTTPS GETs, see kube_client.h.
+ * kube_client: API server configuration and HTTPS GETs, see kube/client.h.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include <yaml.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 #include "log.h"
 
 #define TOKEN_MAX_AGE_S 60

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * reflector: LIST + WATCH of one kind, see reflector.h.
+ * reflector: LIST + WATCH of one kind, see kube/reflector.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "reflector.h"
+#include "kube/reflector.h"
 
 #define LINE_MAX_DEFAULT (64u << 20)
 #define LIST_LIMIT	 500
