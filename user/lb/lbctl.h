@@ -18,7 +18,7 @@
 #ifndef XLB_LBCTL_H
 #define XLB_LBCTL_H
 
-#include "source/kube.h"
+#include "kube/source.h"
 
 struct xlb_lbctl;
 

@@ -1,588 +1,364 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * k8s_source: reflectors feeding the object cache, see source/kube.h.
+ * Kubernetes mode: the watch-fed source (kube/source.h) and the Leases
+ * started from the kubeconfig or the Pod's service account, syncs batched,
+ * retried and repeated like kube-proxy's, and after every change the
+ * LoadBalancer steps: announce what this node owns, and on the leader
+ * allocate and write status.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/eventfd.h>
-
 #include <cjson/cJSON.h>
 
-#include "k8s/cache.h"
-#include "source/kube.h"
+#include "agent.h"
+#include "kube/client.h"
+#include "kube/source.h"
+#include "lb/announce.h"
+#include "lb/lbctl.h"
+#include "lb/lease.h"
 #include "log.h"
-#include "kube/reflector.h"
 
-struct k8s_source;
-
-struct keyset {
-	char **v;
-	size_t n, cap;
+struct bgp_ctx {
+	struct agent *a;
+	const struct xlb_desired *d;
+	const struct k8s_node_state *node;
 };
 
-struct kind_ctx {
-	struct k8s_source *s;
-	enum k8s_kind kind;
-	/* a LIST in progress: the valid objects, and the names of all
-	 * (rejected ones keep their last good version) */
-	struct k8s_object_list staged;
-	struct keyset names;
-	size_t n_items, n_rejected;
-};
-
-struct k8s_source {
-	struct kube_client *kc;
-	char *node_name;
-	char *node_selector;
-	int stop;			/* atomic */
-	int efd;
-
-	pthread_mutex_t lock;		/* everything below */
-	struct k8s_cache *cache;
-	struct k8s_node_state node;
-	unsigned int changes;		/* K8S_SRC_* */
-	uint64_t pending_since;		/* oldest object change not applied */
-	uint64_t since_translate;	/* oldest change after the last translate */
-
-	struct reflector *svc, *eps, *nodes, *pools;
-	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
-};
-
-static uint64_t now_ms(void)
+/* Under the source's lock: this node's BGP plan against @d. */
+static int bgp_plan_locked(const struct k8s_cache *c, void *arg)
 {
-	struct timespec ts;
+	struct bgp_ctx *x = arg;
+	struct xlb_node_info me = { .name = x->a->node_name };
+	cJSON *doc = cJSON_Parse(x->node->labels), *it;
+	struct k8s_label *lb = calloc(cJSON_GetArraySize(doc) + 1, sizeof(*lb));
+	struct xlb_vip_plan plan = { 0 };
+	int err = -ENOMEM;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (!lb)
+		goto out;
+	me.labels = lb;
+	cJSON_ArrayForEach(it, doc)
+		if (cJSON_IsString(it))
+			lb[me.n_labels++] = (struct k8s_label){ it->string, it->valuestring };
+	err = xlb_announce_plan(c, &me, 1, x->a->node_name, &plan);
+	if (!err)
+		err = agent_bgp_plan(x->a, &plan, x->d);
+	xlb_vip_plan_free(&plan);
+out:
+	free(lb);
+	cJSON_Delete(doc);
+	return err;
 }
 
-static void print_errors(const struct k8s_errors *e)
-{
-	for (size_t i = 0; i < e->n; i++) {
-		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
-				       e->v[i].sev == K8S_SEV_WARN ? XLB_LOG_WARN :
-				       XLB_LOG_DEBUG;
-
-		xlb_log(l, "%s\n", e->v[i].msg);
-	}
-}
-
-/* Caller holds the lock. */
-static void changed(struct k8s_source *s, unsigned int what)
-{
-	uint64_t one = 1;
-
-	if (what & K8S_SRC_OBJECTS) {
-		if (!s->pending_since)
-			s->pending_since = now_ms();
-		if (!s->since_translate)
-			s->since_translate = now_ms();
-	}
-	s->changes |= what;
-	if (write(s->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		pr_warn("kube: wake main loop: %s\n", strerror(errno));
-}
-
-static int cmpstr(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int keyset_add(struct keyset *k, const char *ns, const char *name)
-{
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 64;
-		char **v = realloc(k->v, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		k->v = v;
-		k->cap = cap;
-	}
-	if (asprintf(&k->v[k->n], "%s/%s", ns, name) < 0)
-		return -ENOMEM;
-	k->n++;
-	return 0;
-}
-
-static bool keyset_has(const struct keyset *k, const char *ns, const char *name)
-{
-	char buf[384], *p = buf;
-
-	snprintf(buf, sizeof(buf), "%s/%s", ns, name);
-	return k->n && bsearch(&p, k->v, k->n, sizeof(*k->v), cmpstr);
-}
-
-static void keyset_free(struct keyset *k)
-{
-	for (size_t i = 0; i < k->n; i++)
-		free(k->v[i]);
-	free(k->v);
-	memset(k, 0, sizeof(*k));
-}
-
-/* Decode one API object through the file path's validators. */
-static int decode(const cJSON *obj, struct k8s_object_list *l, size_t *rejected)
+/* Translate the cache as it is now and apply it. */
+static int sync_once(struct agent *a, bool first)
 {
 	struct k8s_errors errs = K8S_ERRORS_INIT;
-	int err = k8s_parse_json(obj, "apiserver", NULL, l, &errs);
+	struct xlb_translate_opts to = { .node_name = a->node_name };
+	struct xlb_desired d = { 0 };
+	struct timespec t0;
+	int err;
 
-	print_errors(&errs);
-	if (rejected)
-		*rejected += errs.n_rejected;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = k8s_source_translate(a->src, &to, &d, &errs);
+	agent_print_errors(&errs);
 	k8s_errors_free(&errs);
+	if (err) {
+		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
+		return err;
+	}
+	/*
+	 * BGP needs no election: whether this node announces depends on
+	 * this node only (its endpoints, its labels against the pool's
+	 * nodeSelector, and that it is not being drained), so the live set
+	 * is this node. Planned before the datapath changes: withdrawals go
+	 * first.
+	 */
+	{
+		struct k8s_node_state node;
+		struct bgp_ctx x = { .a = a, .d = &d, .node = &node };
+
+		k8s_source_node(a->src, &node);
+		if (k8s_source_with_cache(a->src, bgp_plan_locked, &x)) {
+			pr_err("bgp: plan: %s; keeping the last good state\n", strerror(ENOMEM));
+			xlb_desired_free(&d);
+			return -ENOMEM;
+		}
+		if (node.known && !node.eligible) {
+			if (xlb_bgp_count(a->bgp))
+				pr_info("bgp: node is being deleted or drained: withdrawing every address\n");
+			a->n_bgp_want = 0;
+		}
+	}
+	agent_bgp_update(a, XLB_BGP_WITHDRAW);
+	err = agent_apply(a, &d, &t0, first);
+	xlb_desired_free(&d);
+	if (!err) {
+		k8s_source_applied(a->src);
+		agent_bgp_update(a, XLB_BGP_ANNOUNCE);
+	}
 	return err;
 }
 
-/* The namespace the cache keys an object by: pools are cluster-scoped. */
-static const char *obj_ns(enum k8s_kind kind, const cJSON *obj)
+/*
+ * A full sync with kube-proxy's recovery: a failed one (a map write, no
+ * memory) is retried after 1 s doubling to 30 s, and any sync puts off the
+ * periodic one (--sync-period, configSyncPeriod).
+ */
+void agent_kube_sync(struct agent *a, bool first)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m, "namespace");
+	int err = sync_once(a, first);
+	uint64_t now = agent_now_ms();
 
-	if (kind == K8S_KIND_LBPOOL)
-		return "";
-	return cJSON_IsString(ns) && *ns->valuestring ? ns->valuestring : "default";
+	if (err) {
+		a->retry_ms = a->retry_ms ? (a->retry_ms >= 15000 ? 30000 : a->retry_ms * 2) :
+			      1000;
+		a->next_retry = now + a->retry_ms;
+		pr_warn("sync: %s; keeping what the maps hold, retrying in %.0f s\n",
+			strerror(-err), a->retry_ms / 1000.0);
+	} else {
+		a->retry_ms = 0;
+	}
+	a->next_resync = now + a->sync_period_ms;
 }
 
-static const char *obj_name(const cJSON *obj)
+/* poll() timeout until the next retry or periodic sync, and at most the
+ * idle period (device refresh). */
+int agent_kube_poll_timeout(const struct agent *a)
 {
-	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
-	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(m, "name");
+	uint64_t now = agent_now_ms(), next = a->next_resync;
 
-	return cJSON_IsString(nm) ? nm->valuestring : NULL;
+	if (a->retry_ms && (!next || a->next_retry < next))
+		next = a->next_retry;
+	if (!next)
+		return XLB_IDLE_MS;
+	if (next <= now)
+		return 0;
+	return next - now > XLB_IDLE_MS ? XLB_IDLE_MS : (int)(next - now);
 }
 
-static void list_reset(struct kind_ctx *kx)
+struct announce_ctx {
+	struct agent *a;
+	int err;
+};
+
+/* Under the source's lock: the plan points into the cached pools. */
+static int announce_locked(const struct k8s_cache *c, void *arg)
 {
-	k8s_object_list_free(&kx->staged);
-	keyset_free(&kx->names);
-	kx->n_items = kx->n_rejected = 0;
+	struct announce_ctx *x = arg;
+	struct agent *a = x->a;
+	struct xlb_node_info *live = calloc(a->ls.n_live + 1, sizeof(*live));
+	struct k8s_label *lb = NULL;
+	cJSON **docs = calloc(a->ls.n_live + 1, sizeof(*docs));
+	struct xlb_vip_plan p;
+	size_t n_lb = 0;
+
+	x->err = -ENOMEM;
+	if (!live || !docs)
+		goto out;
+	/* Each live node's labels come with its Lease (nodeSelector). */
+	for (size_t i = 0; i < a->ls.n_live; i++) {
+		docs[i] = cJSON_Parse(a->ls.labels[i]);
+		n_lb += cJSON_GetArraySize(docs[i]);
+	}
+	lb = calloc(n_lb + 1, sizeof(*lb));
+	if (!lb)
+		goto out;
+	n_lb = 0;
+	for (size_t i = 0; i < a->ls.n_live; i++) {
+		const cJSON *it;
+
+		live[i].name = a->ls.live[i];
+		live[i].labels = &lb[n_lb];
+		cJSON_ArrayForEach(it, docs[i]) {
+			if (!cJSON_IsString(it))
+				continue;
+			lb[n_lb++] = (struct k8s_label){ it->string, it->valuestring };
+			live[i].n_labels++;
+		}
+	}
+	x->err = xlb_announce_plan(c, live, a->ls.n_live, a->node_name, &p);
+	if (!x->err) {
+		p.bgp_table = a->bgp ? a->bgp_table : 0;	/* for xlbctl */
+		xlb_announcer_apply(a->announcer, &p);
+		xlb_vip_plan_free(&p);
+	}
+out:
+	for (size_t i = 0; docs && i < a->ls.n_live; i++)
+		cJSON_Delete(docs[i]);
+	free(docs);
+	free(lb);
+	free(live);
+	return x->err;
 }
 
-static int obj_list_begin(void *arg)
+/*
+ * Kubernetes mode, after any change of objects or Leases: announce what
+ * this node owns (nothing while our own Lease is not renewed: the others
+ * take over), and, on the leader, allocate and write status.
+ */
+void agent_kube_lb(struct agent *a)
 {
-	list_reset(arg);
+	struct announce_ctx x = { .a = a };
+
+	if (!a->ls.self_live)
+		xlb_announcer_withdraw(a->announcer);
+	else if (k8s_source_with_cache(a->src, announce_locked, &x))
+		pr_err("announce: plan: %s\n", strerror(-x.err));
+	a->lb_retry = false;
+	if (a->lbctl && a->ls.leader)
+		a->lb_retry = xlb_lbctl_run(a->lbctl) != 0;
+	a->lb_last_ms = agent_now_ms();
+}
+
+void agent_kube_leases_changed(struct agent *a)
+{
+	struct xlb_lease_state s;
+	bool was_live = a->ls.self_live, was_leader = a->ls.leader;
+
+	if (xlb_leases_get(a->leases, &s))
+		return;
+	xlb_lease_state_free(&a->ls);
+	a->ls = s;
+	if (was_live != s.self_live)
+		pr_info("lease: this node is %s\n", s.self_live ? "live" :
+			"not live (its Lease is not renewed): not answering ARP/NDP");
+	if (was_leader != s.leader)
+		pr_info("lease: %s\n", s.leader ? "leader: allocating LoadBalancer IPs" :
+			"not the leader");
+	pr_debug("lease: %zu live agent(s)\n", s.n_live);
+	agent_kube_lb(a);
+}
+
+/* Start the Kubernetes source: kubeconfig, else in-cluster; --apiserver
+ * replaces the server. */
+/* The API server and credentials: kubeconfig, else in-cluster;
+ * --apiserver replaces the server. */
+static int config_for(struct agent *a, struct kube_config *out)
+{
+	struct kube_config kc = { 0 };
+	char err[512] = "";
+	int ret;
+
+	if (a->kubeconfig)
+		ret = kube_config_load_kubeconfig(a->kubeconfig, &kc, err, sizeof(err));
+	else
+		ret = kube_config_in_cluster(&kc, NULL, err, sizeof(err));
+	if (ret == -ENOENT && !a->kubeconfig && a->apiserver) {
+		/* --apiserver alone, outside a Pod: the service account files
+		 * may still be there (hostPath); else anonymous. */
+		memset(&kc, 0, sizeof(kc));
+		ret = 0;
+		if (!access(KUBE_SA_DIR "/token", R_OK)) {
+			kc.token_file = strdup(KUBE_SA_DIR "/token");
+			kc.ca_file = strdup(KUBE_SA_DIR "/ca.crt");
+		}
+	}
+	if (ret) {
+		pr_err("Kubernetes configuration: %s\n", err);
+		return ret;
+	}
+	if (a->apiserver) {
+		if (strncmp(a->apiserver, "https://", 8)) {
+			pr_err("--apiserver %s: want an https:// URL\n", a->apiserver);
+			kube_config_free(&kc);
+			return -EINVAL;
+		}
+		ret = kube_config_set_server(&kc, a->apiserver);
+		if (ret) {
+			kube_config_free(&kc);
+			return ret;
+		}
+	}
+	*out = kc;
 	return 0;
 }
 
-/* One item of a LIST: decoded now (its JSON is freed right after), kept
- * aside until the whole LIST has arrived. */
-static int obj_list_item(void *arg, const cJSON *item)
+int agent_kube_start(struct agent *a)
 {
-	struct kind_ctx *kx = arg;
-	const char *name = obj_name(item);
-	int err;
+	struct kube_config kc = { 0 }, kc2 = { 0 };
+	struct kube_client *cl, *cl2;
+	int ret;
 
-	kx->n_items++;
-	err = decode(item, &kx->staged, &kx->n_rejected);
-	if (err)
-		return err;
-	/* Named, valid or not: a rejected object keeps its last good
-	 * version rather than being removed. */
-	return name ? keyset_add(&kx->names, obj_ns(kx->kind, item), name) : 0;
-}
-
-/* The LIST is complete: it is the new set of objects of this kind. */
-static int obj_list_end(void *arg, bool complete)
-{
-	struct kind_ctx *kx = arg;
-	struct k8s_source *s = kx->s;
-	const struct k8s_object **old = NULL;
-	struct keyset gone = { 0 };
-	size_t n_old = 0, removed = 0;
-	int err;
-
-	if (!complete) {
-		list_reset(kx);
-		return 0;
+	ret = config_for(a, &kc);
+	if (ret)
+		return ret;
+	cl = kube_client_new(&kc, NULL);
+	if (!cl) {
+		ret = -errno;
+		kube_config_free(&kc);
+		return ret;
 	}
-	if (kx->names.n)
-		qsort(kx->names.v, kx->names.n, sizeof(*kx->names.v), cmpstr);
-	pthread_mutex_lock(&s->lock);
-	err = k8s_cache_list(s->cache, kx->kind, &old, &n_old);
-	/* Collect names first: deleting invalidates the array. */
-	for (size_t i = 0; !err && i < n_old; i++)
-		if (!keyset_has(&kx->names, old[i]->meta.namespace, old[i]->meta.name))
-			err = keyset_add(&gone, old[i]->meta.namespace, old[i]->meta.name);
-	/* Removals only after every object is in: on -ENOMEM the LIST is
-	 * retried, and nothing was removed on the strength of a partial set. */
-	if (!err)
-		err = k8s_cache_put_list(s->cache, &kx->staged, NULL);
-	for (size_t i = 0; !err && i < gone.n; i++) {
-		char *slash = strchr(gone.v[i], '/');
-
-		*slash = 0;
-		if (!k8s_cache_delete(s->cache, kx->kind, gone.v[i], slash + 1))
-			removed++;
+	a->src = k8s_source_new(cl, a->node_name);
+	if (!a->src) {
+		ret = -errno;
+		kube_client_free(cl);
+		return ret;
 	}
-	if (!err)
-		changed(s, K8S_SRC_OBJECTS);
-	pthread_mutex_unlock(&s->lock);
-	free(old);
-	keyset_free(&gone);
-	if (err)
-		pr_err("kube: apply %s list: %s; keeping the previous objects\n",
-		       k8s_kind_name(kx->kind), strerror(-err));
-	if (removed)
-		pr_info("kube: %zu %s(s) gone since the last list: removed\n", removed,
-			k8s_kind_name(kx->kind));
-	if (kx->n_rejected)
-		pr_warn("kube: %s list: %zu of %zu object(s) rejected, each keeping its last good version\n",
-			k8s_kind_name(kx->kind), kx->n_rejected, kx->n_items);
-	list_reset(kx);
-	return err;
-}
-
-static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
-{
-	struct kind_ctx *kx = arg;
-	struct k8s_source *s = kx->s;
-	struct k8s_object_list l = { 0 };
-	const char *name = obj_name(obj);
-	size_t rejected = 0;
-	int err;
-
-	if (!name) {
-		pr_err("kube: %s %s without metadata.name: skipped\n", kr_event_type_name(t),
-		       k8s_kind_name(kx->kind));
-		return;
-	}
-	if (t == KR_DELETED) {
-		pthread_mutex_lock(&s->lock);
-		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(kx->kind, obj), name))
-			changed(s, K8S_SRC_OBJECTS);
-		pthread_mutex_unlock(&s->lock);
-		return;
-	}
-	err = decode(obj, &l, &rejected);
-	if (!err && l.n) {
-		pthread_mutex_lock(&s->lock);
-		err = k8s_cache_put_list(s->cache, &l, NULL);
-		changed(s, K8S_SRC_OBJECTS);
-		pthread_mutex_unlock(&s->lock);
-	} else if (!err && rejected) {
-		pr_warn("%s %s/%s: keeping its last good version\n", k8s_kind_name(kx->kind),
-			obj_ns(kx->kind, obj), name);
-	}
-	if (err)
-		pr_err("kube: %s %s %s: %s\n", kr_event_type_name(t), k8s_kind_name(kx->kind),
-		       name, strerror(-err));
-	k8s_object_list_free(&l);
-}
-
-static const struct kr_ops obj_ops = {
-	.list_begin = obj_list_begin,
-	.list_item = obj_list_item,
-	.list_end = obj_list_end,
-	.event = obj_event,
-};
-
-/* ---- Node ------------------------------------------------------------- */
-
-static int node_from_cjson(const cJSON *o, struct k8s_node_state *out)
-{
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-	const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(st, "addresses");
-	const cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
-	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp");
-	static const char *const types[] = { "InternalIP", "ExternalIP" };
-	const cJSON *it;
-
-	memset(out, 0, sizeof(*out));
-	strcpy(out->labels, "{}");
-	if (!cJSON_IsObject(o))
-		return -EINVAL;
-	out->known = true;
+	ret = k8s_source_start(a->src);
+	if (ret)
+		return ret;
 	{
-		const cJSON *lb = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+		struct xlb_lease_opts lo = {
+			.ns = a->lease_ns, .node = a->node_name,
+			.renew_ms = a->lease_renew_ms, .duration_ms = a->lease_duration_ms,
+			.elect = true, .le_duration_ms = a->le_duration_ms,
+			.le_renew_deadline_ms = a->le_renew_ms, .le_retry_ms = a->le_retry_ms,
+		};
 
-		if (cJSON_IsObject(lb) &&
-		    !cJSON_PrintPreallocated((cJSON *)lb, out->labels, sizeof(out->labels), 0))
-			strcpy(out->labels, "{}");
-	}
-	out->eligible = !(dt && !cJSON_IsNull(dt));
-	cJSON_ArrayForEach(it, taints) {
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
-
-		if (cJSON_IsString(k) && !strcmp(k->valuestring, "ToBeDeletedByClusterAutoscaler"))
-			out->eligible = false;
-	}
-	for (size_t t = 0; t < 2; t++) {
-		cJSON_ArrayForEach(it, addrs) {
-			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it, "type");
-			const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "address");
-			struct xlb_addr_key k = { 0 };
-
-			if (!cJSON_IsString(ty) || !cJSON_IsString(a) ||
-			    strcmp(ty->valuestring, types[t]) || out->n_addrs == K8S_NODE_MAX_ADDRS)
-				continue;
-			if (inet_pton(AF_INET, a->valuestring, &k.addr.v4) == 1)
-				k.family = XLB_AF_INET;
-			else if (inet_pton(AF_INET6, a->valuestring, &k.addr) == 1)
-				k.family = XLB_AF_INET6;
-			else
-				continue;
-			out->addrs[out->n_addrs++] = k;
+		/* The Leases get a client (and connection) of their own: a
+		 * renewal never waits behind a list, and stopping them can
+		 * cancel their watch without touching the source's. */
+		ret = config_for(a, &kc2);
+		if (ret)
+			return ret;
+		cl2 = kube_client_new(&kc2, NULL);
+		if (!cl2) {
+			ret = -errno;
+			kube_config_free(&kc2);
+			return ret;
+		}
+		a->lbctl = xlb_lbctl_new(a->src, a->lb_class, a->node_name);
+		a->leases = a->lbctl ? xlb_leases_start(cl2, &lo) : NULL;
+		if (!a->leases) {
+			ret = -errno;
+			kube_client_free(cl2);
+			return ret;
 		}
 	}
 	return 0;
 }
 
-int k8s_node_state_parse(const char *json, struct k8s_node_state *out)
+/* Wait (bounded) for the first LIST of Services and EndpointSlices and
+ * apply it. false: not there in time; the maps keep what they hold. */
+bool agent_kube_initial_sync(struct agent *a)
 {
-	cJSON *o = cJSON_Parse(json);
-	int err = node_from_cjson(o, out);
+	struct pollfd p = { .fd = k8s_source_fd(a->src), .events = POLLIN };
+	struct timespec t0, t;
 
-	cJSON_Delete(o);
-	return err;
-}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left = INITIAL_SYNC_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+					       (t.tv_nsec - t0.tv_nsec) / 1000000);
 
-static void node_set(struct k8s_source *s, const struct k8s_node_state *n)
-{
-	pthread_mutex_lock(&s->lock);
-	if (memcmp(&s->node, n, sizeof(*n))) {
-		if (s->node.eligible != n->eligible || !s->node.known)
-			pr_info("kube: node %s: %s, %zu address(es)\n", s->node_name,
-				!n->known ? "no Node object" :
-				n->eligible ? "eligible" :
-				"marked for deletion (/healthz answers 503)", n->n_addrs);
-		s->node = *n;
-		changed(s, K8S_SRC_NODE);
+		if (k8s_source_synced(a->src))
+			break;
+		if (left <= 0)
+			return false;
+		poll(&p, 1, (int)(left > 100 ? 100 : left));
 	}
-	pthread_mutex_unlock(&s->lock);
-}
-
-static int node_replace(void *arg, const cJSON *items)
-{
-	struct k8s_source *s = arg;
-	struct k8s_node_state n = { .eligible = true, .labels = "{}" };
-	bool known;
-
-	if (cJSON_GetArraySize(items) > 0) {
-		node_from_cjson(cJSON_GetArrayItem(items, 0), &n);
-	} else {
-		/* A Node we saw is gone from the relist: it was deleted while
-		 * the watch was down, as if a DELETED event had come. */
-		pthread_mutex_lock(&s->lock);
-		known = s->node.known;
-		pthread_mutex_unlock(&s->lock);
-		if (known)
-			n = (struct k8s_node_state){ .known = true };
-	}
-	node_set(s, &n);
-	return 0;
-}
-
-static void node_event(void *arg, enum kr_event_type t, const cJSON *obj)
-{
-	struct k8s_source *s = arg;
-	struct k8s_node_state n = { 0 };
-
-	/* A deleted Node is not eligible (kube-proxy's OnNodeDelete). */
-	if (t == KR_DELETED)
-		n.known = true;
-	else
-		node_from_cjson(obj, &n);
-	node_set(s, &n);
-}
-
-static const struct kr_ops node_ops = {
-	.replace = node_replace,
-	.event = node_event,
-};
-
-/* ---- source ----------------------------------------------------------- */
-
-struct k8s_source *k8s_source_new(struct kube_client *kc, const char *node_name)
-{
-	struct k8s_source *s = calloc(1, sizeof(*s));
-	CURL *h = curl_easy_init();
-	char *en;
-
-	if (!s || !h)
-		goto fail;
-	en = curl_easy_escape(h, node_name, 0);
-	if (!en || asprintf(&s->node_selector, "fieldSelector=metadata.name%%3D%s", en) < 0) {
-		curl_free(en);
-		s->node_selector = NULL;
-		goto fail;
-	}
-	curl_free(en);
-	curl_easy_cleanup(h);
-	h = NULL;
-	s->node_name = strdup(node_name);
-	s->cache = k8s_cache_new();
-	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!s->node_name || !s->cache || s->efd < 0)
-		goto fail;
-	pthread_mutex_init(&s->lock, NULL);
-	/* Eligible until a Node event says otherwise (K8S_SPEC §4.4). */
-	s->node.eligible = true;
-	s->kc = kc;
-	kube_client_set_stop(kc, &s->stop);
-	return s;
-fail:
-	if (h)
-		curl_easy_cleanup(h);
-	if (s) {
-		if (s->efd > 0)
-			close(s->efd);
-		k8s_cache_free(s->cache);
-		free(s->node_name);
-		free(s->node_selector);
-		free(s);
-	}
-	errno = ENOMEM;
-	return NULL;
-}
-
-int k8s_source_start(struct k8s_source *s)
-{
-	const struct kr_spec svc = {
-		.name = "services", .path = "/api/v1/services",
-		.selector = K8S_PROXY_SELECTOR, .kind = "Service", .api_version = "v1",
-	};
-	const struct kr_spec eps = {
-		.name = "endpointslices", .path = "/apis/discovery.k8s.io/v1/endpointslices",
-		.selector = K8S_PROXY_SELECTOR, .kind = "EndpointSlice",
-		.api_version = "discovery.k8s.io/v1",
-	};
-	const struct kr_spec node = {
-		.name = "nodes", .path = "/api/v1/nodes", .selector = s->node_selector,
-		.kind = "Node", .api_version = "v1",
-	};
-	/* Without the CRD installed this LIST fails and is retried with
-	 * backoff; Services are served meanwhile, nothing is allocated. */
-	const struct kr_spec pool = {
-		.name = "loadbalancerippools", .path = "/apis/xlb.io/v1alpha1/loadbalancerippools",
-		.kind = "LoadBalancerIPPool", .api_version = "xlb.io/v1alpha1",
-	};
-
-	s->svc_ctx = (struct kind_ctx){ s, K8S_KIND_SERVICE };
-	s->eps_ctx = (struct kind_ctx){ s, K8S_KIND_ENDPOINTSLICE };
-	pr_info("kube: watching %s (node %s)\n", kube_client_server(s->kc), s->node_name);
-	s->svc = reflector_start(s->kc, &svc, &obj_ops, &s->svc_ctx, &s->stop);
-	if (!s->svc)
-		return -errno;
-	s->eps = reflector_start(s->kc, &eps, &obj_ops, &s->eps_ctx, &s->stop);
-	if (!s->eps)
-		return -errno;
-	s->nodes = reflector_start(s->kc, &node, &node_ops, s, &s->stop);
-	if (!s->nodes)
-		return -errno;
-	s->pool_ctx = (struct kind_ctx){ s, K8S_KIND_LBPOOL };
-	s->pools = reflector_start(s->kc, &pool, &obj_ops, &s->pool_ctx, &s->stop);
-	if (!s->pools)
-		return -errno;
-	return 0;
-}
-
-void k8s_source_free(struct k8s_source *s)
-{
-	if (!s)
-		return;
-	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
-	reflector_free(s->svc);
-	reflector_free(s->eps);
-	reflector_free(s->nodes);
-	reflector_free(s->pools);
-	kube_client_free(s->kc);
-	k8s_cache_free(s->cache);
-	pthread_mutex_destroy(&s->lock);
-	close(s->efd);
-	free(s->node_name);
-	free(s->node_selector);
-	free(s);
-}
-
-int k8s_source_fd(const struct k8s_source *s)
-{
-	return s->efd;
-}
-
-unsigned int k8s_source_take_changes(struct k8s_source *s)
-{
-	uint64_t v;
-	unsigned int c;
-
-	if (read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		pr_debug("kube: eventfd: %s\n", strerror(errno));
-	pthread_mutex_lock(&s->lock);
-	c = s->changes;
-	s->changes &= ~K8S_SRC_NODE;	/* objects: cleared by translate */
-	pthread_mutex_unlock(&s->lock);
-	return c;
-}
-
-bool k8s_source_synced(const struct k8s_source *s)
-{
-	return reflector_has_synced(s->svc) && reflector_has_synced(s->eps);
-}
-
-uint64_t k8s_source_pending_since(struct k8s_source *s)
-{
-	uint64_t t;
-
-	pthread_mutex_lock(&s->lock);
-	t = s->pending_since;
-	pthread_mutex_unlock(&s->lock);
-	return t;
-}
-
-int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *o,
-			 struct xlb_desired *out, struct k8s_errors *errs)
-{
-	int err;
-
-	pthread_mutex_lock(&s->lock);
-	err = xlb_translate(s->cache, o, out, errs);
-	s->changes &= ~K8S_SRC_OBJECTS;
-	s->since_translate = 0;
-	pthread_mutex_unlock(&s->lock);
-	return err;
-}
-
-void k8s_source_applied(struct k8s_source *s)
-{
-	pthread_mutex_lock(&s->lock);
-	/* Changes that came after the translate are still pending. */
-	s->pending_since = s->since_translate;
-	pthread_mutex_unlock(&s->lock);
-}
-
-void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out)
-{
-	pthread_mutex_lock(&s->lock);
-	*out = s->node;
-	pthread_mutex_unlock(&s->lock);
-}
-
-bool k8s_source_pools_synced(const struct k8s_source *s)
-{
-	return reflector_has_synced(s->pools);
-}
-
-int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache *c, void *ctx),
-			  void *ctx)
-{
-	int err;
-
-	pthread_mutex_lock(&s->lock);
-	err = fn(s->cache, ctx);
-	pthread_mutex_unlock(&s->lock);
-	return err;
-}
-
-struct kube_client *k8s_source_client(const struct k8s_source *s)
-{
-	return s->kc;
+	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
+		agent_node_addresses(a);
+	/* The Node LIST usually lands with the others: give it a moment. */
+	usleep(BATCH_MS * 1000);
+	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
+		agent_node_addresses(a);
+	agent_kube_sync(a, true);
+	agent_kube_lb(a);
+	return true;
 }

@@ -1,0 +1,588 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * k8s_source: reflectors feeding the object cache, see kube/source.h.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+
+#include <cjson/cJSON.h>
+
+#include "k8s/cache.h"
+#include "kube/source.h"
+#include "log.h"
+#include "kube/reflector.h"
+
+struct k8s_source;
+
+struct keyset {
+	char **v;
+	size_t n, cap;
+};
+
+struct kind_ctx {
+	struct k8s_source *s;
+	enum k8s_kind kind;
+	/* a LIST in progress: the valid objects, and the names of all
+	 * (rejected ones keep their last good version) */
+	struct k8s_object_list staged;
+	struct keyset names;
+	size_t n_items, n_rejected;
+};
+
+struct k8s_source {
+	struct kube_client *kc;
+	char *node_name;
+	char *node_selector;
+	int stop;			/* atomic */
+	int efd;
+
+	pthread_mutex_t lock;		/* everything below */
+	struct k8s_cache *cache;
+	struct k8s_node_state node;
+	unsigned int changes;		/* K8S_SRC_* */
+	uint64_t pending_since;		/* oldest object change not applied */
+	uint64_t since_translate;	/* oldest change after the last translate */
+
+	struct reflector *svc, *eps, *nodes, *pools;
+	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void print_errors(const struct k8s_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
+				       e->v[i].sev == K8S_SEV_WARN ? XLB_LOG_WARN :
+				       XLB_LOG_DEBUG;
+
+		xlb_log(l, "%s\n", e->v[i].msg);
+	}
+}
+
+/* Caller holds the lock. */
+static void changed(struct k8s_source *s, unsigned int what)
+{
+	uint64_t one = 1;
+
+	if (what & K8S_SRC_OBJECTS) {
+		if (!s->pending_since)
+			s->pending_since = now_ms();
+		if (!s->since_translate)
+			s->since_translate = now_ms();
+	}
+	s->changes |= what;
+	if (write(s->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		pr_warn("kube: wake main loop: %s\n", strerror(errno));
+}
+
+static int cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int keyset_add(struct keyset *k, const char *ns, const char *name)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 64;
+		char **v = realloc(k->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		k->v = v;
+		k->cap = cap;
+	}
+	if (asprintf(&k->v[k->n], "%s/%s", ns, name) < 0)
+		return -ENOMEM;
+	k->n++;
+	return 0;
+}
+
+static bool keyset_has(const struct keyset *k, const char *ns, const char *name)
+{
+	char buf[384], *p = buf;
+
+	snprintf(buf, sizeof(buf), "%s/%s", ns, name);
+	return k->n && bsearch(&p, k->v, k->n, sizeof(*k->v), cmpstr);
+}
+
+static void keyset_free(struct keyset *k)
+{
+	for (size_t i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Decode one API object through the file path's validators. */
+static int decode(const cJSON *obj, struct k8s_object_list *l, size_t *rejected)
+{
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	int err = k8s_parse_json(obj, "apiserver", NULL, l, &errs);
+
+	print_errors(&errs);
+	if (rejected)
+		*rejected += errs.n_rejected;
+	k8s_errors_free(&errs);
+	return err;
+}
+
+/* The namespace the cache keys an object by: pools are cluster-scoped. */
+static const char *obj_ns(enum k8s_kind kind, const cJSON *obj)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *ns = cJSON_GetObjectItemCaseSensitive(m, "namespace");
+
+	if (kind == K8S_KIND_LBPOOL)
+		return "";
+	return cJSON_IsString(ns) && *ns->valuestring ? ns->valuestring : "default";
+}
+
+static const char *obj_name(const cJSON *obj)
+{
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *nm = cJSON_GetObjectItemCaseSensitive(m, "name");
+
+	return cJSON_IsString(nm) ? nm->valuestring : NULL;
+}
+
+static void list_reset(struct kind_ctx *kx)
+{
+	k8s_object_list_free(&kx->staged);
+	keyset_free(&kx->names);
+	kx->n_items = kx->n_rejected = 0;
+}
+
+static int obj_list_begin(void *arg)
+{
+	list_reset(arg);
+	return 0;
+}
+
+/* One item of a LIST: decoded now (its JSON is freed right after), kept
+ * aside until the whole LIST has arrived. */
+static int obj_list_item(void *arg, const cJSON *item)
+{
+	struct kind_ctx *kx = arg;
+	const char *name = obj_name(item);
+	int err;
+
+	kx->n_items++;
+	err = decode(item, &kx->staged, &kx->n_rejected);
+	if (err)
+		return err;
+	/* Named, valid or not: a rejected object keeps its last good
+	 * version rather than being removed. */
+	return name ? keyset_add(&kx->names, obj_ns(kx->kind, item), name) : 0;
+}
+
+/* The LIST is complete: it is the new set of objects of this kind. */
+static int obj_list_end(void *arg, bool complete)
+{
+	struct kind_ctx *kx = arg;
+	struct k8s_source *s = kx->s;
+	const struct k8s_object **old = NULL;
+	struct keyset gone = { 0 };
+	size_t n_old = 0, removed = 0;
+	int err;
+
+	if (!complete) {
+		list_reset(kx);
+		return 0;
+	}
+	if (kx->names.n)
+		qsort(kx->names.v, kx->names.n, sizeof(*kx->names.v), cmpstr);
+	pthread_mutex_lock(&s->lock);
+	err = k8s_cache_list(s->cache, kx->kind, &old, &n_old);
+	/* Collect names first: deleting invalidates the array. */
+	for (size_t i = 0; !err && i < n_old; i++)
+		if (!keyset_has(&kx->names, old[i]->meta.namespace, old[i]->meta.name))
+			err = keyset_add(&gone, old[i]->meta.namespace, old[i]->meta.name);
+	/* Removals only after every object is in: on -ENOMEM the LIST is
+	 * retried, and nothing was removed on the strength of a partial set. */
+	if (!err)
+		err = k8s_cache_put_list(s->cache, &kx->staged, NULL);
+	for (size_t i = 0; !err && i < gone.n; i++) {
+		char *slash = strchr(gone.v[i], '/');
+
+		*slash = 0;
+		if (!k8s_cache_delete(s->cache, kx->kind, gone.v[i], slash + 1))
+			removed++;
+	}
+	if (!err)
+		changed(s, K8S_SRC_OBJECTS);
+	pthread_mutex_unlock(&s->lock);
+	free(old);
+	keyset_free(&gone);
+	if (err)
+		pr_err("kube: apply %s list: %s; keeping the previous objects\n",
+		       k8s_kind_name(kx->kind), strerror(-err));
+	if (removed)
+		pr_info("kube: %zu %s(s) gone since the last list: removed\n", removed,
+			k8s_kind_name(kx->kind));
+	if (kx->n_rejected)
+		pr_warn("kube: %s list: %zu of %zu object(s) rejected, each keeping its last good version\n",
+			k8s_kind_name(kx->kind), kx->n_rejected, kx->n_items);
+	list_reset(kx);
+	return err;
+}
+
+static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
+{
+	struct kind_ctx *kx = arg;
+	struct k8s_source *s = kx->s;
+	struct k8s_object_list l = { 0 };
+	const char *name = obj_name(obj);
+	size_t rejected = 0;
+	int err;
+
+	if (!name) {
+		pr_err("kube: %s %s without metadata.name: skipped\n", kr_event_type_name(t),
+		       k8s_kind_name(kx->kind));
+		return;
+	}
+	if (t == KR_DELETED) {
+		pthread_mutex_lock(&s->lock);
+		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(kx->kind, obj), name))
+			changed(s, K8S_SRC_OBJECTS);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	err = decode(obj, &l, &rejected);
+	if (!err && l.n) {
+		pthread_mutex_lock(&s->lock);
+		err = k8s_cache_put_list(s->cache, &l, NULL);
+		changed(s, K8S_SRC_OBJECTS);
+		pthread_mutex_unlock(&s->lock);
+	} else if (!err && rejected) {
+		pr_warn("%s %s/%s: keeping its last good version\n", k8s_kind_name(kx->kind),
+			obj_ns(kx->kind, obj), name);
+	}
+	if (err)
+		pr_err("kube: %s %s %s: %s\n", kr_event_type_name(t), k8s_kind_name(kx->kind),
+		       name, strerror(-err));
+	k8s_object_list_free(&l);
+}
+
+static const struct kr_ops obj_ops = {
+	.list_begin = obj_list_begin,
+	.list_item = obj_list_item,
+	.list_end = obj_list_end,
+	.event = obj_event,
+};
+
+/* ---- Node ------------------------------------------------------------- */
+
+static int node_from_cjson(const cJSON *o, struct k8s_node_state *out)
+{
+	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
+	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
+	const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(st, "addresses");
+	const cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
+	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp");
+	static const char *const types[] = { "InternalIP", "ExternalIP" };
+	const cJSON *it;
+
+	memset(out, 0, sizeof(*out));
+	strcpy(out->labels, "{}");
+	if (!cJSON_IsObject(o))
+		return -EINVAL;
+	out->known = true;
+	{
+		const cJSON *lb = cJSON_GetObjectItemCaseSensitive(meta, "labels");
+
+		if (cJSON_IsObject(lb) &&
+		    !cJSON_PrintPreallocated((cJSON *)lb, out->labels, sizeof(out->labels), 0))
+			strcpy(out->labels, "{}");
+	}
+	out->eligible = !(dt && !cJSON_IsNull(dt));
+	cJSON_ArrayForEach(it, taints) {
+		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
+
+		if (cJSON_IsString(k) && !strcmp(k->valuestring, "ToBeDeletedByClusterAutoscaler"))
+			out->eligible = false;
+	}
+	for (size_t t = 0; t < 2; t++) {
+		cJSON_ArrayForEach(it, addrs) {
+			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it, "type");
+			const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "address");
+			struct xlb_addr_key k = { 0 };
+
+			if (!cJSON_IsString(ty) || !cJSON_IsString(a) ||
+			    strcmp(ty->valuestring, types[t]) || out->n_addrs == K8S_NODE_MAX_ADDRS)
+				continue;
+			if (inet_pton(AF_INET, a->valuestring, &k.addr.v4) == 1)
+				k.family = XLB_AF_INET;
+			else if (inet_pton(AF_INET6, a->valuestring, &k.addr) == 1)
+				k.family = XLB_AF_INET6;
+			else
+				continue;
+			out->addrs[out->n_addrs++] = k;
+		}
+	}
+	return 0;
+}
+
+int k8s_node_state_parse(const char *json, struct k8s_node_state *out)
+{
+	cJSON *o = cJSON_Parse(json);
+	int err = node_from_cjson(o, out);
+
+	cJSON_Delete(o);
+	return err;
+}
+
+static void node_set(struct k8s_source *s, const struct k8s_node_state *n)
+{
+	pthread_mutex_lock(&s->lock);
+	if (memcmp(&s->node, n, sizeof(*n))) {
+		if (s->node.eligible != n->eligible || !s->node.known)
+			pr_info("kube: node %s: %s, %zu address(es)\n", s->node_name,
+				!n->known ? "no Node object" :
+				n->eligible ? "eligible" :
+				"marked for deletion (/healthz answers 503)", n->n_addrs);
+		s->node = *n;
+		changed(s, K8S_SRC_NODE);
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+static int node_replace(void *arg, const cJSON *items)
+{
+	struct k8s_source *s = arg;
+	struct k8s_node_state n = { .eligible = true, .labels = "{}" };
+	bool known;
+
+	if (cJSON_GetArraySize(items) > 0) {
+		node_from_cjson(cJSON_GetArrayItem(items, 0), &n);
+	} else {
+		/* A Node we saw is gone from the relist: it was deleted while
+		 * the watch was down, as if a DELETED event had come. */
+		pthread_mutex_lock(&s->lock);
+		known = s->node.known;
+		pthread_mutex_unlock(&s->lock);
+		if (known)
+			n = (struct k8s_node_state){ .known = true };
+	}
+	node_set(s, &n);
+	return 0;
+}
+
+static void node_event(void *arg, enum kr_event_type t, const cJSON *obj)
+{
+	struct k8s_source *s = arg;
+	struct k8s_node_state n = { 0 };
+
+	/* A deleted Node is not eligible (kube-proxy's OnNodeDelete). */
+	if (t == KR_DELETED)
+		n.known = true;
+	else
+		node_from_cjson(obj, &n);
+	node_set(s, &n);
+}
+
+static const struct kr_ops node_ops = {
+	.replace = node_replace,
+	.event = node_event,
+};
+
+/* ---- source ----------------------------------------------------------- */
+
+struct k8s_source *k8s_source_new(struct kube_client *kc, const char *node_name)
+{
+	struct k8s_source *s = calloc(1, sizeof(*s));
+	CURL *h = curl_easy_init();
+	char *en;
+
+	if (!s || !h)
+		goto fail;
+	en = curl_easy_escape(h, node_name, 0);
+	if (!en || asprintf(&s->node_selector, "fieldSelector=metadata.name%%3D%s", en) < 0) {
+		curl_free(en);
+		s->node_selector = NULL;
+		goto fail;
+	}
+	curl_free(en);
+	curl_easy_cleanup(h);
+	h = NULL;
+	s->node_name = strdup(node_name);
+	s->cache = k8s_cache_new();
+	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!s->node_name || !s->cache || s->efd < 0)
+		goto fail;
+	pthread_mutex_init(&s->lock, NULL);
+	/* Eligible until a Node event says otherwise (K8S_SPEC §4.4). */
+	s->node.eligible = true;
+	s->kc = kc;
+	kube_client_set_stop(kc, &s->stop);
+	return s;
+fail:
+	if (h)
+		curl_easy_cleanup(h);
+	if (s) {
+		if (s->efd > 0)
+			close(s->efd);
+		k8s_cache_free(s->cache);
+		free(s->node_name);
+		free(s->node_selector);
+		free(s);
+	}
+	errno = ENOMEM;
+	return NULL;
+}
+
+int k8s_source_start(struct k8s_source *s)
+{
+	const struct kr_spec svc = {
+		.name = "services", .path = "/api/v1/services",
+		.selector = K8S_PROXY_SELECTOR, .kind = "Service", .api_version = "v1",
+	};
+	const struct kr_spec eps = {
+		.name = "endpointslices", .path = "/apis/discovery.k8s.io/v1/endpointslices",
+		.selector = K8S_PROXY_SELECTOR, .kind = "EndpointSlice",
+		.api_version = "discovery.k8s.io/v1",
+	};
+	const struct kr_spec node = {
+		.name = "nodes", .path = "/api/v1/nodes", .selector = s->node_selector,
+		.kind = "Node", .api_version = "v1",
+	};
+	/* Without the CRD installed this LIST fails and is retried with
+	 * backoff; Services are served meanwhile, nothing is allocated. */
+	const struct kr_spec pool = {
+		.name = "loadbalancerippools", .path = "/apis/xlb.io/v1alpha1/loadbalancerippools",
+		.kind = "LoadBalancerIPPool", .api_version = "xlb.io/v1alpha1",
+	};
+
+	s->svc_ctx = (struct kind_ctx){ s, K8S_KIND_SERVICE };
+	s->eps_ctx = (struct kind_ctx){ s, K8S_KIND_ENDPOINTSLICE };
+	pr_info("kube: watching %s (node %s)\n", kube_client_server(s->kc), s->node_name);
+	s->svc = reflector_start(s->kc, &svc, &obj_ops, &s->svc_ctx, &s->stop);
+	if (!s->svc)
+		return -errno;
+	s->eps = reflector_start(s->kc, &eps, &obj_ops, &s->eps_ctx, &s->stop);
+	if (!s->eps)
+		return -errno;
+	s->nodes = reflector_start(s->kc, &node, &node_ops, s, &s->stop);
+	if (!s->nodes)
+		return -errno;
+	s->pool_ctx = (struct kind_ctx){ s, K8S_KIND_LBPOOL };
+	s->pools = reflector_start(s->kc, &pool, &obj_ops, &s->pool_ctx, &s->stop);
+	if (!s->pools)
+		return -errno;
+	return 0;
+}
+
+void k8s_source_free(struct k8s_source *s)
+{
+	if (!s)
+		return;
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
+	reflector_free(s->svc);
+	reflector_free(s->eps);
+	reflector_free(s->nodes);
+	reflector_free(s->pools);
+	kube_client_free(s->kc);
+	k8s_cache_free(s->cache);
+	pthread_mutex_destroy(&s->lock);
+	close(s->efd);
+	free(s->node_name);
+	free(s->node_selector);
+	free(s);
+}
+
+int k8s_source_fd(const struct k8s_source *s)
+{
+	return s->efd;
+}
+
+unsigned int k8s_source_take_changes(struct k8s_source *s)
+{
+	uint64_t v;
+	unsigned int c;
+
+	if (read(s->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		pr_debug("kube: eventfd: %s\n", strerror(errno));
+	pthread_mutex_lock(&s->lock);
+	c = s->changes;
+	s->changes &= ~K8S_SRC_NODE;	/* objects: cleared by translate */
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+bool k8s_source_synced(const struct k8s_source *s)
+{
+	return reflector_has_synced(s->svc) && reflector_has_synced(s->eps);
+}
+
+uint64_t k8s_source_pending_since(struct k8s_source *s)
+{
+	uint64_t t;
+
+	pthread_mutex_lock(&s->lock);
+	t = s->pending_since;
+	pthread_mutex_unlock(&s->lock);
+	return t;
+}
+
+int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *o,
+			 struct xlb_desired *out, struct k8s_errors *errs)
+{
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	err = xlb_translate(s->cache, o, out, errs);
+	s->changes &= ~K8S_SRC_OBJECTS;
+	s->since_translate = 0;
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+void k8s_source_applied(struct k8s_source *s)
+{
+	pthread_mutex_lock(&s->lock);
+	/* Changes that came after the translate are still pending. */
+	s->pending_since = s->since_translate;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->node;
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool k8s_source_pools_synced(const struct k8s_source *s)
+{
+	return reflector_has_synced(s->pools);
+}
+
+int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache *c, void *ctx),
+			  void *ctx)
+{
+	int err;
+
+	pthread_mutex_lock(&s->lock);
+	err = fn(s->cache, ctx);
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+struct kube_client *k8s_source_client(const struct k8s_source *s)
+{
+	return s->kc;
+}
