@@ -89,7 +89,7 @@ struct agent {
 	struct xlb_dp *dp;
 	struct xlb_sync *sync;
 	struct k8s_cache *cache;	/* file mode: last good objects */
-	struct k8s_source *src;		/* Kubernetes mode */
+	struct kube_source *src;		/* Kubernetes mode */
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
 	bool synced_once;

@@ -40,7 +40,7 @@
 
 static uint64_t source_pending_since(void *ctx)
 {
-	return k8s_source_pending_since(ctx);
+	return kube_source_pending_since(ctx);
 }
 
 /* /healthz, /livez and the healthCheckNodePort servers. false: a bad
@@ -113,7 +113,7 @@ static int run(struct agent *a)
 	 * sees them. */
 	signal_mask(&mask);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	ifd = a->src ? k8s_source_fd(a->src) : agent_file_watch(a->config, base, sizeof(base));
+	ifd = a->src ? kube_source_fd(a->src) : agent_file_watch(a->config, base, sizeof(base));
 	if (sfd < 0 || ifd < 0) {
 		pr_err("set up signal and file watches: %s\n",
 		       strerror(sfd < 0 ? errno : -ifd));
@@ -187,9 +187,9 @@ static int run(struct agent *a)
 			if (pfd[1].revents & POLLIN) {
 				/* Let a burst of events settle into one sync. */
 				usleep(BATCH_MS * 1000);
-				ch = k8s_source_take_changes(a->src);
+				ch = kube_source_take_changes(a->src);
 			}
-			if (ch & K8S_SRC_NODE)
+			if (ch & KUBE_SRC_NODE)
 				agent_node_addresses(a);
 			if (a->retry_ms && agent_now_ms() >= a->next_retry)
 				dirty = true;
@@ -203,14 +203,14 @@ static int run(struct agent *a)
 			}
 			/* A Node change can end this node's eligibility (drain):
 			 * BGP routes follow it at once. */
-			if ((dirty || ch & (K8S_SRC_OBJECTS | K8S_SRC_NODE)) &&
-			    k8s_source_synced(a->src))
+			if ((dirty || ch & (KUBE_SRC_OBJECTS | KUBE_SRC_NODE)) &&
+			    kube_source_synced(a->src))
 				agent_kube_sync(a, false);
 			else if (dirty)
 				a->next_resync = agent_now_ms() + a->sync_period_ms;
 			if (npfd > 2 && pfd[2].revents & POLLIN)
 				agent_kube_leases_changed(a);
-			else if ((dirty || ch & K8S_SRC_OBJECTS) && k8s_source_synced(a->src))
+			else if ((dirty || ch & KUBE_SRC_OBJECTS) && kube_source_synced(a->src))
 				agent_kube_lb(a);
 			continue;
 		}
@@ -379,7 +379,7 @@ out:
 	/* Health first: its threads ask the source how fresh it is. */
 	xlb_health_free(a.health);
 	xlb_metrics_free(a.metrics);
-	k8s_source_free(a.src);
+	kube_source_free(a.src);
 	xlb_sync_free(a.sync);
 	k8s_cache_free(a.cache);
 	xlb_dp_close(a.dp);

@@ -89,7 +89,7 @@ int agent_node_addresses(struct agent *a)
 	int err;
 
 	if (a->src) {
-		k8s_source_node(a->src, &node);
+		kube_source_node(a->src, &node);
 		if (a->leases)
 			xlb_leases_set_labels(a->leases, node.known ? node.labels : "{}");
 		from_node = node.known && node.n_addrs;

@@ -19,12 +19,12 @@
 
 /* ---- line buffer ------------------------------------------------------ */
 
-void kr_linebuf_reset(struct kr_linebuf *lb)
+void kube_linebuf_reset(struct kube_linebuf *lb)
 {
 	lb->len = 0;
 }
 
-void kr_linebuf_free(struct kr_linebuf *lb)
+void kube_linebuf_free(struct kube_linebuf *lb)
 {
 	if (!lb)
 		return;
@@ -33,8 +33,8 @@ void kr_linebuf_free(struct kr_linebuf *lb)
 	lb->len = lb->cap = 0;
 }
 
-int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
-		    kr_line_fn fn, void *ctx)
+int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len,
+		      kube_line_fn fn, void *ctx)
 {
 	size_t max = lb->max ? lb->max : LINE_MAX_DEFAULT;
 	size_t start = 0;
@@ -81,13 +81,13 @@ int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
 /* ---- events ----------------------------------------------------------- */
 
 static const char *const type_names[] = {
-	[KR_ADDED] = "ADDED", [KR_MODIFIED] = "MODIFIED", [KR_DELETED] = "DELETED",
-	[KR_BOOKMARK] = "BOOKMARK", [KR_ERROR] = "ERROR",
+	[KUBE_EVENT_ADDED] = "ADDED", [KUBE_EVENT_MODIFIED] = "MODIFIED", [KUBE_EVENT_DELETED] = "DELETED",
+	[KUBE_EVENT_BOOKMARK] = "BOOKMARK", [KUBE_EVENT_ERROR] = "ERROR",
 };
 
-const char *kr_event_type_name(enum kr_event_type t)
+const char *kube_event_type_name(enum kube_event_type t)
 {
-	return t >= KR_ADDED && t <= KR_ERROR ? type_names[t] : "?";
+	return t >= KUBE_EVENT_ADDED && t <= KUBE_EVENT_ERROR ? type_names[t] : "?";
 }
 
 static const char *str_at(const cJSON *o, const char *k)
@@ -97,7 +97,7 @@ static const char *str_at(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-void kr_event_free(struct kr_event *ev)
+void kube_event_free(struct kube_event *ev)
 {
 	if (!ev)
 		return;
@@ -105,7 +105,7 @@ void kr_event_free(struct kr_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
+int kube_event_decode(const char *line, struct kube_event *ev, const char **why)
 {
 	const char *t;
 	cJSON *code;
@@ -117,7 +117,7 @@ int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
 		goto bad;
 	}
 	t = str_at(ev->root, "type");
-	for (int i = KR_ADDED; t && i <= KR_ERROR; i++)
+	for (int i = KUBE_EVENT_ADDED; t && i <= KUBE_EVENT_ERROR; i++)
 		if (!strcmp(t, type_names[i]))
 			ev->type = i;
 	if (!ev->type) {
@@ -129,7 +129,7 @@ int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
 		*why = "no \"object\"";
 		goto bad;
 	}
-	if (ev->type == KR_ERROR) {
+	if (ev->type == KUBE_EVENT_ERROR) {
 		code = cJSON_GetObjectItemCaseSensitive(ev->object, "code");
 		ev->code = cJSON_IsNumber(code) ? code->valueint : 0;
 		ev->reason = str_at(ev->object, "reason");
@@ -148,7 +148,7 @@ int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
 	}
 	return 0;
 bad:
-	kr_event_free(ev);
+	kube_event_free(ev);
 	return -EBADMSG;
 }
 
@@ -178,14 +178,14 @@ static int buf_put(char **b, size_t *len, size_t *cap, char c, size_t max)
 	return 0;
 }
 
-void kr_items_reset(struct kr_items *s)
+void kube_items_reset(struct kube_items *s)
 {
 	free(s->item);
 	free(s->rest);
-	*s = (struct kr_items){ .fn = s->fn, .ctx = s->ctx, .max = s->max };
+	*s = (struct kube_items){ .fn = s->fn, .ctx = s->ctx, .max = s->max };
 }
 
-static int item_done(struct kr_items *s)
+static int item_done(struct kube_items *s)
 {
 	int ret = s->fn(s->ctx, s->item ? s->item : "", s->item_len);
 
@@ -201,7 +201,7 @@ static int item_done(struct kr_items *s)
  * items array depth 2, an item's own brackets 3 and more. Strings are
  * copied verbatim (escapes and all) and parsed later by cJSON.
  */
-int kr_items_feed(struct kr_items *s, const char *data, size_t len)
+int kube_items_feed(struct kube_items *s, const char *data, size_t len)
 {
 	size_t max = s->max ? s->max : ITEM_MAX_DEFAULT;
 	int ret;
@@ -297,7 +297,7 @@ int kr_items_feed(struct kr_items *s, const char *data, size_t len)
 	return 0;
 }
 
-cJSON *kr_items_finish(struct kr_items *s, int *err)
+cJSON *kube_items_finish(struct kube_items *s, int *err)
 {
 	cJSON *rest = NULL;
 
@@ -313,7 +313,7 @@ cJSON *kr_items_finish(struct kr_items *s, int *err)
 	return rest;
 }
 
-void kr_strip(cJSON *obj)
+void kube_strip(cJSON *obj)
 {
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
@@ -346,7 +346,7 @@ void kr_strip(cJSON *obj)
 
 /* ---- backoff ---------------------------------------------------------- */
 
-uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
+uint32_t kube_backoff_next(struct kube_backoff *b, uint64_t now_ms, double jitter01)
 {
 	uint32_t base;
 
@@ -360,9 +360,9 @@ uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
 
 /* ---- reflector -------------------------------------------------------- */
 
-struct reflector {
-	struct kr_spec spec;
-	const struct kr_ops *ops;
+struct kube_reflector {
+	struct kube_reflector_spec spec;
+	const struct kube_reflector_ops *ops;
 	void *ctx;
 	struct kube_client *kc;
 	const int *stop;
@@ -371,16 +371,16 @@ struct reflector {
 	int synced;		/* atomic */
 	CURL *h;
 	char *rv;		/* last resourceVersion, "" before a LIST */
-	struct kr_backoff bo;
+	struct kube_backoff bo;
 	unsigned int seed;
 
 	/* the current LIST */
-	struct kr_items items;
+	struct kube_items items;
 	cJSON *all;		/* gathered items for ops->replace */
 	int list_err;
 
 	/* the current watch */
-	struct kr_linebuf lb;
+	struct kube_linebuf lb;
 	unsigned long n_events;
 	bool expired;		/* ERROR 410 seen */
 	bool too_large;		/* ERROR 504 ResourceVersionTooLarge seen */
@@ -396,7 +396,7 @@ enum watch_end {
 	W_STOP,
 };
 
-static bool stopping(const struct reflector *r)
+static bool stopping(const struct kube_reflector *r)
 {
 	return __atomic_load_n(r->stop, __ATOMIC_RELAXED);
 }
@@ -409,7 +409,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int set_rv(struct reflector *r, const char *rv)
+static int set_rv(struct kube_reflector *r, const char *rv)
 {
 	char *n = strdup(rv);
 
@@ -460,7 +460,7 @@ static bool resp_too_large_rv(const struct kube_resp *resp)
 }
 
 /* Sleep in slices so a stop request is seen quickly. */
-static void nap(const struct reflector *r, uint64_t ms)
+static void nap(const struct kube_reflector *r, uint64_t ms)
 {
 	uint64_t end = now_ms() + ms;
 
@@ -473,10 +473,10 @@ static void nap(const struct reflector *r, uint64_t ms)
 	}
 }
 
-static void backoff(struct reflector *r, int retry_after)
+static void backoff(struct kube_reflector *r, int retry_after)
 {
-	uint32_t ms = kr_backoff_next(&r->bo, now_ms(),
-				      (double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
+	uint32_t ms = kube_backoff_next(&r->bo, now_ms(),
+					(double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
 
 	/* An LB in front of the API may ask for an hour: a reflector that
 	 * stops that long is worse than a few early retries. */
@@ -501,7 +501,7 @@ static void status_text(const struct kube_resp *resp, char *buf, size_t size)
 	cJSON_Delete(st);
 }
 
-static void log_http_error(const struct reflector *r, const char *what,
+static void log_http_error(const struct kube_reflector *r, const char *what,
 			   const struct kube_resp *resp, int ret)
 {
 	char msg[256];
@@ -521,7 +521,7 @@ static char *escape(CURL *h, const char *s)
 	return curl_easy_escape(h, s, 0);
 }
 
-static char *list_path(struct reflector *r, const char *rv, bool limit, const char *cont)
+static char *list_path(struct kube_reflector *r, const char *rv, bool limit, const char *cont)
 {
 	const char *sep = "?";
 	char *p = NULL, *ec = NULL, *erv = NULL;
@@ -567,7 +567,7 @@ static char *list_path(struct reflector *r, const char *rv, bool limit, const ch
 /* One item of a LIST page, as text. */
 static int list_item(void *arg, const char *text, size_t len)
 {
-	struct reflector *r = arg;
+	struct kube_reflector *r = arg;
 	cJSON *it = cJSON_ParseWithLength(text, len);
 	int ret;
 
@@ -579,7 +579,7 @@ static int list_item(void *arg, const char *text, size_t len)
 		cJSON_Delete(it);
 		return -EBADMSG;
 	}
-	kr_strip(it);
+	kube_strip(it);
 	/* Items in a typed list carry no kind/apiVersion. */
 	if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
 		cJSON_AddStringToObject(it, "kind", r->spec.kind);
@@ -599,9 +599,9 @@ static int list_item(void *arg, const char *text, size_t len)
 
 static int on_list_data(void *arg, const char *data, size_t len)
 {
-	struct reflector *r = arg;
+	struct kube_reflector *r = arg;
 
-	r->list_err = kr_items_feed(&r->items, data, len);
+	r->list_err = kube_items_feed(&r->items, data, len);
 	return r->list_err;
 }
 
@@ -612,7 +612,7 @@ static int on_list_data(void *arg, const char *data, size_t len)
  * server says the RV is expired (410) or too large (504), -EAGAIN to back
  * off (retry_after set), -ECANCELED on stop.
  */
-static int do_list(struct reflector *r, const char *rv, int *retry_after)
+static int do_list(struct kube_reflector *r, const char *rv, int *retry_after)
 {
 	char *cont = NULL, *path = NULL, *list_rv = NULL;
 	int ret = -EAGAIN, pages = 0, err;
@@ -640,7 +640,7 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 			ret = -ENOMEM;
 			break;
 		}
-		kr_items_reset(&r->items);
+		kube_items_reset(&r->items);
 		r->items.fn = list_item;
 		r->items.ctx = r;
 		r->list_err = 0;
@@ -667,7 +667,7 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 			break;
 		}
 		kube_resp_free(&resp);
-		rest = kr_items_finish(&r->items, &err);
+		rest = kube_items_finish(&r->items, &err);
 		meta = cJSON_GetObjectItemCaseSensitive(rest, "metadata");
 		if (!rest) {
 			pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
@@ -711,7 +711,7 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 	}
 	if (began && r->ops->list_end)
 		r->ops->list_end(r->ctx, false);
-	kr_items_reset(&r->items);
+	kube_items_reset(&r->items);
 	cJSON_Delete(r->all);
 	r->all = NULL;
 	free(list_rv);
@@ -722,19 +722,19 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 
 static int on_line(void *arg, char *line, size_t len)
 {
-	struct reflector *r = arg;
-	struct kr_event ev;
+	struct kube_reflector *r = arg;
+	struct kube_event ev;
 	const char *why;
 	int ret;
 
-	if (kr_event_decode(line, &ev, &why)) {
+	if (kube_event_decode(line, &ev, &why)) {
 		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name,
 		       why, line, len > 120 ? "..." : "");
 		return 0;
 	}
 	r->n_events++;
 	switch (ev.type) {
-	case KR_ERROR:
+	case KUBE_EVENT_ERROR:
 		if (ev.code == 410) {
 			pr_info("kube %s: watch expired (%s): relisting\n", r->spec.name,
 				ev.message);
@@ -748,31 +748,31 @@ static int on_line(void *arg, char *line, size_t len)
 				ev.reason, ev.message);
 			r->failed = true;
 		}
-		kr_event_free(&ev);
+		kube_event_free(&ev);
 		return 1;
-	case KR_BOOKMARK:
+	case KUBE_EVENT_BOOKMARK:
 		break;
 	default:
-		kr_strip(ev.object);
+		kube_strip(ev.object);
 		r->ops->event(r->ctx, ev.type, ev.object);
 		break;
 	}
 	ret = set_rv(r, ev.rv);
-	kr_event_free(&ev);
+	kube_event_free(&ev);
 	return ret;
 }
 
 static int on_data(void *arg, const char *data, size_t len)
 {
-	struct reflector *r = arg;
-	int ret = kr_linebuf_feed(&r->lb, data, len, on_line, r);
+	struct kube_reflector *r = arg;
+	int ret = kube_linebuf_feed(&r->lb, data, len, on_line, r);
 
 	if (ret < 0)
 		pr_err("kube %s: watch stream: %s\n", r->spec.name, strerror(-ret));
 	return ret;
 }
 
-static enum watch_end do_watch(struct reflector *r, int *retry_after)
+static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 {
 	struct kube_resp resp;
 	char *path = NULL, *erv;
@@ -788,7 +788,7 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 		return W_RETRY;
 	}
 	curl_free(erv);
-	kr_linebuf_reset(&r->lb);
+	kube_linebuf_reset(&r->lb);
 	r->n_events = 0;
 	r->expired = r->failed = r->too_large = false;
 	pr_debug("kube %s: WATCH from resourceVersion %s\n", r->spec.name, r->rv);
@@ -842,7 +842,7 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 
 static void *run(void *arg)
 {
-	struct reflector *r = arg;
+	struct kube_reflector *r = arg;
 	char *list_rv = strdup("0");	/* first LIST: from the watch cache */
 	bool need_list = true;
 	int retry_after, ret;
@@ -897,10 +897,10 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,
-				  const struct kr_ops *ops, void *ctx, const int *stop)
+struct kube_reflector *kube_reflector_start(struct kube_client *kc, const struct kube_reflector_spec *spec,
+					    const struct kube_reflector_ops *ops, void *ctx, const int *stop)
 {
-	struct reflector *r = calloc(1, sizeof(*r));
+	struct kube_reflector *r = calloc(1, sizeof(*r));
 	int err;
 
 	if (!r)
@@ -910,7 +910,7 @@ struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *
 	r->ctx = ctx;
 	r->kc = kc;
 	r->stop = stop;
-	r->bo = (struct kr_backoff)KR_BACKOFF_INIT;
+	r->bo = (struct kube_backoff)KUBE_BACKOFF_INIT;
 	r->seed = (unsigned int)(now_ms() ^ (uintptr_t)r);
 	r->rv = strdup("");
 	r->h = curl_easy_init();
@@ -934,19 +934,19 @@ struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *
 	return r;
 }
 
-void reflector_free(struct reflector *r)
+void kube_reflector_free(struct kube_reflector *r)
 {
 	if (!r)
 		return;
 	if (r->started)
 		pthread_join(r->thread, NULL);
 	curl_easy_cleanup(r->h);
-	kr_linebuf_free(&r->lb);
+	kube_linebuf_free(&r->lb);
 	free(r->rv);
 	free(r);
 }
 
-bool reflector_has_synced(const struct reflector *r)
+bool kube_reflector_has_synced(const struct kube_reflector *r)
 {
 	return r && __atomic_load_n(&r->synced, __ATOMIC_ACQUIRE);
 }

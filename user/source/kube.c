@@ -64,7 +64,7 @@ static int sync_once(struct agent *a, bool first)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = k8s_source_translate(a->src, &to, &d, &errs);
+	err = kube_source_translate(a->src, &to, &d, &errs);
 	agent_print_errors(&errs);
 	k8s_errors_free(&errs);
 	if (err) {
@@ -82,8 +82,8 @@ static int sync_once(struct agent *a, bool first)
 		struct k8s_node_state node;
 		struct bgp_ctx x = { .a = a, .d = &d, .node = &node };
 
-		k8s_source_node(a->src, &node);
-		if (k8s_source_with_cache(a->src, bgp_plan_locked, &x)) {
+		kube_source_node(a->src, &node);
+		if (kube_source_with_cache(a->src, bgp_plan_locked, &x)) {
 			pr_err("bgp: plan: %s; keeping the last good state\n", strerror(ENOMEM));
 			xlb_desired_free(&d);
 			return -ENOMEM;
@@ -98,7 +98,7 @@ static int sync_once(struct agent *a, bool first)
 	err = agent_apply(a, &d, &t0, first);
 	xlb_desired_free(&d);
 	if (!err) {
-		k8s_source_applied(a->src);
+		kube_source_applied(a->src);
 		agent_bgp_update(a, XLB_BGP_ANNOUNCE);
 	}
 	return err;
@@ -207,7 +207,7 @@ void agent_kube_lb(struct agent *a)
 
 	if (!a->ls.self_live)
 		xlb_announcer_withdraw(a->announcer);
-	else if (k8s_source_with_cache(a->src, announce_locked, &x))
+	else if (kube_source_with_cache(a->src, announce_locked, &x))
 		pr_err("announce: plan: %s\n", strerror(-x.err));
 	a->lb_retry = false;
 	if (a->lbctl && a->ls.leader)
@@ -293,13 +293,13 @@ int agent_kube_start(struct agent *a)
 		kube_config_free(&kc);
 		return ret;
 	}
-	a->src = k8s_source_new(cl, a->node_name);
+	a->src = kube_source_new(cl, a->node_name);
 	if (!a->src) {
 		ret = -errno;
 		kube_client_free(cl);
 		return ret;
 	}
-	ret = k8s_source_start(a->src);
+	ret = kube_source_start(a->src);
 	if (ret)
 		return ret;
 	{
@@ -337,7 +337,7 @@ int agent_kube_start(struct agent *a)
  * apply it. false: not there in time; the maps keep what they hold. */
 bool agent_kube_initial_sync(struct agent *a)
 {
-	struct pollfd p = { .fd = k8s_source_fd(a->src), .events = POLLIN };
+	struct pollfd p = { .fd = kube_source_fd(a->src), .events = POLLIN };
 	struct timespec t0, t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -346,17 +346,17 @@ bool agent_kube_initial_sync(struct agent *a)
 		long left = INITIAL_SYNC_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
 					       (t.tv_nsec - t0.tv_nsec) / 1000000);
 
-		if (k8s_source_synced(a->src))
+		if (kube_source_synced(a->src))
 			break;
 		if (left <= 0)
 			return false;
 		poll(&p, 1, (int)(left > 100 ? 100 : left));
 	}
-	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
+	if (kube_source_take_changes(a->src) & KUBE_SRC_NODE)
 		agent_node_addresses(a);
 	/* The Node LIST usually lands with the others: give it a moment. */
 	usleep(BATCH_MS * 1000);
-	if (k8s_source_take_changes(a->src) & K8S_SRC_NODE)
+	if (kube_source_take_changes(a->src) & KUBE_SRC_NODE)
 		agent_node_addresses(a);
 	agent_kube_sync(a, true);
 	agent_kube_lb(a);
