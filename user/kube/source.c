@@ -15,6 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "k8s/cache.h"
+#include "k8s/node.h"
 #include "kube/source.h"
 #include "log.h"
 #include "kube/reflector.h"
@@ -286,66 +287,6 @@ static const struct kube_reflector_ops obj_ops = {
 
 /* ---- Node ------------------------------------------------------------- */
 
-static int node_from_cjson(const cJSON *o, struct k8s_node_state *out)
-{
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-	const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(st, "addresses");
-	const cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
-	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp");
-	static const char *const types[] = { "InternalIP", "ExternalIP" };
-	const cJSON *it;
-
-	memset(out, 0, sizeof(*out));
-	strcpy(out->labels, "{}");
-	if (!cJSON_IsObject(o))
-		return -EINVAL;
-	out->known = true;
-	{
-		const cJSON *lb = cJSON_GetObjectItemCaseSensitive(meta, "labels");
-
-		if (cJSON_IsObject(lb) &&
-		    !cJSON_PrintPreallocated((cJSON *)lb, out->labels, sizeof(out->labels), 0))
-			strcpy(out->labels, "{}");
-	}
-	out->eligible = !(dt && !cJSON_IsNull(dt));
-	cJSON_ArrayForEach(it, taints) {
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
-
-		if (cJSON_IsString(k) && !strcmp(k->valuestring, "ToBeDeletedByClusterAutoscaler"))
-			out->eligible = false;
-	}
-	for (size_t t = 0; t < 2; t++) {
-		cJSON_ArrayForEach(it, addrs) {
-			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it, "type");
-			const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "address");
-			struct xlb_addr_key k = { 0 };
-
-			if (!cJSON_IsString(ty) || !cJSON_IsString(a) ||
-			    strcmp(ty->valuestring, types[t]) || out->n_addrs == K8S_NODE_MAX_ADDRS)
-				continue;
-			if (inet_pton(AF_INET, a->valuestring, &k.addr.v4) == 1)
-				k.family = XLB_AF_INET;
-			else if (inet_pton(AF_INET6, a->valuestring, &k.addr) == 1)
-				k.family = XLB_AF_INET6;
-			else
-				continue;
-			out->addrs[out->n_addrs++] = k;
-		}
-	}
-	return 0;
-}
-
-int k8s_node_state_parse(const char *json, struct k8s_node_state *out)
-{
-	cJSON *o = cJSON_Parse(json);
-	int err = node_from_cjson(o, out);
-
-	cJSON_Delete(o);
-	return err;
-}
-
 static void node_set(struct kube_source *s, const struct k8s_node_state *n)
 {
 	pthread_mutex_lock(&s->lock);
@@ -368,7 +309,7 @@ static int node_replace(void *arg, const cJSON *items)
 	bool known;
 
 	if (cJSON_GetArraySize(items) > 0) {
-		node_from_cjson(cJSON_GetArrayItem(items, 0), &n);
+		k8s_node_state_from_json(cJSON_GetArrayItem(items, 0), &n);
 	} else {
 		/* A Node we saw is gone from the relist: it was deleted while
 		 * the watch was down, as if a DELETED event had come. */
@@ -391,7 +332,7 @@ static void node_event(void *arg, enum kube_event_type t, const cJSON *obj)
 	if (t == KUBE_EVENT_DELETED)
 		n.known = true;
 	else
-		node_from_cjson(obj, &n);
+		k8s_node_state_from_json(obj, &n);
 	node_set(s, &n);
 }
 

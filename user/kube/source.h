@@ -22,26 +22,13 @@
 
 #include <xlb/abi.h>
 
+#include "k8s/node.h"
 #include "kube/client.h"
 #include "translate.h"
 
 /* kube-proxy's informer selector (K8S_SPEC §1.4), URL-encoded. */
 #define KUBE_PROXY_SELECTOR \
 	"labelSelector=%21service.kubernetes.io%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name"
-
-#define K8S_NODE_MAX_ADDRS 16
-
-struct k8s_node_state {
-	bool known;		/* a Node object was seen */
-	bool eligible;		/* no deletionTimestamp and no
-				 * ToBeDeletedByClusterAutoscaler taint */
-	struct xlb_addr_key addrs[K8S_NODE_MAX_ADDRS];	/* InternalIP, then
-							 * ExternalIP */
-	size_t n_addrs;
-	char labels[4096];	/* metadata.labels as a JSON object ("{}"
-				 * when none or too long): the node Lease
-				 * carries them for pools' nodeSelector */
-};
 
 enum {
 	KUBE_SRC_OBJECTS = 1 << 0,	/* Services / EndpointSlices changed */
@@ -84,8 +71,5 @@ int kube_source_with_cache(struct kube_source *s, int (*fn)(const struct k8s_cac
 			   void *ctx);
 /* The client the reflectors use (shared; for the agent's own writes). */
 struct kube_client *kube_source_client(const struct kube_source *s);
-
-/* Parse a Node object (JSON) into @out: exposed for the unit tests. */
-int k8s_node_state_parse(const char *json, struct k8s_node_state *out);
 
 #endif /* XLB_KUBE_SOURCE_H */
