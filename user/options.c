@@ -208,52 +208,58 @@ bad:
 	return ret;
 }
 
-int agent_parse_args(struct agent *a, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "iface", required_argument, NULL, 'i' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "node-name", required_argument, NULL, 'n' },
-		{ "pin-dir", required_argument, NULL, 'P' },
-		{ "attach", required_argument, NULL, 'a' },
-		{ "cgroup", required_argument, NULL, 'g' },
-		{ "local-delivery", required_argument, NULL, 'L' },
-		{ "xdp-mode", required_argument, NULL, 'x' },
-		{ "snat-ports", required_argument, NULL, 's' },
-		{ "snat-address", required_argument, NULL, 'R' },
-		{ "maglev-min", required_argument, NULL, 'm' },
-		{ "maglev-slots", required_argument, NULL, 'S' },
-		{ "ct-timeouts", required_argument, NULL, 'T' },
-		{ "ct-max", required_argument, NULL, 'C' },
-		{ "uninstall", no_argument, NULL, 'U' },
-		{ "kubeconfig", required_argument, NULL, 'K' },
-		{ "apiserver", required_argument, NULL, 'A' },
-		{ "healthz-bind-address", required_argument, NULL, 'H' },
-		{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_BIND },
-		{ "nodeport-addresses", required_argument, NULL, 'N' },
-		{ "max-services", required_argument, NULL, 'F' },
-		{ "max-backends", required_argument, NULL, 'B' },
-		{ "max-tables", required_argument, NULL, 'M' },
-		{ "sync-period", required_argument, NULL, 'Y' },
-		{ "lb-class", required_argument, NULL, 'b' },
-		{ "node-lease-renew", required_argument, NULL, 'r' },
-		{ "node-lease-duration", required_argument, NULL, 'D' },
-		{ "l2-hold", required_argument, NULL, 'O' },
-		{ "lease-namespace", required_argument, NULL, 'E' },
-		{ "leader-elect-lease-duration", required_argument, NULL, '1' },
-		{ "leader-elect-renew-deadline", required_argument, NULL, '2' },
-		{ "leader-elect-retry-period", required_argument, NULL, '3' },
-		/* Long-only options: codes no short option can take. */
-		{ "bgp-table", required_argument, NULL, OPT_BGP_TABLE },
-		{ "withdraw-on-exit", no_argument, NULL, OPT_WITHDRAW_ON_EXIT },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
-	int opt, verbose = 0;
-	unsigned int lo, hi;
-	char tail;
+static const struct option opts[] = {
+	{ "iface", required_argument, NULL, 'i' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "node-name", required_argument, NULL, 'n' },
+	{ "pin-dir", required_argument, NULL, 'P' },
+	{ "attach", required_argument, NULL, 'a' },
+	{ "cgroup", required_argument, NULL, 'g' },
+	{ "local-delivery", required_argument, NULL, 'L' },
+	{ "xdp-mode", required_argument, NULL, 'x' },
+	{ "snat-ports", required_argument, NULL, 's' },
+	{ "snat-address", required_argument, NULL, 'R' },
+	{ "maglev-min", required_argument, NULL, 'm' },
+	{ "maglev-slots", required_argument, NULL, 'S' },
+	{ "ct-timeouts", required_argument, NULL, 'T' },
+	{ "ct-max", required_argument, NULL, 'C' },
+	{ "uninstall", no_argument, NULL, 'U' },
+	{ "kubeconfig", required_argument, NULL, 'K' },
+	{ "apiserver", required_argument, NULL, 'A' },
+	{ "healthz-bind-address", required_argument, NULL, 'H' },
+	{ "metrics-bind-address", required_argument, NULL, OPT_METRICS_BIND },
+	{ "nodeport-addresses", required_argument, NULL, 'N' },
+	{ "max-services", required_argument, NULL, 'F' },
+	{ "max-backends", required_argument, NULL, 'B' },
+	{ "max-tables", required_argument, NULL, 'M' },
+	{ "sync-period", required_argument, NULL, 'Y' },
+	{ "lb-class", required_argument, NULL, 'b' },
+	{ "node-lease-renew", required_argument, NULL, 'r' },
+	{ "node-lease-duration", required_argument, NULL, 'D' },
+	{ "l2-hold", required_argument, NULL, 'O' },
+	{ "lease-namespace", required_argument, NULL, 'E' },
+	{ "leader-elect-lease-duration", required_argument, NULL, '1' },
+	{ "leader-elect-renew-deadline", required_argument, NULL, '2' },
+	{ "leader-elect-retry-period", required_argument, NULL, '3' },
+	/* Long-only options: codes no short option can take. */
+	{ "bgp-table", required_argument, NULL, OPT_BGP_TABLE },
+	{ "withdraw-on-exit", no_argument, NULL, OPT_WITHDRAW_ON_EXIT },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ 0 }
+};
 
+/* The name of long option @opt, for messages. */
+static const char *opt_name(int opt)
+{
+	for (const struct option *op = opts; op->name; op++)
+		if (op->val == opt)
+			return op->name;
+	return "?";
+}
+
+static void set_defaults(struct agent *a)
+{
 	a->pin_dir = XLB_PIN_DIR_DEFAULT;
 	a->healthz_bind = XLB_HEALTHZ_DEFAULT;
 	a->metrics_bind = XLB_METRICS_DEFAULT;
@@ -276,179 +282,221 @@ int agent_parse_args(struct agent *a, int argc, char **argv)
 	a->le_renew_ms = 10000;
 	a->le_retry_ms = 2000;
 	a->bgp_table = XLB_BGP_TABLE_DEFAULT;
-	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'i':
-			if (a->n_ifaces == MAX_IFACES) {
-				fprintf(stderr, "xlb-agent: at most %d --iface\n", MAX_IFACES);
-				return -1;
-			}
-			a->ifnames[a->n_ifaces++] = optarg;
-			break;
-		case 'c': a->config = optarg; break;
-		case 'n': a->node_name = optarg; break;
-		case 'P': a->pin_dir = optarg; break;
-		case 'a':
-			if (xlb_parse_attach(optarg, &a->attach)) {
-				fprintf(stderr, "xlb-agent: --attach %s: want auto, xdp or tc\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 'g':
-			if (!strcmp(optarg, "off"))
-				a->no_cgroup = true;
-			else
-				a->cgroup = optarg;
-			break;
-		case 'L':
-			if (strcmp(optarg, "peer") && strcmp(optarg, "stack")) {
-				fprintf(stderr, "xlb-agent: --local-delivery %s: want peer or stack\n",
-					optarg);
-				return -1;
-			}
-			a->local_stack = !strcmp(optarg, "stack");
-			break;
-		case 'x':
-			/* The old flag: native and auto map onto --attach;
-			 * generic XDP is not offered any more. */
-			if (!strcmp(optarg, "native")) {
-				a->attach = XLB_ATTACH_XDP;
-			} else if (!strcmp(optarg, "auto")) {
-				a->attach = XLB_ATTACH_AUTO;
-			} else {
-				fprintf(stderr, "xlb-agent: --xdp-mode %s: generic XDP sees GRO super-packets with partial checksums and is not supported; use --attach tc (or auto)\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 's':
-			if (sscanf(optarg, "%u-%u%c", &lo, &hi, &tail) != 2 || !lo ||
-			    lo > hi || hi > 65535) {
-				fprintf(stderr, "xlb-agent: --snat-ports %s: want MIN-MAX within 1-65535\n",
-					optarg);
-				return -1;
-			}
-			a->dpo.cfg.snat_port_min = lo;
-			a->dpo.cfg.snat_port_max = hi;
-			break;
-		case 'R':
-			if (inet_pton(AF_INET, optarg, &a->snat_addr) != 1 || !a->snat_addr) {
-				fprintf(stderr, "xlb-agent: --snat-address %s: want an IPv4 address\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 'm':
-			a->maglev_min = strtoul(optarg, NULL, 10);
-			if (!maglev_size_ok(a->maglev_min)) {
-				fprintf(stderr, "xlb-agent: --maglev-min %s: want one of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 'S':
-			a->maglev_slots = strtoul(optarg, NULL, 10);
-			if (a->maglev_slots < 100 || a->maglev_slots > 100000) {
-				fprintf(stderr, "xlb-agent: --maglev-slots %s: want 100..100000\n", optarg);
-				return -1;
-			}
-			break;
-		case 'T':
-			if (parse_ct_timeouts(&a->dpo.cfg, optarg))
-				return -1;
-			break;
-		case 'C':
-			a->dpo.max_ct = strtoul(optarg, NULL, 10);
-			break;
-		case 'U': a->uninstall = true; break;
-		/* An empty value means "not given": a ConfigMap can leave
-		 * these blank. */
-		case 'K': a->kubeconfig = *optarg ? optarg : NULL; break;
-		case 'A': a->apiserver = *optarg ? optarg : NULL; break;
-		case 'H': a->healthz_bind = optarg; break;
-		case OPT_METRICS_BIND: a->metrics_bind = optarg; break;
-		case 'N':
-			if (*optarg && parse_np_cidrs(a, optarg))
-				return -1;
-			break;
-		case 'F':
-		case 'B':
-		case 'M':
-		case 'Y': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
+}
 
-			if (*end || !*optarg || !v || v > (opt == 'Y' ? 86400 : 1u << 24)) {
-				fprintf(stderr, "xlb-agent: --%s %s: want 1..%u\n",
-					opt == 'F' ? "max-services" : opt == 'B' ? "max-backends" :
-					opt == 'M' ? "max-tables" : "sync-period", optarg,
-					opt == 'Y' ? 86400 : 1u << 24);
-				return -1;
-			}
-			if (opt == 'F')
-				a->dpo.max_services = v;
-			else if (opt == 'B')
-				a->dpo.max_backends = v;
-			else if (opt == 'M')
-				a->dpo.max_tables = v;
-			else
-				a->sync_period_ms = v * 1000;
-			break;
+/* What to serve and where from: uplinks, node, sources, HTTP servers. 1: not
+ * one of these options. */
+static int parse_input_opt(struct agent *a, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'i':
+		if (a->n_ifaces == MAX_IFACES) {
+			fprintf(stderr, "xlb-agent: at most %d --iface\n", MAX_IFACES);
+			return -1;
 		}
-		case 'b': a->lb_class = *optarg ? optarg : NULL; break;
-		case 'E': a->lease_ns = optarg; break;
-		case 'r':
-		case 'D':
-		case 'O':
-		case '1':
-		case '2':
-		case '3': {
-			unsigned int *dst = opt == 'r' ? &a->lease_renew_ms :
-					    opt == 'D' ? &a->lease_duration_ms :
-					    opt == 'O' ? &a->l2_hold_ms :
-					    opt == '1' ? &a->le_duration_ms :
-					    opt == '2' ? &a->le_renew_ms : &a->le_retry_ms;
-			char *end;
-			double v = strtod(optarg, &end);
-
-			if (*end || v < 0.1 || v > 3600) {
-				const char *name = "?";
-
-				for (const struct option *op = opts; op->name; op++)
-					if (op->val == opt)
-						name = op->name;
-				fprintf(stderr, "xlb-agent: --%s %s: want seconds, 0.1..3600\n",
-					name, optarg);
-				return -1;
-			}
-			*dst = (unsigned int)(v * 1000);
-			break;
-		}
-		case OPT_BGP_TABLE: {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-
-			/* 0 is "unspecified"; 253..255 are default, main, local. */
-			if (*end || !*optarg || !v || v > 0xffffffffUL || (v >= 253 && v <= 255)) {
-				fprintf(stderr, "xlb-agent: --bgp-table %s: want a table id, 1..2^32-1 but not 253-255 (default, main, local)\n",
-					optarg);
-				return -1;
-			}
-			a->bgp_table = (uint32_t)v;
-			break;
-		}
-		case OPT_WITHDRAW_ON_EXIT: a->withdraw_on_exit = true; break;
-		case 'v': verbose++; break;
-		case 'h': agent_usage(stdout); exit(0);
-		default: agent_usage(stderr); return -1;
-		}
+		a->ifnames[a->n_ifaces++] = arg;
+		break;
+	case 'c': a->config = arg; break;
+	case 'n': a->node_name = arg; break;
+	case 'P': a->pin_dir = arg; break;
+	case 'U': a->uninstall = true; break;
+	/* An empty value means "not given": a ConfigMap can leave
+	 * these blank. */
+	case 'K': a->kubeconfig = *arg ? arg : NULL; break;
+	case 'A': a->apiserver = *arg ? arg : NULL; break;
+	case 'H': a->healthz_bind = arg; break;
+	case OPT_METRICS_BIND: a->metrics_bind = arg; break;
+	case 'N':
+		if (*arg && parse_np_cidrs(a, arg))
+			return -1;
+		break;
+	default:
+		return 1;	/* not one of these */
 	}
-	if (optind != argc) {
-		fprintf(stderr, "xlb-agent: unexpected argument '%s'\n", argv[optind]);
-		return -1;
+	return 0;
+}
+
+/* Which hook each uplink gets and how local Pods are reached. */
+static int parse_hook_opt(struct agent *a, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'a':
+		if (xlb_parse_attach(arg, &a->attach)) {
+			fprintf(stderr, "xlb-agent: --attach %s: want auto, xdp or tc\n",
+				arg);
+			return -1;
+		}
+		break;
+	case 'g':
+		if (!strcmp(arg, "off"))
+			a->no_cgroup = true;
+		else
+			a->cgroup = arg;
+		break;
+	case 'L':
+		if (strcmp(arg, "peer") && strcmp(arg, "stack")) {
+			fprintf(stderr, "xlb-agent: --local-delivery %s: want peer or stack\n",
+				arg);
+			return -1;
+		}
+		a->local_stack = !strcmp(arg, "stack");
+		break;
+	case 'x':
+		/* The old flag: native and auto map onto --attach;
+		 * generic XDP is not offered any more. */
+		if (!strcmp(arg, "native")) {
+			a->attach = XLB_ATTACH_XDP;
+		} else if (!strcmp(arg, "auto")) {
+			a->attach = XLB_ATTACH_AUTO;
+		} else {
+			fprintf(stderr, "xlb-agent: --xdp-mode %s: generic XDP sees GRO super-packets with partial checksums and is not supported; use --attach tc (or auto)\n",
+				arg);
+			return -1;
+		}
+		break;
+	default:
+		return 1;	/* not one of these */
 	}
-	xlb_log_set_level(verbose > 1 ? XLB_LOG_DEBUG : verbose ? XLB_LOG_INFO : XLB_LOG_INFO);
+	return 0;
+}
+
+/* SNAT, Maglev and conntrack. */
+static int parse_nat_opt(struct agent *a, int opt, const char *arg)
+{
+	unsigned int lo, hi;
+	char tail;
+
+	switch (opt) {
+	case 's':
+		if (sscanf(arg, "%u-%u%c", &lo, &hi, &tail) != 2 || !lo ||
+		    lo > hi || hi > 65535) {
+			fprintf(stderr, "xlb-agent: --snat-ports %s: want MIN-MAX within 1-65535\n",
+				arg);
+			return -1;
+		}
+		a->dpo.cfg.snat_port_min = lo;
+		a->dpo.cfg.snat_port_max = hi;
+		break;
+	case 'R':
+		if (inet_pton(AF_INET, arg, &a->snat_addr) != 1 || !a->snat_addr) {
+			fprintf(stderr, "xlb-agent: --snat-address %s: want an IPv4 address\n",
+				arg);
+			return -1;
+		}
+		break;
+	case 'm':
+		a->maglev_min = strtoul(arg, NULL, 10);
+		if (!maglev_size_ok(a->maglev_min)) {
+			fprintf(stderr, "xlb-agent: --maglev-min %s: want one of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071\n",
+				arg);
+			return -1;
+		}
+		break;
+	case 'S':
+		a->maglev_slots = strtoul(arg, NULL, 10);
+		if (a->maglev_slots < 100 || a->maglev_slots > 100000) {
+			fprintf(stderr, "xlb-agent: --maglev-slots %s: want 100..100000\n", arg);
+			return -1;
+		}
+		break;
+	case 'T':
+		if (parse_ct_timeouts(&a->dpo.cfg, arg))
+			return -1;
+		break;
+	case 'C':
+		a->dpo.max_ct = strtoul(arg, NULL, 10);
+		break;
+	default:
+		return 1;	/* not one of these */
+	}
+	return 0;
+}
+
+/* Map sizes and the sync period: whole numbers with an upper bound. */
+static int parse_limit_opt(struct agent *a, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'F':
+	case 'B':
+	case 'M':
+	case 'Y': {
+		char *end;
+		unsigned long v = strtoul(arg, &end, 10);
+
+		if (*end || !*arg || !v || v > (opt == 'Y' ? 86400 : 1u << 24)) {
+			fprintf(stderr, "xlb-agent: --%s %s: want 1..%u\n",
+				opt == 'F' ? "max-services" : opt == 'B' ? "max-backends" :
+				opt == 'M' ? "max-tables" : "sync-period", arg,
+				opt == 'Y' ? 86400 : 1u << 24);
+			return -1;
+		}
+		if (opt == 'F')
+			a->dpo.max_services = v;
+		else if (opt == 'B')
+			a->dpo.max_backends = v;
+		else if (opt == 'M')
+			a->dpo.max_tables = v;
+		else
+			a->sync_period_ms = v * 1000;
+		break;
+	}
+	default:
+		return 1;	/* not one of these */
+	}
+	return 0;
+}
+
+/* LoadBalancer IPs: class, Leases, L2 hold, leader election, BGP. */
+static int parse_lb_opt(struct agent *a, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'b': a->lb_class = *arg ? arg : NULL; break;
+	case 'E': a->lease_ns = arg; break;
+	case 'r':
+	case 'D':
+	case 'O':
+	case '1':
+	case '2':
+	case '3': {
+		unsigned int *dst = opt == 'r' ? &a->lease_renew_ms :
+				    opt == 'D' ? &a->lease_duration_ms :
+				    opt == 'O' ? &a->l2_hold_ms :
+				    opt == '1' ? &a->le_duration_ms :
+				    opt == '2' ? &a->le_renew_ms : &a->le_retry_ms;
+		char *end;
+		double v = strtod(arg, &end);
+
+		if (*end || v < 0.1 || v > 3600) {
+			fprintf(stderr, "xlb-agent: --%s %s: want seconds, 0.1..3600\n",
+				opt_name(opt), arg);
+			return -1;
+		}
+		*dst = (unsigned int)(v * 1000);
+		break;
+	}
+	case OPT_BGP_TABLE: {
+		char *end;
+		unsigned long v = strtoul(arg, &end, 10);
+
+		/* 0 is "unspecified"; 253..255 are default, main, local. */
+		if (*end || !*arg || !v || v > 0xffffffffUL || (v >= 253 && v <= 255)) {
+			fprintf(stderr, "xlb-agent: --bgp-table %s: want a table id, 1..2^32-1 but not 253-255 (default, main, local)\n",
+				arg);
+			return -1;
+		}
+		a->bgp_table = (uint32_t)v;
+		break;
+	}
+	case OPT_WITHDRAW_ON_EXIT: a->withdraw_on_exit = true; break;
+	default:
+		return 1;	/* not one of these */
+	}
+	return 0;
+}
+
+/* Options that only make sense together, and the uplinks resolved. */
+static int check_args(struct agent *a)
+{
 	if (!a->n_ifaces) {
 		fprintf(stderr, "xlb-agent: at least one --iface is needed\n");
 		return -1;
@@ -492,4 +540,40 @@ int agent_parse_args(struct agent *a, int argc, char **argv)
 		}
 	}
 	return 0;
+}
+
+int agent_parse_args(struct agent *a, int argc, char **argv)
+{
+	int opt, err, verbose = 0;
+
+	set_defaults(a);
+	while ((opt = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		if (opt == 'v') {
+			verbose++;
+			continue;
+		}
+		if (opt == 'h') {
+			agent_usage(stdout);
+			exit(0);
+		}
+		err = parse_input_opt(a, opt, optarg);
+		if (err > 0)
+			err = parse_hook_opt(a, opt, optarg);
+		if (err > 0)
+			err = parse_nat_opt(a, opt, optarg);
+		if (err > 0)
+			err = parse_limit_opt(a, opt, optarg);
+		if (err > 0)
+			err = parse_lb_opt(a, opt, optarg);
+		if (err > 0)
+			agent_usage(stderr);
+		if (err)
+			return -1;
+	}
+	if (optind != argc) {
+		fprintf(stderr, "xlb-agent: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	xlb_log_set_level(verbose > 1 ? XLB_LOG_DEBUG : verbose ? XLB_LOG_INFO : XLB_LOG_INFO);
+	return check_args(a);
 }
