@@ -71,42 +71,50 @@ static int if_mac(const char *ifname, __u8 mac[6])
 	return err;
 }
 
-/*
- * NodePort answers on the node's addresses: the Node object's InternalIP
- * and ExternalIP addresses in Kubernetes mode (only the first InternalIP,
- * else ExternalIP, per family with --nodeport-addresses primary), else the
- * IPv4 addresses of the served interfaces; --nodeport-addresses CIDRs
- * filter them. SNAT uses each interface's first IPv4 address.
- */
-int agent_node_addresses(struct agent *a)
-{
-	struct xlb_addr_key addrs[64];
-	struct xlb_node_iface ifs[MAX_IFACES];
-	struct k8s_node_state node = { 0 };
-	struct ifaddrs *ifa, *it;
-	size_t na = 0, ni = 0, nn = 0;
-	bool from_node = false;
-	int err;
+#define MAX_NODE_ADDRS 64
 
-	if (a->src) {
-		kube_source_node(a->src, &node);
-		if (a->leases)
-			xlb_leases_set_labels(a->leases, node.known ? node.labels : "{}");
-		from_node = node.known && node.n_addrs;
-		xlb_health_set_node_eligible(a->health, node.eligible);
-	}
-	for (size_t i = 0; from_node && i < node.n_addrs; i++) {
+/* Kubernetes mode: the Node's state, handed on to the Leases (labels) and
+ * the health server (eligibility). true: it names this node's addresses. */
+static bool node_object(struct agent *a, struct k8s_node_state *node)
+{
+	memset(node, 0, sizeof(*node));
+	if (!a->src)
+		return false;
+	kube_source_node(a->src, node);
+	if (a->leases)
+		xlb_leases_set_labels(a->leases, node->known ? node->labels : "{}");
+	xlb_health_set_node_eligible(a->health, node->eligible);
+	return node->known && node->n_addrs;
+}
+
+/* The Node's addresses that NodePorts answer on (--nodeport-addresses
+ * primary: the first of each family). */
+static size_t node_object_addrs(const struct agent *a, const struct k8s_node_state *node,
+				struct xlb_addr_key *addrs)
+{
+	size_t na = 0;
+
+	for (size_t i = 0; i < node->n_addrs; i++) {
 		bool seen_family = false;
 
 		for (size_t j = 0; j < na; j++)
-			seen_family |= addrs[j].family == node.addrs[i].family;
+			seen_family |= addrs[j].family == node->addrs[i].family;
 		if (a->np_primary && seen_family)
 			continue;
-		if (np_allowed(a, &node.addrs[i]) &&
-		    !(node.addrs[i].family == XLB_AF_INET && node.addrs[i].addr.v4 == a->snat_addr))
-			addrs[na++] = node.addrs[i];
+		if (np_allowed(a, &node->addrs[i]) &&
+		    !(node->addrs[i].family == XLB_AF_INET && node->addrs[i].addr.v4 == a->snat_addr))
+			addrs[na++] = node->addrs[i];
 	}
-	nn = na;
+	return na;
+}
+
+/* Each uplink's SNAT source (its first IPv4 address) and MAC into @ifs;
+ * without the Node's addresses (@from_node false) its IPv4 addresses are
+ * the NodePort addresses too, appended to @addrs. */
+static int iface_addrs(const struct agent *a, bool from_node, struct xlb_addr_key *addrs,
+		       size_t *na, struct xlb_node_iface *ifs, size_t *ni)
+{
+	struct ifaddrs *ifa, *it;
 
 	if (getifaddrs(&ifa))
 		return -errno;
@@ -121,54 +129,79 @@ int agent_node_addresses(struct agent *a)
 				continue;
 			if (!first)
 				first = sin->sin_addr.s_addr;
-			if (!from_node && na < sizeof(addrs) / sizeof(addrs[0])) {
+			if (!from_node && *na < MAX_NODE_ADDRS) {
 				struct xlb_addr_key k = { .addr.v4 = sin->sin_addr.s_addr,
 							  .family = XLB_AF_INET };
 
 				if (np_allowed(a, &k) && k.addr.v4 != a->snat_addr)
-					addrs[na++] = k;
+					addrs[(*na)++] = k;
 			}
 		}
 		if (!first)
 			pr_warn("interface %s has no IPv4 address: no NodePort on it, no SNAT through it\n",
 				a->ifnames[i]);
 		else {
-			ifs[ni] = (struct xlb_node_iface){
+			ifs[*ni] = (struct xlb_node_iface){
 				.ifindex = a->ifindex[i],
 				.addr4 = a->snat_addr ? a->snat_addr : first,
 				.snat_only = !!a->snat_addr,
 			};
-			if (if_mac(a->ifnames[i], ifs[ni].mac))
+			if (if_mac(a->ifnames[i], ifs[*ni].mac))
 				pr_warn("interface %s: no MAC address read; frames to other hosts are not filtered on it\n",
 					a->ifnames[i]);
-			ni++;
+			(*ni)++;
 		}
 	}
 	freeifaddrs(ifa);
-	/* healthCheckNodePorts listen where NodePorts answer when
-	 * --nodeport-addresses narrows that; else on every address. */
-	{
-		struct sockaddr_storage hc[64];
-		size_t nh = 0;
+	return 0;
+}
 
-		for (size_t i = 0; (a->n_np_cidrs || a->np_primary) && i < na; i++) {
-			memset(&hc[nh], 0, sizeof(hc[nh]));
-			if (addrs[i].family == XLB_AF_INET) {
-				struct sockaddr_in *sin = (void *)&hc[nh];
+/* healthCheckNodePorts listen where NodePorts answer when
+ * --nodeport-addresses narrows that; else on every address. */
+static void health_bind(struct agent *a, const struct xlb_addr_key *addrs, size_t na)
+{
+	bool narrowed = a->n_np_cidrs || a->np_primary;
+	struct sockaddr_storage hc[MAX_NODE_ADDRS];
+	size_t nh = 0;
 
-				sin->sin_family = AF_INET;
-				sin->sin_addr.s_addr = addrs[i].addr.v4;
-			} else {
-				struct sockaddr_in6 *sin6 = (void *)&hc[nh];
+	for (size_t i = 0; narrowed && i < na; i++) {
+		memset(&hc[nh], 0, sizeof(hc[nh]));
+		if (addrs[i].family == XLB_AF_INET) {
+			struct sockaddr_in *sin = (void *)&hc[nh];
 
-				sin6->sin6_family = AF_INET6;
-				memcpy(&sin6->sin6_addr, &addrs[i].addr, sizeof(sin6->sin6_addr));
-			}
-			nh++;
+			sin->sin_family = AF_INET;
+			sin->sin_addr.s_addr = addrs[i].addr.v4;
+		} else {
+			struct sockaddr_in6 *sin6 = (void *)&hc[nh];
+
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, &addrs[i].addr, sizeof(sin6->sin6_addr));
 		}
-		xlb_health_set_bind_addrs(a->health, a->n_np_cidrs || a->np_primary ? hc : NULL,
-					  nh);
+		nh++;
 	}
+	xlb_health_set_bind_addrs(a->health, narrowed ? hc : NULL, nh);
+}
+
+/*
+ * NodePort answers on the node's addresses: the Node object's InternalIP
+ * and ExternalIP addresses in Kubernetes mode (only the first InternalIP,
+ * else ExternalIP, per family with --nodeport-addresses primary), else the
+ * IPv4 addresses of the served interfaces; --nodeport-addresses CIDRs
+ * filter them. SNAT uses each interface's first IPv4 address.
+ */
+int agent_node_addresses(struct agent *a)
+{
+	struct xlb_addr_key addrs[MAX_NODE_ADDRS];
+	struct xlb_node_iface ifs[MAX_IFACES];
+	struct k8s_node_state node;
+	bool from_node = node_object(a, &node);
+	size_t na = from_node ? node_object_addrs(a, &node, addrs) : 0, nn = na, ni = 0;
+	int err;
+
+	err = iface_addrs(a, from_node, addrs, &na, ifs, &ni);
+	if (err)
+		return err;
+	health_bind(a, addrs, na);
 	err = xlb_sync_node(a->sync, addrs, na, ifs, ni);
 	if (err > 0)
 		err = 0;	/* changed */
