@@ -30,34 +30,12 @@ static void announce_file(struct agent *a, const struct xlb_vip_plan *p)
 		xlb_announcer_apply(a->announcer, p);
 }
 
-/*
- * Read the file and bring the datapath to it. A file that does not parse
- * changes nothing; objects that fail validation are reported and left out,
- * the rest is applied.
- */
-int agent_file_reload(struct agent *a, bool first)
+/* A rejected object keeps serving its last good version: move it from
+ * the old cache into the new one. */
+static void keep_rejected(struct agent *a, struct k8s_cache *c, const struct k8s_errors *errs)
 {
-	struct k8s_errors errs = K8S_ERRORS_INIT;
-	struct xlb_translate_opts to = { .node_name = a->node_name };
-	struct xlb_desired d = { 0 };
-	struct xlb_vip_plan plan = { 0 };
-	struct k8s_cache *c = NULL;
-	struct timespec t0;
-	int err;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = k8s_cache_load_file(a->config, &c, &errs);
-	agent_print_errors(&errs);
-	a->last_bad_file = err != 0;
-	if (err) {
-		pr_err("config %s: %s; keeping the last good state\n", a->config,
-		       err == -EBADMSG ? "not valid YAML/JSON" : strerror(-err));
-		k8s_errors_free(&errs);
-		return err;
-	}
-	/* A rejected object keeps serving its last good version. */
-	for (size_t i = 0; i < errs.n_rejected; i++) {
-		const struct k8s_objkey *k = &errs.rejected[i];
+	for (size_t i = 0; i < errs->n_rejected; i++) {
+		const struct k8s_objkey *k = &errs->rejected[i];
 		struct k8s_object *o = k8s_cache_take(a->cache, k->kind, k->ns, k->name);
 
 		if (!o)
@@ -69,43 +47,88 @@ int agent_file_reload(struct agent *a, bool first)
 		pr_warn("%s %s/%s: keeping its last good version\n",
 			k8s_kind_name(k->kind), k->ns, k->name);
 	}
+}
+
+/* The file's objects into a new cache *@out; -errno: the file is not
+ * there or does not parse. */
+static int load(struct agent *a, struct k8s_cache **out)
+{
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	int err;
+
+	err = k8s_cache_load_file(a->config, out, &errs);
+	agent_print_errors(&errs);
+	a->last_bad_file = err != 0;
+	if (err) {
+		pr_err("config %s: %s; keeping the last good state\n", a->config,
+		       err == -EBADMSG ? "not valid YAML/JSON" : strerror(-err));
+		k8s_errors_free(&errs);
+		return err;
+	}
+	keep_rejected(a, *out, &errs);
 	if (errs.n_errors)
 		pr_warn("config %s: %zu object(s) rejected, the rest applied\n",
 			a->config, errs.n_rejected);
 	k8s_errors_free(&errs);
+	return 0;
+}
+
+/* LoadBalancer IPs allocated into @c, then the desired state and this
+ * node's announcements from it. On failure @d and @plan hold nothing. */
+static int prepare(struct agent *a, struct k8s_cache *c, struct xlb_desired *d,
+		   struct xlb_vip_plan *plan)
+{
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	struct xlb_translate_opts to = { .node_name = a->node_name };
+	struct xlb_ipam_opts io = { .lb_class = a->lb_class };
+	/* This node is the only live agent it knows of. */
+	const struct xlb_node_info me = { .name = a->node_name };
+	int err;
 
 	/* No API server keeps a status in file mode: allocate here. */
-	{
-		struct xlb_ipam_opts io = { .lb_class = a->lb_class };
-
-		if (xlb_ipam_apply_cache(c, &io) < 0) {
-			pr_err("allocate LoadBalancer IPs: %s; keeping the last good state\n",
-			       strerror(ENOMEM));
-			k8s_cache_free(c);
-			return -ENOMEM;
-		}
+	if (xlb_ipam_apply_cache(c, &io) < 0) {
+		pr_err("allocate LoadBalancer IPs: %s; keeping the last good state\n",
+		       strerror(ENOMEM));
+		return -ENOMEM;
 	}
-	err = xlb_translate(c, &to, &d, &errs);
+	err = xlb_translate(c, &to, d, &errs);
 	agent_print_errors(&errs);
 	k8s_errors_free(&errs);
 	if (err) {
 		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
-		k8s_cache_free(c);
 		return err;
 	}
-	/* File mode: this node is the only live agent it knows of. */
-	{
-		const struct xlb_node_info me = { .name = a->node_name };
+	if (xlb_announce_plan(c, &me, 1, a->node_name, plan) || agent_bgp_plan(a, plan, d)) {
+		pr_err("announce: plan: %s; keeping the last good state\n", strerror(ENOMEM));
+		xlb_vip_plan_free(plan);
+		xlb_desired_free(d);
+		return -ENOMEM;
+	}
+	plan->bgp_table = a->bgp ? a->bgp_table : 0;
+	return 0;
+}
 
-		if (xlb_announce_plan(c, &me, 1, a->node_name, &plan) ||
-		    agent_bgp_plan(a, &plan, &d)) {
-			pr_err("announce: plan: %s; keeping the last good state\n", strerror(ENOMEM));
-			xlb_vip_plan_free(&plan);
-			xlb_desired_free(&d);
-			k8s_cache_free(c);
-			return -ENOMEM;
-		}
-		plan.bgp_table = a->bgp ? a->bgp_table : 0;
+/*
+ * Read the file and bring the datapath to it. A file that does not parse
+ * changes nothing; objects that fail validation are reported and left out,
+ * the rest is applied.
+ */
+int agent_file_reload(struct agent *a, bool first)
+{
+	struct xlb_desired d = { 0 };
+	struct xlb_vip_plan plan = { 0 };
+	struct k8s_cache *c = NULL;
+	struct timespec t0;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	err = load(a, &c);
+	if (err)
+		return err;
+	err = prepare(a, c, &d, &plan);
+	if (err) {
+		k8s_cache_free(c);
+		return err;
 	}
 	/* Withdraw first: routers stop sending an address before the
 	 * datapath stops serving it. */
