@@ -21,89 +21,86 @@
 
 /* ---- Service ---------------------------------------------------------- */
 
-static void parse_svc_ports(struct pctx *p, knode *spec)
+/* IntOrString: a JSON number / plain YAML integer is a port number,
+ * anything else a port name. 0 or "" mean `port`. */
+static void parse_target_port(struct pctx *p, knode *item, size_t i, struct k8s_svc_port *sp)
 {
-	struct k8s_service *s = &p->o->svc;
-	knode *ports = k8s_get_seq(p, spec, "ports", "spec.ports");
-	size_t n, kept = 0;
+	knode *tp = k8s_map_get(p, item, "targetPort");
 	char path[64];
+	long long v;
 
-	if (!ports)
+	snprintf(path, sizeof(path), "spec.ports[%zu].targetPort", i);
+	sp->target_port = sp->port;
+	if (tp && k8s_is_scalar(p, tp) && k8s_scalar_is_int(p, tp)) {
+		if (k8s_node_int(p, tp, path, 0, 65535, &v) && v)
+			sp->target_port = (uint16_t)v;
+	} else if (tp && k8s_is_scalar(p, tp)) {
+		if (*k8s_scalar(p, tp)) {
+			sp->target_port = 0;
+			sp->target_port_name = k8s_ostrdup(p, k8s_scalar(p, tp));
+			if (!k8s_is_iana_svc_name(k8s_scalar(p, tp)))
+				k8s_oerr(p, tp, "%s: \"%s\" is neither a port number nor a valid port name",
+					 path, k8s_scalar(p, tp));
+		}
+	} else if (tp) {
+		k8s_oerr(p, tp, "%s: expected a number or a name", path);
+	}
+}
+
+/* spec.ports[@i] on its own. */
+static void parse_svc_port(struct pctx *p, knode *item, size_t i, struct k8s_svc_port *sp)
+{
+	const char *name;
+	char path[64];
+	bool present;
+	long long v;
+
+	sp->name = "";
+	snprintf(path, sizeof(path), "spec.ports[%zu]", i);
+	if (!item || !k8s_is_map(p, item)) {
+		k8s_oerr(p, item, "%s: expected a mapping", path);
 		return;
-	n = k8s_seq_len(p, ports);
-	s->ports = k8s_oalloc(p, n, sizeof(*s->ports));
-	if (!s->ports)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		knode *item = k8s_seq_item(p, ports, i);
-		struct k8s_svc_port *sp = &s->ports[i];
-		knode *tp;
-		long long v;
-		bool present;
-		const char *name;
+	}
+	snprintf(path, sizeof(path), "spec.ports[%zu].name", i);
+	name = k8s_get_str(p, item, "name", path);
+	if (name && *name) {
+		sp->name = k8s_ostrdup(p, name);
+		if (!k8s_is_dns1123_label(name))
+			k8s_oerr(p, k8s_map_get(p, item, "name"),
+				 "%s: \"%s\" is not a valid DNS label",
+				 path, name);
+	}
+	snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
+	k8s_get_proto(p, item, path, &sp->proto);
 
-		sp->name = "";
-		snprintf(path, sizeof(path), "spec.ports[%zu]", i);
-		if (!item || !k8s_is_map(p, item)) {
-			k8s_oerr(p, item, "%s: expected a mapping", path);
-			continue;
-		}
-		snprintf(path, sizeof(path), "spec.ports[%zu].name", i);
-		name = k8s_get_str(p, item, "name", path);
-		if (name && *name) {
-			sp->name = k8s_ostrdup(p, name);
-			if (!k8s_is_dns1123_label(name))
-				k8s_oerr(p, k8s_map_get(p, item, "name"),
-					 "%s: \"%s\" is not a valid DNS label",
-					 path, name);
-		}
-		snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
-		k8s_get_proto(p, item, path, &sp->proto);
-
-		snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
-		if (k8s_get_int(p, item, "port", path, 1, 65535, &v, &present)) {
-			if (present)
-				sp->port = (uint16_t)v;
-			else
-				k8s_oerr(p, item, "%s: missing", path);
-		}
-
-		snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
-		if (k8s_get_int(p, item, "nodePort", path, 0, 65535, &v, &present) &&
-		    present)
-			sp->node_port = (uint16_t)v;
-
-		/* IntOrString: a JSON number / plain YAML integer is a port
-		 * number, anything else a port name. 0 or "" mean `port`. */
-		snprintf(path, sizeof(path), "spec.ports[%zu].targetPort", i);
-		tp = k8s_map_get(p, item, "targetPort");
-		sp->target_port = sp->port;
-		if (tp && k8s_is_scalar(p, tp) && k8s_scalar_is_int(p, tp)) {
-			if (k8s_node_int(p, tp, path, 0, 65535, &v) && v)
-				sp->target_port = (uint16_t)v;
-		} else if (tp && k8s_is_scalar(p, tp)) {
-			if (*k8s_scalar(p, tp)) {
-				sp->target_port = 0;
-				sp->target_port_name = k8s_ostrdup(p, k8s_scalar(p, tp));
-				if (!k8s_is_iana_svc_name(k8s_scalar(p, tp)))
-					k8s_oerr(p, tp, "%s: \"%s\" is neither a port number nor a valid port name",
-						 path, k8s_scalar(p, tp));
-			}
-		} else if (tp) {
-			k8s_oerr(p, tp, "%s: expected a number or a name", path);
-		}
+	snprintf(path, sizeof(path), "spec.ports[%zu].port", i);
+	if (k8s_get_int(p, item, "port", path, 1, 65535, &v, &present)) {
+		if (present)
+			sp->port = (uint16_t)v;
+		else
+			k8s_oerr(p, item, "%s: missing", path);
 	}
 
-	/* Cross-port rules of the API's validation, SCTP ports included. */
+	snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
+	if (k8s_get_int(p, item, "nodePort", path, 0, 65535, &v, &present) &&
+	    present)
+		sp->node_port = (uint16_t)v;
+	parse_target_port(p, item, i, sp);
+}
+
+/* Cross-port rules of the API's validation, SCTP ports included. */
+static void check_svc_ports(struct pctx *p, knode *ports, const struct k8s_service *s,
+			    size_t n)
+{
 	for (size_t i = 0; i < n; i++) {
-		struct k8s_svc_port *a = &s->ports[i];
+		const struct k8s_svc_port *a = &s->ports[i];
 		knode *item = k8s_seq_item(p, ports, i);
 
 		if (n > 1 && !*a->name)
 			k8s_oerr(p, item, "spec.ports[%zu].name: required when the Service has more than one port",
 				 i);
 		for (size_t j = 0; j < i; j++) {
-			struct k8s_svc_port *b = &s->ports[j];
+			const struct k8s_svc_port *b = &s->ports[j];
 
 			if (*a->name && !strcmp(a->name, b->name))
 				k8s_oerr(p, item, "spec.ports[%zu].name: duplicate port name \"%s\"",
@@ -118,6 +115,23 @@ static void parse_svc_ports(struct pctx *p, knode *spec)
 					 i, a->node_port, k8s_proto_name(a->proto));
 		}
 	}
+}
+
+static void parse_svc_ports(struct pctx *p, knode *spec)
+{
+	struct k8s_service *s = &p->o->svc;
+	knode *ports = k8s_get_seq(p, spec, "ports", "spec.ports");
+	size_t n, kept = 0;
+
+	if (!ports)
+		return;
+	n = k8s_seq_len(p, ports);
+	s->ports = k8s_oalloc(p, n, sizeof(*s->ports));
+	if (!s->ports)
+		return;
+	for (size_t i = 0; i < n; i++)
+		parse_svc_port(p, k8s_seq_item(p, ports, i), i, &s->ports[i]);
+	check_svc_ports(p, ports, s, n);
 
 	/* The datapath speaks TCP and UDP: SCTP ports are dropped. */
 	for (size_t i = 0; i < n; i++) {
