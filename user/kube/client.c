@@ -677,19 +677,15 @@ out:
 	return ret;
 }
 
-static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch,
-		   kube_data_fn on_data, void *ctx, struct kube_resp *r,
-		   const struct kube_body *w)
+/* Accept, a write's Content-Type and the bearer token; *@auth keeps the
+ * token's line for the caller to wipe. NULL: out of memory. */
+static struct curl_slist *request_headers(struct kube_client *kc, const struct kube_body *w,
+					  char **auth)
 {
-	struct xfer x = { .kc = kc, .h = h, .r = r, .on_data = on_data, .ctx = ctx };
-	struct curl_slist *hdrs = NULL, *cto = NULL, *t;
-	char token[TOKEN_MAX], *auth = NULL, *url = NULL;
-	int ret;
+	struct curl_slist *hdrs = NULL, *t;
+	char token[TOKEN_MAX];
 
-	memset(r, 0, sizeof(*r));
-	r->retry_after = -1;
-	if (asprintf(&url, "%s%s", kc->cfg.server, path) < 0)
-		return -ENOMEM;
+	*auth = NULL;
 	kube_client_token(kc, token, sizeof(token));
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (hdrs && w && w->content_type) {
@@ -702,9 +698,9 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 		hdrs = t;
 	}
 	if (hdrs && *token) {
-		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0)
-			auth = NULL;
-		t = auth ? curl_slist_append(hdrs, auth) : NULL;
+		if (asprintf(auth, "Authorization: Bearer %s", token) < 0)
+			*auth = NULL;
+		t = *auth ? curl_slist_append(hdrs, *auth) : NULL;
 		if (!t) {
 			curl_slist_free_all(hdrs);
 			hdrs = NULL;
@@ -713,24 +709,26 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 		}
 	}
 	explicit_bzero(token, sizeof(token));
-	if (!hdrs) {
-		free(url);
-		free(auth);
-		return -ENOMEM;
-	}
+	return hdrs;
+}
+
+/* The transfer itself: callbacks into @x, timeouts, keepalive, HTTPS only. */
+static void set_transfer(CURL *h, const char *url, struct curl_slist *hdrs, struct xfer *x,
+			 bool watch)
+{
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "xlb-agent/0.1 (linux) kubernetes/unknown");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->err);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->r->err);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -741,20 +739,30 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 	/* A watch asks the server to end it within 600 s (timeoutSeconds);
 	 * one that hangs but keeps TCP alive is cut here, as client-go does. */
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, watch ? 630L : 120L);
-	/* The configured CA is the only trust anchor (client-go's pool):
-	 * Debian's libcurl also loads CAPATH (/etc/ssl/certs) by default,
-	 * and a blob does not replace it, nor the default CAINFO bundle. */
-	if (w) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, w->method);
-		if (w->data) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, w->data);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(w->data));
-		}
-		if (w->timeout_ms) {
-			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
-		}
+}
+
+/* A write's method, body and deadline. */
+static void set_write(CURL *h, const struct kube_body *w)
+{
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, w->method);
+	if (w->data) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, w->data);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(w->data));
 	}
+	if (w->timeout_ms) {
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
+	}
+}
+
+/*
+ * The configured CA and client certificate, inline or in files. The
+ * configured CA is the only trust anchor (client-go's pool): Debian's
+ * libcurl also loads CAPATH (/etc/ssl/certs) by default, and a blob does
+ * not replace it, nor the default CAINFO bundle.
+ */
+static void set_tls(const struct kube_client *kc, CURL *h)
+{
 	if (kc->cfg.ca_data) {
 		struct curl_blob b = { kc->cfg.ca_data, kc->cfg.ca_data_len, CURL_BLOB_NOCOPY };
 
@@ -781,6 +789,31 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 	} else if (kc->cfg.key_file) {
 		curl_easy_setopt(h, CURLOPT_SSLKEY, kc->cfg.key_file);
 	}
+}
+
+static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch,
+		   kube_data_fn on_data, void *ctx, struct kube_resp *r,
+		   const struct kube_body *w)
+{
+	struct xfer x = { .kc = kc, .h = h, .r = r, .on_data = on_data, .ctx = ctx };
+	struct curl_slist *hdrs, *cto = NULL;
+	char *auth = NULL, *url = NULL;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+	if (asprintf(&url, "%s%s", kc->cfg.server, path) < 0)
+		return -ENOMEM;
+	hdrs = request_headers(kc, w, &auth);
+	if (!hdrs) {
+		free(url);
+		free(auth);
+		return -ENOMEM;
+	}
+	set_transfer(h, url, hdrs, &x, watch);
+	if (w)
+		set_write(h, w);
+	set_tls(kc, h);
 	/* tls-server-name: present and verify that name while connecting to
 	 * the server URL's address (the URL carries the name, CONNECT_TO the
 	 * address). */
