@@ -612,10 +612,85 @@ static int on_list_data(void *arg, const char *data, size_t len)
  * server says the RV is expired (410) or too large (504), -EAGAIN to back
  * off (retry_after set), -ECANCELED on stop.
  */
+/*
+ * One page of a LIST into the reflector's item splitter; *@rest is what
+ * is left of the body (the list's metadata). 0, or what do_list() returns
+ * when it stops here: -EAGAIN, -ECANCELED, 1 (the resourceVersion is too
+ * old: list from the latest).
+ */
+static int list_page(struct kube_reflector *r, const char *path, size_t *n_items,
+		     int *retry_after, cJSON **rest)
+{
+	struct kube_resp resp;
+	int err, ret = -EAGAIN;
+
+	kube_items_reset(&r->items);
+	r->items.fn = list_item;
+	r->items.ctx = r;
+	r->list_err = 0;
+	err = kube_get_stream(r->kc, r->h, path, on_list_data, r, &resp);
+	*n_items += r->items.n_items;
+	if (err == -ECANCELED && r->list_err) {
+		pr_warn("kube %s: LIST: %s\n", r->spec.name,
+			r->list_err == -EBADMSG ? "malformed response" :
+			strerror(-r->list_err));
+		kube_resp_free(&resp);
+		return -EAGAIN;
+	}
+	if (err == -ECANCELED) {
+		kube_resp_free(&resp);
+		return -ECANCELED;
+	}
+	if (err || resp.status != 200) {
+		log_http_error(r, "LIST", &resp, err);
+		if (!err && (resp.status == 410 || resp_too_large_rv(&resp)))
+			ret = 1;
+		*retry_after = resp.retry_after;
+		kube_resp_free(&resp);
+		return ret;
+	}
+	kube_resp_free(&resp);
+	*rest = kube_items_finish(&r->items, &err);
+	if (!*rest) {
+		pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* The last page is in: hand the whole list over and watch from @list_rv.
+ * *@began: a streamed list is still open. */
+static int list_done(struct kube_reflector *r, const char *list_rv, size_t n_items, int pages,
+		     bool *began)
+{
+	int err;
+
+	if (!list_rv) {
+		pr_warn("kube %s: LIST: no metadata.resourceVersion\n", r->spec.name);
+		return -EAGAIN;
+	}
+	err = *began ? (r->ops->list_end ? r->ops->list_end(r->ctx, true) : 0) :
+	      r->ops->replace(r->ctx, r->all);
+	*began = false;
+	if (err) {
+		pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n",
+			r->spec.name, n_items, strerror(-err));
+		return -EAGAIN;
+	}
+	if (set_rv(r, list_rv))
+		return -ENOMEM;
+	pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n",
+		r->spec.name,
+		__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
+		"initial LIST", n_items, pages, r->rv);
+	__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int do_list(struct kube_reflector *r, const char *rv, int *retry_after)
 {
 	char *cont = NULL, *path = NULL, *list_rv = NULL;
-	int ret = -EAGAIN, pages = 0, err;
+	int ret = -EAGAIN, pages = 0;
 	size_t n_items = 0;
 	/* client-go's pager: pages of 500 unless reading at a given RV
 	 * (the watch cache ignores limit for "0" anyway). */
@@ -630,8 +705,7 @@ static int do_list(struct kube_reflector *r, const char *rv, int *retry_after)
 		return -ENOMEM;
 	}
 	for (;;) {
-		struct kube_resp resp;
-		cJSON *rest, *meta;
+		cJSON *rest = NULL, *meta;
 		const char *c, *v;
 
 		free(path);
@@ -640,39 +714,10 @@ static int do_list(struct kube_reflector *r, const char *rv, int *retry_after)
 			ret = -ENOMEM;
 			break;
 		}
-		kube_items_reset(&r->items);
-		r->items.fn = list_item;
-		r->items.ctx = r;
-		r->list_err = 0;
-		err = kube_get_stream(r->kc, r->h, path, on_list_data, r, &resp);
-		n_items += r->items.n_items;
-		if (err == -ECANCELED && r->list_err) {
-			pr_warn("kube %s: LIST: %s\n", r->spec.name,
-				r->list_err == -EBADMSG ? "malformed response" :
-				strerror(-r->list_err));
-			kube_resp_free(&resp);
+		ret = list_page(r, path, &n_items, retry_after, &rest);
+		if (ret)
 			break;
-		}
-		if (err == -ECANCELED) {
-			ret = -ECANCELED;
-			kube_resp_free(&resp);
-			break;
-		}
-		if (err || resp.status != 200) {
-			log_http_error(r, "LIST", &resp, err);
-			if (!err && (resp.status == 410 || resp_too_large_rv(&resp)))
-				ret = 1;
-			*retry_after = resp.retry_after;
-			kube_resp_free(&resp);
-			break;
-		}
-		kube_resp_free(&resp);
-		rest = kube_items_finish(&r->items, &err);
 		meta = cJSON_GetObjectItemCaseSensitive(rest, "metadata");
-		if (!rest) {
-			pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
-			break;
-		}
 		pages++;
 		v = str_at(meta, "resourceVersion");
 		if (v && *v) {
@@ -684,28 +729,7 @@ static int do_list(struct kube_reflector *r, const char *rv, int *retry_after)
 		cont = c && *c ? strdup(c) : NULL;
 		cJSON_Delete(rest);
 		if (!cont) {
-			if (!list_rv) {
-				pr_warn("kube %s: LIST: no metadata.resourceVersion\n", r->spec.name);
-				break;
-			}
-			err = began ? (r->ops->list_end ? r->ops->list_end(r->ctx, true) : 0) :
-			      r->ops->replace(r->ctx, r->all);
-			began = false;
-			if (err) {
-				pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n",
-					r->spec.name, n_items, strerror(-err));
-				break;
-			}
-			if (set_rv(r, list_rv)) {
-				ret = -ENOMEM;
-				break;
-			}
-			pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n",
-				r->spec.name,
-				__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
-				"initial LIST", n_items, pages, r->rv);
-			__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
-			ret = 0;
+			ret = list_done(r, list_rv, n_items, pages, &began);
 			break;
 		}
 	}
