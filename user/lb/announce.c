@@ -465,6 +465,90 @@ static struct xlb_addr_key addr_key(const struct k8s_ip *ip)
 	return k;
 }
 
+/* Answer for @v on each uplink it may use: entries appended to @ne, their
+ * names to @m's interfaces. *@err: the last write's result (kept as the
+ * caller returned it before). true: answered somewhere. */
+static bool answer_vip(struct xlb_announcer *a, const struct xlb_vip *v, struct l2_entry *ne,
+		       size_t *n_ne, __u64 deadline, struct xlb_vip_meta *m, int *err)
+{
+	bool answering = false;
+
+	for (size_t u = 0; u < a->n_ups; u++) {
+		struct l2_entry *e = &ne[*n_ne];
+		char b[64];
+		int old;
+
+		if (!uplink_allowed(v, a->ups[u].name))
+			continue;
+		e->key = (struct xlb_l2_key){ .addr = v->ip.addr, .ifindex = a->ups[u].ifindex,
+					      .family = v->ip.family };
+		e->up = (int)u;
+		old = find_entry(a->e, a->n_e, &e->key);
+		e->sends_left = old < 0 ? TAKEOVER_SENDS : a->e[old].sends_left;
+		*err = write_entry(a, e, deadline);
+		if (*err) {
+			pr_err("announce %s on %s: %s\n", k8s_ip_str(&v->ip, b, sizeof(b)),
+			       a->ups[u].name, strerror(-*err));
+			continue;
+		}
+		if (old < 0)
+			pr_info("announce: %s (%s) now answered here on %s\n",
+				k8s_ip_str(&v->ip, b, sizeof(b)), v->service, a->ups[u].name);
+		if (e->sends_left > 0 && old < 0) {
+			send_takeover(a, e);
+			e->sends_left--;
+		}
+		answering = true;
+		(*n_ne)++;
+		snprintf(m->interfaces + strlen(m->interfaces),
+			 sizeof(m->interfaces) - strlen(m->interfaces), "%s%s",
+			 *m->interfaces ? "," : "", a->ups[u].name);
+	}
+	return answering;
+}
+
+/* What xlbctl shows of @v: who owns it, how it is announced. */
+static void set_vip_meta(struct xlb_announcer *a, const struct xlb_vip_plan *p,
+			 const struct xlb_vip *v, const struct xlb_addr_key *k,
+			 struct xlb_vip_meta *m, bool answering)
+{
+	snprintf(m->service, sizeof(m->service), "%s", v->service);
+	snprintf(m->pool, sizeof(m->pool), "%s", v->pool);
+	snprintf(m->owner, sizeof(m->owner), "%s", v->owner);
+	m->flags = (answering ? XLB_VIP_F_ANSWERING : 0) | (v->l2 ? XLB_VIP_F_L2 : 0) |
+		   (v->bgp ? XLB_VIP_F_BGP : 0) | (v->bgp_mine ? XLB_VIP_F_BGP_MINE : 0);
+	m->bgp_table = v->bgp ? p->bgp_table : 0;
+	xlb_dp_vip_meta_set(a->dp, k, m);
+}
+
+/* Given up: the old entries not in @ne stop answering. */
+static void drop_entries(struct xlb_announcer *a, const struct l2_entry *ne, size_t n_ne)
+{
+	for (size_t i = 0; i < a->n_e; i++) {
+		struct k8s_ip ip = { .addr = a->e[i].key.addr, .family = a->e[i].key.family };
+		char b[64];
+
+		if (find_entry(ne, n_ne, &a->e[i].key) >= 0)
+			continue;
+		xlb_dp_l2_del(a->dp, &a->e[i].key);
+		pr_info("announce: %s no longer answered here on %s\n",
+			k8s_ip_str(&ip, b, sizeof(b)), a->ups[a->e[i].up].name);
+	}
+}
+
+/* The old VIPs' metadata that the plan @nm (@n) no longer has. */
+static void drop_meta(struct xlb_announcer *a, const struct xlb_addr_key *nm, size_t n)
+{
+	for (size_t i = 0; i < a->n_meta; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = !memcmp(&a->meta[i], &nm[j], sizeof(nm[j]));
+		if (!keep)
+			xlb_dp_vip_meta_del(a->dp, &a->meta[i]);
+	}
+}
+
 int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 {
 	struct l2_entry *ne = NULL;
@@ -486,70 +570,13 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 		bool answering = false;
 
 		nm[i] = addr_key(&v->ip);
-		for (size_t u = 0; v->mine && u < a->n_ups; u++) {
-			struct l2_entry *e = &ne[n_ne];
-			int old;
-
-			if (!uplink_allowed(v, a->ups[u].name))
-				continue;
-			e->key = (struct xlb_l2_key){ .addr = v->ip.addr, .ifindex = a->ups[u].ifindex,
-						      .family = v->ip.family };
-			e->up = (int)u;
-			old = find_entry(a->e, a->n_e, &e->key);
-			e->sends_left = old < 0 ? TAKEOVER_SENDS : a->e[old].sends_left;
-			err = write_entry(a, e, deadline);
-			if (err) {
-				char b[64];
-
-				pr_err("announce %s on %s: %s\n", k8s_ip_str(&v->ip, b, sizeof(b)),
-				       a->ups[u].name, strerror(-err));
-				continue;
-			}
-			if (old < 0) {
-				char b[64];
-
-				pr_info("announce: %s (%s) now answered here on %s\n",
-					k8s_ip_str(&v->ip, b, sizeof(b)), v->service, a->ups[u].name);
-			}
-			if (e->sends_left > 0 && old < 0) {
-				send_takeover(a, e);
-				e->sends_left--;
-			}
-			answering = true;
-			n_ne++;
-			snprintf(m.interfaces + strlen(m.interfaces),
-				 sizeof(m.interfaces) - strlen(m.interfaces), "%s%s",
-				 *m.interfaces ? "," : "", a->ups[u].name);
-		}
-		snprintf(m.service, sizeof(m.service), "%s", v->service);
-		snprintf(m.pool, sizeof(m.pool), "%s", v->pool);
-		snprintf(m.owner, sizeof(m.owner), "%s", v->owner);
-		m.flags = (answering ? XLB_VIP_F_ANSWERING : 0) | (v->l2 ? XLB_VIP_F_L2 : 0) |
-			  (v->bgp ? XLB_VIP_F_BGP : 0) | (v->bgp_mine ? XLB_VIP_F_BGP_MINE : 0);
-		m.bgp_table = v->bgp ? p->bgp_table : 0;
-		xlb_dp_vip_meta_set(a->dp, &nm[i], &m);
+		if (v->mine)
+			answering = answer_vip(a, v, ne, &n_ne, deadline, &m, &err);
+		set_vip_meta(a, p, v, &nm[i], &m, answering);
 	}
-	/* Given up: stop answering before anything else changes. */
-	for (size_t i = 0; i < a->n_e; i++) {
-		if (find_entry(ne, n_ne, &a->e[i].key) >= 0)
-			continue;
-		xlb_dp_l2_del(a->dp, &a->e[i].key);
-		{
-			struct k8s_ip ip = { .addr = a->e[i].key.addr, .family = a->e[i].key.family };
-			char b[64];
-
-			pr_info("announce: %s no longer answered here on %s\n",
-				k8s_ip_str(&ip, b, sizeof(b)), a->ups[a->e[i].up].name);
-		}
-	}
-	for (size_t i = 0; i < a->n_meta; i++) {
-		bool keep = false;
-
-		for (size_t j = 0; j < p->n && !keep; j++)
-			keep = !memcmp(&a->meta[i], &nm[j], sizeof(nm[j]));
-		if (!keep)
-			xlb_dp_vip_meta_del(a->dp, &a->meta[i]);
-	}
+	/* Stop answering before anything else changes. */
+	drop_entries(a, ne, n_ne);
+	drop_meta(a, nm, p->n);
 	free(a->e);
 	a->e = ne;
 	a->n_e = n_ne;
