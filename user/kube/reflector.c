@@ -201,6 +201,96 @@ static int item_done(struct kube_items *s)
  * items array depth 2, an item's own brackets 3 and more. Strings are
  * copied verbatim (escapes and all) and parsed later by cJSON.
  */
+/* Between items or at the end of one: *@consumed when @c is handled here
+ * (an item's separator, or the array's end). */
+static int item_boundary(struct kube_items *s, char c, bool *consumed)
+{
+	int ret;
+
+	*consumed = true;
+	if (s->mode == IT_BETWEEN) {
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',')
+			return 0;
+		if (c == ']') {
+			s->mode = IT_OUT;
+			s->depth = 1;
+			return buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+		}
+		s->mode = IT_IN;
+	}
+	if (s->mode == IT_IN && !s->in_str && s->depth == 2 && (c == ',' || c == ']')) {
+		ret = item_done(s);
+		if (ret)
+			return ret;
+		if (c == ',') {
+			s->mode = IT_BETWEEN;
+			return 0;
+		}
+		s->mode = IT_OUT;
+		s->depth = 1;
+		return buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+	}
+	*consumed = false;
+	return 0;
+}
+
+/* Inside a string; at the top level its text may be the key "items". */
+static void string_char(struct kube_items *s, char c, bool top)
+{
+	if (s->esc) {
+		s->esc = false;
+	} else if (c == '\\') {
+		s->esc = true;
+	} else if (c == '"') {
+		s->in_str = false;
+		if (top)
+			s->key_items = s->key_len == 5 && !memcmp(s->key, "items", 5);
+	} else if (top && s->key_len < sizeof(s->key)) {
+		s->key[s->key_len++] = c;
+	}
+}
+
+/* Outside strings: nesting, and the '[' that opens the top level's items. */
+static int struct_char(struct kube_items *s, char c, bool top)
+{
+	switch (c) {
+	case '"':
+		s->in_str = true;
+		s->key_len = 0;
+		s->colon_items = false;
+		break;
+	case ':':
+		s->colon_items = top && s->key_items;
+		break;
+	case '[':
+		if (top && s->colon_items) {
+			s->depth = 2;
+			s->mode = IT_BETWEEN;
+			s->colon_items = s->key_items = false;
+			break;
+		}
+		/* fall through */
+	case '{':
+		if (++s->depth > 100000)
+			return -EBADMSG;
+		s->colon_items = false;
+		break;
+	case '}':
+	case ']':
+		if (!s->depth)
+			return -EBADMSG;
+		s->depth--;
+		s->colon_items = false;
+		break;
+	case ' ': case '\t': case '\n': case '\r':
+		break;
+	default:
+		s->colon_items = false;
+		break;
+	}
+	return 0;
+}
+
 int kube_items_feed(struct kube_items *s, const char *data, size_t len)
 {
 	size_t max = s->max ? s->max : ITEM_MAX_DEFAULT;
@@ -208,91 +298,23 @@ int kube_items_feed(struct kube_items *s, const char *data, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		char c = data[i];
-		bool top = s->mode == IT_OUT && s->depth == 1;
+		bool top = s->mode == IT_OUT && s->depth == 1, consumed;
 
-		if (s->mode == IT_BETWEEN) {
-			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',')
-				continue;
-			if (c == ']') {
-				s->mode = IT_OUT;
-				s->depth = 1;
-				ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
-				if (ret)
-					return ret;
-				continue;
-			}
-			s->mode = IT_IN;
-		}
-		if (s->mode == IT_IN && !s->in_str && s->depth == 2 && (c == ',' || c == ']')) {
-			ret = item_done(s);
-			if (ret)
-				return ret;
-			if (c == ',') {
-				s->mode = IT_BETWEEN;
-				continue;
-			}
-			s->mode = IT_OUT;
-			s->depth = 1;
-			ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
-			if (ret)
-				return ret;
+		ret = item_boundary(s, c, &consumed);
+		if (ret)
+			return ret;
+		if (consumed)
 			continue;
-		}
 		if (s->mode == IT_IN)
 			ret = buf_put(&s->item, &s->item_len, &s->item_cap, c, max);
 		else
 			ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+		if (!ret && s->in_str)
+			string_char(s, c, top);
+		else if (!ret)
+			ret = struct_char(s, c, top);
 		if (ret)
 			return ret;
-		if (s->in_str) {
-			if (s->esc) {
-				s->esc = false;
-			} else if (c == '\\') {
-				s->esc = true;
-			} else if (c == '"') {
-				s->in_str = false;
-				if (top)
-					s->key_items = s->key_len == 5 && !memcmp(s->key, "items", 5);
-			} else if (top && s->key_len < sizeof(s->key)) {
-				s->key[s->key_len++] = c;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':
-			s->in_str = true;
-			s->key_len = 0;
-			s->colon_items = false;
-			break;
-		case ':':
-			s->colon_items = top && s->key_items;
-			break;
-		case '[':
-			if (top && s->colon_items) {
-				s->depth = 2;
-				s->mode = IT_BETWEEN;
-				s->colon_items = s->key_items = false;
-				break;
-			}
-			/* fall through */
-		case '{':
-			if (++s->depth > 100000)
-				return -EBADMSG;
-			s->colon_items = false;
-			break;
-		case '}':
-		case ']':
-			if (!s->depth)
-				return -EBADMSG;
-			s->depth--;
-			s->colon_items = false;
-			break;
-		case ' ': case '\t': case '\n': case '\r':
-			break;
-		default:
-			s->colon_items = false;
-			break;
-		}
 	}
 	return 0;
 }
