@@ -4,15 +4,15 @@
  * SNAT leaves from, the uplinks (which hook each gets) and the Pod veths
  * tc delivers into, and the kernel's port ranges around the SNAT range.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -95,15 +95,15 @@ static size_t node_object_addrs(const struct agent *a, const struct k8s_node_sta
 	size_t na = 0;
 
 	for (size_t i = 0; i < node->n_addrs; i++) {
+		const struct xlb_addr_key *k = &node->addrs[i];
 		bool seen_family = false;
 
 		for (size_t j = 0; j < na; j++)
-			seen_family |= addrs[j].family == node->addrs[i].family;
+			seen_family |= addrs[j].family == k->family;
 		if (a->np_primary && seen_family)
 			continue;
-		if (np_allowed(a, &node->addrs[i]) &&
-		    !(node->addrs[i].family == XLB_AF_INET && node->addrs[i].addr.v4 == a->snat_addr))
-			addrs[na++] = node->addrs[i];
+		if (np_allowed(a, k) && !(k->family == XLB_AF_INET && k->addr.v4 == a->snat_addr))
+			addrs[na++] = *k;
 	}
 	return na;
 }

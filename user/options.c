@@ -3,14 +3,14 @@
  * The agent's command line: every option, its default and its checks;
  * nothing here touches the node or the datapath except if_nametoindex().
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <net/if.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <net/if.h>
 
 #include "agent.h"
 #include "log.h"

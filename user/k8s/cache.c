@@ -3,19 +3,10 @@
  * The object cache: one table of objects keyed by kind, namespace and
  * name, fed by a file or by watch events (see k8s/cache.h).
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-#include <yaml.h>
 
 #include "k8s/cache.h"
 

@@ -3,19 +3,11 @@
  * Messages about input objects: collected, counted by severity, printed
  * by the caller (see k8s/diag.h).
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
-#include <yaml.h>
 
 #include "k8s/diag.h"
 #include "k8s/walk.h"

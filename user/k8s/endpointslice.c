@@ -3,19 +3,9 @@
  * discovery.k8s.io/v1 EndpointSlice: endpoints, their conditions and the
  * slice's ports (K8S_SPEC §3).
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <cjson/cJSON.h>
-#include <yaml.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "k8s/walk.h"
 

@@ -3,19 +3,9 @@
  * xlb.io/v1alpha1 LoadBalancerIPPool: address blocks, the Services and
  * nodes it serves, and how its addresses are announced.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <cjson/cJSON.h>
-#include <yaml.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "k8s/walk.h"
 

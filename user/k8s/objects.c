@@ -3,21 +3,14 @@
  * Kubernetes objects: their arena and the accessors every stage uses (see
  * k8s/objects.h).
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
-#include <cjson/cJSON.h>
-#include <yaml.h>
-
-#include "k8s/parse.h"
+#include "k8s/objects.h"
 #include "k8s/walk.h"
 
 /* ---- per-object arena ------------------------------------------------- */

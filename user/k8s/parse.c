@@ -10,13 +10,7 @@
  * the source line. An object collects all of its errors before it is
  * dropped, so one pass tells the user everything wrong with it.
  */
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,19 +3,9 @@
  * v1 Service: ports, cluster IPs and families, policies, affinity, source
  * ranges and the LoadBalancer request and status (K8S_SPEC §2).
  */
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include <cjson/cJSON.h>
-#include <yaml.h>
+#include <netinet/in.h>
 
 #include "k8s/walk.h"
 

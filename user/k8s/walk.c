@@ -4,16 +4,14 @@
  * document or a cJSON tree through one set of getters (k8s/walk.h), and the
  * name and address syntax the API server enforces.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <cjson/cJSON.h>
 #include <yaml.h>

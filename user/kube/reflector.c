@@ -943,7 +943,8 @@ static void *run(void *arg)
 	return NULL;
 }
 
-struct kube_reflector *kube_reflector_start(struct kube_client *kc, const struct kube_reflector_spec *spec,
+struct kube_reflector *kube_reflector_start(struct kube_client *kc,
+					    const struct kube_reflector_spec *spec,
 					    const struct kube_reflector_ops *ops, void *ctx, const int *stop)
 {
 	struct kube_reflector *r = calloc(1, sizeof(*r));

@@ -183,7 +183,8 @@ struct kube_reflector;
 
 /* Start the thread. *@stop set non-zero ends it (within ~1 s). NULL with
  * errno set on failure. */
-struct kube_reflector *kube_reflector_start(struct kube_client *kc, const struct kube_reflector_spec *spec,
+struct kube_reflector *kube_reflector_start(struct kube_client *kc,
+					    const struct kube_reflector_spec *spec,
 					    const struct kube_reflector_ops *ops, void *ctx,
 					    const int *stop);
 /* Wait for the thread (set *stop first) and free. NULL is fine. */

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
 #include <cjson/cJSON.h>
 
 #include "agent.h"
