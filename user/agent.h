@@ -110,7 +110,7 @@ struct agent {
 	bool lb_retry;			/* some status write failed: retry */
 	uint64_t lb_last_ms;
 
-	/* BGP: routes in a kernel table that BIRD learns (bgp.h). */
+	/* BGP: routes in a kernel table that BIRD learns (lb/bgp.h). */
 	uint32_t bgp_table;		/* --bgp-table */
 	bool withdraw_on_exit;		/* --withdraw-on-exit */
 	bool attached;			/* programs serve: may announce */

@@ -3,7 +3,7 @@
  * Unit tests for the pure pieces of Kubernetes mode: kubeconfig and
  * in-cluster configuration (user/kube/client.c), watch line splitting,
  * event decoding and backoff (user/kube/reflector.c), Node parsing
- * (user/kube/source.c) and the health check body (user/serve/health.c).
+ * (user/k8s/node.c) and the health check body (user/serve/health.c).
  */
 #include <errno.h>
 #include <stdio.h>
