@@ -549,7 +549,7 @@ struct xlb_trace {
 	__u32 pad;
 	struct xlb_ct ct;	/* the entry applied (F_REWRITE) */
 };
-_Static_assert(sizeof(struct xlb_trace) == 112, "xlb_trace size");
+_Static_assert(sizeof(struct xlb_trace) == 56 + sizeof(struct xlb_ct), "xlb_trace size");
 
 /*
  * Load-time configuration, set in the programs' rodata before load. Times
