@@ -22,7 +22,7 @@
 
 #include <xlb/abi.h>
 
-#include "k8s.h"
+#include "k8s/cache.h"
 #include "lib/net.h"
 
 #define XLB_SVCPORT_NAME_MAX 320

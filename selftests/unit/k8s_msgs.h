@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "k8s.h"
+#include "k8s/cache.h"
 #include "../lib/xtest.h"
 
 /* Does some message of severity sev contain all of a, b (b may be NULL)? */

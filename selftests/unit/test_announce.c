@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests of the L2 ownership ranking and plan (user/announce.c): the
+ * Unit tests of the L2 ownership ranking and plan (user/lb/announce.c): the
  * same owner on every node for the same input, whatever order the nodes
  * are listed in; MetalLB's sha256(node#ip) order (expected owners computed
  * independently with Python's hashlib); only live, selected nodes, and for
@@ -8,8 +8,8 @@
  */
 #include <stdlib.h>
 
-#include "announce.h"
-#include "k8s.h"
+#include "lb/announce.h"
+#include "k8s/cache.h"
 #include "../lib/xtest.h"
 #include "k8s_msgs.h"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bgp.h"
+#include "lb/bgp.h"
 #include "../lib/xtest.h"
 
 static bool have_netns;

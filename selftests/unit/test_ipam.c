@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests for the LoadBalancer IP allocator (user/ipam.c) and for the
+ * Unit tests for the LoadBalancer IP allocator (user/lb/ipam.c) and for the
  * LoadBalancerIPPool parser. Inputs are YAML as a user writes it; each
  * result is compared as one string per Service, "ns/name=ip[,ip]@pool" or
  * "ns/name!message", so a failure shows the whole allocation.
  */
 #include <stdlib.h>
 
-#include "ipam.h"
-#include "k8s.h"
+#include "lb/ipam.h"
+#include "k8s/cache.h"
 #include "../lib/xtest.h"
 #include "k8s_msgs.h"
 

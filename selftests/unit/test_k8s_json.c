@@ -3,7 +3,7 @@
  * The JSON front end of the object parser (k8s_parse_json, used for API
  * objects) against the YAML one (files): the same objects and the same
  * verdicts; strings libyaml cannot read; one bad item alone rejected. And
- * the LIST body splitter of the reflector (kr_items_*), fed in every
+ * the LIST body splitter of the reflector (kube_items_*), fed in every
  * possible split.
  */
 #include <errno.h>
@@ -12,8 +12,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "k8s.h"
-#include "reflector.h"
+#include "k8s/cache.h"
+#include "kube/reflector.h"
 #include "../lib/xtest.h"
 
 static char *slurp(const char *rel)
@@ -283,17 +283,17 @@ XT_TEST(test_items_every_split)
 {
 	for (size_t cut = 0; cut <= sizeof(list_body) - 1; cut++) {
 		struct got g = { 0 };
-		struct kr_items s = { .fn = on_item, .ctx = &g };
+		struct kube_items s = { .fn = on_item, .ctx = &g };
 		cJSON *rest;
 		int err;
 		char what[32];
 
 		snprintf(what, sizeof(what), "cut at %zu", cut);
-		ASSERT_OK(kr_items_feed(&s, list_body, cut), what);
-		ASSERT_OK(kr_items_feed(&s, list_body + cut, sizeof(list_body) - 1 - cut), what);
-		rest = kr_items_finish(&s, &err);
+		ASSERT_OK(kube_items_feed(&s, list_body, cut), what);
+		ASSERT_OK(kube_items_feed(&s, list_body + cut, sizeof(list_body) - 1 - cut), what);
+		rest = kube_items_finish(&s, &err);
 		if (!ASSERT_OK(err, what) || !ASSERT_EQ(g.n, 3, what)) {
-			kr_items_reset(&s);
+			kube_items_reset(&s);
 			continue;
 		}
 		ASSERT_STREQ(g.items[0], "{\"metadata\":{\"name\":\"a\",\"x\":\"]},{\\\"\"}}", what);
@@ -307,32 +307,32 @@ XT_TEST(test_items_every_split)
 		ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(rest, "tail"),
 								 "items")), 1, what);
 		cJSON_Delete(rest);
-		kr_items_reset(&s);
+		kube_items_reset(&s);
 	}
 }
 
 XT_TEST(test_items_errors)
 {
 	struct got g = { .stop_at = 2 };
-	struct kr_items s = { .fn = on_item, .ctx = &g };
+	struct kube_items s = { .fn = on_item, .ctx = &g };
 	int err;
 
-	ASSERT_EQ(kr_items_feed(&s, list_body, sizeof(list_body) - 1), 7, "callback stops");
+	ASSERT_EQ(kube_items_feed(&s, list_body, sizeof(list_body) - 1), 7, "callback stops");
 	ASSERT_EQ(g.n, 2, "stopped at the second item");
-	kr_items_reset(&s);
+	kube_items_reset(&s);
 
 	g = (struct got){ 0 };
-	ASSERT_OK(kr_items_feed(&s, list_body, 60), "half");
-	ASSERT_TRUE(!kr_items_finish(&s, &err), "truncated body");
+	ASSERT_OK(kube_items_feed(&s, list_body, 60), "half");
+	ASSERT_TRUE(!kube_items_finish(&s, &err), "truncated body");
 	ASSERT_EQ(err, -EBADMSG, "truncated: EBADMSG");
-	kr_items_reset(&s);
+	kube_items_reset(&s);
 
-	ASSERT_OK(kr_items_feed(&s, "[1,2]", 5), "not an object");
-	ASSERT_TRUE(!kr_items_finish(&s, &err), "array body");
-	kr_items_reset(&s);
+	ASSERT_OK(kube_items_feed(&s, "[1,2]", 5), "not an object");
+	ASSERT_TRUE(!kube_items_finish(&s, &err), "array body");
+	kube_items_reset(&s);
 
-	ASSERT_EQ(kr_items_feed(&s, "{}}", 3), -EBADMSG, "unbalanced");
-	kr_items_reset(&s);
+	ASSERT_EQ(kube_items_feed(&s, "{}}", 3), -EBADMSG, "unbalanced");
+	kube_items_reset(&s);
 
 	s.max = 64;
 	g = (struct got){ 0 };
@@ -340,11 +340,11 @@ XT_TEST(test_items_errors)
 		char big[300];
 
 		memset(big, 'x', sizeof(big));
-		ASSERT_OK(kr_items_feed(&s, "{\"items\":[\"", 11), "start");
-		ASSERT_EQ(kr_items_feed(&s, big, sizeof(big)), -EBADMSG, "item over the limit");
+		ASSERT_OK(kube_items_feed(&s, "{\"items\":[\"", 11), "start");
+		ASSERT_EQ(kube_items_feed(&s, big, sizeof(big)), -EBADMSG, "item over the limit");
 	}
-	kr_items_reset(&s);
-	kr_items_reset(&s);
+	kube_items_reset(&s);
+	kube_items_reset(&s);
 }
 
 XT_TEST(test_strip)
@@ -354,14 +354,14 @@ XT_TEST(test_strip)
 			       "\"status\":{\"conditions\":[{}],\"loadBalancer\":{}}}");
 	cJSON *m = cJSON_GetObjectItem(o, "metadata"), *st = cJSON_GetObjectItem(o, "status");
 
-	kr_strip(o);
+	kube_strip(o);
 	ASSERT_TRUE(!cJSON_GetObjectItem(m, "managedFields"), "managedFields gone");
 	ASSERT_TRUE(!cJSON_GetObjectItem(m, "annotations"), "annotations gone");
 	ASSERT_TRUE(cJSON_GetObjectItem(m, "labels"), "labels kept");
 	ASSERT_TRUE(!cJSON_GetObjectItem(st, "conditions"), "conditions gone");
 	ASSERT_TRUE(cJSON_GetObjectItem(st, "loadBalancer"), "loadBalancer kept");
 	cJSON_Delete(o);
-	kr_strip(NULL);
+	kube_strip(NULL);
 }
 
 /* Review L9: legacy leading-zero IPv4, read as decimal like kube-proxy. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Unit tests for the Kubernetes object parser and cache (user/k8s.c):
+ * Unit tests for the Kubernetes object parser and cache (user/k8s/):
  * kubectl-shaped fixtures in YAML and JSON, single objects, lists and
  * multi-document files, defaults, validation errors and the cache API.
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "k8s.h"
+#include "k8s/cache.h"
 #include "../lib/xtest.h"
 #include "k8s_msgs.h"
 

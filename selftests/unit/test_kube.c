@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Unit tests for the pure pieces of Kubernetes mode: kubeconfig and
- * in-cluster configuration (user/kube_client.c), watch line splitting,
- * event decoding and backoff (user/reflector.c), Node parsing
- * (user/k8s_source.c) and the health check body (user/health.c).
+ * in-cluster configuration (user/kube/client.c), watch line splitting,
+ * event decoding and backoff (user/kube/reflector.c), Node parsing
+ * (user/k8s/node.c) and the health check body (user/serve/health.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,10 +12,10 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "health.h"
-#include "k8s_source.h"
-#include "kube_client.h"
-#include "reflector.h"
+#include "serve/health.h"
+#include "kube/source.h"
+#include "kube/client.h"
+#include "kube/reflector.h"
 #include "../lib/xtest.h"
 
 static char tmpdir[] = "/tmp/xlb-test-kube.XXXXXX";
@@ -248,17 +248,17 @@ static int collect(void *ctx, char *line, size_t len)
 
 XT_TEST(test_linebuf_split_and_join)
 {
-	struct kr_linebuf lb = { 0 };
+	struct kube_linebuf lb = { 0 };
 	struct lines l = { 0 };
 
 	/* one event split over three reads, then two in one read */
-	ASSERT_OK(kr_linebuf_feed(&lb, "{\"type\":", 8, collect, &l), "part 1");
-	ASSERT_OK(kr_linebuf_feed(&lb, "\"ADDED\"", 7, collect, &l), "part 2");
+	ASSERT_OK(kube_linebuf_feed(&lb, "{\"type\":", 8, collect, &l), "part 1");
+	ASSERT_OK(kube_linebuf_feed(&lb, "\"ADDED\"", 7, collect, &l), "part 2");
 	ASSERT_EQ(l.n, 0, "no line yet");
 	{
 		const char *s = "}\n{\"a\":1}\r\n\n{\"b\":2}\n{\"c\"";
 
-		ASSERT_OK(kr_linebuf_feed(&lb, s, strlen(s), collect, &l),
+		ASSERT_OK(kube_linebuf_feed(&lb, s, strlen(s), collect, &l),
 			  "rest + two more + partial");
 	}
 	ASSERT_EQ(l.n, 3, "three lines (empty one skipped)");
@@ -266,74 +266,74 @@ XT_TEST(test_linebuf_split_and_join)
 	ASSERT_STREQ(l.v[1], "{\"a\":1}", "CR stripped");
 	ASSERT_STREQ(l.v[2], "{\"b\":2}", "third");
 	ASSERT_EQ(lb.len, 4, "partial kept");
-	ASSERT_OK(kr_linebuf_feed(&lb, ":3}\n", 4, collect, &l), "finish");
+	ASSERT_OK(kube_linebuf_feed(&lb, ":3}\n", 4, collect, &l), "finish");
 	ASSERT_STREQ(l.v[3], "{\"c\":3}", "partial completed");
-	kr_linebuf_free(&lb);
-	kr_linebuf_free(NULL);
+	kube_linebuf_free(&lb);
+	kube_linebuf_free(NULL);
 }
 
 XT_TEST(test_linebuf_stop_and_limit)
 {
-	struct kr_linebuf lb = { .max = 16 };
+	struct kube_linebuf lb = { .max = 16 };
 	struct lines l = { .stop_at = 1 };
 	char big[40];
 
-	ASSERT_EQ(kr_linebuf_feed(&lb, "a\nb\n", 4, collect, &l), 1, "callback stop returned");
+	ASSERT_EQ(kube_linebuf_feed(&lb, "a\nb\n", 4, collect, &l), 1, "callback stop returned");
 	ASSERT_EQ(l.n, 1, "stopped after the first line");
-	kr_linebuf_reset(&lb);
+	kube_linebuf_reset(&lb);
 	memset(big, 'x', sizeof(big));
-	ASSERT_EQ(kr_linebuf_feed(&lb, big, sizeof(big), collect, &l), -EMSGSIZE, "too long");
+	ASSERT_EQ(kube_linebuf_feed(&lb, big, sizeof(big), collect, &l), -EMSGSIZE, "too long");
 	ASSERT_EQ(lb.len, 0, "emptied");
-	kr_linebuf_free(&lb);
+	kube_linebuf_free(&lb);
 }
 
 XT_TEST(test_event_decode)
 {
-	struct kr_event ev;
+	struct kube_event ev;
 	const char *why = NULL;
 
-	ASSERT_OK(kr_event_decode("{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Service\","
-				  "\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"42\"}}}",
-				  &ev, &why), "MODIFIED");
-	ASSERT_EQ(ev.type, KR_MODIFIED, "type");
+	ASSERT_OK(kube_event_decode("{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Service\","
+				    "\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"42\"}}}",
+				    &ev, &why), "MODIFIED");
+	ASSERT_EQ(ev.type, KUBE_EVENT_MODIFIED, "type");
 	ASSERT_STREQ(ev.rv, "42", "rv");
-	kr_event_free(&ev);
+	kube_event_free(&ev);
 
-	ASSERT_OK(kr_event_decode("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\","
-				  "\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"184260\"},"
-				  "\"spec\":{},\"status\":{\"loadBalancer\":{}}}}", &ev, &why), "BOOKMARK");
-	ASSERT_EQ(ev.type, KR_BOOKMARK, "bookmark type");
+	ASSERT_OK(kube_event_decode("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\","
+				    "\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"184260\"},"
+				    "\"spec\":{},\"status\":{\"loadBalancer\":{}}}}", &ev, &why), "BOOKMARK");
+	ASSERT_EQ(ev.type, KUBE_EVENT_BOOKMARK, "bookmark type");
 	ASSERT_STREQ(ev.rv, "184260", "bookmark rv");
-	kr_event_free(&ev);
+	kube_event_free(&ev);
 
-	ASSERT_OK(kr_event_decode("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
-				  "\"metadata\":{},\"status\":\"Failure\",\"message\":\"too old resource "
-				  "version: 1000 (184203)\",\"reason\":\"Expired\",\"code\":410}}", &ev, &why),
+	ASSERT_OK(kube_event_decode("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+				    "\"metadata\":{},\"status\":\"Failure\",\"message\":\"too old resource "
+				    "version: 1000 (184203)\",\"reason\":\"Expired\",\"code\":410}}", &ev, &why),
 		  "ERROR");
-	ASSERT_EQ(ev.type, KR_ERROR, "error type");
+	ASSERT_EQ(ev.type, KUBE_EVENT_ERROR, "error type");
 	ASSERT_EQ(ev.code, 410, "code");
 	ASSERT_STREQ(ev.reason, "Expired", "reason");
-	kr_event_free(&ev);
+	kube_event_free(&ev);
 
-	ASSERT_EQ(kr_event_decode("{\"type\":\"MODIFIED\",\"object\":{\"kind\":", &ev, &why),
+	ASSERT_EQ(kube_event_decode("{\"type\":\"MODIFIED\",\"object\":{\"kind\":", &ev, &why),
 		  -EBADMSG, "truncated JSON");
 	ASSERT_STREQ(why, "not a JSON object", "why");
 	ASSERT_TRUE(ev.root == NULL, "nothing left to free");
-	ASSERT_EQ(kr_event_decode("{\"type\":\"RENAMED\",\"object\":{}}", &ev, &why), -EBADMSG,
+	ASSERT_EQ(kube_event_decode("{\"type\":\"RENAMED\",\"object\":{}}", &ev, &why), -EBADMSG,
 		  "unknown type");
-	ASSERT_EQ(kr_event_decode("{\"object\":{}}", &ev, &why), -EBADMSG, "no type");
-	ASSERT_EQ(kr_event_decode("{\"type\":\"ADDED\"}", &ev, &why), -EBADMSG, "no object");
-	ASSERT_EQ(kr_event_decode("{\"type\":\"ADDED\",\"object\":{\"metadata\":{}}}", &ev, &why),
+	ASSERT_EQ(kube_event_decode("{\"object\":{}}", &ev, &why), -EBADMSG, "no type");
+	ASSERT_EQ(kube_event_decode("{\"type\":\"ADDED\"}", &ev, &why), -EBADMSG, "no object");
+	ASSERT_EQ(kube_event_decode("{\"type\":\"ADDED\",\"object\":{\"metadata\":{}}}", &ev, &why),
 		  -EBADMSG, "no resourceVersion");
-	ASSERT_EQ(kr_event_decode("[1]", &ev, &why), -EBADMSG, "array");
-	kr_event_free(NULL);
+	ASSERT_EQ(kube_event_decode("[1]", &ev, &why), -EBADMSG, "array");
+	kube_event_free(NULL);
 }
 
 /* ---- backoff ---------------------------------------------------------- */
 
 XT_TEST(test_backoff)
 {
-	struct kr_backoff b = KR_BACKOFF_INIT;
+	struct kube_backoff b = KUBE_BACKOFF_INIT;
 	static const uint32_t want[] = { 800, 1600, 3200, 6400, 12800, 25600, 30000, 30000 };
 	uint64_t t = 1000;
 
@@ -341,13 +341,13 @@ XT_TEST(test_backoff)
 		char what[32];
 
 		snprintf(what, sizeof(what), "step %zu", i);
-		ASSERT_EQ(kr_backoff_next(&b, t, 0), want[i], what);
+		ASSERT_EQ(kube_backoff_next(&b, t, 0), want[i], what);
 		t += 1000;
 	}
-	ASSERT_EQ(kr_backoff_next(&b, t, 0.5), 45000, "jitter 0.5 on the cap");
-	ASSERT_EQ(kr_backoff_next(&b, t + 119999, 0), 30000, "still backed off before 2 min");
-	ASSERT_EQ(kr_backoff_next(&b, t + 119999 + 120000, 0), 800, "reset after 2 min quiet");
-	ASSERT_EQ(kr_backoff_next(&b, t + 240000, 0.999), 1600 + 1598, "jitter < 1");
+	ASSERT_EQ(kube_backoff_next(&b, t, 0.5), 45000, "jitter 0.5 on the cap");
+	ASSERT_EQ(kube_backoff_next(&b, t + 119999, 0), 30000, "still backed off before 2 min");
+	ASSERT_EQ(kube_backoff_next(&b, t + 119999 + 120000, 0), 800, "reset after 2 min quiet");
+	ASSERT_EQ(kube_backoff_next(&b, t + 240000, 0.999), 1600 + 1598, "jitter < 1");
 }
 
 /* ---- Node ------------------------------------------------------------- */

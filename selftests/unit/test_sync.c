@@ -18,7 +18,7 @@
 
 #include <xlb/abi.h>
 #include "datapath.h"
-#include "k8s.h"
+#include "k8s/cache.h"
 #include "log.h"
 #include "sync.h"
 #include "translate.h"

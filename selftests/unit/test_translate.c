@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "k8s.h"
+#include "k8s/cache.h"
 #include "translate.h"
 #include "../lib/xtest.h"
 #include "k8s_msgs.h"

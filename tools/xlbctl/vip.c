@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bgp.h"
+#include "lb/bgp.h"
 #include "xlbctl.h"
 
 void vip_usage(FILE *f)

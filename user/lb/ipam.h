@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "k8s.h"
+#include "k8s/cache.h"
 
 /* Annotations the allocator reads and writes. */
 #define XLB_ANN_IPS		"xlb.io/loadBalancerIPs"

@@ -10,7 +10,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 
-#include "bgp.h"
+#include "lb/bgp.h"
 #include "log.h"
 
 struct xlb_bgp {
@@ -272,34 +272,20 @@ static int announce_exists(struct xlb_bgp *b, const struct k8s_ip *ip)
 	return ours ? 0 : -EEXIST;
 }
 
-int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n,
-		enum xlb_bgp_phase phase)
+/* Withdraw the routes we have that @w (@nw) no longer wants; what stays
+ * (kept, or failed to go) is appended to @next. The first error. */
+static int withdraw_unwanted(struct xlb_bgp *b, const struct k8s_ip *w, size_t nw,
+			     struct k8s_ip *next, size_t *nn)
 {
-	struct k8s_ip *w = NULL, *next = NULL;
-	size_t nw = 0, nn = 0;
 	int err = 0;
-
-	w = calloc(n + 1, sizeof(*w));
-	next = calloc(n + b->n_have + 1, sizeof(*next));
-	if (!w || !next) {
-		free(w);
-		free(next);
-		return -ENOMEM;
-	}
-	memcpy(w, want, n * sizeof(*w));
-	if (n)
-		qsort(w, n, sizeof(*w), cmp_ip);
-	for (size_t i = 0; i < n; i++)
-		if (!nw || k8s_ip_cmp(&w[nw - 1], &w[i]))
-			w[nw++] = w[i];
 
 	for (size_t i = 0; i < b->n_have; i++) {
 		const struct k8s_ip *ip = &b->have[i];
 		char s[64];
 		int e;
 
-		if (!(phase & XLB_BGP_WITHDRAW) || in_set(w, nw, ip)) {
-			next[nn++] = *ip;
+		if (in_set(w, nw, ip)) {
+			next[(*nn)++] = *ip;
 			continue;
 		}
 		e = route_req(b, RTM_DELROUTE, ip);
@@ -308,13 +294,23 @@ int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n,
 		if (e) {
 			pr_err("bgp: withdraw %s from table %u: %s\n",
 			       k8s_ip_str(ip, s, sizeof(s)), b->table, strerror(-e));
-			next[nn++] = *ip;
+			next[(*nn)++] = *ip;
 			err = err ? err : e;
 			continue;
 		}
 		pr_info("bgp: %s withdrawn (table %u)\n", k8s_ip_str(ip, s, sizeof(s)), b->table);
 	}
-	for (size_t i = 0; (phase & XLB_BGP_ANNOUNCE) && i < nw; i++) {
+	return err;
+}
+
+/* Announce what @w (@nw) wants that we do not have yet; each new route is
+ * appended to @next. The first error. */
+static int announce_wanted(struct xlb_bgp *b, const struct k8s_ip *w, size_t nw,
+			   struct k8s_ip *next, size_t *nn)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < nw; i++) {
 		char s[64];
 		int e;
 
@@ -335,9 +331,43 @@ int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n,
 			err = err ? err : e;
 			continue;
 		}
-		next[nn++] = w[i];
+		next[(*nn)++] = w[i];
 		pr_info("bgp: %s announced (table %u)\n", k8s_ip_str(&w[i], s, sizeof(s)),
 			b->table);
+	}
+	return err;
+}
+
+int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n,
+		enum xlb_bgp_phase phase)
+{
+	struct k8s_ip *w = NULL, *next = NULL;
+	size_t nw = 0, nn = 0;
+	int err = 0, e;
+
+	w = calloc(n + 1, sizeof(*w));
+	next = calloc(n + b->n_have + 1, sizeof(*next));
+	if (!w || !next) {
+		free(w);
+		free(next);
+		return -ENOMEM;
+	}
+	memcpy(w, want, n * sizeof(*w));
+	if (n)
+		qsort(w, n, sizeof(*w), cmp_ip);
+	for (size_t i = 0; i < n; i++)
+		if (!nw || k8s_ip_cmp(&w[nw - 1], &w[i]))
+			w[nw++] = w[i];
+
+	if (phase & XLB_BGP_WITHDRAW) {
+		err = withdraw_unwanted(b, w, nw, next, &nn);
+	} else {
+		memcpy(next, b->have, b->n_have * sizeof(*next));
+		nn = b->n_have;
+	}
+	if (phase & XLB_BGP_ANNOUNCE) {
+		e = announce_wanted(b, w, nw, next, &nn);
+		err = err ? err : e;
 	}
 	if (nn)
 		qsort(next, nn, sizeof(*next), cmp_ip);

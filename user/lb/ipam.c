@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ipam.h"
+#include "lb/ipam.h"
 #include "log.h"
 
 /* Addresses tried per block before it counts as full: IPv6 blocks can be
@@ -591,6 +591,54 @@ const struct k8s_object *xlb_ipam_pool_of(const struct k8s_object *const *pools,
 	return best;
 }
 
+/*
+ * Pass 1 keeps what the Services already have, pass 2 serves explicit
+ * requests, pass 3 the rest; then each result says whether it differs
+ * from the Service's status. Services in name order; out[order[i]] is
+ * sorted Service i's result.
+ */
+static int allocate_passes(struct ipam *m, const struct xlb_ipam_opts *opts,
+			   struct request *req, const size_t *order, struct xlb_ipam_result *out)
+{
+	const struct k8s_object *const *ss = m->svcs;
+	size_t n_svcs = m->n_svcs;
+
+	for (size_t i = 0; i < n_svcs; i++) {
+		struct xlb_ipam_result *r = &out[order[i]];
+
+		if (!ours(ss[i], opts))
+			continue;
+		if (read_request(ss[i], &req[i], r))
+			continue;	/* FAILED, message set */
+		if (keep_status(m, i, &req[i], r) < 0)
+			return -ENOMEM;
+	}
+	for (int pass = 2; pass <= 3; pass++) {
+		for (size_t i = 0; i < n_svcs; i++) {
+			struct xlb_ipam_result *r = &out[order[i]];
+			int rc;
+
+			if (!ours(ss[i], opts) || r->status != XLB_IPAM_SKIP)
+				continue;
+			if ((pass == 2) != (req[i].n_ips > 0))
+				continue;
+			rc = pass == 2 ? take_requested(m, i, &req[i], r) :
+					 take_auto(m, i, &req[i], r);
+			if (rc < 0)
+				return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < n_svcs; i++) {
+		struct xlb_ipam_result *r = &out[order[i]];
+
+		if (r->status == XLB_IPAM_OK)
+			r->changed = !same_as_status(&ss[i]->svc, r);
+		else if (r->status == XLB_IPAM_FAILED)
+			r->changed = ss[i]->svc.n_ingress > 0;
+	}
+	return 0;
+}
+
 int xlb_ipam_allocate(const struct k8s_object *const *pools, size_t n_pools,
 		      const struct k8s_object *const *svcs, size_t n_svcs,
 		      const struct xlb_ipam_opts *opts, struct xlb_ipam_result *out)
@@ -622,41 +670,8 @@ int xlb_ipam_allocate(const struct k8s_object *const *pools, size_t n_pools,
 	m.svcs = ss;
 	m.n_svcs = n_svcs;
 
-	/* Pass 1: what the Services already have. */
-	for (size_t i = 0; i < n_svcs; i++) {
-		struct xlb_ipam_result *r = &out[order[i]];
-
-		if (!ours(ss[i], opts))
-			continue;
-		if (read_request(ss[i], &req[i], r))
-			continue;	/* FAILED, message set */
-		if (keep_status(&m, i, &req[i], r) < 0)
-			goto out;
-	}
-	/* Pass 2: explicit requests; pass 3: the rest. */
-	for (int pass = 2; pass <= 3; pass++) {
-		for (size_t i = 0; i < n_svcs; i++) {
-			struct xlb_ipam_result *r = &out[order[i]];
-			int rc;
-
-			if (!ours(ss[i], opts) || r->status != XLB_IPAM_SKIP)
-				continue;
-			if ((pass == 2) != (req[i].n_ips > 0))
-				continue;
-			rc = pass == 2 ? take_requested(&m, i, &req[i], r) :
-					 take_auto(&m, i, &req[i], r);
-			if (rc < 0)
-				goto out;
-		}
-	}
-	for (size_t i = 0; i < n_svcs; i++) {
-		struct xlb_ipam_result *r = &out[order[i]];
-
-		if (r->status == XLB_IPAM_OK)
-			r->changed = !same_as_status(&ss[i]->svc, r);
-		else if (r->status == XLB_IPAM_FAILED)
-			r->changed = ss[i]->svc.n_ingress > 0;
-	}
+	if (allocate_passes(&m, opts, req, order, out))
+		goto out;
 	err = 0;
 out:
 	free(m.resv);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * kube_client: API server configuration and HTTPS GETs, see kube_client.h.
+ * kube_client: API server configuration and HTTPS GETs, see kube/client.h.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 
 #include <yaml.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 #include "log.h"
 
 #define TOKEN_MAX_AGE_S 60
@@ -212,13 +212,122 @@ static bool yaml_true(const char *v)
 	return v && (!strcmp(v, "true") || !strcmp(v, "True") || !strcmp(v, "yes"));
 }
 
+/* The current context of a kubeconfig and what it names. */
+struct kc_context {
+	const char *path;		/* the file, for messages */
+	yaml_node_t *ctx, *cl, *us;	/* us: NULL when the context names no user */
+	const char *cur, *cname, *uname;
+};
+
+/* Find the current context, its cluster and user; refuse what we cannot
+ * honour (plain HTTP, unverified TLS, credential plugins). */
+static int kc_select(yaml_document_t *d, struct kc_context *k, char *err, size_t err_len)
+{
+	yaml_node_t *root = yaml_document_get_root_node(d);
+	const char *path = k->path, *v;
+
+	k->cur = map_str(d, root, "current-context");
+	if (!k->cur || !*k->cur) {
+		seterr(err, err_len, "%s: no current-context", path);
+		return -EINVAL;
+	}
+	k->ctx = named(d, root, "contexts", k->cur, "context");
+	if (!k->ctx) {
+		seterr(err, err_len, "%s: context \"%s\" not found", path, k->cur);
+		return -EINVAL;
+	}
+	k->cname = map_str(d, k->ctx, "cluster");
+	k->uname = map_str(d, k->ctx, "user");
+	k->cl = k->cname ? named(d, root, "clusters", k->cname, "cluster") : NULL;
+	if (!k->cl) {
+		seterr(err, err_len, "%s: cluster \"%s\" of context \"%s\" not found", path,
+		       k->cname ? k->cname : "", k->cur);
+		return -EINVAL;
+	}
+	k->us = k->uname ? named(d, root, "users", k->uname, "user") : NULL;
+	if (k->uname && !k->us) {
+		seterr(err, err_len, "%s: user \"%s\" of context \"%s\" not found", path,
+		       k->uname, k->cur);
+		return -EINVAL;
+	}
+	v = map_str(d, k->cl, "server");
+	if (!v || strncmp(v, "https://", 8)) {
+		seterr(err, err_len, "%s: cluster \"%s\": server must be an https:// URL", path,
+		       k->cname);
+		return -EINVAL;
+	}
+	if (yaml_true(map_str(d, k->cl, "insecure-skip-tls-verify"))) {
+		seterr(err, err_len, "%s: cluster \"%s\": insecure-skip-tls-verify is not supported: TLS is always verified",
+		       path, k->cname);
+		return -EINVAL;
+	}
+	if (k->us && (map_get(d, k->us, "exec") || map_get(d, k->us, "auth-provider"))) {
+		seterr(err, err_len, "%s: user \"%s\": exec and auth-provider plugins are not supported; use a token, tokenFile or client certificate",
+		       path, k->uname);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The cluster's server and CA, and the context's namespace; relative
+ * paths are relative to @dir, the kubeconfig's directory. */
+static int kc_cluster(yaml_document_t *d, const struct kc_context *k, const char *dir,
+		      struct kube_config *c, char *err, size_t err_len)
+{
+	const char *v;
+	int ret;
+
+	if (kube_config_set_server(c, map_str(d, k->cl, "server")) ||
+	    set_path(&c->ca_file, dir, map_str(d, k->cl, "certificate-authority")))
+		return -ENOMEM;
+	v = map_str(d, k->cl, "tls-server-name");
+	if (v && *v && !(c->tls_server_name = strdup(v)))
+		return -ENOMEM;
+	v = map_str(d, k->ctx, "namespace");
+	if (!(c->namespace = strdup(v ? v : "")))
+		return -ENOMEM;
+	ret = set_data(&c->ca_data, &c->ca_data_len,
+		       map_str(d, k->cl, "certificate-authority-data"));
+	if (ret == -EINVAL)
+		seterr(err, err_len, "%s: cluster \"%s\": certificate-authority-data is not base64",
+		       k->path, k->cname);
+	return ret;
+}
+
+/* The user's token or client certificate, inline or in files. */
+static int kc_user(yaml_document_t *d, const struct kc_context *k, const char *dir,
+		   struct kube_config *c, char *err, size_t err_len)
+{
+	yaml_node_t *us = k->us;
+	const char *v;
+	int ret;
+
+	if (!us)
+		return 0;
+	v = map_str(d, us, "token");
+	if (v && *v && !(c->token = strdup(v)))
+		return -ENOMEM;
+	if (set_path(&c->token_file, dir, map_str(d, us, "tokenFile")) ||
+	    set_path(&c->cert_file, dir, map_str(d, us, "client-certificate")) ||
+	    set_path(&c->key_file, dir, map_str(d, us, "client-key")))
+		return -ENOMEM;
+	ret = set_data(&c->cert_data, &c->cert_data_len,
+		       map_str(d, us, "client-certificate-data"));
+	if (!ret)
+		ret = set_data(&c->key_data, &c->key_data_len,
+			       map_str(d, us, "client-key-data"));
+	if (ret == -EINVAL)
+		seterr(err, err_len, "%s: user \"%s\": client-*-data is not base64",
+		       k->path, k->uname);
+	return ret;
+}
+
 int kube_config_load_kubeconfig(const char *path, struct kube_config *c,
 				char *err, size_t err_len)
 {
+	struct kc_context k = { .path = path };
 	yaml_parser_t p;
 	yaml_document_t d;
-	yaml_node_t *root, *ctx, *cl, *us;
-	const char *cur, *cname, *uname, *v;
 	char *buf = NULL, *tmp = NULL, *dir;
 	size_t len;
 	int ret;
@@ -249,92 +358,11 @@ int kube_config_load_kubeconfig(const char *path, struct kube_config *c,
 		free(tmp);
 		return -EINVAL;
 	}
-	ret = -EINVAL;
-	root = yaml_document_get_root_node(&d);
-	cur = map_str(&d, root, "current-context");
-	if (!cur || !*cur) {
-		seterr(err, err_len, "%s: no current-context", path);
-		goto out;
-	}
-	ctx = named(&d, root, "contexts", cur, "context");
-	if (!ctx) {
-		seterr(err, err_len, "%s: context \"%s\" not found", path, cur);
-		goto out;
-	}
-	cname = map_str(&d, ctx, "cluster");
-	uname = map_str(&d, ctx, "user");
-	cl = cname ? named(&d, root, "clusters", cname, "cluster") : NULL;
-	if (!cl) {
-		seterr(err, err_len, "%s: cluster \"%s\" of context \"%s\" not found", path,
-		       cname ? cname : "", cur);
-		goto out;
-	}
-	us = uname ? named(&d, root, "users", uname, "user") : NULL;
-	if (uname && !us) {
-		seterr(err, err_len, "%s: user \"%s\" of context \"%s\" not found", path,
-		       uname, cur);
-		goto out;
-	}
-	v = map_str(&d, cl, "server");
-	if (!v || strncmp(v, "https://", 8)) {
-		seterr(err, err_len, "%s: cluster \"%s\": server must be an https:// URL", path,
-		       cname);
-		goto out;
-	}
-	if (yaml_true(map_str(&d, cl, "insecure-skip-tls-verify"))) {
-		seterr(err, err_len, "%s: cluster \"%s\": insecure-skip-tls-verify is not supported: TLS is always verified",
-		       path, cname);
-		goto out;
-	}
-	if (us && (map_get(&d, us, "exec") || map_get(&d, us, "auth-provider"))) {
-		seterr(err, err_len, "%s: user \"%s\": exec and auth-provider plugins are not supported; use a token, tokenFile or client certificate",
-		       path, uname);
-		goto out;
-	}
-	ret = -ENOMEM;
-	if (kube_config_set_server(c, v) ||
-	    set_path(&c->ca_file, dir, map_str(&d, cl, "certificate-authority")))
-		goto out;
-	v = map_str(&d, cl, "tls-server-name");
-	if (v && *v && !(c->tls_server_name = strdup(v)))
-		goto out;
-	v = map_str(&d, ctx, "namespace");
-	if (!(c->namespace = strdup(v ? v : "")))
-		goto out;
-	ret = set_data(&c->ca_data, &c->ca_data_len,
-		       map_str(&d, cl, "certificate-authority-data"));
-	if (ret) {
-		if (ret == -EINVAL)
-			seterr(err, err_len, "%s: cluster \"%s\": certificate-authority-data is not base64",
-			       path, cname);
-		goto out;
-	}
-	if (us) {
-		v = map_str(&d, us, "token");
-		if (v && *v && !(c->token = strdup(v))) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		if (set_path(&c->token_file, dir, map_str(&d, us, "tokenFile")) ||
-		    set_path(&c->cert_file, dir, map_str(&d, us, "client-certificate")) ||
-		    set_path(&c->key_file, dir, map_str(&d, us, "client-key"))) {
-			ret = -ENOMEM;
-			goto out;
-		}
-		ret = set_data(&c->cert_data, &c->cert_data_len,
-			       map_str(&d, us, "client-certificate-data"));
-		if (!ret)
-			ret = set_data(&c->key_data, &c->key_data_len,
-				       map_str(&d, us, "client-key-data"));
-		if (ret) {
-			if (ret == -EINVAL)
-				seterr(err, err_len, "%s: user \"%s\": client-*-data is not base64",
-				       path, uname);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
+	ret = kc_select(&d, &k, err, err_len);
+	if (!ret)
+		ret = kc_cluster(&d, &k, dir, c, err, err_len);
+	if (!ret)
+		ret = kc_user(&d, &k, dir, c, err, err_len);
 	if (ret)
 		kube_config_free(c);
 	yaml_document_delete(&d);
@@ -649,19 +677,15 @@ out:
 	return ret;
 }
 
-static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch,
-		   kube_data_fn on_data, void *ctx, struct kube_resp *r,
-		   const struct kube_body *w)
+/* Accept, a write's Content-Type and the bearer token; *@auth keeps the
+ * token's line for the caller to wipe. NULL: out of memory. */
+static struct curl_slist *request_headers(struct kube_client *kc, const struct kube_body *w,
+					  char **auth)
 {
-	struct xfer x = { .kc = kc, .h = h, .r = r, .on_data = on_data, .ctx = ctx };
-	struct curl_slist *hdrs = NULL, *cto = NULL, *t;
-	char token[TOKEN_MAX], *auth = NULL, *url = NULL;
-	int ret;
+	struct curl_slist *hdrs = NULL, *t;
+	char token[TOKEN_MAX];
 
-	memset(r, 0, sizeof(*r));
-	r->retry_after = -1;
-	if (asprintf(&url, "%s%s", kc->cfg.server, path) < 0)
-		return -ENOMEM;
+	*auth = NULL;
 	kube_client_token(kc, token, sizeof(token));
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
 	if (hdrs && w && w->content_type) {
@@ -674,9 +698,9 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 		hdrs = t;
 	}
 	if (hdrs && *token) {
-		if (asprintf(&auth, "Authorization: Bearer %s", token) < 0)
-			auth = NULL;
-		t = auth ? curl_slist_append(hdrs, auth) : NULL;
+		if (asprintf(auth, "Authorization: Bearer %s", token) < 0)
+			*auth = NULL;
+		t = *auth ? curl_slist_append(hdrs, *auth) : NULL;
 		if (!t) {
 			curl_slist_free_all(hdrs);
 			hdrs = NULL;
@@ -685,24 +709,26 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 		}
 	}
 	explicit_bzero(token, sizeof(token));
-	if (!hdrs) {
-		free(url);
-		free(auth);
-		return -ENOMEM;
-	}
+	return hdrs;
+}
+
+/* The transfer itself: callbacks into @x, timeouts, keepalive, HTTPS only. */
+static void set_transfer(CURL *h, const char *url, struct curl_slist *hdrs, struct xfer *x,
+			 bool watch)
+{
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "xlb-agent/0.1 (linux) kubernetes/unknown");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->err);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->r->err);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, x);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPIDLE, 30L);
@@ -713,20 +739,30 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 	/* A watch asks the server to end it within 600 s (timeoutSeconds);
 	 * one that hangs but keeps TCP alive is cut here, as client-go does. */
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, watch ? 630L : 120L);
-	/* The configured CA is the only trust anchor (client-go's pool):
-	 * Debian's libcurl also loads CAPATH (/etc/ssl/certs) by default,
-	 * and a blob does not replace it, nor the default CAINFO bundle. */
-	if (w) {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, w->method);
-		if (w->data) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS, w->data);
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(w->data));
-		}
-		if (w->timeout_ms) {
-			curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
-			curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
-		}
+}
+
+/* A write's method, body and deadline. */
+static void set_write(CURL *h, const struct kube_body *w)
+{
+	curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, w->method);
+	if (w->data) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, w->data);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(w->data));
 	}
+	if (w->timeout_ms) {
+		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)w->timeout_ms);
+		curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)w->timeout_ms);
+	}
+}
+
+/*
+ * The configured CA and client certificate, inline or in files. The
+ * configured CA is the only trust anchor (client-go's pool): Debian's
+ * libcurl also loads CAPATH (/etc/ssl/certs) by default, and a blob does
+ * not replace it, nor the default CAINFO bundle.
+ */
+static void set_tls(const struct kube_client *kc, CURL *h)
+{
 	if (kc->cfg.ca_data) {
 		struct curl_blob b = { kc->cfg.ca_data, kc->cfg.ca_data_len, CURL_BLOB_NOCOPY };
 
@@ -753,6 +789,31 @@ static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch
 	} else if (kc->cfg.key_file) {
 		curl_easy_setopt(h, CURLOPT_SSLKEY, kc->cfg.key_file);
 	}
+}
+
+static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch,
+		   kube_data_fn on_data, void *ctx, struct kube_resp *r,
+		   const struct kube_body *w)
+{
+	struct xfer x = { .kc = kc, .h = h, .r = r, .on_data = on_data, .ctx = ctx };
+	struct curl_slist *hdrs, *cto = NULL;
+	char *auth = NULL, *url = NULL;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->retry_after = -1;
+	if (asprintf(&url, "%s%s", kc->cfg.server, path) < 0)
+		return -ENOMEM;
+	hdrs = request_headers(kc, w, &auth);
+	if (!hdrs) {
+		free(url);
+		free(auth);
+		return -ENOMEM;
+	}
+	set_transfer(h, url, hdrs, &x, watch);
+	if (w)
+		set_write(h, w);
+	set_tls(kc, h);
 	/* tls-server-name: present and verify that name while connecting to
 	 * the server URL's address (the URL carries the name, CONNECT_TO the
 	 * address). */

@@ -14,12 +14,12 @@
 #include <bpf/libbpf.h>
 #include <microhttpd.h>
 
-#include "announce.h"
-#include "health.h"
+#include "lb/announce.h"
+#include "serve/health.h"
 #include "log.h"
 #include "lib/util.h"
-#include "metrics.h"
-#include "reflector.h"
+#include "serve/metrics.h"
+#include "kube/reflector.h"
 
 /* kube-proxy's sync histogram buckets: 1 ms doubling to ~16 s. */
 #define SYNC_BUCKETS 15
@@ -473,24 +473,24 @@ static void render_watches(struct xlb_metrics *m, FILE *f)
 		size_t off;
 	} fam[] = {
 		{ "xlb_kube_watch_events_total", "Watch events received from the API server.",
-		  offsetof(struct kr_counters, events) },
+		  offsetof(struct kube_reflector_counters, events) },
 		{ "xlb_kube_watch_errors_total",
 		  "Failed LISTs and watches and watch ERROR events (410 Gone excepted).",
-		  offsetof(struct kr_counters, errors) },
+		  offsetof(struct kube_reflector_counters, errors) },
 		{ "xlb_kube_relists_total", "LISTs applied after the first (the watch could not resume).",
-		  offsetof(struct kr_counters, relists) },
+		  offsetof(struct kube_reflector_counters, relists) },
 	};
-	struct kr_counters c[XLB_METRICS_MAX_WATCHES];
+	struct kube_reflector_counters c[XLB_METRICS_MAX_WATCHES];
 
 	if (!m->o.n_watches)
 		return;
 	for (size_t i = 0; i < m->o.n_watches; i++)
-		reflector_counters(m->o.watches[i], &c[i]);
+		kube_reflector_counters(m->o.watches[i], &c[i]);
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		header(f, fam[k].name, "counter", fam[k].help);
 		for (size_t i = 0; i < m->o.n_watches; i++) {
 			fprintf(f, "%s{", fam[k].name);
-			label(f, "resource", reflector_name(m->o.watches[i]), false);
+			label(f, "resource", kube_reflector_name(m->o.watches[i]), false);
 			fprintf(f, "} %llu\n",
 				(unsigned long long)*(const uint64_t *)((const char *)&c[i] +
 									fam[k].off));

@@ -22,7 +22,7 @@
 #define XLB_METRICS_DEFAULT "0.0.0.0:10249"
 #define XLB_METRICS_MAX_WATCHES 8
 
-struct reflector;
+struct kube_reflector;
 struct xlb_vip_plan;
 
 struct xlb_metrics_opts {
@@ -31,7 +31,7 @@ struct xlb_metrics_opts {
 	__u32 snat_port_min;		/* for xlb_snat_ports_limit */
 	__u32 snat_port_max;
 	/* Kubernetes mode: the API watches, by resource. */
-	const struct reflector *watches[XLB_METRICS_MAX_WATCHES];
+	const struct kube_reflector *watches[XLB_METRICS_MAX_WATCHES];
 	size_t n_watches;
 };
 

@@ -24,8 +24,8 @@
  * The pure pieces (line splitting, event decoding, backoff) are exposed
  * for the unit tests.
  */
-#ifndef XLB_REFLECTOR_H
-#define XLB_REFLECTOR_H
+#ifndef XLB_KUBE_REFLECTOR_H
+#define XLB_KUBE_REFLECTOR_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,18 +33,18 @@
 
 #include <cjson/cJSON.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 
 /* ---- watch stream framing --------------------------------------------- */
 
 /* Bytes received but not yet a whole line. */
-struct kr_linebuf {
+struct kube_linebuf {
 	char *buf;
 	size_t len, cap;
 	size_t max;		/* longest accepted line; 0: 64 MiB */
 };
 
-typedef int (*kr_line_fn)(void *ctx, char *line, size_t len);
+typedef int (*kube_line_fn)(void *ctx, char *line, size_t len);
 
 /*
  * Append @len bytes and call @fn for every complete '\n'-terminated line
@@ -53,21 +53,21 @@ typedef int (*kr_line_fn)(void *ctx, char *line, size_t len);
  * first non-zero return of @fn (the rest of the data is kept), -ENOMEM, or
  * -EMSGSIZE when a line grows past the limit (the buffer is then emptied).
  */
-int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
-		    kr_line_fn fn, void *ctx);
-void kr_linebuf_reset(struct kr_linebuf *lb);
-void kr_linebuf_free(struct kr_linebuf *lb);
+int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len,
+		      kube_line_fn fn, void *ctx);
+void kube_linebuf_reset(struct kube_linebuf *lb);
+void kube_linebuf_free(struct kube_linebuf *lb);
 
-enum kr_event_type {
-	KR_ADDED = 1,
-	KR_MODIFIED,
-	KR_DELETED,
-	KR_BOOKMARK,
-	KR_ERROR,
+enum kube_event_type {
+	KUBE_EVENT_ADDED = 1,
+	KUBE_EVENT_MODIFIED,
+	KUBE_EVENT_DELETED,
+	KUBE_EVENT_BOOKMARK,
+	KUBE_EVENT_ERROR,
 };
 
-struct kr_event {
-	enum kr_event_type type;
+struct kube_event {
+	enum kube_event_type type;
 	cJSON *root;		/* the whole event (owned) */
 	cJSON *object;		/* its "object" (inside root) */
 	const char *rv;		/* object.metadata.resourceVersion or NULL */
@@ -81,13 +81,13 @@ struct kr_event {
  * line is not JSON, has no known "type" or no "object", or an
  * ADDED/MODIFIED/DELETED/BOOKMARK object lacks metadata.resourceVersion.
  */
-int kr_event_decode(const char *line, struct kr_event *ev, const char **why);
-void kr_event_free(struct kr_event *ev);
-const char *kr_event_type_name(enum kr_event_type t);
+int kube_event_decode(const char *line, struct kube_event *ev, const char **why);
+void kube_event_free(struct kube_event *ev);
+const char *kube_event_type_name(enum kube_event_type t);
 
 /* ---- backoff ---------------------------------------------------------- */
 
-struct kr_backoff {
+struct kube_backoff {
 	uint32_t initial_ms;	/* 800 */
 	uint32_t cap_ms;	/* 30000 */
 	uint32_t reset_ms;	/* 120000: quiet this long -> start over */
@@ -95,14 +95,14 @@ struct kr_backoff {
 	uint64_t last_ms;	/* when the last delay was handed out */
 };
 
-#define KR_BACKOFF_INIT { .initial_ms = 800, .cap_ms = 30000, .reset_ms = 120000 }
+#define KUBE_BACKOFF_INIT { .initial_ms = 800, .cap_ms = 30000, .reset_ms = 120000 }
 
 /*
  * The delay before the next attempt at @now_ms: base * (1 + @jitter01)
  * where base starts at initial_ms, doubles each call up to cap_ms, and
  * restarts after reset_ms without a call. @jitter01 is in [0, 1).
  */
-uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01);
+uint32_t kube_backoff_next(struct kube_backoff *b, uint64_t now_ms, double jitter01);
 
 /* ---- LIST bodies, item by item --------------------------------------- */
 
@@ -112,12 +112,12 @@ uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
  * largest item, not the whole body and its cJSON tree (K8S_SPEC §1.5: the
  * watch cache answers resourceVersion=0 in one page, whatever the limit).
  * Each complete item is handed to @fn as text (NUL-terminated); everything
- * else is kept with "items":[] and parsed by kr_items_finish().
+ * else is kept with "items":[] and parsed by kube_items_finish().
  */
-typedef int (*kr_item_fn)(void *ctx, const char *item, size_t len);
+typedef int (*kube_item_fn)(void *ctx, const char *item, size_t len);
 
-struct kr_items {
-	kr_item_fn fn;
+struct kube_items {
+	kube_item_fn fn;
 	void *ctx;
 	size_t max;		/* longest item; 0: 64 MiB */
 	/* private */
@@ -133,12 +133,12 @@ struct kr_items {
 
 /* Returns 0, the first non-zero return of @fn, -ENOMEM, or -EBADMSG when
  * the body is not a JSON object of that shape or a part is too long. */
-int kr_items_feed(struct kr_items *s, const char *data, size_t len);
+int kube_items_feed(struct kube_items *s, const char *data, size_t len);
 /* The body without its items (owned by the caller), or NULL with -EBADMSG
  * in *err when it ended inside a value or is not a JSON object. */
-cJSON *kr_items_finish(struct kr_items *s, int *err);
+cJSON *kube_items_finish(struct kube_items *s, int *err);
 /* Forget the body (keeps fn, ctx, max) and free the buffers. */
-void kr_items_reset(struct kr_items *s);
+void kube_items_reset(struct kube_items *s);
 
 /*
  * Fields xlb never reads and that make up most of an object's size
@@ -147,7 +147,7 @@ void kr_items_reset(struct kr_items *s);
  * status.conditions):
  * removed from every object as it arrives (client-go's transform).
  */
-void kr_strip(cJSON *obj);
+void kube_strip(cJSON *obj);
 
 /* ---- reflector -------------------------------------------------------- */
 
@@ -155,22 +155,22 @@ void kr_strip(cJSON *obj);
  * What a reflector feeds. A LIST is either streamed (list_begin, one
  * list_item per object, list_end) or, when list_item is NULL, handed over
  * whole to replace (small kinds such as the Node). Each item has kind and
- * apiVersion filled in and the fields of kr_strip() removed. A non-zero
+ * apiVersion filled in and the fields of kube_strip() removed. A non-zero
  * return from list_item, list_end or replace fails the LIST: it is retried
  * with backoff, the reflector's resourceVersion does not move, and a kind
  * that never listed successfully does not count as synced.
  */
-struct kr_ops {
+struct kube_reflector_ops {
 	int (*list_begin)(void *ctx);
 	int (*list_item)(void *ctx, const cJSON *item);
 	/* @complete false: the LIST failed, drop what list_item gathered */
 	int (*list_end)(void *ctx, bool complete);
 	int (*replace)(void *ctx, const cJSON *items);
 	/* ADDED/MODIFIED/DELETED with the event's object. */
-	void (*event)(void *ctx, enum kr_event_type t, const cJSON *obj);
+	void (*event)(void *ctx, enum kube_event_type t, const cJSON *obj);
 };
 
-struct kr_spec {
+struct kube_reflector_spec {
 	const char *name;	/* for messages: "services" */
 	const char *path;	/* "/api/v1/services" */
 	const char *selector;	/* extra query, already encoded
@@ -179,28 +179,29 @@ struct kr_spec {
 	const char *api_version;	/* "v1" */
 };
 
-struct reflector;
+struct kube_reflector;
 
 /* Start the thread. *@stop set non-zero ends it (within ~1 s). NULL with
  * errno set on failure. */
 /* What a reflector has done since it started; read by /metrics from any
  * thread (the reflector's own thread updates them atomically). */
-struct kr_counters {
+struct kube_reflector_counters {
 	uint64_t events;	/* watch events received (all types) */
 	uint64_t errors;	/* failed LISTs and watches, watch ERROR events
 				 * other than 410 Gone */
 	uint64_t relists;	/* LISTs applied after the first */
 };
 
-struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,
-				  const struct kr_ops *ops, void *ctx,
-				  const int *stop);
+struct kube_reflector *kube_reflector_start(struct kube_client *kc,
+					    const struct kube_reflector_spec *spec,
+					    const struct kube_reflector_ops *ops, void *ctx,
+					    const int *stop);
 /* Wait for the thread (set *stop first) and free. NULL is fine. */
-void reflector_free(struct reflector *r);
+void kube_reflector_free(struct kube_reflector *r);
 /* The resource's name (spec.name) and a snapshot of its counters. */
-const char *reflector_name(const struct reflector *r);
-void reflector_counters(const struct reflector *r, struct kr_counters *out);
+const char *kube_reflector_name(const struct kube_reflector *r);
+void kube_reflector_counters(const struct kube_reflector *r, struct kube_reflector_counters *out);
 /* Has a LIST succeeded at least once? */
-bool reflector_has_synced(const struct reflector *r);
+bool kube_reflector_has_synced(const struct kube_reflector *r);
 
-#endif /* XLB_REFLECTOR_H */
+#endif /* XLB_KUBE_REFLECTOR_H */

@@ -10,8 +10,8 @@
 
 #include <cjson/cJSON.h>
 
-#include "ipam.h"
-#include "lbctl.h"
+#include "lb/ipam.h"
+#include "lb/lbctl.h"
 #include "log.h"
 
 /* One write the controller decided under the cache lock, done after it. */
@@ -33,7 +33,7 @@ struct told {
 };
 
 struct xlb_lbctl {
-	struct k8s_source *src;
+	struct kube_source *src;
 	struct kube_client *kc;
 	CURL *h;
 	char *lb_class, *node;
@@ -263,9 +263,9 @@ int xlb_lbctl_run(struct xlb_lbctl *c)
 	struct plan_ctx p = { .c = c };
 	int err, failed = 0;
 
-	if (!k8s_source_pools_synced(c->src))
+	if (!kube_source_pools_synced(c->src))
 		return 0;
-	err = k8s_source_with_cache(c->src, plan, &p);
+	err = kube_source_with_cache(c->src, plan, &p);
 	if (err) {
 		free(p.w);
 		return err;
@@ -323,14 +323,14 @@ int xlb_lbctl_run(struct xlb_lbctl *c)
 	return failed;
 }
 
-struct xlb_lbctl *xlb_lbctl_new(struct k8s_source *src, const char *lb_class, const char *node)
+struct xlb_lbctl *xlb_lbctl_new(struct kube_source *src, const char *lb_class, const char *node)
 {
 	struct xlb_lbctl *c = calloc(1, sizeof(*c));
 
 	if (!c)
 		return NULL;
 	c->src = src;
-	c->kc = k8s_source_client(src);
+	c->kc = kube_source_client(src);
 	c->h = curl_easy_init();
 	c->lb_class = lb_class ? strdup(lb_class) : NULL;
 	c->node = strdup(node);

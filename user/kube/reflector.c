@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * reflector: LIST + WATCH of one kind, see reflector.h.
+ * reflector: LIST + WATCH of one kind, see kube/reflector.h.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "reflector.h"
+#include "kube/reflector.h"
 
 #define LINE_MAX_DEFAULT (64u << 20)
 #define LIST_LIMIT	 500
@@ -19,12 +19,12 @@
 
 /* ---- line buffer ------------------------------------------------------ */
 
-void kr_linebuf_reset(struct kr_linebuf *lb)
+void kube_linebuf_reset(struct kube_linebuf *lb)
 {
 	lb->len = 0;
 }
 
-void kr_linebuf_free(struct kr_linebuf *lb)
+void kube_linebuf_free(struct kube_linebuf *lb)
 {
 	if (!lb)
 		return;
@@ -33,8 +33,8 @@ void kr_linebuf_free(struct kr_linebuf *lb)
 	lb->len = lb->cap = 0;
 }
 
-int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
-		    kr_line_fn fn, void *ctx)
+int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len,
+		      kube_line_fn fn, void *ctx)
 {
 	size_t max = lb->max ? lb->max : LINE_MAX_DEFAULT;
 	size_t start = 0;
@@ -81,13 +81,13 @@ int kr_linebuf_feed(struct kr_linebuf *lb, const char *data, size_t len,
 /* ---- events ----------------------------------------------------------- */
 
 static const char *const type_names[] = {
-	[KR_ADDED] = "ADDED", [KR_MODIFIED] = "MODIFIED", [KR_DELETED] = "DELETED",
-	[KR_BOOKMARK] = "BOOKMARK", [KR_ERROR] = "ERROR",
+	[KUBE_EVENT_ADDED] = "ADDED", [KUBE_EVENT_MODIFIED] = "MODIFIED", [KUBE_EVENT_DELETED] = "DELETED",
+	[KUBE_EVENT_BOOKMARK] = "BOOKMARK", [KUBE_EVENT_ERROR] = "ERROR",
 };
 
-const char *kr_event_type_name(enum kr_event_type t)
+const char *kube_event_type_name(enum kube_event_type t)
 {
-	return t >= KR_ADDED && t <= KR_ERROR ? type_names[t] : "?";
+	return t >= KUBE_EVENT_ADDED && t <= KUBE_EVENT_ERROR ? type_names[t] : "?";
 }
 
 static const char *str_at(const cJSON *o, const char *k)
@@ -97,7 +97,7 @@ static const char *str_at(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-void kr_event_free(struct kr_event *ev)
+void kube_event_free(struct kube_event *ev)
 {
 	if (!ev)
 		return;
@@ -105,7 +105,7 @@ void kr_event_free(struct kr_event *ev)
 	memset(ev, 0, sizeof(*ev));
 }
 
-int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
+int kube_event_decode(const char *line, struct kube_event *ev, const char **why)
 {
 	const char *t;
 	cJSON *code;
@@ -117,7 +117,7 @@ int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
 		goto bad;
 	}
 	t = str_at(ev->root, "type");
-	for (int i = KR_ADDED; t && i <= KR_ERROR; i++)
+	for (int i = KUBE_EVENT_ADDED; t && i <= KUBE_EVENT_ERROR; i++)
 		if (!strcmp(t, type_names[i]))
 			ev->type = i;
 	if (!ev->type) {
@@ -129,7 +129,7 @@ int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
 		*why = "no \"object\"";
 		goto bad;
 	}
-	if (ev->type == KR_ERROR) {
+	if (ev->type == KUBE_EVENT_ERROR) {
 		code = cJSON_GetObjectItemCaseSensitive(ev->object, "code");
 		ev->code = cJSON_IsNumber(code) ? code->valueint : 0;
 		ev->reason = str_at(ev->object, "reason");
@@ -148,7 +148,7 @@ int kr_event_decode(const char *line, struct kr_event *ev, const char **why)
 	}
 	return 0;
 bad:
-	kr_event_free(ev);
+	kube_event_free(ev);
 	return -EBADMSG;
 }
 
@@ -178,14 +178,14 @@ static int buf_put(char **b, size_t *len, size_t *cap, char c, size_t max)
 	return 0;
 }
 
-void kr_items_reset(struct kr_items *s)
+void kube_items_reset(struct kube_items *s)
 {
 	free(s->item);
 	free(s->rest);
-	*s = (struct kr_items){ .fn = s->fn, .ctx = s->ctx, .max = s->max };
+	*s = (struct kube_items){ .fn = s->fn, .ctx = s->ctx, .max = s->max };
 }
 
-static int item_done(struct kr_items *s)
+static int item_done(struct kube_items *s)
 {
 	int ret = s->fn(s->ctx, s->item ? s->item : "", s->item_len);
 
@@ -201,103 +201,125 @@ static int item_done(struct kr_items *s)
  * items array depth 2, an item's own brackets 3 and more. Strings are
  * copied verbatim (escapes and all) and parsed later by cJSON.
  */
-int kr_items_feed(struct kr_items *s, const char *data, size_t len)
+/* Between items or at the end of one: *@consumed when @c is handled here
+ * (an item's separator, or the array's end). */
+static int item_boundary(struct kube_items *s, char c, bool *consumed)
+{
+	int ret;
+
+	*consumed = true;
+	if (s->mode == IT_BETWEEN) {
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',')
+			return 0;
+		if (c == ']') {
+			s->mode = IT_OUT;
+			s->depth = 1;
+			return buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+		}
+		s->mode = IT_IN;
+	}
+	if (s->mode == IT_IN && !s->in_str && s->depth == 2 && (c == ',' || c == ']')) {
+		ret = item_done(s);
+		if (ret)
+			return ret;
+		if (c == ',') {
+			s->mode = IT_BETWEEN;
+			return 0;
+		}
+		s->mode = IT_OUT;
+		s->depth = 1;
+		return buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+	}
+	*consumed = false;
+	return 0;
+}
+
+/* Inside a string; at the top level its text may be the key "items". */
+static void string_char(struct kube_items *s, char c, bool top)
+{
+	if (s->esc) {
+		s->esc = false;
+	} else if (c == '\\') {
+		s->esc = true;
+	} else if (c == '"') {
+		s->in_str = false;
+		if (top)
+			s->key_items = s->key_len == 5 && !memcmp(s->key, "items", 5);
+	} else if (top && s->key_len < sizeof(s->key)) {
+		s->key[s->key_len++] = c;
+	}
+}
+
+/* Outside strings: nesting, and the '[' that opens the top level's items. */
+static int struct_char(struct kube_items *s, char c, bool top)
+{
+	switch (c) {
+	case '"':
+		s->in_str = true;
+		s->key_len = 0;
+		s->colon_items = false;
+		break;
+	case ':':
+		s->colon_items = top && s->key_items;
+		break;
+	case '[':
+		if (top && s->colon_items) {
+			s->depth = 2;
+			s->mode = IT_BETWEEN;
+			s->colon_items = s->key_items = false;
+			break;
+		}
+		/* fall through */
+	case '{':
+		if (++s->depth > 100000)
+			return -EBADMSG;
+		s->colon_items = false;
+		break;
+	case '}':
+	case ']':
+		if (!s->depth)
+			return -EBADMSG;
+		s->depth--;
+		s->colon_items = false;
+		break;
+	case ' ': case '\t': case '\n': case '\r':
+		break;
+	default:
+		s->colon_items = false;
+		break;
+	}
+	return 0;
+}
+
+int kube_items_feed(struct kube_items *s, const char *data, size_t len)
 {
 	size_t max = s->max ? s->max : ITEM_MAX_DEFAULT;
 	int ret;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = data[i];
-		bool top = s->mode == IT_OUT && s->depth == 1;
+		bool top = s->mode == IT_OUT && s->depth == 1, consumed;
 
-		if (s->mode == IT_BETWEEN) {
-			if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',')
-				continue;
-			if (c == ']') {
-				s->mode = IT_OUT;
-				s->depth = 1;
-				ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
-				if (ret)
-					return ret;
-				continue;
-			}
-			s->mode = IT_IN;
-		}
-		if (s->mode == IT_IN && !s->in_str && s->depth == 2 && (c == ',' || c == ']')) {
-			ret = item_done(s);
-			if (ret)
-				return ret;
-			if (c == ',') {
-				s->mode = IT_BETWEEN;
-				continue;
-			}
-			s->mode = IT_OUT;
-			s->depth = 1;
-			ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
-			if (ret)
-				return ret;
+		ret = item_boundary(s, c, &consumed);
+		if (ret)
+			return ret;
+		if (consumed)
 			continue;
-		}
 		if (s->mode == IT_IN)
 			ret = buf_put(&s->item, &s->item_len, &s->item_cap, c, max);
 		else
 			ret = buf_put(&s->rest, &s->rest_len, &s->rest_cap, c, REST_MAX);
+		if (!ret && s->in_str)
+			string_char(s, c, top);
+		else if (!ret)
+			ret = struct_char(s, c, top);
 		if (ret)
 			return ret;
-		if (s->in_str) {
-			if (s->esc) {
-				s->esc = false;
-			} else if (c == '\\') {
-				s->esc = true;
-			} else if (c == '"') {
-				s->in_str = false;
-				if (top)
-					s->key_items = s->key_len == 5 && !memcmp(s->key, "items", 5);
-			} else if (top && s->key_len < sizeof(s->key)) {
-				s->key[s->key_len++] = c;
-			}
-			continue;
-		}
-		switch (c) {
-		case '"':
-			s->in_str = true;
-			s->key_len = 0;
-			s->colon_items = false;
-			break;
-		case ':':
-			s->colon_items = top && s->key_items;
-			break;
-		case '[':
-			if (top && s->colon_items) {
-				s->depth = 2;
-				s->mode = IT_BETWEEN;
-				s->colon_items = s->key_items = false;
-				break;
-			}
-			/* fall through */
-		case '{':
-			if (++s->depth > 100000)
-				return -EBADMSG;
-			s->colon_items = false;
-			break;
-		case '}':
-		case ']':
-			if (!s->depth)
-				return -EBADMSG;
-			s->depth--;
-			s->colon_items = false;
-			break;
-		case ' ': case '\t': case '\n': case '\r':
-			break;
-		default:
-			s->colon_items = false;
-			break;
-		}
 	}
 	return 0;
 }
 
-cJSON *kr_items_finish(struct kr_items *s, int *err)
+cJSON *kube_items_finish(struct kube_items *s, int *err)
 {
 	cJSON *rest = NULL;
 
@@ -313,7 +335,7 @@ cJSON *kr_items_finish(struct kr_items *s, int *err)
 	return rest;
 }
 
-void kr_strip(cJSON *obj)
+void kube_strip(cJSON *obj)
 {
 	cJSON *meta = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
 	cJSON *st = cJSON_GetObjectItemCaseSensitive(obj, "status");
@@ -346,7 +368,7 @@ void kr_strip(cJSON *obj)
 
 /* ---- backoff ---------------------------------------------------------- */
 
-uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
+uint32_t kube_backoff_next(struct kube_backoff *b, uint64_t now_ms, double jitter01)
 {
 	uint32_t base;
 
@@ -360,9 +382,9 @@ uint32_t kr_backoff_next(struct kr_backoff *b, uint64_t now_ms, double jitter01)
 
 /* ---- reflector -------------------------------------------------------- */
 
-struct reflector {
-	struct kr_spec spec;
-	const struct kr_ops *ops;
+struct kube_reflector {
+	struct kube_reflector_spec spec;
+	const struct kube_reflector_ops *ops;
 	void *ctx;
 	struct kube_client *kc;
 	const int *stop;
@@ -371,18 +393,18 @@ struct reflector {
 	int synced;		/* atomic */
 	CURL *h;
 	char *rv;		/* last resourceVersion, "" before a LIST */
-	struct kr_backoff bo;
+	struct kube_backoff bo;
 	unsigned int seed;
 
 	/* the current LIST */
-	struct kr_items items;
+	struct kube_items items;
 	cJSON *all;		/* gathered items for ops->replace */
 	int list_err;
 
 	/* the current watch */
-	struct kr_linebuf lb;
+	struct kube_linebuf lb;
 	unsigned long n_events;
-	struct kr_counters count;	/* atomic */
+	struct kube_reflector_counters count;	/* atomic */
 	bool expired;		/* ERROR 410 seen */
 	bool too_large;		/* ERROR 504 ResourceVersionTooLarge seen */
 	bool failed;		/* another ERROR seen */
@@ -397,7 +419,7 @@ enum watch_end {
 	W_STOP,
 };
 
-static bool stopping(const struct reflector *r)
+static bool stopping(const struct kube_reflector *r)
 {
 	return __atomic_load_n(r->stop, __ATOMIC_RELAXED);
 }
@@ -410,7 +432,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static int set_rv(struct reflector *r, const char *rv)
+static int set_rv(struct kube_reflector *r, const char *rv)
 {
 	char *n = strdup(rv);
 
@@ -461,7 +483,7 @@ static bool resp_too_large_rv(const struct kube_resp *resp)
 }
 
 /* Sleep in slices so a stop request is seen quickly. */
-static void nap(const struct reflector *r, uint64_t ms)
+static void nap(const struct kube_reflector *r, uint64_t ms)
 {
 	uint64_t end = now_ms() + ms;
 
@@ -474,10 +496,10 @@ static void nap(const struct reflector *r, uint64_t ms)
 	}
 }
 
-static void backoff(struct reflector *r, int retry_after)
+static void backoff(struct kube_reflector *r, int retry_after)
 {
-	uint32_t ms = kr_backoff_next(&r->bo, now_ms(),
-				      (double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
+	uint32_t ms = kube_backoff_next(&r->bo, now_ms(),
+					(double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
 
 	/* An LB in front of the API may ask for an hour: a reflector that
 	 * stops that long is worse than a few early retries. */
@@ -502,7 +524,7 @@ static void status_text(const struct kube_resp *resp, char *buf, size_t size)
 	cJSON_Delete(st);
 }
 
-static void log_http_error(const struct reflector *r, const char *what,
+static void log_http_error(const struct kube_reflector *r, const char *what,
 			   const struct kube_resp *resp, int ret)
 {
 	char msg[256];
@@ -522,7 +544,7 @@ static char *escape(CURL *h, const char *s)
 	return curl_easy_escape(h, s, 0);
 }
 
-static char *list_path(struct reflector *r, const char *rv, bool limit, const char *cont)
+static char *list_path(struct kube_reflector *r, const char *rv, bool limit, const char *cont)
 {
 	const char *sep = "?";
 	char *p = NULL, *ec = NULL, *erv = NULL;
@@ -568,7 +590,7 @@ static char *list_path(struct reflector *r, const char *rv, bool limit, const ch
 /* One item of a LIST page, as text. */
 static int list_item(void *arg, const char *text, size_t len)
 {
-	struct reflector *r = arg;
+	struct kube_reflector *r = arg;
 	cJSON *it = cJSON_ParseWithLength(text, len);
 	int ret;
 
@@ -580,7 +602,7 @@ static int list_item(void *arg, const char *text, size_t len)
 		cJSON_Delete(it);
 		return -EBADMSG;
 	}
-	kr_strip(it);
+	kube_strip(it);
 	/* Items in a typed list carry no kind/apiVersion. */
 	if (!cJSON_GetObjectItemCaseSensitive(it, "kind"))
 		cJSON_AddStringToObject(it, "kind", r->spec.kind);
@@ -600,9 +622,9 @@ static int list_item(void *arg, const char *text, size_t len)
 
 static int on_list_data(void *arg, const char *data, size_t len)
 {
-	struct reflector *r = arg;
+	struct kube_reflector *r = arg;
 
-	r->list_err = kr_items_feed(&r->items, data, len);
+	r->list_err = kube_items_feed(&r->items, data, len);
 	return r->list_err;
 }
 
@@ -613,10 +635,85 @@ static int on_list_data(void *arg, const char *data, size_t len)
  * server says the RV is expired (410) or too large (504), -EAGAIN to back
  * off (retry_after set), -ECANCELED on stop.
  */
-static int do_list(struct reflector *r, const char *rv, int *retry_after)
+/*
+ * One page of a LIST into the reflector's item splitter; *@rest is what
+ * is left of the body (the list's metadata). 0, or what do_list() returns
+ * when it stops here: -EAGAIN, -ECANCELED, 1 (the resourceVersion is too
+ * old: list from the latest).
+ */
+static int list_page(struct kube_reflector *r, const char *path, size_t *n_items,
+		     int *retry_after, cJSON **rest)
+{
+	struct kube_resp resp;
+	int err, ret = -EAGAIN;
+
+	kube_items_reset(&r->items);
+	r->items.fn = list_item;
+	r->items.ctx = r;
+	r->list_err = 0;
+	err = kube_get_stream(r->kc, r->h, path, on_list_data, r, &resp);
+	*n_items += r->items.n_items;
+	if (err == -ECANCELED && r->list_err) {
+		pr_warn("kube %s: LIST: %s\n", r->spec.name,
+			r->list_err == -EBADMSG ? "malformed response" :
+			strerror(-r->list_err));
+		kube_resp_free(&resp);
+		return -EAGAIN;
+	}
+	if (err == -ECANCELED) {
+		kube_resp_free(&resp);
+		return -ECANCELED;
+	}
+	if (err || resp.status != 200) {
+		log_http_error(r, "LIST", &resp, err);
+		if (!err && (resp.status == 410 || resp_too_large_rv(&resp)))
+			ret = 1;
+		*retry_after = resp.retry_after;
+		kube_resp_free(&resp);
+		return ret;
+	}
+	kube_resp_free(&resp);
+	*rest = kube_items_finish(&r->items, &err);
+	if (!*rest) {
+		pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* The last page is in: hand the whole list over and watch from @list_rv.
+ * *@began: a streamed list is still open. */
+static int list_done(struct kube_reflector *r, const char *list_rv, size_t n_items, int pages,
+		     bool *began)
+{
+	int err;
+
+	if (!list_rv) {
+		pr_warn("kube %s: LIST: no metadata.resourceVersion\n", r->spec.name);
+		return -EAGAIN;
+	}
+	err = *began ? (r->ops->list_end ? r->ops->list_end(r->ctx, true) : 0) :
+	      r->ops->replace(r->ctx, r->all);
+	*began = false;
+	if (err) {
+		pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n",
+			r->spec.name, n_items, strerror(-err));
+		return -EAGAIN;
+	}
+	if (set_rv(r, list_rv))
+		return -ENOMEM;
+	pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n",
+		r->spec.name,
+		__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
+		"initial LIST", n_items, pages, r->rv);
+	__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+static int do_list(struct kube_reflector *r, const char *rv, int *retry_after)
 {
 	char *cont = NULL, *path = NULL, *list_rv = NULL;
-	int ret = -EAGAIN, pages = 0, err;
+	int ret = -EAGAIN, pages = 0;
 	size_t n_items = 0;
 	/* client-go's pager: pages of 500 unless reading at a given RV
 	 * (the watch cache ignores limit for "0" anyway). */
@@ -631,8 +728,7 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 		return -ENOMEM;
 	}
 	for (;;) {
-		struct kube_resp resp;
-		cJSON *rest, *meta;
+		cJSON *rest = NULL, *meta;
 		const char *c, *v;
 
 		free(path);
@@ -641,39 +737,10 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 			ret = -ENOMEM;
 			break;
 		}
-		kr_items_reset(&r->items);
-		r->items.fn = list_item;
-		r->items.ctx = r;
-		r->list_err = 0;
-		err = kube_get_stream(r->kc, r->h, path, on_list_data, r, &resp);
-		n_items += r->items.n_items;
-		if (err == -ECANCELED && r->list_err) {
-			pr_warn("kube %s: LIST: %s\n", r->spec.name,
-				r->list_err == -EBADMSG ? "malformed response" :
-				strerror(-r->list_err));
-			kube_resp_free(&resp);
+		ret = list_page(r, path, &n_items, retry_after, &rest);
+		if (ret)
 			break;
-		}
-		if (err == -ECANCELED) {
-			ret = -ECANCELED;
-			kube_resp_free(&resp);
-			break;
-		}
-		if (err || resp.status != 200) {
-			log_http_error(r, "LIST", &resp, err);
-			if (!err && (resp.status == 410 || resp_too_large_rv(&resp)))
-				ret = 1;
-			*retry_after = resp.retry_after;
-			kube_resp_free(&resp);
-			break;
-		}
-		kube_resp_free(&resp);
-		rest = kr_items_finish(&r->items, &err);
 		meta = cJSON_GetObjectItemCaseSensitive(rest, "metadata");
-		if (!rest) {
-			pr_warn("kube %s: LIST: response is not a list\n", r->spec.name);
-			break;
-		}
 		pages++;
 		v = str_at(meta, "resourceVersion");
 		if (v && *v) {
@@ -685,34 +752,13 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 		cont = c && *c ? strdup(c) : NULL;
 		cJSON_Delete(rest);
 		if (!cont) {
-			if (!list_rv) {
-				pr_warn("kube %s: LIST: no metadata.resourceVersion\n", r->spec.name);
-				break;
-			}
-			err = began ? (r->ops->list_end ? r->ops->list_end(r->ctx, true) : 0) :
-			      r->ops->replace(r->ctx, r->all);
-			began = false;
-			if (err) {
-				pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n",
-					r->spec.name, n_items, strerror(-err));
-				break;
-			}
-			if (set_rv(r, list_rv)) {
-				ret = -ENOMEM;
-				break;
-			}
-			pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n",
-				r->spec.name,
-				__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
-				"initial LIST", n_items, pages, r->rv);
-			__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
-			ret = 0;
+			ret = list_done(r, list_rv, n_items, pages, &began);
 			break;
 		}
 	}
 	if (began && r->ops->list_end)
 		r->ops->list_end(r->ctx, false);
-	kr_items_reset(&r->items);
+	kube_items_reset(&r->items);
 	cJSON_Delete(r->all);
 	r->all = NULL;
 	free(list_rv);
@@ -723,12 +769,12 @@ static int do_list(struct reflector *r, const char *rv, int *retry_after)
 
 static int on_line(void *arg, char *line, size_t len)
 {
-	struct reflector *r = arg;
-	struct kr_event ev;
+	struct kube_reflector *r = arg;
+	struct kube_event ev;
 	const char *why;
 	int ret;
 
-	if (kr_event_decode(line, &ev, &why)) {
+	if (kube_event_decode(line, &ev, &why)) {
 		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name,
 		       why, line, len > 120 ? "..." : "");
 		__atomic_add_fetch(&r->count.errors, 1, __ATOMIC_RELAXED);
@@ -737,7 +783,7 @@ static int on_line(void *arg, char *line, size_t len)
 	r->n_events++;
 	__atomic_add_fetch(&r->count.events, 1, __ATOMIC_RELAXED);
 	switch (ev.type) {
-	case KR_ERROR:
+	case KUBE_EVENT_ERROR:
 		if (ev.code == 410) {
 			pr_info("kube %s: watch expired (%s): relisting\n", r->spec.name,
 				ev.message);
@@ -751,31 +797,31 @@ static int on_line(void *arg, char *line, size_t len)
 				ev.reason, ev.message);
 			r->failed = true;
 		}
-		kr_event_free(&ev);
+		kube_event_free(&ev);
 		return 1;
-	case KR_BOOKMARK:
+	case KUBE_EVENT_BOOKMARK:
 		break;
 	default:
-		kr_strip(ev.object);
+		kube_strip(ev.object);
 		r->ops->event(r->ctx, ev.type, ev.object);
 		break;
 	}
 	ret = set_rv(r, ev.rv);
-	kr_event_free(&ev);
+	kube_event_free(&ev);
 	return ret;
 }
 
 static int on_data(void *arg, const char *data, size_t len)
 {
-	struct reflector *r = arg;
-	int ret = kr_linebuf_feed(&r->lb, data, len, on_line, r);
+	struct kube_reflector *r = arg;
+	int ret = kube_linebuf_feed(&r->lb, data, len, on_line, r);
 
 	if (ret < 0)
 		pr_err("kube %s: watch stream: %s\n", r->spec.name, strerror(-ret));
 	return ret;
 }
 
-static enum watch_end do_watch(struct reflector *r, int *retry_after)
+static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 {
 	struct kube_resp resp;
 	char *path = NULL, *erv;
@@ -791,7 +837,7 @@ static enum watch_end do_watch(struct reflector *r, int *retry_after)
 		return W_RETRY;
 	}
 	curl_free(erv);
-	kr_linebuf_reset(&r->lb);
+	kube_linebuf_reset(&r->lb);
 	r->n_events = 0;
 	r->expired = r->failed = r->too_large = false;
 	pr_debug("kube %s: WATCH from resourceVersion %s\n", r->spec.name, r->rv);
@@ -850,7 +896,7 @@ static void bump(uint64_t *c)
 
 static void *run(void *arg)
 {
-	struct reflector *r = arg;
+	struct kube_reflector *r = arg;
 	char *list_rv = strdup("0");	/* first LIST: from the watch cache */
 	bool need_list = true, listed = false;
 	enum watch_end w;
@@ -913,22 +959,23 @@ static void *run(void *arg)
 	return NULL;
 }
 
-const char *reflector_name(const struct reflector *r)
+const char *kube_reflector_name(const struct kube_reflector *r)
 {
 	return r->spec.name;
 }
 
-void reflector_counters(const struct reflector *r, struct kr_counters *out)
+void kube_reflector_counters(const struct kube_reflector *r, struct kube_reflector_counters *out)
 {
 	out->events = __atomic_load_n(&r->count.events, __ATOMIC_RELAXED);
 	out->errors = __atomic_load_n(&r->count.errors, __ATOMIC_RELAXED);
 	out->relists = __atomic_load_n(&r->count.relists, __ATOMIC_RELAXED);
 }
 
-struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *spec,
-				  const struct kr_ops *ops, void *ctx, const int *stop)
+struct kube_reflector *kube_reflector_start(struct kube_client *kc,
+					    const struct kube_reflector_spec *spec,
+					    const struct kube_reflector_ops *ops, void *ctx, const int *stop)
 {
-	struct reflector *r = calloc(1, sizeof(*r));
+	struct kube_reflector *r = calloc(1, sizeof(*r));
 	int err;
 
 	if (!r)
@@ -938,7 +985,7 @@ struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *
 	r->ctx = ctx;
 	r->kc = kc;
 	r->stop = stop;
-	r->bo = (struct kr_backoff)KR_BACKOFF_INIT;
+	r->bo = (struct kube_backoff)KUBE_BACKOFF_INIT;
 	r->seed = (unsigned int)(now_ms() ^ (uintptr_t)r);
 	r->rv = strdup("");
 	r->h = curl_easy_init();
@@ -962,19 +1009,19 @@ struct reflector *reflector_start(struct kube_client *kc, const struct kr_spec *
 	return r;
 }
 
-void reflector_free(struct reflector *r)
+void kube_reflector_free(struct kube_reflector *r)
 {
 	if (!r)
 		return;
 	if (r->started)
 		pthread_join(r->thread, NULL);
 	curl_easy_cleanup(r->h);
-	kr_linebuf_free(&r->lb);
+	kube_linebuf_free(&r->lb);
 	free(r->rv);
 	free(r);
 }
 
-bool reflector_has_synced(const struct reflector *r)
+bool kube_reflector_has_synced(const struct kube_reflector *r)
 {
 	return r && __atomic_load_n(&r->synced, __ATOMIC_ACQUIRE);
 }

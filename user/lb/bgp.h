@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "k8s.h"
+#include "k8s/objects.h"
 
 /* rtm_protocol of xlb's routes (unassigned in rtnetlink.h; 'X'). */
 #define XLB_RTPROT		88

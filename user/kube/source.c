@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * k8s_source: reflectors feeding the object cache, see k8s_source.h.
+ * kube_source: reflectors feeding the object cache, see kube/source.h.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,12 +14,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "k8s.h"
-#include "k8s_source.h"
+#include "k8s/cache.h"
+#include "k8s/node.h"
+#include "kube/source.h"
 #include "log.h"
-#include "reflector.h"
+#include "kube/reflector.h"
 
-struct k8s_source;
+struct kube_source;
 
 struct keyset {
 	char **v;
@@ -27,7 +28,7 @@ struct keyset {
 };
 
 struct kind_ctx {
-	struct k8s_source *s;
+	struct kube_source *s;
 	enum k8s_kind kind;
 	/* a LIST in progress: the valid objects, and the names of all
 	 * (rejected ones keep their last good version) */
@@ -36,7 +37,7 @@ struct kind_ctx {
 	size_t n_items, n_rejected;
 };
 
-struct k8s_source {
+struct kube_source {
 	struct kube_client *kc;
 	char *node_name;
 	char *node_selector;
@@ -50,7 +51,7 @@ struct k8s_source {
 	uint64_t pending_since;		/* oldest object change not applied */
 	uint64_t since_translate;	/* oldest change after the last translate */
 
-	struct reflector *svc, *eps, *nodes, *pools;
+	struct kube_reflector *svc, *eps, *nodes, *pools;
 	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
 };
 
@@ -74,11 +75,11 @@ static void print_errors(const struct k8s_errors *e)
 }
 
 /* Caller holds the lock. */
-static void changed(struct k8s_source *s, unsigned int what)
+static void changed(struct kube_source *s, unsigned int what)
 {
 	uint64_t one = 1;
 
-	if (what & K8S_SRC_OBJECTS) {
+	if (what & KUBE_SRC_OBJECTS) {
 		if (!s->pending_since)
 			s->pending_since = now_ms();
 		if (!s->since_translate)
@@ -193,7 +194,7 @@ static int obj_list_item(void *arg, const cJSON *item)
 static int obj_list_end(void *arg, bool complete)
 {
 	struct kind_ctx *kx = arg;
-	struct k8s_source *s = kx->s;
+	struct kube_source *s = kx->s;
 	const struct k8s_object **old = NULL;
 	struct keyset gone = { 0 };
 	size_t n_old = 0, removed = 0;
@@ -223,7 +224,7 @@ static int obj_list_end(void *arg, bool complete)
 			removed++;
 	}
 	if (!err)
-		changed(s, K8S_SRC_OBJECTS);
+		changed(s, KUBE_SRC_OBJECTS);
 	pthread_mutex_unlock(&s->lock);
 	free(old);
 	keyset_free(&gone);
@@ -240,24 +241,24 @@ static int obj_list_end(void *arg, bool complete)
 	return err;
 }
 
-static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
+static void obj_event(void *arg, enum kube_event_type t, const cJSON *obj)
 {
 	struct kind_ctx *kx = arg;
-	struct k8s_source *s = kx->s;
+	struct kube_source *s = kx->s;
 	struct k8s_object_list l = { 0 };
 	const char *name = obj_name(obj);
 	size_t rejected = 0;
 	int err;
 
 	if (!name) {
-		pr_err("kube: %s %s without metadata.name: skipped\n", kr_event_type_name(t),
+		pr_err("kube: %s %s without metadata.name: skipped\n", kube_event_type_name(t),
 		       k8s_kind_name(kx->kind));
 		return;
 	}
-	if (t == KR_DELETED) {
+	if (t == KUBE_EVENT_DELETED) {
 		pthread_mutex_lock(&s->lock);
 		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(kx->kind, obj), name))
-			changed(s, K8S_SRC_OBJECTS);
+			changed(s, KUBE_SRC_OBJECTS);
 		pthread_mutex_unlock(&s->lock);
 		return;
 	}
@@ -265,19 +266,19 @@ static void obj_event(void *arg, enum kr_event_type t, const cJSON *obj)
 	if (!err && l.n) {
 		pthread_mutex_lock(&s->lock);
 		err = k8s_cache_put_list(s->cache, &l, NULL);
-		changed(s, K8S_SRC_OBJECTS);
+		changed(s, KUBE_SRC_OBJECTS);
 		pthread_mutex_unlock(&s->lock);
 	} else if (!err && rejected) {
 		pr_warn("%s %s/%s: keeping its last good version\n", k8s_kind_name(kx->kind),
 			obj_ns(kx->kind, obj), name);
 	}
 	if (err)
-		pr_err("kube: %s %s %s: %s\n", kr_event_type_name(t), k8s_kind_name(kx->kind),
+		pr_err("kube: %s %s %s: %s\n", kube_event_type_name(t), k8s_kind_name(kx->kind),
 		       name, strerror(-err));
 	k8s_object_list_free(&l);
 }
 
-static const struct kr_ops obj_ops = {
+static const struct kube_reflector_ops obj_ops = {
 	.list_begin = obj_list_begin,
 	.list_item = obj_list_item,
 	.list_end = obj_list_end,
@@ -286,67 +287,7 @@ static const struct kr_ops obj_ops = {
 
 /* ---- Node ------------------------------------------------------------- */
 
-static int node_from_cjson(const cJSON *o, struct k8s_node_state *out)
-{
-	const cJSON *meta = cJSON_GetObjectItemCaseSensitive(o, "metadata");
-	const cJSON *spec = cJSON_GetObjectItemCaseSensitive(o, "spec");
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "status");
-	const cJSON *addrs = cJSON_GetObjectItemCaseSensitive(st, "addresses");
-	const cJSON *taints = cJSON_GetObjectItemCaseSensitive(spec, "taints");
-	const cJSON *dt = cJSON_GetObjectItemCaseSensitive(meta, "deletionTimestamp");
-	static const char *const types[] = { "InternalIP", "ExternalIP" };
-	const cJSON *it;
-
-	memset(out, 0, sizeof(*out));
-	strcpy(out->labels, "{}");
-	if (!cJSON_IsObject(o))
-		return -EINVAL;
-	out->known = true;
-	{
-		const cJSON *lb = cJSON_GetObjectItemCaseSensitive(meta, "labels");
-
-		if (cJSON_IsObject(lb) &&
-		    !cJSON_PrintPreallocated((cJSON *)lb, out->labels, sizeof(out->labels), 0))
-			strcpy(out->labels, "{}");
-	}
-	out->eligible = !(dt && !cJSON_IsNull(dt));
-	cJSON_ArrayForEach(it, taints) {
-		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
-
-		if (cJSON_IsString(k) && !strcmp(k->valuestring, "ToBeDeletedByClusterAutoscaler"))
-			out->eligible = false;
-	}
-	for (size_t t = 0; t < 2; t++) {
-		cJSON_ArrayForEach(it, addrs) {
-			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it, "type");
-			const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "address");
-			struct xlb_addr_key k = { 0 };
-
-			if (!cJSON_IsString(ty) || !cJSON_IsString(a) ||
-			    strcmp(ty->valuestring, types[t]) || out->n_addrs == K8S_NODE_MAX_ADDRS)
-				continue;
-			if (inet_pton(AF_INET, a->valuestring, &k.addr.v4) == 1)
-				k.family = XLB_AF_INET;
-			else if (inet_pton(AF_INET6, a->valuestring, &k.addr) == 1)
-				k.family = XLB_AF_INET6;
-			else
-				continue;
-			out->addrs[out->n_addrs++] = k;
-		}
-	}
-	return 0;
-}
-
-int k8s_node_state_parse(const char *json, struct k8s_node_state *out)
-{
-	cJSON *o = cJSON_Parse(json);
-	int err = node_from_cjson(o, out);
-
-	cJSON_Delete(o);
-	return err;
-}
-
-static void node_set(struct k8s_source *s, const struct k8s_node_state *n)
+static void node_set(struct kube_source *s, const struct k8s_node_state *n)
 {
 	pthread_mutex_lock(&s->lock);
 	if (memcmp(&s->node, n, sizeof(*n))) {
@@ -356,19 +297,19 @@ static void node_set(struct k8s_source *s, const struct k8s_node_state *n)
 				n->eligible ? "eligible" :
 				"marked for deletion (/healthz answers 503)", n->n_addrs);
 		s->node = *n;
-		changed(s, K8S_SRC_NODE);
+		changed(s, KUBE_SRC_NODE);
 	}
 	pthread_mutex_unlock(&s->lock);
 }
 
 static int node_replace(void *arg, const cJSON *items)
 {
-	struct k8s_source *s = arg;
+	struct kube_source *s = arg;
 	struct k8s_node_state n = { .eligible = true, .labels = "{}" };
 	bool known;
 
 	if (cJSON_GetArraySize(items) > 0) {
-		node_from_cjson(cJSON_GetArrayItem(items, 0), &n);
+		k8s_node_state_from_json(cJSON_GetArrayItem(items, 0), &n);
 	} else {
 		/* A Node we saw is gone from the relist: it was deleted while
 		 * the watch was down, as if a DELETED event had come. */
@@ -382,29 +323,29 @@ static int node_replace(void *arg, const cJSON *items)
 	return 0;
 }
 
-static void node_event(void *arg, enum kr_event_type t, const cJSON *obj)
+static void node_event(void *arg, enum kube_event_type t, const cJSON *obj)
 {
-	struct k8s_source *s = arg;
+	struct kube_source *s = arg;
 	struct k8s_node_state n = { 0 };
 
 	/* A deleted Node is not eligible (kube-proxy's OnNodeDelete). */
-	if (t == KR_DELETED)
+	if (t == KUBE_EVENT_DELETED)
 		n.known = true;
 	else
-		node_from_cjson(obj, &n);
+		k8s_node_state_from_json(obj, &n);
 	node_set(s, &n);
 }
 
-static const struct kr_ops node_ops = {
+static const struct kube_reflector_ops node_ops = {
 	.replace = node_replace,
 	.event = node_event,
 };
 
 /* ---- source ----------------------------------------------------------- */
 
-struct k8s_source *k8s_source_new(struct kube_client *kc, const char *node_name)
+struct kube_source *kube_source_new(struct kube_client *kc, const char *node_name)
 {
-	struct k8s_source *s = calloc(1, sizeof(*s));
+	struct kube_source *s = calloc(1, sizeof(*s));
 	CURL *h = curl_easy_init();
 	char *en;
 
@@ -445,24 +386,24 @@ fail:
 	return NULL;
 }
 
-int k8s_source_start(struct k8s_source *s)
+int kube_source_start(struct kube_source *s)
 {
-	const struct kr_spec svc = {
+	const struct kube_reflector_spec svc = {
 		.name = "services", .path = "/api/v1/services",
-		.selector = K8S_PROXY_SELECTOR, .kind = "Service", .api_version = "v1",
+		.selector = KUBE_PROXY_SELECTOR, .kind = "Service", .api_version = "v1",
 	};
-	const struct kr_spec eps = {
+	const struct kube_reflector_spec eps = {
 		.name = "endpointslices", .path = "/apis/discovery.k8s.io/v1/endpointslices",
-		.selector = K8S_PROXY_SELECTOR, .kind = "EndpointSlice",
+		.selector = KUBE_PROXY_SELECTOR, .kind = "EndpointSlice",
 		.api_version = "discovery.k8s.io/v1",
 	};
-	const struct kr_spec node = {
+	const struct kube_reflector_spec node = {
 		.name = "nodes", .path = "/api/v1/nodes", .selector = s->node_selector,
 		.kind = "Node", .api_version = "v1",
 	};
 	/* Without the CRD installed this LIST fails and is retried with
 	 * backoff; Services are served meanwhile, nothing is allocated. */
-	const struct kr_spec pool = {
+	const struct kube_reflector_spec pool = {
 		.name = "loadbalancerippools", .path = "/apis/xlb.io/v1alpha1/loadbalancerippools",
 		.kind = "LoadBalancerIPPool", .api_version = "xlb.io/v1alpha1",
 	};
@@ -470,31 +411,31 @@ int k8s_source_start(struct k8s_source *s)
 	s->svc_ctx = (struct kind_ctx){ s, K8S_KIND_SERVICE };
 	s->eps_ctx = (struct kind_ctx){ s, K8S_KIND_ENDPOINTSLICE };
 	pr_info("kube: watching %s (node %s)\n", kube_client_server(s->kc), s->node_name);
-	s->svc = reflector_start(s->kc, &svc, &obj_ops, &s->svc_ctx, &s->stop);
+	s->svc = kube_reflector_start(s->kc, &svc, &obj_ops, &s->svc_ctx, &s->stop);
 	if (!s->svc)
 		return -errno;
-	s->eps = reflector_start(s->kc, &eps, &obj_ops, &s->eps_ctx, &s->stop);
+	s->eps = kube_reflector_start(s->kc, &eps, &obj_ops, &s->eps_ctx, &s->stop);
 	if (!s->eps)
 		return -errno;
-	s->nodes = reflector_start(s->kc, &node, &node_ops, s, &s->stop);
+	s->nodes = kube_reflector_start(s->kc, &node, &node_ops, s, &s->stop);
 	if (!s->nodes)
 		return -errno;
 	s->pool_ctx = (struct kind_ctx){ s, K8S_KIND_LBPOOL };
-	s->pools = reflector_start(s->kc, &pool, &obj_ops, &s->pool_ctx, &s->stop);
+	s->pools = kube_reflector_start(s->kc, &pool, &obj_ops, &s->pool_ctx, &s->stop);
 	if (!s->pools)
 		return -errno;
 	return 0;
 }
 
-void k8s_source_free(struct k8s_source *s)
+void kube_source_free(struct kube_source *s)
 {
 	if (!s)
 		return;
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELAXED);
-	reflector_free(s->svc);
-	reflector_free(s->eps);
-	reflector_free(s->nodes);
-	reflector_free(s->pools);
+	kube_reflector_free(s->svc);
+	kube_reflector_free(s->eps);
+	kube_reflector_free(s->nodes);
+	kube_reflector_free(s->pools);
 	kube_client_free(s->kc);
 	k8s_cache_free(s->cache);
 	pthread_mutex_destroy(&s->lock);
@@ -504,12 +445,12 @@ void k8s_source_free(struct k8s_source *s)
 	free(s);
 }
 
-int k8s_source_fd(const struct k8s_source *s)
+int kube_source_fd(const struct kube_source *s)
 {
 	return s->efd;
 }
 
-unsigned int k8s_source_take_changes(struct k8s_source *s)
+unsigned int kube_source_take_changes(struct kube_source *s)
 {
 	uint64_t v;
 	unsigned int c;
@@ -518,17 +459,17 @@ unsigned int k8s_source_take_changes(struct k8s_source *s)
 		pr_debug("kube: eventfd: %s\n", strerror(errno));
 	pthread_mutex_lock(&s->lock);
 	c = s->changes;
-	s->changes &= ~K8S_SRC_NODE;	/* objects: cleared by translate */
+	s->changes &= ~KUBE_SRC_NODE;	/* objects: cleared by translate */
 	pthread_mutex_unlock(&s->lock);
 	return c;
 }
 
-bool k8s_source_synced(const struct k8s_source *s)
+bool kube_source_synced(const struct kube_source *s)
 {
-	return reflector_has_synced(s->svc) && reflector_has_synced(s->eps);
+	return kube_reflector_has_synced(s->svc) && kube_reflector_has_synced(s->eps);
 }
 
-uint64_t k8s_source_pending_since(struct k8s_source *s)
+uint64_t kube_source_pending_since(struct kube_source *s)
 {
 	uint64_t t;
 
@@ -538,20 +479,20 @@ uint64_t k8s_source_pending_since(struct k8s_source *s)
 	return t;
 }
 
-int k8s_source_translate(struct k8s_source *s, const struct xlb_translate_opts *o,
-			 struct xlb_desired *out, struct k8s_errors *errs)
+int kube_source_translate(struct kube_source *s, const struct xlb_translate_opts *o,
+			  struct xlb_desired *out, struct k8s_errors *errs)
 {
 	int err;
 
 	pthread_mutex_lock(&s->lock);
 	err = xlb_translate(s->cache, o, out, errs);
-	s->changes &= ~K8S_SRC_OBJECTS;
+	s->changes &= ~KUBE_SRC_OBJECTS;
 	s->since_translate = 0;
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }
 
-void k8s_source_applied(struct k8s_source *s)
+void kube_source_applied(struct kube_source *s)
 {
 	pthread_mutex_lock(&s->lock);
 	/* Changes that came after the translate are still pending. */
@@ -559,20 +500,20 @@ void k8s_source_applied(struct k8s_source *s)
 	pthread_mutex_unlock(&s->lock);
 }
 
-void k8s_source_node(struct k8s_source *s, struct k8s_node_state *out)
+void kube_source_node(struct kube_source *s, struct k8s_node_state *out)
 {
 	pthread_mutex_lock(&s->lock);
 	*out = s->node;
 	pthread_mutex_unlock(&s->lock);
 }
 
-bool k8s_source_pools_synced(const struct k8s_source *s)
+bool kube_source_pools_synced(const struct kube_source *s)
 {
-	return reflector_has_synced(s->pools);
+	return kube_reflector_has_synced(s->pools);
 }
 
-int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache *c, void *ctx),
-			  void *ctx)
+int kube_source_with_cache(struct kube_source *s, int (*fn)(const struct k8s_cache *c, void *ctx),
+			   void *ctx)
 {
 	int err;
 
@@ -582,10 +523,10 @@ int k8s_source_with_cache(struct k8s_source *s, int (*fn)(const struct k8s_cache
 	return err;
 }
 
-size_t k8s_source_reflectors(const struct k8s_source *s, const struct reflector **out,
-			     size_t max)
+size_t kube_source_reflectors(const struct kube_source *s, const struct kube_reflector **out,
+			      size_t max)
 {
-	const struct reflector *all[] = { s->svc, s->eps, s->nodes, s->pools };
+	const struct kube_reflector *all[] = { s->svc, s->eps, s->nodes, s->pools };
 	size_t n = 0;
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && n < max; i++)
@@ -594,7 +535,7 @@ size_t k8s_source_reflectors(const struct k8s_source *s, const struct reflector 
 	return n;
 }
 
-struct kube_client *k8s_source_client(const struct k8s_source *s)
+struct kube_client *kube_source_client(const struct kube_source *s)
 {
 	return s->kc;
 }

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "kube_client.h"
+#include "kube/client.h"
 
 #define XLB_LEASE_LEADER "xlb-leader"
 #define XLB_LEASE_NODE_PREFIX "xlb-node-"
@@ -72,7 +72,7 @@ void xlb_lease_state_free(struct xlb_lease_state *s);
  * published state may lag, e.g. after the process was stopped.) */
 bool xlb_leases_alive_now(const struct xlb_leases *l);
 /* The Lease watch (for its counters). */
-const struct reflector *xlb_leases_reflector(const struct xlb_leases *l);
+const struct kube_reflector *xlb_leases_reflector(const struct xlb_leases *l);
 
 /* "2025-03-14T09:41:17.654321Z" for @t (CLOCK_REALTIME); exposed for tests. */
 void xlb_micro_time(const struct timespec *t, char *buf, size_t len);

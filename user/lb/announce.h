@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #include "sync/write.h"
-#include "k8s.h"
+#include "k8s/cache.h"
 
 struct xlb_node_info {
 	const char *name;

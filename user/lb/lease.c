@@ -14,9 +14,9 @@
 
 #include <cjson/cJSON.h>
 
-#include "lease.h"
+#include "lb/lease.h"
 #include "log.h"
-#include "reflector.h"
+#include "kube/reflector.h"
 
 #define MAX_NODES 4096
 
@@ -40,7 +40,7 @@ struct xlb_leases {
 	int stop;		/* atomic; stops the reflector and the client */
 	int quit;		/* atomic; stops the worker */
 	int efd;
-	struct reflector *watch;
+	struct kube_reflector *watch;
 
 	pthread_mutex_t lock;	/* seen, state, kick, labels */
 	char *labels;		/* our Node's labels, JSON */
@@ -200,13 +200,13 @@ static int w_replace(void *ctx, const cJSON *items)
 	return 0;
 }
 
-static void w_event(void *ctx, enum kr_event_type t, const cJSON *obj)
+static void w_event(void *ctx, enum kube_event_type t, const cJSON *obj)
 {
 	struct xlb_leases *l = ctx;
 	const char *name = jstr(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
 
 	pthread_mutex_lock(&l->lock);
-	if (t == KR_DELETED && name)
+	if (t == KUBE_EVENT_DELETED && name)
 		seen_del(l, name);
 	else
 		seen_put(l, obj, now_ms());
@@ -214,7 +214,7 @@ static void w_event(void *ctx, enum kr_event_type t, const cJSON *obj)
 	pthread_mutex_unlock(&l->lock);
 }
 
-static const struct kr_ops watch_ops = { .replace = w_replace, .event = w_event };
+static const struct kube_reflector_ops watch_ops = { .replace = w_replace, .event = w_event };
 
 /* ---- HTTP ------------------------------------------------------------- */
 
@@ -684,7 +684,7 @@ struct xlb_leases *xlb_leases_start(struct kube_client *kc, const struct xlb_lea
 {
 	struct xlb_leases *l = calloc(1, sizeof(*l));
 	char name[320];
-	struct kr_spec spec = {
+	struct kube_reflector_spec spec = {
 		.name = "leases", .selector = "labelSelector=xlb.io%2Flease%3Dnode",
 		.kind = "Lease", .api_version = "coordination.k8s.io/v1",
 	};
@@ -711,7 +711,7 @@ struct xlb_leases *xlb_leases_start(struct kube_client *kc, const struct xlb_lea
 	snprintf(l->watch_path, sizeof(l->watch_path),
 		 "/apis/coordination.k8s.io/v1/namespaces/%s/leases", l->ns);
 	spec.path = l->watch_path;
-	l->watch = reflector_start(kc, &spec, &watch_ops, l, &l->stop);
+	l->watch = kube_reflector_start(kc, &spec, &watch_ops, l, &l->stop);
 	if (!l->watch) {
 		err = errno;
 		goto fail;
@@ -745,7 +745,7 @@ void xlb_leases_stop(struct xlb_leases *l)
 		pthread_join(l->thread, NULL);
 	}
 	__atomic_store_n(&l->stop, 1, __ATOMIC_RELAXED);
-	reflector_free(l->watch);
+	kube_reflector_free(l->watch);
 	if (l->kc)
 		kube_client_free(l->kc);
 	if (l->h)
@@ -810,7 +810,7 @@ bool xlb_leases_alive_now(const struct xlb_leases *l)
 	return ok && now_ms() - ok < l->o.duration_ms;
 }
 
-const struct reflector *xlb_leases_reflector(const struct xlb_leases *l)
+const struct kube_reflector *xlb_leases_reflector(const struct xlb_leases *l)
 {
 	return l->watch;
 }

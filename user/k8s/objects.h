@@ -1,83 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * Kubernetes objects as the agent sees them: v1 Service and
- * discovery.k8s.io/v1 EndpointSlice, parsed from YAML or JSON text (files;
- * JSON is read by libyaml as flow-style YAML) or from a cJSON tree (the API
- * server's responses, see k8s_parse_json()), validated by the same code,
- * and kept in an object cache keyed by kind + namespace + name.
- *
- * Input is whatever `kubectl get svc,endpointslices -A -o yaml|json` prints
- * or the manifests a user already has: a single object, a `kind: List` (or
- * `ServiceList` / `EndpointSliceList`, whose items carry no kind), several
- * YAML documents separated by `---`, or any mix. Objects of other kinds are
- * skipped with a debug message.
- *
- * Only the fields the datapath needs are kept (K8S_SPEC §2, §3). Defaults
- * the API server applies are applied here too, so a hand-written manifest
- * and a stored object mean the same thing. An object that fails validation
- * is rejected whole with an error "Kind namespace/name: reason (file:line)";
- * the objects beside it are kept. A file that is not well-formed YAML gives
- * one error with line and column and no objects at all.
+ * Kubernetes objects as the agent sees them: v1 Service,
+ * discovery.k8s.io/v1 EndpointSlice and xlb.io/v1alpha1 LoadBalancerIPPool,
+ * with only the fields the datapath needs (K8S_SPEC §2, §3). k8s/parse.h
+ * makes them from text or API responses, k8s/cache.h keeps them.
  *
  * Everything an object points to lives in the object's own arena and goes
  * away with k8s_object_free(): callers never free fields one by one.
  */
-#ifndef XLB_K8S_H
-#define XLB_K8S_H
+#ifndef XLB_K8S_OBJECTS_H
+#define XLB_K8S_OBJECTS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <xlb/abi.h>
-
-/* ---- diagnostics ------------------------------------------------------ */
-
-enum k8s_severity {
-	K8S_SEV_ERROR = 0,	/* an object (or the whole input) was rejected */
-	K8S_SEV_WARN  = 1,	/* part of an object was ignored (e.g. SCTP) */
-	K8S_SEV_DEBUG = 2,	/* something was skipped on purpose */
-};
-
-struct k8s_diag {
-	enum k8s_severity sev;
-	char *msg;		/* "Service default/web: spec.ports[0].port:
-				 * 70000 out of range 1..65535 (svc.yaml:12)" */
-};
-
-/*
- * A growing list of messages the caller prints (the agent logs them and
- * keeps its last good state). Zero-initialise (K8S_ERRORS_INIT) before use;
- * every function that takes a `struct k8s_errors *` also accepts NULL and
- * then drops its messages.
- */
-/* The identity of an object the parser rejected: the caller may keep
- * serving its last good version. */
-struct k8s_objkey {
-	int kind;		/* enum k8s_kind (defined below) */
-	char ns[64];
-	char name[254];
-};
-
-struct k8s_errors {
-	struct k8s_objkey *rejected;	/* objects rejected whole */
-	size_t n_rejected;
-	struct k8s_diag *v;
-	size_t n;
-	size_t cap;
-	size_t n_errors;	/* entries with K8S_SEV_ERROR */
-	size_t n_warnings;	/* entries with K8S_SEV_WARN */
-	size_t n_dropped;	/* messages lost to allocation failure */
-};
-#define K8S_ERRORS_INIT { 0 }
-
-int k8s_errors_add(struct k8s_errors *e, enum k8s_severity sev,
-		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Free all messages; the struct is left empty and reusable. */
-void k8s_errors_free(struct k8s_errors *e);
-const char *k8s_severity_name(enum k8s_severity sev);
-
-/* ---- objects ---------------------------------------------------------- */
 
 enum k8s_kind {
 	K8S_KIND_SERVICE = 1,
@@ -285,95 +223,4 @@ const char *k8s_ip_str(const struct k8s_ip *ip, char *buf, size_t len);
 /* @a - @b as a signed comparison of same-family addresses. */
 int k8s_ip_cmp(const struct k8s_ip *a, const struct k8s_ip *b);
 
-/* ---- parsing ---------------------------------------------------------- */
-
-struct k8s_object_list {
-	struct k8s_object **v;	/* owned */
-	size_t n;
-	size_t cap;
-};
-
-/* Free every object in the list and the list's array (not the struct). */
-void k8s_object_list_free(struct k8s_object_list *l);
-
-/*
- * Parse YAML or JSON from a buffer and append the valid Service and
- * EndpointSlice objects to `out`, in input order. `src` names the input in
- * messages (a file name, "<stdin>"; NULL: "<buffer>").
- * Returns 0 when the input is well-formed, even if some objects were
- * rejected (see errs->n_errors); -EBADMSG when it is not well-formed YAML
- * (nothing is appended, one error names line and column); -ENOMEM.
- */
-int k8s_parse_buf(const char *buf, size_t len, const char *src,
-		  struct k8s_object_list *out, struct k8s_errors *errs);
-/*
- * The same for an object decoded from JSON (an API response), without
- * printing it again: @obj is one object, or a List of them. @kind names
- * the kind of an object that carries none (the items of a typed list such
- * as ServiceList); NULL: @obj says what it is. Every object is validated
- * like a file's; one that fails is rejected on its own (errs->rejected
- * names it). Returns 0 or -ENOMEM, -EINVAL.
- */
-struct cJSON;
-int k8s_parse_json(const struct cJSON *obj, const char *src, const char *kind,
-		   struct k8s_object_list *out, struct k8s_errors *errs);
-/* The same for a file; -errno when it cannot be read. */
-int k8s_parse_file(const char *path, struct k8s_object_list *out,
-		   struct k8s_errors *errs);
-
-/* ---- object cache ----------------------------------------------------- */
-
-struct k8s_cache;
-
-/* NULL with errno set on failure. */
-struct k8s_cache *k8s_cache_new(void);
-void k8s_cache_free(struct k8s_cache *c);
-size_t k8s_cache_count(const struct k8s_cache *c);
-
-/*
- * Insert an object, taking ownership. An object with the same kind,
- * namespace and name is replaced (and freed). Returns 0, or -ENOMEM (the
- * object is then still the caller's), -EINVAL.
- */
-int k8s_cache_put(struct k8s_cache *c, struct k8s_object *o);
-/* Remove an object and hand it to the caller (NULL when absent). */
-struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind,
-				  const char *ns, const char *name);
-/* Remove and free an object; -ENOENT when it is not there. */
-int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,
-		     const char *ns, const char *name);
-const struct k8s_object *k8s_cache_get(const struct k8s_cache *c,
-				       enum k8s_kind kind, const char *ns,
-				       const char *name);
-/* The same, writable: for the owner of the cache (file mode writes the
- * allocator's result into a Service's status). */
-struct k8s_object *k8s_cache_get_mut(struct k8s_cache *c, enum k8s_kind kind,
-				     const char *ns, const char *name);
-/*
- * The objects of one kind, sorted by namespace then name, as a malloc'd
- * array the caller frees (the objects stay the cache's and are valid until
- * the cache changes). *out is NULL when there are none.
- */
-int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind,
-		   const struct k8s_object ***out, size_t *n);
-
-/*
- * Move every object of `l` into the cache (a later one replaces an earlier
- * one with the same key). On success `l` is left empty and owns no memory;
- * on -ENOMEM the objects not yet moved stay in `l`.
- */
-int k8s_cache_put_list(struct k8s_cache *c, struct k8s_object_list *l,
-		       struct k8s_errors *errs);
-
-/*
- * Load a whole file (or buffer) into a new cache. On success (0) *out is
- * the new cache, which may hold fewer objects than the input when some were
- * rejected (errs->n_errors > 0). On failure *out is NULL: -EBADMSG (not
- * well-formed, nothing loaded), -errno from reading the file, -ENOMEM.
- */
-int k8s_cache_load_file(const char *path, struct k8s_cache **out,
-			struct k8s_errors *errs);
-int k8s_cache_load_buf(const char *buf, size_t len, const char *src,
-		       struct k8s_cache **out, struct k8s_errors *errs);
-
-#endif /* XLB_K8S_H */
+#endif /* XLB_K8S_OBJECTS_H */

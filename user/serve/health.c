@@ -15,7 +15,7 @@
 
 #include <microhttpd.h>
 
-#include "health.h"
+#include "serve/health.h"
 #include "log.h"
 #include "lib/util.h"
 

@@ -18,12 +18,12 @@
 #ifndef XLB_LBCTL_H
 #define XLB_LBCTL_H
 
-#include "k8s_source.h"
+#include "kube/source.h"
 
 struct xlb_lbctl;
 
 /* @node: reportingInstance of the Events. NULL with errno set. */
-struct xlb_lbctl *xlb_lbctl_new(struct k8s_source *src, const char *lb_class, const char *node);
+struct xlb_lbctl *xlb_lbctl_new(struct kube_source *src, const char *lb_class, const char *node);
 void xlb_lbctl_free(struct xlb_lbctl *c);
 /* Allocate and write. Returns the number of failed writes (they are
  * retried on the next call), or -errno. */

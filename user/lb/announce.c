@@ -20,8 +20,8 @@
 #include <bpf/bpf.h>
 #include <openssl/sha.h>
 
-#include "announce.h"
-#include "ipam.h"
+#include "lb/announce.h"
+#include "lb/ipam.h"
 #include "log.h"
 #include "lib/util.h"
 
@@ -109,105 +109,143 @@ static int cmp_vip(const void *a, const void *b)
 	return k8s_ip_cmp(&((const struct xlb_vip *)a)->ip, &((const struct xlb_vip *)b)->ip);
 }
 
+/* What one plan is made from: the cache's lists and the live nodes. */
+struct plan_ctx {
+	const struct k8s_object **pools, **slices;
+	size_t n_pools, n_slices;
+	const struct xlb_node_info *live;
+	size_t n_live;
+	const char *me;
+	const char **cands;	/* n_live + 1 slots */
+	size_t cap;		/* of out->v */
+	struct xlb_vip_plan *out;
+};
+
+/* A new, zeroed entry at the end of the plan; NULL: out of memory. */
+static struct xlb_vip *plan_add(struct plan_ctx *x)
+{
+	struct xlb_vip_plan *out = x->out;
+	struct xlb_vip *v;
+
+	if (out->n == x->cap) {
+		size_t nc2 = x->cap ? x->cap * 2 : 16;
+		struct xlb_vip *nv = realloc(out->v, nc2 * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		out->v = nv;
+		x->cap = nc2;
+	}
+	v = &out->v[out->n++];
+	memset(v, 0, sizeof(*v));
+	return v;
+}
+
+/* Who may announce @v of Service @o from @pool, and whether this node does:
+ * L2 has one owner by rank, BGP every candidate. */
+static void plan_owners(struct plan_ctx *x, struct xlb_vip *v, const struct k8s_object *o,
+			const struct k8s_object *pool)
+{
+	const struct k8s_service *s = &o->svc;
+	const char *me = x->me;
+	size_t nc = 0;
+	int w;
+
+	for (size_t k = 0; k < x->n_live; k++) {
+		const struct xlb_node_info *n = &x->live[k];
+
+		if (!k8s_labels_match(pool->pool.node_selector,
+				      pool->pool.n_node_selector, n->labels,
+				      n->n_labels))
+			continue;
+		if (s->external_traffic_policy == K8S_TP_LOCAL &&
+		    !ready_on(x->slices, x->n_slices, o, n->name))
+			continue;
+		x->cands[nc++] = n->name;
+	}
+	w = xlb_announce_rank(&v->ip, x->cands, nc);
+	if (w >= 0)
+		snprintf(v->owner, sizeof(v->owner), "%s", x->cands[w]);
+	v->mine = v->l2 && w >= 0 && me && !strcmp(x->cands[w], me);
+	/*
+	 * BGP: no owner, every candidate announces and the router spreads
+	 * flows over them (ECMP). A Cluster Service with no endpoint
+	 * anywhere is announced by nobody: the datapath would only reject.
+	 */
+	v->bgp = pool->pool.announce == K8S_ANNOUNCE_BGP;
+	for (size_t k = 0; v->bgp && me && k < nc && !v->bgp_mine; k++)
+		v->bgp_mine = !strcmp(x->cands[k], me);
+	if (v->bgp_mine && s->external_traffic_policy != K8S_TP_LOCAL)
+		v->bgp_mine = usable_anywhere(x->slices, x->n_slices, o);
+	if (v->bgp)
+		v->owner[0] = 0;	/* many announce, none owns */
+}
+
+/* The VIP addresses of one LoadBalancer Service not yet in the plan. */
+static int plan_service(struct plan_ctx *x, const struct k8s_object *o)
+{
+	const struct k8s_service *s = &o->svc;
+
+	for (size_t j = 0; j < s->n_ingress; j++) {
+		const struct k8s_lb_ingress *in = &s->ingress[j];
+		const struct k8s_object *pool;
+		struct xlb_vip *v;
+		bool dup = false;
+
+		if (!in->has_ip || in->ip_mode != K8S_IP_MODE_VIP)
+			continue;
+		for (size_t k = 0; k < x->out->n && !dup; k++)
+			dup = !k8s_ip_cmp(&x->out->v[k].ip, &in->ip);
+		if (dup)
+			continue;
+		v = plan_add(x);
+		if (!v)
+			return -ENOMEM;
+		v->ip = in->ip;
+		snprintf(v->service, sizeof(v->service), "%s/%s", o->meta.namespace,
+			 o->meta.name);
+		pool = xlb_ipam_pool_of(x->pools, x->n_pools, &in->ip);
+		if (!pool)
+			continue;	/* not ours to announce */
+		snprintf(v->pool, sizeof(v->pool), "%s", pool->meta.name);
+		v->l2 = pool->pool.announce == K8S_ANNOUNCE_L2;
+		v->interfaces = pool->pool.n_interfaces ? pool->pool.interfaces : NULL;
+		v->n_interfaces = pool->pool.n_interfaces;
+		plan_owners(x, v, o, pool);
+	}
+	return 0;
+}
+
 int xlb_announce_plan(const struct k8s_cache *c, const struct xlb_node_info *live,
 		      size_t n_live, const char *me, struct xlb_vip_plan *out)
 {
-	const struct k8s_object **svcs = NULL, **pools = NULL, **slices = NULL;
-	size_t n_svcs = 0, n_pools = 0, n_slices = 0, cap = 0;
-	const char **cands = NULL;
+	struct plan_ctx x = { .live = live, .n_live = n_live, .me = me, .out = out };
+	const struct k8s_object **svcs = NULL;
+	size_t n_svcs = 0;
 	int err = -ENOMEM;
 
 	memset(out, 0, sizeof(*out));
 	if (k8s_cache_list(c, K8S_KIND_SERVICE, &svcs, &n_svcs) ||
-	    k8s_cache_list(c, K8S_KIND_LBPOOL, &pools, &n_pools) ||
-	    k8s_cache_list(c, K8S_KIND_ENDPOINTSLICE, &slices, &n_slices))
+	    k8s_cache_list(c, K8S_KIND_LBPOOL, &x.pools, &x.n_pools) ||
+	    k8s_cache_list(c, K8S_KIND_ENDPOINTSLICE, &x.slices, &x.n_slices))
 		goto out;
-	cands = calloc(n_live + 1, sizeof(*cands));
-	if (!cands)
+	x.cands = calloc(n_live + 1, sizeof(*x.cands));
+	if (!x.cands)
 		goto out;
 	/* Services come sorted by name: the first owner of a shared
 	 * address names it. */
-	for (size_t i = 0; i < n_svcs; i++) {
-		const struct k8s_object *o = svcs[i];
-		const struct k8s_service *s = &o->svc;
-
-		if (s->type != K8S_SVC_LOAD_BALANCER)
-			continue;
-		for (size_t j = 0; j < s->n_ingress; j++) {
-			const struct k8s_lb_ingress *in = &s->ingress[j];
-			const struct k8s_object *pool;
-			struct xlb_vip *v;
-			size_t nc = 0;
-			bool dup = false;
-			int w;
-
-			if (!in->has_ip || in->ip_mode != K8S_IP_MODE_VIP)
-				continue;
-			for (size_t k = 0; k < out->n && !dup; k++)
-				dup = !k8s_ip_cmp(&out->v[k].ip, &in->ip);
-			if (dup)
-				continue;
-			if (out->n == cap) {
-				size_t nc2 = cap ? cap * 2 : 16;
-				struct xlb_vip *nv = realloc(out->v, nc2 * sizeof(*nv));
-
-				if (!nv)
-					goto out;
-				out->v = nv;
-				cap = nc2;
-			}
-			v = &out->v[out->n++];
-			memset(v, 0, sizeof(*v));
-			v->ip = in->ip;
-			snprintf(v->service, sizeof(v->service), "%s/%s", o->meta.namespace,
-				 o->meta.name);
-			pool = xlb_ipam_pool_of(pools, n_pools, &in->ip);
-			if (!pool)
-				continue;	/* not ours to announce */
-			snprintf(v->pool, sizeof(v->pool), "%s", pool->meta.name);
-			v->l2 = pool->pool.announce == K8S_ANNOUNCE_L2;
-			v->interfaces = pool->pool.n_interfaces ? pool->pool.interfaces : NULL;
-			v->n_interfaces = pool->pool.n_interfaces;
-			for (size_t k = 0; k < n_live; k++) {
-				const struct xlb_node_info *n = &live[k];
-
-				if (!k8s_labels_match(pool->pool.node_selector,
-						      pool->pool.n_node_selector, n->labels,
-						      n->n_labels))
-					continue;
-				if (s->external_traffic_policy == K8S_TP_LOCAL &&
-				    !ready_on(slices, n_slices, o, n->name))
-					continue;
-				cands[nc++] = n->name;
-			}
-			w = xlb_announce_rank(&in->ip, cands, nc);
-			if (w >= 0)
-				snprintf(v->owner, sizeof(v->owner), "%s", cands[w]);
-			v->mine = v->l2 && w >= 0 && me && !strcmp(cands[w], me);
-			/*
-			 * BGP: no owner, every candidate announces and the
-			 * router spreads flows over them (ECMP). A Cluster
-			 * Service with no endpoint anywhere is announced by
-			 * nobody: the datapath would only reject.
-			 */
-			v->bgp = pool->pool.announce == K8S_ANNOUNCE_BGP;
-			for (size_t k = 0; v->bgp && me && k < nc && !v->bgp_mine; k++)
-				v->bgp_mine = !strcmp(cands[k], me);
-			if (v->bgp_mine && s->external_traffic_policy != K8S_TP_LOCAL)
-				v->bgp_mine = usable_anywhere(slices, n_slices, o);
-			if (v->bgp)
-				v->owner[0] = 0;	/* many announce, none owns */
-		}
-	}
+	for (size_t i = 0; i < n_svcs; i++)
+		if (svcs[i]->svc.type == K8S_SVC_LOAD_BALANCER && plan_service(&x, svcs[i]))
+			goto out;
 	if (out->n)
 		qsort(out->v, out->n, sizeof(*out->v), cmp_vip);
 	err = 0;
 out:
 	if (err)
 		xlb_vip_plan_free(out);
-	free(cands);
-	free(slices);
-	free(pools);
+	free(x.cands);
+	free(x.slices);
+	free(x.pools);
 	free(svcs);
 	return err;
 }
@@ -420,6 +458,90 @@ static struct xlb_addr_key addr_key(const struct k8s_ip *ip)
 	return k;
 }
 
+/* Answer for @v on each uplink it may use: entries appended to @ne, their
+ * names to @m's interfaces. *@err: the last write's result (kept as the
+ * caller returned it before). true: answered somewhere. */
+static bool answer_vip(struct xlb_announcer *a, const struct xlb_vip *v, struct l2_entry *ne,
+		       size_t *n_ne, __u64 deadline, struct xlb_vip_meta *m, int *err)
+{
+	bool answering = false;
+
+	for (size_t u = 0; u < a->n_ups; u++) {
+		struct l2_entry *e = &ne[*n_ne];
+		char b[64];
+		int old;
+
+		if (!uplink_allowed(v, a->ups[u].name))
+			continue;
+		e->key = (struct xlb_l2_key){ .addr = v->ip.addr, .ifindex = a->ups[u].ifindex,
+					      .family = v->ip.family };
+		e->up = (int)u;
+		old = find_entry(a->e, a->n_e, &e->key);
+		e->sends_left = old < 0 ? TAKEOVER_SENDS : a->e[old].sends_left;
+		*err = write_entry(a, e, deadline);
+		if (*err) {
+			pr_err("announce %s on %s: %s\n", k8s_ip_str(&v->ip, b, sizeof(b)),
+			       a->ups[u].name, strerror(-*err));
+			continue;
+		}
+		if (old < 0)
+			pr_info("announce: %s (%s) now answered here on %s\n",
+				k8s_ip_str(&v->ip, b, sizeof(b)), v->service, a->ups[u].name);
+		if (e->sends_left > 0 && old < 0) {
+			send_takeover(a, e);
+			e->sends_left--;
+		}
+		answering = true;
+		(*n_ne)++;
+		snprintf(m->interfaces + strlen(m->interfaces),
+			 sizeof(m->interfaces) - strlen(m->interfaces), "%s%s",
+			 *m->interfaces ? "," : "", a->ups[u].name);
+	}
+	return answering;
+}
+
+/* What xlbctl shows of @v: who owns it, how it is announced. */
+static void set_vip_meta(struct xlb_announcer *a, const struct xlb_vip_plan *p,
+			 const struct xlb_vip *v, const struct xlb_addr_key *k,
+			 struct xlb_vip_meta *m, bool answering)
+{
+	snprintf(m->service, sizeof(m->service), "%s", v->service);
+	snprintf(m->pool, sizeof(m->pool), "%s", v->pool);
+	snprintf(m->owner, sizeof(m->owner), "%s", v->owner);
+	m->flags = (answering ? XLB_VIP_F_ANSWERING : 0) | (v->l2 ? XLB_VIP_F_L2 : 0) |
+		   (v->bgp ? XLB_VIP_F_BGP : 0) | (v->bgp_mine ? XLB_VIP_F_BGP_MINE : 0);
+	m->bgp_table = v->bgp ? p->bgp_table : 0;
+	xlb_dp_vip_meta_set(a->dp, k, m);
+}
+
+/* Given up: the old entries not in @ne stop answering. */
+static void drop_entries(struct xlb_announcer *a, const struct l2_entry *ne, size_t n_ne)
+{
+	for (size_t i = 0; i < a->n_e; i++) {
+		struct k8s_ip ip = { .addr = a->e[i].key.addr, .family = a->e[i].key.family };
+		char b[64];
+
+		if (find_entry(ne, n_ne, &a->e[i].key) >= 0)
+			continue;
+		xlb_dp_l2_del(a->dp, &a->e[i].key);
+		pr_info("announce: %s no longer answered here on %s\n",
+			k8s_ip_str(&ip, b, sizeof(b)), a->ups[a->e[i].up].name);
+	}
+}
+
+/* The old VIPs' metadata that the plan @nm (@n) no longer has. */
+static void drop_meta(struct xlb_announcer *a, const struct xlb_addr_key *nm, size_t n)
+{
+	for (size_t i = 0; i < a->n_meta; i++) {
+		bool keep = false;
+
+		for (size_t j = 0; j < n && !keep; j++)
+			keep = !memcmp(&a->meta[i], &nm[j], sizeof(nm[j]));
+		if (!keep)
+			xlb_dp_vip_meta_del(a->dp, &a->meta[i]);
+	}
+}
+
 int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 {
 	struct l2_entry *ne = NULL;
@@ -441,70 +563,13 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 		bool answering = false;
 
 		nm[i] = addr_key(&v->ip);
-		for (size_t u = 0; v->mine && u < a->n_ups; u++) {
-			struct l2_entry *e = &ne[n_ne];
-			int old;
-
-			if (!uplink_allowed(v, a->ups[u].name))
-				continue;
-			e->key = (struct xlb_l2_key){ .addr = v->ip.addr, .ifindex = a->ups[u].ifindex,
-						      .family = v->ip.family };
-			e->up = (int)u;
-			old = find_entry(a->e, a->n_e, &e->key);
-			e->sends_left = old < 0 ? TAKEOVER_SENDS : a->e[old].sends_left;
-			err = write_entry(a, e, deadline);
-			if (err) {
-				char b[64];
-
-				pr_err("announce %s on %s: %s\n", k8s_ip_str(&v->ip, b, sizeof(b)),
-				       a->ups[u].name, strerror(-err));
-				continue;
-			}
-			if (old < 0) {
-				char b[64];
-
-				pr_info("announce: %s (%s) now answered here on %s\n",
-					k8s_ip_str(&v->ip, b, sizeof(b)), v->service, a->ups[u].name);
-			}
-			if (e->sends_left > 0 && old < 0) {
-				send_takeover(a, e);
-				e->sends_left--;
-			}
-			answering = true;
-			n_ne++;
-			snprintf(m.interfaces + strlen(m.interfaces),
-				 sizeof(m.interfaces) - strlen(m.interfaces), "%s%s",
-				 *m.interfaces ? "," : "", a->ups[u].name);
-		}
-		snprintf(m.service, sizeof(m.service), "%s", v->service);
-		snprintf(m.pool, sizeof(m.pool), "%s", v->pool);
-		snprintf(m.owner, sizeof(m.owner), "%s", v->owner);
-		m.flags = (answering ? XLB_VIP_F_ANSWERING : 0) | (v->l2 ? XLB_VIP_F_L2 : 0) |
-			  (v->bgp ? XLB_VIP_F_BGP : 0) | (v->bgp_mine ? XLB_VIP_F_BGP_MINE : 0);
-		m.bgp_table = v->bgp ? p->bgp_table : 0;
-		xlb_dp_vip_meta_set(a->dp, &nm[i], &m);
+		if (v->mine)
+			answering = answer_vip(a, v, ne, &n_ne, deadline, &m, &err);
+		set_vip_meta(a, p, v, &nm[i], &m, answering);
 	}
-	/* Given up: stop answering before anything else changes. */
-	for (size_t i = 0; i < a->n_e; i++) {
-		if (find_entry(ne, n_ne, &a->e[i].key) >= 0)
-			continue;
-		xlb_dp_l2_del(a->dp, &a->e[i].key);
-		{
-			struct k8s_ip ip = { .addr = a->e[i].key.addr, .family = a->e[i].key.family };
-			char b[64];
-
-			pr_info("announce: %s no longer answered here on %s\n",
-				k8s_ip_str(&ip, b, sizeof(b)), a->ups[a->e[i].up].name);
-		}
-	}
-	for (size_t i = 0; i < a->n_meta; i++) {
-		bool keep = false;
-
-		for (size_t j = 0; j < p->n && !keep; j++)
-			keep = !memcmp(&a->meta[i], &nm[j], sizeof(nm[j]));
-		if (!keep)
-			xlb_dp_vip_meta_del(a->dp, &a->meta[i]);
-	}
+	/* Stop answering before anything else changes. */
+	drop_entries(a, ne, n_ne);
+	drop_meta(a, nm, p->n);
 	free(a->e);
 	a->e = ne;
 	a->n_e = n_ne;
