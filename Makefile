@@ -33,7 +33,7 @@ CFLAGS   ?= -O2 -g
 XLB_DEFS ?=
 XCFLAGS  := $(CFLAGS) $(XLB_DEFS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	    -Wno-missing-field-initializers -D_GNU_SOURCE \
-	    -I. -Iinclude -Iuser -Ilib -I$(BUILD) -MMD -MP
+	    -I. -Iinclude -Iuser -I$(BUILD) -MMD -MP
 LDLIBS   := -lxdp -lbpf -lelf -lz -lyaml -lcjson -lcurl -lmicrohttpd -lcrypto -lm -lpthread
 BPF_CFLAGS = $(XLB_DEFS) -O2 -g --target=bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	    -Iinclude -Ibpf -I/usr/include/$(MULTIARCH) -MD -MP

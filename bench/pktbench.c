@@ -50,7 +50,7 @@
 
 #include <xlb/abi.h>
 #include "datapath.h"
-#include "log.h"
+#include "lib/log.h"
 #include "../selftests/lib/pkt.h"
 #include "benchutil.h"
 

@@ -11,7 +11,7 @@
 
 #include "agent.h"
 #include "lb/announce.h"
-#include "log.h"
+#include "lib/log.h"
 #include "serve/health.h"
 #include "serve/metrics.h"
 #include "sync.h"

@@ -19,7 +19,7 @@
 #include <xdp/libxdp.h>
 
 #include "attach.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* Our tc filter's identity on the clsact egress hook. */
 #define XLB_TC_HANDLE   0x786c

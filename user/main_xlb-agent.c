@@ -33,7 +33,7 @@
 #include "kube/source.h"
 #include "lb/announce.h"
 #include "lb/lbctl.h"
-#include "log.h"
+#include "lib/log.h"
 #include "serve/health.h"
 #include "serve/metrics.h"
 #include "sync.h"

@@ -20,7 +20,7 @@
 #include "agent.h"
 #include "kube/source.h"
 #include "lb/lease.h"
-#include "log.h"
+#include "lib/log.h"
 #include "ports.h"
 #include "serve/health.h"
 #include "sync.h"

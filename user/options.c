@@ -13,7 +13,7 @@
 #include <net/if.h>
 
 #include "agent.h"
-#include "log.h"
+#include "lib/log.h"
 #include "maglev.h"
 #include "serve/health.h"
 #include "serve/metrics.h"

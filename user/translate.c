@@ -2,7 +2,7 @@
 /*
  * translate: object cache -> desired datapath state (see translate.h).
  *
- * Follows kube-proxy as written down in K8S_SPEC §2-§4: which Services are
+ * Follows kube-proxy as written down in k8s-spec §2-§4: which Services are
  * proxied at all, which addresses are frontends, how EndpointSlices merge
  * into one endpoint set per service port, and which endpoints are chosen
  * (ready ones, else serving+terminating ones; for externalTrafficPolicy
@@ -173,7 +173,7 @@ static bool is_local(const struct tctx *t, const char *node)
 {
 	const char *me = t->opts->node_name;
 
-	/* K8S_SPEC §3: local iff nodeName equals this node's (non-empty)
+	/* k8s-spec §3: local iff nodeName equals this node's (non-empty)
 	 * name. */
 	return node && me && *me && !strcmp(node, me);
 }
@@ -182,7 +182,7 @@ static bool is_local(const struct tctx *t, const char *node)
 
 /*
  * The IP families the Service is proxied in: those of its cluster IPs
- * (K8S_SPEC §2: no clusterIP of a family, no rules in it). A Service not
+ * (k8s-spec §2: no clusterIP of a family, no rules in it). A Service not
  * allocated yet (a hand-written manifest in file mode has no clusterIP)
  * falls back to ipFamilies, then to IPv4.
  */
@@ -208,7 +208,7 @@ static int cmp_ip(const void *a, const void *b)
 }
 
 /*
- * K8S_SPEC §4.4: the health check counts distinct local endpoint IPs with
+ * k8s-spec §4.4: the health check counts distinct local endpoint IPs with
  * ready==true across all ports of the Service (terminating ones are not
  * counted even when traffic still goes to them).
  */
@@ -305,7 +305,7 @@ svc_note(struct tctx *t, enum k8s_severity sev, const struct k8s_object *so,
 }
 
 /*
- * loadBalancerSourceRanges (K8S_SPEC §4.6) of the Service's families, host
+ * loadBalancerSourceRanges (k8s-spec §4.6) of the Service's families, host
  * bits cleared, sorted, de-duplicated. Ranges of another family are
  * dropped, as kube-proxy drops them per family.
  */
@@ -352,7 +352,7 @@ static int port_source_ranges(const struct k8s_service *s, unsigned int fams,
 	return 0;
 }
 
-/* An empty list of a family means no firewall for it (K8S_SPEC §4.6). */
+/* An empty list of a family means no firewall for it (k8s-spec §4.6). */
 static bool has_ranges(const struct xlb_desired_svcport *sp, uint8_t family)
 {
 	for (size_t i = 0; i < sp->n_source_ranges; i++)
@@ -362,7 +362,7 @@ static bool has_ranges(const struct xlb_desired_svcport *sp, uint8_t family)
 }
 
 /*
- * Frontends of one service port (K8S_SPEC §2, §4.2, §4.8): the nodePort
+ * Frontends of one service port (k8s-spec §2, §4.2, §4.8): the nodePort
  * wildcard per family for NodePort/LoadBalancer; externalIPs on any type
  * (kube-proxy honours them on ClusterIP Services too); the ingress IPs of a
  * LoadBalancer unless ipMode is Proxy or the entry has only a hostname.
@@ -465,7 +465,7 @@ static int cmp_cand(const void *a, const void *b)
 		return r;
 	if (x->port != y->port)
 		return x->port < y->port ? -1 : 1;
-	/* K8S_SPEC §3: of two copies of one IP:port, the non-terminating
+	/* k8s-spec §3: of two copies of one IP:port, the non-terminating
 	 * one wins; otherwise the first (slice name order). */
 	if (x->terminating != y->terminating)
 		return x->terminating ? 1 : -1;
@@ -473,7 +473,7 @@ static int cmp_cand(const void *a, const void *b)
 }
 
 /*
- * K8S_SPEC §4.1 for one family: the ready endpoints, or when there is none
+ * k8s-spec §4.1 for one family: the ready endpoints, or when there is none
  * the serving+terminating ones (flagged terminating); over the local
  * endpoints only when local_only. Counts the choice into *count and, when
  * out is not NULL, appends it there.
@@ -514,7 +514,7 @@ static void select_endpoints(const struct tctx *t, const struct cand *c,
 /*
  * Backends of one service port: the union over the Service's slices of
  * the endpoints under the slice port with the same name and protocol
- * (never matched by number, K8S_SPEC §3); the slice port's number is the
+ * (never matched by number, k8s-spec §3); the slice port's number is the
  * target port, which is how a named targetPort resolves.
  */
 static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
@@ -573,7 +573,7 @@ static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
 			c[w++] = c[i];
 	n = w;
 
-	/* Per family (K8S_SPEC §4.1); c is sorted by family first. */
+	/* Per family (k8s-spec §4.1); c is sorted by family first. */
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		uint32_t cluster = 0, local = 0;
@@ -619,7 +619,7 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 	bool first_port = true;
 	int err;
 
-	/* K8S_SPEC §2: Services kube-proxy ignores entirely. */
+	/* k8s-spec §2: Services kube-proxy ignores entirely. */
 	if (s->type == K8S_SVC_EXTERNAL_NAME) {
 		svc_note(t, K8S_SEV_DEBUG, so, "type ExternalName: ignored");
 		return 0;
@@ -677,9 +677,9 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 		sp.port = p->port;
 		sp.proto = p->proto;
 		/* eTP applies to NodePort, externalIP and LB VIP traffic:
-		 * exactly the frontends xlb has (K8S_SPEC §2, §4.1). */
+		 * exactly the frontends xlb has (k8s-spec §2, §4.1). */
 		sp.etp_local = s->external_traffic_policy == K8S_TP_LOCAL;
-		/* Allocated only for LB + eTP Local (K8S_SPEC §2, §4.4). */
+		/* Allocated only for LB + eTP Local (k8s-spec §2, §4.4). */
 		if (s->type == K8S_SVC_LOAD_BALANCER && sp.etp_local)
 			sp.health_check_node_port = s->health_check_node_port;
 		sp.n_local_ready = local_ready;
@@ -820,7 +820,7 @@ int xlb_translate(const struct k8s_cache *c,
 		return err;
 	/* Keep the slices translate can use: IP slices that name their
 	 * Service and are not meant for another proxy (the Service's
-	 * labels are copied to its slices, K8S_SPEC §3). */
+	 * labels are copied to its slices, k8s-spec §3). */
 	for (size_t i = 0; i < t.n_slices; i++) {
 		const struct k8s_object *s = t.slices[i];
 

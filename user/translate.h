@@ -47,7 +47,7 @@ struct xlb_desired_frontend {
 				 * loadBalancerSourceRanges of this family:
 				 * only sources inside the svcport's
 				 * source_ranges of key.family may use it
-				 * (K8S_SPEC §4.6); never NodePorts or
+				 * (k8s-spec §4.6); never NodePorts or
 				 * externalIPs (unless the address is also an
 				 * ingress IP) */
 };
@@ -79,10 +79,10 @@ struct xlb_desired_svcport {
 	uint32_t total_ready_v4;
 	uint32_t total_ready_v6;
 	/* Distinct ready local endpoint IPs over all ports of the Service
-	 * (K8S_SPEC §4.4): the health check node port answers 200 iff > 0. */
+	 * (k8s-spec §4.4): the health check node port answers 200 iff > 0. */
 	uint32_t n_local_ready;
 	/* sessionAffinity ClientIP: seconds a client sticks to its backend
-	 * (K8S_SPEC §4.7); 0: no affinity. */
+	 * (k8s-spec §4.7); 0: no affinity. */
 	uint32_t affinity_timeout;
 	/* loadBalancerSourceRanges in the Service's families, host bits
 	 * cleared, sorted (xlb_cidr_cmp) and de-duplicated; used by the

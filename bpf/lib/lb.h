@@ -107,7 +107,7 @@ static __always_inline bool xlb_source_allowed(const struct xlb_svc *svc,
 /*
  * sessionAffinity ClientIP: the backend this client's last new connection
  * to the service went to, if that was within the timeout and the backend
- * still serves the service (K8S_SPEC 4.7). Using it refreshes it.
+ * still serves the service (k8s-spec §4.7). Using it refreshes it.
  */
 static __always_inline struct xlb_backend *
 xlb_affinity_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,

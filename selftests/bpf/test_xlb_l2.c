@@ -21,7 +21,7 @@
 
 #include <xlb/abi.h>
 #include "datapath.h"
-#include "log.h"
+#include "lib/log.h"
 #include "../lib/xtest.h"
 #include "../lib/pkt.h"
 #include "lib/util.h"

@@ -19,7 +19,7 @@
 #include <xlb/abi.h>
 #include "datapath.h"
 #include "k8s/cache.h"
-#include "log.h"
+#include "lib/log.h"
 #include "sync.h"
 #include "translate.h"
 #include "../lib/xtest.h"

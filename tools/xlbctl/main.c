@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "xlbctl.h"
 
 struct ctl ctl = { .pin_dir = XLB_PIN_DIR_DEFAULT };

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * discovery.k8s.io/v1 EndpointSlice: endpoints, their conditions and the
- * slice's ports (K8S_SPEC §3).
+ * slice's ports (k8s-spec §3).
  */
 
 #include <stdio.h>
@@ -19,7 +19,7 @@ static void parse_endpoint(struct pctx *p, knode *item, size_t i,
 	const char *v;
 	char path[80];
 
-	/* K8S_SPEC §3: ready nil -> true, serving nil -> true (as
+	/* k8s-spec §3: ready nil -> true, serving nil -> true (as
 	 * kube-proxy's endpointslicecache.go reads it), terminating nil ->
 	 * false. */
 	ep->ready = true;

@@ -2,7 +2,7 @@
 /*
  * Kubernetes objects as the agent sees them: v1 Service,
  * discovery.k8s.io/v1 EndpointSlice and xlb.io/v1alpha1 LoadBalancerIPPool,
- * with only the fields the datapath needs (K8S_SPEC §2, §3). k8s/parse.h
+ * with only the fields the datapath needs (k8s-spec §2, §3). k8s/parse.h
  * makes them from text or API responses, k8s/cache.h keeps them.
  *
  * Everything an object points to lives in the object's own arena and goes
@@ -135,7 +135,7 @@ struct k8s_endpoint {
 	struct k8s_ip *addrs;	/* addresses[]; only [0] is used */
 	size_t n_addrs;		/* 0 (or FQDN slice): endpoint ignored */
 	bool ready;		/* nil -> true */
-	bool serving;		/* nil -> true (K8S_SPEC §3, kube-proxy) */
+	bool serving;		/* nil -> true (k8s-spec §3, kube-proxy) */
 	bool terminating;	/* nil -> false */
 	const char *node_name;	/* NULL when absent */
 	const char *zone;	/* NULL when absent */

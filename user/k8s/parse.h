@@ -10,7 +10,7 @@
  * YAML documents separated by `---`, or any mix. Objects of other kinds are
  * skipped with a debug message.
  *
- * Only the fields the datapath needs are kept (K8S_SPEC §2, §3). Defaults
+ * Only the fields the datapath needs are kept (k8s-spec §2, §3). Defaults
  * the API server applies are applied here too, so a hand-written manifest
  * and a stored object mean the same thing. An object that fails validation
  * is rejected whole with an error "Kind namespace/name: reason (file:line)";

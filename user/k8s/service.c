@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * v1 Service: ports, cluster IPs and families, policies, affinity, source
- * ranges and the LoadBalancer request and status (K8S_SPEC §2).
+ * ranges and the LoadBalancer request and status (k8s-spec §2).
  */
 #include <stdio.h>
 #include <string.h>
@@ -243,7 +243,7 @@ static void parse_ip_families(struct pctx *p, knode *spec)
 					 i, v);
 		s->ip_families[s->n_ip_families++] = fam;
 	}
-	/* clusterIPs[i] belongs to ipFamilies[i] (K8S_SPEC §2). */
+	/* clusterIPs[i] belongs to ipFamilies[i] (k8s-spec §2). */
 	for (size_t i = 0; i < s->n_ip_families && i < s->n_cluster_ips; i++)
 		if (s->ip_families[i] != s->cluster_ips[i].family)
 			k8s_oerr(p, seq, "spec.clusterIPs[%zu]: family does not match spec.ipFamilies[%zu]",

@@ -133,7 +133,7 @@ bool k8s_parse_cidr(const char *s, struct k8s_cidr *c)
 	long len;
 	size_t n;
 
-	/* K8S_SPEC §2: whitespace may surround the ranges. */
+	/* k8s-spec §2: whitespace may surround the ranges. */
 	while (isspace((unsigned char)*s))
 		s++;
 	n = strlen(s);
@@ -546,7 +546,7 @@ enum proto_res k8s_get_proto(struct pctx *p, knode *parent,
 {
 	const char *s = k8s_get_str(p, parent, "protocol", path);
 
-	*proto = IPPROTO_TCP;	/* default (K8S_SPEC §2, §3) */
+	*proto = IPPROTO_TCP;	/* default (k8s-spec §2, §3) */
 	if (!s || !strcmp(s, "TCP"))
 		return PROTO_OK;
 	if (!strcmp(s, "UDP")) {

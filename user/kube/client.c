@@ -16,7 +16,7 @@
 #include <yaml.h>
 
 #include "kube/client.h"
-#include "log.h"
+#include "lib/log.h"
 
 #define TOKEN_MAX_AGE_S 60
 #define TOKEN_MAX	16384

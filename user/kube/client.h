@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * kube_client: how to reach the Kubernetes API server (K8S_SPEC §1.1-1.3)
+ * kube_client: how to reach the Kubernetes API server (k8s-spec §1.1-1.3)
  * and plain HTTPS GETs against it through libcurl.
  *
  * A kube_config says where the server is and how to prove who we are:

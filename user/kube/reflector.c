@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "kube/reflector.h"
 
 #define LINE_MAX_DEFAULT (64u << 20)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * reflector: keep a local copy of one kind of Kubernetes object up to date
- * the way client-go's Reflector does (K8S_SPEC §1.5-1.9).
+ * the way client-go's Reflector does (k8s-spec §1.5-1.9).
  *
  *   LIST (limit=500, resourceVersion=0 the first time) -> replace
  *   WATCH from the list's resourceVersion, bookmarks on, timeoutSeconds
@@ -109,7 +109,7 @@ uint32_t kube_backoff_next(struct kube_backoff *b, uint64_t now_ms, double jitte
 /*
  * Split a LIST response ({"kind":"...List","metadata":{...},"items":[...]})
  * into its items while it arrives, so that a LIST of any size costs the
- * largest item, not the whole body and its cJSON tree (K8S_SPEC §1.5: the
+ * largest item, not the whole body and its cJSON tree (k8s-spec §1.5: the
  * watch cache answers resourceVersion=0 in one page, whatever the limit).
  * Each complete item is handed to @fn as text (NUL-terminated); everything
  * else is kept with "items":[] and parsed by kube_items_finish().

@@ -17,7 +17,7 @@
 #include "k8s/cache.h"
 #include "k8s/node.h"
 #include "kube/source.h"
-#include "log.h"
+#include "lib/log.h"
 #include "kube/reflector.h"
 
 struct kube_source;
@@ -366,7 +366,7 @@ struct kube_source *kube_source_new(struct kube_client *kc, const char *node_nam
 	if (!s->node_name || !s->cache || s->efd < 0)
 		goto fail;
 	pthread_mutex_init(&s->lock, NULL);
-	/* Eligible until a Node event says otherwise (K8S_SPEC §4.4). */
+	/* Eligible until a Node event says otherwise (k8s-spec §4.4). */
 	s->node.eligible = true;
 	s->kc = kc;
 	kube_client_set_stop(kc, &s->stop);

@@ -26,7 +26,7 @@
 #include "kube/client.h"
 #include "translate.h"
 
-/* kube-proxy's informer selector (K8S_SPEC §1.4), URL-encoded. */
+/* kube-proxy's informer selector (k8s-spec §1.4), URL-encoded. */
 #define KUBE_PROXY_SELECTOR \
 	"labelSelector=%21service.kubernetes.io%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name"
 

@@ -22,7 +22,7 @@
 
 #include "lb/announce.h"
 #include "lb/ipam.h"
-#include "log.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 /* ---- the plan --------------------------------------------------------- */
@@ -83,7 +83,7 @@ static bool ready_on(const struct k8s_object *const *slices, size_t n_slices,
 	return false;
 }
 
-/* kube-proxy's hasEndpoints (K8S_SPEC §4.1): somewhere, an endpoint that
+/* kube-proxy's hasEndpoints (k8s-spec §4.1): somewhere, an endpoint that
  * is ready, or serving while terminating. */
 static bool usable_anywhere(const struct k8s_object *const *slices, size_t n_slices,
 			    const struct k8s_object *svc)

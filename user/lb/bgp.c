@@ -11,7 +11,7 @@
 #include <linux/rtnetlink.h>
 
 #include "lb/bgp.h"
-#include "log.h"
+#include "lib/log.h"
 
 struct xlb_bgp {
 	int fd;

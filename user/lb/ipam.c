@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "lb/ipam.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* Addresses tried per block before it counts as full: IPv6 blocks can be
  * 2^64 wide and a pool is searched lowest address first. */

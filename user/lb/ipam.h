@@ -16,7 +16,7 @@
  * (xlb.io/allow-shared-ip or metallb.io/allow-shared-ip), disjoint
  * (protocol, port) sets and the same backend key (ETP Local Services must
  * have identical selectors; Cluster ones share freely) — MetalLB's rules,
- * K8S_SPEC §5.1.
+ * k8s-spec §5.1.
  */
 #ifndef XLB_IPAM_H
 #define XLB_IPAM_H

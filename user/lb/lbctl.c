@@ -12,7 +12,7 @@
 
 #include "lb/ipam.h"
 #include "lb/lbctl.h"
-#include "log.h"
+#include "lib/log.h"
 
 /* One write the controller decided under the cache lock, done after it. */
 struct write {

@@ -15,7 +15,7 @@
 #include <cjson/cJSON.h>
 
 #include "lb/lease.h"
-#include "log.h"
+#include "lib/log.h"
 #include "kube/reflector.h"
 
 #define MAX_NODES 4096

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * lease: coordination.k8s.io/v1 Leases for the agents (K8S_SPEC §5.3).
+ * lease: coordination.k8s.io/v1 Leases for the agents (k8s-spec §5.3).
  *
  * Two uses, one thread:
  *  - liveness: every agent holds the Lease "xlb-node-<node>" (label

@@ -16,7 +16,7 @@
 #include <microhttpd.h>
 
 #include "serve/health.h"
-#include "log.h"
+#include "lib/log.h"
 #include "lib/util.h"
 
 #define HC_MAX_ADDRS 16

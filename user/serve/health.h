@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * health: kube-proxy compatible health endpoints (K8S_SPEC §4.4), served
+ * health: kube-proxy compatible health endpoints (k8s-spec §4.4), served
  * by libmicrohttpd in its own threads.
  *
  *  - /healthz and /livez on --healthz-bind-address (default

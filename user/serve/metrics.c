@@ -16,7 +16,7 @@
 
 #include "lb/announce.h"
 #include "serve/health.h"
-#include "log.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "serve/metrics.h"
 #include "kube/reflector.h"

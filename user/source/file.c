@@ -19,7 +19,7 @@
 #include "k8s/cache.h"
 #include "lb/announce.h"
 #include "lb/ipam.h"
-#include "log.h"
+#include "lib/log.h"
 #include "serve/metrics.h"
 #include "translate.h"
 

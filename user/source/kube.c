@@ -21,7 +21,7 @@
 #include "lb/announce.h"
 #include "lb/lbctl.h"
 #include "lb/lease.h"
-#include "log.h"
+#include "lib/log.h"
 #include "serve/metrics.h"
 
 struct bgp_ctx {
