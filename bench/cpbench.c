@@ -44,8 +44,8 @@ static double pct(double *v, int n, double p)
 static void jpct(FILE *j, const char *name, double *v, int n, bool last)
 {
 	qsort(v, n, sizeof(*v), cmp_d);
-	fprintf(j, "\"%s\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"min\": %.3f}%s",
-		name, pct(v, n, 0.5), pct(v, n, 0.99), v[n - 1], v[0], last ? "" : ", ");
+	fprintf(j, "\"%s\": {\"p50\": %.3f, \"p99\": %.3f, \"max\": %.3f, \"min\": %.3f}%s", name,
+		pct(v, n, 0.5), pct(v, n, 0.99), v[n - 1], v[0], last ? "" : ", ");
 }
 
 static long rss_kib(void)
@@ -65,19 +65,20 @@ static long rss_kib(void)
 
 /* The slice of service @i with endpoint 0 at @ep0 and the others as
  * svcgen.py writes them. */
-static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int neps,
-			 const char *ep0)
+static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int neps, const char *ep0)
 {
-	size_t n = snprintf(buf, cap,
+	size_t n = snprintf(
+		buf, cap,
 		"apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\naddressType: IPv4\n"
 		"metadata:\n  name: s%05u-abcde\n  namespace: bench\n  labels:\n"
 		"    kubernetes.io/service-name: s%05u\n"
 		"    endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io\n"
-		"ports:\n- name: p\n  port: 8080\n  protocol: TCP\nendpoints:\n", i, i);
+		"ports:\n- name: p\n  port: 8080\n  protocol: TCP\nendpoints:\n",
+		i, i);
 
 	for (unsigned int k = 0; k < neps && n < cap; k++) {
 		char a[32];
-		__u32 base = 0x0a400000u + i * 16 + 1 + k;	/* 10.64/10 */
+		__u32 base = 0x0a400000u + i * 16 + 1 + k; /* 10.64/10 */
 
 		if (k == 0 && ep0) {
 			snprintf(a, sizeof(a), "%s", ep0);
@@ -88,7 +89,8 @@ static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int nep
 		}
 		n += snprintf(buf + n, cap - n,
 			      "- addresses:\n  - %s\n  conditions:\n    ready: true\n"
-			      "    serving: true\n    terminating: false\n  nodeName: node2\n", a);
+			      "    serving: true\n    terminating: false\n  nodeName: node2\n",
+			      a);
 	}
 	return n;
 }
@@ -96,7 +98,7 @@ static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int nep
 int main(int argc, char **argv)
 {
 	const char *file = NULL, *out = NULL;
-	unsigned int changes = 100, maglev_min = 251, neps = 10;	/* the agent's defaults */
+	unsigned int changes = 100, maglev_min = 251, neps = 10; /* the agent's defaults */
 	struct xlb_dp_opts dpo = { .cfg = XLB_CFG_DEFAULT };
 	struct xlb_translate_opts to = { .node_name = "node1" };
 	struct k8s_errors errs = K8S_ERRORS_INIT;
@@ -114,13 +116,24 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "f:n:m:o:e:")) != -1) {
 		switch (opt) {
-		case 'f': file = optarg; break;
-		case 'n': changes = atoi(optarg); break;
-		case 'm': maglev_min = atoi(optarg); break;
-		case 'e': neps = atoi(optarg); break;
-		case 'o': out = optarg; break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'n':
+			changes = atoi(optarg);
+			break;
+		case 'm':
+			maglev_min = atoi(optarg);
+			break;
+		case 'e':
+			neps = atoi(optarg);
+			break;
+		case 'o':
+			out = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: cpbench -f FILE [-n changes] [-m maglev_min] "
+			fprintf(stderr,
+				"usage: cpbench -f FILE [-n changes] [-m maglev_min] "
 				"[-e endpoints] [-o out.json]\n");
 			return 2;
 		}
@@ -175,9 +188,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cpbench: sync: %s, %u errors\n", strerror(-err), st.errors);
 		return 1;
 	}
-	fprintf(stderr, "cpbench: %u services cold: load %.0f ms, translate %.0f ms, "
-		"sync %.0f ms (%u tables); datapath load %.0f ms\n", nsvc, t_load, t_tr,
-		t_sync, st.tables_built, t_dp);
+	fprintf(stderr,
+		"cpbench: %u services cold: load %.0f ms, translate %.0f ms, "
+		"sync %.0f ms (%u tables); datapath load %.0f ms\n",
+		nsvc, t_load, t_tr, t_sync, st.tables_built, t_dp);
 
 	tot = calloc(changes, sizeof(double));
 	tr = calloc(changes, sizeof(double));
@@ -191,8 +205,8 @@ int main(int argc, char **argv)
 		double a, b, e;
 
 		/* a new address for endpoint 0 of service i */
-		snprintf(ep0, sizeof(ep0), "10.%u.%u.%u", 200 + k / 65536 % 50,
-			 k / 256 % 256, k % 256 + 0);
+		snprintf(ep0, sizeof(ep0), "10.%u.%u.%u", 200 + k / 65536 % 50, k / 256 % 256,
+			 k % 256 + 0);
 		len = slice_yaml(buf, sizeof(buf), i, neps, ep0);
 		a = xlb_mono_ns() / 1e6;
 		if (k8s_parse_buf(buf, len, "change", &l, &errs) || errs.n_errors ||
@@ -209,8 +223,9 @@ int main(int argc, char **argv)
 		k8s_object_list_free(&l);
 		k8s_errors_free(&errs);
 		if (err || st.backends_added != 1 || st.tables_built != 1) {
-			fprintf(stderr, "cpbench: change %u: err %d, %u backends added, %u tables\n",
-				k, err, st.backends_added, st.tables_built);
+			fprintf(stderr,
+				"cpbench: change %u: err %d, %u backends added, %u tables\n", k,
+				err, st.backends_added, st.tables_built);
 			return 1;
 		}
 		tot[k] = e - a;
@@ -219,12 +234,13 @@ int main(int argc, char **argv)
 	}
 	if (out && !(j = fopen(out, "w")))
 		return 1;
-	fprintf(j, "{\"services\": %u, \"endpoints_per_service\": %u, \"maglev_min\": %u, "
+	fprintf(j,
+		"{\"services\": %u, \"endpoints_per_service\": %u, \"maglev_min\": %u, "
 		"\"cold_ms\": {\"load_file\": %.1f, \"translate\": %.1f, \"sync\": %.1f, "
 		"\"total\": %.1f, \"datapath_load\": %.1f}, \"rss_kib_before\": %ld, "
 		"\"rss_kib_after_cold\": %ld, \"changes\": %u, \"change_ms\": {",
-		nsvc, neps, maglev_min, t_load, t_tr, t_sync, t_load + t_tr + t_sync, t_dp,
-		rss0, rss1, changes);
+		nsvc, neps, maglev_min, t_load, t_tr, t_sync, t_load + t_tr + t_sync, t_dp, rss0,
+		rss1, changes);
 	jpct(j, "total", tot, changes, false);
 	jpct(j, "parse_translate", tr, changes, false);
 	jpct(j, "sync", sy, changes, true);

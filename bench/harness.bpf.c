@@ -117,7 +117,7 @@ int tc_restore(struct __sk_buff *skb)
 
 	f = bpf_map_lookup_elem(&frame, &k);
 	if (!f || bpf_skb_store_bytes(skb, 0, f, FRAME, 0))
-		return 2;	/* TC_ACT_SHOT */
+		return 2; /* TC_ACT_SHOT */
 	bpf_tail_call(skb, &tc_target, 0);
 	return 2;
 }

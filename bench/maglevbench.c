@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 		for (size_t b = 0; b < 2; b++) {
 			unsigned int n = ns[b], m = a < 2 ? ms[a] : maglev_pick_size(n, 0);
 			struct maglev_backend *be = calloc(n, sizeof(*be));
-			char (*keys)[32] = calloc(n, sizeof(*keys));
+			char(*keys)[32] = calloc(n, sizeof(*keys));
 			uint32_t *t = calloc(m, sizeof(*t)), *t2 = calloc(m, sizeof(*t2));
 			unsigned int *cnt = calloc(n + 1, sizeof(*cnt)), mx = 0, mn = ~0u;
 			double times[32], dsum = 0, dmax = 0;
@@ -108,16 +108,18 @@ int main(int argc, char **argv)
 					dmax = d;
 			}
 			qsort(times, runs, sizeof(double), cmp_d);
-			fprintf(j, "%s{\"m\": %u, \"backends\": %u, \"build_ms\": {\"median\": %.3f, "
+			fprintf(j,
+				"%s{\"m\": %u, \"backends\": %u, \"build_ms\": {\"median\": %.3f, "
 				"\"min\": %.3f, \"max\": %.3f}, \"max_entries\": %u, \"min_entries\": %u, "
 				"\"disruption_mean\": %.3f, \"disruption_max\": %.3f, \"leaves_tried\": %u, "
 				"\"picked\": %s}",
 				first ? "" : ", ", m, n, times[runs / 2], times[0], times[runs - 1],
 				mx, mn, dsum / leaves, dmax, leaves, a == 2 ? "true" : "false");
 			first = 0;
-			fprintf(stderr, "maglev M=%u n=%u: build %.2f ms, entries %u..%u, "
-				"disruption mean %.3f max %.3f\n", m, n, times[runs / 2], mn, mx,
-				dsum / leaves, dmax);
+			fprintf(stderr,
+				"maglev M=%u n=%u: build %.2f ms, entries %u..%u, "
+				"disruption mean %.3f max %.3f\n",
+				m, n, times[runs / 2], mn, mx, dsum / leaves, dmax);
 			free(be);
 			free(keys);
 			free(t);

@@ -54,9 +54,9 @@
 #include "../selftests/lib/pkt.h"
 #include "benchutil.h"
 
-#define FRAME 64
+#define FRAME	 64
 #define MAX_RUNS 32
-#define TBL_M 251
+#define TBL_M	 251
 
 static int if_xn0, if_xn1;
 static __u8 mac_xn0[6], mac_xn1[6];
@@ -71,7 +71,7 @@ static FILE *jout;
 
 struct stat3 {
 	double med, min, max;
-	bool ok;		/* every run counted the expected reason */
+	bool ok; /* every run counted the expected reason */
 };
 
 static struct stat3 summarize(const double *v, unsigned int n, bool ok)
@@ -150,14 +150,14 @@ static int progs_load(struct bench_progs *b)
 }
 
 /* One test_run; *dur gets the kernel's mean ns per repeat. */
-static int run_xdp(int fd, const __u8 *in, size_t len, int ifindex, __u32 repeat,
-		   __u32 *retval, __u32 *dur)
+static int run_xdp(int fd, const __u8 *in, size_t len, int ifindex, __u32 repeat, __u32 *retval,
+		   __u32 *dur)
 {
 	__u8 out[PKT_MAX];
 	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = out, .data_size_out = sizeof(out),
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(fd, &o))
 		return -errno;
@@ -166,12 +166,11 @@ static int run_xdp(int fd, const __u8 *in, size_t len, int ifindex, __u32 repeat
 	return 0;
 }
 
-static int run_tc(int fd, const __u8 *in, size_t len, __u32 repeat, __u32 *retval,
-		  __u32 *dur)
+static int run_tc(int fd, const __u8 *in, size_t len, __u32 repeat, __u32 *retval, __u32 *dur)
 {
 	__u8 out[PKT_MAX];
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = out, .data_size_out = sizeof(out), .repeat = repeat);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = repeat);
 
 	if (bpf_prog_test_run_opts(fd, &o))
 		return -errno;
@@ -200,17 +199,27 @@ static __u32 A_NODE, A_NODE1, A_CLIENT, A_LOCAL, A_REMOTE;
 enum { BE_LOCAL = 1, BE_REMOTE = 2, BE_FILL = 100 };
 enum { SVC_NP_LOCAL = 0, SVC_NP_REMOTE = 1, SVC_VIP0 = 2 };
 
-static __u32 vip_addr(__u32 i) { return htonl(0xac100000u + i); }	/* 172.16/12 */
-static __u32 fill_be_addr(__u32 i) { return htonl(0x0a800000u + i); }	/* 10.128/9 */
-
-static void svc_with_table(struct xlb_dp *dp, __u8 scope, __u32 addr, __u16 port,
-			   __u32 svc_id, __u32 be_id, __u32 *table)
+static __u32 vip_addr(__u32 i)
 {
-	struct xlb_svc_key k = { .addr.v4 = addr, .port = htons(port),
-				 .proto = IPPROTO_TCP, .family = XLB_AF_INET,
+	return htonl(0xac100000u + i);
+} /* 172.16/12 */
+static __u32 fill_be_addr(__u32 i)
+{
+	return htonl(0x0a800000u + i);
+} /* 10.128/9 */
+
+static void svc_with_table(struct xlb_dp *dp, __u8 scope, __u32 addr, __u16 port, __u32 svc_id,
+			   __u32 be_id, __u32 *table)
+{
+	struct xlb_svc_key k = { .addr.v4 = addr,
+				 .port = htons(port),
+				 .proto = IPPROTO_TCP,
+				 .family = XLB_AF_INET,
 				 .scope = scope };
-	struct xlb_svc v = { .svc_id = svc_id, .table_id = svc_id,
-			     .maglev_size = TBL_M, .backend_count = 1,
+	struct xlb_svc v = { .svc_id = svc_id,
+			     .table_id = svc_id,
+			     .maglev_size = TBL_M,
+			     .backend_count = 1,
 			     .total_count = 1 };
 
 	for (int i = 0; i < TBL_M; i++)
@@ -221,16 +230,19 @@ static void svc_with_table(struct xlb_dp *dp, __u8 scope, __u32 addr, __u16 port
 
 static struct xlb_dp *dp_setup(unsigned int nsvc)
 {
-	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = opt_max_ct,
-				 .max_services = 131072, .max_tables = 131072,
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT,
+				 .max_ct = opt_max_ct,
+				 .max_services = 131072,
+				 .max_tables = 131072,
 				 .max_backends = 262144 };
 	struct xlb_addr_key na = { .addr.v4 = A_NODE, .family = XLB_AF_INET };
 	struct xlb_addr_key na1 = { .addr.v4 = A_NODE1, .family = XLB_AF_INET };
 	struct xlb_iface i0 = { .snat4.v4 = A_NODE }, i1 = { .snat4.v4 = A_NODE1 };
-	struct xlb_backend bl = { .addr.v4 = A_LOCAL, .port = htons(8080),
-				  .family = XLB_AF_INET, .flags = XLB_BE_F_LOCAL };
-	struct xlb_backend br = { .addr.v4 = A_REMOTE, .port = htons(8080),
-				  .family = XLB_AF_INET };
+	struct xlb_backend bl = { .addr.v4 = A_LOCAL,
+				  .port = htons(8080),
+				  .family = XLB_AF_INET,
+				  .flags = XLB_BE_F_LOCAL };
+	struct xlb_backend br = { .addr.v4 = A_REMOTE, .port = htons(8080), .family = XLB_AF_INET };
 	__u32 table[TBL_M];
 	struct xlb_dp *dp;
 
@@ -252,12 +264,14 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 	svc_with_table(dp, XLB_SCOPE_NODEPORT, 0, 30081, SVC_NP_REMOTE, BE_REMOTE, table);
 	/* The services the new flows go to: VIP i:80 -> its own local Pod. */
 	for (__u32 i = 0; i < nsvc; i++) {
-		struct xlb_backend b = { .addr.v4 = fill_be_addr(i), .port = htons(8080),
-					 .family = XLB_AF_INET, .flags = XLB_BE_F_LOCAL };
+		struct xlb_backend b = { .addr.v4 = fill_be_addr(i),
+					 .port = htons(8080),
+					 .family = XLB_AF_INET,
+					 .flags = XLB_BE_F_LOCAL };
 
 		xlb_dp_backend_set(dp, BE_FILL + i, &b);
-		svc_with_table(dp, XLB_SCOPE_VIP, vip_addr(i), 80, SVC_VIP0 + i,
-			       BE_FILL + i, table);
+		svc_with_table(dp, XLB_SCOPE_VIP, vip_addr(i), 80, SVC_VIP0 + i, BE_FILL + i,
+			       table);
 	}
 	return dp;
 }
@@ -277,8 +291,8 @@ static void ct_clear(struct xlb_dp *dp)
 		int err;
 
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
-		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out,
-						      keys, vals, &count, &bo);
+		err = bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, vals,
+						      &count, &bo);
 		first = false;
 		if (err && errno != ENOENT) {
 			/* fall back to one by one */
@@ -290,17 +304,21 @@ static void ct_clear(struct xlb_dp *dp)
 			}
 			return;
 		}
-		if (err)	/* ENOENT: done */
+		if (err) /* ENOENT: done */
 			return;
 		in = out;
 	}
 }
 
-static size_t frame_tcp(__u8 *buf, __u32 saddr, __u16 sport, __u32 daddr, __u16 dport,
-			__u8 flags, bool from_pod_side)
+static size_t frame_tcp(__u8 *buf, __u32 saddr, __u16 sport, __u32 daddr, __u16 dport, __u8 flags,
+			bool from_pod_side)
 {
-	struct pkt_spec s = { .saddr = saddr, .daddr = daddr, .sport = sport,
-			      .dport = dport, .proto = IPPROTO_TCP, .tcp_flags = flags,
+	struct pkt_spec s = { .saddr = saddr,
+			      .daddr = daddr,
+			      .sport = sport,
+			      .dport = dport,
+			      .proto = IPPROTO_TCP,
+			      .tcp_flags = flags,
 			      .payload = FRAME - 14 - 20 - 20 };
 
 	memcpy(s.smac, from_pod_side ? pkt_mac_gw1 : pkt_mac_client, 6);
@@ -311,9 +329,18 @@ static size_t frame_tcp(__u8 *buf, __u32 saddr, __u16 sport, __u32 daddr, __u16 
 /* ------------------------------------------------------------ scenarios */
 
 enum rep_case {
-	RC_NOOP_DIRECT, RC_SWAP_DIRECT, RC_H_NOOP, RC_H_SWAP,
-	RC_HIT_LOCAL, RC_HIT_REMOTE, RC_REPLY_SNAT, RC_PASS,
-	RC_TC_NOOP_DIRECT, RC_H_TC_NOOP, RC_TC_REPLY_LOCAL, RC_TC_PASS,
+	RC_NOOP_DIRECT,
+	RC_SWAP_DIRECT,
+	RC_H_NOOP,
+	RC_H_SWAP,
+	RC_HIT_LOCAL,
+	RC_HIT_REMOTE,
+	RC_REPLY_SNAT,
+	RC_PASS,
+	RC_TC_NOOP_DIRECT,
+	RC_H_TC_NOOP,
+	RC_TC_REPLY_LOCAL,
+	RC_TC_PASS,
 	RC_HIT_LOCAL_MON,
 	RC_MAX,
 };
@@ -336,13 +363,17 @@ static const char *const rep_names[RC_MAX] = {
 
 enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_MAX };
 static const char *const call_names[CC_MAX] = {
-	[CC_NOOP] = "noop", [CC_NEW] = "new_flow", [CC_FIRST_ACK] = "first_ack",
+	[CC_NOOP] = "noop",
+	[CC_NEW] = "new_flow",
+	[CC_FIRST_ACK] = "first_ack",
 	[CC_HIT] = "hit",
 };
 
 enum warm_case { WC_NOOP, WC_NEW, WC_FIRST_ACK, WC_HIT, WC_MAX };
 static const char *const warm_names[WC_MAX] = {
-	[WC_NOOP] = "harness_noop", [WC_NEW] = "new_flow", [WC_FIRST_ACK] = "first_ack",
+	[WC_NOOP] = "harness_noop",
+	[WC_NEW] = "new_flow",
+	[WC_FIRST_ACK] = "first_ack",
 	[WC_HIT] = "hit",
 };
 
@@ -359,9 +390,8 @@ struct scale_res {
 
 /* Run @target through the harness (or directly when @direct) @opt_repeat
  * times on @frame; check that @reason (if >= 0) was counted each time. */
-static double rep_one(struct bench_progs *b, struct xlb_dp *dp, int target, bool tc,
-		      bool direct, const __u8 *frame, int ifindex, int reason,
-		      int want_ret, bool *ok)
+static double rep_one(struct bench_progs *b, struct xlb_dp *dp, int target, bool tc, bool direct,
+		      const __u8 *frame, int ifindex, int reason, int want_ret, bool *ok)
 {
 	__u32 k = 0, ret = 0, dur = 0;
 	__u64 before = reason >= 0 ? reason_sum(dp, reason) : 0;
@@ -372,16 +402,15 @@ static double rep_one(struct bench_progs *b, struct xlb_dp *dp, int target, bool
 
 		memcpy(val, frame, FRAME);
 		if (bpf_map_update_elem(b->frame_map, &k, val, BPF_ANY) ||
-		    bpf_map_update_elem(tc ? b->tc_target : b->xdp_target, &k, &target,
-					BPF_ANY)) {
+		    bpf_map_update_elem(tc ? b->tc_target : b->xdp_target, &k, &target, BPF_ANY)) {
 			fprintf(stderr, "pktbench: harness setup: %s\n", strerror(errno));
 			*ok = false;
 			return 0;
 		}
 		target = tc ? b->tc_restore : b->xdp_restore;
 	}
-	err = tc ? run_tc(target, frame, FRAME, opt_repeat, &ret, &dur)
-		 : run_xdp(target, frame, FRAME, ifindex, opt_repeat, &ret, &dur);
+	err = tc ? run_tc(target, frame, FRAME, opt_repeat, &ret, &dur) :
+		   run_xdp(target, frame, FRAME, ifindex, opt_repeat, &ret, &dur);
 	if (err) {
 		fprintf(stderr, "pktbench: test_run: %s\n", strerror(-err));
 		*ok = false;
@@ -394,12 +423,18 @@ static double rep_one(struct bench_progs *b, struct xlb_dp *dp, int target, bool
 	return dur;
 }
 
-static __u32 flow_saddr(__u32 i) { return htonl(0xc6120000u + (i >> 14)); } /* 198.18/15 */
-static __u16 flow_sport(__u32 i) { return 1024 + (i & 16383); }
+static __u32 flow_saddr(__u32 i)
+{
+	return htonl(0xc6120000u + (i >> 14));
+} /* 198.18/15 */
+static __u16 flow_sport(__u32 i)
+{
+	return 1024 + (i & 16383);
+}
 
 /* Mean per-call duration over all flows. */
-static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags,
-			int reason, int want_ret, bool *ok)
+static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags, int reason,
+			int want_ret, bool *ok)
 {
 	__u8 buf[PKT_MAX];
 	__u64 sum = 0, before = reason >= 0 ? reason_sum(dp, reason) : 0;
@@ -407,8 +442,8 @@ static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags
 
 	for (__u32 i = 0; i < opt_flows; i++) {
 		__u32 ret, dur;
-		size_t len = frame_tcp(buf, flow_saddr(i), flow_sport(i), vip_addr(i % nsvc),
-				       80, flags, false);
+		size_t len = frame_tcp(buf, flow_saddr(i), flow_sport(i), vip_addr(i % nsvc), 80,
+				       flags, false);
 
 		if (run_xdp(fd, buf, len, if_xn0, 1, &ret, &dur)) {
 			*ok = false;
@@ -427,10 +462,12 @@ static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags
 
 /* One test_run of opt_flows repeats through the xdp_flows harness: run i
  * is flow i (see harness.bpf.c), code warm. */
-static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target,
-			unsigned int nsvc, __u8 flags, int reason, int want_ret, bool *ok)
+static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target, unsigned int nsvc,
+			__u8 flags, int reason, int want_ret, bool *ok)
 {
-	struct { __u32 next, nflows, nsvc, pad; } cfg = { 0, opt_flows, nsvc, 0 };
+	struct {
+		__u32 next, nflows, nsvc, pad;
+	} cfg = { 0, opt_flows, nsvc, 0 };
 	__u8 buf[PKT_MAX];
 	__u64 before = reason >= 0 ? reason_sum(dp, reason) : 0;
 	__u32 k = 0, ret, dur;
@@ -444,16 +481,14 @@ static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target,
 		*ok = false;
 		return 0;
 	}
-	if ((int)ret != want_ret ||
-	    (reason >= 0 && reason_sum(dp, reason) - before != opt_flows))
+	if ((int)ret != want_ret || (reason >= 0 && reason_sum(dp, reason) - before != opt_flows))
 		*ok = false;
 	return dur;
 }
 
 static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_res *r)
 {
-	__u8 f_hit[PKT_MAX], f_rem[PKT_MAX], f_reply[PKT_MAX], f_pass[PKT_MAX],
-		f_tcreply[PKT_MAX];
+	__u8 f_hit[PKT_MAX], f_rem[PKT_MAX], f_reply[PKT_MAX], f_pass[PKT_MAX], f_tcreply[PKT_MAX];
 	double t0 = xlb_mono_ns() / 1e9;
 	struct xlb_dp *dp = dp_setup(nsvc);
 	int xlb, tc;
@@ -479,9 +514,12 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 
 	for (unsigned int run = 0; run < opt_runs; run++) {
 		__u32 ret, dur;
-		struct xlb_ct_key k = { .saddr.v4 = A_CLIENT, .daddr.v4 = A_NODE,
-					.sport = htons(40001), .dport = htons(30081),
-					.proto = IPPROTO_TCP, .family = XLB_AF_INET };
+		struct xlb_ct_key k = { .saddr.v4 = A_CLIENT,
+					.daddr.v4 = A_NODE,
+					.sport = htons(40001),
+					.dport = htons(30081),
+					.proto = IPPROTO_TCP,
+					.family = XLB_AF_INET };
 		struct xlb_ct fwd;
 
 		/* Establish the two flows the repeat cases hit. */
@@ -495,15 +533,16 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 		frame_tcp(f_reply, A_REMOTE, 8080, A_NODE1, ntohs(fwd.nat_sport), TH_ACK, true);
 
 		r->rep[RC_NOOP_DIRECT][run] = rep_one(b, dp, b->noop, false, true, f_hit, if_xn0,
-			-1, XDP_PASS, &r->rep_ok[RC_NOOP_DIRECT]);
+						      -1, XDP_PASS, &r->rep_ok[RC_NOOP_DIRECT]);
 		r->rep[RC_SWAP_DIRECT][run] = rep_one(b, dp, b->swap, false, true, f_hit, if_xn0,
-			-1, XDP_TX, &r->rep_ok[RC_SWAP_DIRECT]);
-		r->rep[RC_H_NOOP][run] = rep_one(b, dp, b->noop, false, false, f_hit, if_xn0,
-			-1, XDP_PASS, &r->rep_ok[RC_H_NOOP]);
-		r->rep[RC_H_SWAP][run] = rep_one(b, dp, b->swap, false, false, f_hit, if_xn0,
-			-1, XDP_TX, &r->rep_ok[RC_H_SWAP]);
+						      -1, XDP_TX, &r->rep_ok[RC_SWAP_DIRECT]);
+		r->rep[RC_H_NOOP][run] = rep_one(b, dp, b->noop, false, false, f_hit, if_xn0, -1,
+						 XDP_PASS, &r->rep_ok[RC_H_NOOP]);
+		r->rep[RC_H_SWAP][run] = rep_one(b, dp, b->swap, false, false, f_hit, if_xn0, -1,
+						 XDP_TX, &r->rep_ok[RC_H_SWAP]);
 		r->rep[RC_HIT_LOCAL][run] = rep_one(b, dp, xlb, false, false, f_hit, if_xn0,
-			XLB_R_FWD_LOCAL, XDP_PASS, &r->rep_ok[RC_HIT_LOCAL]);
+						    XLB_R_FWD_LOCAL, XDP_PASS,
+						    &r->rep_ok[RC_HIT_LOCAL]);
 		/* The same hit while `xlbctl monitor` listens (its default:
 		 * drops and rejects), interleaved with the plain one so both
 		 * see the same machine. */
@@ -516,33 +555,39 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 					on.reason_mask |= 1ull << rr;
 			xlb_dp_monitor_set(dp, &on);
 			r->rep[RC_HIT_LOCAL_MON][run] = rep_one(b, dp, xlb, false, false, f_hit,
-				if_xn0, XLB_R_FWD_LOCAL, XDP_PASS, &r->rep_ok[RC_HIT_LOCAL_MON]);
+								if_xn0, XLB_R_FWD_LOCAL, XDP_PASS,
+								&r->rep_ok[RC_HIT_LOCAL_MON]);
 			xlb_dp_monitor_set(dp, &off);
 		}
 		r->rep[RC_HIT_REMOTE][run] = rep_one(b, dp, xlb, false, false, f_rem, if_xn0,
-			XLB_R_FWD_REMOTE, XDP_REDIRECT, &r->rep_ok[RC_HIT_REMOTE]);
+						     XLB_R_FWD_REMOTE, XDP_REDIRECT,
+						     &r->rep_ok[RC_HIT_REMOTE]);
 		r->rep[RC_REPLY_SNAT][run] = rep_one(b, dp, xlb, false, false, f_reply, if_xn1,
-			XLB_R_REPLY_SNAT, XDP_REDIRECT, &r->rep_ok[RC_REPLY_SNAT]);
+						     XLB_R_REPLY_SNAT, XDP_REDIRECT,
+						     &r->rep_ok[RC_REPLY_SNAT]);
 		r->rep[RC_PASS][run] = rep_one(b, dp, xlb, false, false, f_pass, if_xn0,
-			XLB_R_PASS_NOT_FRONTEND, XDP_PASS, &r->rep_ok[RC_PASS]);
+					       XLB_R_PASS_NOT_FRONTEND, XDP_PASS,
+					       &r->rep_ok[RC_PASS]);
 		r->rep[RC_TC_NOOP_DIRECT][run] = rep_one(b, dp, b->tc_noop, true, true, f_tcreply,
-			0, -1, TC_ACT_OK, &r->rep_ok[RC_TC_NOOP_DIRECT]);
-		r->rep[RC_H_TC_NOOP][run] = rep_one(b, dp, b->tc_noop, true, false, f_tcreply,
-			0, -1, TC_ACT_OK, &r->rep_ok[RC_H_TC_NOOP]);
+							 0, -1, TC_ACT_OK,
+							 &r->rep_ok[RC_TC_NOOP_DIRECT]);
+		r->rep[RC_H_TC_NOOP][run] = rep_one(b, dp, b->tc_noop, true, false, f_tcreply, 0,
+						    -1, TC_ACT_OK, &r->rep_ok[RC_H_TC_NOOP]);
 		r->rep[RC_TC_REPLY_LOCAL][run] = rep_one(b, dp, tc, true, false, f_tcreply, 0,
-			XLB_R_REPLY_LOCAL, TC_ACT_OK, &r->rep_ok[RC_TC_REPLY_LOCAL]);
-		r->rep[RC_TC_PASS][run] = rep_one(b, dp, tc, true, false, f_hit, 0,
-			XLB_R_TC_PASS, TC_ACT_OK, &r->rep_ok[RC_TC_PASS]);
+							 XLB_R_REPLY_LOCAL, TC_ACT_OK,
+							 &r->rep_ok[RC_TC_REPLY_LOCAL]);
+		r->rep[RC_TC_PASS][run] = rep_one(b, dp, tc, true, false, f_hit, 0, XLB_R_TC_PASS,
+						  TC_ACT_OK, &r->rep_ok[RC_TC_PASS]);
 
 		/* Per-call: noop floor, new flows, first ACK, established hits. */
 		r->call[CC_NOOP][run] = call_pass(dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
 						  &r->call_ok[CC_NOOP]);
-		r->call[CC_NEW][run] = call_pass(dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL,
-						 XDP_PASS, &r->call_ok[CC_NEW]);
+		r->call[CC_NEW][run] = call_pass(dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL, XDP_PASS,
+						 &r->call_ok[CC_NEW]);
 		r->call[CC_FIRST_ACK][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
 						       XDP_PASS, &r->call_ok[CC_FIRST_ACK]);
-		r->call[CC_HIT][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
-						 XDP_PASS, &r->call_ok[CC_HIT]);
+		r->call[CC_HIT][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS,
+						 &r->call_ok[CC_HIT]);
 		ct_clear(dp);
 		/* The same with warm code: one test_run over all flows. */
 		r->warm[WC_NOOP][run] = warm_pass(b, dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
@@ -554,13 +599,16 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 		r->warm[WC_HIT][run] = warm_pass(b, dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
 						 XDP_PASS, &r->warm_ok[WC_HIT]);
 		ct_clear(dp);
-		fprintf(stderr, "pktbench: %u services run %u: warm flows: harness noop %.0f "
-			"new %.0f hit %.0f ns\n", nsvc, run + 1, r->warm[WC_NOOP][run],
-			r->warm[WC_NEW][run], r->warm[WC_HIT][run]);
-		fprintf(stderr, "pktbench: %u services run %u: hit %.1f (harness noop %.1f) "
-			"ns; per call: noop %.1f new %.1f hit %.1f ns\n", nsvc, run + 1,
-			r->rep[RC_HIT_LOCAL][run], r->rep[RC_H_NOOP][run], r->call[CC_NOOP][run],
-			r->call[CC_NEW][run], r->call[CC_HIT][run]);
+		fprintf(stderr,
+			"pktbench: %u services run %u: warm flows: harness noop %.0f "
+			"new %.0f hit %.0f ns\n",
+			nsvc, run + 1, r->warm[WC_NOOP][run], r->warm[WC_NEW][run],
+			r->warm[WC_HIT][run]);
+		fprintf(stderr,
+			"pktbench: %u services run %u: hit %.1f (harness noop %.1f) "
+			"ns; per call: noop %.1f new %.1f hit %.1f ns\n",
+			nsvc, run + 1, r->rep[RC_HIT_LOCAL][run], r->rep[RC_H_NOOP][run],
+			r->call[CC_NOOP][run], r->call[CC_NEW][run], r->call[CC_HIT][run]);
 	}
 	xlb_dp_close(dp);
 	return 0;
@@ -568,7 +616,10 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 
 static void verified_insns(struct xlb_dp *dp)
 {
-	const struct { const char *name; int fd; } p[] = {
+	const struct {
+		const char *name;
+		int fd;
+	} p[] = {
 		{ "xlb_xdp", xlb_dp_xdp_fd(dp) },
 		{ "xlb_tc_egress", xlb_dp_tc_fd(dp) },
 		{ "xlb_tc_ingress", xlb_dp_tc_ingress_fd(dp) },
@@ -580,12 +631,12 @@ static void verified_insns(struct xlb_dp *dp)
 		__u32 len = sizeof(info);
 
 		bpf_obj_get_info_by_fd(p[i].fd, &info, &len);
-		fprintf(jout, "\"%s\": {\"verified_insns\": %u, \"xlated_insns\": %u, "
-			"\"jited_bytes\": %u}%s", p[i].name, info.verified_insns,
-			info.xlated_prog_len / 8, info.jited_prog_len,
-			i + 1 < sizeof(p) / sizeof(p[0]) ? ", " : "");
-		fprintf(stderr, "pktbench: %s verified_insns %u\n", p[i].name,
-			info.verified_insns);
+		fprintf(jout,
+			"\"%s\": {\"verified_insns\": %u, \"xlated_insns\": %u, "
+			"\"jited_bytes\": %u}%s",
+			p[i].name, info.verified_insns, info.xlated_prog_len / 8,
+			info.jited_prog_len, i + 1 < sizeof(p) / sizeof(p[0]) ? ", " : "");
+		fprintf(stderr, "pktbench: %s verified_insns %u\n", p[i].name, info.verified_insns);
 	}
 	fprintf(jout, "}, ");
 }
@@ -618,16 +669,33 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "qo:d:r:f:n:c:s:")) != -1) {
 		switch (c) {
-		case 'q': opt_quick = true; break;
-		case 'o': out = optarg; break;
-		case 'd': opt_dir = optarg; break;
-		case 'r': opt_repeat = atoi(optarg); break;
-		case 'f': opt_flows = atoi(optarg); break;
-		case 'n': opt_runs = atoi(optarg); break;
-		case 'c': opt_max_ct = atoi(optarg); break;
-		case 's': opt_nscales = atoi(optarg); break;
+		case 'q':
+			opt_quick = true;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'd':
+			opt_dir = optarg;
+			break;
+		case 'r':
+			opt_repeat = atoi(optarg);
+			break;
+		case 'f':
+			opt_flows = atoi(optarg);
+			break;
+		case 'n':
+			opt_runs = atoi(optarg);
+			break;
+		case 'c':
+			opt_max_ct = atoi(optarg);
+			break;
+		case 's':
+			opt_nscales = atoi(optarg);
+			break;
 		default:
-			fprintf(stderr, "usage: pktbench [-q] [-o out.json] [-d objdir] "
+			fprintf(stderr,
+				"usage: pktbench [-q] [-o out.json] [-d objdir] "
 				"[-r repeat] [-f flows] [-n runs]\n");
 			return 2;
 		}

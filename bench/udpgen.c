@@ -31,8 +31,8 @@
 #include <unistd.h>
 #include "lib/util.h"
 
-#define FRAME 60	/* + 4 bytes FCS on a wire = 64 */
-#define MAXB 256
+#define FRAME 60 /* + 4 bytes FCS on a wire = 64 */
+#define MAXB  256
 
 static uint16_t csum(const void *p, int len)
 {
@@ -48,7 +48,8 @@ static uint16_t csum(const void *p, int len)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: udpgen -i IF -d DST_MAC -s SRC_IP -D DST_IP -p DPORT [-f FLOWS] [-P SPORT]"
+	fprintf(stderr,
+		"usage: udpgen -i IF -d DST_MAC -s SRC_IP -D DST_IP -p DPORT [-f FLOWS] [-P SPORT]"
 		" [-t SECONDS | -c PACKETS] [-b BATCH]\n");
 	return 2;
 }
@@ -63,29 +64,50 @@ int main(int argc, char **argv)
 
 	while ((o = getopt(argc, argv, "i:d:s:D:p:f:P:t:c:b:")) != -1) {
 		switch (o) {
-		case 'i': ifname = optarg; break;
-		case 'd': dmac = optarg; break;
-		case 's': sip = optarg; break;
-		case 'D': dip = optarg; break;
-		case 'p': dport = atoi(optarg); break;
-		case 'f': flows = atoi(optarg); break;
-		case 'P': sport0 = atoi(optarg); break;
-		case 't': secs = atof(optarg); break;
-		case 'c': count = strtoull(optarg, NULL, 0); break;
-		case 'b': batch = atoi(optarg); break;
-		default: return usage();
+		case 'i':
+			ifname = optarg;
+			break;
+		case 'd':
+			dmac = optarg;
+			break;
+		case 's':
+			sip = optarg;
+			break;
+		case 'D':
+			dip = optarg;
+			break;
+		case 'p':
+			dport = atoi(optarg);
+			break;
+		case 'f':
+			flows = atoi(optarg);
+			break;
+		case 'P':
+			sport0 = atoi(optarg);
+			break;
+		case 't':
+			secs = atof(optarg);
+			break;
+		case 'c':
+			count = strtoull(optarg, NULL, 0);
+			break;
+		case 'b':
+			batch = atoi(optarg);
+			break;
+		default:
+			return usage();
 		}
 	}
 	if (!ifname || !dmac || !sip || !dip || !dport || !flows || flows + sport0 > 65536 ||
 	    !batch || batch > MAXB)
 		return usage();
 
-	int fd = socket(AF_PACKET, SOCK_RAW, 0);	/* protocol 0: send only */
+	int fd = socket(AF_PACKET, SOCK_RAW, 0); /* protocol 0: send only */
 	if (fd < 0) {
 		perror("socket");
 		return 1;
 	}
-	struct ifreq ifr = {0};
+	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (ioctl(fd, SIOCGIFINDEX, &ifr) < 0) {
 		perror(ifname);
@@ -98,7 +120,9 @@ int main(int argc, char **argv)
 	}
 	int one = 1;
 	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = ETH_ALEN};
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_ifindex = ifindex,
+				   .sll_halen = ETH_ALEN };
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 		perror("bind");
 		return 1;
@@ -107,10 +131,11 @@ int main(int argc, char **argv)
 	unsigned char *frames = calloc(flows, FRAME);
 	if (!frames)
 		return 1;
-	unsigned char tmpl[FRAME] = {0};
+	unsigned char tmpl[FRAME] = { 0 };
 	struct ether_header *eh = (void *)tmpl;
 	if (sscanf(dmac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &eh->ether_dhost[0], &eh->ether_dhost[1],
-		   &eh->ether_dhost[2], &eh->ether_dhost[3], &eh->ether_dhost[4], &eh->ether_dhost[5]) != 6)
+		   &eh->ether_dhost[2], &eh->ether_dhost[3], &eh->ether_dhost[4],
+		   &eh->ether_dhost[5]) != 6)
 		return usage();
 	memcpy(eh->ether_shost, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
 	eh->ether_type = htons(ETHERTYPE_IP);
@@ -126,7 +151,7 @@ int main(int argc, char **argv)
 	struct udphdr *uh = (void *)(ip + 1);
 	uh->dest = htons(dport);
 	uh->len = htons(FRAME - sizeof(*eh) - sizeof(*ip));
-	uh->check = 0;	/* IPv4: no checksum */
+	uh->check = 0; /* IPv4: no checksum */
 	for (unsigned i = 0; i < flows; i++) {
 		uh->source = htons(sport0 + i);
 		memcpy(frames + (size_t)i * FRAME, tmpl, FRAME);
@@ -154,7 +179,8 @@ int main(int argc, char **argv)
 		}
 		int r = sendmmsg(fd, msgs, n, 0);
 		if (r < 0) {
-			if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR && errno != ENETDOWN) {
+			if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR &&
+			    errno != ENETDOWN) {
 				perror("sendmmsg");
 				return 1;
 			}

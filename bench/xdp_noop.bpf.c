@@ -16,7 +16,7 @@ int xdp_noop(struct xdp_md *ctx)
 SEC("tc")
 int tc_noop(struct __sk_buff *skb)
 {
-	return 0;	/* TC_ACT_OK */
+	return 0; /* TC_ACT_OK */
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -28,8 +28,9 @@
 static __noinline int xlb_new_flow_xdp(struct xdp_md *ctx, struct xlb_pkt *p, __u64 now,
 				       __u64 bytes, const struct xlb_ct_key *stale)
 {
-	struct xlb_ctx c = { .ctx = ctx, .bytes = bytes,
-			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
+	struct xlb_ctx c = {
+		.ctx = ctx, .bytes = bytes, .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP
+	};
 
 	return xlb_new_flow(&c, p, now, stale);
 }
@@ -37,8 +38,9 @@ static __noinline int xlb_new_flow_xdp(struct xdp_md *ctx, struct xlb_pkt *p, __
 static __noinline int xlb_new_flow_tc(struct __sk_buff *skb, struct xlb_pkt *p, __u64 now,
 				      __u64 bytes, const struct xlb_ct_key *stale)
 {
-	struct xlb_ctx c = { .ctx = skb, .bytes = bytes, .ifindex = skb->ifindex,
-			     .hook = XLB_HOOK_TC };
+	struct xlb_ctx c = {
+		.ctx = skb, .bytes = bytes, .ifindex = skb->ifindex, .hook = XLB_HOOK_TC
+	};
 
 	return xlb_new_flow(&c, p, now, stale);
 }
@@ -47,8 +49,9 @@ static __noinline int xlb_new_flow_tc(struct __sk_buff *skb, struct xlb_pkt *p, 
 static __noinline int xlb_hit_xdp(struct xdp_md *ctx, struct xlb_pkt *p, struct xlb_ct *ct,
 				  __u64 now, __u64 bytes)
 {
-	struct xlb_ctx c = { .ctx = ctx, .bytes = bytes,
-			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
+	struct xlb_ctx c = {
+		.ctx = ctx, .bytes = bytes, .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP
+	};
 
 	return ct ? xlb_hit(&c, p, ct, now) : xlb_handle_icmp(&c, p, now);
 }
@@ -56,8 +59,9 @@ static __noinline int xlb_hit_xdp(struct xdp_md *ctx, struct xlb_pkt *p, struct 
 static __noinline int xlb_hit_tc(struct __sk_buff *skb, struct xlb_pkt *p, struct xlb_ct *ct,
 				 __u64 now, __u64 bytes)
 {
-	struct xlb_ctx c = { .ctx = skb, .bytes = bytes, .ifindex = skb->ifindex,
-			     .hook = XLB_HOOK_TC };
+	struct xlb_ctx c = {
+		.ctx = skb, .bytes = bytes, .ifindex = skb->ifindex, .hook = XLB_HOOK_TC
+	};
 
 	return ct ? xlb_hit(&c, p, ct, now) : xlb_handle_icmp(&c, p, now);
 }
@@ -86,8 +90,10 @@ int xlb_xdp(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct xlb_ctx c = { .ctx = ctx, .bytes = data_end - data,
-			     .ifindex = ctx->ingress_ifindex, .hook = XLB_HOOK_XDP };
+	struct xlb_ctx c = { .ctx = ctx,
+			     .bytes = data_end - data,
+			     .ifindex = ctx->ingress_ifindex,
+			     .hook = XLB_HOOK_XDP };
 	struct xlb_pkt p = {};
 	int r = xlb_xdp_run(&c, &p);
 
@@ -110,8 +116,9 @@ static __noinline int xlb_tc_run(struct xlb_ctx *c, struct xlb_pkt *p)
 
 static __always_inline int xlb_tc_path(struct __sk_buff *skb)
 {
-	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
-			     .hook = XLB_HOOK_TC };
+	struct xlb_ctx c = {
+		.ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex, .hook = XLB_HOOK_TC
+	};
 	struct xlb_pkt p = {};
 	int r = xlb_tc_run(&c, &p);
 
@@ -155,8 +162,9 @@ static __always_inline int xlb_tc_egress_run(struct xlb_ctx *c, struct xlb_pkt *
 SEC("tc")
 int xlb_tc_egress(struct __sk_buff *skb)
 {
-	struct xlb_ctx c = { .ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex,
-			     .hook = XLB_HOOK_TC };
+	struct xlb_ctx c = {
+		.ctx = skb, .bytes = skb->len, .ifindex = skb->ifindex, .hook = XLB_HOOK_TC
+	};
 	struct xlb_pkt p = {};
 	int r = xlb_tc_egress_run(&c, &p);
 

@@ -29,8 +29,7 @@ static void vlog(enum xlb_log_level lvl, const char *fmt, va_list ap)
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	/* One line per message even when several threads log. */
 	flockfile(stderr);
-	fprintf(stderr, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000,
-		level_names[lvl]);
+	fprintf(stderr, "%s.%03ldZ %s ", stamp, ts.tv_nsec / 1000000, level_names[lvl]);
 	vfprintf(stderr, fmt, ap);
 	funlockfile(stderr);
 }

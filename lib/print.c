@@ -54,10 +54,10 @@ void xlb_cell_text(const cJSON *v, char *buf, size_t len)
 		char part[CELL_MAX];
 
 		buf[0] = '\0';
-		cJSON_ArrayForEach(e, v) {
+		cJSON_ArrayForEach(e, v)
+		{
 			xlb_cell_text(e, part, sizeof(part));
-			int n = snprintf(buf + used, len - used, "%s%s",
-					 used ? "," : "", part);
+			int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", part);
 			if (n < 0 || (size_t)n >= len - used)
 				break;
 			used += n;
@@ -79,8 +79,7 @@ cJSON *xlb_json_add_u64(cJSON *obj, const char *key, unsigned long long v)
 	return cJSON_AddRawToObject(obj, key, s);
 }
 
-unsigned long long xlb_json_get_u64(const cJSON *obj, const char *key,
-				    unsigned long long def)
+unsigned long long xlb_json_get_u64(const cJSON *obj, const char *key, unsigned long long def)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
 
@@ -145,7 +144,8 @@ int xlb_print_table(FILE *f, const cJSON *rows, const struct xlb_col *cols)
 		width[c] = strlen(cols[c].title);
 		right[c] = cols[c].key && !cols[c].cell && nrows > 0;
 	}
-	cJSON_ArrayForEach(row, rows) {
+	cJSON_ArrayForEach(row, rows)
+	{
 		for (size_t c = 0; c < ncols; c++) {
 			char buf[CELL_MAX];
 			char **cell = &cells[r * ncols + c];
@@ -168,8 +168,8 @@ int xlb_print_table(FILE *f, const cJSON *rows, const struct xlb_col *cols)
 		put_cell(f, cols[c].title, width[c], right[c], c + 1 == ncols);
 	for (r = 0; r < nrows; r++)
 		for (size_t c = 0; c < ncols; c++)
-			put_cell(f, cells[r * ncols + c] ? cells[r * ncols + c] : "?",
-				 width[c], right[c], c + 1 == ncols);
+			put_cell(f, cells[r * ncols + c] ? cells[r * ncols + c] : "?", width[c],
+				 right[c], c + 1 == ncols);
 
 	for (size_t i = 0; i < nrows * ncols; i++)
 		free(cells[i]);
@@ -205,8 +205,7 @@ static int print_json(FILE *f, const cJSON *doc, bool pretty)
 	return 0;
 }
 
-int xlb_print_doc(FILE *f, const cJSON *doc, enum xlb_out out,
-		  const struct xlb_view *view)
+int xlb_print_doc(FILE *f, const cJSON *doc, enum xlb_out out, const struct xlb_view *view)
 {
 	bool sep = false;
 	int err;

@@ -18,7 +18,7 @@
 
 enum xlb_out {
 	XLB_OUT_TABLE,
-	XLB_OUT_JSON,		/* compact, one line */
+	XLB_OUT_JSON, /* compact, one line */
 	XLB_OUT_JSON_PRETTY,
 };
 
@@ -31,21 +31,21 @@ enum xlb_out {
 typedef void (*xlb_cell_fn)(const cJSON *row, char *buf, size_t len);
 
 struct xlb_col {
-	const char *title;	/* NULL ends a column list */
+	const char *title; /* NULL ends a column list */
 	const char *key;
 	xlb_cell_fn cell;
 };
 
 struct xlb_table {
-	const char *key;	/* array member of the document; NULL: the
+	const char *key;	    /* array member of the document; NULL: the
 				 * document itself is the array */
-	const char *caption;	/* line above the table, or NULL */
-	const struct xlb_col *cols;	/* NULL ends a table list */
+	const char *caption;	    /* line above the table, or NULL */
+	const struct xlb_col *cols; /* NULL ends a table list */
 };
 
 struct xlb_view {
 	const struct xlb_col *fields;	/* "title: value" lines, or NULL */
-	const struct xlb_table *tables;	/* or NULL */
+	const struct xlb_table *tables; /* or NULL */
 };
 
 /* A JSON member as cell text: strings as they are, integers without a
@@ -58,15 +58,13 @@ cJSON *xlb_json_add_u64(cJSON *obj, const char *key, unsigned long long v);
 
 /* Read an integer member (number, or a raw integer from xlb_json_add_u64);
  * @def when missing. */
-unsigned long long xlb_json_get_u64(const cJSON *obj, const char *key,
-				    unsigned long long def);
+unsigned long long xlb_json_get_u64(const cJSON *obj, const char *key, unsigned long long def);
 /* A string member, or NULL. */
 const char *xlb_json_get_str(const cJSON *obj, const char *key);
 
 int xlb_print_table(FILE *f, const cJSON *rows, const struct xlb_col *cols);
 /* Render @doc as @out; for XLB_OUT_TABLE through @view. 0 or -errno. */
-int xlb_print_doc(FILE *f, const cJSON *doc, enum xlb_out out,
-		  const struct xlb_view *view);
+int xlb_print_doc(FILE *f, const cJSON *doc, enum xlb_out out, const struct xlb_view *view);
 
 /* An error for the user: "PROG: message" on stderr, or under JSON
  * {"error": "message"} on stdout. */

@@ -24,7 +24,7 @@
 
 struct xlb_vip_plan;
 
-#define MAX_IFACES 16
+#define MAX_IFACES   16
 #define MAX_NP_CIDRS 16
 /* After a change arrives, wait this long for more before syncing. */
 #define BATCH_MS 50
@@ -43,10 +43,10 @@ struct xlb_vip_plan;
  * one); frontends for several node addresses and LB IPs per port. The
  * hash maps allocate per entry (BPF_F_NO_PREALLOC), so headroom is cheap.
  */
-#define XLB_AGENT_MAX_SERVICES	262144
-#define XLB_AGENT_MAX_BACKENDS	1048576
-#define XLB_AGENT_MAX_TABLES	65536
-#define XLB_SYNC_PERIOD_S	900
+#define XLB_AGENT_MAX_SERVICES 262144
+#define XLB_AGENT_MAX_BACKENDS 1048576
+#define XLB_AGENT_MAX_TABLES   65536
+#define XLB_SYNC_PERIOD_S      900
 
 struct np_cidr {
 	union xlb_addr addr;
@@ -61,35 +61,35 @@ struct agent {
 	const char *config;
 	const char *node_name;
 	const char *pin_dir;
-	enum xlb_attach attach;		/* --attach */
-	const char *cgroup;		/* --cgroup; NULL: the v2 root */
-	bool no_cgroup;			/* --cgroup off */
-	bool local_stack;		/* --local-delivery stack (the default) */
-	enum xlb_attach hook[MAX_IFACES];	/* what each uplink got */
+	enum xlb_attach attach;		  /* --attach */
+	const char *cgroup;		  /* --cgroup; NULL: the v2 root */
+	bool no_cgroup;			  /* --cgroup off */
+	bool local_stack;		  /* --local-delivery stack (the default) */
+	enum xlb_attach hook[MAX_IFACES]; /* what each uplink got */
 	struct xlb_dp_opts dpo;
 	__u32 maglev_min;
 	__u32 maglev_slots;
 	bool uninstall;
-	bool retry;		/* the last sync failed: try again when idle */
+	bool retry; /* the last sync failed: try again when idle */
 	/* Kubernetes mode: retry after a failed sync, periodic full sync */
 	unsigned int sync_period_ms;
-	unsigned int retry_ms;	/* current backoff, 0: none pending */
-	uint64_t next_retry, next_resync;	/* monotonic ms */
-	bool addrs_from_node;	/* NodePort addresses came from the Node */
-	bool last_bad_file;	/* the file did not parse: wait for a change */
+	unsigned int retry_ms;		  /* current backoff, 0: none pending */
+	uint64_t next_retry, next_resync; /* monotonic ms */
+	bool addrs_from_node;		  /* NodePort addresses came from the Node */
+	bool last_bad_file;		  /* the file did not parse: wait for a change */
 	const char *kubeconfig;
 	const char *apiserver;
 	const char *healthz_bind;
 	const char *metrics_bind;
-	struct np_cidr np_cidrs[MAX_NP_CIDRS];	/* --nodeport-addresses */
+	struct np_cidr np_cidrs[MAX_NP_CIDRS]; /* --nodeport-addresses */
 	int n_np_cidrs;
-	bool np_primary;			/* --nodeport-addresses primary */
-	__be32 snat_addr;			/* --snat-address; 0: none */
+	bool np_primary;  /* --nodeport-addresses primary */
+	__be32 snat_addr; /* --snat-address; 0: none */
 
 	struct xlb_dp *dp;
 	struct xlb_sync *sync;
-	struct k8s_cache *cache;	/* file mode: last good objects */
-	struct kube_source *src;		/* Kubernetes mode */
+	struct k8s_cache *cache; /* file mode: last good objects */
+	struct kube_source *src; /* Kubernetes mode */
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
 	bool synced_once;
@@ -98,24 +98,24 @@ struct agent {
 	 * the elected leader) and L2 announcement. */
 	const char *lb_class;		/* --lb-class */
 	unsigned int lease_renew_ms;	/* --node-lease-renew */
-	unsigned int lease_duration_ms;	/* --node-lease-duration */
+	unsigned int lease_duration_ms; /* --node-lease-duration */
 	unsigned int l2_hold_ms;	/* --l2-hold */
 	struct xlb_announcer *announcer;
-	const char *lease_ns;		/* --lease-namespace */
+	const char *lease_ns; /* --lease-namespace */
 	unsigned int le_duration_ms, le_renew_ms, le_retry_ms;
-	struct xlb_leases *leases;	/* Kubernetes mode */
+	struct xlb_leases *leases; /* Kubernetes mode */
 	struct xlb_lbctl *lbctl;
-	struct xlb_lease_state ls;	/* live agents, leadership */
-	bool withdrawn;			/* answers taken back: our Lease lapsed */
-	bool lb_retry;			/* some status write failed: retry */
+	struct xlb_lease_state ls; /* live agents, leadership */
+	bool withdrawn;		   /* answers taken back: our Lease lapsed */
+	bool lb_retry;		   /* some status write failed: retry */
 	uint64_t lb_last_ms;
 
 	/* BGP: routes in a kernel table that BIRD learns (lb/bgp.h). */
-	uint32_t bgp_table;		/* --bgp-table */
-	bool withdraw_on_exit;		/* --withdraw-on-exit */
-	bool attached;			/* programs serve: may announce */
+	uint32_t bgp_table;    /* --bgp-table */
+	bool withdraw_on_exit; /* --withdraw-on-exit */
+	bool attached;	       /* programs serve: may announce */
 	struct xlb_bgp *bgp;
-	struct k8s_ip *bgp_want;	/* what the last plan announces */
+	struct k8s_ip *bgp_want; /* what the last plan announces */
 	size_t n_bgp_want;
 	uint64_t next_refresh_ms;
 	uint64_t last_idle_ms;
@@ -144,8 +144,7 @@ void agent_snat_ports_setup(struct agent *a);
 /* apply.c: one sync of desired state into the maps and the health and
  * metrics servers, with the BGP routes around it. */
 void agent_print_errors(const struct k8s_errors *e);
-int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0,
-		 bool first);
+int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first);
 int agent_bgp_plan(struct agent *a, const struct xlb_vip_plan *p, const struct xlb_desired *d);
 void agent_bgp_update(struct agent *a, enum xlb_bgp_phase phase);
 

@@ -20,16 +20,15 @@ void agent_print_errors(const struct k8s_errors *e)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
-				       e->v[i].sev == K8S_SEV_WARN ? XLB_LOG_WARN :
-				       XLB_LOG_DEBUG;
+				       e->v[i].sev == K8S_SEV_WARN  ? XLB_LOG_WARN :
+								      XLB_LOG_DEBUG;
 
 		xlb_log(l, "%s\n", e->v[i].msg);
 	}
 }
 
 /* Bring the maps and the health check servers to @d. */
-int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0,
-		 bool first)
+int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first)
 {
 	struct xlb_sync_stats st;
 	struct timespec t1;
@@ -41,13 +40,12 @@ int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t
 		"(%u with < 100 slots per backend), "
 		"+%u -%u backends, %u frontends written, %u removed, %u errors, %.1f ms\n",
 		d->n, st.svc_added, st.svc_changed, st.svc_removed, st.tables_built,
-		st.tables_undersized,
-		st.backends_added, st.backends_removed, st.frontends_written,
+		st.tables_undersized, st.backends_added, st.backends_removed, st.frontends_written,
 		st.frontends_removed, st.errors,
 		(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
 	xlb_health_set_services(a->health, d);
-	xlb_metrics_sync_done(a->metrics, (t1.tv_sec - t0->tv_sec) +
-			      (t1.tv_nsec - t0->tv_nsec) / 1e9, !err);
+	xlb_metrics_sync_done(a->metrics,
+			      (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9, !err);
 	{
 		unsigned int hc = 0;
 
@@ -123,5 +121,5 @@ void agent_bgp_update(struct agent *a, enum xlb_bgp_phase phase)
 	if (!a->attached)
 		phase &= ~XLB_BGP_ANNOUNCE;
 	if (phase && xlb_bgp_set(a->bgp, a->bgp_want, a->n_bgp_want, phase))
-		a->retry = true;	/* tried again when idle */
+		a->retry = true; /* tried again when idle */
 }

@@ -22,9 +22,9 @@
 #include "lib/log.h"
 
 /* Our tc filter's identity on the clsact egress hook. */
-#define XLB_TC_HANDLE   0x786c
+#define XLB_TC_HANDLE	0x786c
 #define XLB_TC_PRIORITY 0x786c
-#define XLB_XDP_NAME    "xlb_xdp"
+#define XLB_XDP_NAME	"xlb_xdp"
 
 int xlb_parse_attach(const char *s, enum xlb_attach *a)
 {
@@ -67,12 +67,10 @@ int xlb_if_driver(const char *ifname, char *drv, size_t n)
  * virtual device (bridge, bond, vlan, vxlan, macvlan, ...).
  */
 static const char *const xdp_drivers[] = {
-	"mlx5_core", "mlx4_en", "i40e", "ice", "ixgbe", "igc", "bnxt_en", "nfp",
-	"virtio_net",
+	"mlx5_core", "mlx4_en", "i40e", "ice", "ixgbe", "igc", "bnxt_en", "nfp", "virtio_net",
 };
 
-enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want,
-				  char *why, size_t n)
+enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want, char *why, size_t n)
 {
 	char drv[64];
 	int err;
@@ -98,9 +96,12 @@ enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want,
 		}
 	}
 	if (!strcmp(drv, "veth"))
-		snprintf(why, n, "driver veth: XDP_TX into a veth is lost unless its peer runs XDP, and XDP there copies every frame");
+		snprintf(
+			why, n,
+			"driver veth: XDP_TX into a veth is lost unless its peer runs XDP, and XDP there copies every frame");
 	else
-		snprintf(why, n, "driver %s: no native XDP with metadata known (never generic XDP)", drv);
+		snprintf(why, n, "driver %s: no native XDP with metadata known (never generic XDP)",
+			 drv);
 	return XLB_ATTACH_TC;
 }
 
@@ -182,20 +183,17 @@ int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd)
 	err = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
 	xdp_program__close(prog);
 	if (err)
-		pr_err("attach XDP to %s: %s (%d)%s\n", ifname, strerror(-err), err,
-		       hint(err));
+		pr_err("attach XDP to %s: %s (%d)%s\n", ifname, strerror(-err), err, hint(err));
 	else
 		pr_info("attached XDP to %s\n", ifname);
 	return err;
 }
 
-static int attach_tc_one(int ifindex, const char *ifname, enum bpf_tc_attach_point ap,
-			 int prog_fd)
+static int attach_tc_one(int ifindex, const char *ifname, enum bpf_tc_attach_point ap, int prog_fd)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = ap);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE,
-		    .priority = XLB_TC_PRIORITY, .prog_fd = prog_fd,
-		    .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE, .priority = XLB_TC_PRIORITY,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	const char *dir = ap == BPF_TC_EGRESS ? "egress" : "ingress";
 	int err;
 
@@ -274,7 +272,9 @@ int xlb_detach(int ifindex, const char *ifname)
 }
 
 static const enum bpf_attach_type sock_types[4] = {
-	BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_UDP4_SENDMSG, BPF_CGROUP_UDP4_RECVMSG,
+	BPF_CGROUP_INET4_CONNECT,
+	BPF_CGROUP_UDP4_SENDMSG,
+	BPF_CGROUP_UDP4_RECVMSG,
 	BPF_CGROUP_INET4_GETPEERNAME,
 };
 
@@ -328,7 +328,7 @@ int xlb_attach_cgroup(const char *path, const int fds[4])
 
 	if (cg < 0) {
 		pr_warn("open cgroup v2 %s: %s; local access (node and Pods to their own NodePort/VIP) is off: give --cgroup PATH of a cgroup v2 directory\n",
-		       path ? path : "root", strerror(-cg));
+			path ? path : "root", strerror(-cg));
 		return cg;
 	}
 	for (int i = 0; i < 4 && !err; i++) {
@@ -357,7 +357,7 @@ int xlb_detach_cgroup(const char *path)
 	int cg = cgroup_open(path, used, sizeof(used)), err = 0;
 
 	if (cg < 0)
-		return 0;	/* nothing attached where nothing is */
+		return 0; /* nothing attached where nothing is */
 	for (int i = 0; i < 4; i++) {
 		__u32 id = cgroup_find_xlb(cg, sock_types[i]);
 		int fd = id ? bpf_prog_get_fd_by_id(id) : -1;

@@ -24,8 +24,7 @@ int xlb_parse_attach(const char *s, enum xlb_attach *a);
 int xlb_if_driver(const char *ifname, char *drv, size_t n);
 /* The hook for @ifname: XLB_ATTACH_XDP or XLB_ATTACH_TC; @why (a phrase
  * for the log) says why. */
-enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want,
-				  char *why, size_t n);
+enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want, char *why, size_t n);
 /* Native XDP only. */
 int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd);
 /* Remove an xlb XDP program, if any (an interface moving to tc). */

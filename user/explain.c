@@ -102,7 +102,7 @@ static size_t build_packet(const struct xlb_explain_req *r, unsigned char *pkt)
 	struct iphdr *ip = (void *)(eth + 1);
 	void *l4 = ip + 1;
 	size_t l4_len = r->tuple.proto == IPPROTO_TCP ? sizeof(struct tcphdr) :
-			sizeof(struct udphdr) + 8;
+							sizeof(struct udphdr) + 8;
 	__u32 sum;
 	__u16 c;
 
@@ -114,7 +114,7 @@ static size_t build_packet(const struct xlb_explain_req *r, unsigned char *pkt)
 	ip->ihl = 5;
 	ip->tot_len = htons(sizeof(*ip) + l4_len);
 	ip->id = htons(1);
-	ip->frag_off = htons(0x4000);	/* DF */
+	ip->frag_off = htons(0x4000); /* DF */
 	ip->ttl = 64;
 	ip->protocol = r->tuple.proto;
 	ip->saddr = r->tuple.saddr.v4;
@@ -161,8 +161,11 @@ static bool seed(int live_fd, int priv_fd, const void *key, void *val)
 /* The service the packet addresses, as xlb_svc_lookup() finds it. */
 static bool find_svc(const struct xlb_dp *live, const struct xlb_ct_key *t, struct xlb_svc *svc)
 {
-	struct xlb_svc_key k = { .addr = t->daddr, .port = t->dport, .proto = t->proto,
-				 .family = t->family, .scope = XLB_SCOPE_VIP };
+	struct xlb_svc_key k = { .addr = t->daddr,
+				 .port = t->dport,
+				 .proto = t->proto,
+				 .family = t->family,
+				 .scope = XLB_SCOPE_VIP };
 	struct xlb_addr_key node = { .addr = t->daddr, .family = t->family };
 	struct xlb_node_addr na;
 
@@ -186,15 +189,19 @@ static void seed_state(const struct xlb_dp *live, struct xlb_bpf *skel,
 	if (res->ct_seeded) {
 		/* The peer: its rewritten tuple swapped (ct_peer_key). */
 		struct xlb_ct_key pk = {
-			.saddr = res->ct_live.nat_daddr, .daddr = res->ct_live.nat_saddr,
-			.sport = res->ct_live.nat_dport, .dport = res->ct_live.nat_sport,
-			.proto = r->tuple.proto, .family = r->tuple.family,
+			.saddr = res->ct_live.nat_daddr,
+			.daddr = res->ct_live.nat_saddr,
+			.sport = res->ct_live.nat_dport,
+			.dport = res->ct_live.nat_sport,
+			.proto = r->tuple.proto,
+			.family = r->tuple.family,
 		};
 
 		res->peer_seeded = seed(live_ct, priv_ct, &pk, &v);
 	}
 	if (find_svc(live, &r->tuple, &svc) && svc.affinity_timeout) {
-		struct xlb_affinity_key ak = { .client = r->tuple.saddr, .svc_id = svc.svc_id,
+		struct xlb_affinity_key ak = { .client = r->tuple.saddr,
+					       .svc_id = svc.svc_id,
 					       .family = r->tuple.family };
 		struct xlb_affinity av;
 
@@ -203,13 +210,13 @@ static void seed_state(const struct xlb_dp *live, struct xlb_bpf *skel,
 	}
 }
 
-int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res,
-		    char *errbuf, size_t errlen)
+int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res, char *errbuf,
+		    size_t errlen)
 {
 	static const enum xlb_dp_map shared[] = {
-		XLB_DPM_SVC, XLB_DPM_BACKENDS, XLB_DPM_MAGLEV, XLB_DPM_NODE_ADDRS,
-		XLB_DPM_IFACES, XLB_DPM_SRC_RANGES, XLB_DPM_SVC_META, XLB_DPM_TX_DEVS,
-		XLB_DPM_PEER_DEVS,
+		XLB_DPM_SVC,	    XLB_DPM_BACKENDS, XLB_DPM_MAGLEV,
+		XLB_DPM_NODE_ADDRS, XLB_DPM_IFACES,   XLB_DPM_SRC_RANGES,
+		XLB_DPM_SVC_META,   XLB_DPM_TX_DEVS,  XLB_DPM_PEER_DEVS,
 	};
 	unsigned char pkt[128], out[256];
 	char path[PATH_MAX];
@@ -239,13 +246,13 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 	}
 	err = live_rodata(prog_fd, skel->rodata, bpf_map__value_size(skel->maps.rodata));
 	if (err) {
-		fail(errbuf, errlen, err, "read the live program's configuration (%s; another xlb version?)",
-		     path);
+		fail(errbuf, errlen, err,
+		     "read the live program's configuration (%s; another xlb version?)", path);
 		goto out;
 	}
 	skel->rodata->xlb_explain = true;
 	/* Only XDP is explained. */
-	bpf_object__for_each_program(prog, skel->obj)
+	bpf_object__for_each_program (prog, skel->obj)
 		if (prog != skel->progs.xlb_xdp)
 			bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
@@ -262,7 +269,8 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 	 * one where the program indexes by id. */
 	bpf_map__set_max_entries(skel->maps.xlb_ct, PRIV_ENTRIES);
 	bpf_map__set_max_entries(skel->maps.xlb_affinity, PRIV_ENTRIES);
-	bpf_map__set_max_entries(skel->maps.xlb_events, 4096 > getpagesize() ? 4096 : getpagesize());
+	bpf_map__set_max_entries(skel->maps.xlb_events,
+				 4096 > getpagesize() ? 4096 : getpagesize());
 	{
 		struct bpf_map_info mi = {};
 		__u32 ml = sizeof(mi);
@@ -292,14 +300,12 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 	md.data_end = len;
 	{
 		struct xdp_md md_out = {};
-		LIBBPF_OPTS(bpf_test_run_opts, o,
-			    .data_in = pkt, .data_size_in = len,
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = len,
 			    .data_out = out, .data_size_out = sizeof(out),
 			    /* Always a context: with ctx_out the kernel takes
 			     * data_end from it (ingress_ifindex 0: none). */
-			    .ctx_in = &md, .ctx_size_in = sizeof(md),
-			    .ctx_out = &md_out, .ctx_size_out = sizeof(md_out),
-			    .repeat = 1);
+			    .ctx_in = &md, .ctx_size_in = sizeof(md), .ctx_out = &md_out,
+			    .ctx_size_out = sizeof(md_out), .repeat = 1);
 		__u32 skip;
 
 		err = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.xlb_xdp), &o);
@@ -312,8 +318,8 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 		 * e.g. a local Pod's veth): the frame is md_out.data on. */
 		skip = md_out.data <= o.data_size_out ? md_out.data : 0;
 		res->out_len = o.data_size_out - skip;
-		memcpy(res->out, out + skip, res->out_len < sizeof(res->out) ?
-		       res->out_len : sizeof(res->out));
+		memcpy(res->out, out + skip,
+		       res->out_len < sizeof(res->out) ? res->out_len : sizeof(res->out));
 	}
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.xlb_trace), &zero, &res->trace))
 		err = fail(errbuf, errlen, -errno, "read the trace");

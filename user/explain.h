@@ -26,24 +26,24 @@
 
 struct xlb_explain_req {
 	const char *pin_dir;
-	struct xlb_ct_key tuple;	/* the packet's; family XLB_AF_INET */
-	__u8 tcp_flags;			/* XLB_TCP_* bits (TCP only) */
-	__u32 ifindex;			/* ingress interface; 0: none */
+	struct xlb_ct_key tuple; /* the packet's; family XLB_AF_INET */
+	__u8 tcp_flags;		 /* XLB_TCP_* bits (TCP only) */
+	__u32 ifindex;		 /* ingress interface; 0: none */
 };
 
 struct xlb_explain_res {
 	struct xlb_trace trace;
-	__u32 retval;			/* XDP_* the program returned */
-	bool ct_seeded;			/* the flow's live entry was copied */
+	__u32 retval;	/* XDP_* the program returned */
+	bool ct_seeded; /* the flow's live entry was copied */
 	bool peer_seeded;
 	bool affinity_seeded;
-	struct xlb_ct ct_live;		/* that entry (ct_seeded) */
-	unsigned char out[128];		/* the packet as it left (head) */
-	__u32 out_len;			/* whole length */
+	struct xlb_ct ct_live;	/* that entry (ct_seeded) */
+	unsigned char out[128]; /* the packet as it left (head) */
+	__u32 out_len;		/* whole length */
 };
 
 /* 0 or -errno; @err (may be NULL) gets a message on failure. */
-int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res,
-		    char *err, size_t err_len);
+int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res, char *err,
+		    size_t err_len);
 
 #endif /* XLB_EXPLAIN_H */

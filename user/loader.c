@@ -33,7 +33,7 @@
 #include "maplayout.h"
 
 #define PIN_XDP "prog_xdp"
-#define PIN_TC  "prog_tc_egress"
+#define PIN_TC	"prog_tc_egress"
 #define PIN_TCI "prog_tc_ingress"
 #define PIN_TCF "prog_tc"
 
@@ -44,7 +44,7 @@
 struct old_map {
 	int fd;
 	char path[PATH_MAX];
-	struct btf *btf;		/* the old map's own BTF, from the kernel */
+	struct btf *btf; /* the old map's own BTF, from the kernel */
 	struct xlb_copy_plan key, val;
 	__u32 type;
 	__u64 copied;
@@ -53,7 +53,7 @@ struct old_map {
 /* What a loaded handle has beyond its map fds (lib/maps_rw.h). */
 struct xlb_loader {
 	struct xlb_bpf *skel;
-	bool had_pin[XLB_DPM_MAX];	/* ours was pinned before this load */
+	bool had_pin[XLB_DPM_MAX]; /* ours was pinned before this load */
 	struct old_map old[XLB_DPM_MAX][MAX_OLD];
 	int n_old[XLB_DPM_MAX];
 };
@@ -61,26 +61,46 @@ struct xlb_loader {
 static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 {
 	switch (m) {
-	case XLB_DPM_SVC:		return s->maps.xlb_svc;
-	case XLB_DPM_BACKENDS:		return s->maps.xlb_backends;
-	case XLB_DPM_MAGLEV:		return s->maps.xlb_maglev;
-	case XLB_DPM_CT:		return s->maps.xlb_ct;
-	case XLB_DPM_NODE_ADDRS:	return s->maps.xlb_node_addrs;
-	case XLB_DPM_IFACES:		return s->maps.xlb_ifaces;
-	case XLB_DPM_SVC_STATS:		return s->maps.xlb_svc_stats;
-	case XLB_DPM_REASONS:		return s->maps.xlb_reasons;
-	case XLB_DPM_SVC_META:		return s->maps.xlb_svc_meta;
-	case XLB_DPM_AFFINITY:		return s->maps.xlb_affinity;
-	case XLB_DPM_SRC_RANGES:	return s->maps.xlb_src_ranges;
-	case XLB_DPM_FRAGS:		return s->maps.xlb_frags;
-	case XLB_DPM_TX_DEVS:		return s->maps.xlb_tx_devs;
-	case XLB_DPM_PEER_DEVS:		return s->maps.xlb_peer_devs;
-	case XLB_DPM_SOCK_REV:		return s->maps.xlb_sock_rev;
-	case XLB_DPM_L2:		return s->maps.xlb_l2;
-	case XLB_DPM_VIP_META:		return s->maps.xlb_vip_meta;
-	case XLB_DPM_MONITOR:		return s->maps.xlb_monitor;
-	case XLB_DPM_EVENTS:		return s->maps.xlb_events;
-	default:			return NULL;
+	case XLB_DPM_SVC:
+		return s->maps.xlb_svc;
+	case XLB_DPM_BACKENDS:
+		return s->maps.xlb_backends;
+	case XLB_DPM_MAGLEV:
+		return s->maps.xlb_maglev;
+	case XLB_DPM_CT:
+		return s->maps.xlb_ct;
+	case XLB_DPM_NODE_ADDRS:
+		return s->maps.xlb_node_addrs;
+	case XLB_DPM_IFACES:
+		return s->maps.xlb_ifaces;
+	case XLB_DPM_SVC_STATS:
+		return s->maps.xlb_svc_stats;
+	case XLB_DPM_REASONS:
+		return s->maps.xlb_reasons;
+	case XLB_DPM_SVC_META:
+		return s->maps.xlb_svc_meta;
+	case XLB_DPM_AFFINITY:
+		return s->maps.xlb_affinity;
+	case XLB_DPM_SRC_RANGES:
+		return s->maps.xlb_src_ranges;
+	case XLB_DPM_FRAGS:
+		return s->maps.xlb_frags;
+	case XLB_DPM_TX_DEVS:
+		return s->maps.xlb_tx_devs;
+	case XLB_DPM_PEER_DEVS:
+		return s->maps.xlb_peer_devs;
+	case XLB_DPM_SOCK_REV:
+		return s->maps.xlb_sock_rev;
+	case XLB_DPM_L2:
+		return s->maps.xlb_l2;
+	case XLB_DPM_VIP_META:
+		return s->maps.xlb_vip_meta;
+	case XLB_DPM_MONITOR:
+		return s->maps.xlb_monitor;
+	case XLB_DPM_EVENTS:
+		return s->maps.xlb_events;
+	default:
+		return NULL;
 	}
 }
 
@@ -268,8 +288,8 @@ static int old_open(struct xlb_dp *dp, enum xlb_dp_map m, const char *path)
 			    bpf_map__btf_key_type_id(map), bpf_map__key_size(map), &om->key);
 	if (!err)
 		err = xlb_copy_plan(om->btf, info.btf_value_type_id, info.value_size, nb,
-				    bpf_map__btf_value_type_id(map),
-				    bpf_map__value_size(map), &om->val);
+				    bpf_map__btf_value_type_id(map), bpf_map__value_size(map),
+				    &om->val);
 	/* A field that changed size, or a key field that is gone, would turn
 	 * two entries into one or make a key nobody looks up. */
 	if (!err && (om->key.zeroed[0] || om->key.dropped[0]))
@@ -354,15 +374,16 @@ static int old_copy(struct old_map *om, int fd, const struct bpf_map *map, __u64
 		int ufd = -1;
 
 		if (bpf_map_get_next_key(om->fd, prev, ok))
-			break;	/* ENOENT: done */
+			break; /* ENOENT: done */
 		prev = ok;
 		if (bpf_map_lookup_elem(om->fd, ok, ov))
-			continue;	/* gone meanwhile (LRU, expiry) */
+			continue; /* gone meanwhile (LRU, expiry) */
 		memset(nk, 0, nks);
 		memset(nv, 0, (size_t)ncpu * nstride);
 		xlb_copy_apply(&om->key, ok, nk);
 		for (int c = 0; c < ncpu; c++)
-			xlb_copy_apply(&om->val, (char *)ov + c * ostride, (char *)nv + c * nstride);
+			xlb_copy_apply(&om->val, (char *)ov + c * ostride,
+				       (char *)nv + c * nstride);
 		if (om->type == BPF_MAP_TYPE_ARRAY_OF_MAPS) {
 			/* A lookup gives the inner map's id, an update wants an fd. */
 			ufd = bpf_map_get_fd_by_id(*(__u32 *)ov);
@@ -406,14 +427,15 @@ static void migrate(struct xlb_dp *dp, bool second)
 			int err = old_copy(om, dp->rw[m], map, flags);
 
 			if (err)
-				pr_warn("migrate %s into %s: %s (after %llu entries)\n",
-					om->path, xlb_dp_pin_name(m), strerror(-err),
+				pr_warn("migrate %s into %s: %s (after %llu entries)\n", om->path,
+					xlb_dp_pin_name(m), strerror(-err),
 					(unsigned long long)om->copied);
 			else if (om->copied > before || !second)
 				pr_info("%s: %llu entries carried into %s%s\n", om->path,
 					(unsigned long long)(om->copied - before),
-					xlb_dp_pin_name(m), second ?
-					" (written by the old programs until the swap)" : "");
+					xlb_dp_pin_name(m),
+					second ? " (written by the old programs until the swap)" :
+						 "");
 		}
 	}
 }
@@ -517,7 +539,7 @@ static void unload(struct xlb_loader *ld)
 	for (int m = 0; m < XLB_DPM_MAX; m++)
 		for (int i = 0; i < ld->n_old[m]; i++)
 			old_close(&ld->old[m][i]);
-	xlb_bpf__destroy(ld->skel);	/* closes the writable map fds */
+	xlb_bpf__destroy(ld->skel); /* closes the writable map fds */
 	free(ld);
 }
 
@@ -586,8 +608,8 @@ int xlb_dp_unpin(const char *pin_dir)
 	if (d)
 		closedir(d);
 	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
-		if (!xlb_dp_pin_path(path, sizeof(path), pin_dir, progs[i]) &&
-		    unlink(path) && errno != ENOENT)
+		if (!xlb_dp_pin_path(path, sizeof(path), pin_dir, progs[i]) && unlink(path) &&
+		    errno != ENOENT)
 			err = -errno;
 	}
 	rmdir(pin_dir);
@@ -606,11 +628,20 @@ int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which)
 	if (!dp->ld)
 		return -ENOENT;
 	switch (which) {
-	case XLB_SOCK_CONNECT4:		p = dp->ld->skel->progs.xlb_sock_connect4; break;
-	case XLB_SOCK_SENDMSG4:		p = dp->ld->skel->progs.xlb_sock_sendmsg4; break;
-	case XLB_SOCK_RECVMSG4:		p = dp->ld->skel->progs.xlb_sock_recvmsg4; break;
-	case XLB_SOCK_GETPEERNAME4:	p = dp->ld->skel->progs.xlb_sock_getpeername4; break;
-	default:			return -EINVAL;
+	case XLB_SOCK_CONNECT4:
+		p = dp->ld->skel->progs.xlb_sock_connect4;
+		break;
+	case XLB_SOCK_SENDMSG4:
+		p = dp->ld->skel->progs.xlb_sock_sendmsg4;
+		break;
+	case XLB_SOCK_RECVMSG4:
+		p = dp->ld->skel->progs.xlb_sock_recvmsg4;
+		break;
+	case XLB_SOCK_GETPEERNAME4:
+		p = dp->ld->skel->progs.xlb_sock_getpeername4;
+		break;
+	default:
+		return -EINVAL;
 	}
 	return bpf_program__fd(p);
 }
@@ -629,4 +660,3 @@ int xlb_dp_tc_ingress_fd(const struct xlb_dp *dp)
 {
 	return dp->ld ? bpf_program__fd(dp->ld->skel->progs.xlb_tc_ingress) : -ENOENT;
 }
-

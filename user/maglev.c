@@ -79,18 +79,25 @@ static inline uint64_t load_le64(const uint8_t *p)
 	return v;
 }
 
-#define SIPROUND(v0, v1, v2, v3)					\
-	do {								\
-		v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0;		\
-		v0 = rotl64(v0, 32);					\
-		v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;		\
-		v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;		\
-		v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2;		\
-		v2 = rotl64(v2, 32);					\
+#define SIPROUND(v0, v1, v2, v3)     \
+	do {                         \
+		v0 += v1;            \
+		v1 = rotl64(v1, 13); \
+		v1 ^= v0;            \
+		v0 = rotl64(v0, 32); \
+		v2 += v3;            \
+		v3 = rotl64(v3, 16); \
+		v3 ^= v2;            \
+		v0 += v3;            \
+		v3 = rotl64(v3, 21); \
+		v3 ^= v0;            \
+		v2 += v1;            \
+		v1 = rotl64(v1, 17); \
+		v1 ^= v2;            \
+		v2 = rotl64(v2, 32); \
 	} while (0)
 
-uint64_t maglev_siphash24(uint64_t k0, uint64_t k1, const void *data,
-			  size_t len)
+uint64_t maglev_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len)
 {
 	uint64_t v0 = k0 ^ 0x736f6d6570736575ull;
 	uint64_t v1 = k1 ^ 0x646f72616e646f6dull;
@@ -126,18 +133,14 @@ uint64_t maglev_siphash24(uint64_t k0, uint64_t k1, const void *data,
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-void maglev_key_hash(const void *key, size_t key_len, uint64_t *h1,
-		     uint64_t *h2)
+void maglev_key_hash(const void *key, size_t key_len, uint64_t *h1, uint64_t *h2)
 {
-	*h1 = maglev_siphash24(MAGLEV_KEY_OFFSET_0, MAGLEV_KEY_OFFSET_1,
-			       key, key_len);
-	*h2 = maglev_siphash24(MAGLEV_KEY_SKIP_0, MAGLEV_KEY_SKIP_1,
-			       key, key_len);
+	*h1 = maglev_siphash24(MAGLEV_KEY_OFFSET_0, MAGLEV_KEY_OFFSET_1, key, key_len);
+	*h2 = maglev_siphash24(MAGLEV_KEY_SKIP_0, MAGLEV_KEY_SKIP_1, key, key_len);
 }
 
 /* Bytewise (memcmp is unsigned char order everywhere), then shorter first. */
-static int key_cmp(const struct maglev_backend *a,
-		   const struct maglev_backend *b)
+static int key_cmp(const struct maglev_backend *a, const struct maglev_backend *b)
 {
 	size_t len = a->key_len < b->key_len ? a->key_len : b->key_len;
 	int r = len ? memcmp(a->key, b->key, len) : 0;
@@ -165,8 +168,7 @@ struct maglev_perm {
 	uint32_t id;
 };
 
-int maglev_build(const struct maglev_backend *be, size_t n, uint32_t m,
-		 uint32_t *table)
+int maglev_build(const struct maglev_backend *be, size_t n, uint32_t m, uint32_t *table)
 {
 	const struct maglev_backend **order = NULL;
 	struct maglev_perm *perm = NULL;

@@ -23,10 +23,10 @@
 #define MAGLEV_M_MAX 131071u
 
 struct maglev_backend {
-	const void *key;	/* stable identity hashed for the permutation,
+	const void *key; /* stable identity hashed for the permutation,
 				 * e.g. "10.0.0.5:8080"; compared bytewise */
-	size_t key_len;		/* bytes in key; may be 0 */
-	uint32_t id;		/* written into the table: the backend id */
+	size_t key_len;	 /* bytes in key; may be 0 */
+	uint32_t id;	 /* written into the table: the backend id */
 };
 
 /*
@@ -61,20 +61,17 @@ bool maglev_size_ok(uint32_t m);
  * Returns 0, -EINVAL (n == 0, n >= m, m not supported, duplicate key, NULL
  * argument) or -ENOMEM; on error the table is left unchanged.
  */
-int maglev_build(const struct maglev_backend *be, size_t n, uint32_t m,
-		 uint32_t *table);
+int maglev_build(const struct maglev_backend *be, size_t n, uint32_t m, uint32_t *table);
 
 /*
  * The two independent 64-bit hashes of a key that give its permutation:
  * offset = h1 % m, skip = h2 % (m - 1) + 1. Exposed for tests and for
  * `xlbctl maglev show`.
  */
-void maglev_key_hash(const void *key, size_t key_len, uint64_t *h1,
-		     uint64_t *h2);
+void maglev_key_hash(const void *key, size_t key_len, uint64_t *h1, uint64_t *h2);
 
 /* SipHash-2-4 with the 128-bit key (k0, k1), k0 holding key bytes 0..7
  * little-endian; what maglev_key_hash() is built on. */
-uint64_t maglev_siphash24(uint64_t k0, uint64_t k1, const void *data,
-			  size_t len);
+uint64_t maglev_siphash24(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
 #endif /* XLB_MAGLEV_H */

@@ -74,7 +74,8 @@ static bool start_health(struct agent *a)
 static bool start_metrics(struct agent *a)
 {
 	struct xlb_metrics_opts mo = {
-		.bind = a->metrics_bind, .dp = a->dp,
+		.bind = a->metrics_bind,
+		.dp = a->dp,
 		.snat_port_min = a->dpo.cfg.snat_port_min,
 		.snat_port_max = a->dpo.cfg.snat_port_max,
 	};
@@ -154,8 +155,8 @@ static int on_signal(struct agent *a, int sfd)
 		pr_info("SIGHUP: %s\n", a->src ? "full sync" : "reloading");
 		return 1;
 	}
-	pr_info("%s: exiting; programs stay attached, maps pinned in %s\n",
-		strsignal(si.ssi_signo), a->pin_dir);
+	pr_info("%s: exiting; programs stay attached, maps pinned in %s\n", strsignal(si.ssi_signo),
+		a->pin_dir);
 	return -1;
 }
 
@@ -236,8 +237,7 @@ static int run(struct agent *a)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	ifd = a->src ? kube_source_fd(a->src) : agent_file_watch(a->config, base, sizeof(base));
 	if (sfd < 0 || ifd < 0) {
-		pr_err("set up signal and file watches: %s\n",
-		       strerror(sfd < 0 ? errno : -ifd));
+		pr_err("set up signal and file watches: %s\n", strerror(sfd < 0 ? errno : -ifd));
 		return 1;
 	}
 	pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
@@ -303,8 +303,8 @@ static int uninstall(const struct agent *a)
 	if (!a->no_cgroup)
 		err |= xlb_detach_cgroup(a->cgroup);
 	err |= xlb_dp_unpin(a->pin_dir);
-	pr_info("uninstalled from %d interface(s), pins under %s removed\n",
-		a->n_ifaces, a->pin_dir);
+	pr_info("uninstalled from %d interface(s), pins under %s removed\n", a->n_ifaces,
+		a->pin_dir);
 	return err ? 1 : 0;
 }
 

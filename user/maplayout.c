@@ -116,9 +116,8 @@ static const struct btf_member *member(const struct btf *b, const struct btf_typ
 	return NULL;
 }
 
-int xlb_copy_plan(const struct btf *ob, __u32 oid, __u32 osz,
-		  const struct btf *nb, __u32 nid, __u32 nsz,
-		  struct xlb_copy_plan *p)
+int xlb_copy_plan(const struct btf *ob, __u32 oid, __u32 osz, const struct btf *nb, __u32 nid,
+		  __u32 nsz, struct xlb_copy_plan *p)
 {
 	const struct btf_type *ot, *nt;
 	const struct btf_member *nm;
@@ -129,7 +128,7 @@ int xlb_copy_plan(const struct btf *ob, __u32 oid, __u32 osz,
 	nt = resolved(nb, &nid);
 	/* The same layout (or no BTF to tell, and the same size): as a whole. */
 	if ((!ot || !nt) ? osz == nsz :
-	    canon(ob, oid, XLB_LAYOUT_SEED, 0) == canon(nb, nid, XLB_LAYOUT_SEED, 0))
+			   canon(ob, oid, XLB_LAYOUT_SEED, 0) == canon(nb, nid, XLB_LAYOUT_SEED, 0))
 		return osz == nsz ? add_op(p, 0, 0, nsz) : -EINVAL;
 	if (!ot || !nt || !btf_is_struct(ot) || !btf_is_struct(nt))
 		return -EINVAL;
@@ -156,8 +155,8 @@ int xlb_copy_plan(const struct btf *ob, __u32 oid, __u32 osz,
 			note(p->dropped, sizeof(p->dropped), name);
 			continue;
 		}
-		err = add_op(p, btf_member_bit_offset(ot, j) / 8,
-			     btf_member_bit_offset(nt, i) / 8, ns);
+		err = add_op(p, btf_member_bit_offset(ot, j) / 8, btf_member_bit_offset(nt, i) / 8,
+			     ns);
 		if (err)
 			return err;
 	}

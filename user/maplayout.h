@@ -32,16 +32,15 @@ struct xlb_copy_op {
 struct xlb_copy_plan {
 	struct xlb_copy_op ops[64];
 	int n;
-	char dropped[256];	/* old fields with no place in the new layout */
-	char zeroed[256];	/* new fields the old layout did not have */
+	char dropped[256]; /* old fields with no place in the new layout */
+	char zeroed[256];  /* new fields the old layout did not have */
 };
 
 /* Plan copying a value of old type @oid (@osz bytes) into new type @nid
  * (@nsz bytes): the same type as a whole, or structs member by member by
  * name (same size). 0, or -EINVAL when nothing carries over. */
-int xlb_copy_plan(const struct btf *ob, __u32 oid, __u32 osz,
-		  const struct btf *nb, __u32 nid, __u32 nsz,
-		  struct xlb_copy_plan *p);
+int xlb_copy_plan(const struct btf *ob, __u32 oid, __u32 osz, const struct btf *nb, __u32 nid,
+		  __u32 nsz, struct xlb_copy_plan *p);
 /* dst (zeroed by the caller) from src per @p. */
 void xlb_copy_apply(const struct xlb_copy_plan *p, const void *src, void *dst);
 

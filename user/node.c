@@ -204,9 +204,9 @@ int agent_node_addresses(struct agent *a)
 	health_bind(a, addrs, na);
 	err = xlb_sync_node(a->sync, addrs, na, ifs, ni);
 	if (err > 0)
-		err = 0;	/* changed */
+		err = 0; /* changed */
 	else if (!err && from_node == a->addrs_from_node)
-		return 0;	/* as before: nothing to say */
+		return 0; /* as before: nothing to say */
 	a->addrs_from_node = from_node;
 	if (!err && from_node)
 		pr_info("node: %zu NodePort address(es) from the Node object, %zu SNAT interface(s)\n",
@@ -244,8 +244,7 @@ int agent_sync_devs(struct agent *a)
 
 		for (int i = 0; i < a->n_ifaces && !uplink; i++)
 			uplink = a->ifindex[i] == (int)it->if_index;
-		if (uplink || xlb_if_driver(it->if_name, drv, sizeof(drv)) ||
-		    strcmp(drv, "veth"))
+		if (uplink || xlb_if_driver(it->if_name, drv, sizeof(drv)) || strcmp(drv, "veth"))
 			continue;
 		peer[np++] = it->if_index;
 	}
@@ -301,7 +300,9 @@ int agent_attach_uplinks(struct agent *a)
  * iptables-save and nft the node has. */
 static void masq_check(__u32 lo, __u32 hi)
 {
-	static const struct { const char *tool, *cmd; } cmds[] = {
+	static const struct {
+		const char *tool, *cmd;
+	} cmds[] = {
 		{ "iptables", "iptables-save -t nat 2>/dev/null" },
 		{ "nft", "nft list ruleset 2>/dev/null" },
 	};
@@ -360,6 +361,7 @@ void agent_snat_ports_setup(struct agent *a)
 		pr_info("SNAT ports %u-%u added to net.ipv4.ip_local_reserved_ports\n",
 			c->snat_port_min, c->snat_port_max);
 	masq_check(c->snat_port_min, c->snat_port_max);
-	pr_info("SNAT: %s\n", a->snat_addr ? "dedicated --snat-address, client ports kept" :
-		"node addresses, client ports kept outside ip_local_port_range");
+	pr_info("SNAT: %s\n",
+		a->snat_addr ? "dedicated --snat-address, client ports kept" :
+			       "node addresses, client ports kept outside ip_local_port_range");
 }

@@ -23,94 +23,94 @@ enum { OPT_BGP_TABLE = 0x100, OPT_WITHDRAW_ON_EXIT, OPT_METRICS_BIND };
 void agent_usage(FILE *f)
 {
 	fprintf(f,
-"usage: xlb-agent --iface IF [--iface IF2 ...] --node-name NAME\n"
-"                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
-"                 [--healthz-bind-address ADDR:PORT|off] [--metrics-bind-address ADDR:PORT|off]\n"
-"                 [--nodeport-addresses CIDR,...]\n"
-"                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
-"                 [--local-delivery peer|stack]\n"
-"                 [--snat-ports MIN-MAX] [--snat-address ADDR]\n"
-"                 [--maglev-min M] [--maglev-slots N]\n"
-"                 [--ct-max N] [--ct-timeouts NAME=S,...]\n"
-"                 [--max-services N] [--max-backends N] [--max-tables N]\n"
-"                 [--sync-period S]\n"
-"                 [--lb-class CLASS] [--node-lease-renew S] [--node-lease-duration S]\n"
-"                 [--l2-hold S] [--lease-namespace NS] [--leader-elect-lease-duration S]\n"
-"                 [--leader-elect-renew-deadline S] [--leader-elect-retry-period S]\n"
-"                 [--bgp-table N] [--withdraw-on-exit] [-v]\n"
-"       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
-"\n"
-"  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
-"  --config FILE     file mode: Kubernetes Services and EndpointSlices, YAML\n"
-"                    or JSON; re-read when it changes and on SIGHUP\n"
-"  --kubeconfig FILE Kubernetes mode: list/watch the API server named there\n"
-"  --apiserver URL   Kubernetes mode: this server (https://HOST:PORT), with the\n"
-"                    kubeconfig's or the service account's credentials\n"
-"                    (in a Pod, KUBERNETES_SERVICE_HOST alone is enough)\n"
-"  --healthz-bind-address A:P  /healthz and /livez (default %s; off: none)\n"
-"  --metrics-bind-address A:P  Prometheus /metrics (default %s; off: none)\n"
-"  --nodeport-addresses L  NodePorts only on node addresses inside these CIDRs\n"
-"                    (comma list), or \"primary\": the Node's first InternalIP\n"
-"  --node-name NAME  this node: endpoints with this nodeName are local\n"
-"  --pin-dir DIR     where maps and programs are pinned (default %s)\n"
-"  --attach HOOK     datapath hook per uplink: xdp (native XDP only), tc (the\n"
-"                    skb path), or auto (default): XDP where the driver has\n"
-"                    native XDP with metadata, else tc; the log says why\n"
-"  --cgroup PATH     local access (the node and its Pods to their own NodePort,\n"
-"                    LB VIP or externalIP): socket programs on this cgroup v2\n"
-"                    directory (default: the cgroup v2 root; off: none)\n"
-"  --local-delivery M  stack (default): packets for a local Pod go through\n"
-"                    the host's forwarding path (netfilter sees the flow, so\n"
-"                    CNI masquerade rules and NetworkPolicy keep working);\n"
-"                    peer: straight into the Pod's veth (bpf_redirect_peer),\n"
-"                    only for nodes where nothing NATs or conntracks Pod\n"
-"                    traffic in netfilter\n"
-"  --snat-ports R    SNAT source ports for remote backends (default 61000-65000;\n"
-"                    reserved in net.ipv4.ip_local_reserved_ports)\n"
-"  --snat-address A  IPv4 address only xlb uses as a source (a /32 the node\n"
-"                    answers ARP for, never its primary): SNAT keeps every\n"
-"                    client port there; NodePorts do not answer on it\n"
-"  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
-"                    default 251)\n"
-"  --maglev-slots N  table slots per backend, >= 100 (default 100: 400 bytes\n"
-"                    per backend); 1000 halves the flows moved when one of\n"
-"                    many backends leaves, at ten times the memory\n"
-"  --ct-max N        conntrack entries (default %u)\n"
-"  --ct-timeouts L   conntrack lifetimes in seconds (default tcp=86400,\n"
-"                    tcp-syn-sent=60,tcp-syn-recv=60,tcp-half-closed=3600,\n"
-"                    tcp-time-wait=120,tcp-close=10,udp=30,udp-stream=120);\n"
-"                    tcp is established, tcp-syn sets both handshake states\n"
-"  --max-services N  frontend entries (default %u)\n"
-"  --max-backends N  backend entries (default %u)\n"
-"  --max-tables N    service ports with a table, i.e. Maglev tables (default %u;\n"
-"                    a restart briefly needs one more per service port)\n"
-"  --sync-period S   Kubernetes mode: full sync every S seconds, also re-reading\n"
-"                    interface addresses (default %u); a failed sync is\n"
-"                    retried after 1 s doubling to 30 s\n"
-"  --lb-class CLASS  allocate LoadBalancer IPs only for Services with this\n"
-"                    spec.loadBalancerClass (default: only those without one)\n"
-"  --node-lease-renew S     renew this node's liveness Lease every S seconds\n"
-"                    (default 1; also how often ARP/NDP answers are refreshed)\n"
-"  --node-lease-duration S  a node whose Lease is older is dead (default 3)\n"
-"  --l2-hold S       the datapath answers ARP/NDP for an owned VIP until S\n"
-"                    seconds after the last refresh (default 2; must be\n"
-"                    below the Lease duration so a dead node goes quiet\n"
-"                    before another takes over)\n"
-"  --lease-namespace NS  Kubernetes mode: where the node and leader Leases\n"
-"                    live (default kube-system)\n"
-"  --leader-elect-lease-duration S, --leader-elect-renew-deadline S,\n"
-"  --leader-elect-retry-period S  the allocator's leader election (client-go\n"
-"                    defaults 15, 10, 2)\n"
-"  --bgp-table N     kernel routing table for the BGP routes BIRD learns: one\n"
-"                    blackhole host route (proto 88) per address of an\n"
-"                    announce: BGP pool this node announces (default %u)\n"
-"  --withdraw-on-exit  on SIGTERM/SIGINT withdraw BGP routes and ARP/NDP\n"
-"                    answers first (the datapath keeps serving what still\n"
-"                    arrives); default: leave them, traffic flows on\n"
-"  --uninstall       detach the programs and remove the pins, then exit\n",
-		XLB_HEALTHZ_DEFAULT, XLB_METRICS_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT, XLB_AGENT_MAX_SERVICES,
-		XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES, XLB_SYNC_PERIOD_S,
-		XLB_BGP_TABLE_DEFAULT);
+		"usage: xlb-agent --iface IF [--iface IF2 ...] --node-name NAME\n"
+		"                 (--config FILE | [--kubeconfig FILE] [--apiserver URL])\n"
+		"                 [--healthz-bind-address ADDR:PORT|off] [--metrics-bind-address ADDR:PORT|off]\n"
+		"                 [--nodeport-addresses CIDR,...]\n"
+		"                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
+		"                 [--local-delivery peer|stack]\n"
+		"                 [--snat-ports MIN-MAX] [--snat-address ADDR]\n"
+		"                 [--maglev-min M] [--maglev-slots N]\n"
+		"                 [--ct-max N] [--ct-timeouts NAME=S,...]\n"
+		"                 [--max-services N] [--max-backends N] [--max-tables N]\n"
+		"                 [--sync-period S]\n"
+		"                 [--lb-class CLASS] [--node-lease-renew S] [--node-lease-duration S]\n"
+		"                 [--l2-hold S] [--lease-namespace NS] [--leader-elect-lease-duration S]\n"
+		"                 [--leader-elect-renew-deadline S] [--leader-elect-retry-period S]\n"
+		"                 [--bgp-table N] [--withdraw-on-exit] [-v]\n"
+		"       xlb-agent --uninstall --iface IF [--iface IF2 ...] [--pin-dir DIR]\n"
+		"\n"
+		"  --iface IF        uplink to serve (NodePort answers on its addresses)\n"
+		"  --config FILE     file mode: Kubernetes Services and EndpointSlices, YAML\n"
+		"                    or JSON; re-read when it changes and on SIGHUP\n"
+		"  --kubeconfig FILE Kubernetes mode: list/watch the API server named there\n"
+		"  --apiserver URL   Kubernetes mode: this server (https://HOST:PORT), with the\n"
+		"                    kubeconfig's or the service account's credentials\n"
+		"                    (in a Pod, KUBERNETES_SERVICE_HOST alone is enough)\n"
+		"  --healthz-bind-address A:P  /healthz and /livez (default %s; off: none)\n"
+		"  --metrics-bind-address A:P  Prometheus /metrics (default %s; off: none)\n"
+		"  --nodeport-addresses L  NodePorts only on node addresses inside these CIDRs\n"
+		"                    (comma list), or \"primary\": the Node's first InternalIP\n"
+		"  --node-name NAME  this node: endpoints with this nodeName are local\n"
+		"  --pin-dir DIR     where maps and programs are pinned (default %s)\n"
+		"  --attach HOOK     datapath hook per uplink: xdp (native XDP only), tc (the\n"
+		"                    skb path), or auto (default): XDP where the driver has\n"
+		"                    native XDP with metadata, else tc; the log says why\n"
+		"  --cgroup PATH     local access (the node and its Pods to their own NodePort,\n"
+		"                    LB VIP or externalIP): socket programs on this cgroup v2\n"
+		"                    directory (default: the cgroup v2 root; off: none)\n"
+		"  --local-delivery M  stack (default): packets for a local Pod go through\n"
+		"                    the host's forwarding path (netfilter sees the flow, so\n"
+		"                    CNI masquerade rules and NetworkPolicy keep working);\n"
+		"                    peer: straight into the Pod's veth (bpf_redirect_peer),\n"
+		"                    only for nodes where nothing NATs or conntracks Pod\n"
+		"                    traffic in netfilter\n"
+		"  --snat-ports R    SNAT source ports for remote backends (default 61000-65000;\n"
+		"                    reserved in net.ipv4.ip_local_reserved_ports)\n"
+		"  --snat-address A  IPv4 address only xlb uses as a source (a /32 the node\n"
+		"                    answers ARP for, never its primary): SNAT keeps every\n"
+		"                    client port there; NodePorts do not answer on it\n"
+		"  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
+		"                    default 251)\n"
+		"  --maglev-slots N  table slots per backend, >= 100 (default 100: 400 bytes\n"
+		"                    per backend); 1000 halves the flows moved when one of\n"
+		"                    many backends leaves, at ten times the memory\n"
+		"  --ct-max N        conntrack entries (default %u)\n"
+		"  --ct-timeouts L   conntrack lifetimes in seconds (default tcp=86400,\n"
+		"                    tcp-syn-sent=60,tcp-syn-recv=60,tcp-half-closed=3600,\n"
+		"                    tcp-time-wait=120,tcp-close=10,udp=30,udp-stream=120);\n"
+		"                    tcp is established, tcp-syn sets both handshake states\n"
+		"  --max-services N  frontend entries (default %u)\n"
+		"  --max-backends N  backend entries (default %u)\n"
+		"  --max-tables N    service ports with a table, i.e. Maglev tables (default %u;\n"
+		"                    a restart briefly needs one more per service port)\n"
+		"  --sync-period S   Kubernetes mode: full sync every S seconds, also re-reading\n"
+		"                    interface addresses (default %u); a failed sync is\n"
+		"                    retried after 1 s doubling to 30 s\n"
+		"  --lb-class CLASS  allocate LoadBalancer IPs only for Services with this\n"
+		"                    spec.loadBalancerClass (default: only those without one)\n"
+		"  --node-lease-renew S     renew this node's liveness Lease every S seconds\n"
+		"                    (default 1; also how often ARP/NDP answers are refreshed)\n"
+		"  --node-lease-duration S  a node whose Lease is older is dead (default 3)\n"
+		"  --l2-hold S       the datapath answers ARP/NDP for an owned VIP until S\n"
+		"                    seconds after the last refresh (default 2; must be\n"
+		"                    below the Lease duration so a dead node goes quiet\n"
+		"                    before another takes over)\n"
+		"  --lease-namespace NS  Kubernetes mode: where the node and leader Leases\n"
+		"                    live (default kube-system)\n"
+		"  --leader-elect-lease-duration S, --leader-elect-renew-deadline S,\n"
+		"  --leader-elect-retry-period S  the allocator's leader election (client-go\n"
+		"                    defaults 15, 10, 2)\n"
+		"  --bgp-table N     kernel routing table for the BGP routes BIRD learns: one\n"
+		"                    blackhole host route (proto 88) per address of an\n"
+		"                    announce: BGP pool this node announces (default %u)\n"
+		"  --withdraw-on-exit  on SIGTERM/SIGINT withdraw BGP routes and ARP/NDP\n"
+		"                    answers first (the datapath keeps serving what still\n"
+		"                    arrives); default: leave them, traffic flows on\n"
+		"  --uninstall       detach the programs and remove the pins, then exit\n",
+		XLB_HEALTHZ_DEFAULT, XLB_METRICS_DEFAULT, XLB_PIN_DIR_DEFAULT, XLB_MAX_CT,
+		XLB_AGENT_MAX_SERVICES, XLB_AGENT_MAX_BACKENDS, XLB_AGENT_MAX_TABLES,
+		XLB_SYNC_PERIOD_S, XLB_BGP_TABLE_DEFAULT);
 }
 
 /* --ct-timeouts names, each a lifetime of struct xlb_cfg. */
@@ -118,14 +118,14 @@ static const struct {
 	const char *name;
 	size_t off;
 } ct_timeouts[] = {
-	{ "tcp",		offsetof(struct xlb_cfg, ct_tcp_est_ns) },
-	{ "tcp-syn-sent",	offsetof(struct xlb_cfg, ct_tcp_syn_sent_ns) },
-	{ "tcp-syn-recv",	offsetof(struct xlb_cfg, ct_tcp_syn_recv_ns) },
-	{ "tcp-half-closed",	offsetof(struct xlb_cfg, ct_tcp_half_closed_ns) },
-	{ "tcp-time-wait",	offsetof(struct xlb_cfg, ct_tcp_time_wait_ns) },
-	{ "tcp-close",		offsetof(struct xlb_cfg, ct_tcp_close_ns) },
-	{ "udp",		offsetof(struct xlb_cfg, ct_udp_ns) },
-	{ "udp-stream",		offsetof(struct xlb_cfg, ct_udp_stream_ns) },
+	{ "tcp", offsetof(struct xlb_cfg, ct_tcp_est_ns) },
+	{ "tcp-syn-sent", offsetof(struct xlb_cfg, ct_tcp_syn_sent_ns) },
+	{ "tcp-syn-recv", offsetof(struct xlb_cfg, ct_tcp_syn_recv_ns) },
+	{ "tcp-half-closed", offsetof(struct xlb_cfg, ct_tcp_half_closed_ns) },
+	{ "tcp-time-wait", offsetof(struct xlb_cfg, ct_tcp_time_wait_ns) },
+	{ "tcp-close", offsetof(struct xlb_cfg, ct_tcp_close_ns) },
+	{ "udp", offsetof(struct xlb_cfg, ct_udp_ns) },
+	{ "udp-stream", offsetof(struct xlb_cfg, ct_udp_stream_ns) },
 };
 
 /* "tcp=86400,tcp-syn-sent=60,udp=30" (any subset); tcp-syn sets both
@@ -148,16 +148,19 @@ static int parse_ct_timeouts(struct xlb_cfg *cfg, const char *arg)
 		}
 		if (eq && *(eq + 1) && !*end && v && v <= 7 * 86400) {
 			for (size_t i = 0; i < sizeof(ct_timeouts) / sizeof(ct_timeouts[0]); i++) {
-				bool syn = !strcmp(tok, "tcp-syn") && !strncmp(ct_timeouts[i].name, "tcp-syn-", 8);
+				bool syn = !strcmp(tok, "tcp-syn") &&
+					   !strncmp(ct_timeouts[i].name, "tcp-syn-", 8);
 
 				if (syn || !strcmp(tok, ct_timeouts[i].name)) {
-					*(__u64 *)((char *)cfg + ct_timeouts[i].off) = v * 1000000000ull;
+					*(__u64 *)((char *)cfg +
+						   ct_timeouts[i].off) = v * 1000000000ull;
 					known = true;
 				}
 			}
 		}
 		if (!known) {
-			fprintf(stderr, "xlb-agent: --ct-timeouts %s: want NAME=SECONDS (1..604800), NAME one of tcp, tcp-syn, tcp-syn-sent, tcp-syn-recv, tcp-half-closed, tcp-time-wait, tcp-close, udp, udp-stream\n",
+			fprintf(stderr,
+				"xlb-agent: --ct-timeouts %s: want NAME=SECONDS (1..604800), NAME one of tcp, tcp-syn, tcp-syn-sent, tcp-syn-recv, tcp-half-closed, tcp-time-wait, tcp-close, udp, udp-stream\n",
 				arg);
 			ret = -1;
 		}
@@ -199,7 +202,8 @@ static int parse_np_cidrs(struct agent *a, const char *arg)
 		a->np_cidrs[a->n_np_cidrs++] = c;
 		continue;
 bad:
-		fprintf(stderr, "xlb-agent: --nodeport-addresses %s: want CIDR[,CIDR...] or primary\n",
+		fprintf(stderr,
+			"xlb-agent: --nodeport-addresses %s: want CIDR[,CIDR...] or primary\n",
 			arg);
 		ret = -1;
 		break;
@@ -296,22 +300,38 @@ static int parse_input_opt(struct agent *a, int opt, const char *arg)
 		}
 		a->ifnames[a->n_ifaces++] = arg;
 		break;
-	case 'c': a->config = arg; break;
-	case 'n': a->node_name = arg; break;
-	case 'P': a->pin_dir = arg; break;
-	case 'U': a->uninstall = true; break;
+	case 'c':
+		a->config = arg;
+		break;
+	case 'n':
+		a->node_name = arg;
+		break;
+	case 'P':
+		a->pin_dir = arg;
+		break;
+	case 'U':
+		a->uninstall = true;
+		break;
 	/* An empty value means "not given": a ConfigMap can leave
 	 * these blank. */
-	case 'K': a->kubeconfig = *arg ? arg : NULL; break;
-	case 'A': a->apiserver = *arg ? arg : NULL; break;
-	case 'H': a->healthz_bind = arg; break;
-	case OPT_METRICS_BIND: a->metrics_bind = arg; break;
+	case 'K':
+		a->kubeconfig = *arg ? arg : NULL;
+		break;
+	case 'A':
+		a->apiserver = *arg ? arg : NULL;
+		break;
+	case 'H':
+		a->healthz_bind = arg;
+		break;
+	case OPT_METRICS_BIND:
+		a->metrics_bind = arg;
+		break;
 	case 'N':
 		if (*arg && parse_np_cidrs(a, arg))
 			return -1;
 		break;
 	default:
-		return 1;	/* not one of these */
+		return 1; /* not one of these */
 	}
 	return 0;
 }
@@ -322,8 +342,7 @@ static int parse_hook_opt(struct agent *a, int opt, const char *arg)
 	switch (opt) {
 	case 'a':
 		if (xlb_parse_attach(arg, &a->attach)) {
-			fprintf(stderr, "xlb-agent: --attach %s: want auto, xdp or tc\n",
-				arg);
+			fprintf(stderr, "xlb-agent: --attach %s: want auto, xdp or tc\n", arg);
 			return -1;
 		}
 		break;
@@ -349,13 +368,14 @@ static int parse_hook_opt(struct agent *a, int opt, const char *arg)
 		} else if (!strcmp(arg, "auto")) {
 			a->attach = XLB_ATTACH_AUTO;
 		} else {
-			fprintf(stderr, "xlb-agent: --xdp-mode %s: generic XDP sees GRO super-packets with partial checksums and is not supported; use --attach tc (or auto)\n",
+			fprintf(stderr,
+				"xlb-agent: --xdp-mode %s: generic XDP sees GRO super-packets with partial checksums and is not supported; use --attach tc (or auto)\n",
 				arg);
 			return -1;
 		}
 		break;
 	default:
-		return 1;	/* not one of these */
+		return 1; /* not one of these */
 	}
 	return 0;
 }
@@ -368,8 +388,7 @@ static int parse_nat_opt(struct agent *a, int opt, const char *arg)
 
 	switch (opt) {
 	case 's':
-		if (sscanf(arg, "%u-%u%c", &lo, &hi, &tail) != 2 || !lo ||
-		    lo > hi || hi > 65535) {
+		if (sscanf(arg, "%u-%u%c", &lo, &hi, &tail) != 2 || !lo || lo > hi || hi > 65535) {
 			fprintf(stderr, "xlb-agent: --snat-ports %s: want MIN-MAX within 1-65535\n",
 				arg);
 			return -1;
@@ -387,7 +406,8 @@ static int parse_nat_opt(struct agent *a, int opt, const char *arg)
 	case 'm':
 		a->maglev_min = strtoul(arg, NULL, 10);
 		if (!maglev_size_ok(a->maglev_min)) {
-			fprintf(stderr, "xlb-agent: --maglev-min %s: want one of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071\n",
+			fprintf(stderr,
+				"xlb-agent: --maglev-min %s: want one of 251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071\n",
 				arg);
 			return -1;
 		}
@@ -407,7 +427,7 @@ static int parse_nat_opt(struct agent *a, int opt, const char *arg)
 		a->dpo.max_ct = strtoul(arg, NULL, 10);
 		break;
 	default:
-		return 1;	/* not one of these */
+		return 1; /* not one of these */
 	}
 	return 0;
 }
@@ -425,9 +445,11 @@ static int parse_limit_opt(struct agent *a, int opt, const char *arg)
 
 		if (*end || !*arg || !v || v > (opt == 'Y' ? 86400 : 1u << 24)) {
 			fprintf(stderr, "xlb-agent: --%s %s: want 1..%u\n",
-				opt == 'F' ? "max-services" : opt == 'B' ? "max-backends" :
-				opt == 'M' ? "max-tables" : "sync-period", arg,
-				opt == 'Y' ? 86400 : 1u << 24);
+				opt == 'F' ? "max-services" :
+				opt == 'B' ? "max-backends" :
+				opt == 'M' ? "max-tables" :
+					     "sync-period",
+				arg, opt == 'Y' ? 86400 : 1u << 24);
 			return -1;
 		}
 		if (opt == 'F')
@@ -441,7 +463,7 @@ static int parse_limit_opt(struct agent *a, int opt, const char *arg)
 		break;
 	}
 	default:
-		return 1;	/* not one of these */
+		return 1; /* not one of these */
 	}
 	return 0;
 }
@@ -450,8 +472,12 @@ static int parse_limit_opt(struct agent *a, int opt, const char *arg)
 static int parse_lb_opt(struct agent *a, int opt, const char *arg)
 {
 	switch (opt) {
-	case 'b': a->lb_class = *arg ? arg : NULL; break;
-	case 'E': a->lease_ns = arg; break;
+	case 'b':
+		a->lb_class = *arg ? arg : NULL;
+		break;
+	case 'E':
+		a->lease_ns = arg;
+		break;
 	case 'r':
 	case 'D':
 	case 'O':
@@ -462,7 +488,8 @@ static int parse_lb_opt(struct agent *a, int opt, const char *arg)
 				    opt == 'D' ? &a->lease_duration_ms :
 				    opt == 'O' ? &a->l2_hold_ms :
 				    opt == '1' ? &a->le_duration_ms :
-				    opt == '2' ? &a->le_renew_ms : &a->le_retry_ms;
+				    opt == '2' ? &a->le_renew_ms :
+						 &a->le_retry_ms;
 		char *end;
 		double v = strtod(arg, &end);
 
@@ -480,16 +507,19 @@ static int parse_lb_opt(struct agent *a, int opt, const char *arg)
 
 		/* 0 is "unspecified"; 253..255 are default, main, local. */
 		if (*end || !*arg || !v || v > 0xffffffffUL || (v >= 253 && v <= 255)) {
-			fprintf(stderr, "xlb-agent: --bgp-table %s: want a table id, 1..2^32-1 but not 253-255 (default, main, local)\n",
+			fprintf(stderr,
+				"xlb-agent: --bgp-table %s: want a table id, 1..2^32-1 but not 253-255 (default, main, local)\n",
 				arg);
 			return -1;
 		}
 		a->bgp_table = (uint32_t)v;
 		break;
 	}
-	case OPT_WITHDRAW_ON_EXIT: a->withdraw_on_exit = true; break;
+	case OPT_WITHDRAW_ON_EXIT:
+		a->withdraw_on_exit = true;
+		break;
 	default:
-		return 1;	/* not one of these */
+		return 1; /* not one of these */
 	}
 	return 0;
 }
@@ -502,12 +532,14 @@ static int check_args(struct agent *a)
 		return -1;
 	}
 	if (a->config && (a->kubeconfig || a->apiserver)) {
-		fprintf(stderr, "xlb-agent: one source only: --config FILE, or --kubeconfig/--apiserver\n");
+		fprintf(stderr,
+			"xlb-agent: one source only: --config FILE, or --kubeconfig/--apiserver\n");
 		return -1;
 	}
 	if (!a->uninstall && !a->config && !a->kubeconfig && !a->apiserver &&
 	    !getenv("KUBERNETES_SERVICE_HOST")) {
-		fprintf(stderr, "xlb-agent: no source: give --config FILE, --kubeconfig FILE or --apiserver URL (or run in a Pod)\n");
+		fprintf(stderr,
+			"xlb-agent: no source: give --config FILE, --kubeconfig FILE or --apiserver URL (or run in a Pod)\n");
 		return -1;
 	}
 	/* A SNAT port inside the NodePort range would look like a NodePort
@@ -517,14 +549,15 @@ static int check_args(struct agent *a)
 			a->dpo.cfg.snat_port_min, a->dpo.cfg.snat_port_max);
 	if (a->local_stack)
 		a->dpo.cfg.flags |= XLB_CFG_F_LOCAL_STACK;
-	if (a->l2_hold_ms <= a->lease_renew_ms ||
-	    a->l2_hold_ms >= a->lease_duration_ms) {
-		fprintf(stderr, "xlb-agent: want --node-lease-renew < --l2-hold < --node-lease-duration (%.1f, %.1f, %.1f s): answers must outlive one missed refresh and end before another node takes over\n",
+	if (a->l2_hold_ms <= a->lease_renew_ms || a->l2_hold_ms >= a->lease_duration_ms) {
+		fprintf(stderr,
+			"xlb-agent: want --node-lease-renew < --l2-hold < --node-lease-duration (%.1f, %.1f, %.1f s): answers must outlive one missed refresh and end before another node takes over\n",
 			a->lease_renew_ms / 1e3, a->l2_hold_ms / 1e3, a->lease_duration_ms / 1e3);
 		return -1;
 	}
 	if (a->le_retry_ms >= a->le_renew_ms || a->le_renew_ms >= a->le_duration_ms) {
-		fprintf(stderr, "xlb-agent: want --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration\n");
+		fprintf(stderr,
+			"xlb-agent: want --leader-elect-retry-period < --leader-elect-renew-deadline < --leader-elect-lease-duration\n");
 		return -1;
 	}
 	if (!a->uninstall && !a->node_name) {

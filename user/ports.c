@@ -124,7 +124,8 @@ bool xlb_masq_overlaps(const char *ruleset, __u32 lo, __u32 hi, char *line, size
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		char buf[512];
 
-		snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) - 1 ? n : sizeof(buf) - 1), p);
+		snprintf(buf, sizeof(buf), "%.*s", (int)(n < sizeof(buf) - 1 ? n : sizeof(buf) - 1),
+			 p);
 		if (masq_line_overlaps(buf, lo, hi)) {
 			snprintf(line, len, "%s", buf);
 			return true;

@@ -26,18 +26,18 @@
 #include "translate.h"
 
 struct xlb_sync_opts {
-	__u32 maglev_min;	/* smallest table size (prime from the list) */
-	__u32 maglev_slots;	/* table slots per backend (>= 100): more
+	__u32 maglev_min;   /* smallest table size (prime from the list) */
+	__u32 maglev_slots; /* table slots per backend (>= 100): more
 				 * means less disruption when a backend
 				 * leaves, at 4 bytes a slot; 0: default */
-	__u32 max_tables;	/* capacity of xlb_maglev / svc ids */
+	__u32 max_tables;   /* capacity of xlb_maglev / svc ids */
 	__u32 max_backends;
 };
 
 struct xlb_sync_stats {
 	unsigned int svc_added, svc_changed, svc_removed;
 	unsigned int tables_built;
-	unsigned int tables_undersized;	/* < 100 slots per backend */
+	unsigned int tables_undersized; /* < 100 slots per backend */
 	unsigned int backends_added, backends_removed;
 	unsigned int frontends_written, frontends_removed;
 	unsigned int errors;
@@ -51,16 +51,15 @@ void xlb_sync_free(struct xlb_sync *s);
 
 /* Bring the maps to @d. Returns 0, or -errno of the first failed write (the
  * rest is still attempted; the mirror reflects what was written). */
-int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d,
-		   struct xlb_sync_stats *st);
+int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d, struct xlb_sync_stats *st);
 
 struct xlb_node_iface {
 	__u32 ifindex;
-	__be32 addr4;		/* SNAT source: the first IPv4 address, or
+	__be32 addr4;	 /* SNAT source: the first IPv4 address, or
 				 * --snat-address */
-	__u32 snat_only;	/* addr4 is --snat-address: written to
+	__u32 snat_only; /* addr4 is --snat-address: written to
 				 * xlb_node_addrs as XLB_NA_F_SNAT_ONLY */
-	__u8 mac[6];		/* the interface's MAC; zero: unknown */
+	__u8 mac[6];	 /* the interface's MAC; zero: unknown */
 	__u8 pad[2];
 };
 
@@ -73,7 +72,7 @@ int xlb_sync_node(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n
 /* The uplinks XDP may redirect into (xlb_tx_devs) and the host ends of
  * Pod veths tc may deliver into (xlb_peer_devs): each map is made to hold
  * exactly the given ifindexes. 0 or -errno. */
-int xlb_sync_devs(struct xlb_sync *s, const __u32 *tx, size_t n_tx,
-		  const __u32 *peer, size_t n_peer);
+int xlb_sync_devs(struct xlb_sync *s, const __u32 *tx, size_t n_tx, const __u32 *peer,
+		  size_t n_peer);
 
 #endif /* XLB_SYNC_H */

@@ -18,9 +18,9 @@
 
 #include "translate.h"
 
-#define LABEL_SERVICE_NAME  "kubernetes.io/service-name"
-#define LABEL_PROXY_NAME    "service.kubernetes.io/service-proxy-name"
-#define LABEL_HEADLESS      "service.kubernetes.io/headless"
+#define LABEL_SERVICE_NAME "kubernetes.io/service-name"
+#define LABEL_PROXY_NAME   "service.kubernetes.io/service-proxy-name"
+#define LABEL_HEADLESS	   "service.kubernetes.io/headless"
 
 #define FAM_BIT(f) ((f) == XLB_AF_INET6 ? 2u : 1u)
 
@@ -34,13 +34,13 @@ struct cand {
 	bool terminating;
 	bool local;
 	const char *node_name;
-	size_t seq;		/* input order: slices by name, then index */
+	size_t seq; /* input order: slices by name, then index */
 };
 
 struct tctx {
 	const struct xlb_translate_opts *opts;
 	struct k8s_errors *errs;
-	const struct k8s_object **slices;	/* usable, sorted by
+	const struct k8s_object **slices; /* usable, sorted by
 						 * (ns, service, name) */
 	size_t n_slices;
 	struct xlb_desired_svcport *v;
@@ -61,17 +61,14 @@ int xlb_frontend_str(const struct xlb_svc_key *k, char *buf, size_t size)
 	int n;
 
 	if (k->scope == XLB_SCOPE_NODEPORT)
-		n = snprintf(buf, size, "%s:%u/%s",
-			     k->family == XLB_AF_INET6 ? "[*]" : "*",
+		n = snprintf(buf, size, "%s:%u/%s", k->family == XLB_AF_INET6 ? "[*]" : "*",
 			     ntohs(k->port), proto_str(k->proto));
-	else if (!inet_ntop(k->family == XLB_AF_INET6 ? AF_INET6 : AF_INET,
-			    k->addr.bytes, a, sizeof(a)))
+	else if (!inet_ntop(k->family == XLB_AF_INET6 ? AF_INET6 : AF_INET, k->addr.bytes, a,
+			    sizeof(a)))
 		return -errno;
 	else
-		n = snprintf(buf, size,
-			     k->family == XLB_AF_INET6 ? "[%s]:%u/%s" :
-			     "%s:%u/%s", a, ntohs(k->port),
-			     proto_str(k->proto));
+		n = snprintf(buf, size, k->family == XLB_AF_INET6 ? "[%s]:%u/%s" : "%s:%u/%s", a,
+			     ntohs(k->port), proto_str(k->proto));
 	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
 }
 
@@ -105,16 +102,14 @@ static int cmp_svcport(const void *a, const void *b)
 		      ((const struct xlb_desired_svcport *)b)->name);
 }
 
-const struct xlb_desired_svcport *
-xlb_desired_find(const struct xlb_desired *d, const char *name)
+const struct xlb_desired_svcport *xlb_desired_find(const struct xlb_desired *d, const char *name)
 {
 	struct xlb_desired_svcport key;
 
 	if (!d || !name || strlen(name) >= sizeof(key.name) || !d->n)
 		return NULL;
 	strcpy(key.name, name);
-	return bsearch(&key, d->svcports, d->n, sizeof(*d->svcports),
-		       cmp_svcport);
+	return bsearch(&key, d->svcports, d->n, sizeof(*d->svcports), cmp_svcport);
 }
 
 /* ---- slices ----------------------------------------------------------- */
@@ -131,8 +126,8 @@ static int cmp_slice(const void *a, const void *b)
 }
 
 /* The slices of Service ns/name: [*first, *last) of t->slices. */
-static void slice_range(const struct tctx *t, const char *ns,
-			const char *name, size_t *first, size_t *last)
+static void slice_range(const struct tctx *t, const char *ns, const char *name, size_t *first,
+			size_t *last)
 {
 	size_t lo = 0, hi = t->n_slices;
 
@@ -149,8 +144,7 @@ static void slice_range(const struct tctx *t, const char *ns,
 			hi = mid;
 	}
 	*first = lo;
-	while (lo < t->n_slices &&
-	       !strcmp(t->slices[lo]->meta.namespace, ns) &&
+	while (lo < t->n_slices && !strcmp(t->slices[lo]->meta.namespace, ns) &&
 	       !strcmp(t->slices[lo]->eps.service_name, name))
 		lo++;
 	*last = lo;
@@ -212,8 +206,8 @@ static int cmp_ip(const void *a, const void *b)
  * ready==true across all ports of the Service (terminating ones are not
  * counted even when traffic still goes to them).
  */
-static int count_local_ready(const struct tctx *t, size_t first, size_t last,
-			     unsigned int fams, uint32_t *out)
+static int count_local_ready(const struct tctx *t, size_t first, size_t last, unsigned int fams,
+			     uint32_t *out)
 {
 	struct k8s_ip *ips;
 	size_t n = 0, total = 0;
@@ -230,14 +224,12 @@ static int count_local_ready(const struct tctx *t, size_t first, size_t last,
 	for (size_t i = first; i < last; i++) {
 		const struct k8s_object *s = t->slices[i];
 
-		if (!(fams & FAM_BIT(slice_family(s))) ||
-		    !slice_has_usable_port(s))
+		if (!(fams & FAM_BIT(slice_family(s))) || !slice_has_usable_port(s))
 			continue;
 		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
 			const struct k8s_endpoint *ep = &s->eps.endpoints[j];
 
-			if (ep->n_addrs && ep->ready &&
-			    is_local(t, ep->node_name))
+			if (ep->n_addrs && ep->ready && is_local(t, ep->node_name))
 				ips[n++] = ep->addrs[0];
 		}
 	}
@@ -259,21 +251,20 @@ static int cmp_frontend(const void *a, const void *b)
 	if (x->family != y->family)
 		return x->family < y->family ? -1 : 1;
 	if (memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes)))
-		return memcmp(x->addr.bytes, y->addr.bytes,
-			      sizeof(x->addr.bytes));
+		return memcmp(x->addr.bytes, y->addr.bytes, sizeof(x->addr.bytes));
 	if (x->port != y->port)
 		return ntohs(x->port) < ntohs(y->port) ? -1 : 1;
 	return (int)x->proto - (int)y->proto;
 }
 
-static struct xlb_desired_frontend *
-add_frontend(struct xlb_desired_svcport *sp, const union xlb_addr *addr,
-	     uint8_t family, uint16_t port, uint8_t scope)
+static struct xlb_desired_frontend *add_frontend(struct xlb_desired_svcport *sp,
+						 const union xlb_addr *addr, uint8_t family,
+						 uint16_t port, uint8_t scope)
 {
 	struct xlb_desired_frontend *fe = &sp->frontends[sp->n_frontends++];
 	struct xlb_svc_key *k = &fe->key;
 
-	memset(fe, 0, sizeof(*fe));	/* pad bytes too: it is a map key */
+	memset(fe, 0, sizeof(*fe)); /* pad bytes too: it is a map key */
 	if (addr)
 		k->addr = *addr;
 	k->port = htons(port);
@@ -284,8 +275,7 @@ add_frontend(struct xlb_desired_svcport *sp, const union xlb_addr *addr,
 }
 
 static void __attribute__((format(printf, 4, 5)))
-svc_note(struct tctx *t, enum k8s_severity sev, const struct k8s_object *so,
-	 const char *fmt, ...)
+svc_note(struct tctx *t, enum k8s_severity sev, const struct k8s_object *so, const char *fmt, ...)
 {
 	char *msg;
 	va_list ap;
@@ -299,8 +289,8 @@ svc_note(struct tctx *t, enum k8s_severity sev, const struct k8s_object *so,
 	}
 	va_end(ap);
 	if (msg)
-		k8s_errors_add(t->errs, sev, "Service %s/%s: %s",
-			       so->meta.namespace, so->meta.name, msg);
+		k8s_errors_add(t->errs, sev, "Service %s/%s: %s", so->meta.namespace, so->meta.name,
+			       msg);
 	free(msg);
 }
 
@@ -316,8 +306,7 @@ static int port_source_ranges(const struct k8s_service *s, unsigned int fams,
 
 	if (!s->n_source_ranges)
 		return 0;
-	sp->source_ranges = calloc(s->n_source_ranges,
-				   sizeof(*sp->source_ranges));
+	sp->source_ranges = calloc(s->n_source_ranges, sizeof(*sp->source_ranges));
 	if (!sp->source_ranges)
 		return -ENOMEM;
 	for (size_t i = 0; i < s->n_source_ranges; i++) {
@@ -329,22 +318,19 @@ static int port_source_ranges(const struct k8s_service *s, unsigned int fams,
 		d->family = r->ip.family;
 		d->prefix_len = r->prefix_len;
 		for (unsigned int b = 0; b < 16; b++) {
-			unsigned int keep = r->prefix_len > b * 8 ?
-					    r->prefix_len - b * 8 : 0;
+			unsigned int keep = r->prefix_len > b * 8 ? r->prefix_len - b * 8 : 0;
 
-			d->addr.bytes[b] = keep >= 8 ? r->ip.addr.bytes[b] :
-					   r->ip.addr.bytes[b] &
-					   (uint8_t)(0xff00 >> keep);
+			d->addr.bytes[b] = keep >= 8 ?
+						   r->ip.addr.bytes[b] :
+						   r->ip.addr.bytes[b] & (uint8_t)(0xff00 >> keep);
 		}
 		w++;
 	}
 	qsort(sp->source_ranges, w, sizeof(*sp->source_ranges), xlb_cidr_cmp);
 	sp->n_source_ranges = 0;
 	for (size_t i = 0; i < w; i++)
-		if (!i || xlb_cidr_cmp(&sp->source_ranges[i - 1],
-				   &sp->source_ranges[i]))
-			sp->source_ranges[sp->n_source_ranges++] =
-				sp->source_ranges[i];
+		if (!i || xlb_cidr_cmp(&sp->source_ranges[i - 1], &sp->source_ranges[i]))
+			sp->source_ranges[sp->n_source_ranges++] = sp->source_ranges[i];
 	if (!sp->n_source_ranges) {
 		free(sp->source_ranges);
 		sp->source_ranges = NULL;
@@ -369,9 +355,8 @@ static bool has_ranges(const struct xlb_desired_svcport *sp, uint8_t family)
  * Addresses of a family the Service is not in are dropped. Warnings are
  * given once per Service, for its first port.
  */
-static int port_frontends(struct tctx *t, const struct k8s_object *so,
-			  const struct k8s_svc_port *p, unsigned int fams,
-			  bool first_port, struct xlb_desired_svcport *sp)
+static int port_frontends(struct tctx *t, const struct k8s_object *so, const struct k8s_svc_port *p,
+			  unsigned int fams, bool first_port, struct xlb_desired_svcport *sp)
 {
 	const struct k8s_service *s = &so->svc;
 	size_t max = 2 + s->n_external_ips + s->n_ingress, w;
@@ -382,30 +367,26 @@ static int port_frontends(struct tctx *t, const struct k8s_object *so,
 	if (!sp->frontends)
 		return -ENOMEM;
 
-	if ((s->type == K8S_SVC_NODE_PORT ||
-	     s->type == K8S_SVC_LOAD_BALANCER) && p->node_port) {
+	if ((s->type == K8S_SVC_NODE_PORT || s->type == K8S_SVC_LOAD_BALANCER) && p->node_port) {
 		if (fams & FAM_BIT(XLB_AF_INET))
-			add_frontend(sp, NULL, XLB_AF_INET, p->node_port,
-				     XLB_SCOPE_NODEPORT);
+			add_frontend(sp, NULL, XLB_AF_INET, p->node_port, XLB_SCOPE_NODEPORT);
 		if (fams & FAM_BIT(XLB_AF_INET6))
-			add_frontend(sp, NULL, XLB_AF_INET6, p->node_port,
-				     XLB_SCOPE_NODEPORT);
+			add_frontend(sp, NULL, XLB_AF_INET6, p->node_port, XLB_SCOPE_NODEPORT);
 	}
 	for (size_t i = 0; i < s->n_external_ips; i++) {
 		const struct k8s_ip *ip = &s->external_ips[i];
 
 		if (!(fams & FAM_BIT(ip->family))) {
 			if (first_port)
-				svc_note(t, K8S_SEV_WARN, so,
-					 "externalIP %s: the Service has no cluster IP of its family, ignored",
-					 xlb_addr_str(ip->family, &ip->addr, a, sizeof(a)));
+				svc_note(
+					t, K8S_SEV_WARN, so,
+					"externalIP %s: the Service has no cluster IP of its family, ignored",
+					xlb_addr_str(ip->family, &ip->addr, a, sizeof(a)));
 			continue;
 		}
-		add_frontend(sp, &ip->addr, ip->family, p->port,
-			     XLB_SCOPE_VIP);
+		add_frontend(sp, &ip->addr, ip->family, p->port, XLB_SCOPE_VIP);
 	}
-	for (size_t i = 0; s->type == K8S_SVC_LOAD_BALANCER &&
-	     i < s->n_ingress; i++) {
+	for (size_t i = 0; s->type == K8S_SVC_LOAD_BALANCER && i < s->n_ingress; i++) {
 		const struct k8s_lb_ingress *in = &s->ingress[i];
 
 		if (!in->has_ip) {
@@ -424,27 +405,24 @@ static int port_frontends(struct tctx *t, const struct k8s_object *so,
 		}
 		if (!(fams & FAM_BIT(in->ip.family))) {
 			if (first_port)
-				svc_note(t, K8S_SEV_WARN, so,
-					 "ingress %s: the Service has no cluster IP of its family, ignored",
-					 xlb_addr_str(in->ip.family, &in->ip.addr, a, sizeof(a)));
+				svc_note(
+					t, K8S_SEV_WARN, so,
+					"ingress %s: the Service has no cluster IP of its family, ignored",
+					xlb_addr_str(in->ip.family, &in->ip.addr, a, sizeof(a)));
 			continue;
 		}
-		fe = add_frontend(sp, &in->ip.addr, in->ip.family, p->port,
-				  XLB_SCOPE_VIP);
+		fe = add_frontend(sp, &in->ip.addr, in->ip.family, p->port, XLB_SCOPE_VIP);
 		fe->source_ranges = has_ranges(sp, in->ip.family);
 	}
 
 	/* The same address may be both an externalIP and an ingress IP:
 	 * one frontend, firewalled if the ingress side asks for it. */
-	qsort(sp->frontends, sp->n_frontends, sizeof(*sp->frontends),
-	      cmp_frontend);
+	qsort(sp->frontends, sp->n_frontends, sizeof(*sp->frontends), cmp_frontend);
 	w = 0;
 	for (size_t i = 0; i < sp->n_frontends; i++) {
-		if (w && !memcmp(&sp->frontends[w - 1].key,
-				 &sp->frontends[i].key,
+		if (w && !memcmp(&sp->frontends[w - 1].key, &sp->frontends[i].key,
 				 sizeof(sp->frontends[i].key))) {
-			sp->frontends[w - 1].source_ranges |=
-				sp->frontends[i].source_ranges;
+			sp->frontends[w - 1].source_ranges |= sp->frontends[i].source_ranges;
 			continue;
 		}
 		sp->frontends[w++] = sp->frontends[i];
@@ -478,8 +456,7 @@ static int cmp_cand(const void *a, const void *b)
  * endpoints only when local_only. Counts the choice into *count and, when
  * out is not NULL, appends it there.
  */
-static void select_endpoints(const struct tctx *t, const struct cand *c,
-			     size_t n, bool local_only,
+static void select_endpoints(const struct tctx *t, const struct cand *c, size_t n, bool local_only,
 			     struct xlb_desired_svcport *out, uint32_t *count)
 {
 	bool fallback = true;
@@ -492,8 +469,7 @@ static void select_endpoints(const struct tctx *t, const struct cand *c,
 
 		if (local_only && !c[i].local)
 			continue;
-		if (fallback ? !(c[i].serving && c[i].terminating) :
-		    !c[i].ready)
+		if (fallback ? !(c[i].serving && c[i].terminating) : !c[i].ready)
 			continue;
 		(*count)++;
 		if (!out)
@@ -506,8 +482,7 @@ static void select_endpoints(const struct tctx *t, const struct cand *c,
 		be->local = c[i].local;
 		be->terminating = fallback;
 		if (c[i].node_name)
-			snprintf(be->node_name, sizeof(be->node_name), "%s",
-				 c[i].node_name);
+			snprintf(be->node_name, sizeof(be->node_name), "%s", c[i].node_name);
 	}
 }
 
@@ -517,9 +492,8 @@ static void select_endpoints(const struct tctx *t, const struct cand *c,
  * (never matched by number, k8s-spec §3); the slice port's number is the
  * target port, which is how a named targetPort resolves.
  */
-static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
-			 size_t first, size_t last, unsigned int fams,
-			 struct xlb_desired_svcport *sp)
+static int port_backends(struct tctx *t, const struct k8s_svc_port *p, size_t first, size_t last,
+			 unsigned int fams, struct xlb_desired_svcport *sp)
 {
 	struct cand *c;
 	size_t n = 0, total = 0, w = 0;
@@ -542,15 +516,14 @@ static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
 			continue;
 		for (size_t j = 0; j < s->eps.n_ports && !ep; j++)
 			if (!strcmp(s->eps.ports[j].name, p->name) &&
-			    s->eps.ports[j].proto == p->proto &&
-			    s->eps.ports[j].port)
+			    s->eps.ports[j].proto == p->proto && s->eps.ports[j].port)
 				ep = &s->eps.ports[j];
 		if (!ep)
 			continue;
 		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
 			const struct k8s_endpoint *e = &s->eps.endpoints[j];
 
-			if (!e->n_addrs)	/* only addresses[0] counts */
+			if (!e->n_addrs) /* only addresses[0] counts */
 				continue;
 			c[n].addr = e->addrs[0].addr;
 			c[n].family = e->addrs[0].family;
@@ -566,10 +539,8 @@ static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
 	}
 	qsort(c, n, sizeof(*c), cmp_cand);
 	for (size_t i = 0; i < n; i++)
-		if (!w || c[w - 1].family != c[i].family ||
-		    c[w - 1].port != c[i].port ||
-		    memcmp(c[w - 1].addr.bytes, c[i].addr.bytes,
-			   sizeof(c[i].addr.bytes)))
+		if (!w || c[w - 1].family != c[i].family || c[w - 1].port != c[i].port ||
+		    memcmp(c[w - 1].addr.bytes, c[i].addr.bytes, sizeof(c[i].addr.bytes)))
 			c[w++] = c[i];
 	n = w;
 
@@ -580,8 +551,7 @@ static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
 
 		while (j < n && c[j].family == c[i].family)
 			j++;
-		select_endpoints(t, c + i, j - i, false,
-				 sp->etp_local ? NULL : sp, &cluster);
+		select_endpoints(t, c + i, j - i, false, sp->etp_local ? NULL : sp, &cluster);
 		if (sp->etp_local)
 			select_endpoints(t, c + i, j - i, true, sp, &local);
 		if (c[i].family == XLB_AF_INET6)
@@ -629,14 +599,12 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 		return 0;
 	}
 	if (k8s_label(so, LABEL_PROXY_NAME)) {
-		svc_note(t, K8S_SEV_DEBUG, so,
-			 "label %s=%s: served by another proxy, ignored",
+		svc_note(t, K8S_SEV_DEBUG, so, "label %s=%s: served by another proxy, ignored",
 			 LABEL_PROXY_NAME, k8s_label(so, LABEL_PROXY_NAME));
 		return 0;
 	}
 	if (s->type == K8S_SVC_CLUSTER_IP && !s->n_external_ips) {
-		svc_note(t, K8S_SEV_DEBUG, so,
-			 "ClusterIP without externalIPs: nothing for xlb");
+		svc_note(t, K8S_SEV_DEBUG, so, "ClusterIP without externalIPs: nothing for xlb");
 		return 0;
 	}
 
@@ -667,13 +635,10 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 		memset(&sp, 0, sizeof(sp));
 		/* namespace and name are DNS labels (<= 63), port name a
 		 * DNS label: the name always fits. */
-		snprintf(sp.name, sizeof(sp.name), "%s/%s:%s/%s",
-			 so->meta.namespace, so->meta.name, p->name,
-			 proto_str(p->proto));
-		snprintf(sp.svc_namespace, sizeof(sp.svc_namespace), "%s",
-			 so->meta.namespace);
-		snprintf(sp.svc_name, sizeof(sp.svc_name), "%s",
-			 so->meta.name);
+		snprintf(sp.name, sizeof(sp.name), "%s/%s:%s/%s", so->meta.namespace, so->meta.name,
+			 p->name, proto_str(p->proto));
+		snprintf(sp.svc_namespace, sizeof(sp.svc_namespace), "%s", so->meta.namespace);
+		snprintf(sp.svc_name, sizeof(sp.svc_name), "%s", so->meta.name);
 		sp.port = p->port;
 		sp.proto = p->proto;
 		/* eTP applies to NodePort, externalIP and LB VIP traffic:
@@ -710,7 +675,7 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 
 struct fe_ref {
 	const struct xlb_svc_key *key;
-	size_t sp;		/* index in the sorted svcports */
+	size_t sp; /* index in the sorted svcports */
 	size_t fe;
 };
 
@@ -757,15 +722,14 @@ static int resolve_conflicts(struct tctx *t)
 		char fs[INET6_ADDRSTRLEN + 16];
 
 		if (memcmp(refs[i].key, refs[win].key, sizeof(*refs[i].key))) {
-			win = i;	/* first of a run: the winner */
+			win = i; /* first of a run: the winner */
 			continue;
 		}
 		if (xlb_frontend_str(refs[i].key, fs, sizeof(fs)))
 			snprintf(fs, sizeof(fs), "?");
 		k8s_errors_add(t->errs, K8S_SEV_ERROR,
 			       "Service port %s: frontend %s is already used by %s: skipped",
-			       t->v[refs[i].sp].name, fs,
-			       t->v[refs[win].sp].name);
+			       t->v[refs[i].sp].name, fs, t->v[refs[win].sp].name);
 		/* Mark by zeroing the family: no real frontend has 0. The
 		 * key compared against (refs[win]) is left untouched. */
 		t->v[refs[i].sp].frontends[refs[i].fe].key.family = 0;
@@ -795,8 +759,7 @@ static int resolve_conflicts(struct tctx *t)
 
 /* ---- entry ------------------------------------------------------------ */
 
-int xlb_translate(const struct k8s_cache *c,
-		  const struct xlb_translate_opts *o,
+int xlb_translate(const struct k8s_cache *c, const struct xlb_translate_opts *o,
 		  struct xlb_desired *out, struct k8s_errors *errs)
 {
 	static const struct xlb_translate_opts no_opts;
@@ -814,8 +777,7 @@ int xlb_translate(const struct k8s_cache *c,
 	t.opts = o ? o : &no_opts;
 	t.errs = errs;
 
-	err = k8s_cache_list(c, K8S_KIND_ENDPOINTSLICE, &t.slices,
-			     &t.n_slices);
+	err = k8s_cache_list(c, K8S_KIND_ENDPOINTSLICE, &t.slices, &t.n_slices);
 	if (err)
 		return err;
 	/* Keep the slices translate can use: IP slices that name their
@@ -825,8 +787,7 @@ int xlb_translate(const struct k8s_cache *c,
 		const struct k8s_object *s = t.slices[i];
 
 		if (!s->eps.service_name || s->eps.addr_type == K8S_ADDR_FQDN ||
-		    k8s_label(s, LABEL_PROXY_NAME) ||
-		    k8s_label(s, LABEL_HEADLESS))
+		    k8s_label(s, LABEL_PROXY_NAME) || k8s_label(s, LABEL_HEADLESS))
 			continue;
 		t.slices[k++] = s;
 	}

@@ -28,17 +28,17 @@
 #define XLB_SVCPORT_NAME_MAX 320
 
 struct xlb_desired_backend {
-	union xlb_addr addr;	/* Pod address */
-	uint16_t port;		/* target port, host order */
-	uint8_t family;		/* XLB_AF_INET / XLB_AF_INET6 */
-	bool local;		/* nodeName == opts.node_name */
-	bool terminating;	/* chosen through the serving+terminating
+	union xlb_addr addr; /* Pod address */
+	uint16_t port;	     /* target port, host order */
+	uint8_t family;	     /* XLB_AF_INET / XLB_AF_INET6 */
+	bool local;	     /* nodeName == opts.node_name */
+	bool terminating;    /* chosen through the serving+terminating
 				 * fallback (no ready endpoint) */
-	char node_name[64];	/* "" when unknown; truncated if longer */
+	char node_name[64];  /* "" when unknown; truncated if longer */
 };
 
 struct xlb_desired_frontend {
-	struct xlb_svc_key key;	/* VIP: addr = VIP, port = service port
+	struct xlb_svc_key key; /* VIP: addr = VIP, port = service port
 				 * (network order), scope XLB_SCOPE_VIP;
 				 * NodePort: addr zero, port = nodePort
 				 * (network order), scope XLB_SCOPE_NODEPORT.
@@ -53,12 +53,12 @@ struct xlb_desired_frontend {
 };
 
 struct xlb_desired_svcport {
-	char name[XLB_SVCPORT_NAME_MAX];	/* "namespace/name:portname/PROTO"
+	char name[XLB_SVCPORT_NAME_MAX]; /* "namespace/name:portname/PROTO"
 						 * (portname may be empty):
 						 * stable identity */
-	uint8_t proto;			/* IPPROTO_TCP / IPPROTO_UDP */
-	bool etp_local;			/* externalTrafficPolicy Local */
-	uint16_t health_check_node_port;	/* LB + ETP Local, else 0 */
+	uint8_t proto;			 /* IPPROTO_TCP / IPPROTO_UDP */
+	bool etp_local;			 /* externalTrafficPolicy Local */
+	uint16_t health_check_node_port; /* LB + ETP Local, else 0 */
 	struct xlb_desired_frontend *frontends;
 	size_t n_frontends;
 	/*
@@ -92,7 +92,7 @@ struct xlb_desired_svcport {
 	/* Where it came from, for messages and the health check body. */
 	char svc_namespace[64];
 	char svc_name[64];
-	uint16_t port;			/* service port, host order */
+	uint16_t port; /* service port, host order */
 };
 
 /*
@@ -105,18 +105,18 @@ struct xlb_desired_hc {
 	char svc_namespace[64];
 	char svc_name[64];
 	uint16_t port;
-	uint32_t n_local_ready;		/* as xlb_desired_svcport's */
+	uint32_t n_local_ready; /* as xlb_desired_svcport's */
 };
 
 struct xlb_desired {
-	struct xlb_desired_svcport *svcports;	/* sorted by name */
+	struct xlb_desired_svcport *svcports; /* sorted by name */
 	size_t n;
-	struct xlb_desired_hc *hc;		/* in Service order */
+	struct xlb_desired_hc *hc; /* in Service order */
 	size_t n_hc;
 };
 
 struct xlb_translate_opts {
-	const char *node_name;	/* this node; NULL or "": nothing is local */
+	const char *node_name; /* this node; NULL or "": nothing is local */
 	/* The node's own addresses: unused for now (NodePort frontends are
 	 * wildcards matched against xlb_node_addrs by the datapath); kept for
 	 * a future nodePortAddresses filter. */
@@ -131,16 +131,14 @@ struct xlb_translate_opts {
  * they concern. Returns 0 with *out filled (free with xlb_desired_free()),
  * or -ENOMEM / -EINVAL with *out empty.
  */
-int xlb_translate(const struct k8s_cache *c,
-		  const struct xlb_translate_opts *o,
+int xlb_translate(const struct k8s_cache *c, const struct xlb_translate_opts *o,
 		  struct xlb_desired *out, struct k8s_errors *errs);
 
 /* Free what xlb_translate() filled in; the struct is left empty. */
 void xlb_desired_free(struct xlb_desired *d);
 
 /* Find a service port by name (binary search); NULL when absent. */
-const struct xlb_desired_svcport *
-xlb_desired_find(const struct xlb_desired *d, const char *name);
+const struct xlb_desired_svcport *xlb_desired_find(const struct xlb_desired *d, const char *name);
 
 /* "192.0.2.10:80/TCP", "[2001:db8::1]:80/UDP", "*:30080/TCP" */
 int xlb_frontend_str(const struct xlb_svc_key *k, char *buf, size_t size);

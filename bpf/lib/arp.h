@@ -24,15 +24,15 @@
 #ifndef ETH_P_ARP
 #define ETH_P_ARP 0x0806
 #endif
-#define XLB_ARPHRD_ETHER 1
-#define XLB_ARPOP_REQUEST 1
-#define XLB_ARPOP_REPLY 2
-#define XLB_IPPROTO_ICMPV6 58
-#define XLB_ND_NS 135
-#define XLB_ND_NA 136
-#define XLB_ND_OPT_TLLA 2
+#define XLB_ARPHRD_ETHER    1
+#define XLB_ARPOP_REQUEST   1
+#define XLB_ARPOP_REPLY	    2
+#define XLB_IPPROTO_ICMPV6  58
+#define XLB_ND_NS	    135
+#define XLB_ND_NA	    136
+#define XLB_ND_OPT_TLLA	    2
 #define XLB_ND_NA_SOLICITED 0x40000000u
-#define XLB_ND_NA_OVERRIDE 0x20000000u
+#define XLB_ND_NA_OVERRIDE  0x20000000u
 
 /* RFC 826 for Ethernet + IPv4: the IPv4 fields are not 4-byte aligned. */
 struct xlb_arp_eth4 {
@@ -62,18 +62,17 @@ struct xlb_nd {
 	__u8 type;
 	__u8 code;
 	__sum16 csum;
-	__be32 flags;		/* NA: R S O bits; NS: reserved */
+	__be32 flags; /* NA: R S O bits; NS: reserved */
 	__u8 target[16];
 	__u8 opt_type;
-	__u8 opt_len;		/* units of 8 bytes */
+	__u8 opt_len; /* units of 8 bytes */
 	__u8 opt_mac[ETH_ALEN];
 };
 
 #define XLB_NA_FRAME (ETH_HLEN + sizeof(struct xlb_ip6) + sizeof(struct xlb_nd))
 
-static __always_inline struct xlb_l2 *xlb_l2_owned(struct __sk_buff *skb,
-						   struct xlb_l2_scratch *sc, __u8 family,
-						   const void *addr, __u64 bytes)
+static __always_inline struct xlb_l2 *xlb_l2_owned(struct __sk_buff *skb, struct xlb_l2_scratch *sc,
+						   __u8 family, const void *addr, __u64 bytes)
 {
 	struct xlb_l2_key *k = &sc->key;
 	struct xlb_l2 *e;
@@ -105,8 +104,7 @@ static __always_inline int xlb_arp_answer(struct __sk_buff *skb, struct xlb_l2_s
 	if ((void *)(arp + 1) > data_end)
 		return -1;
 	if (arp->htype != bpf_htons(XLB_ARPHRD_ETHER) || arp->ptype != bpf_htons(ETH_P_IP) ||
-	    arp->hlen != ETH_ALEN || arp->plen != 4 ||
-	    arp->oper != bpf_htons(XLB_ARPOP_REQUEST))
+	    arp->hlen != ETH_ALEN || arp->plen != 4 || arp->oper != bpf_htons(XLB_ARPOP_REQUEST))
 		return -1;
 	/* A gratuitous request (sender = target) announces, it asks nothing. */
 	if (!__builtin_memcmp(arp->spa, arp->tpa, 4))
@@ -130,9 +128,8 @@ static __always_inline int xlb_arp_answer(struct __sk_buff *skb, struct xlb_l2_s
 
 /* The Neighbor Advertisement for @sc's target, over the frame (resized
  * to XLB_NA_FRAME): to the asker, or to all nodes after DAD. */
-static __always_inline void xlb_na_fill(struct ethhdr *eth, struct xlb_ip6 *ip6,
-					struct xlb_nd *nd, const struct xlb_l2_scratch *sc,
-					bool dad)
+static __always_inline void xlb_na_fill(struct ethhdr *eth, struct xlb_ip6 *ip6, struct xlb_nd *nd,
+					const struct xlb_l2_scratch *sc, bool dad)
 {
 	const __u8 *target = sc->target, *asker = sc->asker, *asker_mac = sc->asker_mac,
 		   *mac = sc->mac;
@@ -194,8 +191,7 @@ static __always_inline int xlb_ndp_answer(struct __sk_buff *skb, struct xlb_l2_s
 	struct ethhdr *eth = data;
 	struct xlb_ip6 *ip6 = (void *)(eth + 1);
 	struct xlb_nd *nd = (void *)(ip6 + 1);
-	__u8 *target = sc->target, *asker = sc->asker, *asker_mac = sc->asker_mac,
-	     *mac = sc->mac;
+	__u8 *target = sc->target, *asker = sc->asker, *asker_mac = sc->asker_mac, *mac = sc->mac;
 	struct xlb_l2 *e;
 	bool dad;
 	__s64 sum;
@@ -203,13 +199,12 @@ static __always_inline int xlb_ndp_answer(struct __sk_buff *skb, struct xlb_l2_s
 	/* The fixed part of an NS (24 bytes); options are not needed. */
 	if ((void *)nd + 24 > data_end)
 		return -1;
-	if (ip6->nexthdr != XLB_IPPROTO_ICMPV6 || ip6->hop_limit != 255 ||
-	    nd->type != XLB_ND_NS || nd->code != 0 ||
-	    bpf_ntohs(ip6->payload_len) < 24)
+	if (ip6->nexthdr != XLB_IPPROTO_ICMPV6 || ip6->hop_limit != 255 || nd->type != XLB_ND_NS ||
+	    nd->code != 0 || bpf_ntohs(ip6->payload_len) < 24)
 		return -1;
 	__builtin_memcpy(target, nd->target, 16);
 	if (target[0] == 0xff)
-		return -1;	/* never a multicast target */
+		return -1; /* never a multicast target */
 	e = xlb_l2_owned(skb, sc, XLB_AF_INET6, target, skb->len);
 	if (!e)
 		return -1;
@@ -218,9 +213,9 @@ static __always_inline int xlb_ndp_answer(struct __sk_buff *skb, struct xlb_l2_s
 	__builtin_memcpy(asker_mac, eth->h_source, ETH_ALEN);
 	/* Duplicate address detection asks from ::; the answer then goes to
 	 * all nodes, unsolicited (RFC 4861 §7.2.4). */
-	dad = !(asker[0] | asker[1] | asker[2] | asker[3] | asker[4] | asker[5] |
-		asker[6] | asker[7] | asker[8] | asker[9] | asker[10] | asker[11] |
-		asker[12] | asker[13] | asker[14] | asker[15]);
+	dad = !(asker[0] | asker[1] | asker[2] | asker[3] | asker[4] | asker[5] | asker[6] |
+		asker[7] | asker[8] | asker[9] | asker[10] | asker[11] | asker[12] | asker[13] |
+		asker[14] | asker[15]);
 
 	/* The NA has exactly one option (target link-layer address). */
 	if (bpf_skb_change_tail(skb, XLB_NA_FRAME, 0)) {

@@ -58,16 +58,16 @@ struct icmphdr {
 	} un;
 };
 
-#define ICMP_ECHOREPLY		0
-#define ICMP_DEST_UNREACH	3
-#define ICMP_ECHO		8
-#define ICMP_TIME_EXCEEDED	11
-#define ICMP_PARAMETERPROB	12
-#define ICMP_NET_UNREACH	0
-#define ICMP_HOST_UNREACH	1
-#define ICMP_PROT_UNREACH	2
-#define ICMP_PORT_UNREACH	3
-#define ICMP_FRAG_NEEDED	4
+#define ICMP_ECHOREPLY	   0
+#define ICMP_DEST_UNREACH  3
+#define ICMP_ECHO	   8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+#define ICMP_NET_UNREACH   0
+#define ICMP_HOST_UNREACH  1
+#define ICMP_PROT_UNREACH  2
+#define ICMP_PORT_UNREACH  3
+#define ICMP_FRAG_NEEDED   4
 
 #define likely(x)   __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

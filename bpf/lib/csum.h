@@ -20,7 +20,7 @@ static __always_inline __u16 csum_fold32(__u32 s)
 
 static __always_inline void csum_replace4(__u16 *sum, __u32 from, __u32 to)
 {
-	__u32 s = (__u16)~*sum;
+	__u32 s = (__u16) ~*sum;
 
 	from = ~from;
 	s += (from & 0xffff) + (from >> 16);
@@ -30,7 +30,7 @@ static __always_inline void csum_replace4(__u16 *sum, __u32 from, __u32 to)
 
 static __always_inline void csum_replace2(__u16 *sum, __u16 from, __u16 to)
 {
-	__u32 s = (__u16)~*sum;
+	__u32 s = (__u16) ~*sum;
 
 	s += (__u16)~from;
 	s += to;

@@ -30,8 +30,7 @@ static __always_inline __u64 ct_expires(const struct xlb_ct *ct)
 }
 
 /* The key under which the peer entry of @ct is stored. */
-static __always_inline void ct_peer_key(const struct xlb_ct *ct,
-					const struct xlb_ct_key *k,
+static __always_inline void ct_peer_key(const struct xlb_ct *ct, const struct xlb_ct_key *k,
 					struct xlb_ct_key *peer)
 {
 	peer->saddr = ct->nat_daddr;
@@ -52,10 +51,14 @@ static __always_inline bool ct_is_reply(__u8 kind)
 static __always_inline __u8 ct_peer_kind(__u8 kind)
 {
 	switch (kind) {
-	case XLB_CT_FWD_LOCAL:		return XLB_CT_REPLY_LOCAL;
-	case XLB_CT_REPLY_LOCAL:	return XLB_CT_FWD_LOCAL;
-	case XLB_CT_FWD_REMOTE:		return XLB_CT_REPLY_SNAT;
-	default:			return XLB_CT_FWD_REMOTE;
+	case XLB_CT_FWD_LOCAL:
+		return XLB_CT_REPLY_LOCAL;
+	case XLB_CT_REPLY_LOCAL:
+		return XLB_CT_FWD_LOCAL;
+	case XLB_CT_FWD_REMOTE:
+		return XLB_CT_REPLY_SNAT;
+	default:
+		return XLB_CT_FWD_REMOTE;
 	}
 }
 
@@ -74,8 +77,7 @@ static __always_inline __u8 ct_peer_kind(__u8 kind)
  * own (out of window, spoofed) and it is forgotten. UDP becomes a stream
  * (ESTABLISHED) when the client speaks again after a reply.
  */
-static __always_inline __u8 ct_next_flags(__u8 flags, const struct xlb_pkt *p,
-					  bool reply)
+static __always_inline __u8 ct_next_flags(__u8 flags, const struct xlb_pkt *p, bool reply)
 {
 	__u8 tf = p->tcp_flags;
 
@@ -130,8 +132,7 @@ static __always_inline bool ct_handshake(__u8 proto, __u8 flags)
 static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
 {
 	if (proto != IPPROTO_TCP)
-		return flags & XLB_CT_F_ESTABLISHED ? xlb_cfg.ct_udp_stream_ns :
-						      xlb_cfg.ct_udp_ns;
+		return flags & XLB_CT_F_ESTABLISHED ? xlb_cfg.ct_udp_stream_ns : xlb_cfg.ct_udp_ns;
 	if (flags & XLB_CT_F_RST)
 		return xlb_cfg.ct_tcp_close_ns;
 	if ((flags & XLB_CT_F_FINS) == XLB_CT_F_FINS)
@@ -146,8 +147,7 @@ static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
 }
 
 /* Does @peer lead back to the flow whose packet has tuple @k? */
-static __always_inline bool ct_peer_matches(const struct xlb_ct *peer,
-					    const struct xlb_ct_key *k)
+static __always_inline bool ct_peer_matches(const struct xlb_ct *peer, const struct xlb_ct_key *k)
 {
 	return peer->nat_saddr.v4 == k->daddr.v4 && peer->nat_daddr.v4 == k->saddr.v4 &&
 	       peer->nat_sport == k->dport && peer->nat_dport == k->sport;
@@ -160,8 +160,7 @@ static __always_inline bool ct_peer_matches(const struct xlb_ct *peer,
  * another flow has taken since (its SNAT port was free) is left alone and
  * this flow is expired instead, so two flows never share one tuple.
  */
-static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
-				     __u64 now)
+static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p, __u64 now)
 {
 	__u8 flags = ct_next_flags(ct->flags, p, ct_is_reply(ct->kind));
 	__u64 expires = now + ct_lifetime(p->tuple.proto, flags);
@@ -191,10 +190,14 @@ static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
 		ct->expires_ns = 0;
 	} else {
 		struct xlb_ct v = {
-			.nat_saddr = p->tuple.daddr, .nat_daddr = p->tuple.saddr,
-			.nat_sport = p->tuple.dport, .nat_dport = p->tuple.sport,
-			.kind = ct_peer_kind(ct->kind), .flags = flags,
-			.svc_id = ct->svc_id, .backend_id = ct->backend_id,
+			.nat_saddr = p->tuple.daddr,
+			.nat_daddr = p->tuple.saddr,
+			.nat_sport = p->tuple.dport,
+			.nat_dport = p->tuple.sport,
+			.kind = ct_peer_kind(ct->kind),
+			.flags = flags,
+			.svc_id = ct->svc_id,
+			.backend_id = ct->backend_id,
 			.expires_ns = expires,
 		};
 

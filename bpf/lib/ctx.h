@@ -24,14 +24,14 @@
 
 enum xlb_hook {
 	XLB_HOOK_XDP,
-	XLB_HOOK_TC,		/* tc ingress on an uplink */
+	XLB_HOOK_TC, /* tc ingress on an uplink */
 };
 
 struct xlb_ctx {
-	void *ctx;		/* struct xdp_md or struct __sk_buff */
-	__u64 bytes;		/* packet length, for the counters */
-	__u32 ifindex;		/* the interface the packet came in on */
-	enum xlb_hook hook;	/* a constant at every call site */
+	void *ctx;	    /* struct xdp_md or struct __sk_buff */
+	__u64 bytes;	    /* packet length, for the counters */
+	__u32 ifindex;	    /* the interface the packet came in on */
+	enum xlb_hook hook; /* a constant at every call site */
 };
 
 #define xlb_is_tc(c) ((c)->hook == XLB_HOOK_TC)

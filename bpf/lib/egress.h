@@ -23,9 +23,12 @@
 static __always_inline int xlb_egress_icmp(struct xlb_ctx *c, struct xlb_pkt *p, __u64 now)
 {
 	struct xlb_ct_key k = {
-		.saddr = p->tuple.daddr, .daddr = p->tuple.saddr,
-		.sport = p->tuple.dport, .dport = p->tuple.sport,
-		.proto = p->tuple.proto, .family = p->tuple.family,
+		.saddr = p->tuple.daddr,
+		.daddr = p->tuple.saddr,
+		.sport = p->tuple.dport,
+		.dport = p->tuple.sport,
+		.proto = p->tuple.proto,
+		.family = p->tuple.family,
 	};
 	struct xlb_ct *e;
 

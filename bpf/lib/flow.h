@@ -23,8 +23,8 @@
 #include "trace.h"
 
 /* A conntrack hit: account it and send it on as recorded. */
-static __always_inline int xlb_hit(struct xlb_ctx *c, struct xlb_pkt *p,
-				   struct xlb_ct *ct, __u64 now)
+static __always_inline int xlb_hit(struct xlb_ctx *c, struct xlb_pkt *p, struct xlb_ct *ct,
+				   __u64 now)
 {
 	struct xlb_scratch *sc;
 
@@ -61,9 +61,12 @@ static __always_inline bool xlb_restart(const struct xlb_ct *ct, const struct xl
 static __always_inline int xlb_handle_icmp(struct xlb_ctx *c, struct xlb_pkt *p, __u64 now)
 {
 	struct xlb_ct_key k = {
-		.saddr = p->tuple.daddr, .daddr = p->tuple.saddr,
-		.sport = p->tuple.dport, .dport = p->tuple.sport,
-		.proto = p->tuple.proto, .family = p->tuple.family,
+		.saddr = p->tuple.daddr,
+		.daddr = p->tuple.saddr,
+		.sport = p->tuple.dport,
+		.dport = p->tuple.sport,
+		.proto = p->tuple.proto,
+		.family = p->tuple.family,
 	};
 	struct xlb_scratch *sc;
 	struct xlb_ct *e;
@@ -87,33 +90,33 @@ static __always_inline int xlb_handle_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
  * verifier walks each once, and so the entry's stack frame stays small:
  * the 512-byte limit is for the whole call chain).
  */
-#define XLB_HANDLE(c, p, now, new_flow, hit)					\
-({										\
-	struct xlb_ct_key __stale;						\
-	struct xlb_ct *__ct;							\
-	int __r;								\
-										\
-	if (!xlb_frag_ports(p)) {						\
-		__r = verdict(xlb_act_pass(c), XLB_R_PASS_FRAG_UNKNOWN, (c)->bytes); \
-	} else if ((p)->icmp_err) {						\
-		__r = hit((c)->ctx, p, NULL, now, (c)->bytes);			\
-	} else {								\
-		__ct = bpf_map_lookup_elem(&xlb_ct, &(p)->tuple);		\
-		if (__ct && ct_alive(__ct, now))				\
-			XLB_TRACE(tr->flags |= XLB_TRACE_F_CT_HIT);		\
-		if (!__ct || !ct_alive(__ct, now)) {				\
-			__r = new_flow((c)->ctx, p, now, (c)->bytes, NULL);	\
-		} else if (xlb_restart(__ct, p)) {				\
-			ct_peer_key(__ct, &(p)->tuple, &__stale);		\
-			__r = new_flow((c)->ctx, p, now, (c)->bytes, &__stale); \
-		} else if (__ct->kind == XLB_CT_REPLY_LOCAL) {			\
-			/* A REPLY_LOCAL tuple arriving from outside: not ours. */ \
-			__r = new_flow((c)->ctx, p, now, (c)->bytes, NULL);	\
-		} else {							\
-			__r = hit((c)->ctx, p, __ct, now, (c)->bytes);		\
-		}								\
-	}									\
-	__r;									\
-})
+#define XLB_HANDLE(c, p, now, new_flow, hit)                                                 \
+	({                                                                                   \
+		struct xlb_ct_key __stale;                                                   \
+		struct xlb_ct *__ct;                                                         \
+		int __r;                                                                     \
+                                                                                             \
+		if (!xlb_frag_ports(p)) {                                                    \
+			__r = verdict(xlb_act_pass(c), XLB_R_PASS_FRAG_UNKNOWN, (c)->bytes); \
+		} else if ((p)->icmp_err) {                                                  \
+			__r = hit((c)->ctx, p, NULL, now, (c)->bytes);                       \
+		} else {                                                                     \
+			__ct = bpf_map_lookup_elem(&xlb_ct, &(p)->tuple);                    \
+			if (__ct && ct_alive(__ct, now))                                     \
+				XLB_TRACE(tr->flags |= XLB_TRACE_F_CT_HIT);                  \
+			if (!__ct || !ct_alive(__ct, now)) {                                 \
+				__r = new_flow((c)->ctx, p, now, (c)->bytes, NULL);          \
+			} else if (xlb_restart(__ct, p)) {                                   \
+				ct_peer_key(__ct, &(p)->tuple, &__stale);                    \
+				__r = new_flow((c)->ctx, p, now, (c)->bytes, &__stale);      \
+			} else if (__ct->kind == XLB_CT_REPLY_LOCAL) {                       \
+				/* A REPLY_LOCAL tuple arriving from outside: not ours. */   \
+				__r = new_flow((c)->ctx, p, now, (c)->bytes, NULL);          \
+			} else {                                                             \
+				__r = hit((c)->ctx, p, __ct, now, (c)->bytes);               \
+			}                                                                    \
+		}                                                                            \
+		__r;                                                                         \
+	})
 
 #endif /* XLB_BPF_FLOW_H */

@@ -35,17 +35,17 @@
 #include "parse.h"
 #include "stats.h"
 
-#define XLB_META_MAGIC 0x786c6231u	/* "xlb1": bpf_redirect_neigh */
-#define XLB_META_PEER  0x786c6232u	/* "xlb2": bpf_redirect_peer */
+#define XLB_META_MAGIC 0x786c6231u /* "xlb1": bpf_redirect_neigh */
+#define XLB_META_PEER  0x786c6232u /* "xlb2": bpf_redirect_peer */
 
 /* XDP -> tc ingress note, in the packet's metadata area. */
 struct xlb_meta {
-	__u32 magic;		/* what tc is to do */
-	__u32 ifindex;		/* where */
+	__u32 magic;   /* what tc is to do */
+	__u32 ifindex; /* where */
 };
 
-static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p,
-				    __be32 saddr, __be32 daddr, __be16 sport, __be16 dport,
+static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p, __be32 saddr,
+				    __be32 daddr, __be16 sport, __be16 dport,
 				    struct bpf_fib_lookup *fib, __u32 flags)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
@@ -65,8 +65,7 @@ static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p,
 }
 
 /* XLB_R_MAX when the packet can be routed by us, else the drop reason. */
-static __always_inline __u32 xlb_route_check(const struct xlb_ctx *c,
-					     const struct xlb_pkt *p)
+static __always_inline __u32 xlb_route_check(const struct xlb_ctx *c, const struct xlb_pkt *p)
 {
 	/* XDP would send a tagged frame's translation untagged; tc sees the
 	 * VLAN device's own skbs (the tag is metadata there). */
@@ -87,11 +86,12 @@ static __always_inline int xlb_ttl_dec(struct xlb_ctx *c, struct xlb_pkt *p)
 	__u8 ttl = p->ttl - 1;
 	if (xlb_is_tc(c)) {
 		struct __sk_buff *skb = c->ctx;
-		int err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
-					      from, to, sizeof(to));
+		int err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), from,
+					      to, sizeof(to));
 
-		return err ? err : bpf_skb_store_bytes(skb, p->l3_off + offsetof(struct iphdr, ttl),
-						       &ttl, 1, 0);
+		return err ? err :
+			     bpf_skb_store_bytes(skb, p->l3_off + offsetof(struct iphdr, ttl), &ttl,
+						 1, 0);
 	}
 	csum_replace2(&p->ip->check, from, to);
 	p->ip->ttl = ttl;
@@ -163,8 +163,7 @@ static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
 	__u32 ifindex = 0, why;
 
 	if (p->ttl > 1 && !(xlb_cfg.flags & XLB_CFG_F_LOCAL_STACK)) {
-		rc = xlb_fib4(c, p, p->tuple.saddr.v4, daddr, ct->nat_sport, ct->nat_dport,
-			      fib, 0);
+		rc = xlb_fib4(c, p, p->tuple.saddr.v4, daddr, ct->nat_sport, ct->nat_dport, fib, 0);
 		ifindex = fib->ifindex;
 		if (rc == BPF_FIB_LKUP_RET_SUCCESS &&
 		    !bpf_map_lookup_elem(&xlb_peer_devs, &ifindex))
@@ -192,9 +191,8 @@ static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
  * Rewrite per @ct (which may live in the map or in scratch space) and
  * send on. @fib: scratch space for the lookup.
  */
-static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p,
-				    const struct xlb_ct *ct, struct bpf_fib_lookup *fib,
-				    __u64 now)
+static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p, const struct xlb_ct *ct,
+				    struct bpf_fib_lookup *fib, __u64 now)
 {
 	__be32 saddr = ct->nat_saddr.v4, daddr = ct->nat_daddr.v4;
 	__be16 sport = ct->nat_sport, dport = ct->nat_dport;

@@ -35,7 +35,7 @@
 #include "parse.h"
 #include "stats.h"
 
-#define XLB_ICMP_GROW (sizeof(struct iphdr) + sizeof(struct icmphdr))
+#define XLB_ICMP_GROW  (sizeof(struct iphdr) + sizeof(struct icmphdr))
 #define XLB_ICMP_QUOTE (sizeof(struct iphdr) + 8)
 
 /*
@@ -69,8 +69,8 @@ static __always_inline bool xlb_icmp_may_answer(const struct xlb_pkt *p, __u64 n
 	__u32 src = bpf_ntohl(p->tuple.saddr.v4);
 	__u8 top = src >> 24;
 
-	if (p->ip->ihl != 5 || p->icmp_err || p->frag == XLB_FRAG_LATER ||
-	    top == 0 || top == 127 || (top & 0xe0) == 0xe0 || (p->eth->h_dest[0] & 1))
+	if (p->ip->ihl != 5 || p->icmp_err || p->frag == XLB_FRAG_LATER || top == 0 || top == 127 ||
+	    (top & 0xe0) == 0xe0 || (p->eth->h_dest[0] & 1))
 		return false;
 	return xlb_icmp_allowed(now);
 }
@@ -83,16 +83,15 @@ static __always_inline void xlb_icmp_smac(const struct xlb_ctx *c, const struct 
 	__u32 ifindex = c->ifindex;
 	struct xlb_iface *ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
 
-	if (ifc && (ifc->mac[0] | ifc->mac[1] | ifc->mac[2] | ifc->mac[3] | ifc->mac[4] |
-		    ifc->mac[5]))
+	if (ifc &&
+	    (ifc->mac[0] | ifc->mac[1] | ifc->mac[2] | ifc->mac[3] | ifc->mac[4] | ifc->mac[5]))
 		__builtin_memcpy(smac, ifc->mac, ETH_ALEN);
 	else
 		__builtin_memcpy(smac, p->eth->h_dest, ETH_ALEN);
 }
 
-static __always_inline void xlb_icmp_fill(struct iphdr *ip, struct icmphdr *icmp,
-					  __be32 saddr, __be32 daddr,
-					  __u8 type, __u8 code, __u16 mtu)
+static __always_inline void xlb_icmp_fill(struct iphdr *ip, struct icmphdr *icmp, __be32 saddr,
+					  __be32 daddr, __u8 type, __u8 code, __u16 mtu)
 {
 	__u32 sum;
 
@@ -133,8 +132,8 @@ struct {
 	__type(value, struct xlb_icmp_msg);
 } xlb_icmp_scratch SEC(".maps");
 
-static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p,
-					     __u8 type, __u8 code, __u16 mtu)
+static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
+					     __u8 code, __u16 mtu)
 {
 	struct __sk_buff *skb = c->ctx;
 	__u32 l2 = p->l3_off, zero = 0;
@@ -146,8 +145,7 @@ static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *
 	__builtin_memcpy(m->quote, p->ip, XLB_ICMP_QUOTE);
 	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
 	xlb_icmp_smac(c, p, macs + ETH_ALEN);
-	xlb_icmp_fill(&m->ip, &m->icmp, p->tuple.daddr.v4, p->tuple.saddr.v4,
-		      type, code, mtu);
+	xlb_icmp_fill(&m->ip, &m->icmp, p->tuple.daddr.v4, p->tuple.saddr.v4, type, code, mtu);
 	/* Packet pointers are gone from here on. */
 	if (bpf_skb_change_tail(skb, l2 + sizeof(*m), 0) ||
 	    bpf_skb_store_bytes(skb, l2, m, sizeof(*m), BPF_F_RECOMPUTE_CSUM) ||
@@ -159,8 +157,8 @@ static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *
 /* Returns XDP_TX when the reply was built, -1 when the packet must be
  * dropped instead (the frame is untouched in that case only if
  * resizing failed before any write). */
-static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt *p,
-					      __u8 type, __u8 code, __u16 mtu)
+static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
+					      __u8 code, __u16 mtu)
 {
 	struct xdp_md *ctx = c->ctx;
 	void *data = (void *)(long)ctx->data;
@@ -192,8 +190,8 @@ static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt 
 	/* One constant bound per layout, checked before any write, so the
 	 * verifier never depends on how clang lowers the choice of l2. */
 	if (vlan) {
-		if (data + ETH_HLEN + sizeof(struct xlb_vlan_hdr) + XLB_ICMP_GROW +
-		    XLB_ICMP_QUOTE > data_end)
+		if (data + ETH_HLEN + sizeof(struct xlb_vlan_hdr) + XLB_ICMP_GROW + XLB_ICMP_QUOTE >
+		    data_end)
 			return -1;
 		ip = data + ETH_HLEN + sizeof(struct xlb_vlan_hdr);
 	} else {
@@ -206,22 +204,22 @@ static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt 
 	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
 	if (vlan) {
-		eth->h_proto = tpid;	/* 802.1Q or 802.1ad, as it came */
+		eth->h_proto = tpid; /* 802.1Q or 802.1ad, as it came */
 		*(struct xlb_vlan_hdr *)(eth + 1) = vh;
 	} else {
 		eth->h_proto = bpf_htons(ETH_P_IP);
 	}
 
 	icmp = (void *)(ip + 1);
-	qip = (void *)(icmp + 1);	/* the original header, where it was */
+	qip = (void *)(icmp + 1); /* the original header, where it was */
 	xlb_icmp_fill(ip, icmp, qip->daddr, qip->saddr, type, code, mtu);
 	return XDP_TX;
 }
 
 /* Answer @p with an ICMP error: the verdict, or -1 when no answer may or
  * can be sent (the packet is then to be dropped). */
-static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p,
-					  __u8 type, __u8 code, __u16 mtu, __u64 now)
+static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
+					  __u8 code, __u16 mtu, __u64 now)
 {
 	if (!xlb_icmp_may_answer(p, now))
 		return -1;
@@ -232,8 +230,7 @@ static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p,
 
 /* A DF packet too big for the egress: frag-needed back to its sender
  * (before any rewrite, so it quotes what the sender sent). */
-static __always_inline int xlb_too_big(struct xlb_ctx *c, struct xlb_pkt *p,
-				       __u32 mtu, __u64 now)
+static __always_inline int xlb_too_big(struct xlb_ctx *c, struct xlb_pkt *p, __u32 mtu, __u64 now)
 {
 	int act;
 

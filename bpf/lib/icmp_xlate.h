@@ -77,8 +77,8 @@ static __always_inline int xlb_icmp_xlate(struct xlb_ctx *c, struct xlb_pkt *p,
 	q->check = 0;
 	q->check = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)q, sizeof(*q), 0));
 	m->new.ip.check = 0;
-	m->new.ip.check = csum_fold32(bpf_csum_diff(NULL, 0, (__be32 *)&m->new.ip,
-						    sizeof(m->new.ip), 0));
+	m->new.ip.check = csum_fold32(
+		bpf_csum_diff(NULL, 0, (__be32 *)&m->new.ip, sizeof(m->new.ip), 0));
 	old_sum = m->old.icmp.checksum;
 	m->old.icmp.checksum = 0;
 	m->new.icmp.checksum = 0;
@@ -89,7 +89,9 @@ static __always_inline int xlb_icmp_xlate(struct xlb_ctx *c, struct xlb_pkt *p,
 
 	if (xlb_is_tc(c))
 		return bpf_skb_store_bytes(c->ctx, p->l3_off, &m->new, sizeof(m->new),
-					   BPF_F_RECOMPUTE_CSUM) ? -1 : 0;
+					   BPF_F_RECOMPUTE_CSUM) ?
+			       -1 :
+			       0;
 	__builtin_memcpy(p->ip, &m->new, sizeof(m->new));
 	return 0;
 }

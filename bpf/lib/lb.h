@@ -69,8 +69,7 @@ static __always_inline struct xlb_svc *xlb_svc_lookup(const struct xlb_ct_key *t
 
 /* Maglev: hash the flow into the service's table. */
 static __always_inline struct xlb_backend *
-xlb_select_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,
-		   __u32 *backend_id)
+xlb_select_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t, __u32 *backend_id)
 {
 	__u32 table_id = svc->table_id, idx, *id;
 	void *table;
@@ -109,11 +108,12 @@ static __always_inline bool xlb_source_allowed(const struct xlb_svc *svc,
  * to the service went to, if that was within the timeout and the backend
  * still serves the service (k8s-spec §4.7). Using it refreshes it.
  */
-static __always_inline struct xlb_backend *
-xlb_affinity_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,
-		     __u64 now, __u32 *backend_id)
+static __always_inline struct xlb_backend *xlb_affinity_backend(const struct xlb_svc *svc,
+								const struct xlb_ct_key *t,
+								__u64 now, __u32 *backend_id)
 {
-	struct xlb_affinity_key k = { .client = t->saddr, .svc_id = svc->svc_id,
+	struct xlb_affinity_key k = { .client = t->saddr,
+				      .svc_id = svc->svc_id,
 				      .family = t->family };
 	struct xlb_affinity *a = bpf_map_lookup_elem(&xlb_affinity, &k);
 	struct xlb_backend *be;
@@ -131,10 +131,11 @@ xlb_affinity_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t,
 }
 
 static __always_inline void xlb_affinity_remember(const struct xlb_svc *svc,
-						  const struct xlb_ct_key *t,
-						  __u32 backend_id, __u64 now)
+						  const struct xlb_ct_key *t, __u32 backend_id,
+						  __u64 now)
 {
-	struct xlb_affinity_key k = { .client = t->saddr, .svc_id = svc->svc_id,
+	struct xlb_affinity_key k = { .client = t->saddr,
+				      .svc_id = svc->svc_id,
 				      .family = t->family };
 	struct xlb_affinity v = { .backend_id = backend_id, .last_ns = now };
 

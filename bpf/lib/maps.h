@@ -173,7 +173,7 @@ struct {
 
 /* Rate limit of ICMP rejects, node-wide: GCRA state (see icmp.h). */
 struct xlb_bucket {
-	__u64 tat_ns;		/* theoretical arrival time of the next reject */
+	__u64 tat_ns; /* theoretical arrival time of the next reject */
 };
 
 struct {
@@ -189,14 +189,14 @@ struct xlb_scratch {
 	struct xlb_ct fwd;
 	struct xlb_ct rev;
 	struct xlb_ct_key rkey;
-	struct xlb_ct prev;		/* a taken-over SNAT entry, as it was */
-	struct xlb_ct_key pkey;		/* its forward key */
-	__u64 victim_exp[2];		/* SNAT reclaim candidates by rank */
+	struct xlb_ct prev;	/* a taken-over SNAT entry, as it was */
+	struct xlb_ct_key pkey; /* its forward key */
+	__u64 victim_exp[2];	/* SNAT reclaim candidates by rank */
 	__u32 victim[2];
-	struct xlb_addr_key ak;		/* snat_keep_port's lookup keys */
+	struct xlb_addr_key ak; /* snat_keep_port's lookup keys */
 	struct xlb_svc_key sk;
 	/* xlb_snat_alloc's state, for its bpf_loop callback */
-	struct xlb_ct_key tuple;	/* the client's */
+	struct xlb_ct_key tuple; /* the client's */
 	__u64 now;
 	__u32 snat_h, snat_min, snat_range;
 	__u8 snat_keep, snat_syn, snat_done, snat_pad;
@@ -230,9 +230,9 @@ struct {
 /* Per-CPU token bucket of the monitor: a flood of drops costs the ring a
  * bounded number of events per second and never a shared cache line. */
 struct xlb_mon_bucket {
-	__u64 tokens_ns;	/* credit, in ns of refill time */
+	__u64 tokens_ns; /* credit, in ns of refill time */
 	__u64 last_ns;
-	__u32 suppressed;	/* refused since the last event */
+	__u32 suppressed; /* refused since the last event */
 	__u32 pad;
 };
 

@@ -86,7 +86,8 @@ static __always_inline int nat4_tc_addr(struct __sk_buff *skb, const struct xlb_
 					__u32 field_off, __be32 from, __be32 to)
 {
 	__u32 l4_csum_off = p->l4_off + (p->tuple.proto == IPPROTO_TCP ?
-		offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+						 offsetof(struct tcphdr, check) :
+						 offsetof(struct udphdr, check));
 	__u64 l4_flags = BPF_F_PSEUDO_HDR | sizeof(to);
 	int err;
 
@@ -97,8 +98,8 @@ static __always_inline int nat4_tc_addr(struct __sk_buff *skb, const struct xlb_
 		if (err)
 			return err;
 	}
-	err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check),
-				  from, to, sizeof(to));
+	err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), from, to,
+				  sizeof(to));
 	if (err)
 		return err;
 	return bpf_skb_store_bytes(skb, p->l3_off + field_off, &to, sizeof(to), 0);
@@ -108,7 +109,8 @@ static __always_inline int nat4_tc_port(struct __sk_buff *skb, const struct xlb_
 					__u32 field_off, __be16 from, __be16 to)
 {
 	__u32 l4_csum_off = p->l4_off + (p->tuple.proto == IPPROTO_TCP ?
-		offsetof(struct tcphdr, check) : offsetof(struct udphdr, check));
+						 offsetof(struct tcphdr, check) :
+						 offsetof(struct udphdr, check));
 	__u64 l4_flags = sizeof(to);
 	int err;
 
@@ -128,26 +130,24 @@ static __always_inline int nat4_tc(struct __sk_buff *skb, const struct xlb_pkt *
 	int err = 0;
 
 	if (t->saddr.v4 != ct->nat_saddr.v4)
-		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, saddr),
-				   t->saddr.v4, ct->nat_saddr.v4);
+		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, saddr), t->saddr.v4,
+				   ct->nat_saddr.v4);
 	if (!err && t->daddr.v4 != ct->nat_daddr.v4)
-		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, daddr),
-				   t->daddr.v4, ct->nat_daddr.v4);
+		err = nat4_tc_addr(skb, p, offsetof(struct iphdr, daddr), t->daddr.v4,
+				   ct->nat_daddr.v4);
 	if (p->frag == XLB_FRAG_LATER)
 		return err;
 	if (!err && t->sport != ct->nat_sport)
-		err = nat4_tc_port(skb, p, offsetof(struct udphdr, source),
-				   t->sport, ct->nat_sport);
+		err = nat4_tc_port(skb, p, offsetof(struct udphdr, source), t->sport,
+				   ct->nat_sport);
 	if (!err && t->dport != ct->nat_dport)
-		err = nat4_tc_port(skb, p, offsetof(struct udphdr, dest),
-				   t->dport, ct->nat_dport);
+		err = nat4_tc_port(skb, p, offsetof(struct udphdr, dest), t->dport, ct->nat_dport);
 	return err;
 }
 
 /* The flow's rewrite, by the hook's means. 0 or a negative helper error
  * (tc: the packet may be half rewritten and must be dropped). */
-static __always_inline int nat4(struct xlb_ctx *c, struct xlb_pkt *p,
-				const struct xlb_ct *ct)
+static __always_inline int nat4(struct xlb_ctx *c, struct xlb_pkt *p, const struct xlb_ct *ct)
 {
 	if (xlb_is_tc(c))
 		return nat4_tc(c->ctx, p, ct);

@@ -26,8 +26,8 @@
 
 static __always_inline bool mac_eq(const __u8 *a, const __u8 *b)
 {
-	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
-		 (a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5]));
+	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]) |
+		 (a[5] ^ b[5]));
 }
 
 /* Was the frame sent to the ingress interface (its MAC in xlb_ifaces;
@@ -40,8 +40,8 @@ static __always_inline bool xlb_for_us(const struct xlb_ctx *c, const struct xlb
 	if (p->eth->h_dest[0] & 1)
 		return false;
 	ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
-	if (!ifc || !(ifc->mac[0] | ifc->mac[1] | ifc->mac[2] | ifc->mac[3] | ifc->mac[4] |
-		      ifc->mac[5]))
+	if (!ifc ||
+	    !(ifc->mac[0] | ifc->mac[1] | ifc->mac[2] | ifc->mac[3] | ifc->mac[4] | ifc->mac[5]))
 		return true;
 	return mac_eq(p->eth->h_dest, ifc->mac);
 }
@@ -100,8 +100,7 @@ static __always_inline int xlb_flow_admit(struct xlb_ctx *c, struct xlb_pkt *p,
  * (which becomes its affinity backend). NULL: the service's table or
  * backend is missing. */
 static __always_inline struct xlb_backend *
-xlb_flow_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t, __u64 now,
-		 __u32 *be_id)
+xlb_flow_backend(const struct xlb_svc *svc, const struct xlb_ct_key *t, __u64 now, __u32 *be_id)
 {
 	struct xlb_backend *be = NULL;
 
@@ -134,9 +133,9 @@ static __always_inline void xlb_flow_entries(struct xlb_scratch *sc, const struc
 	fwd->flags = ct_next_flags(0, p, false);
 	fwd->expires_ns = now + ct_lifetime(p->tuple.proto, fwd->flags);
 
-	rev->nat_saddr = p->tuple.daddr;		/* the frontend */
+	rev->nat_saddr = p->tuple.daddr; /* the frontend */
 	rev->nat_sport = p->tuple.dport;
-	rev->nat_daddr = p->tuple.saddr;		/* the client */
+	rev->nat_daddr = p->tuple.saddr; /* the client */
 	rev->nat_dport = p->tuple.sport;
 	rev->svc_id = fwd->svc_id;
 	rev->backend_id = be_id;
@@ -163,8 +162,8 @@ static __always_inline int xlb_flow_local(struct xlb_ctx *c, struct xlb_pkt *p,
 /* A remote backend: DNAT and SNAT, from the egress's SNAT address and a
  * port of the pool (the reply entry reserves it). */
 static __always_inline int xlb_flow_remote(struct xlb_ctx *c, struct xlb_pkt *p,
-					   struct xlb_scratch *sc,
-					   const struct xlb_backend *be, __u64 now)
+					   struct xlb_scratch *sc, const struct xlb_backend *be,
+					   __u64 now)
 {
 	struct bpf_fib_lookup *fib = &sc->fib;
 	__u32 why;
@@ -211,9 +210,9 @@ static __always_inline int xlb_flow_commit(struct xlb_ctx *c, struct xlb_pkt *p,
 		bpf_map_delete_elem(&xlb_ct, rkey);
 		return verdict(xlb_act_drop(c), XLB_R_DROP_CT_INSERT, c->bytes);
 	}
-	if (stale_peer && (stale_peer->saddr.v4 != rkey->saddr.v4 ||
-			   stale_peer->daddr.v4 != rkey->daddr.v4 ||
-			   stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
+	if (stale_peer &&
+	    (stale_peer->saddr.v4 != rkey->saddr.v4 || stale_peer->daddr.v4 != rkey->daddr.v4 ||
+	     stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
 		bpf_map_delete_elem(&xlb_ct, stale_peer);
 	return -1;
 }
@@ -222,8 +221,8 @@ static __always_inline int xlb_flow_commit(struct xlb_ctx *c, struct xlb_pkt *p,
  * A new flow, or one re-balanced (@stale_peer: the reply key of the entry
  * it replaces, whose reply entry and SNAT port are released).
  */
-static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p,
-					__u64 now, const struct xlb_ct_key *stale_peer)
+static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p, __u64 now,
+					const struct xlb_ct_key *stale_peer)
 {
 	struct xlb_svc *svcp, svc_copy, *svc = &svc_copy;
 	struct xlb_scratch *sc;

@@ -29,29 +29,29 @@ struct xlb_pkt {
 		struct tcphdr *tcp;
 		struct udphdr *udp;
 	};
-	__u16 *l4_csum;		/* TCP or UDP checksum field */
-	struct icmphdr *icmp;	/* icmp_err: the ICMP header ... */
-	struct iphdr *inner;	/* ... and the IPv4 header it quotes */
-	__u32 l3_off;		/* offset of the IPv4 header (14 or 18) */
-	__u32 l4_off;		/* offset of the TCP/UDP header */
-	__u16 tot_len;		/* IPv4 total length, host order (BIG TCP:
+	__u16 *l4_csum;	      /* TCP or UDP checksum field */
+	struct icmphdr *icmp; /* icmp_err: the ICMP header ... */
+	struct iphdr *inner;  /* ... and the IPv4 header it quotes */
+	__u32 l3_off;	      /* offset of the IPv4 header (14 or 18) */
+	__u32 l4_off;	      /* offset of the TCP/UDP header */
+	__u16 tot_len;	      /* IPv4 total length, host order (BIG TCP:
 				 * taken from the skb) */
 	__be16 ip_id;
 	__u8 tos;
 	__u8 ttl;
-	__u8 tcp_flags;		/* TCP_F_* below; 0 for UDP */
-	__u8 frag;		/* enum xlb_frag_kind */
-	bool df;		/* Don't Fragment set */
-	bool icmp_err;		/* ICMP error: tuple is the quoted packet's */
-	bool gso;		/* tc: a GSO skb */
+	__u8 tcp_flags; /* TCP_F_* below; 0 for UDP */
+	__u8 frag;	/* enum xlb_frag_kind */
+	bool df;	/* Don't Fragment set */
+	bool icmp_err;	/* ICMP error: tuple is the quoted packet's */
+	bool gso;	/* tc: a GSO skb */
 	bool vlan;
-	struct xlb_ct_key tuple;	/* the packet's tuple, as a CT key */
+	struct xlb_ct_key tuple; /* the packet's tuple, as a CT key */
 };
 
 enum xlb_frag_kind {
 	XLB_FRAG_NONE,
-	XLB_FRAG_FIRST,		/* offset 0, MF: has the L4 header */
-	XLB_FRAG_LATER,		/* offset > 0: no L4 header, no ports */
+	XLB_FRAG_FIRST, /* offset 0, MF: has the L4 header */
+	XLB_FRAG_LATER, /* offset > 0: no L4 header, no ports */
 };
 
 #define XLB_TCP_FIN 0x01
@@ -65,8 +65,7 @@ enum xlb_frag_kind {
  * and p->icmp_err set, so the caller can look up the flow it is about.
  * Anything else ICMP is XLB_R_PASS_NOT_L4, as before.
  */
-static __always_inline int xlb_parse_icmp_err(void *cur, void *data_end,
-					      struct xlb_pkt *p)
+static __always_inline int xlb_parse_icmp_err(void *cur, void *data_end, struct xlb_pkt *p)
 {
 	struct icmphdr *icmp = cur;
 	struct iphdr *in;
@@ -118,8 +117,7 @@ static __always_inline void *xlb_parse_eth(void *data, void *data_end, struct xl
 }
 
 /* The TCP header at @cur, in an IPv4 payload of @l4_len bytes. */
-static __always_inline int xlb_parse_tcp(void *cur, void *data_end, __u32 l4_len,
-					 struct xlb_pkt *p)
+static __always_inline int xlb_parse_tcp(void *cur, void *data_end, __u32 l4_len, struct xlb_pkt *p)
 {
 	struct tcphdr *th = cur;
 
@@ -135,8 +133,7 @@ static __always_inline int xlb_parse_tcp(void *cur, void *data_end, __u32 l4_len
 	return -1;
 }
 
-static __always_inline int xlb_parse_udp(void *cur, void *data_end, __u32 l4_len,
-					 struct xlb_pkt *p)
+static __always_inline int xlb_parse_udp(void *cur, void *data_end, __u32 l4_len, struct xlb_pkt *p)
 {
 	struct udphdr *uh = cur;
 
@@ -163,8 +160,8 @@ static __always_inline int xlb_parse_udp(void *cur, void *data_end, __u32 l4_len
  * @gso: the skb is a GSO packet (tc). An IPv4 BIG TCP packet (above 64 KB)
  * has tot_len 0; its length is then the skb's.
  */
-static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
-				     bool gso, struct xlb_pkt *p)
+static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len, bool gso,
+				     struct xlb_pkt *p)
 {
 	struct iphdr *ip;
 	__u32 ihl_len, tot_len;
@@ -211,7 +208,8 @@ static __always_inline int xlb_parse(void *data, void *data_end, __u32 pkt_len,
 
 	if (p->frag == XLB_FRAG_LATER)
 		return ip->protocol == IPPROTO_TCP || ip->protocol == IPPROTO_UDP ?
-		       -1 : XLB_R_PASS_FRAGMENT;
+			       -1 :
+			       XLB_R_PASS_FRAGMENT;
 	if (ip->protocol == IPPROTO_TCP)
 		return xlb_parse_tcp(cur, data_end, tot_len - ihl_len, p);
 	if (ip->protocol == IPPROTO_UDP)
@@ -234,8 +232,7 @@ static __always_inline int xlb_tc_parse(struct __sk_buff *skb, struct xlb_pkt *p
 	int r;
 
 	r = xlb_parse(data, data_end, skb->len, gso, p);
-	if ((r == XLB_R_PASS_MALFORMED || r == XLB_R_PASS_NOT_L4) &&
-	    skb->len > data_end - data) {
+	if ((r == XLB_R_PASS_MALFORMED || r == XLB_R_PASS_NOT_L4) && skb->len > data_end - data) {
 		bpf_skb_pull_data(skb, skb->len < XLB_TC_PULL ? skb->len : XLB_TC_PULL);
 		data = (void *)(long)skb->data;
 		data_end = (void *)(long)skb->data_end;

@@ -53,8 +53,7 @@ static __always_inline __u32 snat_mix(__u32 x)
  * connection, or one whose backend holds the tuple in TIME_WAIT: a new SYN
  * on it would meet the old connection).
  */
-static __always_inline int ct_reclaimable(const struct xlb_ct *ct, __u64 exp,
-					  __u8 proto, __u64 now)
+static __always_inline int ct_reclaimable(const struct xlb_ct *ct, __u64 exp, __u8 proto, __u64 now)
 {
 	__u8 f = ct->flags;
 	/* exp - lifetime is when the deadline was last written. */
@@ -77,8 +76,8 @@ static __always_inline int ct_reclaimable(const struct xlb_ct *ct, __u64 exp,
  * expired (a miss), and the new deadline is published last with an atomic
  * exchange. @prev gets the entry as it was, to release its old flow.
  */
-static __always_inline bool ct_take_over(struct xlb_ct *old, __u64 seen,
-					 const struct xlb_ct *v, struct xlb_ct *prev)
+static __always_inline bool ct_take_over(struct xlb_ct *old, __u64 seen, const struct xlb_ct *v,
+					 struct xlb_ct *prev)
 {
 	if (seen == XLB_CT_LOCKED ||
 	    __sync_val_compare_and_swap(&old->expires_ns, seen, XLB_CT_LOCKED) != seen)
@@ -99,9 +98,8 @@ static __always_inline bool ct_take_over(struct xlb_ct *old, __u64 seen,
 /* The flow that owned a taken-over reply entry @prev (SNAT port @rkey)
  * loses it: expire its forward entry if it still names that port, so its
  * next packet starts afresh instead of leaking into the new owner's. */
-static __always_inline void snat_release_prev(const struct xlb_ct *prev,
-					      const struct xlb_ct_key *rkey,
-					      struct xlb_ct_key *fkey)
+static __always_inline void
+snat_release_prev(const struct xlb_ct *prev, const struct xlb_ct_key *rkey, struct xlb_ct_key *fkey)
 {
 	struct xlb_ct *f;
 

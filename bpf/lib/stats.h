@@ -114,8 +114,8 @@ static __always_inline __u32 xlb_event_svc(const struct xlb_pkt *p)
 	return svc ? svc->svc_id : XLB_EVENT_NO_SVC;
 }
 
-static __noinline void xlb_report(const struct xlb_pkt *p, void *data, void *data_end,
-				  __u64 info, __u64 where)
+static __noinline void xlb_report(const struct xlb_pkt *p, void *data, void *data_end, __u64 info,
+				  __u64 where)
 {
 	__u32 zero = 0, reason = info & 0xffff;
 	struct xlb_monitor_cfg *cfg = bpf_map_lookup_elem(&xlb_monitor, &zero);
@@ -154,14 +154,14 @@ static __noinline void xlb_report(const struct xlb_pkt *p, void *data, void *dat
 /* The packet as it leaves, read here, in a frame of its own: loads of
  * data/data_end made at the entry would be reused (and zero-extended) by
  * clang, which the verifier refuses as pointer arithmetic. */
-static __noinline void xlb_report_xdp(struct xdp_md *ctx, const struct xlb_pkt *p,
-				      __u64 info, __u64 where)
+static __noinline void xlb_report_xdp(struct xdp_md *ctx, const struct xlb_pkt *p, __u64 info,
+				      __u64 where)
 {
 	xlb_report(p, (void *)(long)ctx->data, (void *)(long)ctx->data_end, info, where);
 }
 
-static __noinline void xlb_report_skb(struct __sk_buff *skb, const struct xlb_pkt *p,
-				      __u64 info, __u64 where)
+static __noinline void xlb_report_skb(struct __sk_buff *skb, const struct xlb_pkt *p, __u64 info,
+				      __u64 where)
 {
 	xlb_report(p, (void *)(long)skb->data, (void *)(long)skb->data_end, info, where);
 }
@@ -179,7 +179,7 @@ static __always_inline int xlb_account(void *ctx, const struct xlb_pkt *p, int r
 	struct xlb_monitor_cfg *mon;
 
 	xlb_count_reason(reason, bytes);
-	if (hook == XLB_EV_XDP)		/* explain runs only the XDP program */
+	if (hook == XLB_EV_XDP) /* explain runs only the XDP program */
 		XLB_TRACE(tr->reason = reason; tr->action = action);
 	mon = bpf_map_lookup_elem(&xlb_monitor, &xlb_key0);
 	if (unlikely(mon && reason < 64 && (mon->reason_mask >> reason) & 1)) {

@@ -16,15 +16,15 @@ static __always_inline struct xlb_trace *xlb_trace_get(void)
 }
 
 /* Run @stmt with `tr` pointing at the trace, in the explain instance only. */
-#define XLB_TRACE(stmt)						\
-	do {							\
-		if (xlb_explain) {				\
-			struct xlb_trace *tr = xlb_trace_get();	\
-								\
-			if (tr) {				\
-				stmt;				\
-			}					\
-		}						\
+#define XLB_TRACE(stmt)                                         \
+	do {                                                    \
+		if (xlb_explain) {                              \
+			struct xlb_trace *tr = xlb_trace_get(); \
+                                                                \
+			if (tr) {                               \
+				stmt;                           \
+			}                                       \
+		}                                               \
 	} while (0)
 
 #endif /* XLB_BPF_TRACE_H */

@@ -21,72 +21,72 @@
 #define XLB_PIN_DIR_DEFAULT "/sys/fs/bpf/xlb"
 
 /* Map names as pinned under the pin dir. */
-#define XLB_MAP_SVC        "xlb_svc"
+#define XLB_MAP_SVC	   "xlb_svc"
 #define XLB_MAP_BACKENDS   "xlb_backends"
-#define XLB_MAP_MAGLEV     "xlb_maglev"
-#define XLB_MAP_CT         "xlb_ct"
+#define XLB_MAP_MAGLEV	   "xlb_maglev"
+#define XLB_MAP_CT	   "xlb_ct"
 #define XLB_MAP_NODE_ADDRS "xlb_node_addrs"
-#define XLB_MAP_IFACES     "xlb_ifaces"
+#define XLB_MAP_IFACES	   "xlb_ifaces"
 #define XLB_MAP_SVC_STATS  "xlb_svc_stats"
-#define XLB_MAP_REASONS    "xlb_reasons"
+#define XLB_MAP_REASONS	   "xlb_reasons"
 #define XLB_MAP_SVC_META   "xlb_svc_meta"
 #define XLB_MAP_AFFINITY   "xlb_affinity"
 #define XLB_MAP_SRC_RANGES "xlb_src_ranges"
-#define XLB_MAP_FRAGS      "xlb_frags"
-#define XLB_MAP_TX_DEVS    "xlb_tx_devs"
+#define XLB_MAP_FRAGS	   "xlb_frags"
+#define XLB_MAP_TX_DEVS	   "xlb_tx_devs"
 #define XLB_MAP_PEER_DEVS  "xlb_peer_devs"
 #define XLB_MAP_SOCK_REV   "xlb_sock_rev"
-#define XLB_MAP_L2         "xlb_l2"
+#define XLB_MAP_L2	   "xlb_l2"
 #define XLB_MAP_VIP_META   "xlb_vip_meta"
-#define XLB_MAP_MONITOR    "xlb_monitor"
-#define XLB_MAP_EVENTS     "xlb_events"
+#define XLB_MAP_MONITOR	   "xlb_monitor"
+#define XLB_MAP_EVENTS	   "xlb_events"
 
 /* Default capacities; the loader can change each before load. */
-#define XLB_MAX_SERVICES   65536	/* frontends (xlb_svc entries) */
-#define XLB_MAX_TABLES     65536	/* Maglev tables (svc ids) */
+#define XLB_MAX_SERVICES   65536 /* frontends (xlb_svc entries) */
+#define XLB_MAX_TABLES	   65536 /* Maglev tables (svc ids) */
 #define XLB_MAX_BACKENDS   262144
-#define XLB_MAX_CT         1048576
+#define XLB_MAX_CT	   1048576
 #define XLB_MAX_NODE_ADDRS 256
-#define XLB_MAX_IFACES     64
+#define XLB_MAX_IFACES	   64
 #define XLB_MAX_AFFINITY   262144
 #define XLB_MAX_SRC_RANGES 65536
-#define XLB_MAX_FRAGS      8192
-#define XLB_MAX_DEVS       1024	/* Pod veths (xlb_peer_devs) */
+#define XLB_MAX_FRAGS	   8192
+#define XLB_MAX_DEVS	   1024 /* Pod veths (xlb_peer_devs) */
 #define XLB_MAX_SOCK_REV   65536
-#define XLB_MAX_L2         16384
+#define XLB_MAX_L2	   16384
 
 enum xlb_family {
-	XLB_AF_INET  = 4,
+	XLB_AF_INET = 4,
 	XLB_AF_INET6 = 6,
 };
 
 union xlb_addr {
-	__be32 v4;		/* IPv4, network order; bytes 4..15 zero */
-	__be32 v6[4];		/* IPv6, network order */
+	__be32 v4;    /* IPv4, network order; bytes 4..15 zero */
+	__be32 v6[4]; /* IPv6, network order */
 	__u8 bytes[16];
 };
 
 /* Frontend scope: an exact VIP, or the NodePort wildcard that matches any
  * address in xlb_node_addrs (the key's addr is then all zero). */
 enum xlb_scope {
-	XLB_SCOPE_VIP      = 0,	/* LoadBalancer ingress IP or externalIP */
-	XLB_SCOPE_NODEPORT = 1,	/* <node address>:<nodePort> */
+	XLB_SCOPE_VIP = 0,	/* LoadBalancer ingress IP or externalIP */
+	XLB_SCOPE_NODEPORT = 1, /* <node address>:<nodePort> */
 };
 
 /* xlb_svc: HASH, frontend -> service port. */
 struct xlb_svc_key {
-	union xlb_addr addr;	/* VIP; zero for XLB_SCOPE_NODEPORT */
-	__be16 port;		/* frontend port, network order */
-	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;		/* enum xlb_family */
-	__u8 scope;		/* enum xlb_scope */
+	union xlb_addr addr; /* VIP; zero for XLB_SCOPE_NODEPORT */
+	__be16 port;	     /* frontend port, network order */
+	__u8 proto;	     /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	     /* enum xlb_family */
+	__u8 scope;	     /* enum xlb_scope */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct xlb_svc_key) == 24, "xlb_svc_key size");
 
 enum xlb_svc_flags {
-	XLB_SVC_F_ETP_LOCAL     = 1 << 0,	/* externalTrafficPolicy: Local */
-	XLB_SVC_F_SOURCE_RANGES = 1 << 1,	/* LB VIP with
+	XLB_SVC_F_ETP_LOCAL = 1 << 0,	  /* externalTrafficPolicy: Local */
+	XLB_SVC_F_SOURCE_RANGES = 1 << 1, /* LB VIP with
 						 * loadBalancerSourceRanges:
 						 * new flows only from
 						 * xlb_src_ranges */
@@ -106,7 +106,7 @@ struct xlb_svc {
 				 * backend_count == 0 it decides drop
 				 * (ETP Local, none here) vs reject */
 	__u32 flags;		/* enum xlb_svc_flags */
-	__u32 affinity_timeout;	/* sessionAffinity ClientIP: seconds a
+	__u32 affinity_timeout; /* sessionAffinity ClientIP: seconds a
 				 * client sticks to its backend; 0: none */
 };
 _Static_assert(sizeof(struct xlb_svc) == 24, "xlb_svc size");
@@ -115,15 +115,15 @@ _Static_assert(sizeof(struct xlb_svc) == 24, "xlb_svc size");
  * for a different address while a conntrack entry may still name them;
  * the datapath also compares the address it has in conntrack. */
 enum xlb_backend_flags {
-	XLB_BE_F_LOCAL = 1 << 0,	/* Pod on this node: DNAT only */
+	XLB_BE_F_LOCAL = 1 << 0, /* Pod on this node: DNAT only */
 };
 
 struct xlb_backend {
-	union xlb_addr addr;	/* Pod address */
-	__be16 port;		/* targetPort, network order */
-	__u8 family;		/* enum xlb_family */
-	__u8 flags;		/* enum xlb_backend_flags */
-	__u32 svc_id;		/* service port it serves (ids are per service
+	union xlb_addr addr; /* Pod address */
+	__be16 port;	     /* targetPort, network order */
+	__u8 family;	     /* enum xlb_family */
+	__u8 flags;	     /* enum xlb_backend_flags */
+	__u32 svc_id;	     /* service port it serves (ids are per service
 				 * port); for xlbctl, unused by the programs */
 };
 _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
@@ -135,19 +135,19 @@ _Static_assert(sizeof(struct xlb_backend) == 24, "xlb_backend size");
  * these). */
 struct xlb_addr_key {
 	union xlb_addr addr;
-	__u8 family;		/* enum xlb_family */
+	__u8 family; /* enum xlb_family */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct xlb_addr_key) == 20, "xlb_addr_key size");
 
 enum xlb_node_addr_flags {
-	XLB_NA_F_SNAT_ONLY = 1 << 0,	/* --snat-address: a source for SNAT
+	XLB_NA_F_SNAT_ONLY = 1 << 0, /* --snat-address: a source for SNAT
 					 * only (its whole port space is xlb's);
 					 * NodePorts do not answer on it */
 };
 
 struct xlb_node_addr {
-	__u32 flags;		/* enum xlb_node_addr_flags */
+	__u32 flags; /* enum xlb_node_addr_flags */
 };
 _Static_assert(sizeof(struct xlb_node_addr) == 4, "xlb_node_addr size");
 
@@ -155,9 +155,9 @@ _Static_assert(sizeof(struct xlb_node_addr) == 4, "xlb_node_addr size");
  * address SNAT uses for packets leaving through it, and its MAC (only
  * frames sent to it start flows; rejects leave from it). */
 struct xlb_iface {
-	union xlb_addr snat4;	/* IPv4 SNAT source (v4 field) */
-	union xlb_addr snat6;	/* IPv6 SNAT source; zero: none */
-	__u8 mac[6];		/* the interface's MAC (a bond's own);
+	union xlb_addr snat4; /* IPv4 SNAT source (v4 field) */
+	union xlb_addr snat6; /* IPv6 SNAT source; zero: none */
+	__u8 mac[6];	      /* the interface's MAC (a bond's own);
 				 * zero: unknown, not filtered */
 	__u8 pad[2];
 };
@@ -174,18 +174,18 @@ struct xlb_ct_key {
 	union xlb_addr daddr;
 	__be16 sport;
 	__be16 dport;
-	__u8 proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;		/* enum xlb_family */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* enum xlb_family */
 	__u8 pad[2];
 };
 _Static_assert(sizeof(struct xlb_ct_key) == 40, "xlb_ct_key size");
 
 enum xlb_ct_kind {
-	XLB_CT_FWD_LOCAL   = 1,	/* client -> frontend, XDP: DNAT, pass up */
-	XLB_CT_FWD_REMOTE  = 2,	/* client -> frontend, XDP: DNAT+SNAT, out */
-	XLB_CT_REPLY_LOCAL = 3,	/* local Pod -> client, tc egress: source
+	XLB_CT_FWD_LOCAL = 1,	/* client -> frontend, XDP: DNAT, pass up */
+	XLB_CT_FWD_REMOTE = 2,	/* client -> frontend, XDP: DNAT+SNAT, out */
+	XLB_CT_REPLY_LOCAL = 3, /* local Pod -> client, tc egress: source
 				 * back to the frontend */
-	XLB_CT_REPLY_SNAT  = 4,	/* backend -> node:snat port, XDP: back to
+	XLB_CT_REPLY_SNAT = 4,	/* backend -> node:snat port, XDP: back to
 				 * frontend -> client, out */
 };
 
@@ -197,18 +197,18 @@ enum xlb_ct_kind {
  * The lifetime follows from the flags: ct_lifetime() in bpf/lib/ct.h.
  */
 enum xlb_ct_flags {
-	XLB_CT_F_ESTABLISHED = 1 << 0,	/* TCP: the client ACKed the backend's
+	XLB_CT_F_ESTABLISHED = 1 << 0, /* TCP: the client ACKed the backend's
 					 * SYN-ACK; UDP: the client spoke
 					 * again after a reply (a stream).
 					 * nf's ASSURED: never reclaimed early */
-	XLB_CT_F_RST         = 1 << 1,	/* TCP: RST seen (either direction) */
-	XLB_CT_F_SEEN_REPLY  = 1 << 2,	/* the backend answered (TCP: SYN-ACK) */
-	XLB_CT_F_FIN_CLIENT  = 1 << 3,	/* TCP: the client sent FIN */
-	XLB_CT_F_FIN_BACKEND = 1 << 4,	/* TCP: the backend sent FIN */
-	XLB_CT_F_BACKEND_TW  = 1 << 5,	/* TCP: the backend closed first, so it
+	XLB_CT_F_RST = 1 << 1,	       /* TCP: RST seen (either direction) */
+	XLB_CT_F_SEEN_REPLY = 1 << 2,  /* the backend answered (TCP: SYN-ACK) */
+	XLB_CT_F_FIN_CLIENT = 1 << 3,  /* TCP: the client sent FIN */
+	XLB_CT_F_FIN_BACKEND = 1 << 4, /* TCP: the backend sent FIN */
+	XLB_CT_F_BACKEND_TW = 1 << 5,  /* TCP: the backend closed first, so it
 					 * holds the tuple in TIME_WAIT: the
 					 * SNAT port is not reused early */
-	XLB_CT_F_RST_BACKEND = 1 << 6,	/* TCP: with RST, the backend sent it */
+	XLB_CT_F_RST_BACKEND = 1 << 6, /* TCP: with RST, the backend sent it */
 };
 
 #define XLB_CT_F_FINS (XLB_CT_F_FIN_CLIENT | XLB_CT_F_FIN_BACKEND)
@@ -223,16 +223,16 @@ struct xlb_ct {
 	 * the upgrade test migrates between two real layouts. */
 	__u64 test_generation;
 #endif
-	union xlb_addr nat_saddr;	/* rewrite the source to this */
-	union xlb_addr nat_daddr;	/* rewrite the destination to this */
+	union xlb_addr nat_saddr; /* rewrite the source to this */
+	union xlb_addr nat_daddr; /* rewrite the destination to this */
 	__be16 nat_sport;
 	__be16 nat_dport;
-	__u8 kind;		/* enum xlb_ct_kind */
-	__u8 flags;		/* enum xlb_ct_flags */
+	__u8 kind;  /* enum xlb_ct_kind */
+	__u8 flags; /* enum xlb_ct_flags */
 	__u16 pad;
-	__u32 svc_id;		/* service port the flow belongs to */
-	__u32 backend_id;	/* backend chosen (xlb_backends key) */
-	__u64 expires_ns;	/* CLOCK_MONOTONIC deadline (coarse: the
+	__u32 svc_id;	  /* service port the flow belongs to */
+	__u32 backend_id; /* backend chosen (xlb_backends key) */
+	__u64 expires_ns; /* CLOCK_MONOTONIC deadline (coarse: the
 				 * programs read bpf_ktime_get_coarse_ns) */
 };
 #ifdef XLB_TEST_CT_LAYOUT
@@ -250,14 +250,14 @@ _Static_assert(sizeof(struct xlb_ct) == 56, "xlb_ct size");
 struct xlb_frag_key {
 	__be32 saddr;
 	__be32 daddr;
-	__be16 id;		/* IPv4 identification, network order */
+	__be16 id; /* IPv4 identification, network order */
 	__u8 proto;
 	__u8 pad;
 };
 _Static_assert(sizeof(struct xlb_frag_key) == 12, "xlb_frag_key size");
 
 struct xlb_frag {
-	__be16 sport;		/* network order */
+	__be16 sport; /* network order */
 	__be16 dport;
 };
 _Static_assert(sizeof(struct xlb_frag) == 4, "xlb_frag size");
@@ -269,7 +269,7 @@ _Static_assert(sizeof(struct xlb_frag) == 4, "xlb_frag size");
  * veths, which tc ingress may deliver into with bpf_redirect_peer.
  */
 struct xlb_peer_dev {
-	__u32 flags;		/* reserved, 0 */
+	__u32 flags; /* reserved, 0 */
 };
 _Static_assert(sizeof(struct xlb_peer_dev) == 4, "xlb_peer_dev size");
 
@@ -279,16 +279,16 @@ _Static_assert(sizeof(struct xlb_peer_dev) == 4, "xlb_peer_dev size");
  * recvmsg4 and getpeername4 show the socket the address it asked for.
  */
 struct xlb_sock_key {
-	__u64 cookie;		/* socket cookie */
-	__be32 addr;		/* backend address, network order */
-	__be16 port;		/* backend port, network order */
+	__u64 cookie; /* socket cookie */
+	__be32 addr;  /* backend address, network order */
+	__be16 port;  /* backend port, network order */
 	__u16 pad;
 };
 _Static_assert(sizeof(struct xlb_sock_key) == 16, "xlb_sock_key size");
 
 struct xlb_sock_rev {
-	__be32 addr;		/* frontend address, network order */
-	__be16 port;		/* frontend port, network order */
+	__be32 addr; /* frontend address, network order */
+	__be16 port; /* frontend port, network order */
 	__u16 pad;
 };
 _Static_assert(sizeof(struct xlb_sock_rev) == 8, "xlb_sock_rev size");
@@ -296,11 +296,11 @@ _Static_assert(sizeof(struct xlb_sock_rev) == 8, "xlb_sock_rev size");
 /* xlb_svc_meta: HASH, svc_id -> what the agent knows of a service port
  * that the programs do not need; written by the agent, read by xlbctl. */
 struct xlb_svc_meta {
-	char name[240];		/* "namespace/name:port-name/PROTO", NUL-ended */
-	__u32 flags;		/* enum xlb_svc_flags, as in xlb_svc */
+	char name[240]; /* "namespace/name:port-name/PROTO", NUL-ended */
+	__u32 flags;	/* enum xlb_svc_flags, as in xlb_svc */
 	__u32 n_frontends;
-	__u32 n_backends;	/* backends in the table */
-	__u32 total_ready;	/* cluster-wide usable endpoints */
+	__u32 n_backends;  /* backends in the table */
+	__u32 total_ready; /* cluster-wide usable endpoints */
 };
 _Static_assert(sizeof(struct xlb_svc_meta) == 256, "xlb_svc_meta size");
 
@@ -309,7 +309,7 @@ _Static_assert(sizeof(struct xlb_svc_meta) == 256, "xlb_svc_meta size");
 struct xlb_affinity_key {
 	union xlb_addr client;
 	__u32 svc_id;
-	__u8 family;		/* enum xlb_family */
+	__u8 family; /* enum xlb_family */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct xlb_affinity_key) == 24, "xlb_affinity_key size");
@@ -317,7 +317,7 @@ _Static_assert(sizeof(struct xlb_affinity_key) == 24, "xlb_affinity_key size");
 struct xlb_affinity {
 	__u32 backend_id;
 	__u32 pad;
-	__u64 last_ns;		/* CLOCK_MONOTONIC of the last new connection */
+	__u64 last_ns; /* CLOCK_MONOTONIC of the last new connection */
 };
 _Static_assert(sizeof(struct xlb_affinity) == 16, "xlb_affinity size");
 
@@ -326,8 +326,8 @@ _Static_assert(sizeof(struct xlb_affinity) == 16, "xlb_affinity size");
  * prefixlen = 32 + CIDR prefix length. Value: unused (0). */
 struct xlb_src_key {
 	__u32 prefixlen;
-	__be32 id;		/* family << 24 | svc_id, network order */
-	__u8 addr[16];		/* network order; IPv4 in the first 4 */
+	__be32 id;     /* family << 24 | svc_id, network order */
+	__u8 addr[16]; /* network order; IPv4 in the first 4 */
 };
 _Static_assert(sizeof(struct xlb_src_key) == 24, "xlb_src_key size");
 
@@ -353,18 +353,18 @@ static inline __be32 xlb_src_id(__u32 svc_id, __u8 family)
  * handover.
  */
 struct xlb_l2_key {
-	union xlb_addr addr;	/* VIP, network order */
-	__u32 ifindex;		/* interface the request arrives on */
-	__u8 family;		/* enum xlb_family */
+	union xlb_addr addr; /* VIP, network order */
+	__u32 ifindex;	     /* interface the request arrives on */
+	__u8 family;	     /* enum xlb_family */
 	__u8 pad[3];
 };
 _Static_assert(sizeof(struct xlb_l2_key) == 24, "xlb_l2_key size");
 
 struct xlb_l2 {
-	__u8 mac[6];		/* answer with this MAC (the uplink's) */
+	__u8 mac[6]; /* answer with this MAC (the uplink's) */
 	__u16 pad;
-	__u32 flags;		/* reserved, 0 */
-	__u64 expires_ns;	/* CLOCK_MONOTONIC; the programs read
+	__u32 flags;	  /* reserved, 0 */
+	__u64 expires_ns; /* CLOCK_MONOTONIC; the programs read
 				 * bpf_ktime_get_coarse_ns (same clock) */
 };
 _Static_assert(sizeof(struct xlb_l2) == 24, "xlb_l2 size");
@@ -373,22 +373,22 @@ _Static_assert(sizeof(struct xlb_l2) == 24, "xlb_l2 size");
  * LoadBalancer VIP; written by the agent, read by xlbctl (vip list),
  * unused by the programs. */
 enum xlb_vip_flags {
-	XLB_VIP_F_ANSWERING = 1 << 0,	/* this node answers ARP/NDP for it */
-	XLB_VIP_F_L2        = 1 << 1,	/* its pool announces by L2 */
-	XLB_VIP_F_BGP       = 1 << 2,	/* its pool announces by BGP */
-	XLB_VIP_F_BGP_MINE  = 1 << 3,	/* this node should announce it by
+	XLB_VIP_F_ANSWERING = 1 << 0, /* this node answers ARP/NDP for it */
+	XLB_VIP_F_L2 = 1 << 1,	      /* its pool announces by L2 */
+	XLB_VIP_F_BGP = 1 << 2,	      /* its pool announces by BGP */
+	XLB_VIP_F_BGP_MINE = 1 << 3,  /* this node should announce it by
 					 * BGP (the route itself is the
 					 * truth: bgp_table) */
 };
 
 struct xlb_vip_meta {
-	char service[128];	/* "namespace/name", NUL-ended */
-	char pool[64];		/* "" when no pool holds the address */
-	char owner[64];		/* node that answers, "" when none */
-	char interfaces[64];	/* uplinks this node answers on, comma list
+	char service[128];   /* "namespace/name", NUL-ended */
+	char pool[64];	     /* "" when no pool holds the address */
+	char owner[64];	     /* node that answers, "" when none */
+	char interfaces[64]; /* uplinks this node answers on, comma list
 				 * (names as the agent's namespace has them) */
-	__u32 flags;		/* enum xlb_vip_flags */
-	__u32 bgp_table;	/* kernel table of the agent's BGP routes
+	__u32 flags;	     /* enum xlb_vip_flags */
+	__u32 bgp_table;     /* kernel table of the agent's BGP routes
 				 * (0: none) */
 };
 _Static_assert(sizeof(struct xlb_vip_meta) == 328, "xlb_vip_meta size");
@@ -407,8 +407,7 @@ _Static_assert(sizeof(struct xlb_counter) == 16, "xlb_counter size");
  */
 #define XLB_R_ENUM(name, label) XLB_R_##name,
 enum xlb_reason {
-	XLB_REASONS(XLB_R_ENUM)
-	XLB_R_MAX,
+	XLB_REASONS(XLB_R_ENUM) XLB_R_MAX,
 };
 #undef XLB_R_ENUM
 
@@ -418,24 +417,24 @@ enum xlb_reason {
  * the programs then read one word per verdict and emit nothing.
  */
 struct xlb_monitor_cfg {
-	__u64 reason_mask;	/* bit r set: report verdicts with enum
+	__u64 reason_mask; /* bit r set: report verdicts with enum
 				 * xlb_reason r; 0: monitor off */
-	__u32 rate;		/* events per second per CPU (token bucket) */
-	__u32 burst;		/* bucket depth, events */
+	__u32 rate;	   /* events per second per CPU (token bucket) */
+	__u32 burst;	   /* bucket depth, events */
 };
 _Static_assert(sizeof(struct xlb_monitor_cfg) == 16, "xlb_monitor_cfg size");
 _Static_assert(XLB_R_MAX <= 64, "reason_mask holds every reason");
 
 enum xlb_event_hook {
-	XLB_EV_XDP       = 0,	/* xlb_xdp */
-	XLB_EV_TC        = 1,	/* xlb_tc: the whole path at tc ingress */
-	XLB_EV_TC_EGRESS = 2,	/* xlb_tc_egress */
+	XLB_EV_XDP = 0,	      /* xlb_xdp */
+	XLB_EV_TC = 1,	      /* xlb_tc: the whole path at tc ingress */
+	XLB_EV_TC_EGRESS = 2, /* xlb_tc_egress */
 };
 
 /* xlb_events: RINGBUF of these, one per reported verdict. */
 struct xlb_event {
 	__u64 ts_ns;		/* CLOCK_MONOTONIC (bpf_ktime_get_ns) */
-	struct xlb_ct_key orig;	/* the packet's tuple as it arrived */
+	struct xlb_ct_key orig; /* the packet's tuple as it arrived */
 	struct xlb_ct_key out;	/* the headers as the packet left: the
 				 * rewrite for a translated packet, the ICMP
 				 * error (proto 1, ports 0) for a reject,
@@ -448,13 +447,13 @@ struct xlb_event {
 	__u8 action;		/* XDP_* or TC_ACT_* verdict */
 	__u8 hook;		/* enum xlb_event_hook */
 	__u32 cpu;
-	__u32 suppressed;	/* events this CPU's bucket refused since the
+	__u32 suppressed; /* events this CPU's bucket refused since the
 				 * last one it let through */
 };
 _Static_assert(sizeof(struct xlb_event) == 112, "xlb_event size");
 
 #define XLB_EVENT_NO_SVC 0xffffffffu
-#define XLB_EVENTS_SIZE  (256 * 1024)	/* ring bytes: ~2300 events */
+#define XLB_EVENTS_SIZE	 (256 * 1024) /* ring bytes: ~2300 events */
 
 /*
  * `xlbctl explain`: a private instance of the programs records what it
@@ -463,30 +462,30 @@ _Static_assert(sizeof(struct xlb_event) == 112, "xlb_event size");
  * every trace store from it.
  */
 enum xlb_choice {
-	XLB_CHOICE_NONE      = 0,	/* no backend chosen */
-	XLB_CHOICE_CONNTRACK = 1,	/* an existing flow's entry */
-	XLB_CHOICE_AFFINITY  = 2,	/* sessionAffinity ClientIP */
-	XLB_CHOICE_MAGLEV    = 3,	/* hash of the tuple into the table */
+	XLB_CHOICE_NONE = 0,	  /* no backend chosen */
+	XLB_CHOICE_CONNTRACK = 1, /* an existing flow's entry */
+	XLB_CHOICE_AFFINITY = 2,  /* sessionAffinity ClientIP */
+	XLB_CHOICE_MAGLEV = 3,	  /* hash of the tuple into the table */
 };
 
 enum xlb_trace_flags {
-	XLB_TRACE_F_FRONTEND = 1 << 0,	/* a service frontend matched */
-	XLB_TRACE_F_CT_HIT   = 1 << 1,	/* a live conntrack entry matched */
-	XLB_TRACE_F_REWRITE  = 1 << 2,	/* ct holds the rewrite applied */
-	XLB_TRACE_F_NEW_FLOW = 1 << 3,	/* the packet started a flow */
+	XLB_TRACE_F_FRONTEND = 1 << 0, /* a service frontend matched */
+	XLB_TRACE_F_CT_HIT = 1 << 1,   /* a live conntrack entry matched */
+	XLB_TRACE_F_REWRITE = 1 << 2,  /* ct holds the rewrite applied */
+	XLB_TRACE_F_NEW_FLOW = 1 << 3, /* the packet started a flow */
 };
 
 struct xlb_trace {
-	__u32 flags;		/* enum xlb_trace_flags */
-	__u32 reason;		/* enum xlb_reason */
-	__u32 action;		/* XDP_* */
-	__u32 choice;		/* enum xlb_choice */
-	struct xlb_svc svc;	/* the frontend's value (F_FRONTEND) */
+	__u32 flags;	    /* enum xlb_trace_flags */
+	__u32 reason;	    /* enum xlb_reason */
+	__u32 action;	    /* XDP_* */
+	__u32 choice;	    /* enum xlb_choice */
+	struct xlb_svc svc; /* the frontend's value (F_FRONTEND) */
 	__u32 backend_id;
-	__u32 hash;		/* Maglev: hash of the tuple */
-	__u32 slot;		/* Maglev: hash % M */
+	__u32 hash; /* Maglev: hash of the tuple */
+	__u32 slot; /* Maglev: hash % M */
 	__u32 pad;
-	struct xlb_ct ct;	/* the entry applied (F_REWRITE) */
+	struct xlb_ct ct; /* the entry applied (F_REWRITE) */
 };
 _Static_assert(sizeof(struct xlb_trace) == 56 + sizeof(struct xlb_ct), "xlb_trace size");
 
@@ -495,62 +494,54 @@ _Static_assert(sizeof(struct xlb_trace) == 56 + sizeof(struct xlb_ct), "xlb_trac
  * are nanoseconds; ports host order.
  */
 struct xlb_cfg {
-	__u64 ct_tcp_syn_sent_ns;	/* TCP: client SYN, no answer yet */
-	__u64 ct_tcp_syn_recv_ns;	/* TCP: backend SYN-ACK, no client ACK */
-	__u64 ct_tcp_est_ns;		/* TCP: established */
-	__u64 ct_tcp_half_closed_ns;	/* TCP: FIN from one side only; data
+	__u64 ct_tcp_syn_sent_ns;    /* TCP: client SYN, no answer yet */
+	__u64 ct_tcp_syn_recv_ns;    /* TCP: backend SYN-ACK, no client ACK */
+	__u64 ct_tcp_est_ns;	     /* TCP: established */
+	__u64 ct_tcp_half_closed_ns; /* TCP: FIN from one side only; data
 					 * may still flow the other way */
-	__u64 ct_tcp_time_wait_ns;	/* TCP: FIN from both sides */
-	__u64 ct_tcp_close_ns;		/* TCP: after RST */
-	__u64 ct_udp_ns;		/* UDP: one way, or one exchange */
-	__u64 ct_udp_stream_ns;		/* UDP: the client spoke after a reply */
-	__u32 snat_port_min;	/* SNAT port range, inclusive (the agent
+	__u64 ct_tcp_time_wait_ns;   /* TCP: FIN from both sides */
+	__u64 ct_tcp_close_ns;	     /* TCP: after RST */
+	__u64 ct_udp_ns;	     /* UDP: one way, or one exchange */
+	__u64 ct_udp_stream_ns;	     /* UDP: the client spoke after a reply */
+	__u32 snat_port_min;	     /* SNAT port range, inclusive (the agent
 				 * reserves it in ip_local_reserved_ports) */
 	__u32 snat_port_max;
-	__u32 eph_port_min;	/* the node's ip_local_port_range: a client
+	__u32 eph_port_min; /* the node's ip_local_port_range: a client
 				 * port inside it is not kept on a shared
 				 * node address (the kernel may pick it for
 				 * its own connections); 0-0: none */
 	__u32 eph_port_max;
-	__u32 snat_seed;	/* secret of the SNAT probe sequence */
-	__u32 icmp_rate;	/* ICMP rejects per second, node-wide */
-	__u32 icmp_burst;	/* bucket depth */
-	__u32 flags;		/* enum xlb_cfg_flags */
+	__u32 snat_seed;  /* secret of the SNAT probe sequence */
+	__u32 icmp_rate;  /* ICMP rejects per second, node-wide */
+	__u32 icmp_burst; /* bucket depth */
+	__u32 flags;	  /* enum xlb_cfg_flags */
 };
 _Static_assert(sizeof(struct xlb_cfg) == 96, "xlb_cfg size");
 
 enum xlb_cfg_flags {
-	XLB_CFG_F_LOCAL_STACK = 1 << 0,	/* local Pods through the stack only
+	XLB_CFG_F_LOCAL_STACK = 1 << 0, /* local Pods through the stack only
 					 * (--local-delivery stack): no FIB
 					 * lookup for bpf_redirect_peer */
 };
 
-#define XLB_CFG_DEFAULT {					\
-	.ct_tcp_syn_sent_ns = 60ull * 1000000000,		\
-	.ct_tcp_syn_recv_ns = 60ull * 1000000000,		\
-	.ct_tcp_est_ns = 86400ull * 1000000000,			\
-	.ct_tcp_half_closed_ns = 3600ull * 1000000000,		\
-	.ct_tcp_time_wait_ns = 120ull * 1000000000,		\
-	.ct_tcp_close_ns = 10ull * 1000000000,			\
-	.ct_udp_ns = 30ull * 1000000000,			\
-	.ct_udp_stream_ns = 120ull * 1000000000,		\
-	.snat_port_min = 61000,					\
-	.snat_port_max = 65000,					\
-	.eph_port_min = 32768,					\
-	.eph_port_max = 60999,					\
-	.icmp_rate = 100,					\
-	.icmp_burst = 200,					\
-}
+#define XLB_CFG_DEFAULT                                                                            \
+	{                                                                                          \
+		.ct_tcp_syn_sent_ns = 60ull * 1000000000,                                          \
+		.ct_tcp_syn_recv_ns = 60ull * 1000000000, .ct_tcp_est_ns = 86400ull * 1000000000,  \
+		.ct_tcp_half_closed_ns = 3600ull * 1000000000,                                     \
+		.ct_tcp_time_wait_ns = 120ull * 1000000000, .ct_tcp_close_ns = 10ull * 1000000000, \
+		.ct_udp_ns = 30ull * 1000000000, .ct_udp_stream_ns = 120ull * 1000000000,          \
+		.snat_port_min = 61000, .snat_port_max = 65000, .eph_port_min = 32768,             \
+		.eph_port_max = 60999, .icmp_rate = 100, .icmp_burst = 200,                        \
+	}
 
 /* Maglev hash seed: the same on every node, so that every node picks the
  * same backend for a flow (ECMP failover keeps flows on their Pod). */
-#define XLB_HASH_SEED 0x786c6231u	/* "xlb1" */
+#define XLB_HASH_SEED 0x786c6231u /* "xlb1" */
 
 #ifndef __bpf__
 #define XLB_R_NAME(name, label) [XLB_R_##name] = label,
-static const char *const xlb_reason_names[XLB_R_MAX] = {
-	XLB_REASONS(XLB_R_NAME)
-};
+static const char *const xlb_reason_names[XLB_R_MAX] = { XLB_REASONS(XLB_R_NAME) };
 #undef XLB_R_NAME
 #endif
 

@@ -28,7 +28,7 @@
 
 static struct xlb_dp *dp;
 static int if_xn0, if_xn1;
-static const __u8 mac_vip[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 };	/* "uplink" */
+static const __u8 mac_vip[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 }; /* "uplink" */
 static const char *VIP4 = "192.0.2.10", *VIP6 = "2001:db8::10";
 
 int xt_setup(void)
@@ -100,12 +100,11 @@ static int prog_fd;
 static bool run(const __u8 *in, size_t len, int ifindex, struct out *o)
 {
 	struct __sk_buff ctx = { .ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len,
-		    .data_out = o->buf, .data_size_out = sizeof(o->buf),
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len, .data_out = o->buf,
+		    .data_size_out = sizeof(o->buf), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
 
-	if (!ASSERT_OK(bpf_prog_test_run_opts(prog_fd, &t) ? -errno : 0,
-		       "test run"))
+	if (!ASSERT_OK(bpf_prog_test_run_opts(prog_fd, &t) ? -errno : 0, "test run"))
 		return false;
 	o->ret = t.retval;
 	o->len = t.data_size_out;
@@ -113,8 +112,8 @@ static bool run(const __u8 *in, size_t len, int ifindex, struct out *o)
 }
 
 /* Ethernet + ARP (RFC 826) frame. */
-static size_t arp_frame(__u8 *b, const __u8 *dmac, const __u8 *smac, __u16 op,
-			const __u8 *sha, const char *spa, const __u8 *tha, const char *tpa)
+static size_t arp_frame(__u8 *b, const __u8 *dmac, const __u8 *smac, __u16 op, const __u8 *sha,
+			const char *spa, const __u8 *tha, const char *tpa)
 {
 	__u8 *a = b + 14;
 
@@ -203,7 +202,7 @@ static void arp_not_answered_when_not_ours_on(void)
 		ASSERT_EQ(o.ret, TC_ACT_OK, "other interface: passed");
 	disown(VIP4, if_xn1);
 	/* past its deadline: the agent stopped refreshing it */
-	own(VIP4, if_xn0, -100);	/* beyond the coarse clock's tick */
+	own(VIP4, if_xn0, -100); /* beyond the coarse clock's tick */
 	if (run(in, n, if_xn0, &o)) {
 		ASSERT_EQ(o.ret, TC_ACT_OK, "expired: passed");
 		ASSERT_MEMEQ(o.buf, in, n, "expired: untouched");
@@ -244,8 +243,8 @@ static __u16 icmp6_csum(const __u8 *ip6, const __u8 *msg, size_t len)
 
 /* Ethernet + IPv6 + NS/NA; @mac_opt: a link-layer option of @opt_type. */
 static size_t nd_frame(__u8 *b, const __u8 *dmac, const __u8 *smac, const char *src,
-		       const char *dst, __u8 type, __u32 flags, const char *target,
-		       __u8 opt_type, const __u8 *mac_opt)
+		       const char *dst, __u8 type, __u32 flags, const char *target, __u8 opt_type,
+		       const __u8 *mac_opt)
 {
 	__u8 *ip = b + 14, *nd = ip + 40;
 	size_t plen = mac_opt ? 32 : 24;
@@ -357,8 +356,11 @@ XT_TEST(non_l2_traffic_untouched_tc_full)
 
 static void non_l2_traffic_untouched_on(void)
 {
-	struct pkt_spec s = { .saddr = ip4("10.0.0.2"), .daddr = ip4(VIP4),
-			      .proto = IPPROTO_UDP, .sport = 1000, .dport = 53 };
+	struct pkt_spec s = { .saddr = ip4("10.0.0.2"),
+			      .daddr = ip4(VIP4),
+			      .proto = IPPROTO_UDP,
+			      .sport = 1000,
+			      .dport = 53 };
 	__u8 in[PKT_MAX];
 	size_t n;
 	struct out o;

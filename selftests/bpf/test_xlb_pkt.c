@@ -46,17 +46,20 @@ static struct xlb_dp *dp;
 static int if_xn0, if_xn1, if_xp0;
 static __u8 mac_xn0[6], mac_xn1[6], mac_xp0[6];
 
-static __u32 A_CLIENT, A_CLIENT2, A_CLIENT3, A_NODE, A_NODE1, A_VIP, A_LOCAL,
-	A_LOCAL2, A_REMOTE, A_H50, A_OTHER;
+static __u32 A_CLIENT, A_CLIENT2, A_CLIENT3, A_NODE, A_NODE1, A_VIP, A_LOCAL, A_LOCAL2, A_REMOTE,
+	A_H50, A_OTHER;
 
 enum {
-	BE_LOCAL = 1, BE_LOCAL2 = 2, BE_REMOTE = 3, BE_H50 = 4, BE_COLD = 5,
+	BE_LOCAL = 1,
+	BE_LOCAL2 = 2,
+	BE_REMOTE = 3,
+	BE_H50 = 4,
+	BE_COLD = 5,
 };
 
 static struct xlb_dp *load_dp(__u32 snat_min, __u32 snat_max)
 {
-	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 65536,
-				 .max_tables = 1024 };
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 65536, .max_tables = 1024 };
 
 	o.cfg.snat_port_min = snat_min;
 	o.cfg.snat_port_max = snat_max;
@@ -109,9 +112,11 @@ void xt_teardown(void)
 
 static void flush_all(struct xlb_dp *d)
 {
-	static const enum xlb_dp_map ms[] = { XLB_DPM_SVC, XLB_DPM_BACKENDS,
-		XLB_DPM_NODE_ADDRS, XLB_DPM_IFACES, XLB_DPM_CT, XLB_DPM_AFFINITY,
-		XLB_DPM_SRC_RANGES, XLB_DPM_FRAGS, XLB_DPM_TX_DEVS, XLB_DPM_PEER_DEVS };
+	static const enum xlb_dp_map ms[] = { XLB_DPM_SVC,	  XLB_DPM_BACKENDS,
+					      XLB_DPM_NODE_ADDRS, XLB_DPM_IFACES,
+					      XLB_DPM_CT,	  XLB_DPM_AFFINITY,
+					      XLB_DPM_SRC_RANGES, XLB_DPM_FRAGS,
+					      XLB_DPM_TX_DEVS,	  XLB_DPM_PEER_DEVS };
 	char key[64], next[64];
 
 	for (size_t i = 0; i < sizeof(ms) / sizeof(ms[0]); i++) {
@@ -124,12 +129,13 @@ static void flush_all(struct xlb_dp *d)
 	}
 }
 
-static void backend_of(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool local,
-		       __u32 svc_id)
+static void backend_of(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool local, __u32 svc_id)
 {
-	struct xlb_backend b = { .addr.v4 = addr, .port = htons(port),
+	struct xlb_backend b = { .addr.v4 = addr,
+				 .port = htons(port),
 				 .family = XLB_AF_INET,
-				 .flags = local ? XLB_BE_F_LOCAL : 0, .svc_id = svc_id };
+				 .flags = local ? XLB_BE_F_LOCAL : 0,
+				 .svc_id = svc_id };
 
 	xlb_dp_backend_set(d, id, &b);
 }
@@ -141,19 +147,23 @@ static void backend(struct xlb_dp *d, __u32 id, __u32 addr, __u16 port, bool loc
 
 static struct xlb_svc_key svc_key(__u8 scope, __u32 addr, __u16 port, __u8 proto)
 {
-	struct xlb_svc_key k = { .addr.v4 = addr, .port = htons(port),
-				 .proto = proto, .family = XLB_AF_INET,
+	struct xlb_svc_key k = { .addr.v4 = addr,
+				 .port = htons(port),
+				 .proto = proto,
+				 .family = XLB_AF_INET,
 				 .scope = scope };
 	return k;
 }
 
 /* A service whose table (M = 251) spreads @ids round robin. */
-static void service(struct xlb_dp *d, __u8 scope, __u32 addr, __u16 port, __u8 proto,
-		    __u32 svc_id, const __u32 *ids, __u16 n, __u16 total, __u32 flags)
+static void service(struct xlb_dp *d, __u8 scope, __u32 addr, __u16 port, __u8 proto, __u32 svc_id,
+		    const __u32 *ids, __u16 n, __u16 total, __u32 flags)
 {
 	struct xlb_svc_key k = svc_key(scope, addr, port, proto);
-	struct xlb_svc v = { .svc_id = svc_id, .table_id = svc_id,
-			     .backend_count = n, .total_count = total,
+	struct xlb_svc v = { .svc_id = svc_id,
+			     .table_id = svc_id,
+			     .backend_count = n,
+			     .total_count = total,
 			     .flags = flags };
 	__u32 table[251];
 
@@ -214,13 +224,12 @@ static void reasons_read(struct xlb_dp *d, __u64 *out)
 
 /* Run the XDP program once on @in arriving at @ifindex; r->reasons gets
  * the per-reason deltas. */
-static int run_xdp_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex,
-		      struct run *r)
+static int run_xdp_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex, struct run *r)
 {
 	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out),
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = r->out,
+		    .data_size_out = sizeof(r->out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
 	__u64 before[XLB_R_MAX];
 	int err;
 
@@ -238,8 +247,8 @@ static int run_xdp_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex,
 
 static int run_tc_on(struct xlb_dp *d, const __u8 *in, size_t len, struct run *r)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = r->out,
+		    .data_size_out = sizeof(r->out), .repeat = 1);
 	__u64 before[XLB_R_MAX];
 
 	reasons_read(d, before);
@@ -282,9 +291,8 @@ static bool check_run(const char *what, const struct run *r, int verdict, int re
 		for (int i = 0; i < XLB_R_MAX; i++)
 			if (r->reasons[i])
 				seen = i;
-		xt_fail_at(__FILE__, __LINE__, "%s: reason %s not counted once (counted: %s)",
-			   what, xlb_reason_names[reason],
-			   seen >= 0 ? xlb_reason_names[seen] : "none");
+		xt_fail_at(__FILE__, __LINE__, "%s: reason %s not counted once (counted: %s)", what,
+			   xlb_reason_names[reason], seen >= 0 ? xlb_reason_names[seen] : "none");
 		ok = false;
 	}
 	if (!exp)
@@ -296,15 +304,15 @@ static bool check_run(const char *what, const struct run *r, int verdict, int re
 			   what, got, want);
 		for (size_t i = 0; i < exp_len && i < r->len; i++)
 			if (r->out[i] != exp[i]) {
-				xt_log("  first difference at byte %zu: 0x%02x != 0x%02x",
-				       i, r->out[i], exp[i]);
+				xt_log("  first difference at byte %zu: 0x%02x != 0x%02x", i,
+				       r->out[i], exp[i]);
 				break;
 			}
 		ok = false;
 	}
 	if (pkt_verify_csums(r->out, r->len)) {
-		xt_fail_at(__FILE__, __LINE__, "%s: output checksum does not verify (%d)",
-			   what, pkt_verify_csums(r->out, r->len));
+		xt_fail_at(__FILE__, __LINE__, "%s: output checksum does not verify (%d)", what,
+			   pkt_verify_csums(r->out, r->len));
 		ok = false;
 	}
 	return ok;
@@ -325,8 +333,8 @@ static struct pkt_spec to_pod(const struct pkt_spec *s, __u32 pod)
  * the verdict, the reason and the output frame (@out, or the input
  * untouched when @out is NULL).
  */
-static bool xdp_case(struct xlb_dp *d, const char *what, const struct pkt_spec *in,
-		     int ifindex, int verdict, int reason, const struct pkt_spec *out)
+static bool xdp_case(struct xlb_dp *d, const char *what, const struct pkt_spec *in, int ifindex,
+		     int verdict, int reason, const struct pkt_spec *out)
 {
 	__u8 ibuf[PKT_MAX], obuf[PKT_MAX];
 	size_t ilen = pkt_build(in, ibuf), olen = 0;
@@ -342,11 +350,15 @@ static bool xdp_case(struct xlb_dp *d, const char *what, const struct pkt_spec *
 }
 
 /* A client packet as it arrives at xn0. */
-static struct pkt_spec from_client(__u32 saddr, __u16 sport, __u32 daddr, __u16 dport,
-				   __u8 proto, __u8 flags)
+static struct pkt_spec from_client(__u32 saddr, __u16 sport, __u32 daddr, __u16 dport, __u8 proto,
+				   __u8 flags)
 {
-	struct pkt_spec s = { .saddr = saddr, .daddr = daddr, .sport = sport,
-			      .dport = dport, .proto = proto, .tcp_flags = flags,
+	struct pkt_spec s = { .saddr = saddr,
+			      .daddr = daddr,
+			      .sport = sport,
+			      .dport = dport,
+			      .proto = proto,
+			      .tcp_flags = flags,
 			      .payload = proto == IPPROTO_UDP ? 32 : 0 };
 
 	memcpy(s.smac, pkt_mac_client, 6);
@@ -357,8 +369,11 @@ static struct pkt_spec from_client(__u32 saddr, __u16 sport, __u32 daddr, __u16 
 static bool ct_get(struct xlb_dp *d, __u32 s, __u16 sp, __u32 da, __u16 dp_, __u8 proto,
 		   struct xlb_ct *out)
 {
-	struct xlb_ct_key k = { .saddr.v4 = s, .daddr.v4 = da, .sport = htons(sp),
-				.dport = htons(dp_), .proto = proto,
+	struct xlb_ct_key k = { .saddr.v4 = s,
+				.daddr.v4 = da,
+				.sport = htons(sp),
+				.dport = htons(dp_),
+				.proto = proto,
 				.family = XLB_AF_INET };
 
 	return !bpf_map_lookup_elem(xlb_dp_map_fd(d, XLB_DPM_CT), &k, out);
@@ -418,9 +433,13 @@ XT_TEST(local_reply_restored_by_tc)
 		return;
 
 	/* The Pod's SYN-ACK leaving the node through xn0. */
-	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
-				.dport = 40001, .proto = IPPROTO_TCP,
-				.tcp_flags = TH_SYN | TH_ACK, .ttl = 63 };
+	rs = (struct pkt_spec){ .saddr = A_LOCAL,
+				.daddr = A_CLIENT,
+				.sport = 8080,
+				.dport = 40001,
+				.proto = IPPROTO_TCP,
+				.tcp_flags = TH_SYN | TH_ACK,
+				.ttl = 63 };
 	memcpy(rs.smac, mac_xn0, 6);
 	memcpy(rs.dmac, pkt_mac_client, 6);
 	rlen = pkt_build(&rs, reply);
@@ -453,8 +472,12 @@ XT_TEST(local_reply_udp_via_tc)
 	len = pkt_build(&s, in);
 	if (!ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "xdp run"))
 		return;
-	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
-				.dport = 5353, .proto = IPPROTO_UDP, .payload = 40 };
+	rs = (struct pkt_spec){ .saddr = A_LOCAL,
+				.daddr = A_CLIENT,
+				.sport = 8080,
+				.dport = 5353,
+				.proto = IPPROTO_UDP,
+				.payload = 40 };
 	memcpy(rs.smac, mac_xn0, 6);
 	memcpy(rs.dmac, pkt_mac_client, 6);
 	rlen = pkt_build(&rs, reply);
@@ -463,8 +486,7 @@ XT_TEST(local_reply_udp_via_tc)
 	e.sport = 53;
 	elen = pkt_build(&e, exp);
 	if (ASSERT_OK(run_tc_on(dp, reply, rlen, &r), "tc run"))
-		check_run("UDP reply from local Pod", &r, TC_ACT_OK, XLB_R_REPLY_LOCAL,
-			  exp, elen);
+		check_run("UDP reply from local Pod", &r, TC_ACT_OK, XLB_R_REPLY_LOCAL, exp, elen);
 }
 
 XT_TEST(lb_vip_to_local_backend)
@@ -535,9 +557,13 @@ XT_TEST(remote_backend_snat_and_reply)
 	ASSERT_EQ(rev.kind, XLB_CT_REPLY_SNAT, "reply kind");
 
 	/* The backend's SYN-ACK arrives at xn1. */
-	rs = (struct pkt_spec){ .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
-				.dport = snat_port, .proto = IPPROTO_TCP,
-				.tcp_flags = TH_SYN | TH_ACK, .ttl = 62 };
+	rs = (struct pkt_spec){ .saddr = A_REMOTE,
+				.daddr = A_NODE1,
+				.sport = 8080,
+				.dport = snat_port,
+				.proto = IPPROTO_TCP,
+				.tcp_flags = TH_SYN | TH_ACK,
+				.ttl = 62 };
 	memcpy(rs.smac, pkt_mac_gw1, 6);
 	memcpy(rs.dmac, mac_xn1, 6);
 	rlen = pkt_build(&rs, rin);
@@ -551,8 +577,8 @@ XT_TEST(remote_backend_snat_and_reply)
 	memcpy(e.dmac, pkt_mac_client, 6);
 	elen = pkt_build(&e, exp);
 	if (ASSERT_OK(run_xdp_on(dp, rin, rlen, if_xn1, &r), "reply run"))
-		check_run("SYN-ACK from remote backend", &r, XDP_REDIRECT,
-			  XLB_R_REPLY_SNAT, exp, elen);
+		check_run("SYN-ACK from remote backend", &r, XDP_REDIRECT, XLB_R_REPLY_SNAT, exp,
+			  elen);
 }
 
 XT_TEST(remote_backend_same_link_xdp_tx)
@@ -581,8 +607,7 @@ XT_TEST(remote_backend_same_link_xdp_tx)
 	memcpy(e.smac, mac_xn0, 6);
 	memcpy(e.dmac, pkt_mac_h50, 6);
 	elen = pkt_build(&e, exp);
-	check_run("UDP to backend on the ingress link", &r, XDP_TX, XLB_R_FWD_REMOTE,
-		  exp, elen);
+	check_run("UDP to backend on the ingress link", &r, XDP_TX, XLB_R_FWD_REMOTE, exp, elen);
 }
 
 /*
@@ -606,9 +631,8 @@ XT_TEST(remote_backend_unresolved_next_hop)
 	len = pkt_build(&s, in);
 	ctx.data_end = len;
 	ctx.ingress_ifindex = if_xn0;
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = out, .data_size_out = sizeof(out),
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
 		    .ctx_out = &ctx_out, .ctx_size_out = sizeof(ctx_out), .repeat = 1);
 	reasons_read(dp, before);
 	err = bpf_prog_test_run_opts(xlb_dp_xdp_fd(dp), &o);
@@ -633,7 +657,7 @@ XT_TEST(remote_backend_unresolved_next_hop)
 	e.sport = ntohs(fwd.nat_sport);
 	e.daddr = ip4("10.3.1.2");
 	e.dport = 8080;
-	e.ttl = 63;		/* routed by us; MACs are left to redirect_neigh */
+	e.ttl = 63; /* routed by us; MACs are left to redirect_neigh */
 	elen = pkt_build(&e, exp);
 	ASSERT_EQ(o.data_size_out - sizeof(meta), elen, "output length");
 	ASSERT_MEMEQ(out + sizeof(meta), exp, elen, "translated packet");
@@ -660,8 +684,7 @@ XT_TEST(source_ranges_on_lb_vip)
 	struct run r;
 
 	node_setup(dp);
-	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 18, ids, 1, 1,
-		XLB_SVC_F_SOURCE_RANGES);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 18, ids, 1, 1, XLB_SVC_F_SOURCE_RANGES);
 	/* 10.0.0.0/30 holds the client 10.0.0.2 but not 10.0.0.4. */
 	xlb_dp_src_range_set(dp, 18, XLB_AF_INET, &net, 30);
 	s = from_client(A_CLIENT, 40120, A_VIP, 80, IPPROTO_TCP, TH_SYN);
@@ -672,8 +695,8 @@ XT_TEST(source_ranges_on_lb_vip)
 	s.saddr = A_CLIENT3;
 	len = pkt_build(&s, in);
 	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "denied run"))
-		check_run("source outside the ranges", &r, XDP_DROP,
-			  XLB_R_DROP_SOURCE_RANGE, NULL, 0);
+		check_run("source outside the ranges", &r, XDP_DROP, XLB_R_DROP_SOURCE_RANGE, NULL,
+			  0);
 	/* The same ranges under another service id do not count. */
 	xlb_dp_src_range_del(dp, 18, XLB_AF_INET, &net, 30);
 	xlb_dp_src_range_set(dp, 19, XLB_AF_INET, &net, 30);
@@ -681,8 +704,8 @@ XT_TEST(source_ranges_on_lb_vip)
 	s.sport = 40121;
 	len = pkt_build(&s, in);
 	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "other service's range"))
-		check_run("range of another service", &r, XDP_DROP,
-			  XLB_R_DROP_SOURCE_RANGE, NULL, 0);
+		check_run("range of another service", &r, XDP_DROP, XLB_R_DROP_SOURCE_RANGE, NULL,
+			  0);
 }
 
 XT_TEST(session_affinity_client_ip)
@@ -690,8 +713,7 @@ XT_TEST(session_affinity_client_ip)
 	__u8 in[PKT_MAX], exp[PKT_MAX];
 	__u32 one[] = { 21 }, two[] = { 22 };
 	int fd = xlb_dp_map_fd_rw(dp, XLB_DPM_AFFINITY);
-	struct xlb_affinity_key ak = { .client.v4 = A_CLIENT, .svc_id = 20,
-				       .family = XLB_AF_INET };
+	struct xlb_affinity_key ak = { .client.v4 = A_CLIENT, .svc_id = 20, .family = XLB_AF_INET };
 	struct xlb_affinity av;
 	struct pkt_spec s;
 	size_t len, elen;
@@ -744,8 +766,7 @@ XT_TEST(session_affinity_client_ip)
 	len = pkt_build(&s, in);
 	elen = expect_local(&s, A_LOCAL2, exp);
 	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "other client"))
-		check_run("other client uses the table", &r, XDP_PASS, XLB_R_FWD_LOCAL,
-			  exp, elen);
+		check_run("other client uses the table", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp, elen);
 
 	/* Past the timeout the client is balanced again. */
 	bpf_map_lookup_elem(fd, &ak, &av);
@@ -776,8 +797,8 @@ XT_TEST(session_affinity_client_ip)
 	len = pkt_build(&s, in);
 	elen = expect_local(&s, A_LOCAL, exp);
 	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "backend gone"))
-		check_run("remembered backend gone: balanced", &r, XDP_PASS,
-			  XLB_R_FWD_LOCAL, exp, elen);
+		check_run("remembered backend gone: balanced", &r, XDP_PASS, XLB_R_FWD_LOCAL, exp,
+			  elen);
 }
 
 XT_TEST(second_packet_hits_conntrack)
@@ -883,11 +904,11 @@ XT_TEST(etp_local_with_local_backend)
 
 	node_setup(dp);
 	/* Two endpoints in the cluster, one of them here. */
-	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, ids, 1, 2,
-		XLB_SVC_F_ETP_LOCAL);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, ids, 1, 2, XLB_SVC_F_ETP_LOCAL);
 	s = from_client(A_CLIENT, 40050, A_VIP, 80, IPPROTO_TCP, TH_SYN);
 	e = to_pod(&s, A_LOCAL);
-	xdp_case(dp, "ETP Local, local Pod: client address kept", &s, if_xn0, XDP_PASS, XLB_R_FWD_LOCAL, &e);
+	xdp_case(dp, "ETP Local, local Pod: client address kept", &s, if_xn0, XDP_PASS,
+		 XLB_R_FWD_LOCAL, &e);
 }
 
 XT_TEST(etp_local_without_local_backend_drops)
@@ -898,13 +919,12 @@ XT_TEST(etp_local_without_local_backend_drops)
 	struct run r;
 
 	node_setup(dp);
-	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, NULL, 0, 2,
-		XLB_SVC_F_ETP_LOCAL);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 15, NULL, 0, 2, XLB_SVC_F_ETP_LOCAL);
 	s = from_client(A_CLIENT, 40051, A_VIP, 80, IPPROTO_TCP, TH_SYN);
 	len = pkt_build(&s, in);
 	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
-		check_run("ETP Local, no Pod here", &r, XDP_DROP,
-			  XLB_R_DROP_NO_LOCAL_BACKEND, NULL, 0);
+		check_run("ETP Local, no Pod here", &r, XDP_DROP, XLB_R_DROP_NO_LOCAL_BACKEND, NULL,
+			  0);
 }
 
 /* The ICMP port unreachable a no-endpoint frontend answers with. */
@@ -970,16 +990,14 @@ static void reject_case(__u8 proto, __u16 sport, bool vlan)
 
 	node_setup(dp);
 	service(dp, XLB_SCOPE_NODEPORT, 0, 30090, proto, 16, NULL, 0, 0, 0);
-	s = from_client(A_CLIENT, sport, A_NODE, 30090, proto,
-			proto == IPPROTO_TCP ? TH_SYN : 0);
+	s = from_client(A_CLIENT, sport, A_NODE, 30090, proto, proto == IPPROTO_TCP ? TH_SYN : 0);
 	s.vlan = vlan;
 	s.payload = 64;
 	len = pkt_build(&s, in);
 	elen = build_reject(in, len, exp);
 	if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn0, &r), "test run"))
-		check_run(proto == IPPROTO_TCP ? "TCP SYN, no endpoints" :
-			  "UDP, no endpoints", &r, XDP_TX, XLB_R_REJECT_NO_BACKEND,
-			  exp, elen);
+		check_run(proto == IPPROTO_TCP ? "TCP SYN, no endpoints" : "UDP, no endpoints", &r,
+			  XDP_TX, XLB_R_REJECT_NO_BACKEND, exp, elen);
 }
 
 XT_TEST(no_endpoint_reject_tcp)
@@ -1007,7 +1025,7 @@ XT_TEST(no_endpoint_reject_rate_limited)
 	size_t len;
 	int tx = 0, dropped = 0;
 
-	o.cfg.icmp_rate = 1;	/* one per second, bucket of 3 */
+	o.cfg.icmp_rate = 1; /* one per second, bucket of 3 */
 	o.cfg.icmp_burst = 3;
 	d = xlb_dp_load(&o);
 	if (!ASSERT_TRUE(d, "load"))
@@ -1067,8 +1085,7 @@ XT_TEST(non_frontend_and_unserved_nodeport_pass)
 	untouched_case("nodePort on a foreign address", in, pkt_build(&s, in),
 		       XLB_R_PASS_NOT_FRONTEND);
 	s = from_client(A_CLIENT, 40081, A_NODE, 30999, IPPROTO_TCP, TH_SYN);
-	untouched_case("node port nobody serves", in, pkt_build(&s, in),
-		       XLB_R_PASS_NOT_FRONTEND);
+	untouched_case("node port nobody serves", in, pkt_build(&s, in), XLB_R_PASS_NOT_FRONTEND);
 	s = from_client(A_CLIENT, 40082, A_NODE, 22, IPPROTO_TCP, TH_SYN);
 	untouched_case("ssh to the node", in, pkt_build(&s, in), XLB_R_PASS_NOT_FRONTEND);
 }
@@ -1123,7 +1140,7 @@ XT_TEST(malformed_headers_pass_untouched)
 	untouched_case("IHL 4", in, len, XLB_R_PASS_MALFORMED);
 
 	len = pkt_build(&s, in);
-	ip->ihl = 15;	/* options past the end of the header bytes */
+	ip->ihl = 15; /* options past the end of the header bytes */
 	untouched_case("IHL 15 beyond frame", in, 14 + 40, XLB_R_PASS_MALFORMED);
 
 	len = pkt_build(&s, in);
@@ -1137,16 +1154,16 @@ XT_TEST(malformed_headers_pass_untouched)
 	untouched_case("short TCP header", in, 14 + 30, XLB_R_PASS_MALFORMED);
 
 	len = pkt_build(&s, in);
-	in[14 + 20 + 12] = 0x30;	/* doff 3 */
+	in[14 + 20 + 12] = 0x30; /* doff 3 */
 	untouched_case("TCP doff 3", in, len, XLB_R_PASS_MALFORMED);
 
 	len = pkt_build(&s, in);
-	ip->tot_len = htons(1500);	/* longer than the frame */
+	ip->tot_len = htons(1500); /* longer than the frame */
 	untouched_case("IP length past frame", in, len, XLB_R_PASS_MALFORMED);
 
 	s = from_client(A_CLIENT, 40091, A_VIP, 53, IPPROTO_UDP, 0);
 	len = pkt_build(&s, in);
-	in[14 + 20 + 4] = 0;	/* UDP length 3 */
+	in[14 + 20 + 4] = 0; /* UDP length 3 */
 	in[14 + 20 + 5] = 3;
 	untouched_case("UDP length 3", in, len, XLB_R_PASS_MALFORMED);
 
@@ -1157,13 +1174,12 @@ XT_TEST(malformed_headers_pass_untouched)
 	 * find its flow by: the stack gets it as it came. */
 	ip->frag_off = htons(100);
 	ip->check = 0;
-	untouched_case("later fragment of an unseen datagram", in, len,
-		       XLB_R_PASS_FRAG_UNKNOWN);
+	untouched_case("later fragment of an unseen datagram", in, len, XLB_R_PASS_FRAG_UNKNOWN);
 	{
 		struct xlb_ct_key k;
 
-		ASSERT_EQ(bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_CT), NULL, &k),
-			  -ENOENT, "no conntrack entry created by malformed packets");
+		ASSERT_EQ(bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_CT), NULL, &k), -ENOENT,
+			  "no conntrack entry created by malformed packets");
 	}
 }
 
@@ -1191,8 +1207,11 @@ XT_TEST(udp_zero_checksum_stays_zero)
 
 static struct xlb_ct_key ct_key(__u32 s, __u16 sp, __u32 da, __u16 dp_, __u8 proto)
 {
-	struct xlb_ct_key k = { .saddr.v4 = s, .daddr.v4 = da, .sport = htons(sp),
-				.dport = htons(dp_), .proto = proto,
+	struct xlb_ct_key k = { .saddr.v4 = s,
+				.daddr.v4 = da,
+				.sport = htons(sp),
+				.dport = htons(dp_),
+				.proto = proto,
 				.family = XLB_AF_INET };
 	return k;
 }
@@ -1220,9 +1239,14 @@ static void ct_age(struct xlb_dp *d, const struct xlb_ct_key *k, __u64 age_ns, _
 /* The backend @A_REMOTE:8080's packet to the node's xn1 address:@port. */
 static struct pkt_spec from_remote(__u16 port, __u8 proto, __u8 flags)
 {
-	struct pkt_spec rs = { .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
-			       .dport = port, .proto = proto, .tcp_flags = flags,
-			       .ttl = 62, .payload = proto == IPPROTO_UDP ? 32 : 0 };
+	struct pkt_spec rs = { .saddr = A_REMOTE,
+			       .daddr = A_NODE1,
+			       .sport = 8080,
+			       .dport = port,
+			       .proto = proto,
+			       .tcp_flags = flags,
+			       .ttl = 62,
+			       .payload = proto == IPPROTO_UDP ? 32 : 0 };
 
 	memcpy(rs.smac, pkt_mac_gw1, 6);
 	memcpy(rs.dmac, mac_xn1, 6);
@@ -1261,19 +1285,21 @@ XT_TEST(snat_keeps_client_port)
 		    !ASSERT_TRUE(ct_get(d, clients[i], 1234, A_NODE, 30081, IPPROTO_TCP, &f[i]),
 				 "forward entry"))
 			goto out;
-		ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f[i].nat_sport),
-				   IPPROTO_TCP, &rv) && rv.nat_daddr.v4 == clients[i],
+		ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, ntohs(f[i].nat_sport), IPPROTO_TCP,
+				   &rv) &&
+				    rv.nat_daddr.v4 == clients[i],
 			    "its reply entry leads back to it");
 	}
 	ASSERT_EQ(ntohs(f[0].nat_sport), 1234, "first client keeps its port");
 	ASSERT_TRUE(ntohs(f[1].nat_sport) >= 61000 && ntohs(f[1].nat_sport) <= 61001 &&
-		    ntohs(f[2].nat_sport) >= 61000 && ntohs(f[2].nat_sport) <= 61001 &&
-		    f[1].nat_sport != f[2].nat_sport, "clashing clients get the range's ports");
+			    ntohs(f[2].nat_sport) >= 61000 && ntohs(f[2].nat_sport) <= 61001 &&
+			    f[1].nat_sport != f[2].nat_sport,
+		    "clashing clients get the range's ports");
 
 	s = from_client(clients[3], 1234, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	if (send_xdp(d, &s, if_xn0, &r) >= 0)
-		check_run("fourth client, ports exhausted", &r, XDP_DROP,
-			  XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
+		check_run("fourth client, ports exhausted", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED,
+			  NULL, 0);
 
 	/* Not kept: a port of the node's ephemeral range (the kernel may
 	 * pick it for its own connection to the Pod), nor a NodePort. */
@@ -1286,12 +1312,12 @@ XT_TEST(snat_keeps_client_port)
 	service(d, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
 	send_xdp(d, &s, if_xn0, &r);
 	ASSERT_TRUE(ct_get(d, A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, &f[0]) &&
-		    ntohs(f[0].nat_sport) >= 61000 && ntohs(f[0].nat_sport) <= 61015,
+			    ntohs(f[0].nat_sport) >= 61000 && ntohs(f[0].nat_sport) <= 61015,
 		    "ephemeral-range port not kept");
 	s = from_client(A_CLIENT, 30081, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	send_xdp(d, &s, if_xn0, &r);
 	ASSERT_TRUE(ct_get(d, A_CLIENT, 30081, A_NODE, 30081, IPPROTO_TCP, &f[0]) &&
-		    ntohs(f[0].nat_sport) >= 61000 && ntohs(f[0].nat_sport) <= 61015,
+			    ntohs(f[0].nat_sport) >= 61000 && ntohs(f[0].nat_sport) <= 61015,
 		    "NodePort number not kept");
 out:
 	xlb_dp_close(d);
@@ -1315,18 +1341,18 @@ XT_TEST(snat_dedicated_address)
 	s = from_client(A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	send_xdp(dp, &s, if_xn0, &r);
 	ASSERT_TRUE(ct_get(dp, A_CLIENT, 40000, A_NODE, 30081, IPPROTO_TCP, &f) &&
-		    f.nat_saddr.v4 == a_snat && ntohs(f.nat_sport) == 40000,
+			    f.nat_saddr.v4 == a_snat && ntohs(f.nat_sport) == 40000,
 		    "dedicated address keeps an ephemeral-range port");
 
 	rs = from_remote(40001, IPPROTO_TCP, TH_SYN | TH_ACK);
 	rs.daddr = a_snat;
 	if (send_xdp(dp, &rs, if_xn1, &r) >= 0)
-		check_run("to the SNAT address, no flow", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS,
-			  NULL, 0);
+		check_run("to the SNAT address, no flow", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS, NULL,
+			  0);
 	s = from_client(A_CLIENT, 40002, a_snat, 30081, IPPROTO_TCP, TH_SYN);
 	if (send_xdp(dp, &s, if_xn0, &r) >= 0)
-		check_run("NodePort on the SNAT address", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS,
-			  NULL, 0);
+		check_run("NodePort on the SNAT address", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS, NULL,
+			  0);
 	ASSERT_TRUE(!ct_get(dp, A_CLIENT, 40002, a_snat, 30081, IPPROTO_TCP, &f),
 		    "no flow made on the SNAT address");
 }
@@ -1351,7 +1377,8 @@ XT_TEST(snat_takeover_atomic)
 	s = from_client(A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	send_xdp(d, &s, if_xn0, &r);
 	if (!ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-			 rv.nat_daddr.v4 == A_CLIENT, "flow 1 holds the port"))
+				 rv.nat_daddr.v4 == A_CLIENT,
+			 "flow 1 holds the port"))
 		goto out;
 	/* Its reply entry expires (the forward entry lives on). */
 	ct_age(d, &rk, 0, xlb_mono_ns() - 1000000000ull);
@@ -1359,15 +1386,17 @@ XT_TEST(snat_takeover_atomic)
 	s = from_client(A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	ASSERT_EQ(send_xdp(d, &s, if_xn0, &r), XDP_REDIRECT, "flow 2 forwarded");
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT2 && ntohs(rv.nat_dport) == 40002 &&
-		    lifetime_s(&rv) > 50, "flow 2 took the expired port over");
-	ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, &f) &&
-		    f.expires_ns == 0, "flow 1's forward entry released");
+			    rv.nat_daddr.v4 == A_CLIENT2 && ntohs(rv.nat_dport) == 40002 &&
+			    lifetime_s(&rv) > 50,
+		    "flow 2 took the expired port over");
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, &f) && f.expires_ns == 0,
+		    "flow 1's forward entry released");
 	s = from_client(A_CLIENT3, 40003, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	if (send_xdp(d, &s, if_xn0, &r) >= 0)
 		check_run("second taker", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT2, "flow 2 keeps the port");
+			    rv.nat_daddr.v4 == A_CLIENT2,
+		    "flow 2 keeps the port");
 
 	/* Locked by a taker on another CPU. */
 	ct_age(d, &rk, 0, XLB_CT_LOCKED);
@@ -1378,7 +1407,7 @@ XT_TEST(snat_takeover_atomic)
 	if (send_xdp(d, &s, if_xn1, &r) >= 0)
 		check_run("reply while locked", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS, NULL, 0);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.expires_ns == XLB_CT_LOCKED && rv.nat_daddr.v4 == A_CLIENT2,
+			    rv.expires_ns == XLB_CT_LOCKED && rv.nat_daddr.v4 == A_CLIENT2,
 		    "a locked entry is left to its taker");
 out:
 	xlb_dp_close(d);
@@ -1403,13 +1432,12 @@ XT_TEST(snat_reclaims_unanswered)
 	s = from_client(A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	send_xdp(d, &s, if_xn0, &r);
 	rs = from_remote(61000, IPPROTO_TCP, TH_SYN | TH_ACK);
-	send_xdp(d, &rs, if_xn1, &r);	/* answered, never completed */
+	send_xdp(d, &rs, if_xn1, &r); /* answered, never completed */
 
 	/* Just made: not reclaimed. */
 	s = from_client(A_CLIENT2, 40002, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	if (send_xdp(d, &s, if_xn0, &r) >= 0)
-		check_run("busy fresh handshake", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED,
-			  NULL, 0);
+		check_run("busy fresh handshake", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, NULL, 0);
 	/* 5 s later, the backend retransmits its SYN-ACK: that is no sign
 	 * of life of the handshake, whose deadline stays put. */
 	ct_age(d, &rk, 5000000000ull, 0);
@@ -1421,9 +1449,10 @@ XT_TEST(snat_reclaims_unanswered)
 		check_run("quiet unanswered handshake reclaimed", &r, XDP_REDIRECT,
 			  XLB_R_FWD_REMOTE, NULL, 0);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT2, "port now flow 2's");
-	ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, &f) &&
-		    f.expires_ns == 0, "flow 1 released");
+			    rv.nat_daddr.v4 == A_CLIENT2,
+		    "port now flow 2's");
+	ASSERT_TRUE(ct_get(d, A_CLIENT, 40001, A_NODE, 30081, IPPROTO_TCP, &f) && f.expires_ns == 0,
+		    "flow 1 released");
 
 	/* Flow 2 completes its handshake: quiet or not, it keeps the port. */
 	send_xdp(d, &rs, if_xn1, &r);
@@ -1435,10 +1464,11 @@ XT_TEST(snat_reclaims_unanswered)
 	ct_age(d, &fk2, 3600000000000ull, 0);
 	s = from_client(A_CLIENT3, 40003, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	if (send_xdp(d, &s, if_xn0, &r) >= 0)
-		check_run("established flow kept", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED,
-			  NULL, 0);
+		check_run("established flow kept", &r, XDP_DROP, XLB_R_DROP_SNAT_EXHAUSTED, NULL,
+			  0);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT2, "still flow 2's");
+			    rv.nat_daddr.v4 == A_CLIENT2,
+		    "still flow 2's");
 	xlb_dp_close(d);
 }
 
@@ -1491,15 +1521,18 @@ XT_TEST(snat_reclaims_udp_in_order)
 	if (send_xdp(d, &s, if_xn0, &r) >= 0)
 		check_run("unanswered before stream", &r, XDP_REDIRECT, XLB_R_FWD_REMOTE, NULL, 0);
 	ASSERT_TRUE(ct_get(d, A_CLIENT, 40003, A_NODE, 30053, IPPROTO_UDP, &fc) &&
-		    ntohs(fc.nat_sport) == pb, "C took B's port");
+			    ntohs(fc.nat_sport) == pb,
+		    "C took B's port");
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, pa, IPPROTO_UDP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT && ntohs(rv.nat_dport) == 40001, "A kept its port");
+			    rv.nat_daddr.v4 == A_CLIENT && ntohs(rv.nat_dport) == 40001,
+		    "A kept its port");
 	/* Now only the quiet stream is left to take. */
 	s.sport = 40004;
 	if (send_xdp(d, &s, if_xn0, &r) >= 0)
 		check_run("quiet stream taken last", &r, XDP_REDIRECT, XLB_R_FWD_REMOTE, NULL, 0);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, pa, IPPROTO_UDP, &rv) &&
-		    ntohs(rv.nat_dport) == 40004, "D took A's port");
+			    ntohs(rv.nat_dport) == 40004,
+		    "D took A's port");
 out:
 	xlb_dp_close(d);
 }
@@ -1536,12 +1569,12 @@ XT_TEST(lost_direction_recovers)
 	bpf_map_delete_elem(fd, &rk);
 	rs.tcp_flags = TH_ACK;
 	if (send_xdp(dp, &rs, if_xn1, &r) >= 0)
-		check_run("backend packet, reply entry lost", &r, XDP_DROP,
-			  XLB_R_DROP_SNAT_MISS, NULL, 0);
-	ct_age(dp, &fk, 5000000000ull, 0);	/* its next write is due */
+		check_run("backend packet, reply entry lost", &r, XDP_DROP, XLB_R_DROP_SNAT_MISS,
+			  NULL, 0);
+	ct_age(dp, &fk, 5000000000ull, 0); /* its next write is due */
 	send_xdp(dp, &s, if_xn0, &r);
 	ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, port, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT && (rv.flags & XLB_CT_F_ESTABLISHED),
+			    rv.nat_daddr.v4 == A_CLIENT && (rv.flags & XLB_CT_F_ESTABLISHED),
 		    "client's packet restored the reply entry");
 	e = rs;
 	e.saddr = A_NODE;
@@ -1579,16 +1612,21 @@ XT_TEST(lost_direction_recovers)
 				  XLB_R_FWD_REMOTE, exp, elen);
 	}
 	ASSERT_TRUE(ct_get(dp, A_CLIENT, 40300, A_NODE, 30081, IPPROTO_TCP, &f) &&
-		    ntohs(f.nat_sport) == port && (f.flags & XLB_CT_F_ESTABLISHED) &&
-		    lifetime_s(&f) > 86000, "forward entry rebuilt: same port, still established");
+			    ntohs(f.nat_sport) == port && (f.flags & XLB_CT_F_ESTABLISHED) &&
+			    lifetime_s(&f) > 86000,
+		    "forward entry rebuilt: same port, still established");
 }
 
 /* The local Pod's answer, leaving through tc egress. */
 static void pod_replies(__u32 pod, __u16 cport, __u8 flags)
 {
 	__u8 buf[PKT_MAX];
-	struct pkt_spec rs = { .saddr = pod, .daddr = A_CLIENT, .sport = 8080,
-			       .dport = cport, .proto = IPPROTO_TCP, .tcp_flags = flags };
+	struct pkt_spec rs = { .saddr = pod,
+			       .daddr = A_CLIENT,
+			       .sport = 8080,
+			       .dport = cport,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = flags };
 	struct run r;
 
 	memcpy(rs.smac, mac_xn0, 6);
@@ -1605,7 +1643,7 @@ static bool vip_flow(__u16 cport, struct xlb_ct *ct, const char *what)
 	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, cport, A_VIP, 80, IPPROTO_TCP, ct), what))
 		return false;
 	return ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, cport, IPPROTO_TCP, &rev) &&
-			   rev.flags == ct->flags && rev.expires_ns == ct->expires_ns,
+				   rev.flags == ct->flags && rev.expires_ns == ct->expires_ns,
 			   "reply entry follows");
 }
 
@@ -1753,8 +1791,12 @@ XT_TEST(udp_lifetimes)
 	ASSERT_EQ(ct.flags, 0, "query: no flags");
 	ASSERT_TRUE(lifetime_s(&ct) > 25 && lifetime_s(&ct) <= 30, "unanswered UDP: 30 s");
 
-	rs = (struct pkt_spec){ .saddr = A_LOCAL, .daddr = A_CLIENT, .sport = 8080,
-				.dport = 40120, .proto = IPPROTO_UDP, .payload = 32 };
+	rs = (struct pkt_spec){ .saddr = A_LOCAL,
+				.daddr = A_CLIENT,
+				.sport = 8080,
+				.dport = 40120,
+				.proto = IPPROTO_UDP,
+				.payload = 32 };
 	memcpy(rs.smac, mac_xn0, 6);
 	memcpy(rs.dmac, pkt_mac_client, 6);
 	run_tc_on(dp, buf, pkt_build(&rs, buf), &r);
@@ -1780,13 +1822,12 @@ XT_TEST(lone_ack_gets_no_long_lifetime)
 	service(dp, XLB_SCOPE_NODEPORT, 0, 30081, IPPROTO_TCP, 13, ids, 1, 1, 0);
 	s = from_client(A_CLIENT, 40140, A_NODE, 30081, IPPROTO_TCP, TH_ACK);
 	run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r);
-	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40140, A_NODE, 30081, IPPROTO_TCP, &fwd),
-			 "ct entry"))
+	if (!ASSERT_TRUE(ct_get(dp, A_CLIENT, 40140, A_NODE, 30081, IPPROTO_TCP, &fwd), "ct entry"))
 		return;
 	ASSERT_EQ(fwd.flags, 0, "not established");
 	ASSERT_LE(lifetime_s(&fwd), 60, "SYN lifetime, not 24 h");
-	ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, ntohs(fwd.nat_sport), IPPROTO_TCP,
-			   &rev), "reply entry");
+	ASSERT_TRUE(ct_get(dp, A_REMOTE, 8080, A_NODE1, ntohs(fwd.nat_sport), IPPROTO_TCP, &rev),
+		    "reply entry");
 	ASSERT_LE(lifetime_s(&rev), 60, "SNAT port held for the SYN lifetime only");
 }
 
@@ -1794,7 +1835,7 @@ XT_TEST(lone_ack_gets_no_long_lifetime)
  * another flow has taken its SNAT port meanwhile, gives way. */
 XT_TEST(evicted_reply_entry_never_shared)
 {
-	struct xlb_dp *d = load_dp(61000, 61000);	/* one SNAT port */
+	struct xlb_dp *d = load_dp(61000, 61000); /* one SNAT port */
 	__u32 ids[] = { BE_REMOTE };
 	struct xlb_ct f1, f2, rv;
 	struct xlb_ct_key rk = { .saddr.v4 = 0, .proto = IPPROTO_TCP, .family = XLB_AF_INET };
@@ -1823,23 +1864,26 @@ XT_TEST(evicted_reply_entry_never_shared)
 	s.tcp_flags = TH_FIN | TH_ACK;
 	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT, "reply entry restored for flow 1");
+			    rv.nat_daddr.v4 == A_CLIENT,
+		    "reply entry restored for flow 1");
 
 	/* Evicted again, and flow 2 takes the only port before flow 1 is
 	 * seen again. */
 	bpf_map_delete_elem(fd, &rk);
 	s = from_client(A_CLIENT2, 42222, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
-	if (!ASSERT_TRUE(ct_get(d, A_CLIENT2, 42222, A_NODE, 30081, IPPROTO_TCP, &f2),
-			 "flow 2"))
+	if (!ASSERT_TRUE(ct_get(d, A_CLIENT2, 42222, A_NODE, 30081, IPPROTO_TCP, &f2), "flow 2"))
 		goto out;
 	ASSERT_EQ(ntohs(f2.nat_sport), 61000, "flow 2 got the freed port");
 	/* Age flow 1's deadline by a few seconds so its next packet rewrites
 	 * it (deadlines move at most once a second) and checks the peer. */
 	{
-		struct xlb_ct_key k1 = { .saddr.v4 = A_CLIENT, .daddr.v4 = A_NODE,
-					 .sport = htons(41111), .dport = htons(30081),
-					 .proto = IPPROTO_TCP, .family = XLB_AF_INET };
+		struct xlb_ct_key k1 = { .saddr.v4 = A_CLIENT,
+					 .daddr.v4 = A_NODE,
+					 .sport = htons(41111),
+					 .dport = htons(30081),
+					 .proto = IPPROTO_TCP,
+					 .family = XLB_AF_INET };
 
 		ct_get(d, A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, &f1);
 		f1.expires_ns -= 5ull * 1000000000;
@@ -1848,7 +1892,8 @@ XT_TEST(evicted_reply_entry_never_shared)
 	s = from_client(A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, TH_RST);
 	run_xdp_on(d, in, pkt_build(&s, in), if_xn0, &r);
 	ASSERT_TRUE(ct_get(d, A_REMOTE, 8080, A_NODE1, 61000, IPPROTO_TCP, &rv) &&
-		    rv.nat_daddr.v4 == A_CLIENT2, "flow 2's reply entry untouched");
+			    rv.nat_daddr.v4 == A_CLIENT2,
+		    "flow 2's reply entry untouched");
 	ct_get(d, A_CLIENT, 41111, A_NODE, 30081, IPPROTO_TCP, &f1);
 	ASSERT_EQ(f1.expires_ns, 0, "flow 1 gave way (expired)");
 out:
@@ -1876,7 +1921,7 @@ XT_TEST(reply_local_clash_dropped)
 		check_run("same client port, same Pod, other frontend", &r, XDP_DROP,
 			  XLB_R_DROP_CT_CLASH, NULL, 0);
 	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 7000, IPPROTO_TCP, &rv) &&
-		    rv.nat_saddr.v4 == A_VIP && ntohs(rv.nat_sport) == 80,
+			    rv.nat_saddr.v4 == A_VIP && ntohs(rv.nat_sport) == 80,
 		    "flow 1's replies still leave as the VIP");
 }
 
@@ -1893,8 +1938,8 @@ XT_TEST(vlan_remote_dropped_before_state)
 	s = from_client(A_CLIENT, 40150, A_NODE, 30081, IPPROTO_TCP, TH_SYN);
 	s.vlan = true;
 	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "run"))
-		check_run("802.1Q frame for a remote backend", &r, XDP_DROP,
-			  XLB_R_DROP_VLAN_REMOTE, NULL, 0);
+		check_run("802.1Q frame for a remote backend", &r, XDP_DROP, XLB_R_DROP_VLAN_REMOTE,
+			  NULL, 0);
 	ASSERT_TRUE(!ct_get(dp, A_CLIENT, 40150, A_NODE, 30081, IPPROTO_TCP, &f),
 		    "no conntrack entry");
 	s.vlan = false;
@@ -1951,7 +1996,7 @@ XT_TEST(foreign_mac_untouched)
 		xdp_case(dp, names[i], &s, if_xn0, XDP_PASS, XLB_R_PASS_OTHER_HOST, NULL);
 		ASSERT_TRUE(!ct_get(dp, A_CLIENT, 40400 + i, A_VIP, 80, IPPROTO_TCP, &ct),
 			    "no conntrack state");
-		s.dport = 81;	/* no endpoints: would be rejected if ours */
+		s.dport = 81; /* no endpoints: would be rejected if ours */
 		xdp_case(dp, names[i], &s, if_xn0, XDP_PASS, XLB_R_PASS_OTHER_HOST, NULL);
 	}
 }
@@ -1992,8 +2037,8 @@ XT_TEST(reject_rate_limit_node_wide)
 	for (int i = 0; i < 16; i++) {
 		struct xdp_md ctx = { .data_end = len, .ingress_ifindex = if_xn0 };
 		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = in, .data_size_in = len,
-			    .data_out = out, .data_size_out = sizeof(out),
-			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+			    .data_out = out, .data_size_out = sizeof(out), .ctx_in = &ctx,
+			    .ctx_size_in = sizeof(ctx), .repeat = 1);
 		cpu_set_t one;
 
 		CPU_ZERO(&one);
@@ -2073,15 +2118,19 @@ XT_TEST(new_flows_spread_over_backends)
 	struct maglev_backend mb[3];
 	__u32 table[251], seen[3] = { 0 };
 	struct xlb_svc_key k = svc_key(XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP);
-	struct xlb_svc v = { .svc_id = 30, .table_id = 30, .maglev_size = 251,
-			     .backend_count = 3, .total_count = 3 };
+	struct xlb_svc v = { .svc_id = 30,
+			     .table_id = 30,
+			     .maglev_size = 251,
+			     .backend_count = 3,
+			     .total_count = 3 };
 	__u8 in[PKT_MAX];
 	struct pkt_spec s;
 	struct run r;
 
 	node_setup(dp);
 	for (int i = 0; i < 3; i++) {
-		mb[i] = (struct maglev_backend){ .key = keys[i], .key_len = strlen(keys[i]),
+		mb[i] = (struct maglev_backend){ .key = keys[i],
+						 .key_len = strlen(keys[i]),
 						 .id = 31 + i };
 		backend_of(dp, 31 + i, ip4("10.1.1.2") + htonl(i), 8080, true, 30);
 	}
@@ -2105,13 +2154,12 @@ XT_TEST(new_flows_spread_over_backends)
 
 /* Run xlb_tc (the whole datapath at tc ingress) on @in arriving at
  * @ifindex. */
-static int run_tc_full_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex,
-			  struct run *r)
+static int run_tc_full_on(struct xlb_dp *d, const __u8 *in, size_t len, int ifindex, struct run *r)
 {
 	struct __sk_buff ctx = { .ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len,
-		    .data_out = r->out, .data_size_out = sizeof(r->out),
-		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = r->out,
+		    .data_size_out = sizeof(r->out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
 	__u64 before[XLB_R_MAX];
 
 	reasons_read(d, before);
@@ -2176,9 +2224,13 @@ XT_TEST(tc_path_local_remote_and_reply)
 	check_tc("tc: SYN to remote backend", &r, TC_ACT_REDIRECT, XLB_R_FWD_REMOTE, exp, elen);
 
 	/* The backend's SYN-ACK at xn1, back to the client. */
-	s = (struct pkt_spec){ .saddr = A_REMOTE, .daddr = A_NODE1, .sport = 8080,
-			       .dport = e.sport, .proto = IPPROTO_TCP,
-			       .tcp_flags = TH_SYN | TH_ACK, .ttl = 62 };
+	s = (struct pkt_spec){ .saddr = A_REMOTE,
+			       .daddr = A_NODE1,
+			       .sport = 8080,
+			       .dport = e.sport,
+			       .proto = IPPROTO_TCP,
+			       .tcp_flags = TH_SYN | TH_ACK,
+			       .ttl = 62 };
 	memcpy(s.smac, pkt_mac_gw1, 6);
 	memcpy(s.dmac, mac_xn1, 6);
 	len = pkt_build(&s, in);
@@ -2190,16 +2242,15 @@ XT_TEST(tc_path_local_remote_and_reply)
 	e.ttl = 61;
 	elen = pkt_build(&e, exp);
 	if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn1, &r), "tc reply run"))
-		check_tc("tc: SYN-ACK from remote backend", &r, TC_ACT_REDIRECT,
-			 XLB_R_REPLY_SNAT, exp, elen);
+		check_tc("tc: SYN-ACK from remote backend", &r, TC_ACT_REDIRECT, XLB_R_REPLY_SNAT,
+			 exp, elen);
 }
 
 /* The ICMP error xlb builds: port unreachable or frag-needed quoting @s. */
 static size_t icmp_error_of(const struct pkt_spec *s, __u8 code, __u16 mtu, __u8 *out)
 {
 	__u8 orig[PKT_MAX];
-	struct pkt_spec e = { .saddr = s->daddr, .daddr = s->saddr,
-			      .proto = IPPROTO_ICMP };
+	struct pkt_spec e = { .saddr = s->daddr, .daddr = s->saddr, .proto = IPPROTO_ICMP };
 	struct iphdr *ip;
 	struct icmphdr *ic;
 	__u32 sum = 0;
@@ -2361,13 +2412,14 @@ XT_TEST(fragments_follow_their_flow)
 		service(dp, XLB_SCOPE_VIP, A_VIP, 53, IPPROTO_UDP, 22, ids, 1, 1, 0);
 		s = from_client(A_CLIENT, 41040, A_VIP, 53, IPPROTO_UDP, 0);
 		s.payload = 200;
-		s.frag_off = 0x2000;	/* MF */
+		s.frag_off = 0x2000; /* MF */
 		len = pkt_build(&s, in);
 		e = to_pod(&s, A_LOCAL);
 		elen = pkt_build(&e, exp);
 		snprintf(what, sizeof(what), "%s: first fragment DNATed", h);
 		if (!ASSERT_OK(hook ? run_tc_full_on(dp, in, len, if_xn0, &r) :
-				      run_xdp_on(dp, in, len, if_xn0, &r), what))
+				      run_xdp_on(dp, in, len, if_xn0, &r),
+			       what))
 			continue;
 		if (hook)
 			check_tc(what, &r, TC_ACT_OK, XLB_R_FWD_LOCAL, exp, elen);
@@ -2382,7 +2434,8 @@ XT_TEST(fragments_follow_their_flow)
 		ip_csum_fix(exp);
 		snprintf(what, sizeof(what), "%s: later fragment follows (addresses only)", h);
 		if (!ASSERT_OK(hook ? run_tc_full_on(dp, in, len, if_xn0, &r) :
-				      run_xdp_on(dp, in, len, if_xn0, &r), what))
+				      run_xdp_on(dp, in, len, if_xn0, &r),
+			       what))
 			continue;
 		ASSERT_EQ(r.ret, hook ? TC_ACT_OK : XDP_PASS, what);
 		ASSERT_EQ(r.reasons[XLB_R_FWD_LOCAL], 1, what);
@@ -2443,13 +2496,13 @@ XT_TEST(icmp_error_about_snat_flow_translated)
 			memcpy(exp, pkt_mac_client, 6);
 			memcpy(exp + 6, mac_xn0, 6);
 		} else {
-			memcpy(exp, in, 12);	/* tc: the neighbour code's job */
+			memcpy(exp, in, 12); /* tc: the neighbour code's job */
 		}
 		ip_csum_fix(exp);
 		if (hook) {
 			if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn1, &r), "tc icmp"))
-				check_tc("tc: frag-needed about a SNAT flow, to the client",
-					 &r, TC_ACT_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
+				check_tc("tc: frag-needed about a SNAT flow, to the client", &r,
+					 TC_ACT_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
 		} else if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn1, &r), "xdp icmp")) {
 			check_run("xdp: frag-needed about a SNAT flow, to the client", &r,
 				  XDP_REDIRECT, XLB_R_ICMP_XLATE, exp, elen);
@@ -2461,8 +2514,9 @@ XT_TEST(icmp_error_about_snat_flow_translated)
 		ip_csum_fix(in);
 		if (hook) {
 			if (ASSERT_OK(run_tc_full_on(dp, in, len, if_xn1, &r), "tc foreign icmp"))
-				check_tc("tc: an error not addressed to the quoted sender is untouched",
-					 &r, TC_ACT_OK, XLB_R_PASS_ICMP_FOREIGN, in, len);
+				check_tc(
+					"tc: an error not addressed to the quoted sender is untouched",
+					&r, TC_ACT_OK, XLB_R_PASS_ICMP_FOREIGN, in, len);
 		} else if (ASSERT_OK(run_xdp_on(dp, in, len, if_xn1, &r), "xdp foreign icmp")) {
 			check_run("xdp: an error not addressed to the quoted sender is untouched",
 				  &r, XDP_PASS, XLB_R_PASS_ICMP_FOREIGN, in, len);
@@ -2506,8 +2560,8 @@ XT_TEST(local_pod_veth_skips_the_stack)
 	ASSERT_EQ(*(__u32 *)(r.out + 4), (__u32)if_xp0, "metadata: into xp0");
 	memmove(r.out, r.out + 8, elen);
 	r.len = elen;
-	check_run("xdp: rewritten for the Pod, handed to tc", &r, XDP_PASS, XLB_R_FWD_PEER,
-		  exp, elen);
+	check_run("xdp: rewritten for the Pod, handed to tc", &r, XDP_PASS, XLB_R_FWD_PEER, exp,
+		  elen);
 	xlb_dp_peer_dev_del(dp, if_xp0);
 }
 

@@ -83,7 +83,8 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 	}
 	l4len = (s->proto == IPPROTO_TCP ? sizeof(struct tcphdr) :
 		 s->proto == IPPROTO_UDP ? sizeof(struct udphdr) :
-		 sizeof(struct icmphdr)) + s->payload;
+					   sizeof(struct icmphdr)) +
+		s->payload;
 	ip->version = 4;
 	ip->ihl = 5;
 	ip->tot_len = htons(sizeof(*ip) + l4len);
@@ -137,7 +138,7 @@ size_t pkt_build(const struct pkt_spec *s, __u8 *buf)
 		ic->checksum = htons(fold(sum16(l4, l4len, 0)));
 	}
 	len = l3 + sizeof(*ip) + l4len;
-	return len < 60 ? 60 : len;	/* Ethernet minimum, zero padded */
+	return len < 60 ? 60 : len; /* Ethernet minimum, zero padded */
 }
 
 static int verify_l3l4(const __u8 *p, size_t avail, bool quoted)
@@ -154,7 +155,7 @@ static int verify_l3l4(const __u8 *p, size_t avail, bool quoted)
 	if (fold(sum16(p, ihl, 0)) != 0)
 		return -1;
 	if (quoted)
-		return 0;	/* a quoted packet is cut short: L4 unverifiable */
+		return 0; /* a quoted packet is cut short: L4 unverifiable */
 	if (tot > avail || tot < ihl)
 		return -4;
 	p += ihl;
@@ -198,9 +199,8 @@ void pkt_describe(const __u8 *buf, size_t len, char *out, size_t out_len)
 	}
 	inet_ntop(AF_INET, &ip->saddr, s, sizeof(s));
 	inet_ntop(AF_INET, &ip->daddr, d, sizeof(d));
-	snprintf(out, out_len, "%s:%u -> %s:%u proto %u ttl %u len %zu",
-		 s, (l4[0] << 8) | l4[1], d, (l4[2] << 8) | l4[3],
-		 ip->protocol, ip->ttl, len);
+	snprintf(out, out_len, "%s:%u -> %s:%u proto %u ttl %u len %zu", s, (l4[0] << 8) | l4[1], d,
+		 (l4[2] << 8) | l4[3], ip->protocol, ip->ttl, len);
 }
 
 static int sh(const char *cmd)
@@ -239,8 +239,10 @@ int pkt_node_netns(struct pkt_node *n)
 		"ip link set lo up",
 		"ip link add xn0 type veth peer name xc0",
 		"ip link add xn1 type veth peer name xr0",
-		"ip link set xn0 up", "ip link set xc0 up",
-		"ip link set xn1 up", "ip link set xr0 up",
+		"ip link set xn0 up",
+		"ip link set xc0 up",
+		"ip link set xn1 up",
+		"ip link set xr0 up",
 		"ip addr add 10.0.0.1/24 dev xn0",
 		"ip addr add 10.0.1.1/24 dev xn1",
 		"ip neigh replace 10.0.0.2 lladdr 02:00:00:00:00:02 dev xn0 nud permanent",
@@ -253,7 +255,8 @@ int pkt_node_netns(struct pkt_node *n)
 		/* a local Pod's veth (its peer stays here: the tests only
 		 * look at what the programs decide) */
 		"ip link add xp0 type veth peer name xp1",
-		"ip link set xp0 up", "ip link set xp1 up",
+		"ip link set xp0 up",
+		"ip link set xp1 up",
 		"ip addr add 10.1.1.1/32 dev xp0",
 		"ip route add 10.1.1.2/32 dev xp0",
 		"ip neigh replace 10.1.1.2 lladdr 02:00:00:00:10:02 dev xp0 nud permanent",

@@ -15,17 +15,17 @@
 struct pkt_spec {
 	__u8 smac[6];
 	__u8 dmac[6];
-	bool vlan;		/* one 802.1Q tag, VID 100 */
-	__u32 saddr;		/* network order */
+	bool vlan;   /* one 802.1Q tag, VID 100 */
+	__u32 saddr; /* network order */
 	__u32 daddr;
-	__u8 proto;		/* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_ICMP */
-	__u16 sport;		/* host order */
+	__u8 proto;  /* IPPROTO_TCP / IPPROTO_UDP / IPPROTO_ICMP */
+	__u16 sport; /* host order */
 	__u16 dport;
-	__u8 tcp_flags;		/* TH_* bits */
-	__u8 ttl;		/* 0: 64 */
-	__u16 payload;		/* payload bytes after the L4 header */
-	bool udp_nocsum;	/* UDP checksum 0 (none) */
-	__u16 frag_off;		/* IPv4 flags + offset, host order (0x4000 DF,
+	__u8 tcp_flags;	 /* TH_* bits */
+	__u8 ttl;	 /* 0: 64 */
+	__u16 payload;	 /* payload bytes after the L4 header */
+	bool udp_nocsum; /* UDP checksum 0 (none) */
+	__u16 frag_off;	 /* IPv4 flags + offset, host order (0x4000 DF,
 				 * 0x2000 MF) */
 };
 

@@ -17,8 +17,13 @@ static int ntests;
 static int cur_failed, cur_skipped;
 static const char *cur_name;
 
-__attribute__((weak)) int xt_setup(void) { return 0; }
-__attribute__((weak)) void xt_teardown(void) {}
+__attribute__((weak)) int xt_setup(void)
+{
+	return 0;
+}
+__attribute__((weak)) void xt_teardown(void)
+{
+}
 
 void xt_register(const char *name, xt_fn fn)
 {

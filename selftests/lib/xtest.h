@@ -29,67 +29,80 @@ bool xt_repo_file(const char *rel, char *out, size_t size);
 int xt_setup(void);
 void xt_teardown(void);
 
-#define XT_TEST(fn)							\
-	static void fn(void);						\
-	__attribute__((constructor)) static void xt_reg_##fn(void)	\
-	{ xt_register(#fn, fn); }					\
+#define XT_TEST(fn)                                                \
+	static void fn(void);                                      \
+	__attribute__((constructor)) static void xt_reg_##fn(void) \
+	{                                                          \
+		xt_register(#fn, fn);                              \
+	}                                                          \
 	static void fn(void)
 
-#define ASSERT_TRUE(cond, what) ({					\
-	bool ___ok = !!(cond);						\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__, "%s: expected true", (what)); \
-	___ok; })
+#define ASSERT_TRUE(cond, what)                                                      \
+	({                                                                           \
+		bool ___ok = !!(cond);                                               \
+		if (!___ok)                                                          \
+			xt_fail_at(__FILE__, __LINE__, "%s: expected true", (what)); \
+		___ok;                                                               \
+	})
 
-#define ASSERT_EQ(actual, expected, what) ({				\
-	long long ___a = (long long)(actual);				\
-	long long ___e = (long long)(expected);				\
-	bool ___ok = ___a == ___e;					\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__,				\
-			   "%s: expected %lld (0x%llx), got %lld (0x%llx)", \
-			   (what), ___e, (unsigned long long)___e,	\
-			   ___a, (unsigned long long)___a);		\
-	___ok; })
+#define ASSERT_EQ(actual, expected, what)                                                         \
+	({                                                                                        \
+		long long ___a = (long long)(actual);                                             \
+		long long ___e = (long long)(expected);                                           \
+		bool ___ok = ___a == ___e;                                                        \
+		if (!___ok)                                                                       \
+			xt_fail_at(__FILE__, __LINE__,                                            \
+				   "%s: expected %lld (0x%llx), got %lld (0x%llx)", (what), ___e, \
+				   (unsigned long long)___e, ___a, (unsigned long long)___a);     \
+		___ok;                                                                            \
+	})
 
-#define ASSERT_NEQ(actual, unexpected, what) ({				\
-	long long ___a = (long long)(actual);				\
-	long long ___u = (long long)(unexpected);			\
-	bool ___ok = ___a != ___u;					\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__, "%s: got unexpected %lld", \
-			   (what), ___a);				\
-	___ok; })
+#define ASSERT_NEQ(actual, unexpected, what)                                                     \
+	({                                                                                       \
+		long long ___a = (long long)(actual);                                            \
+		long long ___u = (long long)(unexpected);                                        \
+		bool ___ok = ___a != ___u;                                                       \
+		if (!___ok)                                                                      \
+			xt_fail_at(__FILE__, __LINE__, "%s: got unexpected %lld", (what), ___a); \
+		___ok;                                                                           \
+	})
 
-#define ASSERT_LE(actual, bound, what) ({				\
-	double ___a = (double)(actual), ___b = (double)(bound);		\
-	bool ___ok = ___a <= ___b;					\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__, "%s: expected <= %g, got %g", \
-			   (what), ___b, ___a);				\
-	___ok; })
+#define ASSERT_LE(actual, bound, what)                                                             \
+	({                                                                                         \
+		double ___a = (double)(actual), ___b = (double)(bound);                            \
+		bool ___ok = ___a <= ___b;                                                         \
+		if (!___ok)                                                                        \
+			xt_fail_at(__FILE__, __LINE__, "%s: expected <= %g, got %g", (what), ___b, \
+				   ___a);                                                          \
+		___ok;                                                                             \
+	})
 
-#define ASSERT_OK(err, what) ({						\
-	long long ___r = (long long)(err);				\
-	bool ___ok = ___r == 0;						\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__, "%s: error %lld (%s)",	\
-			   (what), ___r, strerror(___r < 0 ? (int)-___r : (int)___r)); \
-	___ok; })
+#define ASSERT_OK(err, what)                                                                \
+	({                                                                                  \
+		long long ___r = (long long)(err);                                          \
+		bool ___ok = ___r == 0;                                                     \
+		if (!___ok)                                                                 \
+			xt_fail_at(__FILE__, __LINE__, "%s: error %lld (%s)", (what), ___r, \
+				   strerror(___r < 0 ? (int)-___r : (int)___r));            \
+		___ok;                                                                      \
+	})
 
-#define ASSERT_STREQ(actual, expected, what) ({				\
-	const char *___a = (actual), *___e = (expected);		\
-	bool ___ok = ___a && ___e && strcmp(___a, ___e) == 0;		\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__,				\
-			   "%s: expected \"%s\", got \"%s\"", (what),	\
-			   ___e ? ___e : "(null)", ___a ? ___a : "(null)"); \
-	___ok; })
+#define ASSERT_STREQ(actual, expected, what)                                                      \
+	({                                                                                        \
+		const char *___a = (actual), *___e = (expected);                                  \
+		bool ___ok = ___a && ___e && strcmp(___a, ___e) == 0;                             \
+		if (!___ok)                                                                       \
+			xt_fail_at(__FILE__, __LINE__, "%s: expected \"%s\", got \"%s\"", (what), \
+				   ___e ? ___e : "(null)", ___a ? ___a : "(null)");               \
+		___ok;                                                                            \
+	})
 
-#define ASSERT_MEMEQ(actual, expected, len, what) ({			\
-	bool ___ok = memcmp((actual), (expected), (len)) == 0;		\
-	if (!___ok)							\
-		xt_fail_at(__FILE__, __LINE__, "%s: bytes differ", (what)); \
-	___ok; })
+#define ASSERT_MEMEQ(actual, expected, len, what)                                   \
+	({                                                                          \
+		bool ___ok = memcmp((actual), (expected), (len)) == 0;              \
+		if (!___ok)                                                         \
+			xt_fail_at(__FILE__, __LINE__, "%s: bytes differ", (what)); \
+		___ok;                                                              \
+	})
 
 #endif /* XLB_XTEST_H */

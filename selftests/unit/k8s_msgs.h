@@ -9,12 +9,11 @@
 #include "../lib/xtest.h"
 
 /* Does some message of severity sev contain all of a, b (b may be NULL)? */
-static inline bool has_msg(const struct k8s_errors *e, enum k8s_severity sev,
-			   const char *a, const char *b)
+static inline bool has_msg(const struct k8s_errors *e, enum k8s_severity sev, const char *a,
+			   const char *b)
 {
 	for (size_t i = 0; i < e->n; i++)
-		if (e->v[i].sev == sev && strstr(e->v[i].msg, a) &&
-		    (!b || strstr(e->v[i].msg, b)))
+		if (e->v[i].sev == sev && strstr(e->v[i].msg, a) && (!b || strstr(e->v[i].msg, b)))
 			return true;
 	return false;
 }

@@ -24,7 +24,9 @@ static struct k8s_ip ip(const char *s)
 XT_TEST(rank_matches_sha256_order)
 {
 	/* python3: sorted(nodes, key=lambda n: sha256((n+'#'+ip).encode()).digest()) */
-	static const struct { const char *ip, *owner, *second; } cases[] = {
+	static const struct {
+		const char *ip, *owner, *second;
+	} cases[] = {
 		{ "192.0.2.1", "node-c", "node-a" },
 		{ "192.0.2.2", "node-b", "node-c" },
 		{ "2001:db8::1", "node-b", "node-a" },
@@ -139,7 +141,9 @@ XT_TEST(plan_candidates)
 {
 	static const struct k8s_label edge[] = { { "edge", "yes" } };
 	const struct xlb_node_info live[] = {
-		{ "node-a", NULL, 0 }, { "node-b", edge, 1 }, { "node-c", NULL, 0 },
+		{ "node-a", NULL, 0 },
+		{ "node-b", edge, 1 },
+		{ "node-c", NULL, 0 },
 	};
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct xlb_vip_plan p = { 0 };
@@ -154,30 +158,30 @@ XT_TEST(plan_candidates)
 	if (!ASSERT_OK(xlb_announce_plan(c, live, 3, "node-c", &p), "plan"))
 		goto out;
 	ASSERT_EQ(p.n, 6, "every VIP listed");
-	v = vip_of(&p, "192.0.2.1");	/* Cluster: all three nodes */
+	v = vip_of(&p, "192.0.2.1"); /* Cluster: all three nodes */
 	if (ASSERT_TRUE(v, "192.0.2.1")) {
 		ASSERT_STREQ(v->owner, "node-c", "sha256 order owner");
 		ASSERT_STREQ(v->service, "ns/cluster", "service");
 		ASSERT_STREQ(v->pool, "lan", "pool");
 		ASSERT_TRUE(v->l2 && v->mine, "node-c answers it");
 	}
-	v = vip_of(&p, "192.0.2.2");	/* Local: only node-c has a ready endpoint */
+	v = vip_of(&p, "192.0.2.2"); /* Local: only node-c has a ready endpoint */
 	if (ASSERT_TRUE(v, "192.0.2.2"))
 		ASSERT_STREQ(v->owner, "node-c", "ETP Local owner");
-	v = vip_of(&p, "192.0.2.3");	/* Local with no endpoint: nobody */
+	v = vip_of(&p, "192.0.2.3"); /* Local with no endpoint: nobody */
 	if (ASSERT_TRUE(v, "192.0.2.3")) {
 		ASSERT_STREQ(v->owner, "", "no owner");
 		ASSERT_TRUE(!v->mine, "not answered");
 	}
-	v = vip_of(&p, "198.51.100.1");	/* nodeSelector: node-b only */
+	v = vip_of(&p, "198.51.100.1"); /* nodeSelector: node-b only */
 	if (ASSERT_TRUE(v, "198.51.100.1")) {
 		ASSERT_STREQ(v->owner, "node-b", "selected node");
 		ASSERT_EQ(v->n_interfaces, 1, "pool interfaces");
 	}
-	v = vip_of(&p, "203.0.113.1");	/* announce: None */
+	v = vip_of(&p, "203.0.113.1"); /* announce: None */
 	if (ASSERT_TRUE(v, "203.0.113.1"))
 		ASSERT_TRUE(!v->l2 && !v->mine, "not announced by L2");
-	v = vip_of(&p, "100.64.0.1");	/* in no pool: someone else's */
+	v = vip_of(&p, "100.64.0.1"); /* in no pool: someone else's */
 	if (ASSERT_TRUE(v, "100.64.0.1")) {
 		ASSERT_STREQ(v->pool, "", "no pool");
 		ASSERT_TRUE(!v->mine, "not announced");
@@ -244,12 +248,12 @@ XT_TEST(plan_bgp)
 	const struct xlb_node_info live[] = { { "node-a", NULL, 0 }, { "node-b", r1, 1 } };
 	static const struct {
 		const char *vip;
-		bool a, b;	/* node-a, node-b announce */
+		bool a, b; /* node-a, node-b announce */
 	} want[] = {
-		{ "192.0.2.1", true, true },	/* Cluster, endpoint on node-b only */
-		{ "192.0.2.2", false, false },	/* Cluster, no usable endpoint */
-		{ "192.0.2.3", true, false },	/* Local: node-b's endpoint not ready */
-		{ "198.51.100.1", false, true },	/* nodeSelector rack=r1 */
+		{ "192.0.2.1", true, true },	 /* Cluster, endpoint on node-b only */
+		{ "192.0.2.2", false, false },	 /* Cluster, no usable endpoint */
+		{ "192.0.2.3", true, false },	 /* Local: node-b's endpoint not ready */
+		{ "198.51.100.1", false, true }, /* nodeSelector rack=r1 */
 	};
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct k8s_cache *c = NULL;

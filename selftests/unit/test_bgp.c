@@ -85,8 +85,7 @@ XT_TEST(bgp_announce_withdraw)
 	ASSERT_EQ(xlb_bgp_count(b), 0, "empty table adopts nothing");
 	ASSERT_OK(xlb_bgp_set(b, v, 3, XLB_BGP_ANNOUNCE), "announce");
 	ASSERT_EQ(xlb_bgp_count(b), 2, "duplicates count once");
-	ASSERT_STREQ(ip_route(0, 200),
-		     "blackhole 10.80.0.1 proto 88|blackhole 10.80.0.2 proto 88",
+	ASSERT_STREQ(ip_route(0, 200), "blackhole 10.80.0.1 proto 88|blackhole 10.80.0.2 proto 88",
 		     "ip route show table 200");
 	/* The main table is not touched. */
 	ASSERT_TRUE(!strstr(ip_route(0, 254), "10.80.0."), "main table untouched");
@@ -97,8 +96,7 @@ XT_TEST(bgp_announce_withdraw)
 	ASSERT_STREQ(ip_route(0, 200), "blackhole 10.80.0.1 proto 88",
 		     "withdraw phase removed .2, did not add .3");
 	ASSERT_OK(xlb_bgp_set(b, v, 2, XLB_BGP_ANNOUNCE), "announce phase");
-	ASSERT_STREQ(ip_route(0, 200),
-		     "blackhole 10.80.0.1 proto 88|blackhole 10.80.0.3 proto 88",
+	ASSERT_STREQ(ip_route(0, 200), "blackhole 10.80.0.1 proto 88|blackhole 10.80.0.3 proto 88",
 		     "announce phase added .3");
 	ASSERT_OK(xlb_bgp_withdraw_all(b), "withdraw all");
 	ASSERT_STREQ(ip_route(0, 200), "", "table empty");
@@ -163,7 +161,8 @@ XT_TEST(bgp_ipv6_and_large_table)
 	if (!ASSERT_TRUE(b, "open table 70000"))
 		return;
 	ASSERT_OK(xlb_bgp_set(b, v, 2, XLB_BGP_BOTH), "announce v4 + v6");
-	ASSERT_STREQ(ip_route(1, 70000), "blackhole fd00:80::1 dev lo proto 88 metric 1024 pref medium",
+	ASSERT_STREQ(ip_route(1, 70000),
+		     "blackhole fd00:80::1 dev lo proto 88 metric 1024 pref medium",
 		     "ip -6 route show table 70000");
 	ASSERT_STREQ(ip_route(0, 70000), "blackhole 10.82.0.1 proto 88", "ip -4 route");
 	ASSERT_OK(xlb_bgp_dump(70000, &d, &n), "dump");

@@ -67,7 +67,8 @@ static bool same_object(const struct k8s_object *a, const struct k8s_object *b)
 
 		if (x->type != y->type || x->headless != y->headless ||
 		    x->n_cluster_ips != y->n_cluster_ips || x->n_ports != y->n_ports ||
-		    x->n_external_ips != y->n_external_ips || x->n_ip_families != y->n_ip_families ||
+		    x->n_external_ips != y->n_external_ips ||
+		    x->n_ip_families != y->n_ip_families ||
 		    x->external_traffic_policy != y->external_traffic_policy ||
 		    x->internal_traffic_policy != y->internal_traffic_policy ||
 		    x->health_check_node_port != y->health_check_node_port ||
@@ -84,8 +85,9 @@ static bool same_object(const struct k8s_object *a, const struct k8s_object *b)
 		for (size_t i = 0; i < x->n_ports; i++) {
 			const struct k8s_svc_port *p = &x->ports[i], *q = &y->ports[i];
 
-			if (!str_eq(p->name, q->name) || p->proto != q->proto || p->port != q->port ||
-			    p->target_port != q->target_port || p->node_port != q->node_port ||
+			if (!str_eq(p->name, q->name) || p->proto != q->proto ||
+			    p->port != q->port || p->target_port != q->target_port ||
+			    p->node_port != q->node_port ||
 			    !str_eq(p->target_port_name, q->target_port_name))
 				return false;
 		}
@@ -154,7 +156,9 @@ out:
 /* Same verdict and message from both front ends for JSON-typed mistakes. */
 XT_TEST(test_json_same_verdicts)
 {
-	static const struct { const char *json, *msg; } cases[] = {
+	static const struct {
+		const char *json, *msg;
+	} cases[] = {
 		{ "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"ports\":[{\"port\":\"80\"}]}}",
 		  "spec.ports[0].port: expected an integer, got \"80\"" },
 		{ "{\"kind\":\"Service\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"ports\":[{\"port\":80.5}]}}",
@@ -181,7 +185,8 @@ XT_TEST(test_json_same_verdicts)
 		cJSON *o = cJSON_Parse(cases[i].json);
 		int found = 0;
 
-		ASSERT_OK(k8s_parse_buf(cases[i].json, strlen(cases[i].json), "f", &ly, &ey), "yaml");
+		ASSERT_OK(k8s_parse_buf(cases[i].json, strlen(cases[i].json), "f", &ly, &ey),
+			  "yaml");
 		ASSERT_OK(k8s_parse_json(o, "api", NULL, &lj, &ej), "json");
 		ASSERT_EQ(ly.n, 0, cases[i].msg);
 		ASSERT_EQ(lj.n, 0, cases[i].msg);
@@ -213,8 +218,8 @@ XT_TEST(test_json_same_verdicts)
 XT_TEST(test_json_hostile_strings)
 {
 	static const char *const bad[] = {
-		"\\u007f", "\\u0080", "\\u009f", "\\uffff", "\\ufffe", "x\\u2028--- y",
-		"x\\u2029--- y", "x\\u0085--- y",
+		"\\u007f", "\\u0080",	    "\\u009f",	     "\\uffff",
+		"\\ufffe", "x\\u2028--- y", "x\\u2029--- y", "x\\u0085--- y",
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -223,14 +228,15 @@ XT_TEST(test_json_hostile_strings)
 		char *text, *printed;
 		cJSON *root;
 
-		if (asprintf(&text,
-			     "{\"kind\":\"ServiceList\",\"apiVersion\":\"v1\",\"items\":["
-			     "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ports\":[{\"port\":80}]}},"
-			     "{\"metadata\":{\"name\":\"b\",\"annotations\":{\"note\":\"%s\"},"
-			     "\"labels\":{\"app\":\"b\"}},\"spec\":{\"ports\":[{\"port\":81}]},"
-			     "\"status\":{\"conditions\":[{\"message\":\"%s\"}]}},"
-			     "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"ports\":[{\"port\":0}]}}]}",
-			     bad[i], bad[i]) < 0)
+		if (asprintf(
+			    &text,
+			    "{\"kind\":\"ServiceList\",\"apiVersion\":\"v1\",\"items\":["
+			    "{\"metadata\":{\"name\":\"a\"},\"spec\":{\"ports\":[{\"port\":80}]}},"
+			    "{\"metadata\":{\"name\":\"b\",\"annotations\":{\"note\":\"%s\"},"
+			    "\"labels\":{\"app\":\"b\"}},\"spec\":{\"ports\":[{\"port\":81}]},"
+			    "\"status\":{\"conditions\":[{\"message\":\"%s\"}]}},"
+			    "{\"metadata\":{\"name\":\"c\"},\"spec\":{\"ports\":[{\"port\":0}]}}]}",
+			    bad[i], bad[i]) < 0)
 			return;
 		root = cJSON_Parse(text);
 		printed = cJSON_PrintUnformatted(root);
@@ -296,16 +302,20 @@ XT_TEST(test_items_every_split)
 			kube_items_reset(&s);
 			continue;
 		}
-		ASSERT_STREQ(g.items[0], "{\"metadata\":{\"name\":\"a\",\"x\":\"]},{\\\"\"}}", what);
-		ASSERT_STREQ(g.items[1], "{\"metadata\":{\"name\":\"b\"},\"l\":[[1],{\"items\":[2]}]} ",
+		ASSERT_STREQ(g.items[0], "{\"metadata\":{\"name\":\"a\",\"x\":\"]},{\\\"\"}}",
 			     what);
+		ASSERT_STREQ(g.items[1],
+			     "{\"metadata\":{\"name\":\"b\"},\"l\":[[1],{\"items\":[2]}]} ", what);
 		ASSERT_STREQ(g.items[2], "{}", what);
 		ASSERT_STREQ(cJSON_GetObjectItem(cJSON_GetObjectItem(rest, "metadata"),
-						 "resourceVersion")->valuestring, "42", what);
+						 "resourceVersion")
+				     ->valuestring,
+			     "42", what);
 		ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(rest, "items")), 0, what);
 		/* Only the top-level "items" is split. */
-		ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(rest, "tail"),
-								 "items")), 1, what);
+		ASSERT_EQ(cJSON_GetArraySize(
+				  cJSON_GetObjectItem(cJSON_GetObjectItem(rest, "tail"), "items")),
+			  1, what);
 		cJSON_Delete(rest);
 		kube_items_reset(&s);
 	}
@@ -349,9 +359,10 @@ XT_TEST(test_items_errors)
 
 XT_TEST(test_strip)
 {
-	cJSON *o = cJSON_Parse("{\"metadata\":{\"name\":\"a\",\"managedFields\":[{}],"
-			       "\"annotations\":{\"x\":\"y\"},\"labels\":{\"k\":\"v\"}},"
-			       "\"status\":{\"conditions\":[{}],\"loadBalancer\":{}}}");
+	cJSON *o = cJSON_Parse(
+		"{\"metadata\":{\"name\":\"a\",\"managedFields\":[{}],"
+		"\"annotations\":{\"x\":\"y\"},\"labels\":{\"k\":\"v\"}},"
+		"\"status\":{\"conditions\":[{}],\"loadBalancer\":{}}}");
 	cJSON *m = cJSON_GetObjectItem(o, "metadata"), *st = cJSON_GetObjectItem(o, "status");
 
 	kube_strip(o);
@@ -370,16 +381,19 @@ XT_TEST(test_leading_zero_ipv4)
 	static const char text[] =
 		"{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"a-1\"},\"addressType\":\"IPv4\","
 		"\"endpoints\":[{\"addresses\":[\"010.000.001.002\"]}]}";
-	static const char *const bad[] = { "1.2.3", "1.2.3.256", "1.2.3.4.5", "0001.2.3.4", "1..2.3" };
+	static const char *const bad[] = { "1.2.3", "1.2.3.256", "1.2.3.4.5", "0001.2.3.4",
+					   "1..2.3" };
 	struct k8s_object_list l = { 0 };
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	cJSON *o = cJSON_Parse(text);
 
 	ASSERT_OK(k8s_parse_json(o, "api", NULL, &l, &errs), "parse");
-	if (ASSERT_EQ(l.n, 1, "accepted") && ASSERT_EQ(l.v[0]->eps.endpoints[0].n_addrs, 1, "addr")) {
+	if (ASSERT_EQ(l.n, 1, "accepted") &&
+	    ASSERT_EQ(l.v[0]->eps.endpoints[0].n_addrs, 1, "addr")) {
 		const uint8_t *a = (const uint8_t *)&l.v[0]->eps.endpoints[0].addrs[0].addr.v4;
 
-		ASSERT_TRUE(a[0] == 10 && a[1] == 0 && a[2] == 1 && a[3] == 2, "decimal, not octal");
+		ASSERT_TRUE(a[0] == 10 && a[1] == 0 && a[2] == 1 && a[3] == 2,
+			    "decimal, not octal");
 	}
 	cJSON_Delete(o);
 	k8s_object_list_free(&l);
@@ -387,7 +401,8 @@ XT_TEST(test_leading_zero_ipv4)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char *t;
 
-		if (asprintf(&t, "{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"a-1\"},"
+		if (asprintf(&t,
+			     "{\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"a-1\"},"
 			     "\"addressType\":\"IPv4\",\"endpoints\":[{\"addresses\":[\"%s\"]}]}",
 			     bad[i]) < 0)
 			return;

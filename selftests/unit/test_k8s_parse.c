@@ -30,12 +30,10 @@ static bool ip_is(const struct k8s_ip *ip, const char *s)
 		want.family = XLB_AF_INET;
 		inet_pton(AF_INET, s, &want.addr.v4);
 	}
-	return ip->family == want.family &&
-	       !memcmp(ip->addr.bytes, want.addr.bytes, 16);
+	return ip->family == want.family && !memcmp(ip->addr.bytes, want.addr.bytes, 16);
 }
 
-static int load_buf(const char *text, struct k8s_cache **c,
-		    struct k8s_errors *errs)
+static int load_buf(const char *text, struct k8s_cache **c, struct k8s_errors *errs)
 {
 	return k8s_cache_load_buf(text, strlen(text), "inline", c, errs);
 }
@@ -50,8 +48,7 @@ XT_TEST(test_json_list)
 	const struct k8s_endpointslice *e;
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("shop.json"), path, sizeof(path)),
-			 "fixture"))
+	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("shop.json"), path, sizeof(path)), "fixture"))
 		return;
 	if (!ASSERT_OK(k8s_cache_load_file(path, &c, &errs), "load"))
 		goto out;
@@ -75,8 +72,7 @@ XT_TEST(test_json_list)
 		ASSERT_EQ(s->ports[0].proto, IPPROTO_TCP, "port 0 proto");
 		ASSERT_EQ(s->ports[0].port, 80, "port 0 port");
 		ASSERT_EQ(s->ports[0].target_port, 0, "port 0 target number");
-		ASSERT_STREQ(s->ports[0].target_port_name, "http",
-			     "port 0 named targetPort");
+		ASSERT_STREQ(s->ports[0].target_port_name, "http", "port 0 named targetPort");
 		ASSERT_EQ(s->ports[0].node_port, 31380, "port 0 nodePort");
 		ASSERT_EQ(s->ports[1].target_port, 9100, "port 1 targetPort");
 		ASSERT_TRUE(!s->ports[1].target_port_name, "port 1 not named");
@@ -86,8 +82,7 @@ XT_TEST(test_json_list)
 	ASSERT_EQ(s->health_check_node_port, 32001, "healthCheckNodePort");
 	ASSERT_EQ(s->session_affinity, K8S_AFFINITY_NONE, "affinity");
 	if (ASSERT_EQ(s->n_source_ranges, 1, "source ranges")) {
-		ASSERT_TRUE(ip_is(&s->source_ranges[0].ip, "203.0.113.0"),
-			    "range addr");
+		ASSERT_TRUE(ip_is(&s->source_ranges[0].ip, "203.0.113.0"), "range addr");
 		ASSERT_EQ(s->source_ranges[0].prefix_len, 24, "range len");
 	}
 	if (ASSERT_EQ(s->n_ip_families, 1, "ipFamilies"))
@@ -105,8 +100,7 @@ XT_TEST(test_json_list)
 	ASSERT_STREQ(e->service_name, "web", "service-name label");
 	ASSERT_EQ(e->addr_type, K8S_ADDR_IPV4, "addressType");
 	if (ASSERT_EQ(e->n_endpoints, 2, "endpoints")) {
-		ASSERT_TRUE(ip_is(&e->endpoints[0].addrs[0], "10.244.1.17"),
-			    "ep 0 addr");
+		ASSERT_TRUE(ip_is(&e->endpoints[0].addrs[0], "10.244.1.17"), "ep 0 addr");
 		ASSERT_TRUE(e->endpoints[0].ready, "ep 0 ready");
 		ASSERT_STREQ(e->endpoints[0].node_name, "node-a", "ep 0 node");
 		ASSERT_STREQ(e->endpoints[0].zone, "zone-1", "ep 0 zone");
@@ -118,8 +112,8 @@ XT_TEST(test_json_list)
 		ASSERT_STREQ(e->ports[0].name, "http", "slice port 0");
 		ASSERT_EQ(e->ports[0].port, 8080, "slice port 0 number");
 	}
-	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_SERVICE, "default",
-				  "kubernetes"), "default/kubernetes");
+	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_SERVICE, "default", "kubernetes"),
+		    "default/kubernetes");
 out:
 	if (errs.n_errors)
 		dump_msgs(&errs);
@@ -134,8 +128,7 @@ XT_TEST(test_multidoc_yaml)
 	struct k8s_object_list l = { 0 };
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(xt_repo_file("examples/nodeport.yaml", path,
-				   sizeof(path)), "example"))
+	if (!ASSERT_TRUE(xt_repo_file("examples/nodeport.yaml", path, sizeof(path)), "example"))
 		return;
 	if (!ASSERT_OK(k8s_parse_file(path, &l, &errs), "parse"))
 		goto out;
@@ -164,8 +157,7 @@ XT_TEST(test_yaml_list)
 	const struct k8s_object *o;
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(xt_repo_file("examples/loadbalancer.yaml", path,
-				   sizeof(path)), "example"))
+	if (!ASSERT_TRUE(xt_repo_file("examples/loadbalancer.yaml", path, sizeof(path)), "example"))
 		return;
 	if (!ASSERT_OK(k8s_cache_load_file(path, &c, &errs), "load"))
 		goto out;
@@ -177,8 +169,7 @@ XT_TEST(test_yaml_list)
 		ASSERT_EQ(o->svc.health_check_node_port, 30999, "hcnp");
 		ASSERT_EQ(o->svc.external_traffic_policy, K8S_TP_LOCAL, "eTP");
 	}
-	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "default",
-				  "shop-p8v2d"), "slice");
+	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "default", "shop-p8v2d"), "slice");
 out:
 	k8s_cache_free(c);
 	k8s_errors_free(&errs);
@@ -258,18 +249,14 @@ XT_TEST(test_defaults)
 		ASSERT_EQ(s->type, K8S_SVC_CLUSTER_IP, "type ClusterIP");
 		ASSERT_EQ(s->ports[0].proto, IPPROTO_TCP, "protocol TCP");
 		ASSERT_EQ(s->ports[0].target_port, 80, "targetPort = port");
-		ASSERT_EQ(s->external_traffic_policy, K8S_TP_CLUSTER,
-			  "Global = Cluster");
-		ASSERT_EQ(s->session_affinity, K8S_AFFINITY_CLIENT_IP,
-			  "ClientIP");
+		ASSERT_EQ(s->external_traffic_policy, K8S_TP_CLUSTER, "Global = Cluster");
+		ASSERT_EQ(s->session_affinity, K8S_AFFINITY_CLIENT_IP, "ClientIP");
 		ASSERT_EQ(s->affinity_timeout, 10800, "timeout default");
 		ASSERT_EQ(s->n_cluster_ips, 0, "no clusterIP yet");
 		if (ASSERT_EQ(s->n_ingress, 2, "ingress")) {
-			ASSERT_EQ(s->ingress[0].ip_mode, K8S_IP_MODE_VIP,
-				  "ipMode VIP");
+			ASSERT_EQ(s->ingress[0].ip_mode, K8S_IP_MODE_VIP, "ipMode VIP");
 			ASSERT_TRUE(!s->ingress[1].has_ip, "hostname only");
-			ASSERT_STREQ(s->ingress[1].hostname, "lb.example.com",
-				     "hostname");
+			ASSERT_STREQ(s->ingress[1].hostname, "lb.example.com", "hostname");
 		}
 	}
 	o = k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "default", "plain-1");
@@ -278,8 +265,7 @@ XT_TEST(test_defaults)
 
 		/* k8s-spec §3: ready nil -> true, serving nil -> true,
 		 * terminating nil -> false. */
-		ASSERT_TRUE(ep[0].ready && ep[0].serving && !ep[0].terminating,
-			    "nil conditions");
+		ASSERT_TRUE(ep[0].ready && ep[0].serving && !ep[0].terminating, "nil conditions");
 		ASSERT_TRUE(!ep[1].ready && ep[1].serving && ep[1].terminating,
 			    "serving nil with ready false");
 		ASSERT_EQ(ep[2].n_addrs, 0, "no address");
@@ -295,19 +281,18 @@ XT_TEST(test_syntax_error)
 {
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct k8s_object_list l = { 0 };
-	struct k8s_cache *c = (struct k8s_cache *)&l;	/* must be reset */
+	struct k8s_cache *c = (struct k8s_cache *)&l; /* must be reset */
 	char path[PATH_MAX];
 	int err;
 
-	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("bad_syntax.yaml"), path,
-				   sizeof(path)), "fixture"))
+	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("bad_syntax.yaml"), path, sizeof(path)), "fixture"))
 		return;
 	err = k8s_parse_file(path, &l, &errs);
 	ASSERT_EQ(err, -EBADMSG, "parse fails");
 	ASSERT_EQ(l.n, 0, "no objects, not even the good first document");
 	ASSERT_EQ(errs.n, 1, "one message");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "bad_syntax.yaml:20:3:",
-			    "line 19"), "names line and column");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "bad_syntax.yaml:20:3:", "line 19"),
+		    "names line and column");
 	dump_msgs(&errs);
 	k8s_errors_free(&errs);
 
@@ -318,15 +303,14 @@ XT_TEST(test_syntax_error)
 
 	err = k8s_cache_load_file("/nonexistent/xlb.yaml", &c, &errs);
 	ASSERT_EQ(err, -ENOENT, "missing file");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "/nonexistent/xlb.yaml",
-			    "No such file"), "names the file");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "/nonexistent/xlb.yaml", "No such file"),
+		    "names the file");
 	k8s_errors_free(&errs);
 
 	/* Invalid UTF-8 is a reader error, with a byte offset. */
 	err = k8s_parse_buf("a: \xff\xfe\n", 6, "bin", &l, &errs);
 	ASSERT_EQ(err, -EBADMSG, "binary input");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "bin:", "offset"),
-		    "offset");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "bin:", "offset"), "offset");
 	k8s_errors_free(&errs);
 }
 
@@ -337,46 +321,51 @@ XT_TEST(test_invalid_objects)
 	const struct k8s_object *o;
 	char path[PATH_MAX];
 
-	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("invalid_objects.yaml"), path,
-				   sizeof(path)), "fixture"))
+	if (!ASSERT_TRUE(xt_repo_file(FIXTURE("invalid_objects.yaml"), path, sizeof(path)),
+			 "fixture"))
 		return;
 	if (!ASSERT_OK(k8s_cache_load_file(path, &c, &errs), "load"))
 		goto out;
 	ASSERT_EQ(k8s_cache_count(c), 3, "good, good-4sj2k, sctp-only kept");
 	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_SERVICE, "bad", "good"), "good");
-	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "bad",
-				  "good-4sj2k"), "good slice");
+	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "bad", "good-4sj2k"), "good slice");
 	o = k8s_cache_get(c, K8S_KIND_SERVICE, "bad", "sctp-only");
 	if (ASSERT_TRUE(o, "SCTP-only Service kept"))
 		ASSERT_EQ(o->svc.n_ports, 0, "its SCTP port dropped");
-	ASSERT_TRUE(!k8s_cache_get(c, K8S_KIND_SERVICE, "bad", "badport"),
-		    "badport rejected");
+	ASSERT_TRUE(!k8s_cache_get(c, K8S_KIND_SERVICE, "bad", "badport"), "badport rejected");
 
 	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR,
 			    "Service bad/badport: spec.ports[0].port: 70000 out of range 1..65535",
-			    "invalid_objects.yaml:35)"), "bad port, with line");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR,
-			    "EndpointSlice bad/badip-9dk3m: endpoints[0].addresses[0]: invalid IP address \"10.0.0.300\"",
-			    ":65)"), "bad IP, with line");
+			    "invalid_objects.yaml:35)"),
+		    "bad port, with line");
+	ASSERT_TRUE(
+		has_msg(&errs, K8S_SEV_ERROR,
+			"EndpointSlice bad/badip-9dk3m: endpoints[0].addresses[0]: invalid IP address \"10.0.0.300\"",
+			":65)"),
+		"bad IP, with line");
 	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR,
 			    "Service bad/badnodeport: spec.ports[0].nodePort: 65536 out of range",
-			    NULL), "bad nodePort");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "Service bad/dupname:",
-			    "duplicate port name \"http\""), "duplicate name");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "Service bad/<unnamed>:",
-			    "metadata.name: missing"), "missing name");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "Service bad/badproto:",
-			    "unknown protocol \"ICMP\""), "protocol");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "Service bad/badext:",
-			    "invalid IP address \"not-an-ip\""), "externalIP");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_WARN, "Service bad/sctp-only:",
-			    "SCTP"), "SCTP warning");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "ConfigMap bad/settings",
-			    "ignored"), "other kinds at debug level");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Deployment bad/web",
-			    NULL), "Deployment ignored");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "Service bad/badport:",
-			    "object rejected"), "rejection summary");
+			    NULL),
+		    "bad nodePort");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR,
+			    "Service bad/dupname:", "duplicate port name \"http\""),
+		    "duplicate name");
+	ASSERT_TRUE(
+		has_msg(&errs, K8S_SEV_ERROR, "Service bad/<unnamed>:", "metadata.name: missing"),
+		"missing name");
+	ASSERT_TRUE(
+		has_msg(&errs, K8S_SEV_ERROR, "Service bad/badproto:", "unknown protocol \"ICMP\""),
+		"protocol");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR,
+			    "Service bad/badext:", "invalid IP address \"not-an-ip\""),
+		    "externalIP");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_WARN, "Service bad/sctp-only:", "SCTP"), "SCTP warning");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "ConfigMap bad/settings", "ignored"),
+		    "other kinds at debug level");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Deployment bad/web", NULL),
+		    "Deployment ignored");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, "Service bad/badport:", "object rejected"),
+		    "rejection summary");
 	/* badport, badip, badnodeport, dupname, noname, badproto, badext:
 	 * each one error plus its summary. */
 	ASSERT_EQ(errs.n_errors, 14, "error count");
@@ -474,12 +463,10 @@ XT_TEST(test_validation_details)
 		struct k8s_object_list l = { 0 };
 		int err;
 
-		err = k8s_parse_buf(cases[i].yaml, strlen(cases[i].yaml),
-				    "case", &l, &errs);
+		err = k8s_parse_buf(cases[i].yaml, strlen(cases[i].yaml), "case", &l, &errs);
 		ASSERT_OK(err, cases[i].what);
 		ASSERT_EQ(l.n, 0, cases[i].what);
-		if (!ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, cases[i].msg,
-					 NULL), cases[i].what))
+		if (!ASSERT_TRUE(has_msg(&errs, K8S_SEV_ERROR, cases[i].msg, NULL), cases[i].what))
 			dump_msgs(&errs);
 		k8s_object_list_free(&l);
 		k8s_errors_free(&errs);
@@ -498,8 +485,7 @@ XT_TEST(test_json_quirks)
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct k8s_object_list l = { 0 };
 
-	if (!ASSERT_OK(k8s_parse_buf(text, strlen(text), "json", &l, &errs),
-		       "parse"))
+	if (!ASSERT_OK(k8s_parse_buf(text, strlen(text), "json", &l, &errs), "parse"))
 		goto out;
 	if (!ASSERT_EQ(l.n, 1, "one object")) {
 		dump_msgs(&errs);
@@ -531,9 +517,11 @@ XT_TEST(test_cache_ops)
 	 * an order that is not the sorted one. */
 	for (int i = 0; i < 300; i++) {
 		int k = (i * 7) % 300;
-		int len = snprintf(text, sizeof(text),
-				   "kind: Service\nmetadata: {name: s%03d, namespace: ns%d, resourceVersion: \"1\"}\n"
-				   "spec: {ports: [{port: 80}]}\n", k, k % 3);
+		int len = snprintf(
+			text, sizeof(text),
+			"kind: Service\nmetadata: {name: s%03d, namespace: ns%d, resourceVersion: \"1\"}\n"
+			"spec: {ports: [{port: 80}]}\n",
+			k, k % 3);
 
 		ASSERT_OK(k8s_parse_buf(text, len, "gen", &l, &errs), "parse");
 	}
@@ -548,12 +536,11 @@ XT_TEST(test_cache_ops)
 		ASSERT_STREQ(v[0]->meta.name, "s000", "first name");
 		ASSERT_STREQ(v[299]->meta.name, "s299", "last name");
 		for (size_t i = 1; i < n; i++) {
-			int r = strcmp(v[i - 1]->meta.namespace,
-				       v[i]->meta.namespace);
+			int r = strcmp(v[i - 1]->meta.namespace, v[i]->meta.namespace);
 
-			if (!ASSERT_TRUE(r < 0 || (!r &&
-				strcmp(v[i - 1]->meta.name, v[i]->meta.name) < 0),
-				"sorted"))
+			if (!ASSERT_TRUE(r < 0 || (!r && strcmp(v[i - 1]->meta.name,
+								v[i]->meta.name) < 0),
+					 "sorted"))
 				break;
 		}
 	}
@@ -563,10 +550,11 @@ XT_TEST(test_cache_ops)
 	ASSERT_TRUE(!v, "NULL array");
 
 	/* Replace: same key, new resourceVersion; kinds do not collide. */
-	snprintf(text, sizeof(text),
-		 "kind: Service\nmetadata: {name: s003, namespace: ns0, resourceVersion: \"2\"}\n"
-		 "spec: {ports: [{port: 81}]}\n---\n"
-		 "kind: EndpointSlice\nmetadata: {name: s003, namespace: ns0}\naddressType: IPv4\n");
+	snprintf(
+		text, sizeof(text),
+		"kind: Service\nmetadata: {name: s003, namespace: ns0, resourceVersion: \"2\"}\n"
+		"spec: {ports: [{port: 81}]}\n---\n"
+		"kind: EndpointSlice\nmetadata: {name: s003, namespace: ns0}\naddressType: IPv4\n");
 	ASSERT_OK(k8s_parse_buf(text, strlen(text), "gen", &l, &errs), "parse");
 	ASSERT_OK(k8s_cache_put_list(c, &l, &errs), "put");
 	ASSERT_EQ(k8s_cache_count(c), 301, "replaced, slice added");
@@ -578,14 +566,10 @@ XT_TEST(test_cache_ops)
 	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "ns0", "s003"),
 		    "slice of the same name");
 
-	ASSERT_OK(k8s_cache_delete(c, K8S_KIND_SERVICE, "ns0", "s003"),
-		  "delete");
-	ASSERT_EQ(k8s_cache_delete(c, K8S_KIND_SERVICE, "ns0", "s003"),
-		  -ENOENT, "delete twice");
-	ASSERT_TRUE(!k8s_cache_get(c, K8S_KIND_SERVICE, "ns0", "s003"),
-		    "gone");
-	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "ns0", "s003"),
-		    "slice stays");
+	ASSERT_OK(k8s_cache_delete(c, K8S_KIND_SERVICE, "ns0", "s003"), "delete");
+	ASSERT_EQ(k8s_cache_delete(c, K8S_KIND_SERVICE, "ns0", "s003"), -ENOENT, "delete twice");
+	ASSERT_TRUE(!k8s_cache_get(c, K8S_KIND_SERVICE, "ns0", "s003"), "gone");
+	ASSERT_TRUE(k8s_cache_get(c, K8S_KIND_ENDPOINTSLICE, "ns0", "s003"), "slice stays");
 	ASSERT_EQ(k8s_cache_count(c), 300, "count after delete");
 	ASSERT_EQ(errs.n_errors, 0, "no errors");
 
@@ -613,8 +597,8 @@ XT_TEST(test_duplicate_in_file)
 	o = k8s_cache_get(c, K8S_KIND_SERVICE, "default", "twice");
 	if (ASSERT_TRUE(o, "present"))
 		ASSERT_EQ(o->svc.ports[0].port, 81, "last wins");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_WARN, "Service default/twice",
-			    "more than once"), "warned");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_WARN, "Service default/twice", "more than once"),
+		    "warned");
 out:
 	k8s_cache_free(c);
 	k8s_errors_free(&errs);
@@ -624,18 +608,19 @@ out:
 XT_TEST(test_empty_inputs)
 {
 	static const char *const texts[] = {
-		"", "# nothing\n", "---\n---\n", "---\n# c\n...\n",
+		"",
+		"# nothing\n",
+		"---\n---\n",
+		"---\n# c\n...\n",
 		"apiVersion: v1\nkind: List\nitems: []\n",
 	};
 	struct k8s_object_list l = { 0 };
 
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
-		ASSERT_OK(k8s_parse_buf(texts[i], strlen(texts[i]), NULL, &l,
-					NULL), texts[i]);
+		ASSERT_OK(k8s_parse_buf(texts[i], strlen(texts[i]), NULL, &l, NULL), texts[i]);
 		ASSERT_EQ(l.n, 0, texts[i]);
 	}
-	ASSERT_EQ(k8s_parse_buf("a: [", 4, NULL, &l, NULL), -EBADMSG,
-		  "syntax error without errs");
+	ASSERT_EQ(k8s_parse_buf("a: [", 4, NULL, &l, NULL), -EBADMSG, "syntax error without errs");
 	ASSERT_EQ(k8s_parse_buf(NULL, 0, NULL, &l, NULL), -EINVAL, "NULL");
 	k8s_object_list_free(&l);
 }

@@ -89,7 +89,7 @@ XT_TEST(test_kubeconfig_token_file_and_ca_path)
 		return;
 	ASSERT_STREQ(c.server, "https://127.0.0.1:6443", "server, trailing / dropped");
 	ASSERT_TRUE(c.ca_file && strstr(c.ca_file, tmpdir) == c.ca_file &&
-		    !strcmp(c.ca_file + strlen(tmpdir), "/pki/ca.crt"),
+			    !strcmp(c.ca_file + strlen(tmpdir), "/pki/ca.crt"),
 		    "relative CA path resolved against the kubeconfig's directory");
 	ASSERT_STREQ(c.token_file, "/run/token", "absolute tokenFile kept");
 	ASSERT_STREQ(c.tls_server_name, "kubernetes", "tls-server-name");
@@ -106,12 +106,13 @@ XT_TEST(test_kubeconfig_json_data_fields)
 	const char *p;
 
 	/* JSON is YAML; *-data are base64 of PEM ("PEMCA", "CERT", "KEY"). */
-	p = write_tmp("kc2.json",
-		      "{\"current-context\":\"x\",\"contexts\":[{\"name\":\"x\",\"context\":"
-		      "{\"cluster\":\"c\",\"user\":\"u\"}}],\"clusters\":[{\"name\":\"c\",\"cluster\":"
-		      "{\"server\":\"https://[fd00::1]:443\",\"certificate-authority-data\":\"UEVNQ0E=\"}}],"
-		      "\"users\":[{\"name\":\"u\",\"user\":{\"token\":\"abc.def\","
-		      "\"client-certificate-data\":\"Q0VSVA==\",\"client-key-data\":\"S0VZ\"}}]}");
+	p = write_tmp(
+		"kc2.json",
+		"{\"current-context\":\"x\",\"contexts\":[{\"name\":\"x\",\"context\":"
+		"{\"cluster\":\"c\",\"user\":\"u\"}}],\"clusters\":[{\"name\":\"c\",\"cluster\":"
+		"{\"server\":\"https://[fd00::1]:443\",\"certificate-authority-data\":\"UEVNQ0E=\"}}],"
+		"\"users\":[{\"name\":\"u\",\"user\":{\"token\":\"abc.def\","
+		"\"client-certificate-data\":\"Q0VSVA==\",\"client-key-data\":\"S0VZ\"}}]}");
 	if (!ASSERT_OK(kube_config_load_kubeconfig(p, &c, err, sizeof(err)), err))
 		return;
 	ASSERT_STREQ(c.server, "https://[fd00::1]:443", "server");
@@ -130,13 +131,15 @@ XT_TEST(test_kubeconfig_rejects)
 		const char *what, *text, *msg;
 	} cases[] = {
 		{ "no current-context", "clusters: []\n", "no current-context" },
-		{ "missing context", "current-context: q\ncontexts: []\n", "context \"q\" not found" },
+		{ "missing context", "current-context: q\ncontexts: []\n",
+		  "context \"q\" not found" },
 		{ "missing cluster",
 		  "current-context: a\ncontexts: [{name: a, context: {cluster: z}}]\n",
 		  "cluster \"z\"" },
 		{ "http server",
 		  "current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
-		  "clusters: [{name: c, cluster: {server: 'http://x:80'}}]\n", "https://" },
+		  "clusters: [{name: c, cluster: {server: 'http://x:80'}}]\n",
+		  "https://" },
 		{ "insecure",
 		  "current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
 		  "clusters: [{name: c, cluster: {server: 'https://x', insecure-skip-tls-verify: true}}]\n",
@@ -144,7 +147,8 @@ XT_TEST(test_kubeconfig_rejects)
 		{ "exec plugin",
 		  "current-context: a\ncontexts: [{name: a, context: {cluster: c, user: u}}]\n"
 		  "clusters: [{name: c, cluster: {server: 'https://x'}}]\n"
-		  "users: [{name: u, user: {exec: {command: aws}}}]\n", "not supported" },
+		  "users: [{name: u, user: {exec: {command: aws}}}]\n",
+		  "not supported" },
 		{ "bad base64",
 		  "current-context: a\ncontexts: [{name: a, context: {cluster: c}}]\n"
 		  "clusters: [{name: c, cluster: {server: 'https://x', certificate-authority-data: '@@'}}]\n",
@@ -221,7 +225,7 @@ XT_TEST(test_token_reread)
 	write_tmp("token", "second\n");
 	kube_client_token(kc, tok, sizeof(tok));
 	ASSERT_STREQ(tok, "first", "cached for up to 60 s");
-	kube_client_token_invalidate(kc);	/* what a 401 does */
+	kube_client_token_invalidate(kc); /* what a 401 does */
 	kube_client_token(kc, tok, sizeof(tok));
 	ASSERT_STREQ(tok, "second", "re-read after invalidate");
 	kube_client_free(kc);
@@ -233,7 +237,7 @@ XT_TEST(test_token_reread)
 struct lines {
 	char v[8][128];
 	int n;
-	int stop_at;		/* return 1 at this line (1-based), 0: never */
+	int stop_at; /* return 1 at this line (1-based), 0: never */
 };
 
 static int collect(void *ctx, char *line, size_t len)
@@ -294,22 +298,29 @@ XT_TEST(test_event_decode)
 
 	ASSERT_OK(kube_event_decode("{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Service\","
 				    "\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"42\"}}}",
-				    &ev, &why), "MODIFIED");
+				    &ev, &why),
+		  "MODIFIED");
 	ASSERT_EQ(ev.type, KUBE_EVENT_MODIFIED, "type");
 	ASSERT_STREQ(ev.rv, "42", "rv");
 	kube_event_free(&ev);
 
-	ASSERT_OK(kube_event_decode("{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\","
-				    "\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"184260\"},"
-				    "\"spec\":{},\"status\":{\"loadBalancer\":{}}}}", &ev, &why), "BOOKMARK");
+	ASSERT_OK(kube_event_decode(
+			  "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Service\","
+			  "\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"184260\"},"
+			  "\"spec\":{},\"status\":{\"loadBalancer\":{}}}}",
+			  &ev, &why),
+		  "BOOKMARK");
 	ASSERT_EQ(ev.type, KUBE_EVENT_BOOKMARK, "bookmark type");
 	ASSERT_STREQ(ev.rv, "184260", "bookmark rv");
 	kube_event_free(&ev);
 
-	ASSERT_OK(kube_event_decode("{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
-				    "\"metadata\":{},\"status\":\"Failure\",\"message\":\"too old resource "
-				    "version: 1000 (184203)\",\"reason\":\"Expired\",\"code\":410}}", &ev, &why),
-		  "ERROR");
+	ASSERT_OK(
+		kube_event_decode(
+			"{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"apiVersion\":\"v1\","
+			"\"metadata\":{},\"status\":\"Failure\",\"message\":\"too old resource "
+			"version: 1000 (184203)\",\"reason\":\"Expired\",\"code\":410}}",
+			&ev, &why),
+		"ERROR");
 	ASSERT_EQ(ev.type, KUBE_EVENT_ERROR, "error type");
 	ASSERT_EQ(ev.code, 410, "code");
 	ASSERT_STREQ(ev.reason, "Expired", "reason");
@@ -357,13 +368,16 @@ XT_TEST(test_node_state)
 	struct k8s_node_state n;
 	char a[INET6_ADDRSTRLEN];
 
-	ASSERT_OK(k8s_node_state_parse(
-		"{\"kind\":\"Node\",\"metadata\":{\"name\":\"node1\"},\"spec\":{\"taints\":"
-		"[{\"key\":\"node.kubernetes.io/unschedulable\",\"effect\":\"NoSchedule\"}]},"
-		"\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"node1\"},"
-		"{\"type\":\"ExternalIP\",\"address\":\"203.0.113.7\"},"
-		"{\"type\":\"InternalIP\",\"address\":\"10.0.0.1\"},"
-		"{\"type\":\"InternalIP\",\"address\":\"fd00::1\"}]}}", &n), "parse");
+	ASSERT_OK(
+		k8s_node_state_parse(
+			"{\"kind\":\"Node\",\"metadata\":{\"name\":\"node1\"},\"spec\":{\"taints\":"
+			"[{\"key\":\"node.kubernetes.io/unschedulable\",\"effect\":\"NoSchedule\"}]},"
+			"\"status\":{\"addresses\":[{\"type\":\"Hostname\",\"address\":\"node1\"},"
+			"{\"type\":\"ExternalIP\",\"address\":\"203.0.113.7\"},"
+			"{\"type\":\"InternalIP\",\"address\":\"10.0.0.1\"},"
+			"{\"type\":\"InternalIP\",\"address\":\"fd00::1\"}]}}",
+			&n),
+		"parse");
 	ASSERT_TRUE(n.known && n.eligible, "known, eligible (other taints do not matter)");
 	ASSERT_EQ(n.n_addrs, 3, "InternalIP x2 + ExternalIP, not Hostname");
 	inet_ntop(AF_INET, &n.addrs[0].addr.v4, a, sizeof(a));
@@ -373,11 +387,16 @@ XT_TEST(test_node_state)
 	ASSERT_STREQ(a, "203.0.113.7", "ExternalIP last");
 
 	ASSERT_OK(k8s_node_state_parse("{\"metadata\":{\"name\":\"n\",\"deletionTimestamp\":"
-				       "\"2025-03-14T09:41:20Z\"}}", &n), "deleting");
+				       "\"2025-03-14T09:41:20Z\"}}",
+				       &n),
+		  "deleting");
 	ASSERT_TRUE(!n.eligible, "deletionTimestamp: not eligible");
-	ASSERT_OK(k8s_node_state_parse("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":"
-				       "[{\"key\":\"ToBeDeletedByClusterAutoscaler\",\"value\":\"1\","
-				       "\"effect\":\"NoSchedule\"}]}}", &n), "autoscaler taint");
+	ASSERT_OK(
+		k8s_node_state_parse("{\"metadata\":{\"name\":\"n\"},\"spec\":{\"taints\":"
+				     "[{\"key\":\"ToBeDeletedByClusterAutoscaler\",\"value\":\"1\","
+				     "\"effect\":\"NoSchedule\"}]}}",
+				     &n),
+		"autoscaler taint");
 	ASSERT_TRUE(!n.eligible, "ToBeDeletedByClusterAutoscaler: not eligible");
 	ASSERT_EQ(k8s_node_state_parse("nope", &n), -EINVAL, "not JSON");
 }
@@ -389,7 +408,8 @@ XT_TEST(test_health_body)
 	char buf[256];
 
 	ASSERT_OK(xlb_health_svc_body(buf, sizeof(buf), "shop", "web", 2, true), "body");
-	ASSERT_STREQ(buf, "{\n\t\"service\": {\n\t\t\"namespace\": \"shop\",\n\t\t\"name\": \"web\"\n"
+	ASSERT_STREQ(buf,
+		     "{\n\t\"service\": {\n\t\t\"namespace\": \"shop\",\n\t\t\"name\": \"web\"\n"
 		     "\t},\n\t\"localEndpoints\": 2,\n\t\"serviceProxyHealthy\": true\n}",
 		     "kube-proxy's body, tab-indented, no newline");
 	ASSERT_EQ(xlb_health_svc_body(buf, 10, "shop", "web", 2, true), -ENOSPC, "too small");

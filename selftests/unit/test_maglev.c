@@ -9,15 +9,15 @@
 #include "../lib/xtest.h"
 #include "lib/util.h"
 
-#define MAX_BE	 1000
-#define KEY_LEN	 32
+#define MAX_BE	1000
+#define KEY_LEN 32
 /* Ids are not backend indexes, which catches mixing the two up. */
-#define ID_BASE	 1000u
+#define ID_BASE 1000u
 
 /* Golden values, see test_determinism. */
-#define GOLDEN_H1	 0x6b9719ebc932ca73ull
-#define GOLDEN_H2	 0xa61e633c53f80c6aull
-#define GOLDEN_TABLE	 0xf6b813ff66808c26ull
+#define GOLDEN_H1    0x6b9719ebc932ca73ull
+#define GOLDEN_H2    0xa61e633c53f80c6aull
+#define GOLDEN_TABLE 0xf6b813ff66808c26ull
 
 static char keys[MAX_BE][KEY_LEN];
 
@@ -25,8 +25,8 @@ static char keys[MAX_BE][KEY_LEN];
 static void make_backends(struct maglev_backend *be, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		int len = snprintf(keys[i], KEY_LEN, "10.%zu.%zu.%zu:8080",
-				   i / 256, i % 256, 1 + i % 7);
+		int len = snprintf(keys[i], KEY_LEN, "10.%zu.%zu.%zu:8080", i / 256, i % 256,
+				   1 + i % 7);
 
 		be[i].key = keys[i];
 		be[i].key_len = (size_t)len;
@@ -75,33 +75,22 @@ XT_TEST(test_pick_size)
 		uint32_t min_m;
 		uint32_t want;
 	} cases[] = {
-		{ 0, 0, 251 },
-		{ 1, 0, 251 },		/* 100 per backend, at least 251 */
-		{ 2, 0, 251 },
-		{ 3, 0, 509 },
-		{ 3, 16381, 16381 },
-		{ 3, 16382, 32749 },
-		{ 10, 0, 1021 },
-		{ 100, 0, 16381 },	/* 10000 */
-		{ 200, 0, 32749 },
-		{ 655, 0, 65521 },
-		{ 656, 0, 131071 },
-		{ 1310, 0, 131071 },	/* 131000: still >= 100 per backend */
-		{ 1311, 0, 131071 },	/* fewer than 100 per backend: */
-		{ 2000, 0, 131071 },	/* the largest table, not none */
-		{ 131070, 0, 131071 },
-		{ 131071, 0, 0 },	/* a table needs more slots than backends */
-		{ 1, 131072, 0 },
-		{ (size_t)-1, 0, 0 },	/* 100 * n must not wrap */
+		{ 0, 0, 251 },	       { 1, 0, 251 }, /* 100 per backend, at least 251 */
+		{ 2, 0, 251 },	       { 3, 0, 509 },	     { 3, 16381, 16381 },
+		{ 3, 16382, 32749 },   { 10, 0, 1021 },	     { 100, 0, 16381 }, /* 10000 */
+		{ 200, 0, 32749 },     { 655, 0, 65521 },    { 656, 0, 131071 },
+		{ 1310, 0, 131071 },			 /* 131000: still >= 100 per backend */
+		{ 1311, 0, 131071 },			 /* fewer than 100 per backend: */
+		{ 2000, 0, 131071 },			 /* the largest table, not none */
+		{ 131070, 0, 131071 }, { 131071, 0, 0 }, /* a table needs more slots than backends */
+		{ 1, 131072, 0 },      { (size_t)-1, 0, 0 }, /* 100 * n must not wrap */
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char what[64];
 
-		snprintf(what, sizeof(what), "pick_size(%zu, %u)",
-			 cases[i].n, cases[i].min_m);
-		ASSERT_EQ(maglev_pick_size(cases[i].n, cases[i].min_m),
-			  cases[i].want, what);
+		snprintf(what, sizeof(what), "pick_size(%zu, %u)", cases[i].n, cases[i].min_m);
+		ASSERT_EQ(maglev_pick_size(cases[i].n, cases[i].min_m), cases[i].want, what);
 	}
 	/* More slots per backend: less disruption, more memory. */
 	ASSERT_EQ(maglev_pick_size_slots(10, 0, 1000), 16381, "1000 slots, 10 backends");
@@ -125,8 +114,7 @@ XT_TEST(test_balance)
 
 	for (size_t mi = 0; mi < sizeof(ms) / sizeof(ms[0]); mi++) {
 		char line[256];
-		int len = snprintf(line, sizeof(line),
-				   "m=%u entries per backend:", ms[mi]);
+		int len = snprintf(line, sizeof(line), "m=%u entries per backend:", ms[mi]);
 
 		for (size_t ni = 0; ni < sizeof(ns) / sizeof(ns[0]); ni++) {
 			uint32_t m = ms[mi], lo = UINT32_MAX, hi = 0;
@@ -154,13 +142,12 @@ XT_TEST(test_balance)
 				lo = count[k] < lo ? count[k] : lo;
 				hi = count[k] > hi ? count[k] : hi;
 			}
-			snprintf(what, sizeof(what),
-				 "m=%u n=%zu max-min entries", m, n);
+			snprintf(what, sizeof(what), "m=%u n=%zu max-min entries", m, n);
 			ASSERT_LE(hi - lo, 1, what);
 			ASSERT_EQ(lo, m / n, "fewest entries is floor(m/n)");
 			if (len >= 0 && (size_t)len < sizeof(line))
-				len += snprintf(line + len, sizeof(line) - len,
-						" n=%zu %u..%u", n, lo, hi);
+				len += snprintf(line + len, sizeof(line) - len, " n=%zu %u..%u", n,
+						lo, hi);
 		}
 		xt_log("%s", line);
 	}
@@ -180,8 +167,7 @@ XT_TEST(test_balance)
  * bounds guard against regressions) and the surviving backends' slots
  * that move are bounded as a fraction of the table.
  */
-static void check_disruption(size_t n, uint32_t m, size_t tries,
-			     double max_ratio, double max_moved)
+static void check_disruption(size_t n, uint32_t m, size_t tries, double max_ratio, double max_moved)
 {
 	static struct maglev_backend be[MAX_BE], rest[MAX_BE];
 	uint32_t *full = malloc(m * sizeof(*full));
@@ -203,8 +189,7 @@ static void check_disruption(size_t n, uint32_t m, size_t tries,
 		for (size_t i = 0, j = 0; i < n; i++)
 			if (i != gone)
 				rest[j++] = be[i];
-		if (!ASSERT_OK(maglev_build(rest, n - 1, m, less),
-			       "build without one"))
+		if (!ASSERT_OK(maglev_build(rest, n - 1, m, less), "build without one"))
 			goto out;
 		for (uint32_t i = 0; i < m; i++) {
 			/* Every slot of the removed backend must move. */
@@ -221,11 +206,9 @@ static void check_disruption(size_t n, uint32_t m, size_t tries,
 		sum += ratio;
 		worst = ratio > worst ? ratio : worst;
 		worst_moved = moved > worst_moved ? moved : worst_moved;
-		snprintf(what, sizeof(what),
-			 "n=%zu m=%u remove #%zu: changed/owned", n, m, gone);
+		snprintf(what, sizeof(what), "n=%zu m=%u remove #%zu: changed/owned", n, m, gone);
 		ASSERT_LE(ratio, max_ratio, what);
-		snprintf(what, sizeof(what),
-			 "n=%zu m=%u remove #%zu: others' slots moved", n, m,
+		snprintf(what, sizeof(what), "n=%zu m=%u remove #%zu: others' slots moved", n, m,
 			 gone);
 		ASSERT_LE(moved, max_moved, what);
 	}
@@ -240,8 +223,8 @@ out:
 XT_TEST(test_disruption)
 {
 	check_disruption(10, 16381, 10, 1.5, 0.02);
-	check_disruption(100, 131071, 10, 1.5, 0.02);	/* 1310 slots per backend */
-	check_disruption(100, 16381, 10, 3.0, 0.02);	/* 163 per backend */
+	check_disruption(100, 131071, 10, 1.5, 0.02); /* 1310 slots per backend */
+	check_disruption(100, 16381, 10, 3.0, 0.02);  /* 163 per backend */
 	check_disruption(1000, 131071, 5, 8.5, 0.02);
 }
 
@@ -263,8 +246,7 @@ XT_TEST(test_order_independence)
 			return;
 		for (uint64_t seed = 1; seed <= 3; seed++) {
 			shuffle(be, n, seed * 0x9e3779b97f4a7c15ull);
-			if (!ASSERT_OK(maglev_build(be, n, m, got),
-				       "build shuffled"))
+			if (!ASSERT_OK(maglev_build(be, n, m, got), "build shuffled"))
 				return;
 			ASSERT_MEMEQ(got, ref, m * sizeof(ref[0]),
 				     "shuffled set gives the same table");
@@ -279,10 +261,8 @@ XT_TEST(test_determinism)
 		size_t len;
 		uint64_t want;
 	} vec[] = {
-		{ 0, 0x726fdb47dd0e0e31ull },
-		{ 1, 0x74f839c593dc67fdull },
-		{ 7, 0xab0200f58b01d137ull },
-		{ 8, 0x93f5f5799a932462ull },	/* one full block */
+		{ 0, 0x726fdb47dd0e0e31ull },  { 1, 0x74f839c593dc67fdull },
+		{ 7, 0xab0200f58b01d137ull },  { 8, 0x93f5f5799a932462ull }, /* one full block */
 		{ 15, 0xa129ca6149be45e5ull },
 	};
 	static struct maglev_backend be[MAX_BE];
@@ -293,9 +273,8 @@ XT_TEST(test_determinism)
 	for (int i = 0; i < 16; i++)
 		msg[i] = (uint8_t)i;
 	for (size_t i = 0; i < sizeof(vec) / sizeof(vec[0]); i++)
-		ASSERT_EQ(maglev_siphash24(0x0706050403020100ull,
-					   0x0f0e0d0c0b0a0908ull,
-					   msg, vec[i].len),
+		ASSERT_EQ(maglev_siphash24(0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull, msg,
+					   vec[i].len),
 			  vec[i].want, "siphash24 reference vector");
 
 	/*
@@ -310,8 +289,7 @@ XT_TEST(test_determinism)
 	make_backends(be, 7);
 	if (!ASSERT_OK(maglev_build(be, 7, 1021, table), "build n=7 m=1021"))
 		return;
-	ASSERT_EQ(table_digest(table, 1021), GOLDEN_TABLE,
-		  "digest of the n=7 m=1021 table");
+	ASSERT_EQ(table_digest(table, 1021), GOLDEN_TABLE, "digest of the n=7 m=1021 table");
 }
 
 XT_TEST(test_errors)
@@ -323,8 +301,7 @@ XT_TEST(test_errors)
 	make_backends(be, 3);
 	ASSERT_EQ(maglev_build(be, 0, 251, table), -EINVAL, "n == 0");
 	ASSERT_EQ(maglev_build(be, 3, 250, table), -EINVAL, "m not prime");
-	ASSERT_EQ(maglev_build(be, 3, 257, table), -EINVAL,
-		  "m prime but not supported");
+	ASSERT_EQ(maglev_build(be, 3, 257, table), -EINVAL, "m prime but not supported");
 	ASSERT_EQ(maglev_build(be, 3, 0, table), -EINVAL, "m == 0");
 	ASSERT_EQ(maglev_build(NULL, 3, 251, table), -EINVAL, "be NULL");
 	ASSERT_EQ(maglev_build(be, 3, 251, NULL), -EINVAL, "table NULL");
@@ -346,8 +323,7 @@ XT_TEST(test_errors)
 	ASSERT_OK(maglev_build(be, 3, 251, table), "prefix key");
 
 	be[1].key = NULL;
-	ASSERT_EQ(maglev_build(be, 3, 251, table), -EINVAL,
-		  "NULL key with a length");
+	ASSERT_EQ(maglev_build(be, 3, 251, table), -EINVAL, "NULL key with a length");
 }
 
 XT_TEST(test_build_time)
@@ -366,13 +342,11 @@ XT_TEST(test_build_time)
 		for (int r = 0; r < 5; r++) {
 			double t0 = xlb_mono_ns() / 1e6, dt;
 
-			if (!ASSERT_OK(maglev_build(be, cases[c].n, cases[c].m,
-						    table), "build"))
+			if (!ASSERT_OK(maglev_build(be, cases[c].n, cases[c].m, table), "build"))
 				return;
 			dt = xlb_mono_ns() / 1e6 - t0;
 			best = dt < best ? dt : best;
 		}
-		xt_log("m=%u n=%zu: build %.2f ms (best of 5)",
-		       cases[c].m, cases[c].n, best);
+		xt_log("m=%u n=%zu: build %.2f ms (best of 5)", cases[c].m, cases[c].n, best);
 	}
 }

@@ -10,14 +10,14 @@
 #include "maplayout.h"
 #include "../lib/xtest.h"
 
-struct old_v {			/* what an older build pinned */
+struct old_v { /* what an older build pinned */
 	__u32 a;
 	__u16 b;
 	__u16 pad;
 	__u64 c;
 };
 
-struct new_v {			/* a newer build: a field in front, c narrowed, d new */
+struct new_v { /* a newer build: a field in front, c narrowed, d new */
 	__u64 gen;
 	__u32 a;
 	__u16 b;
@@ -27,7 +27,10 @@ struct new_v {			/* a newer build: a field in front, c narrowed, d new */
 };
 
 /* BTF of struct "v" with members {name, bytes, byte offset}. */
-struct fld { const char *name; int size, off; };
+struct fld {
+	const char *name;
+	int size, off;
+};
 
 static struct btf *make(const struct fld *f, int n, int size, __u32 *id)
 {
@@ -41,17 +44,23 @@ static struct btf *make(const struct fld *f, int n, int size, __u32 *id)
 	u64 = btf__add_int(b, "u64", 8, 0);
 	*id = btf__add_struct(b, "v", size);
 	for (int i = 0; i < n; i++)
-		btf__add_field(b, f[i].name, f[i].size == 2 ? u16 : f[i].size == 4 ? u32 : u64,
+		btf__add_field(b, f[i].name,
+			       f[i].size == 2 ? u16 :
+			       f[i].size == 4 ? u32 :
+						u64,
 			       f[i].off * 8, 0);
 	return b;
 }
 
 static const struct fld old_f[] = {
-	{ "a", 4, 0 }, { "b", 2, 4 }, { "pad", 2, 6 }, { "c", 8, 8 },
+	{ "a", 4, 0 },
+	{ "b", 2, 4 },
+	{ "pad", 2, 6 },
+	{ "c", 8, 8 },
 };
 static const struct fld new_f[] = {
-	{ "gen", 8, 0 }, { "a", 4, 8 }, { "b", 2, 12 }, { "pad", 2, 14 }, { "c", 4, 16 },
-	{ "d", 4, 20 },
+	{ "gen", 8, 0 },  { "a", 4, 8 },  { "b", 2, 12 },
+	{ "pad", 2, 14 }, { "c", 4, 16 }, { "d", 4, 20 },
 };
 
 XT_TEST(copy_by_field_name_across_offsets)
@@ -101,10 +110,16 @@ out:
 XT_TEST(layout_change_changes_the_hash)
 {
 	static const struct fld renamed[] = {
-		{ "a", 4, 0 }, { "b", 2, 4 }, { "state", 2, 6 }, { "c", 8, 8 },
+		{ "a", 4, 0 },
+		{ "b", 2, 4 },
+		{ "state", 2, 6 },
+		{ "c", 8, 8 },
 	};
 	static const struct fld moved[] = {
-		{ "b", 2, 0 }, { "pad", 2, 2 }, { "a", 4, 4 }, { "c", 8, 8 },
+		{ "b", 2, 0 },
+		{ "pad", 2, 2 },
+		{ "a", 4, 4 },
+		{ "c", 8, 8 },
 	};
 	__u32 i0, i1, i2, i3;
 	struct btf *b0 = make(old_f, 4, 16, &i0), *b1 = make(renamed, 4, 16, &i1);

@@ -52,8 +52,7 @@ XT_TEST(covered)
 	ASSERT_TRUE(xlb_ports_covered("61000-65000", 61000, 65000), "exact range");
 	ASSERT_TRUE(xlb_ports_covered("22,61000-62000,62001-65535", 61000, 65000),
 		    "two adjacent ranges");
-	ASSERT_TRUE(xlb_ports_covered("62001-65535,61000-62000", 61000, 65000),
-		    "out of order");
+	ASSERT_TRUE(xlb_ports_covered("62001-65535,61000-62000", 61000, 65000), "out of order");
 	ASSERT_TRUE(!xlb_ports_covered("61000-64999", 61000, 65000), "one port short");
 	ASSERT_TRUE(!xlb_ports_covered("", 61000, 65000), "empty");
 	ASSERT_TRUE(!xlb_ports_covered("61000,61002-65000", 61000, 65000), "a hole");
@@ -108,19 +107,30 @@ XT_TEST(masquerade_overlap)
 {
 	char line[128];
 
-	ASSERT_TRUE(xlb_masq_overlaps("*nat\n-A POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE --random-fully\nCOMMIT\n",
-				      61000, 65000, line, sizeof(line)), "iptables --random-fully");
+	ASSERT_TRUE(
+		xlb_masq_overlaps(
+			"*nat\n-A POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -j MASQUERADE --random-fully\nCOMMIT\n",
+			61000, 65000, line, sizeof(line)),
+		"iptables --random-fully");
 	ASSERT_TRUE(strstr(line, "--random-fully") != NULL, "the offending rule is named");
 	ASSERT_TRUE(xlb_masq_overlaps("-A KUBE-POSTROUTING -j MASQUERADE --to-ports 60000-62000\n",
-				      61000, 65000, line, sizeof(line)), "iptables --to-ports overlapping");
+				      61000, 65000, line, sizeof(line)),
+		    "iptables --to-ports overlapping");
 	ASSERT_TRUE(!xlb_masq_overlaps("-A KUBE-POSTROUTING -j MASQUERADE --to-ports 32768-60999\n",
-				       61000, 65000, line, sizeof(line)), "--to-ports beside the range");
+				       61000, 65000, line, sizeof(line)),
+		    "--to-ports beside the range");
 	ASSERT_TRUE(!xlb_masq_overlaps("-A KUBE-POSTROUTING -m mark --mark 0x4000 -j MASQUERADE\n",
-				       61000, 65000, line, sizeof(line)), "plain MASQUERADE keeps ports");
-	ASSERT_TRUE(xlb_masq_overlaps("table ip nat {\n chain post {\n  oifname \"eth0\" masquerade fully-random\n }\n}\n",
-				      61000, 65000, line, sizeof(line)), "nft fully-random");
-	ASSERT_TRUE(xlb_masq_overlaps("  masquerade to :64000-64100\n", 61000, 65000, line, sizeof(line)),
+				       61000, 65000, line, sizeof(line)),
+		    "plain MASQUERADE keeps ports");
+	ASSERT_TRUE(
+		xlb_masq_overlaps(
+			"table ip nat {\n chain post {\n  oifname \"eth0\" masquerade fully-random\n }\n}\n",
+			61000, 65000, line, sizeof(line)),
+		"nft fully-random");
+	ASSERT_TRUE(xlb_masq_overlaps("  masquerade to :64000-64100\n", 61000, 65000, line,
+				      sizeof(line)),
 		    "nft port range inside");
-	ASSERT_TRUE(!xlb_masq_overlaps("  masquerade to :1024-2000\n", 61000, 65000, line, sizeof(line)),
+	ASSERT_TRUE(!xlb_masq_overlaps("  masquerade to :1024-2000\n", 61000, 65000, line,
+				       sizeof(line)),
 		    "nft port range outside");
 }

@@ -28,27 +28,29 @@ static const char *svc_yaml_port(const char *eps, const char *extra, const char 
 {
 	static char buf[8192];
 
-	snprintf(buf, sizeof(buf),
-"apiVersion: v1\n"
-"kind: Service\n"
-"metadata: {name: web, namespace: default}\n"
-"spec:\n"
-"  type: LoadBalancer\n"
-"  clusterIP: 10.96.0.10\n"
-"  ports: [{name: %s, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080}]\n"
-"%s"
-"status:\n"
-"  loadBalancer: {ingress: [{ip: 192.0.2.10}]}\n"
-"---\n"
-"apiVersion: discovery.k8s.io/v1\n"
-"kind: EndpointSlice\n"
-"metadata:\n"
-"  name: web-abc\n"
-"  namespace: default\n"
-"  labels: {kubernetes.io/service-name: web}\n"
-"addressType: IPv4\n"
-"ports: [{name: %s, port: 8080, protocol: TCP}]\n"
-"endpoints:\n%s", pname, extra, pname, eps);
+	snprintf(
+		buf, sizeof(buf),
+		"apiVersion: v1\n"
+		"kind: Service\n"
+		"metadata: {name: web, namespace: default}\n"
+		"spec:\n"
+		"  type: LoadBalancer\n"
+		"  clusterIP: 10.96.0.10\n"
+		"  ports: [{name: %s, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080}]\n"
+		"%s"
+		"status:\n"
+		"  loadBalancer: {ingress: [{ip: 192.0.2.10}]}\n"
+		"---\n"
+		"apiVersion: discovery.k8s.io/v1\n"
+		"kind: EndpointSlice\n"
+		"metadata:\n"
+		"  name: web-abc\n"
+		"  namespace: default\n"
+		"  labels: {kubernetes.io/service-name: web}\n"
+		"addressType: IPv4\n"
+		"ports: [{name: %s, port: 8080, protocol: TCP}]\n"
+		"endpoints:\n%s",
+		pname, extra, pname, eps);
 	return buf;
 }
 
@@ -79,17 +81,17 @@ static struct xlb_dp *load_opts(const struct xlb_dp_opts *o)
 
 static struct xlb_dp *load(void)
 {
-	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024,
-				 .max_tables = 256 };
+	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 256 };
 
 	return load_opts(&o);
 }
 
-static bool get_svc(struct xlb_dp *dp, __u32 addr, __u16 port, __u8 scope,
-		    struct xlb_svc *v)
+static bool get_svc(struct xlb_dp *dp, __u32 addr, __u16 port, __u8 scope, struct xlb_svc *v)
 {
-	struct xlb_svc_key k = { .addr.v4 = addr, .port = htons(port),
-				 .proto = IPPROTO_TCP, .family = XLB_AF_INET,
+	struct xlb_svc_key k = { .addr.v4 = addr,
+				 .port = htons(port),
+				 .proto = IPPROTO_TCP,
+				 .family = XLB_AF_INET,
 				 .scope = scope };
 
 	return !bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, v);
@@ -124,8 +126,7 @@ static size_t count_tables(struct xlb_dp *dp)
 
 static bool range_present(struct xlb_dp *dp, __u32 svc_id, const char *net, __u8 plen)
 {
-	struct xlb_src_key k = { .prefixlen = 32 + plen,
-				 .id = xlb_src_id(svc_id, XLB_AF_INET) };
+	struct xlb_src_key k = { .prefixlen = 32 + plen, .id = xlb_src_id(svc_id, XLB_AF_INET) };
 	__u32 v;
 
 	inet_pton(AF_INET, net, k.addr);
@@ -136,8 +137,7 @@ static bool range_present(struct xlb_dp *dp, __u32 svc_id, const char *net, __u8
 		struct xlb_src_key cur, next;
 		void *prev = NULL;
 
-		while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_SRC_RANGES), prev,
-					     &next)) {
+		while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_SRC_RANGES), prev, &next)) {
 			if (!memcmp(&next, &k, sizeof(k)))
 				return true;
 			cur = next;
@@ -147,7 +147,8 @@ static bool range_present(struct xlb_dp *dp, __u32 svc_id, const char *net, __u8
 	return false;
 }
 
-#define EP(addr, node) "- addresses: [" addr "]\n  conditions: {ready: true}\n  nodeName: " node "\n"
+#define EP(addr, node) \
+	"- addresses: [" addr "]\n  conditions: {ready: true}\n  nodeName: " node "\n"
 
 XT_TEST(apply_change_remove)
 {
@@ -167,11 +168,15 @@ XT_TEST(apply_change_remove)
 		goto out;
 
 	/* Two endpoints, source ranges and ClientIP affinity. */
-	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.2.1.2", "node2"),
-		"  loadBalancerSourceRanges: [10.0.0.0/30, 198.51.100.0/24]\n"
-		"  sessionAffinity: ClientIP\n"
-		"  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n"), &d),
-		       "translate"))
+	if (!ASSERT_OK(
+		    desired_from(
+			    svc_yaml(
+				    EP("10.1.1.2", "node1") EP("10.2.1.2", "node2"),
+				    "  loadBalancerSourceRanges: [10.0.0.0/30, 198.51.100.0/24]\n"
+				    "  sessionAffinity: ClientIP\n"
+				    "  sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}\n"),
+			    &d),
+		    "translate"))
 		goto out;
 	if (!ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
 		goto out;
@@ -199,8 +204,8 @@ XT_TEST(apply_change_remove)
 			for (__u32 i = 0; i < m; i++) {
 				struct xlb_backend b;
 
-				if (bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS),
-							&t[i], &b))
+				if (bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS), &t[i],
+							&b))
 					continue;
 				counts[b.addr.v4 == inet_addr("10.1.1.2") ? 0 : 1]++;
 			}
@@ -270,11 +275,13 @@ XT_TEST(frontend_moves_between_service_ports)
 	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
 		goto out;
 	if (!ASSERT_OK(desired_from(svc_yaml_port(EP("10.1.1.2", "node1"), "", "http"), &d),
-		       "translate") || !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		       "translate") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
 		goto out;
 	xlb_desired_free(&d);
 	if (!ASSERT_OK(desired_from(svc_yaml_port(EP("10.1.1.2", "node1"), "", "web"), &d),
-		       "translate renamed") || !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply renamed"))
+		       "translate renamed") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply renamed"))
 		goto out;
 	xlb_desired_free(&d);
 	ASSERT_EQ(st.svc_added, 1, "new service port");
@@ -284,7 +291,8 @@ XT_TEST(frontend_moves_between_service_ports)
 		    "VIP frontend present");
 	/* And it stays present on the next, unchanged apply. */
 	if (ASSERT_OK(desired_from(svc_yaml_port(EP("10.1.1.2", "node1"), "", "web"), &d),
-		      "translate again") && ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply again"))
+		      "translate again") &&
+	    ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply again"))
 		ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "still present");
 out:
 	xlb_desired_free(&d);
@@ -308,8 +316,9 @@ XT_TEST(failed_table_keeps_old_state)
 
 	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
 		goto out;
-	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.1.1.3", "node1"), ""),
-				    &d), "translate") ||
+	if (!ASSERT_OK(
+		    desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.1.1.3", "node1"), ""), &d),
+		    "translate") ||
 	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
 		goto out;
 	xlb_desired_free(&d);
@@ -317,8 +326,9 @@ XT_TEST(failed_table_keeps_old_state)
 	xlb_sync_free(s);
 	s = xlb_sync_new(dp, &bad);
 	if (!ASSERT_TRUE(s, "sync with an impossible table size") ||
-	    !ASSERT_OK(desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.1.1.4", "node1"), ""),
-				    &d), "translate 2"))
+	    !ASSERT_OK(
+		    desired_from(svc_yaml(EP("10.1.1.2", "node1") EP("10.1.1.4", "node1"), ""), &d),
+		    "translate 2"))
 		goto out;
 	err = xlb_sync_apply(s, &d, &st);
 	xlb_desired_free(&d);
@@ -389,8 +399,8 @@ static char *big_yaml(int n, int net)
 		return NULL;
 	memcpy(out, head, len + 1);
 	for (int i = 0; i < n; i++)
-		len += snprintf(out + len, cap - len, EP("10.%d.%d.%d", "node2"), net,
-				i / 250, i % 250 + 1);
+		len += snprintf(out + len, cap - len, EP("10.%d.%d.%d", "node2"), net, i / 250,
+				i % 250 + 1);
 	return out;
 }
 
@@ -480,8 +490,9 @@ out:
  */
 XT_TEST(failed_backend_write_keeps_old_state)
 {
-	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 256,
-				 .max_backends = 3 };
+	struct xlb_dp_opts o = {
+		.cfg = XLB_CFG_DEFAULT, .max_ct = 1024, .max_tables = 256, .max_backends = 3
+	};
 	struct xlb_sync_opts so = { .max_tables = 256 };
 	struct xlb_desired d = { 0 };
 	struct xlb_sync *s = NULL;
@@ -494,14 +505,16 @@ XT_TEST(failed_backend_write_keeps_old_state)
 	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
 		goto out;
 	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.30.0.1", "node2") EP("10.30.0.2", "node2"), ""),
-				    &d), "translate") ||
+				    &d),
+		       "translate") ||
 	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
 		goto out;
 	xlb_desired_free(&d);
 	get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &before);
 	/* Two new backends next to the two old ones: the map holds three. */
 	if (!ASSERT_OK(desired_from(svc_yaml(EP("10.31.0.1", "node2") EP("10.31.0.2", "node2"), ""),
-				    &d), "translate 2"))
+				    &d),
+		       "translate 2"))
 		goto out;
 	err = xlb_sync_apply(s, &d, &st);
 	xlb_desired_free(&d);
@@ -547,7 +560,8 @@ XT_TEST(adopt_keeps_unnamed_state_until_first_apply)
 
 	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync") ||
 	    !ASSERT_OK(desired_from(svc_yaml(EP("10.40.0.1", "node2") EP("10.40.0.2", "node2"), ""),
-				    &d), "translate") ||
+				    &d),
+		       "translate") ||
 	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
 		goto out;
 	xlb_sync_free(s);

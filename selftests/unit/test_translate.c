@@ -57,16 +57,15 @@ static struct k8s_cache *load1(const char *file)
 	return load(files);
 }
 
-static int run(const struct k8s_cache *c, const char *node,
-	       struct xlb_desired *d, struct k8s_errors *errs)
+static int run(const struct k8s_cache *c, const char *node, struct xlb_desired *d,
+	       struct k8s_errors *errs)
 {
 	struct xlb_translate_opts o = { .node_name = node };
 
 	return xlb_translate(c, &o, d, errs);
 }
 
-static void frontends_str(const struct xlb_desired_svcport *sp, char *buf,
-			  size_t size)
+static void frontends_str(const struct xlb_desired_svcport *sp, char *buf, size_t size)
 {
 	size_t off = 0;
 
@@ -76,13 +75,11 @@ static void frontends_str(const struct xlb_desired_svcport *sp, char *buf,
 
 		if (xlb_frontend_str(&sp->frontends[i].key, one, sizeof(one)))
 			snprintf(one, sizeof(one), "?");
-		off += snprintf(buf + off, size - off, "%s%s", i ? " " : "",
-				one);
+		off += snprintf(buf + off, size - off, "%s%s", i ? " " : "", one);
 	}
 }
 
-static void backends_str(const struct xlb_desired_svcport *sp, char *buf,
-			 size_t size)
+static void backends_str(const struct xlb_desired_svcport *sp, char *buf, size_t size)
 {
 	size_t off = 0;
 
@@ -93,9 +90,8 @@ static void backends_str(const struct xlb_desired_svcport *sp, char *buf,
 		char a[INET6_ADDRSTRLEN];
 
 		inet_ntop(v6 ? AF_INET6 : AF_INET, b->addr.bytes, a, sizeof(a));
-		off += snprintf(buf + off, size - off, "%s%s%s%s:%u%s%s",
-				i ? " " : "", v6 ? "[" : "", a, v6 ? "]" : "",
-				b->port, b->local ? "/local" : "",
+		off += snprintf(buf + off, size - off, "%s%s%s%s:%u%s%s", i ? " " : "",
+				v6 ? "[" : "", a, v6 ? "]" : "", b->port, b->local ? "/local" : "",
 				b->terminating ? "/term" : "");
 	}
 }
@@ -104,9 +100,9 @@ static void backends_str(const struct xlb_desired_svcport *sp, char *buf,
  * Check one service port: its frontends and backends as strings and its
  * endpoint counts. Returns the port (NULL when absent) for more checks.
  */
-static const struct xlb_desired_svcport *
-check_port(const struct xlb_desired *d, const char *name, const char *fe,
-	   const char *be, uint32_t total_ready)
+static const struct xlb_desired_svcport *check_port(const struct xlb_desired *d, const char *name,
+						    const char *fe, const char *be,
+						    uint32_t total_ready)
 {
 	const struct xlb_desired_svcport *sp = xlb_desired_find(d, name);
 	char buf[1024];
@@ -131,9 +127,8 @@ static void dump_desired(const struct xlb_desired *d)
 	for (size_t i = 0; i < d->n; i++) {
 		frontends_str(&d->svcports[i], fe, sizeof(fe));
 		backends_str(&d->svcports[i], be, sizeof(be));
-		xt_log("%s fe=[%s] be=[%s] total=%u local=%u", d->svcports[i].name,
-		       fe, be, d->svcports[i].total_ready,
-		       d->svcports[i].n_local_ready);
+		xt_log("%s fe=[%s] be=[%s] total=%u local=%u", d->svcports[i].name, fe, be,
+		       d->svcports[i].total_ready, d->svcports[i].n_local_ready);
 	}
 }
 
@@ -141,8 +136,7 @@ static void dump_desired(const struct xlb_desired *d)
 
 XT_TEST(test_examples)
 {
-	const char *files[] = { "examples/nodeport.yaml",
-				"examples/loadbalancer.yaml", NULL };
+	const char *files[] = { "examples/nodeport.yaml", "examples/loadbalancer.yaml", NULL };
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct xlb_desired d = { 0 };
 	const struct xlb_desired_svcport *sp;
@@ -155,8 +149,8 @@ XT_TEST(test_examples)
 	ASSERT_EQ(errs.n_errors + errs.n_warnings, 0, "clean");
 	ASSERT_EQ(d.n, 2, "two service ports");
 
-	sp = check_port(&d, "default/web:/TCP", "*:30080/TCP",
-			"10.1.1.2:8080/local 10.2.1.2:8080", 2);
+	sp = check_port(&d, "default/web:/TCP", "*:30080/TCP", "10.1.1.2:8080/local 10.2.1.2:8080",
+			2);
 	if (sp) {
 		ASSERT_EQ(sp->proto, IPPROTO_TCP, "proto");
 		ASSERT_TRUE(!sp->etp_local, "eTP Cluster");
@@ -167,9 +161,8 @@ XT_TEST(test_examples)
 		ASSERT_STREQ(sp->svc_name, "web", "name");
 		ASSERT_EQ(sp->port, 80, "service port");
 	}
-	sp = check_port(&d, "default/shop:http/TCP",
-			"192.0.2.10:80/TCP *:30081/TCP", "10.1.1.2:8080/local",
-			2);
+	sp = check_port(&d, "default/shop:http/TCP", "192.0.2.10:80/TCP *:30081/TCP",
+			"10.1.1.2:8080/local", 2);
 	if (sp) {
 		ASSERT_TRUE(sp->etp_local, "eTP Local");
 		ASSERT_EQ(sp->health_check_node_port, 30999, "hcnp");
@@ -180,12 +173,10 @@ XT_TEST(test_examples)
 	/* A node without endpoints: ETP Local drops (total_ready > 0). */
 	if (!ASSERT_OK(run(c, "node3", &d, &errs), "translate node3"))
 		goto out;
-	sp = check_port(&d, "default/shop:http/TCP",
-			"192.0.2.10:80/TCP *:30081/TCP", "", 2);
+	sp = check_port(&d, "default/shop:http/TCP", "192.0.2.10:80/TCP *:30081/TCP", "", 2);
 	if (sp)
 		ASSERT_EQ(sp->n_local_ready, 0, "no local endpoint");
-	check_port(&d, "default/web:/TCP", "*:30080/TCP",
-		   "10.1.1.2:8080 10.2.1.2:8080", 2);
+	check_port(&d, "default/web:/TCP", "*:30080/TCP", "10.1.1.2:8080 10.2.1.2:8080", 2);
 out:
 	xlb_desired_free(&d);
 	k8s_cache_free(c);
@@ -204,15 +195,13 @@ XT_TEST(test_examples_alone)
 		struct k8s_cache *c = NULL;
 		char path[PATH_MAX];
 
-		if (!ASSERT_TRUE(xt_repo_file(files[i], path, sizeof(path)),
-				 files[i]))
+		if (!ASSERT_TRUE(xt_repo_file(files[i], path, sizeof(path)), files[i]))
 			continue;
 		ASSERT_OK(k8s_cache_load_file(path, &c, &errs), files[i]);
 		ASSERT_OK(run(c, "node2", &d, &errs), files[i]);
 		ASSERT_EQ(d.n, 1, files[i]);
 		if (d.n == 1) {
-			ASSERT_EQ(d.svcports[0].n_backends, 1 + (i == 0),
-				  files[i]);
+			ASSERT_EQ(d.svcports[0].n_backends, 1 + (i == 0), files[i]);
 			ASSERT_EQ(d.svcports[0].total_ready, 2, files[i]);
 		}
 		ASSERT_EQ(errs.n_errors, 0, files[i]);
@@ -235,12 +224,11 @@ XT_TEST(test_frontend_key_bytes)
 	if (!ASSERT_OK(run(c, "node1", &d, NULL), "translate"))
 		goto out;
 	sp = xlb_desired_find(&d, "default/shop:http/TCP");
-	if (!ASSERT_TRUE(sp, "svcport") ||
-	    !ASSERT_EQ(sp->n_frontends, 2, "frontends"))
+	if (!ASSERT_TRUE(sp, "svcport") || !ASSERT_EQ(sp->n_frontends, 2, "frontends"))
 		goto out;
 
 	memset(&want, 0, sizeof(want));
-	want.addr.v4 = htonl(0xc000020a);	/* 192.0.2.10 */
+	want.addr.v4 = htonl(0xc000020a); /* 192.0.2.10 */
 	want.port = htons(80);
 	want.proto = IPPROTO_TCP;
 	want.family = XLB_AF_INET;
@@ -252,8 +240,7 @@ XT_TEST(test_frontend_key_bytes)
 	want.proto = IPPROTO_TCP;
 	want.family = XLB_AF_INET;
 	want.scope = XLB_SCOPE_NODEPORT;
-	ASSERT_MEMEQ(&sp->frontends[1].key, &want, sizeof(want),
-		     "NodePort key");
+	ASSERT_MEMEQ(&sp->frontends[1].key, &want, sizeof(want), "NodePort key");
 
 	ASSERT_EQ(sp->backends[0].addr.v4, htonl(0x0a010102), "10.1.1.2");
 	ASSERT_EQ(sp->backends[0].port, 8080, "host order port");
@@ -276,8 +263,8 @@ XT_TEST(test_nodeport)
 	if (!ASSERT_OK(run(c, "node-a", &d, NULL), "translate"))
 		goto out;
 	/* 10.244.2.11 is neither ready nor serving: never used. */
-	sp = check_port(&d, "t/np:/TCP", "*:30100/TCP",
-			"10.244.1.10:8080/local 10.244.2.10:8080", 2);
+	sp = check_port(&d, "t/np:/TCP", "*:30100/TCP", "10.244.1.10:8080/local 10.244.2.10:8080",
+			2);
 	if (sp)
 		ASSERT_STREQ(sp->backends[1].node_name, "node-b", "node");
 out:
@@ -301,10 +288,10 @@ XT_TEST(test_loadbalancer_ingress)
 	check_port(&d, "t/lb:http/TCP",
 		   "192.0.2.20:80/TCP 192.0.2.22:80/TCP 198.51.100.20:80/TCP *:30101/TCP",
 		   "10.244.1.20:8080/local", 1);
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/lb:",
-			    "192.0.2.21 has ipMode Proxy"), "Proxy noted");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/lb:",
-			    "lb.example.com"), "hostname noted");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/lb:", "192.0.2.21 has ipMode Proxy"),
+		    "Proxy noted");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/lb:", "lb.example.com"),
+		    "hostname noted");
 out:
 	xlb_desired_free(&d);
 	k8s_cache_free(c);
@@ -321,8 +308,7 @@ XT_TEST(test_external_ips)
 	if (!ASSERT_OK(run(c, "node-a", &d, NULL), "translate"))
 		goto out;
 	/* ClusterIP type: the externalIP is its only frontend. */
-	check_port(&d, "t/cip-ext:https/TCP", "198.51.100.30:443/TCP",
-		   "10.244.2.30:8443", 1);
+	check_port(&d, "t/cip-ext:https/TCP", "198.51.100.30:443/TCP", "10.244.2.30:8443", 1);
 	/* Plain ClusterIP: nothing for xlb. */
 	ASSERT_TRUE(!xlb_desired_find(&d, "t/cip:/TCP"), "ClusterIP ignored");
 out:
@@ -354,15 +340,12 @@ XT_TEST(test_etp_local)
 		if (!ASSERT_OK(run(c, cases[i].node, &d, NULL), cases[i].node))
 			continue;
 		/* total_ready counts all ready endpoints cluster-wide. */
-		sp = check_port(&d, "t/local:/TCP",
-				"192.0.2.40:80/TCP *:30102/TCP", cases[i].be,
+		sp = check_port(&d, "t/local:/TCP", "192.0.2.40:80/TCP *:30102/TCP", cases[i].be,
 				3);
 		if (sp) {
 			ASSERT_TRUE(sp->etp_local, cases[i].node);
-			ASSERT_EQ(sp->health_check_node_port, 32100,
-				  cases[i].node);
-			ASSERT_EQ(sp->n_local_ready, cases[i].local_ready,
-				  cases[i].node);
+			ASSERT_EQ(sp->health_check_node_port, 32100, cases[i].node);
+			ASSERT_EQ(sp->n_local_ready, cases[i].local_ready, cases[i].node);
 		}
 		xlb_desired_free(&d);
 	}
@@ -381,8 +364,7 @@ XT_TEST(test_etp_local_fallback)
 		return;
 	if (!ASSERT_OK(run(c, "node-a", &d, NULL), "translate"))
 		goto out;
-	sp = check_port(&d, "t/local-term:/TCP", "*:30103/TCP",
-			"10.244.1.50:8080/local/term", 1);
+	sp = check_port(&d, "t/local-term:/TCP", "*:30103/TCP", "10.244.1.50:8080/local/term", 1);
 	if (sp) {
 		/* Terminating local endpoints fail the health check. */
 		ASSERT_EQ(sp->n_local_ready, 0, "local ready");
@@ -443,18 +425,15 @@ XT_TEST(test_multi_port_two_slices)
 	if (!ASSERT_OK(run(c, "node-a", &d, NULL), "translate"))
 		goto out;
 	sp = check_port(&d, "t/multi:dns/UDP", "*:30053/UDP",
-			"10.244.1.80:5353/local 10.244.2.80:5353 10.244.3.80:5353",
-			3);
+			"10.244.1.80:5353/local 10.244.2.80:5353 10.244.3.80:5353", 3);
 	if (sp)
 		ASSERT_EQ(sp->proto, IPPROTO_UDP, "UDP");
 	sp = check_port(&d, "t/multi:dns-tcp/TCP", "*:30053/TCP",
-			"10.244.1.80:5353/local 10.244.2.80:5353 10.244.3.80:5353",
-			3);
+			"10.244.1.80:5353/local 10.244.2.80:5353 10.244.3.80:5353", 3);
 	if (sp)
 		ASSERT_EQ(sp->proto, IPPROTO_TCP, "TCP");
 	check_port(&d, "t/multi:http/TCP", "*:30106/TCP",
-		   "10.244.1.80:8080/local 10.244.2.80:8081 10.244.3.80:8081",
-		   3);
+		   "10.244.1.80:8080/local 10.244.2.80:8081 10.244.3.80:8081", 3);
 out:
 	xlb_desired_free(&d);
 	k8s_cache_free(c);
@@ -474,16 +453,17 @@ XT_TEST(test_ignored_services)
 	for (size_t i = 0; i < d.n; i++) {
 		snprintf(prefix, sizeof(prefix), "%s", d.svcports[i].name);
 		ASSERT_TRUE(strncmp(prefix, "t/headless:", 11) &&
-			    strncmp(prefix, "t/extname:", 10) &&
-			    strncmp(prefix, "t/other-proxy:", 14) &&
-			    strncmp(prefix, "t/cip:", 6), prefix);
+				    strncmp(prefix, "t/extname:", 10) &&
+				    strncmp(prefix, "t/other-proxy:", 14) &&
+				    strncmp(prefix, "t/cip:", 6),
+			    prefix);
 	}
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/headless:",
-			    "headless"), "headless");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/extname:",
-			    "ExternalName"), "ExternalName");
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/other-proxy:",
-			    "service-proxy-name=other"), "service-proxy-name");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/headless:", "headless"), "headless");
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_DEBUG, "Service t/extname:", "ExternalName"),
+		    "ExternalName");
+	ASSERT_TRUE(
+		has_msg(&errs, K8S_SEV_DEBUG, "Service t/other-proxy:", "service-proxy-name=other"),
+		"service-proxy-name");
 	/* np lb cip-ext local local-term fallback mixed multi(3) noslice
 	 * sctp(1): 12 service ports. */
 	if (!ASSERT_EQ(d.n, 12, "service ports"))
@@ -513,8 +493,7 @@ XT_TEST(test_no_slice)
 		ASSERT_EQ(sp->n_local_ready, 0, "no local");
 	}
 	/* The SCTP port of t/sctp is gone, its TCP port stays. */
-	check_port(&d, "t/sctp:web/TCP", "*:30109/TCP",
-		   "10.244.1.99:8080/local", 1);
+	check_port(&d, "t/sctp:web/TCP", "*:30109/TCP", "10.244.1.99:8080/local", 1);
 out:
 	xlb_desired_free(&d);
 	k8s_cache_free(c);
@@ -534,8 +513,7 @@ XT_TEST(test_named_target_port)
 		goto out;
 	ASSERT_EQ(d.n, 2, "web's two ports; default/kubernetes is ClusterIP");
 	/* targetPort "http" -> slice port http = 8080. */
-	sp = check_port(&d, "shop/web:http/TCP",
-			"192.0.2.10:80/TCP *:31380/TCP",
+	sp = check_port(&d, "shop/web:http/TCP", "192.0.2.10:80/TCP *:31380/TCP",
 			"10.244.1.17:8080/local", 1);
 	if (sp) {
 		ASSERT_EQ(sp->health_check_node_port, 32001, "hcnp");
@@ -543,15 +521,12 @@ XT_TEST(test_named_target_port)
 		ASSERT_EQ(sp->affinity_timeout, 0, "no affinity");
 		/* loadBalancerSourceRanges guard the LB VIP only. */
 		if (ASSERT_EQ(sp->n_source_ranges, 1, "source ranges")) {
-			ASSERT_EQ(sp->source_ranges[0].addr.v4,
-				  htonl(0xcb007100), "203.0.113.0");
+			ASSERT_EQ(sp->source_ranges[0].addr.v4, htonl(0xcb007100), "203.0.113.0");
 			ASSERT_EQ(sp->source_ranges[0].prefix_len, 24, "/24");
-			ASSERT_EQ(sp->source_ranges[0].family, XLB_AF_INET,
-				  "family");
+			ASSERT_EQ(sp->source_ranges[0].family, XLB_AF_INET, "family");
 		}
 		ASSERT_TRUE(sp->frontends[0].source_ranges, "VIP filtered");
-		ASSERT_TRUE(!sp->frontends[1].source_ranges,
-			    "NodePort bypasses the ranges");
+		ASSERT_TRUE(!sp->frontends[1].source_ranges, "NodePort bypasses the ranges");
 	}
 	check_port(&d, "shop/web:metrics/TCP", "192.0.2.10:9100/TCP *:30910/TCP",
 		   "10.244.1.17:9100/local", 1);
@@ -561,8 +536,7 @@ XT_TEST(test_named_target_port)
 	 * and the health check reports 0 (k8s-spec §4.4). */
 	if (!ASSERT_OK(run(c, "node-b", &d, NULL), "translate node-b"))
 		goto out;
-	sp = check_port(&d, "shop/web:http/TCP",
-			"192.0.2.10:80/TCP *:31380/TCP",
+	sp = check_port(&d, "shop/web:http/TCP", "192.0.2.10:80/TCP *:31380/TCP",
 			"10.244.2.9:8080/local/term", 1);
 	if (sp)
 		ASSERT_EQ(sp->n_local_ready, 0, "local ready");
@@ -573,8 +547,7 @@ out:
 
 /* ---- conflicts -------------------------------------------------------- */
 
-static void check_conflicts(const struct xlb_desired *d,
-			    const struct k8s_errors *errs)
+static void check_conflicts(const struct xlb_desired *d, const struct k8s_errors *errs)
 {
 	check_port(d, "c/a:http/TCP", "192.0.2.50:80/TCP *:30200/TCP", "", 0);
 	/* c/b:http/TCP lost its only frontend: gone. c/b:alt stays. */
@@ -586,12 +559,12 @@ static void check_conflicts(const struct xlb_desired *d,
 	ASSERT_EQ(d->n, 3, "service ports");
 
 	ASSERT_EQ(errs->n_errors, 2, "two conflicts");
-	ASSERT_TRUE(has_msg(errs, K8S_SEV_ERROR,
-			    "c/b:http/TCP: frontend 192.0.2.50:80/TCP",
-			    "already used by c/a:http/TCP"), "VIP conflict");
-	ASSERT_TRUE(has_msg(errs, K8S_SEV_ERROR,
-			    "c/c:http/TCP: frontend *:30200/TCP",
-			    "already used by c/a:http/TCP"), "nodePort conflict");
+	ASSERT_TRUE(has_msg(errs, K8S_SEV_ERROR, "c/b:http/TCP: frontend 192.0.2.50:80/TCP",
+			    "already used by c/a:http/TCP"),
+		    "VIP conflict");
+	ASSERT_TRUE(has_msg(errs, K8S_SEV_ERROR, "c/c:http/TCP: frontend *:30200/TCP",
+			    "already used by c/a:http/TCP"),
+		    "nodePort conflict");
 }
 
 XT_TEST(test_duplicate_frontend)
@@ -614,8 +587,8 @@ XT_TEST(test_duplicate_frontend)
 	/* Deterministic: the same winner whatever the input order. */
 	c = k8s_cache_new();
 	if (!ASSERT_TRUE(c, "cache") ||
-	    !ASSERT_TRUE(xt_repo_file(FIXTURE("translate_conflict.yaml"), path,
-				   sizeof(path)), "fixture") ||
+	    !ASSERT_TRUE(xt_repo_file(FIXTURE("translate_conflict.yaml"), path, sizeof(path)),
+			 "fixture") ||
 	    !ASSERT_OK(k8s_parse_file(path, &l, NULL), "parse"))
 		goto out;
 	for (size_t i = l.n; i-- > 0;) {
@@ -646,10 +619,10 @@ XT_TEST(test_dual_stack)
 		return;
 	if (!ASSERT_OK(run(c, "node-a", &d, &errs), "translate"))
 		goto out;
-	sp = check_port(&d, "d/dual:http/TCP",
-			"192.0.2.60:80/TCP [2001:db8::60]:80/TCP [2001:db8::61]:80/TCP *:30300/TCP [*]:30300/TCP",
-			"10.244.1.90:8080/local [fd00:244:1::90]:8080/local [fd00:244:2::90]:8080",
-			3);
+	sp = check_port(
+		&d, "d/dual:http/TCP",
+		"192.0.2.60:80/TCP [2001:db8::60]:80/TCP [2001:db8::61]:80/TCP *:30300/TCP [*]:30300/TCP",
+		"10.244.1.90:8080/local [fd00:244:1::90]:8080/local [fd00:244:2::90]:8080", 3);
 	if (sp) {
 		ASSERT_EQ(sp->total_ready_v4, 1, "v4");
 		ASSERT_EQ(sp->total_ready_v6, 2, "v6");
@@ -658,10 +631,9 @@ XT_TEST(test_dual_stack)
 		ASSERT_EQ(sp->backends[1].family, XLB_AF_INET6, "be family");
 	}
 	/* Single-stack IPv4: the IPv6 externalIP and slice are ignored. */
-	check_port(&d, "d/v4only:/TCP", "*:30301/TCP", "10.244.1.91:8080/local",
-		   1);
-	ASSERT_TRUE(has_msg(&errs, K8S_SEV_WARN, "Service d/v4only:",
-			    "externalIP 2001:db8::62"), "warned");
+	check_port(&d, "d/v4only:/TCP", "*:30301/TCP", "10.244.1.91:8080/local", 1);
+	ASSERT_TRUE(has_msg(&errs, K8S_SEV_WARN, "Service d/v4only:", "externalIP 2001:db8::62"),
+		    "warned");
 	ASSERT_EQ(errs.n_errors, 0, "no errors");
 out:
 	xlb_desired_free(&d);
@@ -671,8 +643,7 @@ out:
 
 /* ---- properties ------------------------------------------------------- */
 
-static bool same_desired(const struct xlb_desired *a,
-			 const struct xlb_desired *b)
+static bool same_desired(const struct xlb_desired *a, const struct xlb_desired *b)
 {
 	if (a->n != b->n)
 		return false;
@@ -683,24 +654,19 @@ static bool same_desired(const struct xlb_desired *a,
 		if (strcmp(x->name, y->name) || x->proto != y->proto ||
 		    x->etp_local != y->etp_local ||
 		    x->health_check_node_port != y->health_check_node_port ||
-		    x->total_ready != y->total_ready ||
-		    x->n_local_ready != y->n_local_ready ||
-		    x->n_frontends != y->n_frontends ||
-		    x->n_backends != y->n_backends ||
+		    x->total_ready != y->total_ready || x->n_local_ready != y->n_local_ready ||
+		    x->n_frontends != y->n_frontends || x->n_backends != y->n_backends ||
 		    x->affinity_timeout != y->affinity_timeout ||
 		    x->n_source_ranges != y->n_source_ranges ||
 		    (x->n_backends &&
-		     memcmp(x->backends, y->backends,
-			    x->n_backends * sizeof(*x->backends))) ||
-		    (x->n_source_ranges &&
-		     memcmp(x->source_ranges, y->source_ranges,
-			    x->n_source_ranges * sizeof(*x->source_ranges))))
+		     memcmp(x->backends, y->backends, x->n_backends * sizeof(*x->backends))) ||
+		    (x->n_source_ranges && memcmp(x->source_ranges, y->source_ranges,
+						  x->n_source_ranges * sizeof(*x->source_ranges))))
 			return false;
 		for (size_t j = 0; j < x->n_frontends; j++)
 			if (memcmp(&x->frontends[j].key, &y->frontends[j].key,
 				   sizeof(x->frontends[j].key)) ||
-			    x->frontends[j].source_ranges !=
-			    y->frontends[j].source_ranges)
+			    x->frontends[j].source_ranges != y->frontends[j].source_ranges)
 				return false;
 	}
 	return true;
@@ -710,8 +676,10 @@ static bool same_desired(const struct xlb_desired *a,
 XT_TEST(test_deterministic)
 {
 	static const char *const files[] = {
-		FIXTURE("translate_cases.yaml"), FIXTURE("translate_dual.yaml"),
-		FIXTURE("shop.json"), "examples/nodeport.yaml",
+		FIXTURE("translate_cases.yaml"),
+		FIXTURE("translate_dual.yaml"),
+		FIXTURE("shop.json"),
+		"examples/nodeport.yaml",
 	};
 	struct k8s_object_list a = { 0 }, b = { 0 };
 	struct k8s_cache *c1 = k8s_cache_new(), *c2 = k8s_cache_new();
@@ -724,8 +692,7 @@ XT_TEST(test_deterministic)
 	/* Parse everything twice: a goes into c1 in file order, b into c2
 	 * in reverse order. */
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
-		if (!ASSERT_TRUE(xt_repo_file(files[i], path, sizeof(path)),
-				 files[i]) ||
+		if (!ASSERT_TRUE(xt_repo_file(files[i], path, sizeof(path)), files[i]) ||
 		    !ASSERT_OK(k8s_parse_file(path, &a, NULL), files[i]) ||
 		    !ASSERT_OK(k8s_parse_file(path, &b, NULL), files[i]))
 			goto out;
@@ -746,8 +713,8 @@ XT_TEST(test_deterministic)
 	ASSERT_TRUE(same_desired(&d1, &d2), "order of insertion");
 	ASSERT_TRUE(same_desired(&d1, &d3), "repeatable");
 	for (size_t i = 1; i < d1.n; i++)
-		if (!ASSERT_TRUE(strcmp(d1.svcports[i - 1].name,
-					d1.svcports[i].name) < 0, "sorted"))
+		if (!ASSERT_TRUE(strcmp(d1.svcports[i - 1].name, d1.svcports[i].name) < 0,
+				 "sorted"))
 			break;
 out:
 	/* Entries moved into a cache are NULL; freeing NULL is a no-op. */
@@ -776,21 +743,19 @@ XT_TEST(test_cache_updates)
 
 	if (!c)
 		return;
-	ASSERT_OK(k8s_cache_delete(c, K8S_KIND_ENDPOINTSLICE, "default",
-				   "web-6jx4k"), "delete slice");
+	ASSERT_OK(k8s_cache_delete(c, K8S_KIND_ENDPOINTSLICE, "default", "web-6jx4k"),
+		  "delete slice");
 	ASSERT_OK(run(c, "node1", &d, NULL), "translate");
 	check_port(&d, "default/web:/TCP", "*:30080/TCP", "", 0);
 	xlb_desired_free(&d);
 
-	ASSERT_OK(k8s_parse_buf(slice_v2, strlen(slice_v2), "v2", &l, NULL),
-		  "parse");
+	ASSERT_OK(k8s_parse_buf(slice_v2, strlen(slice_v2), "v2", &l, NULL), "parse");
 	ASSERT_OK(k8s_cache_put_list(c, &l, NULL), "put");
 	ASSERT_OK(run(c, "node1", &d, NULL), "translate");
 	check_port(&d, "default/web:/TCP", "*:30080/TCP", "10.2.1.3:8080", 1);
 	xlb_desired_free(&d);
 
-	ASSERT_OK(k8s_cache_delete(c, K8S_KIND_SERVICE, "default", "web"),
-		  "delete service");
+	ASSERT_OK(k8s_cache_delete(c, K8S_KIND_SERVICE, "default", "web"), "delete service");
 	ASSERT_OK(run(c, "node1", &d, NULL), "translate");
 	ASSERT_EQ(d.n, 0, "nothing left");
 	ASSERT_TRUE(!d.svcports, "no array");
@@ -819,8 +784,7 @@ XT_TEST(test_slice_port_protocol)
 	struct xlb_desired d = { 0 };
 	struct k8s_cache *c = NULL;
 
-	if (!ASSERT_OK(k8s_cache_load_buf(text, strlen(text), "inline", &c,
-					  NULL), "load"))
+	if (!ASSERT_OK(k8s_cache_load_buf(text, strlen(text), "inline", &c, NULL), "load"))
 		return;
 	ASSERT_OK(run(c, "node-a", &d, NULL), "translate");
 	check_port(&d, "p/dns:/UDP", "*:30120/UDP", "", 0);
@@ -848,13 +812,11 @@ XT_TEST(test_same_vip_twice)
 	struct xlb_desired d = { 0 };
 	struct k8s_cache *c = NULL;
 
-	if (!ASSERT_OK(k8s_cache_load_buf(text, strlen(text), "inline", &c,
-					  &errs), "load"))
+	if (!ASSERT_OK(k8s_cache_load_buf(text, strlen(text), "inline", &c, &errs), "load"))
 		goto out;
 	ASSERT_OK(run(c, "node-a", &d, &errs), "translate");
-	sp = check_port(&d, "p/twice:/TCP",
-			"192.0.2.70:80/TCP 198.51.100.70:80/TCP *:30121/TCP", "",
-			0);
+	sp = check_port(&d, "p/twice:/TCP", "192.0.2.70:80/TCP 198.51.100.70:80/TCP *:30121/TCP",
+			"", 0);
 	ASSERT_EQ(errs.n_errors, 0, "no conflict with itself");
 	if (!sp)
 		goto out;
@@ -862,11 +824,9 @@ XT_TEST(test_same_vip_twice)
 	/* Host bits cleared, duplicates merged, the IPv6 range dropped
 	 * (single-stack IPv4 Service), sorted. */
 	if (ASSERT_EQ(sp->n_source_ranges, 2, "ranges")) {
-		ASSERT_EQ(sp->source_ranges[0].addr.v4, htonl(0x0a000000),
-			  "10.0.0.0");
+		ASSERT_EQ(sp->source_ranges[0].addr.v4, htonl(0x0a000000), "10.0.0.0");
 		ASSERT_EQ(sp->source_ranges[0].prefix_len, 8, "/8");
-		ASSERT_EQ(sp->source_ranges[1].addr.v4, htonl(0xc6336400),
-			  "198.51.100.0");
+		ASSERT_EQ(sp->source_ranges[1].addr.v4, htonl(0xc6336400), "198.51.100.0");
 		ASSERT_EQ(sp->source_ranges[1].prefix_len, 24, "/24");
 	}
 	/* The ingress IP (also an externalIP) is filtered; the plain
@@ -890,8 +850,7 @@ XT_TEST(test_no_node_name)
 		return;
 	/* No opts: nothing is local, so ETP Local has no backend. */
 	ASSERT_OK(xlb_translate(c, NULL, &d, NULL), "translate");
-	sp = check_port(&d, "default/shop:http/TCP",
-			"192.0.2.10:80/TCP *:30081/TCP", "", 2);
+	sp = check_port(&d, "default/shop:http/TCP", "192.0.2.10:80/TCP *:30081/TCP", "", 2);
 	if (sp)
 		ASSERT_EQ(sp->n_local_ready, 0, "local");
 	xlb_desired_free(&d);

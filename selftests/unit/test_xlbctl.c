@@ -31,15 +31,15 @@ static bool have_tmp, mounted;
 static char pin_dir[sizeof(tmp_dir) + 8];
 static struct xlb_dp *dp;
 static const char *xlbctl;
-static char setup_err[256];	/* why there is no datapath: tests fail with it */
+static char setup_err[256]; /* why there is no datapath: tests fail with it */
 
 /* ---- the fixture ---------------------------------------------------------- */
 
-#define SVC_WEB  1	/* default/web:http/TCP: VIP :80 and NodePort 30080 */
-#define SVC_DNS  2	/* default/dns:dns/UDP: VIP :53, ETP Local */
-#define SVC_API  3	/* kube-system/api:https/TCP: IPv6 VIP :443 */
-#define SVC_ANON 7	/* a frontend without metadata or table */
-#define M        251u
+#define SVC_WEB	 1 /* default/web:http/TCP: VIP :80 and NodePort 30080 */
+#define SVC_DNS	 2 /* default/dns:dns/UDP: VIP :53, ETP Local */
+#define SVC_API	 3 /* kube-system/api:https/TCP: IPv6 VIP :443 */
+#define SVC_ANON 7 /* a frontend without metadata or table */
+#define M	 251u
 
 static union xlb_addr a4(const char *s)
 {
@@ -65,12 +65,15 @@ static int put_meta(__u32 id, const char *name, __u32 flags)
 	return xlb_dp_svc_meta_set(dp, id, &m);
 }
 
-static int put_backend(__u32 id, __u8 family, union xlb_addr addr, __u16 port,
-		       bool local, __u32 svc_id)
+static int put_backend(__u32 id, __u8 family, union xlb_addr addr, __u16 port, bool local,
+		       __u32 svc_id)
 {
 	struct xlb_backend b = {
-		.addr = addr, .port = htons(port), .family = family,
-		.flags = local ? XLB_BE_F_LOCAL : 0, .svc_id = svc_id,
+		.addr = addr,
+		.port = htons(port),
+		.family = family,
+		.flags = local ? XLB_BE_F_LOCAL : 0,
+		.svc_id = svc_id,
 	};
 
 	return xlb_dp_backend_set(dp, id, &b);
@@ -80,29 +83,46 @@ static int put_svc(__u8 family, union xlb_addr addr, __u16 port, __u8 proto, __u
 		   __u32 svc_id, __u32 table_id, __u16 n, __u16 total, __u32 flags)
 {
 	struct xlb_svc_key k = {
-		.addr = addr, .port = htons(port), .proto = proto,
-		.family = family, .scope = scope,
+		.addr = addr,
+		.port = htons(port),
+		.proto = proto,
+		.family = family,
+		.scope = scope,
 	};
 	struct xlb_svc v = {
-		.svc_id = svc_id, .table_id = table_id, .maglev_size = M,
-		.backend_count = n, .total_count = total, .flags = flags,
+		.svc_id = svc_id,
+		.table_id = table_id,
+		.maglev_size = M,
+		.backend_count = n,
+		.total_count = total,
+		.flags = flags,
 	};
 
 	return xlb_dp_svc_set(dp, &k, &v);
 }
 
-static int put_ct(__u8 family, __u8 proto, union xlb_addr s, __u16 sp, union xlb_addr d,
-		  __u16 dp_, union xlb_addr ns, __u16 nsp, union xlb_addr nd, __u16 ndp,
-		  __u8 kind, __u8 flags, __u32 svc_id, __u32 be_id, __u64 expires)
+static int put_ct(__u8 family, __u8 proto, union xlb_addr s, __u16 sp, union xlb_addr d, __u16 dp_,
+		  union xlb_addr ns, __u16 nsp, union xlb_addr nd, __u16 ndp, __u8 kind, __u8 flags,
+		  __u32 svc_id, __u32 be_id, __u64 expires)
 {
 	struct xlb_ct_key k = {
-		.saddr = s, .daddr = d, .sport = htons(sp), .dport = htons(dp_),
-		.proto = proto, .family = family,
+		.saddr = s,
+		.daddr = d,
+		.sport = htons(sp),
+		.dport = htons(dp_),
+		.proto = proto,
+		.family = family,
 	};
 	struct xlb_ct v = {
-		.nat_saddr = ns, .nat_daddr = nd, .nat_sport = htons(nsp),
-		.nat_dport = htons(ndp), .kind = kind, .flags = flags,
-		.svc_id = svc_id, .backend_id = be_id, .expires_ns = expires,
+		.nat_saddr = ns,
+		.nat_daddr = nd,
+		.nat_sport = htons(nsp),
+		.nat_dport = htons(ndp),
+		.kind = kind,
+		.flags = flags,
+		.svc_id = svc_id,
+		.backend_id = be_id,
+		.expires_ns = expires,
 	};
 
 	return bpf_map_update_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &k, &v, BPF_ANY) ? -errno : 0;
@@ -152,8 +172,8 @@ static __u64 now_at_fixture;
 
 static int write_fixture(void)
 {
-	static const char *const web_keys[] = {
-		"10.244.1.5:8080", "10.244.2.7:8080", "10.244.2.8:8080" };
+	static const char *const web_keys[] = { "10.244.1.5:8080", "10.244.2.7:8080",
+						"10.244.2.8:8080" };
 	static const __u32 web_ids[] = { 101, 102, 103 };
 	static const char *const dns_keys[] = { "10.244.1.9:53" };
 	static const __u32 dns_ids[] = { 201 };
@@ -177,50 +197,54 @@ static int write_fixture(void)
 	err = err ?: put_table(SVC_DNS, dns_keys, dns_ids, 1);
 	err = err ?: put_table(SVC_API, api_keys, api_ids, 1);
 
-	err = err ?: put_svc(XLB_AF_INET, a4("192.0.2.10"), 80, IPPROTO_TCP, XLB_SCOPE_VIP,
-			     SVC_WEB, SVC_WEB, 3, 3, 0);
-	err = err ?: put_svc(XLB_AF_INET, none, 30080, IPPROTO_TCP, XLB_SCOPE_NODEPORT,
-			     SVC_WEB, SVC_WEB, 3, 3, 0);
-	err = err ?: put_svc(XLB_AF_INET, a4("192.0.2.10"), 53, IPPROTO_UDP, XLB_SCOPE_VIP,
-			     SVC_DNS, SVC_DNS, 1, 2, XLB_SVC_F_ETP_LOCAL);
-	err = err ?: put_svc(XLB_AF_INET6, a6("2001:db8::10"), 443, IPPROTO_TCP,
-			     XLB_SCOPE_VIP, SVC_API, SVC_API, 1, 1, 0);
-	err = err ?: put_svc(XLB_AF_INET, a4("192.0.2.20"), 8080, IPPROTO_TCP, XLB_SCOPE_VIP,
-			     SVC_ANON, SVC_ANON, 0, 0, 0);
+	err = err   ?:
+		      put_svc(XLB_AF_INET, a4("192.0.2.10"), 80, IPPROTO_TCP, XLB_SCOPE_VIP,
+			      SVC_WEB, SVC_WEB, 3, 3, 0);
+	err = err   ?:
+		      put_svc(XLB_AF_INET, none, 30080, IPPROTO_TCP, XLB_SCOPE_NODEPORT, SVC_WEB,
+			      SVC_WEB, 3, 3, 0);
+	err = err   ?:
+		      put_svc(XLB_AF_INET, a4("192.0.2.10"), 53, IPPROTO_UDP, XLB_SCOPE_VIP,
+			      SVC_DNS, SVC_DNS, 1, 2, XLB_SVC_F_ETP_LOCAL);
+	err = err   ?:
+		      put_svc(XLB_AF_INET6, a6("2001:db8::10"), 443, IPPROTO_TCP, XLB_SCOPE_VIP,
+			      SVC_API, SVC_API, 1, 1, 0);
+	err = err   ?:
+		      put_svc(XLB_AF_INET, a4("192.0.2.20"), 8080, IPPROTO_TCP, XLB_SCOPE_VIP,
+			      SVC_ANON, SVC_ANON, 0, 0, 0);
 
 	/* A remote flow: client -> VIP, DNAT+SNAT to 10.244.2.7 from the
 	 * node's 10.0.0.1:61000, and the reply entry of that binding. */
-	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
-			    a4("198.51.100.7"), 40000, a4("192.0.2.10"), 80,
-			    a4("10.0.0.1"), 61000, a4("10.244.2.7"), 8080,
-			    XLB_CT_FWD_REMOTE, XLB_CT_F_ESTABLISHED, SVC_WEB, 102,
-			    now + 100 * 1000000000ull);
-	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
-			    a4("10.244.2.7"), 8080, a4("10.0.0.1"), 61000,
-			    a4("192.0.2.10"), 80, a4("198.51.100.7"), 40000,
-			    XLB_CT_REPLY_SNAT, XLB_CT_F_ESTABLISHED | XLB_CT_F_SEEN_REPLY, SVC_WEB, 102,
-			    now + 100 * 1000000000ull);
+	err = err   ?:
+		      put_ct(XLB_AF_INET, IPPROTO_TCP, a4("198.51.100.7"), 40000, a4("192.0.2.10"),
+			     80, a4("10.0.0.1"), 61000, a4("10.244.2.7"), 8080, XLB_CT_FWD_REMOTE,
+			     XLB_CT_F_ESTABLISHED, SVC_WEB, 102, now + 100 * 1000000000ull);
+	err = err   ?:
+		      put_ct(XLB_AF_INET, IPPROTO_TCP, a4("10.244.2.7"), 8080, a4("10.0.0.1"),
+			     61000, a4("192.0.2.10"), 80, a4("198.51.100.7"), 40000,
+			     XLB_CT_REPLY_SNAT, XLB_CT_F_ESTABLISHED | XLB_CT_F_SEEN_REPLY, SVC_WEB,
+			     102, now + 100 * 1000000000ull);
 	/* A local flow through the NodePort, reset. */
-	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
-			    a4("198.51.100.8"), 40001, a4("10.0.0.1"), 30080,
-			    a4("198.51.100.8"), 40001, a4("10.244.1.5"), 8080,
-			    XLB_CT_FWD_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST,
-			    SVC_WEB, 101, now + 10 * 1000000000ull);
-	err = err ?: put_ct(XLB_AF_INET, IPPROTO_TCP,
-			    a4("10.244.1.5"), 8080, a4("198.51.100.8"), 40001,
-			    a4("10.0.0.1"), 30080, a4("198.51.100.8"), 40001,
-			    XLB_CT_REPLY_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST,
-			    SVC_WEB, 101, now + 10 * 1000000000ull);
+	err = err   ?:
+		      put_ct(XLB_AF_INET, IPPROTO_TCP, a4("198.51.100.8"), 40001, a4("10.0.0.1"),
+			     30080, a4("198.51.100.8"), 40001, a4("10.244.1.5"), 8080,
+			     XLB_CT_FWD_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST, SVC_WEB, 101,
+			     now + 10 * 1000000000ull);
+	err = err   ?:
+		      put_ct(XLB_AF_INET, IPPROTO_TCP, a4("10.244.1.5"), 8080, a4("198.51.100.8"),
+			     40001, a4("10.0.0.1"), 30080, a4("198.51.100.8"), 40001,
+			     XLB_CT_REPLY_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST, SVC_WEB, 101,
+			     now + 10 * 1000000000ull);
 	/* An expired UDP flow. */
-	err = err ?: put_ct(XLB_AF_INET, IPPROTO_UDP,
-			    a4("198.51.100.9"), 5353, a4("192.0.2.10"), 53,
-			    a4("198.51.100.9"), 5353, a4("10.244.1.9"), 53,
-			    XLB_CT_FWD_LOCAL, 0, SVC_DNS, 201, now - 1000000000ull);
+	err = err   ?:
+		      put_ct(XLB_AF_INET, IPPROTO_UDP, a4("198.51.100.9"), 5353, a4("192.0.2.10"),
+			     53, a4("198.51.100.9"), 5353, a4("10.244.1.9"), 53, XLB_CT_FWD_LOCAL,
+			     0, SVC_DNS, 201, now - 1000000000ull);
 	/* An IPv6 flow. */
-	err = err ?: put_ct(XLB_AF_INET6, IPPROTO_TCP,
-			    a6("2001:db8::99"), 50000, a6("2001:db8::10"), 443,
-			    a6("2001:db8::99"), 50000, a6("fd00::5"), 8443,
-			    XLB_CT_FWD_LOCAL, 0, SVC_API, 301, now + 60 * 1000000000ull);
+	err = err   ?:
+		      put_ct(XLB_AF_INET6, IPPROTO_TCP, a6("2001:db8::99"), 50000,
+			     a6("2001:db8::10"), 443, a6("2001:db8::99"), 50000, a6("fd00::5"),
+			     8443, XLB_CT_FWD_LOCAL, 0, SVC_API, 301, now + 60 * 1000000000ull);
 
 	err = err ?: put_counter(XLB_DPM_SVC_STATS, SVC_WEB, 10, 1000);
 	err = err ?: put_counter(XLB_DPM_SVC_STATS, SVC_DNS, 3, 240);
@@ -242,8 +266,10 @@ int xt_setup(void)
 
 	xlbctl = getenv("XLBCTL") ?: "build/xlbctl";
 	if (access(xlbctl, X_OK)) {
-		snprintf(setup_err, sizeof(setup_err), "%s: %s (run from the repo root after "
-			 "make build/xlbctl, or set XLBCTL)", xlbctl, strerror(errno));
+		snprintf(setup_err, sizeof(setup_err),
+			 "%s: %s (run from the repo root after "
+			 "make build/xlbctl, or set XLBCTL)",
+			 xlbctl, strerror(errno));
 		return 0;
 	}
 	if (!mkdtemp(tmp_dir)) {
@@ -293,9 +319,9 @@ static bool ready(void)
 /* ---- running xlbctl ----------------------------------------------------------- */
 
 struct run {
-	char *out;	/* stdout (and stderr with @merge) */
-	int status;	/* exit status, -1 when it did not exit */
-	cJSON *json;	/* stdout parsed, or NULL */
+	char *out;   /* stdout (and stderr with @merge) */
+	int status;  /* exit status, -1 when it did not exit */
+	cJSON *json; /* stdout parsed, or NULL */
 };
 
 static void run_free(struct run *r)
@@ -381,7 +407,8 @@ static const cJSON *find_row(const cJSON *arr, const char *key, const char *val)
 {
 	const cJSON *row;
 
-	cJSON_ArrayForEach(row, arr) {
+	cJSON_ArrayForEach(row, arr)
+	{
 		const char *s = jstr(row, key);
 
 		if (s && !strcmp(s, val))
@@ -394,9 +421,7 @@ static const cJSON *find_row_int(const cJSON *arr, const char *key, int val)
 {
 	const cJSON *row;
 
-	cJSON_ArrayForEach(row, arr)
-		if (jint(row, key) == val)
-			return row;
+	cJSON_ArrayForEach(row, arr) if (jint(row, key) == val) return row;
 	return NULL;
 }
 
@@ -413,7 +438,7 @@ static bool ok_array(struct run *r, int n, const char *what)
 XT_TEST(test_service_list)
 {
 	static const char *const order[] = {
-		"192.0.2.10:53/UDP", "192.0.2.10:80/TCP", "*:30080/TCP nodeport",
+		"192.0.2.10:53/UDP",	  "192.0.2.10:80/TCP",	 "*:30080/TCP nodeport",
 		"[2001:db8::10]:443/TCP", "192.0.2.20:8080/TCP",
 	};
 	struct run r;
@@ -481,8 +506,7 @@ XT_TEST(test_backend_list)
 	r = run("-j backend list");
 	if (!ok_array(&r, 5, "backend rows"))
 		goto out;
-	cJSON_ArrayForEach(row, r.json)
-		ASSERT_EQ(jint(row, "id"), ids[i++], "sorted by id");
+	cJSON_ArrayForEach(row, r.json) ASSERT_EQ(jint(row, "id"), ids[i++], "sorted by id");
 	row = find_row_int(r.json, "id", 102);
 	if (ASSERT_TRUE(row, "backend 102")) {
 		ASSERT_STREQ(jstr(row, "address"), "10.244.2.7", "address");
@@ -561,17 +585,17 @@ XT_TEST(test_ct_filters)
 	static const struct {
 		const char *args;
 		int n;
-		const char *kind;	/* of the first row, or NULL */
+		const char *kind; /* of the first row, or NULL */
 	} cases[] = {
 		{ "--proto udp", 1, "fwd_local" },
 		{ "--proto TCP", 5, NULL },
 		{ "--kind reply_snat", 1, "reply_snat" },
 		{ "--kind=fwd_remote", 1, "fwd_remote" },
-		{ "--port 61000", 2, "fwd_remote" },	/* nat_sport and dport */
-		{ "--port 40000", 2, "fwd_remote" },	/* sport and nat_dport */
-		{ "--src 10.244.2.7", 1, "reply_snat" },	/* original source */
-		{ "--src 10.0.0.1", 2, "fwd_remote" },	/* rewritten source */
-		{ "--dst 10.244.2.7", 1, "fwd_remote" },	/* rewritten destination */
+		{ "--port 61000", 2, "fwd_remote" },	 /* nat_sport and dport */
+		{ "--port 40000", 2, "fwd_remote" },	 /* sport and nat_dport */
+		{ "--src 10.244.2.7", 1, "reply_snat" }, /* original source */
+		{ "--src 10.0.0.1", 2, "fwd_remote" },	 /* rewritten source */
+		{ "--dst 10.244.2.7", 1, "fwd_remote" }, /* rewritten destination */
 		{ "--dst 198.51.100.7", 1, "reply_snat" },
 		{ "--src 2001:db8::99", 1, "fwd_local" },
 		{ "--proto tcp --port 8080", 4, NULL },
@@ -594,8 +618,8 @@ XT_TEST(test_ct_filters)
 	}
 	/* Bad filters are usage errors. */
 	static const char *const bad[] = {
-		"--proto icmp", "--port 70000", "--src nonsense", "--kind nope", "--src",
-		"--frob 1",
+		"--proto icmp", "--port 70000", "--src nonsense",
+		"--kind nope",	"--src",	"--frob 1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct run r;
@@ -649,10 +673,14 @@ XT_TEST(test_stats)
 	/* Every reason, in enum order, zero or not. */
 	if (!ASSERT_EQ(cJSON_GetArraySize(reasons), XLB_R_MAX, "all reasons"))
 		goto out;
-	cJSON_ArrayForEach(row, reasons) {
-		__u64 p = i == XLB_R_FWD_REMOTE ? cpu_sum(7) : i == XLB_R_PASS_NOT_IP ? cpu_sum(2) : 0;
-		__u64 b = i == XLB_R_FWD_REMOTE ? cpu_sum(700) :
-			  i == XLB_R_PASS_NOT_IP ? cpu_sum(120) : 0;
+	cJSON_ArrayForEach(row, reasons)
+	{
+		__u64 p = i == XLB_R_FWD_REMOTE	 ? cpu_sum(7) :
+			  i == XLB_R_PASS_NOT_IP ? cpu_sum(2) :
+						   0;
+		__u64 b = i == XLB_R_FWD_REMOTE	 ? cpu_sum(700) :
+			  i == XLB_R_PASS_NOT_IP ? cpu_sum(120) :
+						   0;
 
 		ASSERT_STREQ(jstr(row, "reason"), xlb_reason_names[i], "reason name");
 		ASSERT_EQ(jnum(row, "packets"), p, xlb_reason_names[i]);
@@ -699,7 +727,8 @@ static void check_maglev(const char *args, int svc_id, int n_backends)
 	table = cJSON_GetObjectItem(r.json, "table");
 	ASSERT_EQ(cJSON_GetArraySize(be), n_backends, "backends in the table");
 	ASSERT_EQ(cJSON_GetArraySize(table), m, "full table under -j");
-	cJSON_ArrayForEach(row, be) {
+	cJSON_ArrayForEach(row, be)
+	{
 		int entries = jint(row, "entries"), seen = 0;
 		const cJSON *e;
 
@@ -707,8 +736,7 @@ static void check_maglev(const char *args, int svc_id, int n_backends)
 		ASSERT_TRUE(jstr(row, "address"), "backend address");
 		/* Maglev balance: floor(M/n) or ceil(M/n) entries each. */
 		ASSERT_LE(abs(entries - m / n_backends), 1, "balanced");
-		cJSON_ArrayForEach(e, table)
-			seen += (int)e->valuedouble == jint(row, "id");
+		cJSON_ArrayForEach(e, table) seen += (int)e->valuedouble == jint(row, "id");
 		ASSERT_EQ(seen, entries, "entries match the table");
 	}
 	ASSERT_EQ(sum, m, "entries add up to M");
@@ -724,7 +752,7 @@ XT_TEST(test_maglev_show)
 	if (!ready())
 		return;
 	check_maglev("-j maglev show default/web:http/TCP", SVC_WEB, 3);
-	check_maglev("-j maglev show default/web", SVC_WEB, 3);	/* unique prefix */
+	check_maglev("-j maglev show default/web", SVC_WEB, 3); /* unique prefix */
 	check_maglev("-j maglev show 2", SVC_DNS, 1);
 	check_maglev("-j mag s kube-system/api", SVC_API, 1);
 
@@ -733,8 +761,7 @@ XT_TEST(test_maglev_show)
 	if (ASSERT_TRUE(row, "backend 102")) {
 		ASSERT_STREQ(jstr(row, "address"), "10.244.2.7", "address");
 		ASSERT_EQ(jint(row, "port"), 8080, "port");
-		ASSERT_LE(jnum(row, "share_pct") - 100.0 * jint(row, "entries") / M, 0.01,
-			  "share");
+		ASSERT_LE(jnum(row, "share_pct") - 100.0 * jint(row, "entries") / M, 0.01, "share");
 	}
 	ASSERT_STREQ(jstr(r.json, "name"), "default/web:http/TCP", "name");
 	run_free(&r);
@@ -771,7 +798,7 @@ XT_TEST(test_errors)
 		return;
 	check_error("-j maglev show nope/nothing", 1, "no service 'nope/nothing'");
 	check_error("-j maglev show default/", 1, "ambiguous");
-	check_error("-j maglev show 7", 1, "Maglev table");	/* no table */
+	check_error("-j maglev show 7", 1, "Maglev table"); /* no table */
 	check_error("-j maglev show 42", 1, "no frontend");
 
 	/* A pin dir without maps: JSON error, and the hint in text mode. */
@@ -779,7 +806,8 @@ XT_TEST(test_errors)
 	r = run_ex(bad_dir, false, "-j service list");
 	ASSERT_EQ(r.status, 1, "bad pin dir exit");
 	ASSERT_TRUE(jstr(r.json, "error") &&
-		    strstr(jstr(r.json, "error"), "No such file or directory"), "error text");
+			    strstr(jstr(r.json, "error"), "No such file or directory"),
+		    "error text");
 	run_free(&r);
 	r = run_ex(bad_dir, true, "service list");
 	ASSERT_EQ(r.status, 1, "bad pin dir exit (text)");
@@ -829,8 +857,8 @@ XT_TEST(test_grammar)
 	run_free(&r);
 	/* help at every level. */
 	static const char *const helps[] = {
-		"help", "-h", "service help", "ct help", "ct list help", "maglev help",
-		"stats help", "snat help", "backend help",
+		"help",	       "-h",	     "service help", "ct help",	     "ct list help",
+		"maglev help", "stats help", "snat help",    "backend help",
 	};
 	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++) {
 		r = run(helps[i]);
@@ -868,7 +896,7 @@ XT_TEST(test_tables)
 
 		ASSERT_EQ(r.status, 0, cases[i].args);
 		ASSERT_TRUE(r.out && strstr(r.out, cases[i].header) &&
-			    strstr(r.out, cases[i].header) < strchr(r.out, '\n'),
+				    strstr(r.out, cases[i].header) < strchr(r.out, '\n'),
 			    cases[i].header);
 		ASSERT_TRUE(r.out && strstr(r.out, cases[i].needle), cases[i].needle);
 		ASSERT_TRUE(r.out && !strstr(r.out, " \n"), "no trailing blanks");
@@ -917,7 +945,8 @@ XT_TEST(test_vip_list)
 		ASSERT_STREQ(jstr(row, "pool"), "lan", "pool");
 		ASSERT_STREQ(jstr(row, "owner"), "node1", "owner");
 		ASSERT_TRUE(jtrue(row, "answering"), "live entry answers");
-		ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(row, "interfaces")), 2, "interfaces");
+		ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(row, "interfaces")), 2,
+			  "interfaces");
 		row = find_row(r.json, "address", "10.50.0.2");
 		ASSERT_TRUE(!jtrue(row, "answering"), "no entry: another node answers");
 		row = find_row(r.json, "address", "10.50.0.5");
@@ -926,7 +955,8 @@ XT_TEST(test_vip_list)
 	run_free(&r);
 	r = run("vip");
 	ASSERT_TRUE(r.status == 0 && strstr(r.out, "ADDRESS") && strstr(r.out, "shop/web") &&
-		    strstr(r.out, "eth0,eth1"), "table output");
+			    strstr(r.out, "eth0,eth1"),
+		    "table output");
 	run_free(&r);
 }
 
@@ -941,11 +971,11 @@ XT_TEST(test_explain)
 		return;
 	/* The fixture's local flow lives 10 s (it was reset): on a loaded
 	 * machine the tests before this one can outlast it. Renew it. */
-	ASSERT_OK(put_ct(XLB_AF_INET, IPPROTO_TCP,
-			 a4("198.51.100.8"), 40001, a4("10.0.0.1"), 30080,
-			 a4("198.51.100.8"), 40001, a4("10.244.1.5"), 8080,
-			 XLB_CT_FWD_LOCAL, XLB_CT_F_ESTABLISHED | XLB_CT_F_RST,
-			 SVC_WEB, 101, xlb_mono_ns() + 10 * 1000000000ull), "renew the local flow");
+	ASSERT_OK(put_ct(XLB_AF_INET, IPPROTO_TCP, a4("198.51.100.8"), 40001, a4("10.0.0.1"), 30080,
+			 a4("198.51.100.8"), 40001, a4("10.244.1.5"), 8080, XLB_CT_FWD_LOCAL,
+			 XLB_CT_F_ESTABLISHED | XLB_CT_F_RST, SVC_WEB, 101,
+			 xlb_mono_ns() + 10 * 1000000000ull),
+		  "renew the local flow");
 	r = run("-j explain tcp 198.51.100.8:40001 10.0.0.1:30080 --flags ack");
 	ASSERT_EQ(r.status, 0, "explain conntrack hit");
 	ASSERT_TRUE(r.json != NULL, "explain -j is JSON");
@@ -965,7 +995,8 @@ XT_TEST(test_explain)
 		ASSERT_STREQ(jstr(r.json, "choice"), "maglev", "choice");
 		ASSERT_STREQ(jstr(r.json, "service"), "default/web:http/TCP", "service");
 		ASSERT_TRUE(jstr(r.json, "backend") &&
-			    !strncmp(jstr(r.json, "backend"), "10.244.", 7), "a web backend");
+				    !strncmp(jstr(r.json, "backend"), "10.244.", 7),
+			    "a web backend");
 	}
 	run_free(&r);
 	r = run("explain tcp 1.2.3.4 5.6.7.8:80");

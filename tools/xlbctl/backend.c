@@ -12,18 +12,16 @@ void backend_usage(FILE *f)
 
 static void be_where_cell(const cJSON *row, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "local")) ?
-		 "local" : "remote");
+	snprintf(buf, len, "%s",
+		 cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(row, "local")) ? "local" : "remote");
 }
 
-static const struct xlb_col backend_cols[] = {
-	{ "ID", "id" },
-	{ "ADDRESS", .cell = ctl_addr_cell },
-	{ "NODE", .cell = be_where_cell },
-	{ "SVC_ID", "svc_id" },
-	{ "SERVICE", "service" },
-	{}
-};
+static const struct xlb_col backend_cols[] = { { "ID", "id" },
+					       { "ADDRESS", .cell = ctl_addr_cell },
+					       { "NODE", .cell = be_where_cell },
+					       { "SVC_ID", "svc_id" },
+					       { "SERVICE", "service" },
+					       {} };
 
 static int backend_list(int argc, char **argv, cJSON **doc)
 {
@@ -53,7 +51,4 @@ static int backend_list(int argc, char **argv, cJSON **doc)
 static const struct xlb_table backend_tables[] = { { .cols = backend_cols }, {} };
 static const struct xlb_view backend_view = { .tables = backend_tables };
 
-const struct ctl_cmd backend_verbs[] = {
-	{ "list", "show", backend_list, &backend_view },
-	{}
-};
+const struct ctl_cmd backend_verbs[] = { { "list", "show", backend_list, &backend_view }, {} };

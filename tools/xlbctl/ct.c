@@ -11,12 +11,12 @@
 
 void ct_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: " PROG " ct { list [FILTER...] | help }\n"
-		"FILTER := { --src ADDR | --dst ADDR | --port N | --proto { tcp | udp } |\n"
-		"            --kind { fwd_local | fwd_remote | reply_local | reply_snat } }\n"
-		"  --src/--dst match the original or the rewritten address; --port\n"
-		"  matches any of the four ports. Filters combine with AND.\n");
+	fprintf(f, "Usage: " PROG
+		   " ct { list [FILTER...] | help }\n"
+		   "FILTER := { --src ADDR | --dst ADDR | --port N | --proto { tcp | udp } |\n"
+		   "            --kind { fwd_local | fwd_remote | reply_local | reply_snat } }\n"
+		   "  --src/--dst match the original or the rewritten address; --port\n"
+		   "  matches any of the four ports. Filters combine with AND.\n");
 }
 
 static bool addr_eq(const union xlb_addr *a, const union xlb_addr *b)
@@ -90,8 +90,8 @@ static int parse_ct_opt(const char *name, const char *val, struct ct_filter *f)
 
 		if (ctl_parse_addr(val, src ? &f->saddr.family : &f->daddr.family,
 				   src ? &f->saddr.a : &f->daddr.a))
-			return ctl_usage_error(ct_usage, "%s: '%s' is not an IP address",
-					       name, val);
+			return ctl_usage_error(ct_usage, "%s: '%s' is not an IP address", name,
+					       val);
 		if (src)
 			f->src = true;
 		else
@@ -175,21 +175,19 @@ static void ct_rewrite_cell(const cJSON *row, char *buf, size_t len)
 	snprintf(buf, len, "%s -> %s", s, d);
 }
 
-static const struct xlb_col ct_cols[] = {
-	{ "KIND", "kind" },
-	{ "PROTO", "proto" },
-	{ "TUPLE", .cell = ct_tuple_cell },
-	{ "REWRITE", .cell = ct_rewrite_cell },
-	{ "SERVICE", "service" },
-	{ "BACKEND", "backend_id" },
-	{ "FLAGS", "flags" },
-	{ "TTL", .cell = ctl_ttl_cell },
-	{}
-};
+static const struct xlb_col ct_cols[] = { { "KIND", "kind" },
+					  { "PROTO", "proto" },
+					  { "TUPLE", .cell = ct_tuple_cell },
+					  { "REWRITE", .cell = ct_rewrite_cell },
+					  { "SERVICE", "service" },
+					  { "BACKEND", "backend_id" },
+					  { "FLAGS", "flags" },
+					  { "TTL", .cell = ctl_ttl_cell },
+					  {} };
 
 /* enum xlb_ct_flags, bit by bit. */
 static const char *const ct_flag_names[] = {
-	"established", "rst", "seen_reply", "fin_client", "fin_backend",
+	"established",	     "rst",	    "seen_reply", "fin_client", "fin_backend",
 	"backend_time_wait", "rst_backend",
 };
 
@@ -251,7 +249,4 @@ static int ct_list(int argc, char **argv, cJSON **doc)
 static const struct xlb_table ct_tables[] = { { .cols = ct_cols }, {} };
 static const struct xlb_view ct_view = { .tables = ct_tables };
 
-const struct ctl_cmd ct_verbs[] = {
-	{ "list", "show", ct_list, &ct_view, .args = true },
-	{}
-};
+const struct ctl_cmd ct_verbs[] = { { "list", "show", ct_list, &ct_view, .args = true }, {} };

@@ -39,9 +39,12 @@ static int parse_endpoint(const char *s, union xlb_addr *a, __be16 *port)
 
 static int parse_tcp_flags(const char *s, __u8 *flags)
 {
-	static const struct { const char *n; __u8 f; } names[] = {
-		{ "fin", 0x01 }, { "syn", 0x02 }, { "rst", 0x04 }, { "psh", 0x08 },
-		{ "ack", 0x10 }, { "urg", 0x20 },
+	static const struct {
+		const char *n;
+		__u8 f;
+	} names[] = {
+		{ "fin", 0x01 }, { "syn", 0x02 }, { "rst", 0x04 },
+		{ "psh", 0x08 }, { "ack", 0x10 }, { "urg", 0x20 },
 	};
 	char buf[64], *tok, *save = NULL;
 
@@ -139,8 +142,9 @@ static void add_choice(cJSON *doc, const struct xlb_trace *t)
 
 	cJSON_AddStringToObject(doc, "choice",
 				t->choice == XLB_CHOICE_CONNTRACK ? "conntrack" :
-				t->choice == XLB_CHOICE_AFFINITY ? "affinity" :
-				t->choice == XLB_CHOICE_MAGLEV ? "maglev" : "none");
+				t->choice == XLB_CHOICE_AFFINITY  ? "affinity" :
+				t->choice == XLB_CHOICE_MAGLEV	  ? "maglev" :
+								    "none");
 	if (t->choice == XLB_CHOICE_MAGLEV) {
 		cJSON_AddNumberToObject(doc, "maglev_slot", t->slot);
 		cJSON_AddNumberToObject(doc, "maglev_size", t->svc.maglev_size);
@@ -215,8 +219,9 @@ static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_expl
 	}
 	cJSON_AddBoolToObject(doc, "frontend_matched", !!(t->flags & XLB_TRACE_F_FRONTEND));
 	cJSON_AddStringToObject(doc, "conntrack",
-				!(t->flags & XLB_TRACE_F_CT_HIT) ? "miss" :
-				(t->flags & XLB_TRACE_F_NEW_FLOW) ? "hit, flow re-balanced" : "hit");
+				!(t->flags & XLB_TRACE_F_CT_HIT)  ? "miss" :
+				(t->flags & XLB_TRACE_F_NEW_FLOW) ? "hit, flow re-balanced" :
+								    "hit");
 	cJSON_AddBoolToObject(doc, "new_flow", !!(t->flags & XLB_TRACE_F_NEW_FLOW));
 	add_choice(doc, t);
 	add_out(doc, res);
@@ -228,38 +233,37 @@ static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_expl
 	return doc;
 }
 
-static const struct xlb_col explain_fields[] = {
-	{ "verdict", "verdict" },
-	{ "reason", "reason" },
-	{ "packet", .cell = NULL, .key = "proto" },
-	{ "src", "src" },
-	{ "dst", "dst" },
-	{ "tcp flags", "tcp_flags" },
-	{ "iface", "iface" },
-	{ "service", "service" },
-	{ "frontend matched", "frontend_matched" },
-	{ "conntrack", "conntrack" },
-	{ "backend chosen by", "choice" },
-	{ "maglev slot", "maglev_slot" },
-	{ "maglev size", "maglev_size" },
-	{ "backend id", "backend_id" },
-	{ "backend", "backend" },
-	{ "backend local", "backend_local" },
-	{ "ct kind", "ct_kind" },
-	{ "rewrite src", "rewrite_src" },
-	{ "rewrite dst", "rewrite_dst" },
-	{ "out", "out_proto" },
-	{ "out src", "out_src" },
-	{ "out dst", "out_dst" },
-	{}
-};
+static const struct xlb_col explain_fields[] = { { "verdict", "verdict" },
+						 { "reason", "reason" },
+						 { "packet", .cell = NULL, .key = "proto" },
+						 { "src", "src" },
+						 { "dst", "dst" },
+						 { "tcp flags", "tcp_flags" },
+						 { "iface", "iface" },
+						 { "service", "service" },
+						 { "frontend matched", "frontend_matched" },
+						 { "conntrack", "conntrack" },
+						 { "backend chosen by", "choice" },
+						 { "maglev slot", "maglev_slot" },
+						 { "maglev size", "maglev_size" },
+						 { "backend id", "backend_id" },
+						 { "backend", "backend" },
+						 { "backend local", "backend_local" },
+						 { "ct kind", "ct_kind" },
+						 { "rewrite src", "rewrite_src" },
+						 { "rewrite dst", "rewrite_dst" },
+						 { "out", "out_proto" },
+						 { "out src", "out_src" },
+						 { "out dst", "out_dst" },
+						 {} };
 
 const struct xlb_view explain_view = { .fields = explain_fields };
 
 static void explain_usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " explain PROTO SRC:PORT DST:PORT [--iface IF] [--flags F[,F...]]\n"
+		"Usage: " PROG
+		" explain PROTO SRC:PORT DST:PORT [--iface IF] [--flags F[,F...]]\n"
 		"PROTO := { tcp | udp }   F := { syn | ack | fin | rst | psh | urg } (default syn)\n"
 		"  Runs the live XDP program (BPF_PROG_TEST_RUN) on this packet in a private\n"
 		"  instance: it reads the live service, backend and Maglev maps and a copy of\n"
@@ -287,9 +291,9 @@ static int parse_args(int argc, char **argv, struct xlb_explain_req *r, const ch
 			if (a[2] == 'i')
 				*iface = argv[++i];
 			else if (parse_tcp_flags(argv[++i], &r->tcp_flags))
-				return ctl_usage_error(explain_usage,
-						       "--flags: '%s': want syn,ack,fin,rst,psh,urg",
-						       argv[i]);
+				return ctl_usage_error(
+					explain_usage,
+					"--flags: '%s': want syn,ack,fin,rst,psh,urg", argv[i]);
 			continue;
 		}
 		switch (pos++) {
@@ -352,4 +356,3 @@ int explain_run(int argc, char **argv, cJSON **doc)
 	*doc = explain_doc(&r, &res);
 	return *doc ? 0 : -ENOMEM;
 }
-

@@ -37,8 +37,10 @@ const char *ctl_proto_str(__u8 proto)
 	static char buf[16];
 
 	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
 	default:
 		snprintf(buf, sizeof(buf), "%u", proto);
 		return buf;
@@ -50,10 +52,14 @@ const char *ctl_kind_str(__u8 kind)
 	static char buf[16];
 
 	switch (kind) {
-	case XLB_CT_FWD_LOCAL:   return "fwd_local";
-	case XLB_CT_FWD_REMOTE:  return "fwd_remote";
-	case XLB_CT_REPLY_LOCAL: return "reply_local";
-	case XLB_CT_REPLY_SNAT:  return "reply_snat";
+	case XLB_CT_FWD_LOCAL:
+		return "fwd_local";
+	case XLB_CT_FWD_REMOTE:
+		return "fwd_remote";
+	case XLB_CT_REPLY_LOCAL:
+		return "reply_local";
+	case XLB_CT_REPLY_SNAT:
+		return "reply_snat";
 	default:
 		snprintf(buf, sizeof(buf), "kind%u", kind);
 		return buf;
@@ -104,8 +110,7 @@ void ctl_endpoint(const cJSON *row, const char *ak, const char *pk, char *buf, s
 	if (!a && !cJSON_IsNumber(p))
 		snprintf(buf, len, "-");
 	else
-		snprintf(buf, len, a && strchr(a, ':') ? "[%s]:%s" : "%s:%s",
-			 a ? a : "-", port);
+		snprintf(buf, len, a && strchr(a, ':') ? "[%s]:%s" : "%s:%s", a ? a : "-", port);
 }
 
 void ctl_addr_cell(const cJSON *row, char *buf, size_t len)

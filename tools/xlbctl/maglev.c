@@ -14,10 +14,10 @@
 
 void maglev_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: " PROG " maglev { list | show SVC | help }\n"
-		"SVC := { namespace/name:port-name/PROTO | an unambiguous prefix | svc_id }\n"
-		"  show: M and each backend's entries and share; with -j also the table.\n");
+	fprintf(f, "Usage: " PROG
+		   " maglev { list | show SVC | help }\n"
+		   "SVC := { namespace/name:port-name/PROTO | an unambiguous prefix | svc_id }\n"
+		   "  show: M and each backend's entries and share; with -j also the table.\n");
 }
 
 /* A svc_id from a number, or a name in xlb_svc_meta: exact, or an
@@ -112,20 +112,14 @@ static void share_cell(const cJSON *row, char *buf, size_t len)
 }
 
 static const struct xlb_col maglev_fields[] = {
-	{ "service", "name" },
-	{ "svc_id", "svc_id" },
-	{ "table_id", "table_id" },
-	{ "M", "m" },
-	{}
+	{ "service", "name" }, { "svc_id", "svc_id" }, { "table_id", "table_id" }, { "M", "m" }, {}
 };
 
-static const struct xlb_col maglev_be_cols[] = {
-	{ "ID", "id" },
-	{ "ADDRESS", .cell = ctl_addr_cell },
-	{ "ENTRIES", "entries" },
-	{ "SHARE", .cell = share_cell },
-	{}
-};
+static const struct xlb_col maglev_be_cols[] = { { "ID", "id" },
+						 { "ADDRESS", .cell = ctl_addr_cell },
+						 { "ENTRIES", "entries" },
+						 { "SHARE", .cell = share_cell },
+						 {} };
 
 /* The table of @fe as the document of maglev show. */
 static int table_doc(cJSON *doc, const struct svc_ent *fe, const __u32 *ids, __u32 m,
@@ -204,8 +198,8 @@ static int maglev_show(int argc, char **argv, cJSON **doc)
 	}
 	err = ctl_read_table(fe->v.table_id, &ids, &m);
 	if (err) {
-		ctl_err("read Maglev table %u of %s from %s: %s", fe->v.table_id,
-			ctl_svc_name(id), XLB_MAP_MAGLEV, strerror(-err));
+		ctl_err("read Maglev table %u of %s from %s: %s", fe->v.table_id, ctl_svc_name(id),
+			XLB_MAP_MAGLEV, strerror(-err));
 		goto out;
 	}
 	sh = calloc(m + 1, sizeof(*sh));
@@ -225,14 +219,9 @@ out:
 	return err;
 }
 
-static const struct xlb_col maglev_list_cols[] = {
-	{ "SVC_ID", "svc_id" },
-	{ "NAME", "name" },
-	{ "TABLE_ID", "table_id" },
-	{ "M", "m" },
-	{ "BACKENDS", "backends" },
-	{}
-};
+static const struct xlb_col maglev_list_cols[] = { { "SVC_ID", "svc_id" },     { "NAME", "name" },
+						   { "TABLE_ID", "table_id" }, { "M", "m" },
+						   { "BACKENDS", "backends" }, {} };
 
 static int cmp_svc_id_name(const void *a, const void *b)
 {
@@ -294,8 +283,7 @@ static const struct xlb_view list_view = { .tables = list_tables };
 static const struct xlb_table show_tables[] = { { "backends", NULL, maglev_be_cols }, {} };
 static const struct xlb_view show_view = { .fields = maglev_fields, .tables = show_tables };
 
-const struct ctl_cmd maglev_verbs[] = {
-	{ "list", .run = maglev_list, .view = &list_view },
-	{ "show", .run = maglev_show, .view = &show_view, .args = true },
-	{}
-};
+const struct ctl_cmd maglev_verbs[] = { { "list", .run = maglev_list, .view = &list_view },
+					{ "show", .run = maglev_show, .view = &show_view,
+					  .args = true },
+					{} };

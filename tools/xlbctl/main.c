@@ -55,8 +55,10 @@ int ctl_usage_error(void (*use)(FILE *), const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: " PROG " [OPTIONS] OBJECT [COMMAND [ARGS]]\n"
-		"       " PROG " OBJECT help\n"
+		"Usage: " PROG
+		" [OPTIONS] OBJECT [COMMAND [ARGS]]\n"
+		"       " PROG
+		" OBJECT help\n"
 		"OBJECT := { service | backend | ct | snat | stats | maglev | vip | monitor | explain }\n"
 		"OPTIONS := { --pin-dir DIR | -j|--json | -p|--pretty | -h|--help }\n"
 		"\n"
@@ -74,7 +76,8 @@ static void usage(FILE *f)
 		"                            run on the live maps without changing them\n"
 		"\n"
 		"An OBJECT alone lists; OBJECT and COMMAND may be abbreviated\n"
-		"(`" PROG " svc l`); svc and conntrack are aliases of service and ct.\n"
+		"(`" PROG
+		" svc l`); svc and conntrack are aliases of service and ct.\n"
 		"-p implies -j. Exit status: 0 ok, 1 error, 2 usage.\n"
 		"Reads the maps pinned under --pin-dir (default " XLB_PIN_DIR_DEFAULT ").\n");
 }

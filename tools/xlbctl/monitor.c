@@ -24,11 +24,11 @@ static void mon_signal(int sig)
 }
 
 struct mon_ctx {
-	__u32 *svc_ids;		/* --service: ids that match; NULL: any */
+	__u32 *svc_ids; /* --service: ids that match; NULL: any */
 	size_t n_svc_ids;
 	bool have_addr;
-	__be32 addr;		/* --addr */
-	long count, seen;	/* --count: stop after this many; 0: never */
+	__be32 addr;	  /* --addr */
+	long count, seen; /* --count: stop after this many; 0: never */
 };
 
 static bool mon_match(const struct mon_ctx *m, const struct xlb_event *e)
@@ -70,17 +70,21 @@ static cJSON *event_doc(const struct xlb_event *e)
 		return NULL;
 	xlb_json_add_u64(o, "ts_ns", e->ts_ns);
 	cJSON_AddNumberToObject(o, "cpu", e->cpu);
-	cJSON_AddStringToObject(o, "hook", e->hook == XLB_EV_XDP ? "xdp" :
-				e->hook == XLB_EV_TC ? "tc" : "tc_egress");
+	cJSON_AddStringToObject(o, "hook",
+				e->hook == XLB_EV_XDP ? "xdp" :
+				e->hook == XLB_EV_TC  ? "tc" :
+							"tc_egress");
 	cJSON_AddNumberToObject(o, "ifindex", e->ifindex);
 	if (if_indextoname(e->ifindex, ifn))
 		cJSON_AddStringToObject(o, "iface", ifn);
 	else
 		cJSON_AddNullToObject(o, "iface");
 	cJSON_AddStringToObject(o, "reason", ctl_reason_str(e->reason));
-	cJSON_AddStringToObject(o, "action", e->hook == XLB_EV_XDP ? ctl_xdp_action_str(e->action) :
-				e->action == TC_ACT_SHOT ? "TC_ACT_SHOT" :
-				e->action == TC_ACT_REDIRECT ? "TC_ACT_REDIRECT" : "TC_ACT_OK");
+	cJSON_AddStringToObject(o, "action",
+				e->hook == XLB_EV_XDP	     ? ctl_xdp_action_str(e->action) :
+				e->action == TC_ACT_SHOT     ? "TC_ACT_SHOT" :
+				e->action == TC_ACT_REDIRECT ? "TC_ACT_REDIRECT" :
+							       "TC_ACT_OK");
 	if (e->svc_id == XLB_EVENT_NO_SVC) {
 		cJSON_AddNullToObject(o, "service");
 		cJSON_AddNullToObject(o, "svc_id");
@@ -159,17 +163,17 @@ static int mon_event(void *ctx, void *data, size_t size)
 
 static void monitor_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: " PROG " monitor [--reason NAME]... [--all] [--service SVC] [--addr ADDR]\n"
-		"                      [--rate N] [--count N]\n"
-		"  Streams datapath events: by default every drop and reject (reasons\n"
-		"  drop_* and reject_*), --all: every verdict, --reason: only these\n"
-		"  (filtered in the kernel). --service (name prefix or svc_id) and --addr\n"
-		"  (any address of the packet before or after translation) filter here.\n"
-		"  --rate: events per second per CPU the kernel lets through (default\n"
-		"  1000; burst the same); refused ones are counted and shown on the next\n"
-		"  event. Reporting is switched on while monitor runs and off when it\n"
-		"  exits; one monitor at a time. With -j one JSON object per line.\n");
+	fprintf(f, "Usage: " PROG
+		   " monitor [--reason NAME]... [--all] [--service SVC] [--addr ADDR]\n"
+		   "                      [--rate N] [--count N]\n"
+		   "  Streams datapath events: by default every drop and reject (reasons\n"
+		   "  drop_* and reject_*), --all: every verdict, --reason: only these\n"
+		   "  (filtered in the kernel). --service (name prefix or svc_id) and --addr\n"
+		   "  (any address of the packet before or after translation) filter here.\n"
+		   "  --rate: events per second per CPU the kernel lets through (default\n"
+		   "  1000; burst the same); refused ones are counted and shown on the next\n"
+		   "  event. Reporting is switched on while monitor runs and off when it\n"
+		   "  exits; one monitor at a time. With -j one JSON object per line.\n");
 }
 
 /* The options into @cfg and @m; 1 after `help`. */
@@ -200,9 +204,9 @@ static int parse_args(int argc, char **argv, struct xlb_monitor_cfg *cfg, struct
 			for (r = 0; r < XLB_R_MAX && strcmp(xlb_reason_names[r], v); r++)
 				;
 			if (r == XLB_R_MAX)
-				return ctl_usage_error(monitor_usage,
-						       "--reason: unknown reason '%s' (see xlbctl stats)",
-						       v);
+				return ctl_usage_error(
+					monitor_usage,
+					"--reason: unknown reason '%s' (see xlbctl stats)", v);
 			mask |= 1ull << r;
 		} else if (!strcmp(a, "--service")) {
 			*svc = v;
@@ -220,8 +224,8 @@ static int parse_args(int argc, char **argv, struct xlb_monitor_cfg *cfg, struct
 			long n = strtol(v, &end, 10);
 
 			if (!*v || *end || n < 1 || n > 10000000)
-				return ctl_usage_error(monitor_usage, "%s: '%s' is not a count",
-						       a, v);
+				return ctl_usage_error(monitor_usage, "%s: '%s' is not a count", a,
+						       v);
 			if (a[2] == 'r')
 				cfg->rate = cfg->burst = n;
 			else

@@ -44,8 +44,9 @@ static int open_maps(void)
 		}
 	}
 	ctl_err("open pinned maps under %s: %s%s", ctl.pin_dir, strerror(-err),
-		err == -ENOENT ? " (is xlb-agent running, or --pin-dir wrong?)" :
-		err == -EPERM || err == -EACCES ? " (xlbctl needs root or CAP_BPF)" : "");
+		err == -ENOENT			? " (is xlb-agent running, or --pin-dir wrong?)" :
+		err == -EPERM || err == -EACCES ? " (xlbctl needs root or CAP_BPF)" :
+						  "");
 	return err;
 }
 
@@ -139,7 +140,7 @@ static int dump_walk(int fd, struct dump *d)
 		memcpy(prev, next, d->ksz);
 		cur = prev;
 		if (bpf_map_lookup_elem(fd, next, (char *)d->vals + d->n * d->vsz))
-			continue;	/* deleted since */
+			continue; /* deleted since */
 		memcpy((char *)d->keys + d->n * d->ksz, next, d->ksz);
 		d->n++;
 	}
@@ -174,11 +175,10 @@ static int dump_map(enum xlb_dp_map m, size_t ksz, size_t vsz, struct dump *d)
 		err = err ? -errno : 0;
 		if (err && err != -ENOENT) {
 			if (err == -ENOSPC && !count && chunk < (1u << 20)) {
-				chunk *= 2;	/* a bucket larger than the chunk */
+				chunk *= 2; /* a bucket larger than the chunk */
 				continue;
 			}
-			if (first && (err == -EINVAL || err == -ENOTSUP ||
-				      err == -EOPNOTSUPP)) {
+			if (first && (err == -EINVAL || err == -ENOTSUP || err == -EOPNOTSUPP)) {
 				d->n = 0;
 				err = dump_walk(fd, d);
 				if (err)
@@ -245,7 +245,7 @@ int ctl_counter_sum(enum xlb_dp_map m, __u32 key, struct xlb_counter *sum)
 		int err = -errno;
 
 		free(v);
-		if (err == -ENOENT)	/* index past max_entries */
+		if (err == -ENOENT) /* index past max_entries */
 			return 0;
 		ctl_err("read %s[%u] under %s: %s", xlb_dp_map_names[m], key, ctl.pin_dir,
 			strerror(-err));

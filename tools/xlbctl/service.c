@@ -10,7 +10,8 @@
 
 void service_usage(FILE *f)
 {
-	fprintf(f, "Usage: " PROG " service { list | help }\n"
+	fprintf(f, "Usage: " PROG
+		   " service { list | help }\n"
 		   "  One row per frontend (VIP or NodePort) in " XLB_MAP_SVC ".\n");
 }
 
@@ -72,18 +73,16 @@ static void svc_backends_cell(const cJSON *row, char *buf, size_t len)
 		 xlb_json_get_u64(row, "total_count", 0));
 }
 
-static const struct xlb_col service_cols[] = {
-	{ "NAME", "name" },
-	{ "FRONTEND", "frontend" },
-	{ "SVC_ID", "svc_id" },
-	{ "FLAGS", .cell = svc_flags_cell },
-	{ "BACKENDS", .cell = svc_backends_cell },
-	{ "TABLE_ID", "table_id" },
-	{ "M", "maglev_size" },
-	{ "PACKETS", "packets" },
-	{ "BYTES", "bytes" },
-	{}
-};
+static const struct xlb_col service_cols[] = { { "NAME", "name" },
+					       { "FRONTEND", "frontend" },
+					       { "SVC_ID", "svc_id" },
+					       { "FLAGS", .cell = svc_flags_cell },
+					       { "BACKENDS", .cell = svc_backends_cell },
+					       { "TABLE_ID", "table_id" },
+					       { "M", "maglev_size" },
+					       { "PACKETS", "packets" },
+					       { "BYTES", "bytes" },
+					       {} };
 
 static int add_service(cJSON *doc, const struct svc_ent *s)
 {
@@ -109,8 +108,7 @@ static int add_service(cJSON *doc, const struct svc_ent *s)
 	cJSON_AddNumberToObject(row, "port", ntohs(s->k.port));
 	cJSON_AddStringToObject(row, "proto", ctl_proto_str(s->k.proto));
 	cJSON_AddNumberToObject(row, "svc_id", s->v.svc_id);
-	cJSON_AddStringToObject(row, "etp", s->v.flags & XLB_SVC_F_ETP_LOCAL ?
-				"Local" : "Cluster");
+	cJSON_AddStringToObject(row, "etp", s->v.flags & XLB_SVC_F_ETP_LOCAL ? "Local" : "Cluster");
 	cJSON_AddNumberToObject(row, "affinity_timeout", s->v.affinity_timeout);
 	cJSON_AddBoolToObject(row, "source_ranges", !!(s->v.flags & XLB_SVC_F_SOURCE_RANGES));
 	cJSON_AddNumberToObject(row, "backend_count", s->v.backend_count);
@@ -145,7 +143,4 @@ static int service_list(int argc, char **argv, cJSON **doc)
 static const struct xlb_table service_tables[] = { { .cols = service_cols }, {} };
 static const struct xlb_view service_view = { .tables = service_tables };
 
-const struct ctl_cmd service_verbs[] = {
-	{ "list", "show", service_list, &service_view },
-	{}
-};
+const struct ctl_cmd service_verbs[] = { { "list", "show", service_list, &service_view }, {} };

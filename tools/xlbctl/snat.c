@@ -14,7 +14,8 @@
 
 void snat_usage(FILE *f)
 {
-	fprintf(f, "Usage: " PROG " snat { list | help }\n"
+	fprintf(f, "Usage: " PROG
+		   " snat { list | help }\n"
 		   "  SNAT bindings: node addr:port <-> client via frontend, backend.\n");
 }
 
@@ -41,16 +42,14 @@ static void snat_backend_cell(const cJSON *row, char *buf, size_t len)
 	snprintf(buf, len, "%s #%llu", ep, xlb_json_get_u64(row, "backend_id", 0));
 }
 
-static const struct xlb_col snat_cols[] = {
-	{ "PROTO", "proto" },
-	{ "NODE", .cell = snat_node_cell },
-	{ "CLIENT", .cell = snat_client_cell },
-	{ "FRONTEND", .cell = snat_frontend_cell },
-	{ "BACKEND", .cell = snat_backend_cell },
-	{ "SERVICE", "service" },
-	{ "TTL", .cell = ctl_ttl_cell },
-	{}
-};
+static const struct xlb_col snat_cols[] = { { "PROTO", "proto" },
+					    { "NODE", .cell = snat_node_cell },
+					    { "CLIENT", .cell = snat_client_cell },
+					    { "FRONTEND", .cell = snat_frontend_cell },
+					    { "BACKEND", .cell = snat_backend_cell },
+					    { "SERVICE", "service" },
+					    { "TTL", .cell = ctl_ttl_cell },
+					    {} };
 
 static int cmp_snat(const void *a, const void *b)
 {
@@ -117,7 +116,4 @@ static int snat_list(int argc, char **argv, cJSON **doc)
 static const struct xlb_table snat_tables[] = { { .cols = snat_cols }, {} };
 static const struct xlb_view snat_view = { .tables = snat_tables };
 
-const struct ctl_cmd snat_verbs[] = {
-	{ "list", "show", snat_list, &snat_view },
-	{}
-};
+const struct ctl_cmd snat_verbs[] = { { "list", "show", snat_list, &snat_view }, {} };

@@ -17,19 +17,14 @@ void stats_usage(FILE *f)
 }
 
 static const struct xlb_col reason_cols[] = {
-	{ "REASON", "reason" },
-	{ "PACKETS", "packets" },
-	{ "BYTES", "bytes" },
-	{}
+	{ "REASON", "reason" }, { "PACKETS", "packets" }, { "BYTES", "bytes" }, {}
 };
 
-static const struct xlb_col svc_stat_cols[] = {
-	{ "SVC_ID", "svc_id" },
-	{ "SERVICE", "name" },
-	{ "PACKETS", "packets" },
-	{ "BYTES", "bytes" },
-	{}
-};
+static const struct xlb_col svc_stat_cols[] = { { "SVC_ID", "svc_id" },
+						{ "SERVICE", "name" },
+						{ "PACKETS", "packets" },
+						{ "BYTES", "bytes" },
+						{} };
 
 static void pool_backend_cell(const cJSON *row, char *buf, size_t len)
 {
@@ -39,14 +34,12 @@ static void pool_backend_cell(const cJSON *row, char *buf, size_t len)
 /* SNAT ports in use per (backend endpoint, SNAT address): each is a pool
  * of its own. "unanswered" are those whose backend never replied (an
  * unanswered SYN flood shows there), which are reclaimed first. */
-static const struct xlb_col snat_pool_cols[] = {
-	{ "BACKEND", .cell = pool_backend_cell },
-	{ "PROTO", "proto" },
-	{ "SNAT_ADDR", "snat_addr" },
-	{ "PORTS_IN_USE", "ports_in_use" },
-	{ "UNANSWERED", "unanswered" },
-	{}
-};
+static const struct xlb_col snat_pool_cols[] = { { "BACKEND", .cell = pool_backend_cell },
+						 { "PROTO", "proto" },
+						 { "SNAT_ADDR", "snat_addr" },
+						 { "PORTS_IN_USE", "ports_in_use" },
+						 { "UNANSWERED", "unanswered" },
+						 {} };
 
 static int cmp_pool(const void *a, const void *b)
 {
@@ -90,8 +83,10 @@ static int add_snat_pools(cJSON *pools)
 		}
 		ctl_add_addr(row, "backend_addr", k->family, &k->saddr);
 		cJSON_AddNumberToObject(row, "backend_port", ntohs(k->sport));
-		cJSON_AddStringToObject(row, "proto", k->proto == IPPROTO_TCP ? "TCP" :
-					k->proto == IPPROTO_UDP ? "UDP" : "?");
+		cJSON_AddStringToObject(row, "proto",
+					k->proto == IPPROTO_TCP ? "TCP" :
+					k->proto == IPPROTO_UDP ? "UDP" :
+								  "?");
 		ctl_add_addr(row, "snat_addr", k->family, &k->daddr);
 		cJSON_AddNumberToObject(row, "ports_in_use", (double)(j - i));
 		cJSON_AddNumberToObject(row, "unanswered", (double)unanswered);
@@ -172,15 +167,10 @@ out:
 	return err;
 }
 
-static const struct xlb_table stats_tables[] = {
-	{ "reasons", NULL, reason_cols },
-	{ "services", NULL, svc_stat_cols },
-	{ "snat_pools", NULL, snat_pool_cols },
-	{}
-};
+static const struct xlb_table stats_tables[] = { { "reasons", NULL, reason_cols },
+						 { "services", NULL, svc_stat_cols },
+						 { "snat_pools", NULL, snat_pool_cols },
+						 {} };
 static const struct xlb_view stats_view = { .tables = stats_tables };
 
-const struct ctl_cmd stats_verbs[] = {
-	{ "show", "list", stats_show, &stats_view },
-	{}
-};
+const struct ctl_cmd stats_verbs[] = { { "show", "list", stats_show, &stats_view }, {} };

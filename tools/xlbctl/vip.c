@@ -14,24 +14,25 @@
 
 void vip_usage(FILE *f)
 {
-	fprintf(f, "Usage: " PROG " vip { list | help }\n"
-		   "  One row per LoadBalancer VIP the agent knows (" XLB_MAP_VIP_META "); ANSWERING\n"
-		   "  is what the datapath does now: an " XLB_MAP_L2 " entry within its deadline.\n"
+	fprintf(f, "Usage: " PROG
+		   " vip { list | help }\n"
+		   "  One row per LoadBalancer VIP the agent knows (" XLB_MAP_VIP_META
+		   "); ANSWERING\n"
+		   "  is what the datapath does now: an " XLB_MAP_L2
+		   " entry within its deadline.\n"
 		   "  BGP is what BIRD can learn now: this node's route for the address in the\n"
 		   "  agent's --bgp-table (run it in the node's network namespace); \"-\" when\n"
 		   "  the pool does not announce by BGP. bgp_wanted: the agent's plan.\n");
 }
 
-static const struct xlb_col vip_cols[] = {
-	{ "ADDRESS", "address" },
-	{ "SERVICE", "service" },
-	{ "POOL", "pool" },
-	{ "OWNER", "owner" },
-	{ "ANSWERING", "answering" },
-	{ "BGP", "bgp" },
-	{ "INTERFACES", "interfaces" },
-	{}
-};
+static const struct xlb_col vip_cols[] = { { "ADDRESS", "address" },
+					   { "SERVICE", "service" },
+					   { "POOL", "pool" },
+					   { "OWNER", "owner" },
+					   { "ANSWERING", "answering" },
+					   { "BGP", "bgp" },
+					   { "INTERFACES", "interfaces" },
+					   {} };
 
 struct vip_ent {
 	struct xlb_addr_key k;
@@ -150,7 +151,4 @@ out:
 static const struct xlb_table vip_tables[] = { { .cols = vip_cols }, {} };
 static const struct xlb_view vip_view = { .tables = vip_tables };
 
-const struct ctl_cmd vip_verbs[] = {
-	{ "list", "show", vip_list, &vip_view },
-	{}
-};
+const struct ctl_cmd vip_verbs[] = { { "list", "show", vip_list, &vip_view }, {} };

@@ -35,18 +35,18 @@
  */
 struct ctl_cmd {
 	const char *name;
-	const char *alias;	/* another name of the same entry, or NULL */
+	const char *alias; /* another name of the same entry, or NULL */
 	/* 0 or -errno; *doc, when set, is printed through @view (also on
 	 * error it is the dispatcher's to free). */
 	int (*run)(int argc, char **argv, cJSON **doc);
 	const struct xlb_view *view;
-	bool args;		/* takes arguments; else any is a usage error */
-	const struct ctl_cmd *verbs;	/* ends with {} */
+	bool args;		     /* takes arguments; else any is a usage error */
+	const struct ctl_cmd *verbs; /* ends with {} */
 	void (*usage)(FILE *f);
 };
 
-extern const struct ctl_cmd service_verbs[], backend_verbs[], vip_verbs[], ct_verbs[],
-	snat_verbs[], stats_verbs[], maglev_verbs[];
+extern const struct ctl_cmd service_verbs[], backend_verbs[], vip_verbs[], ct_verbs[], snat_verbs[],
+	stats_verbs[], maglev_verbs[];
 void service_usage(FILE *f);
 void backend_usage(FILE *f);
 void vip_usage(FILE *f);
@@ -62,11 +62,11 @@ int monitor_run(int argc, char **argv, cJSON **doc);
 
 struct meta_ent {
 	__u32 k;
-	struct xlb_svc_meta v;	/* v.name NUL-terminated */
+	struct xlb_svc_meta v; /* v.name NUL-terminated */
 };
 
 struct be_ent {
-	__u32 k;		/* backend id */
+	__u32 k; /* backend id */
 	struct xlb_backend v;
 };
 
@@ -86,9 +86,9 @@ struct ctl {
 	enum xlb_out out;
 	bool usage_failed;	/* exit 2 rather than 1 */
 	bool reported;		/* the user has seen a message on the error */
-	struct meta_ent *metas;	/* CTL_METAS: sorted by id */
+	struct meta_ent *metas; /* CTL_METAS: sorted by id */
 	size_t n_metas;
-	struct be_ent *bes;	/* CTL_BACKENDS: sorted by id */
+	struct be_ent *bes; /* CTL_BACKENDS: sorted by id */
 	size_t n_bes;
 };
 
@@ -104,8 +104,8 @@ int ctl_usage_error(void (*use)(FILE *), const char *fmt, ...)
 /* ---- the pinned maps (pins.c) -------------------------------------------- */
 
 enum {
-	CTL_METAS	= 1 << 0,	/* ctl.metas */
-	CTL_BACKENDS	= 1 << 1,	/* ctl.bes */
+	CTL_METAS = 1 << 0,    /* ctl.metas */
+	CTL_BACKENDS = 1 << 1, /* ctl.bes */
 };
 
 /* Open the pinned maps and load what @need names (once each). */
@@ -125,8 +125,8 @@ int ctl_read_table(__u32 table_id, __u32 **ids, __u32 *m);
  */
 int ctl_dump(enum xlb_dp_map m, size_t ksz, size_t vsz, size_t rsz, size_t koff, size_t voff,
 	     int (*cmp)(const void *, const void *), void **recs, size_t *n);
-#define CTL_DUMP(m, type, cmp, recs, n)							\
-	ctl_dump(m, sizeof(((type *)0)->k), sizeof(((type *)0)->v), sizeof(type),	\
+#define CTL_DUMP(m, type, cmp, recs, n)                                           \
+	ctl_dump(m, sizeof(((type *)0)->k), sizeof(((type *)0)->v), sizeof(type), \
 		 offsetof(type, k), offsetof(type, v), cmp, (void **)(recs), n)
 
 /* The sum over CPUs of a per-CPU counter; zero when the slot is missing. */
@@ -144,10 +144,13 @@ int ctl_cmp_id(const void *a, const void *b);
 /* The conntrack entries that pass a filter (ct.c). */
 struct ct_filter {
 	bool src, dst;
-	struct { __u8 family; union xlb_addr a; } saddr, daddr;
-	int port;		/* host order; -1: any */
-	int proto;		/* -1: any */
-	int kind;		/* -1: any */
+	struct {
+		__u8 family;
+		union xlb_addr a;
+	} saddr, daddr;
+	int port;  /* host order; -1: any */
+	int proto; /* -1: any */
+	int kind;  /* -1: any */
 };
 #define CT_FILTER_KIND(k) ((struct ct_filter){ .port = -1, .proto = -1, .kind = (k) })
 int ctl_load_ct(const struct ct_filter *f, struct ct_ent **ents, size_t *n);

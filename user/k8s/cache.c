@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "k8s/cache.h"
 
 /* ---- object cache ----------------------------------------------------- */
@@ -19,13 +18,13 @@
  */
 struct k8s_cache {
 	struct k8s_object **buckets;
-	size_t n_buckets;	/* power of two */
+	size_t n_buckets; /* power of two */
 	size_t count;
 };
 
 static uint64_t key_hash(enum k8s_kind kind, const char *ns, const char *name)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)kind;	/* FNV-1a */
+	uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)kind; /* FNV-1a */
 
 	for (; *ns; ns++)
 		h = (h ^ (unsigned char)*ns) * 0x100000001b3ull;
@@ -35,11 +34,9 @@ static uint64_t key_hash(enum k8s_kind kind, const char *ns, const char *name)
 	return h ^ (h >> 29);
 }
 
-static bool key_eq(const struct k8s_object *o, enum k8s_kind kind,
-		   const char *ns, const char *name)
+static bool key_eq(const struct k8s_object *o, enum k8s_kind kind, const char *ns, const char *name)
 {
-	return o->kind == kind && !strcmp(o->meta.namespace, ns) &&
-	       !strcmp(o->meta.name, name);
+	return o->kind == kind && !strcmp(o->meta.namespace, ns) && !strcmp(o->meta.name, name);
 }
 
 struct k8s_cache *k8s_cache_new(void)
@@ -79,8 +76,7 @@ size_t k8s_cache_count(const struct k8s_cache *c)
 	return c ? c->count : 0;
 }
 
-static struct k8s_object **cache_slot(const struct k8s_cache *c,
-				      enum k8s_kind kind, const char *ns,
+static struct k8s_object **cache_slot(const struct k8s_cache *c, enum k8s_kind kind, const char *ns,
 				      const char *name)
 {
 	size_t b = key_hash(kind, ns, name) & (c->n_buckets - 1);
@@ -98,13 +94,12 @@ static void cache_grow(struct k8s_cache *c)
 	struct k8s_object **nb = calloc(n, sizeof(*nb));
 
 	if (!nb)
-		return;	/* longer chains, still correct */
+		return; /* longer chains, still correct */
 	for (size_t i = 0; i < c->n_buckets; i++) {
 		struct k8s_object *o = c->buckets[i], *next;
 
 		for (; o; o = next) {
-			size_t b = key_hash(o->kind, o->meta.namespace,
-					    o->meta.name) & (n - 1);
+			size_t b = key_hash(o->kind, o->meta.namespace, o->meta.name) & (n - 1);
 
 			next = o->hnext;
 			o->hnext = nb[b];
@@ -116,8 +111,7 @@ static void cache_grow(struct k8s_cache *c)
 	c->n_buckets = n;
 }
 
-static int cache_put(struct k8s_cache *c, struct k8s_object *o,
-		     bool *replaced)
+static int cache_put(struct k8s_cache *c, struct k8s_object *o, bool *replaced)
 {
 	struct k8s_object **pp, *old;
 
@@ -148,8 +142,8 @@ int k8s_cache_put(struct k8s_cache *c, struct k8s_object *o)
 	return cache_put(c, o, &replaced);
 }
 
-struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind,
-				  const char *ns, const char *name)
+struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind, const char *ns,
+				  const char *name)
 {
 	struct k8s_object **pp, *o;
 
@@ -165,8 +159,7 @@ struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind,
 	return o;
 }
 
-int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,
-		     const char *ns, const char *name)
+int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind, const char *ns, const char *name)
 {
 	struct k8s_object **pp, *o;
 
@@ -182,17 +175,16 @@ int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind,
 	return 0;
 }
 
-const struct k8s_object *k8s_cache_get(const struct k8s_cache *c,
-				       enum k8s_kind kind, const char *ns,
-				       const char *name)
+const struct k8s_object *k8s_cache_get(const struct k8s_cache *c, enum k8s_kind kind,
+				       const char *ns, const char *name)
 {
 	if (!c || !ns || !name)
 		return NULL;
 	return *cache_slot(c, kind, ns, name);
 }
 
-struct k8s_object *k8s_cache_get_mut(struct k8s_cache *c, enum k8s_kind kind,
-				     const char *ns, const char *name)
+struct k8s_object *k8s_cache_get_mut(struct k8s_cache *c, enum k8s_kind kind, const char *ns,
+				     const char *name)
 {
 	if (!c || !ns || !name)
 		return NULL;
@@ -208,8 +200,8 @@ static int cmp_obj_name(const void *a, const void *b)
 	return r ? r : strcmp(x->meta.name, y->meta.name);
 }
 
-int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind,
-		   const struct k8s_object ***out, size_t *n)
+int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind, const struct k8s_object ***out,
+		   size_t *n)
 {
 	const struct k8s_object **v;
 	size_t k = 0;
@@ -224,8 +216,7 @@ int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind,
 	if (!v)
 		return -ENOMEM;
 	for (size_t i = 0; i < c->n_buckets; i++)
-		for (const struct k8s_object *o = c->buckets[i]; o;
-		     o = o->hnext)
+		for (const struct k8s_object *o = c->buckets[i]; o; o = o->hnext)
 			if (o->kind == kind)
 				v[k++] = o;
 	if (!k) {
@@ -238,8 +229,8 @@ int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind,
 	return 0;
 }
 
-static int put_list(struct k8s_cache *c, struct k8s_object_list *l,
-		    struct k8s_errors *errs, bool warn_dup)
+static int put_list(struct k8s_cache *c, struct k8s_object_list *l, struct k8s_errors *errs,
+		    bool warn_dup)
 {
 	int err = 0;
 	size_t i;
@@ -254,11 +245,10 @@ static int put_list(struct k8s_cache *c, struct k8s_object_list *l,
 		if (err)
 			break;
 		if (replaced && warn_dup)
-			k8s_errors_add(errs, K8S_SEV_WARN,
-				       "%s %s/%s: appears more than once, the last one (line %u) wins",
-				       k8s_kind_name(o->kind),
-				       o->meta.namespace, o->meta.name,
-				       o->line);
+			k8s_errors_add(
+				errs, K8S_SEV_WARN,
+				"%s %s/%s: appears more than once, the last one (line %u) wins",
+				k8s_kind_name(o->kind), o->meta.namespace, o->meta.name, o->line);
 	}
 	/* On failure the rest stay in the list for the caller to free;
 	 * on success the list is left empty, with nothing to free. */
@@ -269,14 +259,12 @@ static int put_list(struct k8s_cache *c, struct k8s_object_list *l,
 	return err;
 }
 
-int k8s_cache_put_list(struct k8s_cache *c, struct k8s_object_list *l,
-		       struct k8s_errors *errs)
+int k8s_cache_put_list(struct k8s_cache *c, struct k8s_object_list *l, struct k8s_errors *errs)
 {
 	return put_list(c, l, errs, false);
 }
 
-static int load(struct k8s_object_list *l, int err, struct k8s_cache **out,
-		struct k8s_errors *errs)
+static int load(struct k8s_object_list *l, int err, struct k8s_cache **out, struct k8s_errors *errs)
 {
 	struct k8s_cache *c = NULL;
 
@@ -293,8 +281,7 @@ static int load(struct k8s_object_list *l, int err, struct k8s_cache **out,
 	return 0;
 }
 
-int k8s_cache_load_file(const char *path, struct k8s_cache **out,
-			struct k8s_errors *errs)
+int k8s_cache_load_file(const char *path, struct k8s_cache **out, struct k8s_errors *errs)
 {
 	struct k8s_object_list l = { 0 };
 
@@ -304,8 +291,8 @@ int k8s_cache_load_file(const char *path, struct k8s_cache **out,
 	return load(&l, k8s_parse_file(path, &l, errs), out, errs);
 }
 
-int k8s_cache_load_buf(const char *buf, size_t len, const char *src,
-		       struct k8s_cache **out, struct k8s_errors *errs)
+int k8s_cache_load_buf(const char *buf, size_t len, const char *src, struct k8s_cache **out,
+		       struct k8s_errors *errs)
 {
 	struct k8s_object_list l = { 0 };
 
@@ -314,4 +301,3 @@ int k8s_cache_load_buf(const char *buf, size_t len, const char *src,
 	*out = NULL;
 	return load(&l, k8s_parse_buf(buf, len, src, &l, errs), out, errs);
 }
-

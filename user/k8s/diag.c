@@ -38,8 +38,7 @@ static int errors_push(struct k8s_errors *e, enum k8s_severity sev, char *msg)
 	return 0;
 }
 
-static int errors_vadd(struct k8s_errors *e, enum k8s_severity sev,
-		       const char *fmt, va_list ap)
+static int errors_vadd(struct k8s_errors *e, enum k8s_severity sev, const char *fmt, va_list ap)
 {
 	char *msg;
 
@@ -52,8 +51,7 @@ static int errors_vadd(struct k8s_errors *e, enum k8s_severity sev,
 	return errors_push(e, sev, msg);
 }
 
-int k8s_errors_add(struct k8s_errors *e, enum k8s_severity sev,
-		   const char *fmt, ...)
+int k8s_errors_add(struct k8s_errors *e, enum k8s_severity sev, const char *fmt, ...)
 {
 	va_list ap;
 	int err;
@@ -75,8 +73,7 @@ void k8s_errors_free(struct k8s_errors *e)
 	memset(e, 0, sizeof(*e));
 }
 
-void k8s_errors_reject(struct k8s_errors *e, int kind,
-		       const char *ns, const char *name)
+void k8s_errors_reject(struct k8s_errors *e, int kind, const char *ns, const char *name)
 {
 	struct k8s_objkey *v;
 
@@ -119,4 +116,3 @@ const char *k8s_severity_name(enum k8s_severity sev)
 	}
 	return "?";
 }
-

@@ -11,8 +11,7 @@
 
 /* ---- EndpointSlice ---------------------------------------------------- */
 
-static void parse_endpoint(struct pctx *p, knode *item, size_t i,
-			   struct k8s_endpoint *ep)
+static void parse_endpoint(struct pctx *p, knode *item, size_t i, struct k8s_endpoint *ep)
 {
 	struct k8s_endpointslice *e = &p->o->eps;
 	knode *addrs, *cond;
@@ -30,22 +29,19 @@ static void parse_endpoint(struct pctx *p, knode *item, size_t i,
 	addrs = k8s_get_seq(p, item, "addresses", path);
 	if (addrs && e->addr_type != K8S_ADDR_FQDN) {
 		size_t n = k8s_seq_len(p, addrs);
-		uint8_t want = e->addr_type == K8S_ADDR_IPV6 ?
-			       XLB_AF_INET6 : XLB_AF_INET;
+		uint8_t want = e->addr_type == K8S_ADDR_IPV6 ? XLB_AF_INET6 : XLB_AF_INET;
 
 		ep->addrs = k8s_oalloc(p, n, sizeof(*ep->addrs));
 		for (size_t j = 0; ep->addrs && j < n; j++) {
 			knode *a = k8s_seq_item(p, addrs, j);
 			struct k8s_ip *ip = &ep->addrs[ep->n_addrs];
 
-			snprintf(path, sizeof(path),
-				 "endpoints[%zu].addresses[%zu]", i, j);
+			snprintf(path, sizeof(path), "endpoints[%zu].addresses[%zu]", i, j);
 			if (!k8s_node_ip(p, a, path, ip))
 				continue;
 			if (ip->family != want) {
-				k8s_oerr(p, a, "%s: \"%s\" does not match addressType %s",
-					 path, k8s_scalar(p, a),
-					 want == XLB_AF_INET ? "IPv4" : "IPv6");
+				k8s_oerr(p, a, "%s: \"%s\" does not match addressType %s", path,
+					 k8s_scalar(p, a), want == XLB_AF_INET ? "IPv4" : "IPv6");
 				continue;
 			}
 			ep->n_addrs++;
@@ -58,8 +54,7 @@ static void parse_endpoint(struct pctx *p, knode *item, size_t i,
 	k8s_get_bool(p, cond, "ready", path, &ep->ready);
 	snprintf(path, sizeof(path), "endpoints[%zu].conditions.serving", i);
 	k8s_get_bool(p, cond, "serving", path, &ep->serving);
-	snprintf(path, sizeof(path), "endpoints[%zu].conditions.terminating",
-		 i);
+	snprintf(path, sizeof(path), "endpoints[%zu].conditions.terminating", i);
 	k8s_get_bool(p, cond, "terminating", path, &ep->terminating);
 
 	snprintf(path, sizeof(path), "endpoints[%zu].nodeName", i);
@@ -103,18 +98,15 @@ static void parse_eps_ports(struct pctx *p, knode *obj)
 			ep->name = k8s_ostrdup(p, name);
 			if (!k8s_is_dns1123_label(name))
 				k8s_oerr(p, k8s_map_get(p, item, "name"),
-					 "%s: \"%s\" is not a valid DNS label",
-					 path, name);
+					 "%s: \"%s\" is not a valid DNS label", path, name);
 		}
 		for (size_t j = 0; j < e->n_ports; j++)
 			if (!strcmp(e->ports[j].name, ep->name))
-				k8s_oerr(p, item, "%s: duplicate port name \"%s\"",
-					 path, ep->name);
+				k8s_oerr(p, item, "%s: duplicate port name \"%s\"", path, ep->name);
 		snprintf(path, sizeof(path), "ports[%zu].port", i);
 		/* A nil port is legal ("all ports") but unusable: kube-proxy
 		 * skips it, and so does translate. */
-		if (k8s_get_int(p, item, "port", path, 0, 65535, &v, &present) &&
-		    present)
+		if (k8s_get_int(p, item, "port", path, 0, 65535, &v, &present) && present)
 			ep->port = (uint16_t)v;
 		snprintf(path, sizeof(path), "ports[%zu].protocol", i);
 		switch (k8s_get_proto(p, item, path, &ep->proto)) {
@@ -123,8 +115,8 @@ static void parse_eps_ports(struct pctx *p, knode *obj)
 			break;
 		case PROTO_SCTP:
 			/* Its Service already warned about this port. */
-			k8s_onote(p, K8S_SEV_DEBUG, item,
-				  "%s: SCTP not supported, port ignored", path);
+			k8s_onote(p, K8S_SEV_DEBUG, item, "%s: SCTP not supported, port ignored",
+				  path);
 			break;
 		case PROTO_BAD:
 			break;
@@ -142,8 +134,7 @@ void k8s_parse_endpointslice(struct pctx *p, knode *obj)
 	if (e->service_name && !*e->service_name)
 		e->service_name = NULL;
 	if (!e->service_name)
-		k8s_onote(p, K8S_SEV_DEBUG, obj,
-			  "no kubernetes.io/service-name label: not used");
+		k8s_onote(p, K8S_SEV_DEBUG, obj, "no kubernetes.io/service-name label: not used");
 
 	if (!at) {
 		k8s_oerr(p, obj, "addressType: missing");
@@ -170,14 +161,11 @@ void k8s_parse_endpointslice(struct pctx *p, knode *obj)
 			knode *item = k8s_seq_item(p, seq, i);
 
 			if (!item || !k8s_is_map(p, item)) {
-				k8s_oerr(p, item, "endpoints[%zu]: expected a mapping",
-					 i);
+				k8s_oerr(p, item, "endpoints[%zu]: expected a mapping", i);
 				continue;
 			}
-			parse_endpoint(p, item, i,
-				       &e->endpoints[e->n_endpoints++]);
+			parse_endpoint(p, item, i, &e->endpoints[e->n_endpoints++]);
 		}
 	}
 	parse_eps_ports(p, obj);
 }
-

@@ -80,8 +80,7 @@ static void parse_pool_block(struct pctx *p, knode *item, size_t i)
 	for (size_t j = 0; j < pool->n_blocks; j++) {
 		const struct k8s_pool_block *o = &pool->blocks[j];
 
-		if (o->first.family == b->first.family &&
-		    k8s_ip_cmp(&b->first, &o->last) <= 0 &&
+		if (o->first.family == b->first.family && k8s_ip_cmp(&b->first, &o->last) <= 0 &&
 		    k8s_ip_cmp(&o->first, &b->last) <= 0) {
 			k8s_oerr(p, item, "%s: overlaps spec.blocks[%zu]", path, j);
 			return;
@@ -90,8 +89,7 @@ static void parse_pool_block(struct pctx *p, knode *item, size_t i)
 	pool->n_blocks++;
 }
 
-static void parse_str_list(struct pctx *p, knode *parent,
-			   const char *key, const char *path,
+static void parse_str_list(struct pctx *p, knode *parent, const char *key, const char *path,
 			   const char ***out, size_t *n_out)
 {
 	knode *seq = k8s_get_seq(p, parent, key, path);
@@ -116,8 +114,7 @@ static void parse_str_list(struct pctx *p, knode *parent,
 
 /* matchLabels only: matchExpressions would be silently widened if ignored,
  * so it is refused. */
-static void parse_label_selector(struct pctx *p, knode *spec,
-				 const char *key, const char *path,
+static void parse_label_selector(struct pctx *p, knode *spec, const char *key, const char *path,
 				 struct k8s_label **out, size_t *n_out)
 {
 	knode *sel = k8s_get_map(p, spec, key, path);
@@ -162,15 +159,14 @@ void k8s_parse_lbpool(struct pctx *p, knode *obj)
 		parse_pool_block(p, k8s_seq_item(p, blocks, i), i);
 	parse_label_selector(p, spec, "serviceSelector", "spec.serviceSelector",
 			     &pool->svc_selector, &pool->n_svc_selector);
-	parse_str_list(p, spec, "namespaces", "spec.namespaces",
-		       &pool->namespaces, &pool->n_namespaces);
+	parse_str_list(p, spec, "namespaces", "spec.namespaces", &pool->namespaces,
+		       &pool->n_namespaces);
 	k8s_get_bool(p, spec, "autoAssign", "spec.autoAssign", &pool->auto_assign);
-	k8s_get_bool(p, spec, "avoidBuggyIPs", "spec.avoidBuggyIPs",
-		     &pool->avoid_buggy_ips);
-	parse_label_selector(p, spec, "nodeSelector", "spec.nodeSelector",
-			     &pool->node_selector, &pool->n_node_selector);
-	parse_str_list(p, spec, "interfaces", "spec.interfaces",
-		       &pool->interfaces, &pool->n_interfaces);
+	k8s_get_bool(p, spec, "avoidBuggyIPs", "spec.avoidBuggyIPs", &pool->avoid_buggy_ips);
+	parse_label_selector(p, spec, "nodeSelector", "spec.nodeSelector", &pool->node_selector,
+			     &pool->n_node_selector);
+	parse_str_list(p, spec, "interfaces", "spec.interfaces", &pool->interfaces,
+		       &pool->n_interfaces);
 	v = k8s_get_str(p, spec, "announce", "spec.announce");
 	if (!v || !*v || !strcmp(v, "L2"))
 		pool->announce = K8S_ANNOUNCE_L2;
@@ -182,4 +178,3 @@ void k8s_parse_lbpool(struct pctx *p, knode *obj)
 		k8s_oerr(p, k8s_map_get(p, spec, "announce"),
 			 "spec.announce: \"%s\" is not L2, BGP or None", v);
 }
-

@@ -30,7 +30,8 @@ static bool node_eligible(const cJSON *meta, const cJSON *spec)
 
 	if (dt && !cJSON_IsNull(dt))
 		return false;
-	cJSON_ArrayForEach(it, taints) {
+	cJSON_ArrayForEach(it, taints)
+	{
 		const cJSON *k = cJSON_GetObjectItemCaseSensitive(it, "key");
 
 		if (cJSON_IsString(k) && !strcmp(k->valuestring, "ToBeDeletedByClusterAutoscaler"))
@@ -47,7 +48,8 @@ static void node_addrs(const cJSON *st, struct k8s_node_state *out)
 	const cJSON *it;
 
 	for (size_t t = 0; t < 2; t++) {
-		cJSON_ArrayForEach(it, addrs) {
+		cJSON_ArrayForEach(it, addrs)
+		{
 			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it, "type");
 			const cJSON *a = cJSON_GetObjectItemCaseSensitive(it, "address");
 			struct xlb_addr_key k = { 0 };

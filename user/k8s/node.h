@@ -15,13 +15,13 @@
 #define K8S_NODE_MAX_ADDRS 16
 
 struct k8s_node_state {
-	bool known;		/* a Node object was seen */
-	bool eligible;		/* no deletionTimestamp and no
+	bool known;				       /* a Node object was seen */
+	bool eligible;				       /* no deletionTimestamp and no
 				 * ToBeDeletedByClusterAutoscaler taint */
-	struct xlb_addr_key addrs[K8S_NODE_MAX_ADDRS];	/* InternalIP, then
+	struct xlb_addr_key addrs[K8S_NODE_MAX_ADDRS]; /* InternalIP, then
 							 * ExternalIP */
 	size_t n_addrs;
-	char labels[4096];	/* metadata.labels as a JSON object ("{}"
+	char labels[4096]; /* metadata.labels as a JSON object ("{}"
 				 * when none or too long): the node Lease
 				 * carries them for pools' nodeSelector */
 };

@@ -26,8 +26,8 @@ struct arena_chunk {
 	max_align_t data[];
 };
 
-#define ARENA_MIN   512
-#define ARENA_MAX   65536
+#define ARENA_MIN 512
+#define ARENA_MAX 65536
 
 static void *k8s_arena_alloc(struct k8s_object *o, size_t n)
 {
@@ -108,8 +108,8 @@ const char *k8s_annotation(const struct k8s_object *o, const char *key)
 	return NULL;
 }
 
-bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel,
-		      const struct k8s_label *labels, size_t n_labels)
+bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel, const struct k8s_label *labels,
+		      size_t n_labels)
 {
 	for (size_t i = 0; i < n_sel; i++) {
 		bool found = false;
@@ -145,8 +145,7 @@ int k8s_svc_set_ingress(struct k8s_object *o, const struct k8s_ip *ips, size_t n
 
 const char *k8s_ip_str(const struct k8s_ip *ip, char *buf, size_t len)
 {
-	if (!inet_ntop(ip->family == XLB_AF_INET6 ? AF_INET6 : AF_INET,
-		       ip->addr.bytes, buf, len))
+	if (!inet_ntop(ip->family == XLB_AF_INET6 ? AF_INET6 : AF_INET, ip->addr.bytes, buf, len))
 		snprintf(buf, len, "?");
 	return buf;
 }
@@ -155,8 +154,7 @@ int k8s_ip_cmp(const struct k8s_ip *a, const struct k8s_ip *b)
 {
 	if (a->family != b->family)
 		return a->family < b->family ? -1 : 1;
-	return memcmp(a->addr.bytes, b->addr.bytes,
-		      a->family == XLB_AF_INET ? 4 : 16);
+	return memcmp(a->addr.bytes, b->addr.bytes, a->family == XLB_AF_INET ? 4 : 16);
 }
 
 const char *k8s_label(const struct k8s_object *o, const char *key)
@@ -191,4 +189,3 @@ int k8s_object_list_push(struct k8s_object_list *l, struct k8s_object *o)
 	l->v[l->n++] = o;
 	return 0;
 }
-

@@ -20,18 +20,18 @@
 enum k8s_kind {
 	K8S_KIND_SERVICE = 1,
 	K8S_KIND_ENDPOINTSLICE = 2,
-	K8S_KIND_LBPOOL = 3,	/* xlb.io/v1alpha1 LoadBalancerIPPool,
+	K8S_KIND_LBPOOL = 3, /* xlb.io/v1alpha1 LoadBalancerIPPool,
 				 * cluster-scoped: namespace "" */
 };
 
 /* An IP address as parsed from a string. */
 struct k8s_ip {
-	union xlb_addr addr;	/* network order, v4 in addr.v4 */
-	uint8_t family;		/* XLB_AF_INET / XLB_AF_INET6 */
+	union xlb_addr addr; /* network order, v4 in addr.v4 */
+	uint8_t family;	     /* XLB_AF_INET / XLB_AF_INET6 */
 };
 
 struct k8s_cidr {
-	struct k8s_ip ip;	/* host bits as written */
+	struct k8s_ip ip; /* host bits as written */
 	uint8_t prefix_len;
 };
 
@@ -41,10 +41,10 @@ struct k8s_label {
 };
 
 struct k8s_meta {
-	const char *namespace;	/* "default" when absent */
+	const char *namespace; /* "default" when absent */
 	const char *name;
-	const char *uid;	/* "" when absent */
-	const char *resource_version;	/* "" when absent */
+	const char *uid;	      /* "" when absent */
+	const char *resource_version; /* "" when absent */
 	struct k8s_label *labels;
 	size_t n_labels;
 	struct k8s_label *annotations;
@@ -52,14 +52,14 @@ struct k8s_meta {
 };
 
 enum k8s_svc_type {
-	K8S_SVC_CLUSTER_IP = 0,	/* default */
+	K8S_SVC_CLUSTER_IP = 0, /* default */
 	K8S_SVC_NODE_PORT,
 	K8S_SVC_LOAD_BALANCER,
 	K8S_SVC_EXTERNAL_NAME,
 };
 
 enum k8s_traffic_policy {
-	K8S_TP_CLUSTER = 0,	/* default; "Global" is the old spelling */
+	K8S_TP_CLUSTER = 0, /* default; "Global" is the old spelling */
 	K8S_TP_LOCAL,
 };
 
@@ -69,39 +69,39 @@ enum k8s_affinity {
 };
 
 enum k8s_ip_mode {
-	K8S_IP_MODE_VIP = 0,	/* default when ip is set */
+	K8S_IP_MODE_VIP = 0, /* default when ip is set */
 	K8S_IP_MODE_PROXY,
 };
 
 enum k8s_ip_family_policy {
-	K8S_IPFP_SINGLE = 0,	/* SingleStack, the default */
-	K8S_IPFP_PREFER_DUAL,	/* PreferDualStack */
-	K8S_IPFP_REQUIRE_DUAL,	/* RequireDualStack */
+	K8S_IPFP_SINGLE = 0,   /* SingleStack, the default */
+	K8S_IPFP_PREFER_DUAL,  /* PreferDualStack */
+	K8S_IPFP_REQUIRE_DUAL, /* RequireDualStack */
 };
 
 struct k8s_svc_port {
-	const char *name;	/* "" when absent (single-port Services) */
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP (SCTP ports
+	const char *name;	      /* "" when absent (single-port Services) */
+	uint8_t proto;		      /* IPPROTO_TCP or IPPROTO_UDP (SCTP ports
 				 * are dropped with a warning) */
-	uint16_t port;		/* 1..65535 */
-	uint16_t target_port;	/* number; 0 when named */
-	const char *target_port_name;	/* named targetPort, else NULL */
-	uint16_t node_port;	/* 0: none */
+	uint16_t port;		      /* 1..65535 */
+	uint16_t target_port;	      /* number; 0 when named */
+	const char *target_port_name; /* named targetPort, else NULL */
+	uint16_t node_port;	      /* 0: none */
 };
 
 struct k8s_lb_ingress {
-	bool has_ip;		/* false: hostname-only entry */
+	bool has_ip; /* false: hostname-only entry */
 	struct k8s_ip ip;
-	const char *hostname;	/* NULL when absent */
+	const char *hostname; /* NULL when absent */
 	enum k8s_ip_mode ip_mode;
 };
 
 struct k8s_service {
 	enum k8s_svc_type type;
-	bool headless;		/* clusterIP "None" */
-	struct k8s_ip *cluster_ips;	/* clusterIPs[], else clusterIP */
+	bool headless;		    /* clusterIP "None" */
+	struct k8s_ip *cluster_ips; /* clusterIPs[], else clusterIP */
 	size_t n_cluster_ips;
-	uint8_t *ip_families;	/* XLB_AF_* from ipFamilies[] */
+	uint8_t *ip_families; /* XLB_AF_* from ipFamilies[] */
 	size_t n_ip_families;
 	struct k8s_svc_port *ports;
 	size_t n_ports;
@@ -109,46 +109,46 @@ struct k8s_service {
 	size_t n_external_ips;
 	enum k8s_traffic_policy external_traffic_policy;
 	enum k8s_traffic_policy internal_traffic_policy;
-	uint16_t health_check_node_port;	/* 0: none */
+	uint16_t health_check_node_port; /* 0: none */
 	enum k8s_affinity session_affinity;
 	uint32_t affinity_timeout;	/* seconds, 10800 default with
 					 * ClientIP, 0 with None */
-	struct k8s_cidr *source_ranges;	/* loadBalancerSourceRanges */
+	struct k8s_cidr *source_ranges; /* loadBalancerSourceRanges */
 	size_t n_source_ranges;
-	struct k8s_lb_ingress *ingress;	/* status.loadBalancer.ingress */
+	struct k8s_lb_ingress *ingress; /* status.loadBalancer.ingress */
 	size_t n_ingress;
-	const char *load_balancer_ip;	/* spec.loadBalancerIP, NULL: unset
+	const char *load_balancer_ip;	 /* spec.loadBalancerIP, NULL: unset
 					 * (deprecated upstream, still read) */
-	const char *load_balancer_class;	/* NULL: unset */
+	const char *load_balancer_class; /* NULL: unset */
 	enum k8s_ip_family_policy ip_family_policy;
-	struct k8s_label *selector;	/* spec.selector */
+	struct k8s_label *selector; /* spec.selector */
 	size_t n_selector;
 };
 
 enum k8s_addr_type {
 	K8S_ADDR_IPV4 = 0,
 	K8S_ADDR_IPV6,
-	K8S_ADDR_FQDN,		/* deprecated: kept, never translated */
+	K8S_ADDR_FQDN, /* deprecated: kept, never translated */
 };
 
 struct k8s_endpoint {
-	struct k8s_ip *addrs;	/* addresses[]; only [0] is used */
-	size_t n_addrs;		/* 0 (or FQDN slice): endpoint ignored */
-	bool ready;		/* nil -> true */
-	bool serving;		/* nil -> true (k8s-spec §3, kube-proxy) */
-	bool terminating;	/* nil -> false */
-	const char *node_name;	/* NULL when absent */
-	const char *zone;	/* NULL when absent */
+	struct k8s_ip *addrs;  /* addresses[]; only [0] is used */
+	size_t n_addrs;	       /* 0 (or FQDN slice): endpoint ignored */
+	bool ready;	       /* nil -> true */
+	bool serving;	       /* nil -> true (k8s-spec §3, kube-proxy) */
+	bool terminating;      /* nil -> false */
+	const char *node_name; /* NULL when absent */
+	const char *zone;      /* NULL when absent */
 };
 
 struct k8s_eps_port {
-	const char *name;	/* "" when absent */
-	uint8_t proto;		/* IPPROTO_TCP or IPPROTO_UDP */
-	uint16_t port;		/* 0: absent, port is then not usable */
+	const char *name; /* "" when absent */
+	uint8_t proto;	  /* IPPROTO_TCP or IPPROTO_UDP */
+	uint16_t port;	  /* 0: absent, port is then not usable */
 };
 
 struct k8s_endpointslice {
-	const char *service_name;	/* label kubernetes.io/service-name,
+	const char *service_name; /* label kubernetes.io/service-name,
 					 * NULL when absent (slice ignored) */
 	enum k8s_addr_type addr_type;
 	struct k8s_endpoint *endpoints;
@@ -165,24 +165,24 @@ struct k8s_pool_block {
 };
 
 enum k8s_announce {
-	K8S_ANNOUNCE_L2 = 0,	/* default: one node answers ARP/NDP */
-	K8S_ANNOUNCE_NONE,	/* allocate only (routed by someone else) */
-	K8S_ANNOUNCE_BGP,	/* every eligible node hands it to BIRD */
+	K8S_ANNOUNCE_L2 = 0, /* default: one node answers ARP/NDP */
+	K8S_ANNOUNCE_NONE,   /* allocate only (routed by someone else) */
+	K8S_ANNOUNCE_BGP,    /* every eligible node hands it to BIRD */
 };
 
 /* xlb.io/v1alpha1 LoadBalancerIPPool (manifests/crd-lbpool.yaml). */
 struct k8s_lbpool {
-	struct k8s_pool_block *blocks;	/* spec.blocks[], in order */
+	struct k8s_pool_block *blocks; /* spec.blocks[], in order */
 	size_t n_blocks;
-	struct k8s_label *svc_selector;	/* spec.serviceSelector.matchLabels */
+	struct k8s_label *svc_selector; /* spec.serviceSelector.matchLabels */
 	size_t n_svc_selector;
-	const char **namespaces;	/* spec.namespaces[]; none: any */
+	const char **namespaces; /* spec.namespaces[]; none: any */
 	size_t n_namespaces;
-	bool auto_assign;		/* spec.autoAssign, default true */
-	bool avoid_buggy_ips;		/* skip .0 and .255 (IPv4) */
-	struct k8s_label *node_selector;	/* spec.nodeSelector.matchLabels */
+	bool auto_assign;		 /* spec.autoAssign, default true */
+	bool avoid_buggy_ips;		 /* skip .0 and .255 (IPv4) */
+	struct k8s_label *node_selector; /* spec.nodeSelector.matchLabels */
 	size_t n_node_selector;
-	const char **interfaces;	/* spec.interfaces[]; none: every uplink */
+	const char **interfaces; /* spec.interfaces[]; none: every uplink */
 	size_t n_interfaces;
 	enum k8s_announce announce;
 };
@@ -191,11 +191,11 @@ struct k8s_object {
 	enum k8s_kind kind;
 	struct k8s_meta meta;
 	union {
-		struct k8s_service svc;		/* K8S_KIND_SERVICE */
-		struct k8s_endpointslice eps;	/* K8S_KIND_ENDPOINTSLICE */
-		struct k8s_lbpool pool;		/* K8S_KIND_LBPOOL */
+		struct k8s_service svc;	      /* K8S_KIND_SERVICE */
+		struct k8s_endpointslice eps; /* K8S_KIND_ENDPOINTSLICE */
+		struct k8s_lbpool pool;	      /* K8S_KIND_LBPOOL */
 	};
-	unsigned int line;	/* 1-based line in its source, 0: unknown */
+	unsigned int line; /* 1-based line in its source, 0: unknown */
 	/* private */
 	struct k8s_object *hnext;
 	void *arena;
@@ -208,8 +208,8 @@ const char *k8s_label(const struct k8s_object *o, const char *key);
 /* Value of an annotation, or NULL when the object does not carry it. */
 const char *k8s_annotation(const struct k8s_object *o, const char *key);
 /* Every pair of @sel is among @labels (an empty selector matches all). */
-bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel,
-		      const struct k8s_label *labels, size_t n_labels);
+bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel, const struct k8s_label *labels,
+		      size_t n_labels);
 /*
  * Replace a Service's status.loadBalancer.ingress with @n VIP-mode IPs
  * (the allocator's result in file mode, where no API server stores it).

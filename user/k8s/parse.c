@@ -24,8 +24,7 @@
 /* ---- metadata --------------------------------------------------------- */
 
 /* Name and namespace only: for messages about objects we do not keep. */
-static void peek_meta(struct pctx *p, knode *obj,
-		      const char **ns, const char **name)
+static void peek_meta(struct pctx *p, knode *obj, const char **ns, const char **name)
 {
 	knode *meta = k8s_map_get(p, obj, "metadata");
 	knode *n;
@@ -41,8 +40,8 @@ static void peek_meta(struct pctx *p, knode *obj,
 }
 
 /* A map of strings to strings: labels, annotations, selectors. */
-void k8s_parse_string_map(struct pctx *p, knode *map, const char *path,
-			  struct k8s_label **out, size_t *n_out)
+void k8s_parse_string_map(struct pctx *p, knode *map, const char *path, struct k8s_label **out,
+			  size_t *n_out)
 {
 	if (!map)
 		return;
@@ -89,23 +88,22 @@ static void parse_meta(struct pctx *p, knode *obj)
 		p->ns = m->namespace;
 		if (!k8s_is_dns1123_label(s))
 			k8s_oerr(p, k8s_map_get(p, meta, "namespace"),
-				 "metadata.namespace: \"%s\" is not a valid DNS label",
-				 s);
+				 "metadata.namespace: \"%s\" is not a valid DNS label", s);
 	}
 	s = k8s_get_str(p, meta, "name", "metadata.name");
 	if (!s || !*s) {
 		k8s_oerr(p, meta, "metadata.name: missing");
 	} else {
-		bool ok = p->o->kind == K8S_KIND_SERVICE ?
-			  k8s_is_dns1035_label(s) : k8s_is_dns1123_subdomain(s);
+		bool ok = p->o->kind == K8S_KIND_SERVICE ? k8s_is_dns1035_label(s) :
+							   k8s_is_dns1123_subdomain(s);
 
 		m->name = k8s_ostrdup(p, s);
 		p->name = m->name;
 		if (!ok)
 			k8s_oerr(p, k8s_map_get(p, meta, "name"),
 				 "metadata.name: \"%s\" is not a valid %s", s,
-				 p->o->kind == K8S_KIND_SERVICE ?
-				 "DNS-1035 label" : "DNS subdomain");
+				 p->o->kind == K8S_KIND_SERVICE ? "DNS-1035 label" :
+								  "DNS subdomain");
 	}
 	s = k8s_get_str(p, meta, "uid", "metadata.uid");
 	if (s)
@@ -117,12 +115,11 @@ static void parse_meta(struct pctx *p, knode *obj)
 	k8s_parse_string_map(p, k8s_get_map(p, meta, "labels", "metadata.labels"),
 			     "metadata.labels", &m->labels, &m->n_labels);
 	k8s_parse_string_map(p, k8s_get_map(p, meta, "annotations", "metadata.annotations"),
-			     "metadata.annotations", &m->annotations,
-			     &m->n_annotations);
+			     "metadata.annotations", &m->annotations, &m->n_annotations);
 }
 
-static int parse_object(struct pctx *base, knode *obj,
-			enum k8s_kind kind, struct k8s_object_list *out)
+static int parse_object(struct pctx *base, knode *obj, enum k8s_kind kind,
+			struct k8s_object_list *out)
 {
 	struct pctx p = *base;
 	const char *api, *want;
@@ -137,12 +134,12 @@ static int parse_object(struct pctx *base, knode *obj,
 
 	api = k8s_get_str(&p, obj, "apiVersion", "apiVersion");
 	want = kind == K8S_KIND_SERVICE ? "v1" :
-	       kind == K8S_KIND_LBPOOL ? "xlb.io/v1alpha1" : "discovery.k8s.io/v1";
+	       kind == K8S_KIND_LBPOOL	? "xlb.io/v1alpha1" :
+					  "discovery.k8s.io/v1";
 	if (api && *api && strcmp(api, want)) {
 		/* e.g. discovery.k8s.io/v1beta1: another shape. */
-		k8s_onote(&p, K8S_SEV_WARN, obj,
-			  "apiVersion %s not supported (want %s): ignored", api,
-			  want);
+		k8s_onote(&p, K8S_SEV_WARN, obj, "apiVersion %s not supported (want %s): ignored",
+			  api, want);
 		return 0;
 	}
 
@@ -162,8 +159,8 @@ static int parse_object(struct pctx *base, knode *obj,
 	if (p.oom) {
 		err = -ENOMEM;
 	} else if (p.nerr) {
-		k8s_onote(&p, K8S_SEV_ERROR, obj, "object rejected (%u error%s)",
-			  p.nerr, p.nerr == 1 ? "" : "s");
+		k8s_onote(&p, K8S_SEV_ERROR, obj, "object rejected (%u error%s)", p.nerr,
+			  p.nerr == 1 ? "" : "s");
 		k8s_errors_reject(p.errs, kind, p.ns, p.name);
 	} else {
 		err = k8s_object_list_push(out, p.o);
@@ -174,8 +171,8 @@ static int parse_object(struct pctx *base, knode *obj,
 	return err;
 }
 
-static int parse_item(struct pctx *p, knode *obj,
-		      const char *default_kind, struct k8s_object_list *out)
+static int parse_item(struct pctx *p, knode *obj, const char *default_kind,
+		      struct k8s_object_list *out)
 {
 	const char *kind = NULL, *ns, *name;
 	knode *k;
@@ -200,18 +197,15 @@ static int parse_item(struct pctx *p, knode *obj,
 
 	peek_meta(p, obj, &ns, &name);
 	if (!kind)
-		k8s_errors_add(p->errs, K8S_SEV_WARN,
-			       "%s:%u: object %s/%s has no kind: ignored",
+		k8s_errors_add(p->errs, K8S_SEV_WARN, "%s:%u: object %s/%s has no kind: ignored",
 			       p->src, k8s_node_line(p, obj), ns, name);
 	else
-		k8s_errors_add(p->errs, K8S_SEV_DEBUG,
-			       "%s %s/%s: kind not used, ignored (%s:%u)",
+		k8s_errors_add(p->errs, K8S_SEV_DEBUG, "%s %s/%s: kind not used, ignored (%s:%u)",
 			       kind, ns, name, p->src, k8s_node_line(p, obj));
 	return 0;
 }
 
-static int parse_root(struct pctx *p, knode *root,
-		      struct k8s_object_list *out)
+static int parse_root(struct pctx *p, knode *root, struct k8s_object_list *out)
 {
 	knode *k, *items;
 	const char *kind;
@@ -220,7 +214,7 @@ static int parse_root(struct pctx *p, knode *root,
 	int err;
 
 	if (k8s_is_null(p, root))
-		return 0;	/* empty document, e.g. a trailing `---` */
+		return 0; /* empty document, e.g. a trailing `---` */
 	if (!k8s_is_map(p, root))
 		return parse_item(p, root, NULL, out);
 	k = k8s_map_get(p, root, "kind");
@@ -240,8 +234,7 @@ static int parse_root(struct pctx *p, knode *root,
 	if (!items)
 		return 0;
 	if (!k8s_is_seq(p, items)) {
-		k8s_errors_add(p->errs, K8S_SEV_ERROR,
-			       "%s:%u: %s: items is not a list: ignored",
+		k8s_errors_add(p->errs, K8S_SEV_ERROR, "%s:%u: %s: items is not a list: ignored",
 			       p->src, k8s_node_line(p, items), kind);
 		return 0;
 	}
@@ -257,8 +250,8 @@ static int parse_root(struct pctx *p, knode *root,
 	return 0;
 }
 
-int k8s_parse_json(const cJSON *obj, const char *src, const char *kind,
-		   struct k8s_object_list *out, struct k8s_errors *errs)
+int k8s_parse_json(const cJSON *obj, const char *src, const char *kind, struct k8s_object_list *out,
+		   struct k8s_errors *errs)
 {
 	struct pctx p = { .json = true, .errs = errs };
 
@@ -270,8 +263,7 @@ int k8s_parse_json(const cJSON *obj, const char *src, const char *kind,
 	return parse_root(&p, obj, out);
 }
 
-static int syntax_error(const yaml_parser_t *yp, const char *src,
-			struct k8s_errors *errs)
+static int syntax_error(const yaml_parser_t *yp, const char *src, struct k8s_errors *errs)
 {
 	const char *problem = yp->problem ? yp->problem : "unknown error";
 
@@ -285,24 +277,24 @@ static int syntax_error(const yaml_parser_t *yp, const char *src,
 		break;
 	default:
 		if (yp->context)
-			k8s_errors_add(errs, K8S_SEV_ERROR,
-				       "%s:%zu:%zu: not valid YAML or JSON: %s (%s at line %zu column %zu); nothing loaded",
-				       src, yp->problem_mark.line + 1,
-				       yp->problem_mark.column + 1, problem,
-				       yp->context, yp->context_mark.line + 1,
-				       yp->context_mark.column + 1);
+			k8s_errors_add(
+				errs, K8S_SEV_ERROR,
+				"%s:%zu:%zu: not valid YAML or JSON: %s (%s at line %zu column %zu); nothing loaded",
+				src, yp->problem_mark.line + 1, yp->problem_mark.column + 1,
+				problem, yp->context, yp->context_mark.line + 1,
+				yp->context_mark.column + 1);
 		else
 			k8s_errors_add(errs, K8S_SEV_ERROR,
 				       "%s:%zu:%zu: not valid YAML or JSON: %s; nothing loaded",
-				       src, yp->problem_mark.line + 1,
-				       yp->problem_mark.column + 1, problem);
+				       src, yp->problem_mark.line + 1, yp->problem_mark.column + 1,
+				       problem);
 		break;
 	}
 	return -EBADMSG;
 }
 
-int k8s_parse_buf(const char *buf, size_t len, const char *src,
-		  struct k8s_object_list *out, struct k8s_errors *errs)
+int k8s_parse_buf(const char *buf, size_t len, const char *src, struct k8s_object_list *out,
+		  struct k8s_errors *errs)
 {
 	struct k8s_object_list objs = { 0 };
 	struct k8s_errors msgs = K8S_ERRORS_INIT;
@@ -404,8 +396,7 @@ static int read_file(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
-int k8s_parse_file(const char *path, struct k8s_object_list *out,
-		   struct k8s_errors *errs)
+int k8s_parse_file(const char *path, struct k8s_object_list *out, struct k8s_errors *errs)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -415,12 +406,10 @@ int k8s_parse_file(const char *path, struct k8s_object_list *out,
 		return -EINVAL;
 	err = read_file(path, &buf, &len);
 	if (err) {
-		k8s_errors_add(errs, K8S_SEV_ERROR, "read %s: %s (%d)", path,
-			       strerror(-err), err);
+		k8s_errors_add(errs, K8S_SEV_ERROR, "read %s: %s (%d)", path, strerror(-err), err);
 		return err;
 	}
 	err = k8s_parse_buf(buf, len, path, out, errs);
 	free(buf);
 	return err;
 }
-

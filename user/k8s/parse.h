@@ -24,7 +24,7 @@
 #include "k8s/objects.h"
 
 struct k8s_object_list {
-	struct k8s_object **v;	/* owned */
+	struct k8s_object **v; /* owned */
 	size_t n;
 	size_t cap;
 };
@@ -40,8 +40,8 @@ void k8s_object_list_free(struct k8s_object_list *l);
  * rejected (see errs->n_errors); -EBADMSG when it is not well-formed YAML
  * (nothing is appended, one error names line and column); -ENOMEM.
  */
-int k8s_parse_buf(const char *buf, size_t len, const char *src,
-		  struct k8s_object_list *out, struct k8s_errors *errs);
+int k8s_parse_buf(const char *buf, size_t len, const char *src, struct k8s_object_list *out,
+		  struct k8s_errors *errs);
 /*
  * The same for an object decoded from JSON (an API response), without
  * printing it again: @obj is one object, or a List of them. @kind names
@@ -54,7 +54,6 @@ struct cJSON;
 int k8s_parse_json(const struct cJSON *obj, const char *src, const char *kind,
 		   struct k8s_object_list *out, struct k8s_errors *errs);
 /* The same for a file; -errno when it cannot be read. */
-int k8s_parse_file(const char *path, struct k8s_object_list *out,
-		   struct k8s_errors *errs);
+int k8s_parse_file(const char *path, struct k8s_object_list *out, struct k8s_errors *errs);
 
 #endif /* XLB_K8S_PARSE_H */

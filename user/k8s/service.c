@@ -29,8 +29,10 @@ static void parse_target_port(struct pctx *p, knode *item, size_t i, struct k8s_
 			sp->target_port = 0;
 			sp->target_port_name = k8s_ostrdup(p, k8s_scalar(p, tp));
 			if (!k8s_is_iana_svc_name(k8s_scalar(p, tp)))
-				k8s_oerr(p, tp, "%s: \"%s\" is neither a port number nor a valid port name",
-					 path, k8s_scalar(p, tp));
+				k8s_oerr(
+					p, tp,
+					"%s: \"%s\" is neither a port number nor a valid port name",
+					path, k8s_scalar(p, tp));
 		}
 	} else if (tp) {
 		k8s_oerr(p, tp, "%s: expected a number or a name", path);
@@ -57,8 +59,7 @@ static void parse_svc_port(struct pctx *p, knode *item, size_t i, struct k8s_svc
 		sp->name = k8s_ostrdup(p, name);
 		if (!k8s_is_dns1123_label(name))
 			k8s_oerr(p, k8s_map_get(p, item, "name"),
-				 "%s: \"%s\" is not a valid DNS label",
-				 path, name);
+				 "%s: \"%s\" is not a valid DNS label", path, name);
 	}
 	snprintf(path, sizeof(path), "spec.ports[%zu].protocol", i);
 	k8s_get_proto(p, item, path, &sp->proto);
@@ -72,37 +73,37 @@ static void parse_svc_port(struct pctx *p, knode *item, size_t i, struct k8s_svc
 	}
 
 	snprintf(path, sizeof(path), "spec.ports[%zu].nodePort", i);
-	if (k8s_get_int(p, item, "nodePort", path, 0, 65535, &v, &present) &&
-	    present)
+	if (k8s_get_int(p, item, "nodePort", path, 0, 65535, &v, &present) && present)
 		sp->node_port = (uint16_t)v;
 	parse_target_port(p, item, i, sp);
 }
 
 /* Cross-port rules of the API's validation, SCTP ports included. */
-static void check_svc_ports(struct pctx *p, knode *ports, const struct k8s_service *s,
-			    size_t n)
+static void check_svc_ports(struct pctx *p, knode *ports, const struct k8s_service *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct k8s_svc_port *a = &s->ports[i];
 		knode *item = k8s_seq_item(p, ports, i);
 
 		if (n > 1 && !*a->name)
-			k8s_oerr(p, item, "spec.ports[%zu].name: required when the Service has more than one port",
-				 i);
+			k8s_oerr(
+				p, item,
+				"spec.ports[%zu].name: required when the Service has more than one port",
+				i);
 		for (size_t j = 0; j < i; j++) {
 			const struct k8s_svc_port *b = &s->ports[j];
 
 			if (*a->name && !strcmp(a->name, b->name))
-				k8s_oerr(p, item, "spec.ports[%zu].name: duplicate port name \"%s\"",
-					 i, a->name);
-			if (a->port && a->port == b->port &&
-			    a->proto == b->proto)
-				k8s_oerr(p, item, "spec.ports[%zu]: duplicate port %u/%s",
-					 i, a->port, k8s_proto_name(a->proto));
-			if (a->node_port && a->node_port == b->node_port &&
-			    a->proto == b->proto)
-				k8s_oerr(p, item, "spec.ports[%zu].nodePort: duplicate nodePort %u/%s",
-					 i, a->node_port, k8s_proto_name(a->proto));
+				k8s_oerr(p, item,
+					 "spec.ports[%zu].name: duplicate port name \"%s\"", i,
+					 a->name);
+			if (a->port && a->port == b->port && a->proto == b->proto)
+				k8s_oerr(p, item, "spec.ports[%zu]: duplicate port %u/%s", i,
+					 a->port, k8s_proto_name(a->proto));
+			if (a->node_port && a->node_port == b->node_port && a->proto == b->proto)
+				k8s_oerr(p, item,
+					 "spec.ports[%zu].nodePort: duplicate nodePort %u/%s", i,
+					 a->node_port, k8s_proto_name(a->proto));
 		}
 	}
 }
@@ -127,8 +128,8 @@ static void parse_svc_ports(struct pctx *p, knode *spec)
 	for (size_t i = 0; i < n; i++) {
 		if (s->ports[i].proto == IPPROTO_SCTP) {
 			k8s_onote(p, K8S_SEV_WARN, k8s_seq_item(p, ports, i),
-				  "spec.ports[%zu]: SCTP port %u not supported, ignored",
-				  i, s->ports[i].port);
+				  "spec.ports[%zu]: SCTP port %u not supported, ignored", i,
+				  s->ports[i].port);
 			continue;
 		}
 		s->ports[kept++] = s->ports[i];
@@ -136,8 +137,7 @@ static void parse_svc_ports(struct pctx *p, knode *spec)
 	s->n_ports = kept;
 }
 
-static void parse_ip_list(struct pctx *p, knode *parent,
-			  const char *key, const char *field,
+static void parse_ip_list(struct pctx *p, knode *parent, const char *key, const char *field,
 			  struct k8s_ip **out, size_t *n_out)
 {
 	knode *seq = k8s_get_seq(p, parent, key, field);
@@ -173,8 +173,7 @@ static void parse_cluster_ips(struct pctx *p, knode *spec)
 	if (one && !strcmp(k8s_scalar(p, one), "None"))
 		s->headless = true;
 	else if (one && *k8s_scalar(p, one) && !k8s_parse_ip(k8s_scalar(p, one), &ip))
-		k8s_oerr(p, one, "spec.clusterIP: invalid IP address \"%s\"",
-			 k8s_scalar(p, one));
+		k8s_oerr(p, one, "spec.clusterIP: invalid IP address \"%s\"", k8s_scalar(p, one));
 
 	if (!seq) {
 		/* Without clusterIPs, clusterIP alone says it all. */
@@ -196,8 +195,7 @@ static void parse_cluster_ips(struct pctx *p, knode *spec)
 		knode *item = k8s_seq_item(p, seq, i);
 
 		snprintf(path, sizeof(path), "spec.clusterIPs[%zu]", i);
-		if (item && k8s_is_scalar(p, item) &&
-		    !strcmp(k8s_scalar(p, item), "None")) {
+		if (item && k8s_is_scalar(p, item) && !strcmp(k8s_scalar(p, item), "None")) {
 			s->headless = true;
 			continue;
 		}
@@ -205,8 +203,7 @@ static void parse_cluster_ips(struct pctx *p, knode *spec)
 			s->n_cluster_ips++;
 	}
 	if (s->n_cluster_ips > 2 ||
-	    (s->n_cluster_ips == 2 &&
-	     s->cluster_ips[0].family == s->cluster_ips[1].family))
+	    (s->n_cluster_ips == 2 && s->cluster_ips[0].family == s->cluster_ips[1].family))
 		k8s_oerr(p, seq, "spec.clusterIPs: at most one address per IP family");
 }
 
@@ -224,8 +221,7 @@ static void parse_ip_families(struct pctx *p, knode *spec)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		knode *item = k8s_seq_item(p, seq, i);
-		const char *v = item && k8s_is_scalar(p, item) ?
-				k8s_scalar(p, item) : "";
+		const char *v = item && k8s_is_scalar(p, item) ? k8s_scalar(p, item) : "";
 		uint8_t fam;
 
 		if (!strcmp(v, "IPv4")) {
@@ -233,25 +229,24 @@ static void parse_ip_families(struct pctx *p, knode *spec)
 		} else if (!strcmp(v, "IPv6")) {
 			fam = XLB_AF_INET6;
 		} else {
-			k8s_oerr(p, item, "spec.ipFamilies[%zu]: \"%s\" is not IPv4 or IPv6",
-				 i, v);
+			k8s_oerr(p, item, "spec.ipFamilies[%zu]: \"%s\" is not IPv4 or IPv6", i, v);
 			continue;
 		}
 		for (size_t j = 0; j < s->n_ip_families; j++)
 			if (s->ip_families[j] == fam)
-				k8s_oerr(p, item, "spec.ipFamilies[%zu]: duplicate family %s",
-					 i, v);
+				k8s_oerr(p, item, "spec.ipFamilies[%zu]: duplicate family %s", i,
+					 v);
 		s->ip_families[s->n_ip_families++] = fam;
 	}
 	/* clusterIPs[i] belongs to ipFamilies[i] (k8s-spec §2). */
 	for (size_t i = 0; i < s->n_ip_families && i < s->n_cluster_ips; i++)
 		if (s->ip_families[i] != s->cluster_ips[i].family)
-			k8s_oerr(p, seq, "spec.clusterIPs[%zu]: family does not match spec.ipFamilies[%zu]",
+			k8s_oerr(p, seq,
+				 "spec.clusterIPs[%zu]: family does not match spec.ipFamilies[%zu]",
 				 i, i);
 }
 
-static void parse_policy(struct pctx *p, knode *spec,
-			 const char *key, bool allow_global,
+static void parse_policy(struct pctx *p, knode *spec, const char *key, bool allow_global,
 			 enum k8s_traffic_policy *out)
 {
 	char path[64];
@@ -260,22 +255,19 @@ static void parse_policy(struct pctx *p, knode *spec,
 	snprintf(path, sizeof(path), "spec.%s", key);
 	v = k8s_get_str(p, spec, key, path);
 	*out = K8S_TP_CLUSTER;
-	if (!v || !*v || !strcmp(v, "Cluster") ||
-	    (allow_global && !strcmp(v, "Global")))
+	if (!v || !*v || !strcmp(v, "Cluster") || (allow_global && !strcmp(v, "Global")))
 		return;
 	if (!strcmp(v, "Local")) {
 		*out = K8S_TP_LOCAL;
 		return;
 	}
-	k8s_oerr(p, k8s_map_get(p, spec, key), "%s: \"%s\" is not Cluster or Local",
-		 path, v);
+	k8s_oerr(p, k8s_map_get(p, spec, key), "%s: \"%s\" is not Cluster or Local", path, v);
 }
 
 static void parse_affinity(struct pctx *p, knode *spec)
 {
 	struct k8s_service *s = &p->o->svc;
-	const char *v = k8s_get_str(p, spec, "sessionAffinity",
-				    "spec.sessionAffinity");
+	const char *v = k8s_get_str(p, spec, "sessionAffinity", "spec.sessionAffinity");
 	knode *cfg, *cip;
 	long long t;
 	bool present;
@@ -289,12 +281,12 @@ static void parse_affinity(struct pctx *p, knode *spec)
 	}
 	s->session_affinity = K8S_AFFINITY_CLIENT_IP;
 	s->affinity_timeout = 10800;
-	cfg = k8s_get_map(p, spec, "sessionAffinityConfig",
-			  "spec.sessionAffinityConfig");
+	cfg = k8s_get_map(p, spec, "sessionAffinityConfig", "spec.sessionAffinityConfig");
 	cip = k8s_get_map(p, cfg, "clientIP", "spec.sessionAffinityConfig.clientIP");
 	if (k8s_get_int(p, cip, "timeoutSeconds",
-			"spec.sessionAffinityConfig.clientIP.timeoutSeconds",
-			1, 86400, &t, &present) && present)
+			"spec.sessionAffinityConfig.clientIP.timeoutSeconds", 1, 86400, &t,
+			&present) &&
+	    present)
 		s->affinity_timeout = (uint32_t)t;
 }
 
@@ -315,11 +307,9 @@ static void parse_source_ranges(struct pctx *p, knode *spec)
 		knode *item = k8s_seq_item(p, seq, i);
 
 		if (!item || !k8s_is_scalar(p, item) ||
-		    !k8s_parse_cidr(k8s_scalar(p, item),
-				    &s->source_ranges[s->n_source_ranges])) {
+		    !k8s_parse_cidr(k8s_scalar(p, item), &s->source_ranges[s->n_source_ranges])) {
 			k8s_oerr(p, item, "spec.loadBalancerSourceRanges[%zu]: invalid CIDR \"%s\"",
-				 i, item && k8s_is_scalar(p, item) ?
-				 k8s_scalar(p, item) : "");
+				 i, item && k8s_is_scalar(p, item) ? k8s_scalar(p, item) : "");
 			continue;
 		}
 		s->n_source_ranges++;
@@ -330,10 +320,8 @@ static void parse_lb_status(struct pctx *p, knode *obj)
 {
 	struct k8s_service *s = &p->o->svc;
 	knode *status = k8s_get_map(p, obj, "status", "status");
-	knode *lb = k8s_get_map(p, status, "loadBalancer",
-				"status.loadBalancer");
-	knode *seq = k8s_get_seq(p, lb, "ingress",
-				 "status.loadBalancer.ingress");
+	knode *lb = k8s_get_map(p, status, "loadBalancer", "status.loadBalancer");
+	knode *seq = k8s_get_seq(p, lb, "ingress", "status.loadBalancer.ingress");
 	char path[80];
 	size_t n;
 
@@ -349,24 +337,20 @@ static void parse_lb_status(struct pctx *p, knode *obj)
 		knode *ip;
 		const char *v;
 
-		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu]",
-			 i);
+		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu]", i);
 		if (!item || !k8s_is_map(p, item)) {
 			k8s_oerr(p, item, "%s: expected a mapping", path);
 			continue;
 		}
-		snprintf(path, sizeof(path),
-			 "status.loadBalancer.ingress[%zu].ip", i);
+		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu].ip", i);
 		ip = k8s_map_get(p, item, "ip");
 		if (ip && k8s_node_ip(p, ip, path, &in->ip))
 			in->has_ip = true;
-		snprintf(path, sizeof(path),
-			 "status.loadBalancer.ingress[%zu].hostname", i);
+		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu].hostname", i);
 		v = k8s_get_str(p, item, "hostname", path);
 		if (v && *v)
 			in->hostname = k8s_ostrdup(p, v);
-		snprintf(path, sizeof(path),
-			 "status.loadBalancer.ingress[%zu].ipMode", i);
+		snprintf(path, sizeof(path), "status.loadBalancer.ingress[%zu].ipMode", i);
 		v = k8s_get_str(p, item, "ipMode", path);
 		if (v && !strcmp(v, "Proxy"))
 			in->ip_mode = K8S_IP_MODE_PROXY;
@@ -398,11 +382,12 @@ static void parse_lb_request(struct pctx *p, knode *spec)
 	else if (!strcmp(v, "RequireDualStack"))
 		s->ip_family_policy = K8S_IPFP_REQUIRE_DUAL;
 	else
-		k8s_oerr(p, k8s_map_get(p, spec, "ipFamilyPolicy"),
-			 "spec.ipFamilyPolicy: \"%s\" is not SingleStack, PreferDualStack or RequireDualStack",
-			 v);
-	k8s_parse_string_map(p, k8s_get_map(p, spec, "selector", "spec.selector"),
-			     "spec.selector", &s->selector, &s->n_selector);
+		k8s_oerr(
+			p, k8s_map_get(p, spec, "ipFamilyPolicy"),
+			"spec.ipFamilyPolicy: \"%s\" is not SingleStack, PreferDualStack or RequireDualStack",
+			v);
+	k8s_parse_string_map(p, k8s_get_map(p, spec, "selector", "spec.selector"), "spec.selector",
+			     &s->selector, &s->n_selector);
 }
 
 void k8s_parse_service(struct pctx *p, knode *obj)
@@ -428,24 +413,21 @@ void k8s_parse_service(struct pctx *p, knode *obj)
 	else if (!strcmp(type, "ExternalName"))
 		s->type = K8S_SVC_EXTERNAL_NAME;
 	else
-		k8s_oerr(p, k8s_map_get(p, spec, "type"),
-			 "spec.type: unknown type \"%s\"", type);
+		k8s_oerr(p, k8s_map_get(p, spec, "type"), "spec.type: unknown type \"%s\"", type);
 
 	parse_svc_ports(p, spec);
 	parse_cluster_ips(p, spec);
 	parse_ip_families(p, spec);
-	parse_ip_list(p, spec, "externalIPs", "spec.externalIPs",
-		      &s->external_ips, &s->n_external_ips);
-	parse_policy(p, spec, "externalTrafficPolicy", true,
-		     &s->external_traffic_policy);
-	parse_policy(p, spec, "internalTrafficPolicy", false,
-		     &s->internal_traffic_policy);
-	if (k8s_get_int(p, spec, "healthCheckNodePort", "spec.healthCheckNodePort",
-			0, 65535, &v, &present) && present)
+	parse_ip_list(p, spec, "externalIPs", "spec.externalIPs", &s->external_ips,
+		      &s->n_external_ips);
+	parse_policy(p, spec, "externalTrafficPolicy", true, &s->external_traffic_policy);
+	parse_policy(p, spec, "internalTrafficPolicy", false, &s->internal_traffic_policy);
+	if (k8s_get_int(p, spec, "healthCheckNodePort", "spec.healthCheckNodePort", 0, 65535, &v,
+			&present) &&
+	    present)
 		s->health_check_node_port = (uint16_t)v;
 	parse_affinity(p, spec);
 	parse_source_ranges(p, spec);
 	parse_lb_status(p, obj);
 	parse_lb_request(p, spec);
 }
-

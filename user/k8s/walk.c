@@ -75,8 +75,7 @@ bool k8s_is_iana_svc_name(const char *s)
 	size_t len = strlen(s);
 	bool letter = false;
 
-	if (!len || len > 15 || s[0] == '-' || s[len - 1] == '-' ||
-	    strstr(s, "--"))
+	if (!len || len > 15 || s[0] == '-' || s[len - 1] == '-' || strstr(s, "--"))
 		return false;
 	for (size_t i = 0; i < len; i++) {
 		if (!is_dns_label_char(s[i]))
@@ -121,8 +120,7 @@ bool k8s_parse_ip(const char *s, struct k8s_ip *ip)
 		return inet_pton(AF_INET6, s, ip->addr.bytes) == 1;
 	}
 	ip->family = XLB_AF_INET;
-	return inet_pton(AF_INET, s, &ip->addr.v4) == 1 ||
-	       parse_ipv4_sloppy(s, &ip->addr.v4);
+	return inet_pton(AF_INET, s, &ip->addr.v4) == 1 || parse_ipv4_sloppy(s, &ip->addr.v4);
 }
 
 bool k8s_parse_cidr(const char *s, struct k8s_cidr *c)
@@ -161,8 +159,7 @@ bool k8s_parse_cidr(const char *s, struct k8s_cidr *c)
 
 const char *k8s_proto_name(uint8_t proto)
 {
-	return proto == IPPROTO_UDP ? "UDP" : proto == IPPROTO_SCTP ?
-	       "SCTP" : "TCP";
+	return proto == IPPROTO_UDP ? "UDP" : proto == IPPROTO_SCTP ? "SCTP" : "TCP";
 }
 
 unsigned int k8s_node_line(struct pctx *p, knode *n)
@@ -184,11 +181,10 @@ bool k8s_is_seq(struct pctx *p, knode *n)
 bool k8s_is_scalar(struct pctx *p, knode *n)
 {
 	return p->json ? !cJSON_IsObject(JN(n)) && !cJSON_IsArray(JN(n)) :
-	       YN(n)->type == YAML_SCALAR_NODE;
+			 YN(n)->type == YAML_SCALAR_NODE;
 }
 
-static void vreport(struct pctx *p, enum k8s_severity sev,
-		    knode *at, const char *fmt, va_list ap)
+static void vreport(struct pctx *p, enum k8s_severity sev, knode *at, const char *fmt, va_list ap)
 {
 	char *msg;
 
@@ -210,8 +206,7 @@ static void vreport(struct pctx *p, enum k8s_severity sev,
 	free(msg);
 }
 
-void __attribute__((format(printf, 3, 4)))
-k8s_oerr(struct pctx *p, knode *at, const char *fmt, ...)
+void __attribute__((format(printf, 3, 4))) k8s_oerr(struct pctx *p, knode *at, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -221,8 +216,7 @@ k8s_oerr(struct pctx *p, knode *at, const char *fmt, ...)
 }
 
 void __attribute__((format(printf, 4, 5)))
-k8s_onote(struct pctx *p, enum k8s_severity sev, knode *at,
-	  const char *fmt, ...)
+k8s_onote(struct pctx *p, enum k8s_severity sev, knode *at, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -300,8 +294,8 @@ bool k8s_is_null(struct pctx *p, knode *n)
 	if (!k8s_is_scalar(p, n) || !is_plain(p, n))
 		return false;
 	v = k8s_scalar(p, n);
-	return !*v || !strcmp(v, "~") || !strcmp(v, "null") ||
-	       !strcmp(v, "Null") || !strcmp(v, "NULL");
+	return !*v || !strcmp(v, "~") || !strcmp(v, "null") || !strcmp(v, "Null") ||
+	       !strcmp(v, "NULL");
 }
 
 static knode *node_at(struct pctx *p, int id)
@@ -344,8 +338,7 @@ size_t k8s_map_len(struct pctx *p, knode *n)
 
 /* Entry i of a mapping: its key (NULL when not a scalar) and value node
  * (NULL when missing); *k_node is what a message about the key points at. */
-const char *k8s_map_entry(struct pctx *p, knode *n, size_t i, knode **k_node,
-			  knode **v)
+const char *k8s_map_entry(struct pctx *p, knode *n, size_t i, knode **k_node, knode **v)
 {
 	const yaml_node_pair_t *pair;
 	knode *k;
@@ -376,8 +369,8 @@ knode *k8s_map_get(struct pctx *p, knode *map, const char *key)
 
 		return k8s_is_null(p, v) ? NULL : v;
 	}
-	for (pair = YN(map)->data.mapping.pairs.start;
-	     pair < YN(map)->data.mapping.pairs.top; pair++) {
+	for (pair = YN(map)->data.mapping.pairs.start; pair < YN(map)->data.mapping.pairs.top;
+	     pair++) {
 		knode *k = node_at(p, pair->key);
 		knode *v;
 
@@ -404,8 +397,7 @@ knode *k8s_seq_item(struct pctx *p, knode *n, size_t i)
 }
 
 /* A mapping, or NULL (absent); a field of another shape is an error. */
-knode *k8s_get_map(struct pctx *p, knode *parent,
-		   const char *key, const char *path)
+knode *k8s_get_map(struct pctx *p, knode *parent, const char *key, const char *path)
 {
 	knode *n = k8s_map_get(p, parent, key);
 
@@ -417,8 +409,7 @@ knode *k8s_get_map(struct pctx *p, knode *parent,
 }
 
 /* A sequence, or NULL (absent, null or empty). */
-knode *k8s_get_seq(struct pctx *p, knode *parent,
-		   const char *key, const char *path)
+knode *k8s_get_seq(struct pctx *p, knode *parent, const char *key, const char *path)
 {
 	knode *n = k8s_map_get(p, parent, key);
 
@@ -430,8 +421,7 @@ knode *k8s_get_seq(struct pctx *p, knode *parent,
 }
 
 /* A string scalar (kept in the libyaml tree), or NULL when absent. */
-const char *k8s_get_str(struct pctx *p, knode *parent,
-			const char *key, const char *path)
+const char *k8s_get_str(struct pctx *p, knode *parent, const char *key, const char *path)
 {
 	knode *n = k8s_map_get(p, parent, key);
 
@@ -465,8 +455,8 @@ bool k8s_scalar_is_int(struct pctx *p, knode *n)
  * Returns false (and records an error) for a non-number or a value out of
  * range.
  */
-bool k8s_node_int(struct pctx *p, knode *n, const char *path,
-		  long long min, long long max, long long *out)
+bool k8s_node_int(struct pctx *p, knode *n, const char *path, long long min, long long max,
+		  long long *out)
 {
 	long long v;
 
@@ -480,16 +470,14 @@ bool k8s_node_int(struct pctx *p, knode *n, const char *path,
 	errno = 0;
 	v = strtoll(k8s_scalar(p, n), NULL, 10);
 	if (errno || v < min || v > max) {
-		k8s_oerr(p, n, "%s: %s out of range %lld..%lld", path, k8s_scalar(p, n),
-			 min, max);
+		k8s_oerr(p, n, "%s: %s out of range %lld..%lld", path, k8s_scalar(p, n), min, max);
 		return false;
 	}
 	*out = v;
 	return true;
 }
 
-bool k8s_get_int(struct pctx *p, knode *parent,
-		 const char *key, const char *path, long long min,
+bool k8s_get_int(struct pctx *p, knode *parent, const char *key, const char *path, long long min,
 		 long long max, long long *out, bool *present)
 {
 	knode *n = k8s_map_get(p, parent, key);
@@ -501,8 +489,7 @@ bool k8s_get_int(struct pctx *p, knode *parent,
 }
 
 /* A *bool: *out keeps its default when absent. */
-void k8s_get_bool(struct pctx *p, knode *parent,
-		  const char *key, const char *path, bool *out)
+void k8s_get_bool(struct pctx *p, knode *parent, const char *key, const char *path, bool *out)
 {
 	knode *n = k8s_map_get(p, parent, key);
 	const char *s;
@@ -516,8 +503,7 @@ void k8s_get_bool(struct pctx *p, knode *parent,
 		*out = true;
 		return;
 	}
-	if (!strcmp(s, "false") || !strcmp(s, "False") ||
-	    !strcmp(s, "FALSE")) {
+	if (!strcmp(s, "false") || !strcmp(s, "False") || !strcmp(s, "FALSE")) {
 		*out = false;
 		return;
 	}
@@ -526,8 +512,7 @@ bad:
 }
 
 /* An IP address scalar. */
-bool k8s_node_ip(struct pctx *p, knode *n, const char *path,
-		 struct k8s_ip *ip)
+bool k8s_node_ip(struct pctx *p, knode *n, const char *path, struct k8s_ip *ip)
 {
 	if (!k8s_is_scalar(p, n)) {
 		k8s_oerr(p, n, "%s: expected an IP address", path);
@@ -541,12 +526,11 @@ bool k8s_node_ip(struct pctx *p, knode *n, const char *path,
 }
 
 /* TCP / UDP; SCTP and absent are told apart by the return value. */
-enum proto_res k8s_get_proto(struct pctx *p, knode *parent,
-			     const char *path, uint8_t *proto)
+enum proto_res k8s_get_proto(struct pctx *p, knode *parent, const char *path, uint8_t *proto)
 {
 	const char *s = k8s_get_str(p, parent, "protocol", path);
 
-	*proto = IPPROTO_TCP;	/* default (k8s-spec §2, §3) */
+	*proto = IPPROTO_TCP; /* default (k8s-spec §2, §3) */
 	if (!s || !strcmp(s, "TCP"))
 		return PROTO_OK;
 	if (!strcmp(s, "UDP")) {
@@ -561,4 +545,3 @@ enum proto_res k8s_get_proto(struct pctx *p, knode *parent,
 		 "%s: unknown protocol \"%s\" (TCP, UDP or SCTP)", path, s);
 	return PROTO_BAD;
 }
-

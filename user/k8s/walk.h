@@ -21,7 +21,7 @@
  * JSON number, true, false or null a plain one: exactly what libyaml makes
  * of the same text, so both front ends accept and reject the same objects.
  */
-typedef const void knode;	/* yaml_node_t or cJSON */
+typedef const void knode; /* yaml_node_t or cJSON */
 
 /* Sequential access to a cJSON array or object's i-th child without
  * walking the list from its head every time (nested loops alternate). */
@@ -31,19 +31,19 @@ struct kn_cursor {
 };
 
 struct pctx {
-	yaml_document_t *doc;	/* YAML front end, or ... */
-	bool json;		/* ... cJSON nodes */
+	yaml_document_t *doc; /* YAML front end, or ... */
+	bool json;	      /* ... cJSON nodes */
 	struct kn_cursor cur[4];
 	unsigned int cur_next;
-	char num[4][32];	/* text of JSON numbers */
+	char num[4][32]; /* text of JSON numbers */
 	unsigned int num_next;
 	const char *src;
 	struct k8s_errors *errs;
-	struct k8s_object *o;	/* object being built */
-	const char *kind;	/* its kind name */
-	const char *ns;		/* its namespace, "default" until known */
-	const char *name;	/* its name, "<unnamed>" until known */
-	unsigned int nerr;	/* errors recorded against it */
+	struct k8s_object *o; /* object being built */
+	const char *kind;     /* its kind name */
+	const char *ns;	      /* its namespace, "default" until known */
+	const char *name;     /* its name, "<unnamed>" until known */
+	unsigned int nerr;    /* errors recorded against it */
 	bool oom;
 };
 
@@ -51,8 +51,7 @@ struct pctx {
 #define JN(n) ((const cJSON *)(n))
 
 /* diag.c: rejected objects, messages of a document */
-void k8s_errors_reject(struct k8s_errors *e, int kind,
-		       const char *ns, const char *name);
+void k8s_errors_reject(struct k8s_errors *e, int kind, const char *ns, const char *name);
 void k8s_errors_splice(struct k8s_errors *dst, struct k8s_errors *src);
 
 /* One parser per kind (service.c, endpointslice.c, lbpool.c) */
@@ -66,45 +65,36 @@ char *k8s_arena_strdup(struct k8s_object *o, const char *s);
 int k8s_object_list_push(struct k8s_object_list *l, struct k8s_object *o);
 
 /* parse.c: metadata */
-void k8s_parse_string_map(struct pctx *p, knode *map, const char *path,
-			  struct k8s_label **out, size_t *n_out);
+void k8s_parse_string_map(struct pctx *p, knode *map, const char *path, struct k8s_label **out,
+			  size_t *n_out);
 
 /* walk.c: typed getters that record an error against the object (field
  * path, source line), names and addresses */
 enum proto_res { PROTO_OK, PROTO_SCTP, PROTO_BAD };
 
-void k8s_get_bool(struct pctx *p, knode *parent,
-		  const char *key, const char *path, bool *out);
-bool k8s_get_int(struct pctx *p, knode *parent,
-		 const char *key, const char *path, long long min,
+void k8s_get_bool(struct pctx *p, knode *parent, const char *key, const char *path, bool *out);
+bool k8s_get_int(struct pctx *p, knode *parent, const char *key, const char *path, long long min,
 		 long long max, long long *out, bool *present);
-knode *k8s_get_map(struct pctx *p, knode *parent,
-		   const char *key, const char *path);
-enum proto_res k8s_get_proto(struct pctx *p, knode *parent,
-			     const char *path, uint8_t *proto);
-knode *k8s_get_seq(struct pctx *p, knode *parent,
-		   const char *key, const char *path);
-const char *k8s_get_str(struct pctx *p, knode *parent,
-			const char *key, const char *path);
+knode *k8s_get_map(struct pctx *p, knode *parent, const char *key, const char *path);
+enum proto_res k8s_get_proto(struct pctx *p, knode *parent, const char *path, uint8_t *proto);
+knode *k8s_get_seq(struct pctx *p, knode *parent, const char *key, const char *path);
+const char *k8s_get_str(struct pctx *p, knode *parent, const char *key, const char *path);
 bool k8s_is_map(struct pctx *p, knode *n);
 bool k8s_is_scalar(struct pctx *p, knode *n);
 bool k8s_is_seq(struct pctx *p, knode *n);
 bool k8s_is_null(struct pctx *p, knode *n);
 knode *k8s_map_get(struct pctx *p, knode *map, const char *key);
-const char *k8s_map_entry(struct pctx *p, knode *n, size_t i, knode **k_node,
-			  knode **v);
+const char *k8s_map_entry(struct pctx *p, knode *n, size_t i, knode **k_node, knode **v);
 size_t k8s_map_len(struct pctx *p, knode *n);
 unsigned int k8s_node_line(struct pctx *p, knode *n);
-bool k8s_node_int(struct pctx *p, knode *n, const char *path,
-		  long long min, long long max, long long *out);
-bool k8s_node_ip(struct pctx *p, knode *n, const char *path,
-		 struct k8s_ip *ip);
+bool k8s_node_int(struct pctx *p, knode *n, const char *path, long long min, long long max,
+		  long long *out);
+bool k8s_node_ip(struct pctx *p, knode *n, const char *path, struct k8s_ip *ip);
 void *k8s_oalloc(struct pctx *p, size_t n, size_t size);
 void __attribute__((format(printf, 3, 4)))
 k8s_oerr(struct pctx *p, knode *at, const char *fmt, ...);
 void __attribute__((format(printf, 4, 5)))
-k8s_onote(struct pctx *p, enum k8s_severity sev, knode *at,
-	  const char *fmt, ...);
+k8s_onote(struct pctx *p, enum k8s_severity sev, knode *at, const char *fmt, ...);
 const char *k8s_ostrdup(struct pctx *p, const char *s);
 const char *k8s_scalar(struct pctx *p, knode *n);
 knode *k8s_seq_item(struct pctx *p, knode *n, size_t i);

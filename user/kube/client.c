@@ -144,8 +144,8 @@ static yaml_node_t *map_get(yaml_document_t *d, yaml_node_t *m, const char *key)
 {
 	if (!m || m->type != YAML_MAPPING_NODE)
 		return NULL;
-	for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
-	     p < m->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top;
+	     p++) {
 		const char *k = scalar(d, yaml_document_get_node(d, p->key));
 
 		if (k && !strcmp(k, key))
@@ -160,15 +160,15 @@ static const char *map_str(yaml_document_t *d, yaml_node_t *m, const char *key)
 }
 
 /* In list @key of the root, the entry whose name is @name: its @inner map. */
-static yaml_node_t *named(yaml_document_t *d, yaml_node_t *root, const char *key,
-			  const char *name, const char *inner)
+static yaml_node_t *named(yaml_document_t *d, yaml_node_t *root, const char *key, const char *name,
+			  const char *inner)
 {
 	yaml_node_t *l = map_get(d, root, key);
 
 	if (!l || l->type != YAML_SEQUENCE_NODE)
 		return NULL;
-	for (yaml_node_item_t *i = l->data.sequence.items.start;
-	     i < l->data.sequence.items.top; i++) {
+	for (yaml_node_item_t *i = l->data.sequence.items.start; i < l->data.sequence.items.top;
+	     i++) {
 		yaml_node_t *e = yaml_document_get_node(d, *i);
 		const char *n = map_str(d, e, "name");
 
@@ -214,8 +214,8 @@ static bool yaml_true(const char *v)
 
 /* The current context of a kubeconfig and what it names. */
 struct kc_context {
-	const char *path;		/* the file, for messages */
-	yaml_node_t *ctx, *cl, *us;	/* us: NULL when the context names no user */
+	const char *path;	    /* the file, for messages */
+	yaml_node_t *ctx, *cl, *us; /* us: NULL when the context names no user */
 	const char *cur, *cname, *uname;
 };
 
@@ -246,8 +246,8 @@ static int kc_select(yaml_document_t *d, struct kc_context *k, char *err, size_t
 	}
 	k->us = k->uname ? named(d, root, "users", k->uname, "user") : NULL;
 	if (k->uname && !k->us) {
-		seterr(err, err_len, "%s: user \"%s\" of context \"%s\" not found", path,
-		       k->uname, k->cur);
+		seterr(err, err_len, "%s: user \"%s\" of context \"%s\" not found", path, k->uname,
+		       k->cur);
 		return -EINVAL;
 	}
 	v = map_str(d, k->cl, "server");
@@ -257,12 +257,14 @@ static int kc_select(yaml_document_t *d, struct kc_context *k, char *err, size_t
 		return -EINVAL;
 	}
 	if (yaml_true(map_str(d, k->cl, "insecure-skip-tls-verify"))) {
-		seterr(err, err_len, "%s: cluster \"%s\": insecure-skip-tls-verify is not supported: TLS is always verified",
+		seterr(err, err_len,
+		       "%s: cluster \"%s\": insecure-skip-tls-verify is not supported: TLS is always verified",
 		       path, k->cname);
 		return -EINVAL;
 	}
 	if (k->us && (map_get(d, k->us, "exec") || map_get(d, k->us, "auth-provider"))) {
-		seterr(err, err_len, "%s: user \"%s\": exec and auth-provider plugins are not supported; use a token, tokenFile or client certificate",
+		seterr(err, err_len,
+		       "%s: user \"%s\": exec and auth-provider plugins are not supported; use a token, tokenFile or client certificate",
 		       path, k->uname);
 		return -EINVAL;
 	}
@@ -311,19 +313,16 @@ static int kc_user(yaml_document_t *d, const struct kc_context *k, const char *d
 	    set_path(&c->cert_file, dir, map_str(d, us, "client-certificate")) ||
 	    set_path(&c->key_file, dir, map_str(d, us, "client-key")))
 		return -ENOMEM;
-	ret = set_data(&c->cert_data, &c->cert_data_len,
-		       map_str(d, us, "client-certificate-data"));
+	ret = set_data(&c->cert_data, &c->cert_data_len, map_str(d, us, "client-certificate-data"));
 	if (!ret)
-		ret = set_data(&c->key_data, &c->key_data_len,
-			       map_str(d, us, "client-key-data"));
+		ret = set_data(&c->key_data, &c->key_data_len, map_str(d, us, "client-key-data"));
 	if (ret == -EINVAL)
-		seterr(err, err_len, "%s: user \"%s\": client-*-data is not base64",
-		       k->path, k->uname);
+		seterr(err, err_len, "%s: user \"%s\": client-*-data is not base64", k->path,
+		       k->uname);
 	return ret;
 }
 
-int kube_config_load_kubeconfig(const char *path, struct kube_config *c,
-				char *err, size_t err_len)
+int kube_config_load_kubeconfig(const char *path, struct kube_config *c, char *err, size_t err_len)
 {
 	struct kc_context k = { .path = path };
 	yaml_parser_t p;
@@ -372,8 +371,7 @@ int kube_config_load_kubeconfig(const char *path, struct kube_config *c,
 	return ret;
 }
 
-int kube_config_in_cluster(struct kube_config *c, const char *sa_dir,
-			   char *err, size_t err_len)
+int kube_config_in_cluster(struct kube_config *c, const char *sa_dir, char *err, size_t err_len)
 {
 	const char *host = getenv("KUBERNETES_SERVICE_HOST");
 	const char *port = getenv("KUBERNETES_SERVICE_PORT");
@@ -382,13 +380,14 @@ int kube_config_in_cluster(struct kube_config *c, const char *sa_dir,
 
 	memset(c, 0, sizeof(*c));
 	if (!host || !*host || !port || !*port) {
-		seterr(err, err_len, "not in a cluster: KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT unset");
+		seterr(err, err_len,
+		       "not in a cluster: KUBERNETES_SERVICE_HOST or KUBERNETES_SERVICE_PORT unset");
 		return -ENOENT;
 	}
 	if (!sa_dir)
 		sa_dir = KUBE_SA_DIR;
-	if (asprintf(&c->server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s",
-		     host, port) < 0) {
+	if (asprintf(&c->server, strchr(host, ':') ? "https://[%s]:%s" : "https://%s:%s", host,
+		     port) < 0) {
 		c->server = NULL;
 		return -ENOMEM;
 	}
@@ -454,9 +453,9 @@ void kube_config_free(struct kube_config *c)
 struct kube_client {
 	struct kube_config cfg;
 	const int *stop;
-	pthread_mutex_t lock;		/* token cache */
-	char *token;			/* cached token (file) */
-	time_t token_read;		/* CLOCK_MONOTONIC seconds, 0: stale */
+	pthread_mutex_t lock; /* token cache */
+	char *token;	      /* cached token (file) */
+	time_t token_read;    /* CLOCK_MONOTONIC seconds, 0: stale */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -571,7 +570,7 @@ struct xfer {
 	struct kube_client *kc;
 	CURL *h;
 	struct kube_resp *r;
-	kube_data_fn on_data;	/* NULL: collect the body */
+	kube_data_fn on_data; /* NULL: collect the body */
 	void *ctx;
 	bool cancelled;
 };
@@ -632,8 +631,8 @@ static int progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 	return x->kc->stop && __atomic_load_n(x->kc->stop, __ATOMIC_RELAXED);
 }
 
-static int set_server_name(struct kube_client *kc, CURL *h, const char *path,
-			   char **url, struct curl_slist **cto)
+static int set_server_name(struct kube_client *kc, CURL *h, const char *path, char **url,
+			   struct curl_slist **cto)
 {
 	CURLU *u = curl_url();
 	char *host = NULL, *port = NULL, *prefix = NULL, *c = NULL, *nurl = NULL;
@@ -653,8 +652,7 @@ static int set_server_name(struct kube_client *kc, CURL *h, const char *path,
 		c = NULL;
 		goto out;
 	}
-	if (asprintf(&nurl, "https://%s:%s%s%s", kc->cfg.tls_server_name, port, prefix,
-		     path) < 0) {
+	if (asprintf(&nurl, "https://%s:%s%s%s", kc->cfg.tls_server_name, port, prefix, path) < 0) {
 		nurl = NULL;
 		goto out;
 	}
@@ -792,8 +790,7 @@ static void set_tls(const struct kube_client *kc, CURL *h)
 }
 
 static int perform(struct kube_client *kc, CURL *h, const char *path, bool watch,
-		   kube_data_fn on_data, void *ctx, struct kube_resp *r,
-		   const struct kube_body *w)
+		   kube_data_fn on_data, void *ctx, struct kube_resp *r, const struct kube_body *w)
 {
 	struct xfer x = { .kc = kc, .h = h, .r = r, .on_data = on_data, .ctx = ctx };
 	struct curl_slist *hdrs, *cto = NULL;
@@ -858,15 +855,15 @@ static int request(struct kube_client *kc, CURL *h, const char *path, bool watch
 	return perform(kc, h, path, watch, on_data, ctx, r, NULL);
 }
 
-int kube_write(struct kube_client *kc, CURL *h, const char *path,
-	       const struct kube_body *w, struct kube_resp *r)
+int kube_write(struct kube_client *kc, CURL *h, const char *path, const struct kube_body *w,
+	       struct kube_resp *r)
 {
 	int ret = perform(kc, h, path, false, NULL, NULL, r, w);
 
 	if (ret || r->status != 401 || !kc->cfg.token_file)
 		return ret;
-	pr_info("kube: %s %s: 401 Unauthorized: re-reading the token and retrying\n",
-		w->method, path);
+	pr_info("kube: %s %s: 401 Unauthorized: re-reading the token and retrying\n", w->method,
+		path);
 	kube_client_token_invalidate(kc);
 	kube_resp_free(r);
 	return perform(kc, h, path, false, NULL, NULL, r, w);
@@ -877,14 +874,14 @@ int kube_get(struct kube_client *kc, CURL *h, const char *path, struct kube_resp
 	return request(kc, h, path, false, NULL, NULL, r);
 }
 
-int kube_get_stream(struct kube_client *kc, CURL *h, const char *path,
-		    kube_data_fn on_data, void *ctx, struct kube_resp *r)
+int kube_get_stream(struct kube_client *kc, CURL *h, const char *path, kube_data_fn on_data,
+		    void *ctx, struct kube_resp *r)
 {
 	return request(kc, h, path, false, on_data, ctx, r);
 }
 
-int kube_watch(struct kube_client *kc, CURL *h, const char *path,
-	       kube_data_fn on_data, void *ctx, struct kube_resp *r)
+int kube_watch(struct kube_client *kc, CURL *h, const char *path, kube_data_fn on_data, void *ctx,
+	       struct kube_resp *r)
 {
 	return request(kc, h, path, true, on_data, ctx, r);
 }

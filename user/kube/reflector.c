@@ -15,7 +15,7 @@
 
 #define LINE_MAX_DEFAULT (64u << 20)
 #define LIST_LIMIT	 500
-#define RETRY_AFTER_MAX	 60	/* seconds */
+#define RETRY_AFTER_MAX	 60 /* seconds */
 
 /* ---- line buffer ------------------------------------------------------ */
 
@@ -33,8 +33,8 @@ void kube_linebuf_free(struct kube_linebuf *lb)
 	lb->len = lb->cap = 0;
 }
 
-int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len,
-		      kube_line_fn fn, void *ctx)
+int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len, kube_line_fn fn,
+		      void *ctx)
 {
 	size_t max = lb->max ? lb->max : LINE_MAX_DEFAULT;
 	size_t start = 0;
@@ -81,8 +81,9 @@ int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len,
 /* ---- events ----------------------------------------------------------- */
 
 static const char *const type_names[] = {
-	[KUBE_EVENT_ADDED] = "ADDED", [KUBE_EVENT_MODIFIED] = "MODIFIED", [KUBE_EVENT_DELETED] = "DELETED",
-	[KUBE_EVENT_BOOKMARK] = "BOOKMARK", [KUBE_EVENT_ERROR] = "ERROR",
+	[KUBE_EVENT_ADDED] = "ADDED",	  [KUBE_EVENT_MODIFIED] = "MODIFIED",
+	[KUBE_EVENT_DELETED] = "DELETED", [KUBE_EVENT_BOOKMARK] = "BOOKMARK",
+	[KUBE_EVENT_ERROR] = "ERROR",
 };
 
 const char *kube_event_type_name(enum kube_event_type t)
@@ -282,7 +283,10 @@ static int struct_char(struct kube_items *s, char c, bool top)
 		s->depth--;
 		s->colon_items = false;
 		break;
-	case ' ': case '\t': case '\n': case '\r':
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
 		break;
 	default:
 		s->colon_items = false;
@@ -390,32 +394,32 @@ struct kube_reflector {
 	const int *stop;
 	pthread_t thread;
 	bool started;
-	int synced;		/* atomic */
+	int synced; /* atomic */
 	CURL *h;
-	char *rv;		/* last resourceVersion, "" before a LIST */
+	char *rv; /* last resourceVersion, "" before a LIST */
 	struct kube_backoff bo;
 	unsigned int seed;
 
 	/* the current LIST */
 	struct kube_items items;
-	cJSON *all;		/* gathered items for ops->replace */
+	cJSON *all; /* gathered items for ops->replace */
 	int list_err;
 
 	/* the current watch */
 	struct kube_linebuf lb;
 	unsigned long n_events;
-	struct kube_reflector_counters count;	/* atomic */
-	bool expired;		/* ERROR 410 seen */
-	bool too_large;		/* ERROR 504 ResourceVersionTooLarge seen */
-	bool failed;		/* another ERROR seen */
+	struct kube_reflector_counters count; /* atomic */
+	bool expired;			      /* ERROR 410 seen */
+	bool too_large;			      /* ERROR 504 ResourceVersionTooLarge seen */
+	bool failed;			      /* another ERROR seen */
 };
 
 enum watch_end {
-	W_CLEAN,	/* stream ended: watch again */
-	W_EXPIRED,	/* 410: relist */
-	W_TOO_LARGE,	/* 504 RV too large: relist with an unset RV */
-	W_RETRY,	/* back off, watch again at the same RV */
-	W_RELIST,	/* back off, relist */
+	W_CLEAN,     /* stream ended: watch again */
+	W_EXPIRED,   /* 410: relist */
+	W_TOO_LARGE, /* 504 RV too large: relist with an unset RV */
+	W_RETRY,     /* back off, watch again at the same RV */
+	W_RELIST,    /* back off, relist */
 	W_STOP,
 };
 
@@ -460,7 +464,8 @@ static bool is_too_large_rv(int code, const cJSON *st)
 		return true;
 	causes = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(st, "details"),
 						  "causes");
-	cJSON_ArrayForEach(c, causes) {
+	cJSON_ArrayForEach(c, causes)
+	{
 		const char *rs = str_at(c, "reason");
 
 		if (rs && !strcmp(rs, "ResourceVersionTooLarge"))
@@ -530,13 +535,13 @@ static void log_http_error(const struct kube_reflector *r, const char *what,
 	char msg[256];
 
 	if (ret) {
-		pr_warn("kube %s: %s %s: %s\n", r->spec.name, what,
-			kube_client_server(r->kc), resp->err);
+		pr_warn("kube %s: %s %s: %s\n", r->spec.name, what, kube_client_server(r->kc),
+			resp->err);
 		return;
 	}
 	status_text(resp, msg, sizeof(msg));
-	pr_warn("kube %s: %s: HTTP %ld%s%s\n", r->spec.name, what, resp->status,
-		*msg ? ": " : "", msg);
+	pr_warn("kube %s: %s: HTTP %ld%s%s\n", r->spec.name, what, resp->status, *msg ? ": " : "",
+		msg);
 }
 
 static char *escape(CURL *h, const char *s)
@@ -641,8 +646,8 @@ static int on_list_data(void *arg, const char *data, size_t len)
  * when it stops here: -EAGAIN, -ECANCELED, 1 (the resourceVersion is too
  * old: list from the latest).
  */
-static int list_page(struct kube_reflector *r, const char *path, size_t *n_items,
-		     int *retry_after, cJSON **rest)
+static int list_page(struct kube_reflector *r, const char *path, size_t *n_items, int *retry_after,
+		     cJSON **rest)
 {
 	struct kube_resp resp;
 	int err, ret = -EAGAIN;
@@ -655,8 +660,7 @@ static int list_page(struct kube_reflector *r, const char *path, size_t *n_items
 	*n_items += r->items.n_items;
 	if (err == -ECANCELED && r->list_err) {
 		pr_warn("kube %s: LIST: %s\n", r->spec.name,
-			r->list_err == -EBADMSG ? "malformed response" :
-			strerror(-r->list_err));
+			r->list_err == -EBADMSG ? "malformed response" : strerror(-r->list_err));
 		kube_resp_free(&resp);
 		return -EAGAIN;
 	}
@@ -693,19 +697,18 @@ static int list_done(struct kube_reflector *r, const char *list_rv, size_t n_ite
 		return -EAGAIN;
 	}
 	err = *began ? (r->ops->list_end ? r->ops->list_end(r->ctx, true) : 0) :
-	      r->ops->replace(r->ctx, r->all);
+		       r->ops->replace(r->ctx, r->all);
 	*began = false;
 	if (err) {
-		pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n",
-			r->spec.name, n_items, strerror(-err));
+		pr_warn("kube %s: LIST of %zu object(s) not applied: %s; retrying\n", r->spec.name,
+			n_items, strerror(-err));
 		return -EAGAIN;
 	}
 	if (set_rv(r, list_rv))
 		return -ENOMEM;
-	pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n",
-		r->spec.name,
-		__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" :
-		"initial LIST", n_items, pages, r->rv);
+	pr_info("kube %s: %s: %zu object(s) in %d page(s) at resourceVersion %s\n", r->spec.name,
+		__atomic_load_n(&r->synced, __ATOMIC_RELAXED) ? "relisted" : "initial LIST",
+		n_items, pages, r->rv);
 	__atomic_store_n(&r->synced, 1, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -775,8 +778,8 @@ static int on_line(void *arg, char *line, size_t len)
 	int ret;
 
 	if (kube_event_decode(line, &ev, &why)) {
-		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name,
-		       why, line, len > 120 ? "..." : "");
+		pr_err("kube %s: malformed watch event skipped (%s): %.120s%s\n", r->spec.name, why,
+		       line, len > 120 ? "..." : "");
 		__atomic_add_fetch(&r->count.errors, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
@@ -830,9 +833,11 @@ static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 
 	*retry_after = -1;
 	erv = escape(r->h, r->rv);
-	if (!erv || asprintf(&path, "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d%s%s",
-			     r->spec.path, erv, timeout, r->spec.selector ? "&" : "",
-			     r->spec.selector ? r->spec.selector : "") < 0) {
+	if (!erv ||
+	    asprintf(&path,
+		     "%s?watch=1&resourceVersion=%s&allowWatchBookmarks=true&timeoutSeconds=%d%s%s",
+		     r->spec.path, erv, timeout, r->spec.selector ? "&" : "",
+		     r->spec.selector ? r->spec.selector : "") < 0) {
 		curl_free(erv);
 		return W_RETRY;
 	}
@@ -873,7 +878,8 @@ static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 			return W_TOO_LARGE;
 		}
 		ret = ret || resp.status == 401 || resp.status == 429 || resp.status >= 500 ?
-		      W_RETRY : W_RELIST;
+			      W_RETRY :
+			      W_RELIST;
 		kube_resp_free(&resp);
 		return ret;
 	}
@@ -884,8 +890,8 @@ static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 		pr_info("kube %s: very short watch: backing off\n", r->spec.name);
 		return W_RETRY;
 	}
-	pr_debug("kube %s: watch ended after %lu event(s): watching again from %s\n",
-		 r->spec.name, r->n_events, r->rv);
+	pr_debug("kube %s: watch ended after %lu event(s): watching again from %s\n", r->spec.name,
+		 r->n_events, r->rv);
 	return W_CLEAN;
 }
 
@@ -897,7 +903,7 @@ static void bump(uint64_t *c)
 static void *run(void *arg)
 {
 	struct kube_reflector *r = arg;
-	char *list_rv = strdup("0");	/* first LIST: from the watch cache */
+	char *list_rv = strdup("0"); /* first LIST: from the watch cache */
 	bool need_list = true, listed = false;
 	enum watch_end w;
 	int retry_after, ret;
@@ -973,7 +979,8 @@ void kube_reflector_counters(const struct kube_reflector *r, struct kube_reflect
 
 struct kube_reflector *kube_reflector_start(struct kube_client *kc,
 					    const struct kube_reflector_spec *spec,
-					    const struct kube_reflector_ops *ops, void *ctx, const int *stop)
+					    const struct kube_reflector_ops *ops, void *ctx,
+					    const int *stop)
 {
 	struct kube_reflector *r = calloc(1, sizeof(*r));
 	int err;

@@ -41,7 +41,7 @@
 struct kube_linebuf {
 	char *buf;
 	size_t len, cap;
-	size_t max;		/* longest accepted line; 0: 64 MiB */
+	size_t max; /* longest accepted line; 0: 64 MiB */
 };
 
 typedef int (*kube_line_fn)(void *ctx, char *line, size_t len);
@@ -53,8 +53,8 @@ typedef int (*kube_line_fn)(void *ctx, char *line, size_t len);
  * first non-zero return of @fn (the rest of the data is kept), -ENOMEM, or
  * -EMSGSIZE when a line grows past the limit (the buffer is then emptied).
  */
-int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len,
-		      kube_line_fn fn, void *ctx);
+int kube_linebuf_feed(struct kube_linebuf *lb, const char *data, size_t len, kube_line_fn fn,
+		      void *ctx);
 void kube_linebuf_reset(struct kube_linebuf *lb);
 void kube_linebuf_free(struct kube_linebuf *lb);
 
@@ -68,12 +68,12 @@ enum kube_event_type {
 
 struct kube_event {
 	enum kube_event_type type;
-	cJSON *root;		/* the whole event (owned) */
-	cJSON *object;		/* its "object" (inside root) */
-	const char *rv;		/* object.metadata.resourceVersion or NULL */
-	int code;		/* ERROR: Status.code (0 if absent) */
-	const char *reason;	/* ERROR: Status.reason or "" */
-	const char *message;	/* ERROR: Status.message or "" */
+	cJSON *root;	     /* the whole event (owned) */
+	cJSON *object;	     /* its "object" (inside root) */
+	const char *rv;	     /* object.metadata.resourceVersion or NULL */
+	int code;	     /* ERROR: Status.code (0 if absent) */
+	const char *reason;  /* ERROR: Status.reason or "" */
+	const char *message; /* ERROR: Status.message or "" */
 };
 
 /*
@@ -88,14 +88,17 @@ const char *kube_event_type_name(enum kube_event_type t);
 /* ---- backoff ---------------------------------------------------------- */
 
 struct kube_backoff {
-	uint32_t initial_ms;	/* 800 */
-	uint32_t cap_ms;	/* 30000 */
-	uint32_t reset_ms;	/* 120000: quiet this long -> start over */
-	uint32_t cur_ms;	/* next base delay, 0: initial */
-	uint64_t last_ms;	/* when the last delay was handed out */
+	uint32_t initial_ms; /* 800 */
+	uint32_t cap_ms;     /* 30000 */
+	uint32_t reset_ms;   /* 120000: quiet this long -> start over */
+	uint32_t cur_ms;     /* next base delay, 0: initial */
+	uint64_t last_ms;    /* when the last delay was handed out */
 };
 
-#define KUBE_BACKOFF_INIT { .initial_ms = 800, .cap_ms = 30000, .reset_ms = 120000 }
+#define KUBE_BACKOFF_INIT                                              \
+	{                                                              \
+		.initial_ms = 800, .cap_ms = 30000, .reset_ms = 120000 \
+	}
 
 /*
  * The delay before the next attempt at @now_ms: base * (1 + @jitter01)
@@ -119,7 +122,7 @@ typedef int (*kube_item_fn)(void *ctx, const char *item, size_t len);
 struct kube_items {
 	kube_item_fn fn;
 	void *ctx;
-	size_t max;		/* longest item; 0: 64 MiB */
+	size_t max; /* longest item; 0: 64 MiB */
 	/* private */
 	char *item, *rest;
 	size_t item_len, item_cap, rest_len, rest_cap;
@@ -171,12 +174,12 @@ struct kube_reflector_ops {
 };
 
 struct kube_reflector_spec {
-	const char *name;	/* for messages: "services" */
-	const char *path;	/* "/api/v1/services" */
-	const char *selector;	/* extra query, already encoded
+	const char *name;	 /* for messages: "services" */
+	const char *path;	 /* "/api/v1/services" */
+	const char *selector;	 /* extra query, already encoded
 				 * ("labelSelector=..."), or NULL */
-	const char *kind;	/* kind of the items: "Service" */
-	const char *api_version;	/* "v1" */
+	const char *kind;	 /* kind of the items: "Service" */
+	const char *api_version; /* "v1" */
 };
 
 struct kube_reflector;
@@ -186,10 +189,10 @@ struct kube_reflector;
 /* What a reflector has done since it started; read by /metrics from any
  * thread (the reflector's own thread updates them atomically). */
 struct kube_reflector_counters {
-	uint64_t events;	/* watch events received (all types) */
-	uint64_t errors;	/* failed LISTs and watches, watch ERROR events
+	uint64_t events;  /* watch events received (all types) */
+	uint64_t errors;  /* failed LISTs and watches, watch ERROR events
 				 * other than 410 Gone */
-	uint64_t relists;	/* LISTs applied after the first */
+	uint64_t relists; /* LISTs applied after the first */
 };
 
 struct kube_reflector *kube_reflector_start(struct kube_client *kc,

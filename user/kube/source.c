@@ -41,15 +41,15 @@ struct kube_source {
 	struct kube_client *kc;
 	char *node_name;
 	char *node_selector;
-	int stop;			/* atomic */
+	int stop; /* atomic */
 	int efd;
 
-	pthread_mutex_t lock;		/* everything below */
+	pthread_mutex_t lock; /* everything below */
 	struct k8s_cache *cache;
 	struct k8s_node_state node;
-	unsigned int changes;		/* K8S_SRC_* */
-	uint64_t pending_since;		/* oldest object change not applied */
-	uint64_t since_translate;	/* oldest change after the last translate */
+	unsigned int changes;	  /* K8S_SRC_* */
+	uint64_t pending_since;	  /* oldest object change not applied */
+	uint64_t since_translate; /* oldest change after the last translate */
 
 	struct kube_reflector *svc, *eps, *nodes, *pools;
 	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
@@ -67,8 +67,8 @@ static void print_errors(const struct k8s_errors *e)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
-				       e->v[i].sev == K8S_SEV_WARN ? XLB_LOG_WARN :
-				       XLB_LOG_DEBUG;
+				       e->v[i].sev == K8S_SEV_WARN  ? XLB_LOG_WARN :
+								      XLB_LOG_DEBUG;
 
 		xlb_log(l, "%s\n", e->v[i].msg);
 	}
@@ -293,9 +293,10 @@ static void node_set(struct kube_source *s, const struct k8s_node_state *n)
 	if (memcmp(&s->node, n, sizeof(*n))) {
 		if (s->node.eligible != n->eligible || !s->node.known)
 			pr_info("kube: node %s: %s, %zu address(es)\n", s->node_name,
-				!n->known ? "no Node object" :
+				!n->known   ? "no Node object" :
 				n->eligible ? "eligible" :
-				"marked for deletion (/healthz answers 503)", n->n_addrs);
+					      "marked for deletion (/healthz answers 503)",
+				n->n_addrs);
 		s->node = *n;
 		changed(s, KUBE_SRC_NODE);
 	}
@@ -389,23 +390,33 @@ fail:
 int kube_source_start(struct kube_source *s)
 {
 	const struct kube_reflector_spec svc = {
-		.name = "services", .path = "/api/v1/services",
-		.selector = KUBE_PROXY_SELECTOR, .kind = "Service", .api_version = "v1",
+		.name = "services",
+		.path = "/api/v1/services",
+		.selector = KUBE_PROXY_SELECTOR,
+		.kind = "Service",
+		.api_version = "v1",
 	};
 	const struct kube_reflector_spec eps = {
-		.name = "endpointslices", .path = "/apis/discovery.k8s.io/v1/endpointslices",
-		.selector = KUBE_PROXY_SELECTOR, .kind = "EndpointSlice",
+		.name = "endpointslices",
+		.path = "/apis/discovery.k8s.io/v1/endpointslices",
+		.selector = KUBE_PROXY_SELECTOR,
+		.kind = "EndpointSlice",
 		.api_version = "discovery.k8s.io/v1",
 	};
 	const struct kube_reflector_spec node = {
-		.name = "nodes", .path = "/api/v1/nodes", .selector = s->node_selector,
-		.kind = "Node", .api_version = "v1",
+		.name = "nodes",
+		.path = "/api/v1/nodes",
+		.selector = s->node_selector,
+		.kind = "Node",
+		.api_version = "v1",
 	};
 	/* Without the CRD installed this LIST fails and is retried with
 	 * backoff; Services are served meanwhile, nothing is allocated. */
 	const struct kube_reflector_spec pool = {
-		.name = "loadbalancerippools", .path = "/apis/xlb.io/v1alpha1/loadbalancerippools",
-		.kind = "LoadBalancerIPPool", .api_version = "xlb.io/v1alpha1",
+		.name = "loadbalancerippools",
+		.path = "/apis/xlb.io/v1alpha1/loadbalancerippools",
+		.kind = "LoadBalancerIPPool",
+		.api_version = "xlb.io/v1alpha1",
 	};
 
 	s->svc_ctx = (struct kind_ctx){ s, K8S_KIND_SERVICE };
@@ -459,7 +470,7 @@ unsigned int kube_source_take_changes(struct kube_source *s)
 		pr_debug("kube: eventfd: %s\n", strerror(errno));
 	pthread_mutex_lock(&s->lock);
 	c = s->changes;
-	s->changes &= ~KUBE_SRC_NODE;	/* objects: cleared by translate */
+	s->changes &= ~KUBE_SRC_NODE; /* objects: cleared by translate */
 	pthread_mutex_unlock(&s->lock);
 	return c;
 }

@@ -31,8 +31,8 @@
 	"labelSelector=%21service.kubernetes.io%2Fheadless%2C%21service.kubernetes.io%2Fservice-proxy-name"
 
 enum {
-	KUBE_SRC_OBJECTS = 1 << 0,	/* Services / EndpointSlices changed */
-	KUBE_SRC_NODE	= 1 << 1,	/* the Node changed */
+	KUBE_SRC_OBJECTS = 1 << 0, /* Services / EndpointSlices changed */
+	KUBE_SRC_NODE = 1 << 1,	   /* the Node changed */
 };
 
 struct kube_source;

@@ -116,8 +116,8 @@ struct plan_ctx {
 	const struct xlb_node_info *live;
 	size_t n_live;
 	const char *me;
-	const char **cands;	/* n_live + 1 slots */
-	size_t cap;		/* of out->v */
+	const char **cands; /* n_live + 1 slots */
+	size_t cap;	    /* of out->v */
 	struct xlb_vip_plan *out;
 };
 
@@ -154,9 +154,8 @@ static void plan_owners(struct plan_ctx *x, struct xlb_vip *v, const struct k8s_
 	for (size_t k = 0; k < x->n_live; k++) {
 		const struct xlb_node_info *n = &x->live[k];
 
-		if (!k8s_labels_match(pool->pool.node_selector,
-				      pool->pool.n_node_selector, n->labels,
-				      n->n_labels))
+		if (!k8s_labels_match(pool->pool.node_selector, pool->pool.n_node_selector,
+				      n->labels, n->n_labels))
 			continue;
 		if (s->external_traffic_policy == K8S_TP_LOCAL &&
 		    !ready_on(x->slices, x->n_slices, o, n->name))
@@ -178,7 +177,7 @@ static void plan_owners(struct plan_ctx *x, struct xlb_vip *v, const struct k8s_
 	if (v->bgp_mine && s->external_traffic_policy != K8S_TP_LOCAL)
 		v->bgp_mine = usable_anywhere(x->slices, x->n_slices, o);
 	if (v->bgp)
-		v->owner[0] = 0;	/* many announce, none owns */
+		v->owner[0] = 0; /* many announce, none owns */
 }
 
 /* The VIP addresses of one LoadBalancer Service not yet in the plan. */
@@ -202,11 +201,10 @@ static int plan_service(struct plan_ctx *x, const struct k8s_object *o)
 		if (!v)
 			return -ENOMEM;
 		v->ip = in->ip;
-		snprintf(v->service, sizeof(v->service), "%s/%s", o->meta.namespace,
-			 o->meta.name);
+		snprintf(v->service, sizeof(v->service), "%s/%s", o->meta.namespace, o->meta.name);
 		pool = xlb_ipam_pool_of(x->pools, x->n_pools, &in->ip);
 		if (!pool)
-			continue;	/* not ours to announce */
+			continue; /* not ours to announce */
 		snprintf(v->pool, sizeof(v->pool), "%s", pool->meta.name);
 		v->l2 = pool->pool.announce == K8S_ANNOUNCE_L2;
 		v->interfaces = pool->pool.n_interfaces ? pool->pool.interfaces : NULL;
@@ -216,8 +214,8 @@ static int plan_service(struct plan_ctx *x, const struct k8s_object *o)
 	return 0;
 }
 
-int xlb_announce_plan(const struct k8s_cache *c, const struct xlb_node_info *live,
-		      size_t n_live, const char *me, struct xlb_vip_plan *out)
+int xlb_announce_plan(const struct k8s_cache *c, const struct xlb_node_info *live, size_t n_live,
+		      const char *me, struct xlb_vip_plan *out)
 {
 	struct plan_ctx x = { .live = live, .n_live = n_live, .me = me, .out = out };
 	const struct k8s_object **svcs = NULL;
@@ -259,7 +257,7 @@ out:
 
 struct l2_entry {
 	struct xlb_l2_key key;
-	int up;			/* index into uplinks */
+	int up; /* index into uplinks */
 	int sends_left;
 };
 
@@ -272,10 +270,10 @@ struct xlb_announcer {
 	} ups[MAX_UPLINKS];
 	size_t n_ups;
 	unsigned int hold_ms;
-	int sock;		/* AF_PACKET, for takeover frames */
+	int sock; /* AF_PACKET, for takeover frames */
 	struct l2_entry *e;
 	size_t n_e;
-	struct xlb_addr_key *meta;	/* rows written to xlb_vip_meta */
+	struct xlb_addr_key *meta; /* rows written to xlb_vip_meta */
 	size_t n_meta;
 };
 
@@ -363,7 +361,8 @@ struct xlb_announcer *xlb_announcer_new(struct xlb_dp *dp, const struct xlb_upli
 
 static void send_frame(struct xlb_announcer *a, int up, const void *f, size_t len)
 {
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_ifindex = a->ups[up].ifindex,
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET,
+				   .sll_ifindex = a->ups[up].ifindex,
 				   .sll_halen = ETH_ALEN };
 
 	if (a->sock < 0)
@@ -414,7 +413,7 @@ static void send_takeover(struct xlb_announcer *a, const struct l2_entry *e)
 		memcpy(ip + 8, e->key.addr.bytes, 16);
 		ip[24] = 0xff, ip[25] = 0x02, ip[39] = 1;
 		nd[0] = 136;
-		nd[4] = 0x20;	/* override, not solicited */
+		nd[4] = 0x20; /* override, not solicited */
 		memcpy(nd + 8, e->key.addr.bytes, 16);
 		nd[24] = 2, nd[25] = 1;
 		memcpy(nd + 26, mac, 6);
@@ -473,7 +472,8 @@ static bool answer_vip(struct xlb_announcer *a, const struct xlb_vip *v, struct 
 
 		if (!uplink_allowed(v, a->ups[u].name))
 			continue;
-		e->key = (struct xlb_l2_key){ .addr = v->ip.addr, .ifindex = a->ups[u].ifindex,
+		e->key = (struct xlb_l2_key){ .addr = v->ip.addr,
+					      .ifindex = a->ups[u].ifindex,
 					      .family = v->ip.family };
 		e->up = (int)u;
 		old = find_entry(a->e, a->n_e, &e->key);

@@ -30,31 +30,31 @@
 
 struct xlb_node_info {
 	const char *name;
-	const struct k8s_label *labels;	/* Node labels (nodeSelector) */
+	const struct k8s_label *labels; /* Node labels (nodeSelector) */
 	size_t n_labels;
 };
 
 struct xlb_vip {
 	struct k8s_ip ip;
-	char service[128];	/* "namespace/name" (first by name when
+	char service[128];	       /* "namespace/name" (first by name when
 				 * Services share the address) */
-	char pool[64];		/* "" when no pool holds it */
-	char owner[64];		/* "" when nobody may announce it */
-	bool l2;		/* the pool announces by L2 */
-	bool mine;		/* owner is this node and l2 */
-	bool bgp;		/* the pool announces by BGP */
-	bool bgp_mine;		/* this node should announce it by BGP:
+	char pool[64];		       /* "" when no pool holds it */
+	char owner[64];		       /* "" when nobody may announce it */
+	bool l2;		       /* the pool announces by L2 */
+	bool mine;		       /* owner is this node and l2 */
+	bool bgp;		       /* the pool announces by BGP */
+	bool bgp_mine;		       /* this node should announce it by BGP:
 				 * a candidate (pool nodeSelector, for
 				 * Local a ready local endpoint) and, for
 				 * Cluster, the Service has an endpoint */
-	const char *const *interfaces;	/* the pool's, NULL: every uplink */
+	const char *const *interfaces; /* the pool's, NULL: every uplink */
 	size_t n_interfaces;
 };
 
 struct xlb_vip_plan {
-	struct xlb_vip *v;	/* sorted by address */
+	struct xlb_vip *v; /* sorted by address */
 	size_t n;
-	uint32_t bgp_table;	/* set by the agent: shown by xlbctl */
+	uint32_t bgp_table; /* set by the agent: shown by xlbctl */
 };
 
 /*
@@ -67,8 +67,8 @@ int xlb_announce_rank(const struct k8s_ip *vip, const char *const *nodes, size_t
  * The plan for every VIP in @c (Services, EndpointSlices and pools):
  * @live are the nodes with a live agent, @me this node. 0 or -ENOMEM.
  */
-int xlb_announce_plan(const struct k8s_cache *c, const struct xlb_node_info *live,
-		      size_t n_live, const char *me, struct xlb_vip_plan *out);
+int xlb_announce_plan(const struct k8s_cache *c, const struct xlb_node_info *live, size_t n_live,
+		      const char *me, struct xlb_vip_plan *out);
 void xlb_vip_plan_free(struct xlb_vip_plan *p);
 
 struct xlb_announcer;

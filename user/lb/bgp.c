@@ -17,7 +17,7 @@ struct xlb_bgp {
 	int fd;
 	uint32_t seq;
 	uint32_t table;
-	struct k8s_ip *have;	/* announced now, sorted */
+	struct k8s_ip *have; /* announced now, sorted */
 	size_t n_have;
 };
 
@@ -85,10 +85,14 @@ static int route_req(struct xlb_bgp *b, int type, const struct k8s_ip *ip)
 {
 	int v6 = ip->family == XLB_AF_INET6;
 	struct rt_req r = {
-		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)), .nlmsg_type = type,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = ++b->seq },
-		.rt = { .rtm_family = v6 ? AF_INET6 : AF_INET, .rtm_dst_len = v6 ? 128 : 32,
-			.rtm_protocol = XLB_RTPROT, .rtm_scope = RT_SCOPE_UNIVERSE,
+		.nh = { .nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg)),
+			.nlmsg_type = type,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK,
+			.nlmsg_seq = ++b->seq },
+		.rt = { .rtm_family = v6 ? AF_INET6 : AF_INET,
+			.rtm_dst_len = v6 ? 128 : 32,
+			.rtm_protocol = XLB_RTPROT,
+			.rtm_scope = RT_SCOPE_UNIVERSE,
 			.rtm_type = RTN_BLACKHOLE,
 			.rtm_table = b->table < 256 ? b->table : RT_TABLE_UNSPEC },
 	};
@@ -146,8 +150,10 @@ int xlb_bgp_dump(uint32_t table, struct k8s_ip **out, size_t *n)
 		struct nlmsghdr nh;
 		struct rtmsg rt;
 	} r = {
-		.nh = { .nlmsg_len = sizeof(r), .nlmsg_type = RTM_GETROUTE,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP, .nlmsg_seq = 1 },
+		.nh = { .nlmsg_len = sizeof(r),
+			.nlmsg_type = RTM_GETROUTE,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
 		.rt = { .rtm_family = AF_UNSPEC },
 	};
 	char buf[16384] __attribute__((aligned(NLMSG_ALIGNTO)));
@@ -289,11 +295,11 @@ static int withdraw_unwanted(struct xlb_bgp *b, const struct k8s_ip *w, size_t n
 			continue;
 		}
 		e = route_req(b, RTM_DELROUTE, ip);
-		if (e == -ESRCH)	/* someone removed it: gone is gone */
+		if (e == -ESRCH) /* someone removed it: gone is gone */
 			e = 0;
 		if (e) {
-			pr_err("bgp: withdraw %s from table %u: %s\n",
-			       k8s_ip_str(ip, s, sizeof(s)), b->table, strerror(-e));
+			pr_err("bgp: withdraw %s from table %u: %s\n", k8s_ip_str(ip, s, sizeof(s)),
+			       b->table, strerror(-e));
 			next[(*nn)++] = *ip;
 			err = err ? err : e;
 			continue;
@@ -338,8 +344,7 @@ static int announce_wanted(struct xlb_bgp *b, const struct k8s_ip *w, size_t nw,
 	return err;
 }
 
-int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n,
-		enum xlb_bgp_phase phase)
+int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n, enum xlb_bgp_phase phase)
 {
 	struct k8s_ip *w = NULL, *next = NULL;
 	size_t nw = 0, nn = 0;

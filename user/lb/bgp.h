@@ -32,8 +32,8 @@
 #include "k8s/objects.h"
 
 /* rtm_protocol of xlb's routes (unassigned in rtnetlink.h; 'X'). */
-#define XLB_RTPROT		88
-#define XLB_BGP_TABLE_DEFAULT	200
+#define XLB_RTPROT	      88
+#define XLB_BGP_TABLE_DEFAULT 200
 
 struct xlb_bgp;
 
@@ -50,10 +50,12 @@ void xlb_bgp_close(struct xlb_bgp *b);
  * -errno; the rest is still attempted, and what failed is retried on the
  * next call.
  */
-enum xlb_bgp_phase { XLB_BGP_WITHDRAW = 1, XLB_BGP_ANNOUNCE = 2,
-		     XLB_BGP_BOTH = XLB_BGP_WITHDRAW | XLB_BGP_ANNOUNCE };
-int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n,
-		enum xlb_bgp_phase phase);
+enum xlb_bgp_phase {
+	XLB_BGP_WITHDRAW = 1,
+	XLB_BGP_ANNOUNCE = 2,
+	XLB_BGP_BOTH = XLB_BGP_WITHDRAW | XLB_BGP_ANNOUNCE
+};
+int xlb_bgp_set(struct xlb_bgp *b, const struct k8s_ip *want, size_t n, enum xlb_bgp_phase phase);
 /* Withdraw everything (agent exit with --withdraw-on-exit, node drained). */
 int xlb_bgp_withdraw_all(struct xlb_bgp *b);
 /* The addresses announced now (the agent's view). */

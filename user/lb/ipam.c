@@ -22,11 +22,11 @@
 
 struct resv {
 	struct k8s_ip ip;
-	size_t svc;		/* index into svcs */
+	size_t svc; /* index into svcs */
 };
 
 struct ipam {
-	const struct k8s_object *const *pools;	/* sorted by name */
+	const struct k8s_object *const *pools; /* sorted by name */
 	size_t n_pools;
 	const struct k8s_object *const *svcs;
 	size_t n_svcs;
@@ -38,10 +38,10 @@ struct ipam {
 struct request {
 	struct k8s_ip ips[XLB_IPAM_MAX_IPS];
 	size_t n_ips;
-	const char *pool;	/* NULL: any allowed pool */
-	uint8_t fams[XLB_IPAM_MAX_IPS];	/* families wanted, in order */
+	const char *pool;		/* NULL: any allowed pool */
+	uint8_t fams[XLB_IPAM_MAX_IPS]; /* families wanted, in order */
 	size_t n_fams;
-	bool need_all;		/* RequireDualStack (or single-stack) */
+	bool need_all; /* RequireDualStack (or single-stack) */
 };
 
 static const char *ann2(const struct k8s_object *o, const char *a, const char *b)
@@ -106,8 +106,7 @@ static int parse_ip_list(const char *list, const char *what, struct request *req
 		}
 		for (size_t i = 0; i < req->n_ips; i++) {
 			if (req->ips[i].family == ip.family) {
-				fail(r, "%s: at most one %s address", what,
-				     fam_name(ip.family));
+				fail(r, "%s: at most one %s address", what, fam_name(ip.family));
 				return -EINVAL;
 			}
 		}
@@ -124,8 +123,7 @@ static int parse_ip_list(const char *list, const char *what, struct request *req
 	return 0;
 }
 
-static int read_request(const struct k8s_object *o, struct request *req,
-			struct xlb_ipam_result *r)
+static int read_request(const struct k8s_object *o, struct request *req, struct xlb_ipam_result *r)
 {
 	const struct k8s_service *s = &o->svc;
 	const char *ann = k8s_annotation(o, XLB_ANN_IPS);
@@ -137,8 +135,7 @@ static int read_request(const struct k8s_object *o, struct request *req,
 		which = METALLB_ANN_IPS;
 	}
 	if (ann && *ann && s->load_balancer_ip) {
-		fail(r, "both spec.loadBalancerIP and annotation %s are set; keep one",
-		     which);
+		fail(r, "both spec.loadBalancerIP and annotation %s are set; keep one", which);
 		return -EINVAL;
 	}
 	if (ann && *ann && parse_ip_list(ann, which, req, r))
@@ -166,9 +163,9 @@ static int read_request(const struct k8s_object *o, struct request *req,
 		if (!ok) {
 			char b[64];
 
-			fail(r, "requested IP %s is %s, but the Service's ipFamilies do not include it",
-			     k8s_ip_str(&req->ips[i], b, sizeof(b)),
-			     fam_name(req->ips[i].family));
+			fail(r,
+			     "requested IP %s is %s, but the Service's ipFamilies do not include it",
+			     k8s_ip_str(&req->ips[i], b, sizeof(b)), fam_name(req->ips[i].family));
 			return -EINVAL;
 		}
 	}
@@ -202,12 +199,12 @@ static bool pool_allows(const struct k8s_object *pool, const struct k8s_object *
 
 	for (size_t i = 0; i < p->n_namespaces && !ns_ok; i++)
 		ns_ok = !strcmp(p->namespaces[i], svc->meta.namespace);
-	return ns_ok && k8s_labels_match(p->svc_selector, p->n_svc_selector,
-					 svc->meta.labels, svc->meta.n_labels);
+	return ns_ok && k8s_labels_match(p->svc_selector, p->n_svc_selector, svc->meta.labels,
+					 svc->meta.n_labels);
 }
 
-static bool ports_overlap(const struct k8s_service *a, const struct k8s_service *b,
-			  char *why, size_t len)
+static bool ports_overlap(const struct k8s_service *a, const struct k8s_service *b, char *why,
+			  size_t len)
 {
 	for (size_t i = 0; i < a->n_ports; i++)
 		for (size_t j = 0; j < b->n_ports; j++)
@@ -231,8 +228,7 @@ static bool same_selector(const struct k8s_service *a, const struct k8s_service 
  * May Service @si use @ip given what is reserved? On false, @why says who
  * holds it and why they cannot share.
  */
-static bool can_use(const struct ipam *m, size_t si, const struct k8s_ip *ip,
-		    char *why, size_t len)
+static bool can_use(const struct ipam *m, size_t si, const struct k8s_ip *ip, char *why, size_t len)
 {
 	const struct k8s_object *me = m->svcs[si];
 	const char *key = sharing_key(me);
@@ -256,12 +252,13 @@ static bool can_use(const struct ipam *m, size_t si, const struct k8s_ip *ip,
 			  o->svc.external_traffic_policy == K8S_TP_LOCAL) &&
 			 (me->svc.external_traffic_policy != o->svc.external_traffic_policy ||
 			  !same_selector(&me->svc, &o->svc)))
-			snprintf(detail, sizeof(detail),
-				 "externalTrafficPolicy Local needs the same policy and selector on both");
+			snprintf(
+				detail, sizeof(detail),
+				"externalTrafficPolicy Local needs the same policy and selector on both");
 		else
 			continue;
-		snprintf(why, len, "used by Service %s/%s: %s", o->meta.namespace,
-			 o->meta.name, detail);
+		snprintf(why, len, "used by Service %s/%s: %s", o->meta.namespace, o->meta.name,
+			 detail);
 		return false;
 	}
 	return true;
@@ -301,8 +298,8 @@ static void ip_inc(struct k8s_ip *ip)
  * shared under the Service's sharing key (so a sharing pair lands on one
  * address), else the lowest free one.
  */
-static bool pick(const struct ipam *m, size_t si, const struct k8s_object *pool,
-		 uint8_t fam, struct k8s_ip *out)
+static bool pick(const struct ipam *m, size_t si, const struct k8s_object *pool, uint8_t fam,
+		 struct k8s_ip *out)
 {
 	const struct k8s_lbpool *p = &pool->pool;
 	const char *key = sharing_key(m->svcs[si]);
@@ -403,7 +400,7 @@ static int keep_status(struct ipam *m, size_t si, const struct request *req,
 				return 0;
 		}
 	} else if (n < req->n_fams && req->need_all) {
-		return 0;	/* became dual-stack: allocate both afresh */
+		return 0; /* became dual-stack: allocate both afresh */
 	}
 	for (size_t i = 0; i < n; i++)
 		if (reserve(m, si, &r->ips[i]))
@@ -430,15 +427,18 @@ static int take_requested(struct ipam *m, size_t si, const struct request *req,
 				p = m->pools[j];
 		if (!p) {
 			if (req->pool)
-				fail(r, "requested IP %s is not in pool %s (or the pool does not allow this Service)",
+				fail(r,
+				     "requested IP %s is not in pool %s (or the pool does not allow this Service)",
 				     k8s_ip_str(ip, b, sizeof(b)), req->pool);
 			else
-				fail(r, "requested IP %s is outside every pool that allows this Service; add it to a LoadBalancerIPPool",
+				fail(r,
+				     "requested IP %s is outside every pool that allows this Service; add it to a LoadBalancerIPPool",
 				     k8s_ip_str(ip, b, sizeof(b)));
 			return 0;
 		}
 		if (pool && p != pool) {
-			fail(r, "requested IPs are in different pools (%s, %s); one pool must hold them all",
+			fail(r,
+			     "requested IPs are in different pools (%s, %s); one pool must hold them all",
 			     pool->meta.name, p->meta.name);
 			return 0;
 		}
@@ -474,8 +474,7 @@ static int take_auto(struct ipam *m, size_t si, const struct request *req,
 		const struct k8s_object *p = pool_by_name(m, req->pool);
 
 		if (!p) {
-			fail(r, "pool %s (annotation %s) does not exist", req->pool,
-			     XLB_ANN_POOL);
+			fail(r, "pool %s (annotation %s) does not exist", req->pool, XLB_ANN_POOL);
 			return 0;
 		}
 		if (!pool_allows(p, m->svcs[si])) {
@@ -497,7 +496,8 @@ static int take_auto(struct ipam *m, size_t si, const struct request *req,
 		}
 	}
 	if (!nc[0] && !nc[1]) {
-		fail(r, "no LoadBalancerIPPool with autoAssign allows Service %s/%s; create one or request a pool with %s",
+		fail(r,
+		     "no LoadBalancerIPPool with autoAssign allows Service %s/%s; create one or request a pool with %s",
 		     m->svcs[si]->meta.namespace, m->svcs[si]->meta.name, XLB_ANN_POOL);
 		return 0;
 	}
@@ -521,8 +521,10 @@ static int take_auto(struct ipam *m, size_t si, const struct request *req,
 			fail(r, "pool %s is exhausted: no free %s address", req->pool,
 			     req->n_fams > 1 ? "address of each family" : fam_name(req->fams[0]));
 		else
-			fail(r, "no free %s address in any pool allowed for this Service (pools exhausted); add addresses or use a sharing key",
-			     req->n_fams > 1 && req->need_all ? "dual-stack" : fam_name(req->fams[0]));
+			fail(r,
+			     "no free %s address in any pool allowed for this Service (pools exhausted); add addresses or use a sharing key",
+			     req->n_fams > 1 && req->need_all ? "dual-stack" :
+								fam_name(req->fams[0]));
 		return 0;
 	}
 	for (size_t i = 0; i < best_n; i++) {
@@ -553,7 +555,7 @@ static bool same_as_status(const struct k8s_service *s, const struct xlb_ipam_re
 
 	for (size_t i = 0; i < s->n_ingress; i++) {
 		if (!s->ingress[i].has_ip)
-			return false;	/* a hostname entry is not ours to keep */
+			return false; /* a hostname entry is not ours to keep */
 		if (n >= r->n_ips || k8s_ip_cmp(&s->ingress[i].ip, &r->ips[n]))
 			return false;
 		n++;
@@ -579,8 +581,8 @@ static int cmp_idx(const void *a, const void *b, void *ctx)
 	return cmp_obj(&x, &y);
 }
 
-const struct k8s_object *xlb_ipam_pool_of(const struct k8s_object *const *pools,
-					  size_t n_pools, const struct k8s_ip *ip)
+const struct k8s_object *xlb_ipam_pool_of(const struct k8s_object *const *pools, size_t n_pools,
+					  const struct k8s_ip *ip)
 {
 	const struct k8s_object *best = NULL;
 
@@ -597,8 +599,8 @@ const struct k8s_object *xlb_ipam_pool_of(const struct k8s_object *const *pools,
  * from the Service's status. Services in name order; out[order[i]] is
  * sorted Service i's result.
  */
-static int allocate_passes(struct ipam *m, const struct xlb_ipam_opts *opts,
-			   struct request *req, const size_t *order, struct xlb_ipam_result *out)
+static int allocate_passes(struct ipam *m, const struct xlb_ipam_opts *opts, struct request *req,
+			   const size_t *order, struct xlb_ipam_result *out)
 {
 	const struct k8s_object *const *ss = m->svcs;
 	size_t n_svcs = m->n_svcs;
@@ -609,7 +611,7 @@ static int allocate_passes(struct ipam *m, const struct xlb_ipam_opts *opts,
 		if (!ours(ss[i], opts))
 			continue;
 		if (read_request(ss[i], &req[i], r))
-			continue;	/* FAILED, message set */
+			continue; /* FAILED, message set */
 		if (keep_status(m, i, &req[i], r) < 0)
 			return -ENOMEM;
 	}
@@ -706,8 +708,7 @@ int xlb_ipam_apply_cache(struct k8s_cache *c, const struct xlb_ipam_opts *opts)
 		struct k8s_object *o;
 		char b[2][64];
 
-		if (r->status == XLB_IPAM_SKIP ||
-		    (r->status == XLB_IPAM_OK && !r->changed))
+		if (r->status == XLB_IPAM_SKIP || (r->status == XLB_IPAM_OK && !r->changed))
 			continue;
 		o = k8s_cache_get_mut(c, K8S_KIND_SERVICE, svcs[i]->meta.namespace,
 				      svcs[i]->meta.name);

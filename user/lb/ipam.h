@@ -27,41 +27,41 @@
 #include "k8s/cache.h"
 
 /* Annotations the allocator reads and writes. */
-#define XLB_ANN_IPS		"xlb.io/loadBalancerIPs"
-#define XLB_ANN_POOL		"xlb.io/address-pool"
-#define XLB_ANN_SHARED		"xlb.io/allow-shared-ip"
-#define XLB_ANN_ALLOCATED	"xlb.io/ip-allocated-from-pool"
-#define METALLB_ANN_IPS		"metallb.io/loadBalancerIPs"
-#define METALLB_ANN_POOL	"metallb.io/address-pool"
-#define METALLB_ANN_SHARED	"metallb.io/allow-shared-ip"
+#define XLB_ANN_IPS	   "xlb.io/loadBalancerIPs"
+#define XLB_ANN_POOL	   "xlb.io/address-pool"
+#define XLB_ANN_SHARED	   "xlb.io/allow-shared-ip"
+#define XLB_ANN_ALLOCATED  "xlb.io/ip-allocated-from-pool"
+#define METALLB_ANN_IPS	   "metallb.io/loadBalancerIPs"
+#define METALLB_ANN_POOL   "metallb.io/address-pool"
+#define METALLB_ANN_SHARED "metallb.io/allow-shared-ip"
 
 /* At most one address per family. */
 #define XLB_IPAM_MAX_IPS 2
 
 struct xlb_ipam_opts {
-	const char *lb_class;	/* --lb-class; NULL: only Services without
+	const char *lb_class; /* --lb-class; NULL: only Services without
 				 * spec.loadBalancerClass */
 };
 
 enum xlb_ipam_status {
-	XLB_IPAM_SKIP = 0,	/* not ours: not type LoadBalancer, or another
+	XLB_IPAM_SKIP = 0, /* not ours: not type LoadBalancer, or another
 				 * loadBalancerClass; status left alone */
-	XLB_IPAM_OK,		/* ips[] is the Service's allocation */
-	XLB_IPAM_FAILED,	/* nothing allocated: reason + message for an
+	XLB_IPAM_OK,	   /* ips[] is the Service's allocation */
+	XLB_IPAM_FAILED,   /* nothing allocated: reason + message for an
 				 * Event; the status is cleared */
 };
 
 struct xlb_ipam_result {
 	enum xlb_ipam_status status;
-	struct k8s_ip ips[XLB_IPAM_MAX_IPS];	/* in ipFamilies order */
+	struct k8s_ip ips[XLB_IPAM_MAX_IPS]; /* in ipFamilies order */
 	size_t n_ips;
-	const char *pool;	/* pool's name (the pool object's memory);
+	const char *pool;   /* pool's name (the pool object's memory);
 				 * NULL unless OK */
-	bool changed;		/* ips differ from the Service's status:
+	bool changed;	    /* ips differ from the Service's status:
 				 * the status must be written */
-	const char *reason;	/* Event reason when FAILED:
+	const char *reason; /* Event reason when FAILED:
 				 * "AllocationFailed" */
-	char message[320];	/* human text when FAILED, names the cause
+	char message[320];  /* human text when FAILED, names the cause
 				 * and a hint */
 };
 
@@ -75,8 +75,8 @@ int xlb_ipam_allocate(const struct k8s_object *const *pools, size_t n_pools,
 		      const struct xlb_ipam_opts *opts, struct xlb_ipam_result *out);
 
 /* The pool holding @ip, or NULL (first by name when pools overlap). */
-const struct k8s_object *xlb_ipam_pool_of(const struct k8s_object *const *pools,
-					  size_t n_pools, const struct k8s_ip *ip);
+const struct k8s_object *xlb_ipam_pool_of(const struct k8s_object *const *pools, size_t n_pools,
+					  const struct k8s_ip *ip);
 
 /*
  * File mode, where no API server stores a status: allocate for the

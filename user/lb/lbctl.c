@@ -17,9 +17,9 @@
 /* One write the controller decided under the cache lock, done after it. */
 struct write {
 	char ns[64], name[254], uid[64], rv[32];
-	bool ok;			/* allocated (else failed) */
-	bool status;			/* status must be written */
-	bool ann;			/* the pool annotation must be written */
+	bool ok;     /* allocated (else failed) */
+	bool status; /* status must be written */
+	bool ann;    /* the pool annotation must be written */
 	char ips[XLB_IPAM_MAX_IPS][64];
 	size_t n_ips;
 	char pool[64];
@@ -28,8 +28,8 @@ struct write {
 };
 
 struct told {
-	char key[320];			/* "ns/name" */
-	char what[400];			/* outcome last reported */
+	char key[320];	/* "ns/name" */
+	char what[400]; /* outcome last reported */
 };
 
 struct xlb_lbctl {
@@ -37,7 +37,7 @@ struct xlb_lbctl {
 	struct kube_client *kc;
 	CURL *h;
 	char *lb_class, *node;
-	struct told *told;		/* Events already sent */
+	struct told *told; /* Events already sent */
 	size_t n_told;
 	bool warned_no_pools;
 };
@@ -112,7 +112,8 @@ out:
 
 static int patch(struct xlb_lbctl *c, const char *path, cJSON *body, long *status)
 {
-	struct kube_body b = { .method = "PATCH", .content_type = "application/merge-patch+json",
+	struct kube_body b = { .method = "PATCH",
+			       .content_type = "application/merge-patch+json",
 			       .timeout_ms = 5000 };
 	struct kube_resp r;
 	char *data = cJSON_PrintUnformatted(body);
@@ -126,7 +127,8 @@ static int patch(struct xlb_lbctl *c, const char *path, cJSON *body, long *statu
 	free(data);
 	*status = r.status;
 	if (!err && (r.status < 200 || r.status >= 300) && r.status != 409)
-		pr_warn("lbctl: PATCH %s: HTTP %ld: %.300s\n", path, r.status, r.body ? r.body : "");
+		pr_warn("lbctl: PATCH %s: HTTP %ld: %.300s\n", path, r.status,
+			r.body ? r.body : "");
 	if (err)
 		pr_warn("lbctl: PATCH %s: %s\n", path, r.err);
 	kube_resp_free(&r);
@@ -164,7 +166,7 @@ static int write_status(struct xlb_lbctl *c, const struct write *w)
 		err = patch(c, path, body, &code);
 	cJSON_Delete(body);
 	if (!err && code == 409)
-		return -EAGAIN;	/* a newer version comes with the watch */
+		return -EAGAIN; /* a newer version comes with the watch */
 	return err ? err : (code == 200 ? 0 : -EIO);
 }
 
@@ -201,7 +203,8 @@ static void rfc3339(char *buf, size_t len)
 
 static int post_event(struct xlb_lbctl *c, const struct write *w, const char *what)
 {
-	struct kube_body b = { .method = "POST", .content_type = "application/json",
+	struct kube_body b = { .method = "POST",
+			       .content_type = "application/json",
 			       .timeout_ms = 5000 };
 	cJSON *e = cJSON_CreateObject(), *m, *io, *src;
 	struct kube_resp r;
@@ -293,7 +296,7 @@ int xlb_lbctl_run(struct xlb_lbctl *c)
 			err = write_status(c, w);
 			if (err) {
 				failed++;
-				continue;	/* retried on the next event */
+				continue; /* retried on the next event */
 			}
 			pr_info("Service %s: %s: %s\n", key, w->reason, what);
 		}

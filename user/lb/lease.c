@@ -21,44 +21,44 @@
 #define MAX_NODES 4096
 
 struct seen {
-	char *holder;		/* spec.holderIdentity ("" when released) */
-	char *labels;		/* metadata.labels, JSON */
-	char *name;		/* metadata.name */
+	char *holder; /* spec.holderIdentity ("" when released) */
+	char *labels; /* metadata.labels, JSON */
+	char *name;   /* metadata.name */
 	char *rv;
 	unsigned int duration_ms;
-	uint64_t seen_ms;	/* local time the record last changed */
+	uint64_t seen_ms; /* local time the record last changed */
 };
 
 struct xlb_leases {
 	struct kube_client *kc;
 	struct xlb_lease_opts o;
 	char *ns, *node, *node_lease;
-	char watch_path[256];	/* the reflector keeps pointing at it */
+	char watch_path[256]; /* the reflector keeps pointing at it */
 	CURL *h;
 	pthread_t thread;
 	bool started;
-	int stop;		/* atomic; stops the reflector and the client */
-	int quit;		/* atomic; stops the worker */
+	int stop; /* atomic; stops the reflector and the client */
+	int quit; /* atomic; stops the worker */
 	int efd;
 	struct kube_reflector *watch;
 
-	pthread_mutex_t lock;	/* seen, state, kick, labels */
-	char *labels;		/* our Node's labels, JSON */
+	pthread_mutex_t lock; /* seen, state, kick, labels */
+	char *labels;	      /* our Node's labels, JSON */
 	pthread_cond_t cond;
 	struct seen *seen;
 	size_t n_seen;
-	bool kick;		/* the watch changed something */
-	struct xlb_lease_state pub;	/* last published */
+	bool kick;		    /* the watch changed something */
+	struct xlb_lease_state pub; /* last published */
 
 	/* thread-only */
-	cJSON *mine;		/* our node Lease as last written */
-	uint64_t self_ok_ms;	/* last successful renew of it */
+	cJSON *mine;	     /* our node Lease as last written */
+	uint64_t self_ok_ms; /* last successful renew of it */
 	bool self_ever;
-	cJSON *le_obs;		/* leader Lease as last observed */
+	cJSON *le_obs; /* leader Lease as last observed */
 	char *le_obs_rv;
-	uint64_t le_obs_ms;	/* when it last changed (local) */
+	uint64_t le_obs_ms; /* when it last changed (local) */
 	bool leader;
-	uint64_t le_ok_ms;	/* last successful acquire/renew */
+	uint64_t le_ok_ms; /* last successful acquire/renew */
 	uint64_t le_next_ms;
 	uint64_t node_next_ms;
 };
@@ -134,7 +134,7 @@ static void seen_put(struct xlb_leases *l, const cJSON *obj, uint64_t now)
 		memset(s, 0, sizeof(*s));
 		s->name = strdup(name);
 	} else if (s->rv && !strcmp(s->rv, rv)) {
-		return;		/* unchanged: its age keeps growing */
+		return; /* unchanged: its age keeps growing */
 	}
 	free(s->rv);
 	free(s->holder);
@@ -147,7 +147,8 @@ static void seen_put(struct xlb_leases *l, const cJSON *obj, uint64_t now)
 		s->labels = cJSON_IsObject(lb) ? cJSON_PrintUnformatted(lb) : strdup("{}");
 	}
 	s->duration_ms = cJSON_IsNumber(d) && d->valuedouble > 0 ?
-			 (unsigned int)(d->valuedouble * 1000) : l->o.duration_ms;
+				 (unsigned int)(d->valuedouble * 1000) :
+				 l->o.duration_ms;
 	s->seen_ms = now;
 	if (!s->name || !s->rv || !s->holder || !s->labels) {
 		seen_free(s);
@@ -179,8 +180,10 @@ static int w_replace(void *ctx, const cJSON *items)
 	for (size_t i = 0; i < l->n_seen;) {
 		bool keep = false;
 
-		cJSON_ArrayForEach(it, items) {
-			const char *n = jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"), "name");
+		cJSON_ArrayForEach(it, items)
+		{
+			const char *n = jstr(cJSON_GetObjectItemCaseSensitive(it, "metadata"),
+					     "name");
 
 			keep |= n && !strcmp(n, l->seen[i].name);
 		}
@@ -192,8 +195,7 @@ static int w_replace(void *ctx, const cJSON *items)
 		l->seen[i] = l->seen[--l->n_seen];
 		l->kick = true;
 	}
-	cJSON_ArrayForEach(it, items)
-		seen_put(l, it, now);
+	cJSON_ArrayForEach(it, items) seen_put(l, it, now);
 	l->kick = true;
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
@@ -348,7 +350,8 @@ static void node_renew(struct xlb_leases *l)
 				l->mine = got;
 				__atomic_store_n(&l->self_ok_ms, now_ms(), __ATOMIC_RELAXED);
 				l->self_ever = true;
-				pr_info("lease: %s/%s created: this node is live\n", l->ns, l->node_lease);
+				pr_info("lease: %s/%s created: this node is live\n", l->ns,
+					l->node_lease);
 			} else {
 				cJSON_Delete(got);
 			}
@@ -368,7 +371,8 @@ static void node_renew(struct xlb_leases *l)
 		if (!spec)
 			spec = cJSON_AddObjectToObject(l->mine, "spec");
 		now_micro(t, sizeof(t));
-		if (!jstr(spec, "holderIdentity") || strcmp(jstr(spec, "holderIdentity"), l->node)) {
+		if (!jstr(spec, "holderIdentity") ||
+		    strcmp(jstr(spec, "holderIdentity"), l->node)) {
 			set_str(spec, "holderIdentity", l->node);
 			set_str(spec, "acquireTime", t);
 		}
@@ -424,7 +428,7 @@ static bool le_try(struct xlb_leases *l)
 		if (call(l, "POST", coll, o, l->o.le_retry_ms, &got, &st) || st != 201) {
 			cJSON_Delete(o);
 			cJSON_Delete(got);
-			return false;	/* 409: another candidate created it first */
+			return false; /* 409: another candidate created it first */
 		}
 		le_observe(l, got, now);
 		cJSON_Delete(o);
@@ -477,14 +481,15 @@ static void le_release(struct xlb_leases *l)
 	cJSON *got = NULL, *spec;
 	long st;
 
-	snprintf(path, sizeof(path), "/apis/coordination.k8s.io/v1/namespaces/%s/leases/"
-		 XLB_LEASE_LEADER, l->ns);
+	snprintf(path, sizeof(path),
+		 "/apis/coordination.k8s.io/v1/namespaces/%s/leases/" XLB_LEASE_LEADER, l->ns);
 	if (call(l, "GET", path, NULL, 2000, &got, &st) || st != 200 || !got) {
 		cJSON_Delete(got);
 		return;
 	}
 	spec = cJSON_GetObjectItemCaseSensitive(got, "spec");
-	if (spec && jstr(spec, "holderIdentity") && !strcmp(jstr(spec, "holderIdentity"), l->node)) {
+	if (spec && jstr(spec, "holderIdentity") &&
+	    !strcmp(jstr(spec, "holderIdentity"), l->node)) {
 		cJSON *o = NULL;
 
 		now_micro(t, sizeof(t));
@@ -517,8 +522,9 @@ static void le_step(struct xlb_leases *l, uint64_t now)
 	}
 	/* The leader renews every retryPeriod; candidates wait retryPeriod
 	 * with client-go's 1.2 jitter. */
-	l->le_next_ms = now + l->o.le_retry_ms +
-			(l->leader ? 0 : (uint64_t)(l->o.le_retry_ms * 1.2 * (rand() / (RAND_MAX + 1.0))));
+	l->le_next_ms =
+		now + l->o.le_retry_ms +
+		(l->leader ? 0 : (uint64_t)(l->o.le_retry_ms * 1.2 * (rand() / (RAND_MAX + 1.0))));
 }
 
 /* ---- state ------------------------------------------------------------ */
@@ -685,8 +691,10 @@ struct xlb_leases *xlb_leases_start(struct kube_client *kc, const struct xlb_lea
 	struct xlb_leases *l = calloc(1, sizeof(*l));
 	char name[320];
 	struct kube_reflector_spec spec = {
-		.name = "leases", .selector = "labelSelector=xlb.io%2Flease%3Dnode",
-		.kind = "Lease", .api_version = "coordination.k8s.io/v1",
+		.name = "leases",
+		.selector = "labelSelector=xlb.io%2Flease%3Dnode",
+		.kind = "Lease",
+		.api_version = "coordination.k8s.io/v1",
 	};
 	int err = ENOMEM;
 
@@ -725,7 +733,7 @@ struct xlb_leases *xlb_leases_start(struct kube_client *kc, const struct xlb_lea
 	return l;
 fail:
 	if (l)
-		l->kc = NULL;	/* still the caller's */
+		l->kc = NULL; /* still the caller's */
 	xlb_leases_stop(l);
 	errno = err;
 	return NULL;

@@ -28,27 +28,27 @@
 
 #include "kube/client.h"
 
-#define XLB_LEASE_LEADER "xlb-leader"
+#define XLB_LEASE_LEADER      "xlb-leader"
 #define XLB_LEASE_NODE_PREFIX "xlb-node-"
 
 struct xlb_lease_opts {
-	const char *ns;			/* namespace of the Leases */
-	const char *node;		/* this node: the holder identity */
-	unsigned int renew_ms;		/* node Lease renew period */
-	unsigned int duration_ms;	/* node Lease duration */
-	bool elect;			/* take part in leader election */
-	unsigned int le_duration_ms;	/* client-go: 15 s */
-	unsigned int le_renew_deadline_ms;	/* 10 s */
-	unsigned int le_retry_ms;	/* 2 s */
+	const char *ns;			   /* namespace of the Leases */
+	const char *node;		   /* this node: the holder identity */
+	unsigned int renew_ms;		   /* node Lease renew period */
+	unsigned int duration_ms;	   /* node Lease duration */
+	bool elect;			   /* take part in leader election */
+	unsigned int le_duration_ms;	   /* client-go: 15 s */
+	unsigned int le_renew_deadline_ms; /* 10 s */
+	unsigned int le_retry_ms;	   /* 2 s */
 };
 
 struct xlb_lease_state {
-	char **live;		/* node names with a live agent, sorted */
-	char **labels;		/* labels[i]: live[i]'s Node labels as a JSON
+	char **live;   /* node names with a live agent, sorted */
+	char **labels; /* labels[i]: live[i]'s Node labels as a JSON
 				 * object, carried on its Lease */
 	size_t n_live;
-	bool self_live;		/* our own Lease renewed within its duration */
-	bool leader;		/* we hold the leader Lease */
+	bool self_live; /* our own Lease renewed within its duration */
+	bool leader;	/* we hold the leader Lease */
 };
 
 struct xlb_leases;

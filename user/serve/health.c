@@ -25,8 +25,8 @@ struct hc_srv {
 	struct xlb_health *h;
 	uint16_t port;
 	char ns[64], name[64];
-	uint32_t count;		/* under h->lock */
-	struct MHD_Daemon *d[HC_MAX_ADDRS];	/* one per bind address */
+	uint32_t count;			    /* under h->lock */
+	struct MHD_Daemon *d[HC_MAX_ADDRS]; /* one per bind address */
 	size_t n_d;
 	bool seen;
 };
@@ -36,7 +36,7 @@ struct xlb_health {
 	struct MHD_Daemon *proxy;
 	pthread_mutex_t lock;
 	bool eligible;
-	struct timespec last_updated;	/* realtime of the last sync */
+	struct timespec last_updated; /* realtime of the last sync */
 	struct hc_srv **srv;
 	size_t n_srv;
 	/* healthCheckNodePort addresses when restricted, else wildcard */
@@ -102,13 +102,13 @@ int xlb_parse_hostport(const char *s, struct sockaddr_storage *ss)
  * connections per port and loses them after HC_IDLE_S: a probe is one
  * GET, and 64 idle sockets from one address no longer lock others out.
  */
-#define HC_PER_IP	8
-#define HC_CONN_LIMIT	1024
-#define HC_IDLE_S	3
-#define HC_STACK	(256u << 10)
+#define HC_PER_IP     8
+#define HC_CONN_LIMIT 1024
+#define HC_IDLE_S     3
+#define HC_STACK      (256u << 10)
 
-static struct MHD_Daemon *start(const struct sockaddr_storage *ss,
-				MHD_AccessHandlerCallback fn, void *cls)
+static struct MHD_Daemon *start(const struct sockaddr_storage *ss, MHD_AccessHandlerCallback fn,
+				void *cls)
 {
 	unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	uint16_t port;
@@ -120,26 +120,23 @@ static struct MHD_Daemon *start(const struct sockaddr_storage *ss,
 		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
 	}
 	errno = 0;
-	return MHD_start_daemon(flags, port, NULL, NULL, fn, cls,
-				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HC_IDLE_S,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HC_CONN_LIMIT,
-				MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HC_PER_IP,
-				MHD_OPTION_THREAD_STACK_SIZE, (size_t)HC_STACK,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_END);
+	return MHD_start_daemon(
+		flags, port, NULL, NULL, fn, cls, MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned int)HC_IDLE_S, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HC_CONN_LIMIT,
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HC_PER_IP,
+		MHD_OPTION_THREAD_STACK_SIZE, (size_t)HC_STACK, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		NULL, MHD_OPTION_END);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status,
-			     const char *body, long weight)
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, const char *body,
+			     long weight)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 	char w[24];
 
-	r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-					    MHD_RESPMEM_MUST_COPY);
+	r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, "Content-Type", "application/json");
@@ -182,8 +179,8 @@ static void rfc3339(const struct timespec *ts, char *buf, size_t size)
 }
 
 static enum MHD_Result proxy_handler(void *cls, struct MHD_Connection *c, const char *url,
-				     const char *method, const char *version,
-				     const char *upload, size_t *upload_size, void **req)
+				     const char *method, const char *version, const char *upload,
+				     size_t *upload_size, void **req)
 {
 	struct xlb_health *h = cls;
 	bool livez = !strcmp(url, "/livez"), healthy, eligible;
@@ -207,29 +204,31 @@ static enum MHD_Result proxy_handler(void *cls, struct MHD_Connection *c, const 
 			 t_last, t_now, healthy ? "true" : "false", t_last,
 			 healthy ? "true" : "false");
 	else
-		snprintf(body, sizeof(body),
-			 "{\"lastUpdated\":\"%s\",\"currentTime\":\"%s\",\"nodeEligible\":%s,"
-			 "\"healthy\":%s,\"status\":{\"IPv4\":{\"lastUpdated\":\"%s\",\"healthy\":%s}}}",
-			 t_last, t_now, eligible ? "true" : "false", healthy ? "true" : "false",
-			 t_last, healthy ? "true" : "false");
-	return reply(c, healthy && (livez || eligible) ? MHD_HTTP_OK :
-		     MHD_HTTP_SERVICE_UNAVAILABLE, body, -1);
+		snprintf(
+			body, sizeof(body),
+			"{\"lastUpdated\":\"%s\",\"currentTime\":\"%s\",\"nodeEligible\":%s,"
+			"\"healthy\":%s,\"status\":{\"IPv4\":{\"lastUpdated\":\"%s\",\"healthy\":%s}}}",
+			t_last, t_now, eligible ? "true" : "false", healthy ? "true" : "false",
+			t_last, healthy ? "true" : "false");
+	return reply(c, healthy && (livez || eligible) ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+		     body, -1);
 }
 
-int xlb_health_svc_body(char *buf, size_t size, const char *ns, const char *name,
-			uint32_t count, bool healthy)
+int xlb_health_svc_body(char *buf, size_t size, const char *ns, const char *name, uint32_t count,
+			bool healthy)
 {
-	int n = snprintf(buf, size,
-			 "{\n\t\"service\": {\n\t\t\"namespace\": \"%s\",\n\t\t\"name\": \"%s\"\n\t},\n"
-			 "\t\"localEndpoints\": %u,\n\t\"serviceProxyHealthy\": %s\n}",
-			 ns, name, count, healthy ? "true" : "false");
+	int n = snprintf(
+		buf, size,
+		"{\n\t\"service\": {\n\t\t\"namespace\": \"%s\",\n\t\t\"name\": \"%s\"\n\t},\n"
+		"\t\"localEndpoints\": %u,\n\t\"serviceProxyHealthy\": %s\n}",
+		ns, name, count, healthy ? "true" : "false");
 
 	return n < 0 || (size_t)n >= size ? -ENOSPC : 0;
 }
 
 static enum MHD_Result svc_handler(void *cls, struct MHD_Connection *c, const char *url,
-				   const char *method, const char *version,
-				   const char *upload, size_t *upload_size, void **req)
+				   const char *method, const char *version, const char *upload,
+				   size_t *upload_size, void **req)
 {
 	struct hc_srv *s = cls;
 	struct xlb_health *h = s->h;
@@ -242,8 +241,7 @@ static enum MHD_Result svc_handler(void *cls, struct MHD_Connection *c, const ch
 	healthy = healthy_locked(h);
 	xlb_health_svc_body(body, sizeof(body), s->ns, s->name, count, healthy);
 	pthread_mutex_unlock(&h->lock);
-	return reply(c, count && healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
-		     body, count);
+	return reply(c, count && healthy ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body, count);
 }
 
 struct xlb_health *xlb_health_new(const struct xlb_health_opts *o)
@@ -315,8 +313,7 @@ static int srv_listen(struct xlb_health *h, struct hc_srv *s)
 	return 0;
 }
 
-int xlb_health_set_bind_addrs(struct xlb_health *h, const struct sockaddr_storage *addrs,
-			      size_t n)
+int xlb_health_set_bind_addrs(struct xlb_health *h, const struct sockaddr_storage *addrs, size_t n)
 {
 	int ret = 0;
 
@@ -379,8 +376,7 @@ void xlb_health_synced(struct xlb_health *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
-static struct hc_srv *find(struct xlb_health *h, uint16_t port, const char *ns,
-			   const char *name)
+static struct hc_srv *find(struct xlb_health *h, uint16_t port, const char *ns, const char *name)
 {
 	for (size_t i = 0; i < h->n_srv; i++)
 		if (h->srv[i]->port == port && !strcmp(h->srv[i]->ns, ns) &&

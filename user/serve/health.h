@@ -32,7 +32,7 @@ struct xlb_health_opts {
 	 * NULL: always healthy. */
 	uint64_t (*pending_since)(void *ctx);
 	void *ctx;
-	uint32_t timeout_ms;	/* 0: 60000 (kube-proxy: 2 x syncPeriod) */
+	uint32_t timeout_ms; /* 0: 60000 (kube-proxy: 2 x syncPeriod) */
 };
 
 struct xlb_health;
@@ -62,11 +62,10 @@ int xlb_health_set_services(struct xlb_health *h, const struct xlb_desired *d);
  * @addrs NULL: on the wildcard address.
  * Open servers move to the new set. Returns 0 or the first -errno.
  */
-int xlb_health_set_bind_addrs(struct xlb_health *h, const struct sockaddr_storage *addrs,
-			      size_t n);
+int xlb_health_set_bind_addrs(struct xlb_health *h, const struct sockaddr_storage *addrs, size_t n);
 
 /* The JSON body of a per-Service check (tab-indented, no newline). */
-int xlb_health_svc_body(char *buf, size_t size, const char *ns, const char *name,
-			uint32_t count, bool healthy);
+int xlb_health_svc_body(char *buf, size_t size, const char *ns, const char *name, uint32_t count,
+			bool healthy);
 
 #endif /* XLB_HEALTH_H */

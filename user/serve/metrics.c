@@ -29,16 +29,16 @@ struct xlb_metrics {
 	struct MHD_Daemon *d;
 	pthread_mutex_t lock;
 	/* under lock */
-	__u64 sync_bucket[SYNC_BUCKETS];	/* not cumulative */
+	__u64 sync_bucket[SYNC_BUCKETS]; /* not cumulative */
 	__u64 sync_count;
 	double sync_sum;
 	__u64 sync_ok, sync_err;
-	double last_ok_s;			/* realtime; 0: never */
+	double last_ok_s; /* realtime; 0: never */
 	unsigned int hc_servers;
-	struct lb_pool_row *pools;		/* from the last VIP plan */
+	struct lb_pool_row *pools; /* from the last VIP plan */
 	size_t n_pools;
 	bool have_lb;
-	int leader;				/* -1: no election */
+	int leader; /* -1: no election */
 };
 
 /* LoadBalancer addresses of one pool, as this node applied them. */
@@ -70,8 +70,9 @@ static int batch_each(int fd, size_t ksz, size_t vsz, each_fn fn, void *ctx)
 	for (;;) {
 		__u32 count = CHUNK;
 
-		err = bpf_map_lookup_batch(fd, first ? NULL : in, outb, keys, vals, &count,
-					   &opts) ? -errno : 0;
+		err = bpf_map_lookup_batch(fd, first ? NULL : in, outb, keys, vals, &count, &opts) ?
+			      -errno :
+			      0;
 		if (err && err != -ENOENT)
 			break;
 		for (__u32 i = 0; i < count; i++)
@@ -124,7 +125,9 @@ static int counters_sum(int fd, __u32 n, struct xlb_counter *sum)
 		__u32 count = n - done < CHUNK ? n - done : CHUNK;
 
 		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &outb, keys, vals, &count,
-					   &opts) ? -errno : 0;
+					   &opts) ?
+			      -errno :
+			      0;
 		if (err && err != -ENOENT)
 			break;
 		for (__u32 i = 0; i < count; i++) {
@@ -297,7 +300,8 @@ static int render_services(struct xlb_metrics *m, FILE *f)
 		svc_labels(f, &s.v[i]);
 		fprintf(f, "} %llu\n", (unsigned long long)c[s.v[i].id].bytes);
 	}
-	header(f, "xlb_service_frontends", "gauge", "Frontends (VIPs, NodePorts) of a Service port.");
+	header(f, "xlb_service_frontends", "gauge",
+	       "Frontends (VIPs, NodePorts) of a Service port.");
 	for (size_t i = 0; i < s.n; i++) {
 		fputs("xlb_service_frontends{", f);
 		svc_labels(f, &s.v[i]);
@@ -357,9 +361,9 @@ struct snat_be {
 
 struct ct_count {
 	__u64 now;
-	__u64 kind[5];		/* enum xlb_ct_kind, alive entries */
+	__u64 kind[5]; /* enum xlb_ct_kind, alive entries */
 	__u64 expired;
-	struct snat_be *be;	/* one per live reply_snat entry */
+	struct snat_be *be; /* one per live reply_snat entry */
 	size_t n_be, cap_be;
 	int err;
 };
@@ -407,8 +411,10 @@ static int cmp_be(const void *a, const void *b)
 static int render_ct(struct xlb_metrics *m, FILE *f)
 {
 	static const char *const kinds[5] = {
-		[XLB_CT_FWD_LOCAL] = "fwd_local", [XLB_CT_FWD_REMOTE] = "fwd_remote",
-		[XLB_CT_REPLY_LOCAL] = "reply_local", [XLB_CT_REPLY_SNAT] = "reply_snat",
+		[XLB_CT_FWD_LOCAL] = "fwd_local",
+		[XLB_CT_FWD_REMOTE] = "fwd_remote",
+		[XLB_CT_REPLY_LOCAL] = "reply_local",
+		[XLB_CT_REPLY_SNAT] = "reply_snat",
 	};
 	int fd = xlb_dp_map_fd(m->o.dp, XLB_DPM_CT);
 	struct ct_count c = { 0 };
@@ -452,7 +458,8 @@ static int render_ct(struct xlb_metrics *m, FILE *f)
 	       "SNAT ports in the configured range (per node address and backend).");
 	fprintf(f, "xlb_snat_ports_limit %u\n",
 		m->o.snat_port_max >= m->o.snat_port_min && m->o.snat_port_max ?
-		m->o.snat_port_max - m->o.snat_port_min + 1 : 0);
+			m->o.snat_port_max - m->o.snat_port_min + 1 :
+			0);
 out:
 	free(c.be);
 	return err;
@@ -477,7 +484,8 @@ static void render_watches(struct xlb_metrics *m, FILE *f)
 		{ "xlb_kube_watch_errors_total",
 		  "Failed LISTs and watches and watch ERROR events (410 Gone excepted).",
 		  offsetof(struct kube_reflector_counters, errors) },
-		{ "xlb_kube_relists_total", "LISTs applied after the first (the watch could not resume).",
+		{ "xlb_kube_relists_total",
+		  "LISTs applied after the first (the watch could not resume).",
 		  offsetof(struct kube_reflector_counters, relists) },
 	};
 	struct kube_reflector_counters c[XLB_METRICS_MAX_WATCHES];
@@ -507,9 +515,11 @@ static void render_lb(struct xlb_metrics *m, FILE *f)
 	} fam[] = {
 		{ "xlb_lb_vips", "LoadBalancer addresses in Service status, by pool.",
 		  offsetof(struct lb_pool_row, vips) },
-		{ "xlb_lb_vips_answering", "Addresses this node owns and answers ARP/NDP for, by pool.",
+		{ "xlb_lb_vips_answering",
+		  "Addresses this node owns and answers ARP/NDP for, by pool.",
 		  offsetof(struct lb_pool_row, answering) },
-		{ "xlb_lb_vips_bgp_announced", "Addresses this node announces by BGP (routes handed to BIRD), by pool.",
+		{ "xlb_lb_vips_bgp_announced",
+		  "Addresses this node announces by BGP (routes handed to BIRD), by pool.",
 		  offsetof(struct lb_pool_row, bgp) },
 	};
 
@@ -578,14 +588,14 @@ int xlb_metrics_render(struct xlb_metrics *m, FILE *f)
 
 /* ---- HTTP --------------------------------------------------------------------- */
 
-static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status,
-				 char *body, size_t len, bool own)
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned int status, char *body,
+				 size_t len, bool own)
 {
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, body, own ? MHD_RESPMEM_MUST_FREE :
-					    MHD_RESPMEM_PERSISTENT);
+	r = MHD_create_response_from_buffer(len, body,
+					    own ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {
 		if (own)
 			free(body);
@@ -661,13 +671,11 @@ struct xlb_metrics *xlb_metrics_new(const struct xlb_metrics_opts *o)
 	errno = 0;
 	/* One thread: a scrape reads maps for milliseconds; Prometheus
 	 * scrapes one at a time. */
-	m->d = MHD_start_daemon(flags, port, NULL, NULL, handler, m,
-				MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)&ss,
-				MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	m->d = MHD_start_daemon(flags, port, NULL, NULL, handler, m, MHD_OPTION_SOCK_ADDR,
+				(const struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+				(unsigned int)1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)16,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-				MHD_OPTION_END);
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
 	if (!m->d) {
 		int err = errno ? errno : EADDRINUSE;
 
@@ -732,7 +740,7 @@ void xlb_metrics_set_lb(struct xlb_metrics *m, const struct xlb_vip_plan *p, int
 	if (p->n) {
 		rows = calloc(p->n, sizeof(*rows));
 		if (!rows)
-			return;		/* keep the last figures */
+			return; /* keep the last figures */
 	}
 	for (size_t i = 0; i < p->n; i++) {
 		const struct xlb_vip *v = &p->v[i];

@@ -19,16 +19,16 @@
 
 #include "lib/maps.h"
 
-#define XLB_METRICS_DEFAULT "0.0.0.0:10249"
+#define XLB_METRICS_DEFAULT	"0.0.0.0:10249"
 #define XLB_METRICS_MAX_WATCHES 8
 
 struct kube_reflector;
 struct xlb_vip_plan;
 
 struct xlb_metrics_opts {
-	const char *bind;		/* "ADDR:PORT"; NULL, "" or "off": no server */
-	const struct xlb_dp *dp;	/* maps to read */
-	__u32 snat_port_min;		/* for xlb_snat_ports_limit */
+	const char *bind;	 /* "ADDR:PORT"; NULL, "" or "off": no server */
+	const struct xlb_dp *dp; /* maps to read */
+	__u32 snat_port_min;	 /* for xlb_snat_ports_limit */
 	__u32 snat_port_max;
 	/* Kubernetes mode: the API watches, by resource. */
 	const struct kube_reflector *watches[XLB_METRICS_MAX_WATCHES];

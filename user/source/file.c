@@ -46,8 +46,8 @@ static void keep_rejected(struct agent *a, struct k8s_cache *c, const struct k8s
 			k8s_object_free(o);
 			continue;
 		}
-		pr_warn("%s %s/%s: keeping its last good version\n",
-			k8s_kind_name(k->kind), k->ns, k->name);
+		pr_warn("%s %s/%s: keeping its last good version\n", k8s_kind_name(k->kind), k->ns,
+			k->name);
 	}
 }
 
@@ -69,8 +69,8 @@ static int load(struct agent *a, struct k8s_cache **out)
 	}
 	keep_rejected(a, *out, &errs);
 	if (errs.n_errors)
-		pr_warn("config %s: %zu object(s) rejected, the rest applied\n",
-			a->config, errs.n_rejected);
+		pr_warn("config %s: %zu object(s) rejected, the rest applied\n", a->config,
+			errs.n_rejected);
 	k8s_errors_free(&errs);
 	return 0;
 }

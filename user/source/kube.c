@@ -43,9 +43,8 @@ static int bgp_plan_locked(const struct k8s_cache *c, void *arg)
 	if (!lb)
 		goto out;
 	me.labels = lb;
-	cJSON_ArrayForEach(it, doc)
-		if (cJSON_IsString(it))
-			lb[me.n_labels++] = (struct k8s_label){ it->string, it->valuestring };
+	cJSON_ArrayForEach(it, doc) if (cJSON_IsString(it))
+		lb[me.n_labels++] = (struct k8s_label){ it->string, it->valuestring };
 	err = xlb_announce_plan(c, &me, 1, x->a->node_name, &plan);
 	if (!err)
 		err = agent_bgp_plan(x->a, &plan, x->d);
@@ -117,8 +116,7 @@ void agent_kube_sync(struct agent *a, bool first)
 	uint64_t now = agent_now_ms();
 
 	if (err) {
-		a->retry_ms = a->retry_ms ? (a->retry_ms >= 15000 ? 30000 : a->retry_ms * 2) :
-			      1000;
+		a->retry_ms = a->retry_ms ? (a->retry_ms >= 15000 ? 30000 : a->retry_ms * 2) : 1000;
 		a->next_retry = now + a->retry_ms;
 		pr_warn("sync: %s; keeping what the maps hold, retrying in %.0f s\n",
 			strerror(-err), a->retry_ms / 1000.0);
@@ -176,7 +174,8 @@ static int announce_locked(const struct k8s_cache *c, void *arg)
 
 		live[i].name = a->ls.live[i];
 		live[i].labels = &lb[n_lb];
-		cJSON_ArrayForEach(it, docs[i]) {
+		cJSON_ArrayForEach(it, docs[i])
+		{
 			if (!cJSON_IsString(it))
 				continue;
 			lb[n_lb++] = (struct k8s_label){ it->string, it->valuestring };
@@ -185,7 +184,7 @@ static int announce_locked(const struct k8s_cache *c, void *arg)
 	}
 	x->err = xlb_announce_plan(c, live, a->ls.n_live, a->node_name, &p);
 	if (!x->err) {
-		p.bgp_table = a->bgp ? a->bgp_table : 0;	/* for xlbctl */
+		p.bgp_table = a->bgp ? a->bgp_table : 0; /* for xlbctl */
 		xlb_announcer_apply(a->announcer, &p);
 		xlb_metrics_set_lb(a->metrics, &p, a->ls.leader);
 		xlb_vip_plan_free(&p);
@@ -229,11 +228,12 @@ void agent_kube_leases_changed(struct agent *a)
 	xlb_lease_state_free(&a->ls);
 	a->ls = s;
 	if (was_live != s.self_live)
-		pr_info("lease: this node is %s\n", s.self_live ? "live" :
-			"not live (its Lease is not renewed): not answering ARP/NDP");
+		pr_info("lease: this node is %s\n",
+			s.self_live ? "live" :
+				      "not live (its Lease is not renewed): not answering ARP/NDP");
 	if (was_leader != s.leader)
-		pr_info("lease: %s\n", s.leader ? "leader: allocating LoadBalancer IPs" :
-			"not the leader");
+		pr_info("lease: %s\n",
+			s.leader ? "leader: allocating LoadBalancer IPs" : "not the leader");
 	pr_debug("lease: %zu live agent(s)\n", s.n_live);
 	agent_kube_lb(a);
 }
@@ -308,10 +308,14 @@ int agent_kube_start(struct agent *a)
 		return ret;
 	{
 		struct xlb_lease_opts lo = {
-			.ns = a->lease_ns, .node = a->node_name,
-			.renew_ms = a->lease_renew_ms, .duration_ms = a->lease_duration_ms,
-			.elect = true, .le_duration_ms = a->le_duration_ms,
-			.le_renew_deadline_ms = a->le_renew_ms, .le_retry_ms = a->le_retry_ms,
+			.ns = a->lease_ns,
+			.node = a->node_name,
+			.renew_ms = a->lease_renew_ms,
+			.duration_ms = a->lease_duration_ms,
+			.elect = true,
+			.le_duration_ms = a->le_duration_ms,
+			.le_renew_deadline_ms = a->le_renew_ms,
+			.le_retry_ms = a->le_retry_ms,
 		};
 
 		/* The Leases get a client (and connection) of their own: a
@@ -347,8 +351,8 @@ bool agent_kube_initial_sync(struct agent *a)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left = INITIAL_SYNC_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
-					       (t.tv_nsec - t0.tv_nsec) / 1000000);
+		long left = INITIAL_SYNC_MS -
+			    ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
 
 		if (kube_source_synced(a->src))
 			break;
