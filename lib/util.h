@@ -3,6 +3,7 @@
 #ifndef XLB_LIB_UTIL_H
 #define XLB_LIB_UTIL_H
 
+#include <stddef.h>
 #include <linux/types.h>
 
 /* CLOCK_MONOTONIC: the clock of bpf_ktime_get_ns(), so of the datapath's
@@ -13,5 +14,12 @@ static inline __u64 xlb_mono_ms(void)
 {
 	return xlb_mono_ns() / 1000000;
 }
+
+/*
+ * The first @max bytes of the file at @path (0: all of it) into a new
+ * NUL-terminated buffer *@out (free it), its length in *@len (may be
+ * NULL). 0 or -errno.
+ */
+int xlb_read_file(const char *path, size_t max, char **out, size_t *len);
 
 #endif /* XLB_LIB_UTIL_H */

@@ -21,6 +21,7 @@
 #include "lb/bgp.h"
 #include "lb/lease.h"
 #include "translate.h"
+#include "lib/util.h"
 
 struct xlb_vip_plan;
 
@@ -121,15 +122,6 @@ struct agent {
 	uint64_t last_idle_ms;
 };
 
-/* CLOCK_MONOTONIC in milliseconds: the loop's timers and backoffs. */
-static inline uint64_t agent_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* options.c: the command line; agent_parse_args() fills @a and checks it. */
 void agent_usage(FILE *f);
 int agent_parse_args(struct agent *a, int argc, char **argv);
@@ -143,7 +135,6 @@ void agent_snat_ports_setup(struct agent *a);
 
 /* apply.c: one sync of desired state into the maps and the health and
  * metrics servers, with the BGP routes around it. */
-void agent_print_errors(const struct k8s_errors *e);
 int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first);
 int agent_bgp_plan(struct agent *a, const struct xlb_vip_plan *p, const struct xlb_desired *d);
 void agent_bgp_update(struct agent *a, enum xlb_bgp_phase phase);

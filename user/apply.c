@@ -16,17 +16,6 @@
 #include "serve/metrics.h"
 #include "sync.h"
 
-void agent_print_errors(const struct k8s_errors *e)
-{
-	for (size_t i = 0; i < e->n; i++) {
-		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
-				       e->v[i].sev == K8S_SEV_WARN  ? XLB_LOG_WARN :
-								      XLB_LOG_DEBUG;
-
-		xlb_log(l, "%s\n", e->v[i].msg);
-	}
-}
-
 /* Bring the maps and the health check servers to @d. */
 int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first)
 {

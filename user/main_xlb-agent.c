@@ -114,7 +114,7 @@ static void signal_mask(sigset_t *mask)
  * or the periodic full sync. */
 static int poll_timeout(const struct agent *a)
 {
-	uint64_t t = agent_now_ms();
+	uint64_t t = xlb_mono_ms();
 	int timeout = a->next_refresh_ms > t ? (int)(a->next_refresh_ms - t) : 0;
 
 	if (a->src && agent_kube_poll_timeout(a) < timeout)
@@ -173,9 +173,9 @@ static void kube_wakeup(struct agent *a, bool events, bool leases, bool dirty)
 	}
 	if (ch & KUBE_SRC_NODE)
 		agent_node_addresses(a);
-	if (a->retry_ms && agent_now_ms() >= a->next_retry)
+	if (a->retry_ms && xlb_mono_ms() >= a->next_retry)
 		dirty = true;
-	if (a->next_resync && agent_now_ms() >= a->next_resync) {
+	if (a->next_resync && xlb_mono_ms() >= a->next_resync) {
 		/* Also picks up interface address changes (the SNAT
 		 * source), as file mode does. */
 		pr_info("periodic full sync (--sync-period %u s)\n", a->sync_period_ms / 1000);
@@ -187,7 +187,7 @@ static void kube_wakeup(struct agent *a, bool events, bool leases, bool dirty)
 	if ((dirty || ch & (KUBE_SRC_OBJECTS | KUBE_SRC_NODE)) && kube_source_synced(a->src))
 		agent_kube_sync(a, false);
 	else if (dirty)
-		a->next_resync = agent_now_ms() + a->sync_period_ms;
+		a->next_resync = xlb_mono_ms() + a->sync_period_ms;
 	if (leases)
 		agent_kube_leases_changed(a);
 	else if ((dirty || ch & KUBE_SRC_OBJECTS) && kube_source_synced(a->src))
@@ -246,7 +246,7 @@ static int run(struct agent *a)
 		pfd[npfd++] = (struct pollfd){ .fd = xlb_leases_fd(a->leases), .events = POLLIN };
 	for (;;) {
 		int polled = poll(pfd, npfd, poll_timeout(a)), sig = 0;
-		uint64_t t = agent_now_ms();
+		uint64_t t = xlb_mono_ms();
 		bool idle, events;
 
 		if (t >= a->next_refresh_ms)

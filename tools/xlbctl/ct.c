@@ -237,7 +237,7 @@ static int ct_list(int argc, char **argv, cJSON **doc)
 		err = ctl_load_ct(&f, &ents, &n);
 	if (err)
 		return err;
-	now = ctl_now_ns();
+	now = xlb_mono_ns();
 	*doc = cJSON_CreateArray();
 	err = *doc ? 0 : -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)

@@ -126,14 +126,6 @@ void ctl_ttl_cell(const cJSON *row, char *buf, size_t len)
 		snprintf(buf, len, "%llus", xlb_json_get_u64(row, "expires_in_s", 0));
 }
 
-__u64 ctl_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
 void ctl_add_ttl(cJSON *o, __u64 expires_ns, __u64 now)
 {
 	bool expired = expires_ns <= now;

@@ -104,7 +104,7 @@ static int snat_list(int argc, char **argv, cJSON **doc)
 	if (err)
 		return err;
 	qsort(ents, n, sizeof(*ents), cmp_snat);
-	now = ctl_now_ns();
+	now = xlb_mono_ns();
 	*doc = cJSON_CreateArray();
 	err = *doc ? 0 : -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)

@@ -59,7 +59,7 @@ static int add_snat_pools(cJSON *pools)
 {
 	struct ct_filter f = CT_FILTER_KIND(XLB_CT_REPLY_SNAT);
 	struct ct_ent *ents = NULL;
-	__u64 now = ctl_now_ns();
+	__u64 now = xlb_mono_ns();
 	size_t n = 0, live = 0;
 	int err = ctl_load_ct(&f, &ents, &n);
 

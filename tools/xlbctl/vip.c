@@ -136,7 +136,7 @@ static int vip_list(int argc, char **argv, cJSON **doc)
 		err = CTL_DUMP(XLB_DPM_L2, struct l2_ent, NULL, &l2, &n_l2);
 	if (err)
 		goto out;
-	now = ctl_now_ns();
+	now = xlb_mono_ns();
 	*doc = cJSON_CreateArray();
 	err = *doc ? 0 : -ENOMEM;
 	for (size_t i = 0; !err && i < n; i++)

@@ -23,6 +23,7 @@
 
 #include "lib/maps.h"
 #include "lib/print.h"
+#include "lib/util.h"
 
 #define PROG "xlbctl"
 
@@ -173,8 +174,6 @@ void ctl_endpoint(const cJSON *row, const char *ak, const char *pk, char *buf, s
 /* Cells: "address"/"port" as an endpoint; "expires_in_s"/"expired". */
 void ctl_addr_cell(const cJSON *row, char *buf, size_t len);
 void ctl_ttl_cell(const cJSON *row, char *buf, size_t len);
-/* CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns(). */
-__u64 ctl_now_ns(void);
 void ctl_add_ttl(cJSON *o, __u64 expires_ns, __u64 now);
 
 #endif /* XLBCTL_H */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "k8s/diag.h"
+#include "lib/log.h"
 #include "k8s/walk.h"
 
 /* ---- diagnostics ------------------------------------------------------ */
@@ -115,4 +116,15 @@ const char *k8s_severity_name(enum k8s_severity sev)
 		return "debug";
 	}
 	return "?";
+}
+
+void k8s_errors_log(const struct k8s_errors *e)
+{
+	for (size_t i = 0; i < e->n; i++) {
+		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
+				       e->v[i].sev == K8S_SEV_WARN  ? XLB_LOG_WARN :
+								      XLB_LOG_DEBUG;
+
+		xlb_log(l, "%s\n", e->v[i].msg);
+	}
 }

@@ -53,6 +53,8 @@ int k8s_errors_add(struct k8s_errors *e, enum k8s_severity sev, const char *fmt,
 	__attribute__((format(printf, 3, 4)));
 /* Free all messages; the struct is left empty and reusable. */
 void k8s_errors_free(struct k8s_errors *e);
+/* Log every message at its severity (error, warning, else debug). */
+void k8s_errors_log(const struct k8s_errors *e);
 const char *k8s_severity_name(enum k8s_severity sev);
 
 #endif /* XLB_K8S_DIAG_H */

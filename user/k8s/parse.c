@@ -20,6 +20,7 @@
 
 #include "k8s/parse.h"
 #include "k8s/walk.h"
+#include "lib/util.h"
 
 /* ---- metadata --------------------------------------------------------- */
 
@@ -355,47 +356,6 @@ out:
 	return err;
 }
 
-static int read_file(const char *path, char **buf, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *b = NULL, *nb;
-	FILE *f;
-	int err = 0;
-
-	f = fopen(path, "rb");
-	if (!f)
-		return -errno;
-	for (;;) {
-		size_t got;
-
-		if (n == cap || !b) {
-			if (b)
-				cap *= 2;
-			nb = realloc(b, cap);
-			if (!nb) {
-				err = -ENOMEM;
-				break;
-			}
-			b = nb;
-		}
-		got = fread(b + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f))
-				err = -EIO;
-			break;
-		}
-	}
-	fclose(f);
-	if (err) {
-		free(b);
-		return err;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 int k8s_parse_file(const char *path, struct k8s_object_list *out, struct k8s_errors *errs)
 {
 	char *buf = NULL;
@@ -404,7 +364,7 @@ int k8s_parse_file(const char *path, struct k8s_object_list *out, struct k8s_err
 
 	if (!path || !out)
 		return -EINVAL;
-	err = read_file(path, &buf, &len);
+	err = xlb_read_file(path, 0, &buf, &len);
 	if (err) {
 		k8s_errors_add(errs, K8S_SEV_ERROR, "read %s: %s (%d)", path, strerror(-err), err);
 		return err;

@@ -17,6 +17,7 @@
 
 #include "kube/client.h"
 #include "lib/log.h"
+#include "lib/util.h"
 
 #define TOKEN_MAX_AGE_S 60
 #define TOKEN_MAX	16384
@@ -35,34 +36,6 @@ static void seterr(char *err, size_t len, const char *fmt, ...)
 }
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static int read_file(const char *path, char **out, size_t *len, size_t max)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-	int err;
-
-	if (!f)
-		return -errno;
-	buf = malloc(max + 1);
-	if (!buf) {
-		fclose(f);
-		return -ENOMEM;
-	}
-	n = fread(buf, 1, max, f);
-	err = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[n] = 0;
-	*out = buf;
-	if (len)
-		*len = n;
-	return 0;
-}
 
 static char *trim(char *s)
 {
@@ -332,7 +305,7 @@ int kube_config_load_kubeconfig(const char *path, struct kube_config *c, char *e
 	int ret;
 
 	memset(c, 0, sizeof(*c));
-	ret = read_file(path, &buf, &len, 4 << 20);
+	ret = xlb_read_file(path, 4 << 20, &buf, &len);
 	if (ret) {
 		seterr(err, err_len, "read %s: %s", path, strerror(-ret));
 		return ret;
@@ -403,7 +376,7 @@ int kube_config_in_cluster(struct kube_config *c, const char *sa_dir, char *err,
 		char path[PATH_MAX];
 
 		snprintf(path, sizeof(path), "%s/namespace", sa_dir);
-		ret = read_file(path, &ns, NULL, 256);
+		ret = xlb_read_file(path, 256, &ns, NULL);
 		c->namespace = strdup(ret ? "" : trim(ns));
 		free(ns);
 		if (!c->namespace)
@@ -524,7 +497,7 @@ int kube_client_token(struct kube_client *kc, char *buf, size_t size)
 	if (!kc->token || !kc->token_read || mono_s() - kc->token_read >= TOKEN_MAX_AGE_S) {
 		char *raw = NULL, *t;
 
-		ret = read_file(kc->cfg.token_file, &raw, NULL, TOKEN_MAX);
+		ret = xlb_read_file(kc->cfg.token_file, TOKEN_MAX, &raw, NULL);
 		if (!ret) {
 			t = strdup(trim(raw));
 			if (t) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
 #include "kube/reflector.h"
 
 #define LINE_MAX_DEFAULT (64u << 20)
@@ -428,14 +429,6 @@ static bool stopping(const struct kube_reflector *r)
 	return __atomic_load_n(r->stop, __ATOMIC_RELAXED);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int set_rv(struct kube_reflector *r, const char *rv)
 {
 	char *n = strdup(rv);
@@ -490,10 +483,10 @@ static bool resp_too_large_rv(const struct kube_resp *resp)
 /* Sleep in slices so a stop request is seen quickly. */
 static void nap(const struct kube_reflector *r, uint64_t ms)
 {
-	uint64_t end = now_ms() + ms;
+	uint64_t end = xlb_mono_ms() + ms;
 
 	while (!stopping(r)) {
-		uint64_t t = now_ms();
+		uint64_t t = xlb_mono_ms();
 
 		if (t >= end)
 			break;
@@ -503,7 +496,7 @@ static void nap(const struct kube_reflector *r, uint64_t ms)
 
 static void backoff(struct kube_reflector *r, int retry_after)
 {
-	uint32_t ms = kube_backoff_next(&r->bo, now_ms(),
+	uint32_t ms = kube_backoff_next(&r->bo, xlb_mono_ms(),
 					(double)rand_r(&r->seed) / ((double)RAND_MAX + 1));
 
 	/* An LB in front of the API may ask for an hour: a reflector that
@@ -828,7 +821,7 @@ static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 {
 	struct kube_resp resp;
 	char *path = NULL, *erv;
-	uint64_t t0 = now_ms();
+	uint64_t t0 = xlb_mono_ms();
 	int timeout = 300 + rand_r(&r->seed) % 300, ret;
 
 	*retry_after = -1;
@@ -868,7 +861,7 @@ static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 		/* The stream broke after it started (server went away). */
 		pr_info("kube %s: watch stream ended: %s\n", r->spec.name, resp.err);
 		kube_resp_free(&resp);
-		return r->n_events || now_ms() - t0 >= 1000 ? W_CLEAN : W_RETRY;
+		return r->n_events || xlb_mono_ms() - t0 >= 1000 ? W_CLEAN : W_RETRY;
 	}
 	if (ret || resp.status != 200) {
 		log_http_error(r, "WATCH", &resp, ret);
@@ -886,7 +879,7 @@ static enum watch_end do_watch(struct kube_reflector *r, int *retry_after)
 	kube_resp_free(&resp);
 	/* client-go: a watch that ends within a second with no event is an
 	 * error ("very short watch"). */
-	if (!r->n_events && now_ms() - t0 < 1000) {
+	if (!r->n_events && xlb_mono_ms() - t0 < 1000) {
 		pr_info("kube %s: very short watch: backing off\n", r->spec.name);
 		return W_RETRY;
 	}
@@ -993,7 +986,7 @@ struct kube_reflector *kube_reflector_start(struct kube_client *kc,
 	r->kc = kc;
 	r->stop = stop;
 	r->bo = (struct kube_backoff)KUBE_BACKOFF_INIT;
-	r->seed = (unsigned int)(now_ms() ^ (uintptr_t)r);
+	r->seed = (unsigned int)(xlb_mono_ms() ^ (uintptr_t)r);
 	r->rv = strdup("");
 	r->h = curl_easy_init();
 	if (!r->h || !r->rv) {

@@ -18,6 +18,7 @@
 #include "k8s/node.h"
 #include "kube/source.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "kube/reflector.h"
 
 struct kube_source;
@@ -55,25 +56,6 @@ struct kube_source {
 	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static void print_errors(const struct k8s_errors *e)
-{
-	for (size_t i = 0; i < e->n; i++) {
-		enum xlb_log_level l = e->v[i].sev == K8S_SEV_ERROR ? XLB_LOG_ERR :
-				       e->v[i].sev == K8S_SEV_WARN  ? XLB_LOG_WARN :
-								      XLB_LOG_DEBUG;
-
-		xlb_log(l, "%s\n", e->v[i].msg);
-	}
-}
-
 /* Caller holds the lock. */
 static void changed(struct kube_source *s, unsigned int what)
 {
@@ -81,9 +63,9 @@ static void changed(struct kube_source *s, unsigned int what)
 
 	if (what & KUBE_SRC_OBJECTS) {
 		if (!s->pending_since)
-			s->pending_since = now_ms();
+			s->pending_since = xlb_mono_ms();
 		if (!s->since_translate)
-			s->since_translate = now_ms();
+			s->since_translate = xlb_mono_ms();
 	}
 	s->changes |= what;
 	if (write(s->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
@@ -134,7 +116,7 @@ static int decode(const cJSON *obj, struct k8s_object_list *l, size_t *rejected)
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	int err = k8s_parse_json(obj, "apiserver", NULL, l, &errs);
 
-	print_errors(&errs);
+	k8s_errors_log(&errs);
 	if (rejected)
 		*rejected += errs.n_rejected;
 	k8s_errors_free(&errs);

@@ -16,6 +16,7 @@
 
 #include "lb/lease.h"
 #include "lib/log.h"
+#include "lib/util.h"
 #include "kube/reflector.h"
 
 #define MAX_NODES 4096
@@ -62,14 +63,6 @@ struct xlb_leases {
 	uint64_t le_next_ms;
 	uint64_t node_next_ms;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void xlb_micro_time(const struct timespec *t, char *buf, size_t len)
 {
@@ -172,7 +165,7 @@ static void seen_del(struct xlb_leases *l, const char *name)
 static int w_replace(void *ctx, const cJSON *items)
 {
 	struct xlb_leases *l = ctx;
-	uint64_t now = now_ms();
+	uint64_t now = xlb_mono_ms();
 	const cJSON *it;
 
 	pthread_mutex_lock(&l->lock);
@@ -211,7 +204,7 @@ static void w_event(void *ctx, enum kube_event_type t, const cJSON *obj)
 	if (t == KUBE_EVENT_DELETED && name)
 		seen_del(l, name);
 	else
-		seen_put(l, obj, now_ms());
+		seen_put(l, obj, xlb_mono_ms());
 	pthread_cond_signal(&l->cond);
 	pthread_mutex_unlock(&l->lock);
 }
@@ -348,7 +341,7 @@ static void node_renew(struct xlb_leases *l)
 				set_labels(l, o);
 			if (o && !call(l, "POST", coll, o, l->o.renew_ms, &got, &st) && st == 201) {
 				l->mine = got;
-				__atomic_store_n(&l->self_ok_ms, now_ms(), __ATOMIC_RELAXED);
+				__atomic_store_n(&l->self_ok_ms, xlb_mono_ms(), __ATOMIC_RELAXED);
 				l->self_ever = true;
 				pr_info("lease: %s/%s created: this node is live\n", l->ns,
 					l->node_lease);
@@ -384,7 +377,7 @@ static void node_renew(struct xlb_leases *l)
 	if (st == 200 && got) {
 		cJSON_Delete(l->mine);
 		l->mine = got;
-		__atomic_store_n(&l->self_ok_ms, now_ms(), __ATOMIC_RELAXED);
+		__atomic_store_n(&l->self_ok_ms, xlb_mono_ms(), __ATOMIC_RELAXED);
 		l->self_ever = true;
 		return;
 	}
@@ -413,7 +406,7 @@ static bool le_try(struct xlb_leases *l)
 	cJSON *got = NULL, *spec, *o;
 	const cJSON *d;
 	const char *holder;
-	uint64_t now = now_ms();
+	uint64_t now = xlb_mono_ms();
 	unsigned int dur;
 	long st;
 
@@ -507,7 +500,7 @@ static void le_release(struct xlb_leases *l)
 static void le_step(struct xlb_leases *l, uint64_t now)
 {
 	bool ok = le_try(l);
-	uint64_t after = now_ms();
+	uint64_t after = xlb_mono_ms();
 
 	if (ok) {
 		if (!l->leader)
@@ -647,7 +640,7 @@ static void *run(void *arg)
 	struct xlb_leases *l = arg;
 
 	while (!__atomic_load_n(&l->quit, __ATOMIC_RELAXED)) {
-		uint64_t now = now_ms(), next;
+		uint64_t now = xlb_mono_ms(), next;
 		struct timespec ts;
 
 		if (now >= l->node_next_ms) {
@@ -655,18 +648,19 @@ static void *run(void *arg)
 
 			node_renew(l);
 			l->node_next_ms = now + l->o.renew_ms;
-			if (lapsed && l->self_ok_ms && now_ms() - l->self_ok_ms < l->o.duration_ms)
+			if (lapsed && l->self_ok_ms &&
+			    xlb_mono_ms() - l->self_ok_ms < l->o.duration_ms)
 				list_now(l);
 		}
-		now = now_ms();
+		now = xlb_mono_ms();
 		if (l->o.elect && now >= l->le_next_ms)
 			le_step(l, now);
-		now = now_ms();
+		now = xlb_mono_ms();
 		next = l->node_next_ms;
 		if (l->o.elect && l->le_next_ms < next)
 			next = l->le_next_ms;
 		publish(l, now, &next);
-		now = now_ms();
+		now = xlb_mono_ms();
 		if (next <= now)
 			continue;
 		clock_gettime(CLOCK_REALTIME, &ts);
@@ -815,7 +809,7 @@ bool xlb_leases_alive_now(const struct xlb_leases *l)
 {
 	uint64_t ok = __atomic_load_n(&l->self_ok_ms, __ATOMIC_RELAXED);
 
-	return ok && now_ms() - ok < l->o.duration_ms;
+	return ok && xlb_mono_ms() - ok < l->o.duration_ms;
 }
 
 const struct kube_reflector *xlb_leases_reflector(const struct xlb_leases *l)

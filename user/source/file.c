@@ -59,7 +59,7 @@ static int load(struct agent *a, struct k8s_cache **out)
 	int err;
 
 	err = k8s_cache_load_file(a->config, out, &errs);
-	agent_print_errors(&errs);
+	k8s_errors_log(&errs);
 	a->last_bad_file = err != 0;
 	if (err) {
 		pr_err("config %s: %s; keeping the last good state\n", a->config,
@@ -94,7 +94,7 @@ static int prepare(struct agent *a, struct k8s_cache *c, struct xlb_desired *d,
 		return -ENOMEM;
 	}
 	err = xlb_translate(c, &to, d, &errs);
-	agent_print_errors(&errs);
+	k8s_errors_log(&errs);
 	k8s_errors_free(&errs);
 	if (err) {
 		pr_err("translate: %s; keeping the last good state\n", strerror(-err));

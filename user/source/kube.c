@@ -66,7 +66,7 @@ static int sync_once(struct agent *a, bool first)
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	err = kube_source_translate(a->src, &to, &d, &errs);
-	agent_print_errors(&errs);
+	k8s_errors_log(&errs);
 	k8s_errors_free(&errs);
 	if (err) {
 		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
@@ -113,7 +113,7 @@ static int sync_once(struct agent *a, bool first)
 void agent_kube_sync(struct agent *a, bool first)
 {
 	int err = sync_once(a, first);
-	uint64_t now = agent_now_ms();
+	uint64_t now = xlb_mono_ms();
 
 	if (err) {
 		a->retry_ms = a->retry_ms ? (a->retry_ms >= 15000 ? 30000 : a->retry_ms * 2) : 1000;
@@ -130,7 +130,7 @@ void agent_kube_sync(struct agent *a, bool first)
  * idle period (device refresh). */
 int agent_kube_poll_timeout(const struct agent *a)
 {
-	uint64_t now = agent_now_ms(), next = a->next_resync;
+	uint64_t now = xlb_mono_ms(), next = a->next_resync;
 
 	if (a->retry_ms && (!next || a->next_retry < next))
 		next = a->next_retry;
@@ -215,7 +215,7 @@ void agent_kube_lb(struct agent *a)
 	a->lb_retry = false;
 	if (a->lbctl && a->ls.leader)
 		a->lb_retry = xlb_lbctl_run(a->lbctl) != 0;
-	a->lb_last_ms = agent_now_ms();
+	a->lb_last_ms = xlb_mono_ms();
 }
 
 void agent_kube_leases_changed(struct agent *a)
