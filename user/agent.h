@@ -21,6 +21,7 @@
 #include "lb/bgp.h"
 #include "lb/lease.h"
 #include "translate.h"
+#include "lib/net.h"
 #include "lib/util.h"
 
 struct xlb_vip_plan;
@@ -49,12 +50,6 @@ struct xlb_vip_plan;
 #define XLB_AGENT_MAX_TABLES   65536
 #define XLB_SYNC_PERIOD_S      900
 
-struct np_cidr {
-	union xlb_addr addr;
-	uint8_t family;
-	uint8_t prefix_len;
-};
-
 struct agent {
 	const char *ifnames[MAX_IFACES];
 	int ifindex[MAX_IFACES];
@@ -82,7 +77,7 @@ struct agent {
 	const char *apiserver;
 	const char *healthz_bind;
 	const char *metrics_bind;
-	struct np_cidr np_cidrs[MAX_NP_CIDRS]; /* --nodeport-addresses */
+	struct xlb_cidr np_cidrs[MAX_NP_CIDRS]; /* --nodeport-addresses */
 	int n_np_cidrs;
 	bool np_primary;  /* --nodeport-addresses primary */
 	__be32 snat_addr; /* --snat-address; 0: none */

@@ -25,7 +25,7 @@
 #include "serve/health.h"
 #include "sync.h"
 
-static bool in_cidr(const struct np_cidr *c, const struct xlb_addr_key *k)
+static bool in_cidr(const struct xlb_cidr *c, const struct xlb_addr_key *k)
 {
 	const uint8_t *a = (const uint8_t *)&c->addr, *b = (const uint8_t *)&k->addr;
 	unsigned int bits = c->prefix_len;

@@ -14,6 +14,7 @@
 
 #include "agent.h"
 #include "lib/log.h"
+#include "k8s/objects.h"
 #include "maglev.h"
 #include "serve/health.h"
 #include "serve/metrics.h"
@@ -178,28 +179,18 @@ static int parse_np_cidrs(struct agent *a, const char *arg)
 	if (!dup)
 		return -1;
 	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		struct np_cidr c = { 0 };
-		char *slash = strchr(tok, '/'), *end;
-		unsigned long plen;
+		struct k8s_cidr c;
 
 		if (!strcmp(tok, "primary")) {
 			a->np_primary = true;
 			continue;
 		}
-		if (!slash || a->n_np_cidrs == MAX_NP_CIDRS)
+		/* The parser of loadBalancerSourceRanges: one CIDR syntax. */
+		if (a->n_np_cidrs == MAX_NP_CIDRS || !k8s_parse_cidr(tok, &c))
 			goto bad;
-		*slash = 0;
-		plen = strtoul(slash + 1, &end, 10);
-		if (*end || !slash[1])
-			goto bad;
-		if (inet_pton(AF_INET, tok, &c.addr.v4) == 1 && plen <= 32)
-			c.family = XLB_AF_INET;
-		else if (inet_pton(AF_INET6, tok, &c.addr) == 1 && plen <= 128)
-			c.family = XLB_AF_INET6;
-		else
-			goto bad;
-		c.prefix_len = (uint8_t)plen;
-		a->np_cidrs[a->n_np_cidrs++] = c;
+		a->np_cidrs[a->n_np_cidrs++] = (struct xlb_cidr){ .addr = c.ip.addr,
+								  .family = c.ip.family,
+								  .prefix_len = c.prefix_len };
 		continue;
 bad:
 		fprintf(stderr,

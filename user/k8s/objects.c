@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "k8s/objects.h"
+#include "lib/net.h"
 #include "k8s/walk.h"
 
 /* ---- per-object arena ------------------------------------------------- */
@@ -145,9 +146,7 @@ int k8s_svc_set_ingress(struct k8s_object *o, const struct k8s_ip *ips, size_t n
 
 const char *k8s_ip_str(const struct k8s_ip *ip, char *buf, size_t len)
 {
-	if (!inet_ntop(ip->family == XLB_AF_INET6 ? AF_INET6 : AF_INET, ip->addr.bytes, buf, len))
-		snprintf(buf, len, "?");
-	return buf;
+	return xlb_addr_str(ip->family, &ip->addr, buf, len);
 }
 
 int k8s_ip_cmp(const struct k8s_ip *a, const struct k8s_ip *b)

@@ -218,6 +218,8 @@ bool k8s_labels_match(const struct k8s_label *sel, size_t n_sel, const struct k8
 int k8s_svc_set_ingress(struct k8s_object *o, const struct k8s_ip *ips, size_t n);
 /* Parse one IPv4 or IPv6 address (no surrounding blanks). */
 bool k8s_parse_ip(const char *s, struct k8s_ip *ip);
+/* "ADDR/LEN", surrounding whitespace allowed, host bits kept as written. */
+bool k8s_parse_cidr(const char *s, struct k8s_cidr *c);
 /* "192.0.2.1" / "2001:db8::1" into @buf (INET6_ADDRSTRLEN bytes). */
 const char *k8s_ip_str(const struct k8s_ip *ip, char *buf, size_t len);
 /* @a - @b as a signed comparison of same-family addresses. */

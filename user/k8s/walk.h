@@ -102,7 +102,6 @@ size_t k8s_seq_len(struct pctx *p, knode *n);
 bool k8s_scalar_is_int(struct pctx *p, knode *n);
 bool k8s_is_dns1123_label(const char *s);
 bool k8s_is_iana_svc_name(const char *s);
-bool k8s_parse_cidr(const char *s, struct k8s_cidr *c);
 const char *k8s_proto_name(uint8_t proto);
 bool k8s_is_dns1035_label(const char *s);
 bool k8s_is_dns1123_subdomain(const char *s);
