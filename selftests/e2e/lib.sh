@@ -198,7 +198,9 @@ pod_server() {
 	local ns=$1 name=$2 log=$TMP/server-$2.log i
 	nsx "$ns" "$PY" "$E2E_DIR/podserver.py" "$name" --http 8080 --udp 5353 >"$log" 2>&1 &
 	E2E_PIDS+=($!)
-	for i in $(seq 1 50); do
+	# A bound for a hung start, not a timing claim: Python starts slowly on
+	# a loaded machine (5 s was once too short in the fresh root).
+	for i in $(seq 1 200); do
 		grep -q listening "$log" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -222,7 +224,7 @@ ka_start() {
 	ip netns exec "$C" "$PY" "$E2E_DIR/client.py" keepalive "$2" "$3" "$TMP/ka-$name.sock" \
 		-t 3 --life 900 >"$log" 2>&1 &
 	KA_PID[$name]=$!
-	for i in $(seq 1 50); do
+	for i in $(seq 1 200); do
 		[ -S "$TMP/ka-$name.sock" ] && grep -q '^connected' "$log" && return 0
 		kill -0 "${KA_PID[$name]}" 2>/dev/null || break
 		sleep 0.1
@@ -278,12 +280,12 @@ agent_wait_ready() {
 }
 
 # api_server_start NS ARGS...: the test API server (apiserver.py) in NS,
-# output in $KDIR/apiserver.out; waits (<= 5 s) until it listens.
+# output in $KDIR/apiserver.out; waits (<= 20 s) until it listens.
 api_server_start() {
 	local ns=$1 i; shift
 	nsx "$ns" "$PY" "$E2E_DIR/apiserver.py" "$@" >"$KDIR/apiserver.out" 2>&1 &
 	E2E_PIDS+=($!)
-	for i in $(seq 1 50); do
+	for i in $(seq 1 200); do
 		grep -q listening "$KDIR/apiserver.out" 2>/dev/null && return 0
 		sleep 0.1
 	done

@@ -117,7 +117,7 @@ bird_start() {	# NAME NS CONF
 		>>"$TMP/bird-$name.out" 2>&1 &
 	BIRD_PID[$name]=$!
 	E2E_PIDS+=($!)
-	for i in $(seq 1 50); do
+	for i in $(seq 1 200); do
 		[ -S "$sock" ] && return 0
 		kill -0 "${BIRD_PID[$name]}" 2>/dev/null || break
 		sleep 0.1

@@ -644,7 +644,7 @@ capath_test() {
 		--cert "$KDIR/srv2.crt" --key "$KDIR/srv2.key" --token-file "$TOKEN_F" \
 		>"$KDIR/apiserver2.out" 2>&1 &
 	E2E_PIDS+=($!)
-	for i in $(seq 1 50); do grep -q listening "$KDIR/apiserver2.out" && break; sleep 0.1; done
+	for i in $(seq 1 200); do grep -q listening "$KDIR/apiserver2.out" && break; sleep 0.1; done
 	# Proof that the store is in effect: curl given only the kubeconfig's
 	# CA (--cacert), as the agent was, still trusts the server through
 	# libcurl's default CAPATH.
