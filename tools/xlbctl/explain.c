@@ -78,7 +78,7 @@ static void ep_str(const union xlb_addr *a, __be16 port, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
 
-	snprintf(buf, len, "%s:%u", ctl_addr_str(XLB_AF_INET, a, s, sizeof(s)), ntohs(port));
+	snprintf(buf, len, "%s:%u", xlb_addr_str(XLB_AF_INET, a, s, sizeof(s)), ntohs(port));
 }
 
 /* The default ingress: the lowest-numbered interface xlb serves that

@@ -22,16 +22,6 @@ cJSON *ctl_add_row(cJSON *arr)
 	return row;
 }
 
-const char *ctl_addr_str(__u8 family, const union xlb_addr *a, char *buf, size_t len)
-{
-	if (family == XLB_AF_INET6)
-		return inet_ntop(AF_INET6, a->bytes, buf, len) ? buf : "?";
-	if (family == XLB_AF_INET)
-		return inet_ntop(AF_INET, &a->v4, buf, len) ? buf : "?";
-	snprintf(buf, len, "?family%u", family);
-	return buf;
-}
-
 const char *ctl_proto_str(__u8 proto)
 {
 	static char buf[16];
@@ -97,7 +87,7 @@ void ctl_add_addr(cJSON *o, const char *key, __u8 family, const union xlb_addr *
 {
 	char buf[INET6_ADDRSTRLEN + 16];
 
-	cJSON_AddStringToObject(o, key, ctl_addr_str(family, a, buf, sizeof(buf)));
+	cJSON_AddStringToObject(o, key, xlb_addr_str(family, a, buf, sizeof(buf)));
 }
 
 void ctl_endpoint(const cJSON *row, const char *ak, const char *pk, char *buf, size_t len)

@@ -23,6 +23,7 @@
 
 #include "lib/maps.h"
 #include "lib/print.h"
+#include "lib/net.h"
 #include "lib/util.h"
 
 #define PROG "xlbctl"
@@ -161,7 +162,6 @@ int ctl_load_ct(const struct ct_filter *f, struct ct_ent **ents, size_t *n);
 /* A new object appended to array @arr; NULL when out of memory. */
 cJSON *ctl_add_row(cJSON *arr);
 
-const char *ctl_addr_str(__u8 family, const union xlb_addr *a, char *buf, size_t len);
 const char *ctl_proto_str(__u8 proto);
 const char *ctl_kind_str(__u8 kind);
 const char *ctl_reason_str(__u32 r);
