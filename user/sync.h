@@ -25,6 +25,11 @@
 #include "lib/maps.h"
 #include "translate.h"
 
+/* A service port with frontends in both families is two service ports in
+ * the maps (own svc id, table, counters): the IPv4 one under the service
+ * port's name, the IPv6 one under the name with this suffix. */
+#define XLB_SVC_V6_SUFFIX "/IPv6"
+
 struct xlb_sync_opts {
 	__u32 maglev_min;   /* smallest table size (prime from the list) */
 	__u32 maglev_slots; /* table slots per backend (>= 100): more
