@@ -79,8 +79,10 @@ struct agent {
 	const char *metrics_bind;
 	struct xlb_cidr np_cidrs[MAX_NP_CIDRS]; /* --nodeport-addresses */
 	int n_np_cidrs;
-	bool np_primary;  /* --nodeport-addresses primary */
-	__be32 snat_addr; /* --snat-address; 0: none */
+	bool np_primary;	   /* --nodeport-addresses primary */
+	__be32 snat_addr;	   /* --snat-address (IPv4); 0: none */
+	union xlb_addr snat_addr6; /* --snat-address (IPv6); zero: none */
+	bool has_snat6;
 
 	struct xlb_dp *dp;
 	struct xlb_sync *sync;

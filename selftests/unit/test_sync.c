@@ -912,3 +912,63 @@ out:
 	xlb_sync_free(s);
 	xlb_dp_close(dp);
 }
+
+/* Node addresses of both families, and each interface's SNAT source per
+ * family (xlb_iface.snat6), a dedicated IPv6 one as SNAT-only; replaced
+ * sets leave nothing stale. */
+XT_TEST(node_addresses_both_families)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_sync *s = NULL;
+	struct xlb_addr_key addrs[2] = { { .addr.v4 = inet_addr("192.0.2.1"),
+					   .family = XLB_AF_INET },
+					 { .family = XLB_AF_INET6 } };
+	struct xlb_node_iface ifs[1] = { { .ifindex = 7, .addr4 = inet_addr("192.0.2.1") } };
+	struct xlb_addr_key sk6 = { .family = XLB_AF_INET6 };
+	struct xlb_node_addr na;
+	struct xlb_iface v;
+	union xlb_addr want;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	inet_pton(AF_INET6, "2001:db8:1::1", addrs[1].addr.bytes);
+	inet_pton(AF_INET6, "2001:db8:1::1", ifs[0].addr6.bytes);
+	ASSERT_EQ(xlb_sync_node(s, addrs, 2, ifs, 1), 1, "written");
+	ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_NODE_ADDRS), &addrs[1], &na),
+		  "IPv6 node address");
+	ASSERT_EQ(na.flags, 0, "a NodePort address");
+	if (ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_IFACES), &ifs[0].ifindex, &v),
+		      "iface")) {
+		ASSERT_EQ(v.snat4.v4, inet_addr("192.0.2.1"), "snat4");
+		ASSERT_TRUE(!memcmp(&v.snat6, &ifs[0].addr6, 16), "snat6 the first global address");
+	}
+	ASSERT_EQ(xlb_sync_node(s, addrs, 2, ifs, 1), 0, "unchanged");
+
+	/* --snat-address 2001:db8:ff::1: SNAT-only, not a NodePort. */
+	inet_pton(AF_INET6, "2001:db8:ff::1", ifs[0].addr6.bytes);
+	ifs[0].snat6_only = 1;
+	sk6.addr = ifs[0].addr6;
+	ASSERT_EQ(xlb_sync_node(s, addrs, 2, ifs, 1), 1, "rewritten");
+	if (ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_NODE_ADDRS), &sk6, &na),
+		      "SNAT address listed"))
+		ASSERT_EQ(na.flags, XLB_NA_F_SNAT_ONLY, "as SNAT-only");
+	bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_IFACES), &ifs[0].ifindex, &v);
+	inet_pton(AF_INET6, "2001:db8:ff::1", want.bytes);
+	ASSERT_TRUE(!memcmp(&v.snat6, &want, 16), "snat6 the dedicated address");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_NODE_ADDRS, sizeof(struct xlb_addr_key)), 3,
+		  "v4, v6, v6 SNAT-only");
+
+	/* The IPv6 address leaves the node: both its entries go. */
+	ifs[0].snat6_only = 0;
+	memset(&ifs[0].addr6, 0, sizeof(ifs[0].addr6));
+	ASSERT_EQ(xlb_sync_node(s, addrs, 1, ifs, 1), 1, "IPv4 only");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_NODE_ADDRS, sizeof(struct xlb_addr_key)), 1,
+		  "only the IPv4 address");
+	bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_IFACES), &ifs[0].ifindex, &v);
+	memset(&want, 0, sizeof(want));
+	ASSERT_TRUE(!memcmp(&v.snat6, &want, 16), "no IPv6 SNAT source");
+out:
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}

@@ -651,13 +651,18 @@ static int node_write(struct xlb_sync *s, const struct xlb_addr_key *addrs, size
 			first = err;
 	}
 	for (size_t i = 0; i < n_ifs; i++) {
-		struct xlb_iface v = { .snat4.v4 = ifs[i].addr4 };
+		struct xlb_iface v = { .snat4.v4 = ifs[i].addr4, .snat6 = ifs[i].addr6 };
 		struct xlb_addr_key sk = { .addr.v4 = ifs[i].addr4, .family = XLB_AF_INET };
+		struct xlb_addr_key sk6 = { .addr = ifs[i].addr6, .family = XLB_AF_INET6 };
 
 		/* A dedicated SNAT address before the interface names it, so
 		 * the datapath knows its ports are all xlb's. */
 		memcpy(v.mac, ifs[i].mac, sizeof(v.mac));
 		err = ifs[i].snat_only ? xlb_dp_node_addr_set(s->dp, &sk, XLB_NA_F_SNAT_ONLY) : 0;
+		err = err ?:
+			      ifs[i].snat6_only ?
+			      xlb_dp_node_addr_set(s->dp, &sk6, XLB_NA_F_SNAT_ONLY) :
+			      0;
 		err = err ?: xlb_dp_iface_set(s->dp, ifs[i].ifindex, &v);
 		if (err && !first)
 			first = err;
@@ -665,20 +670,37 @@ static int node_write(struct xlb_sync *s, const struct xlb_addr_key *addrs, size
 	return first;
 }
 
-/* What the previous sets had and the new ones do not. */
+/* Is @k one of the addresses the sets @addrs, @ifs (SNAT-only ones) write? */
+static bool node_has(const struct xlb_addr_key *k, const struct xlb_addr_key *addrs, size_t n_addrs,
+		     const struct xlb_node_iface *ifs, size_t n_ifs)
+{
+	for (size_t i = 0; i < n_addrs; i++)
+		if (!memcmp(k, &addrs[i], sizeof(*k)))
+			return true;
+	for (size_t i = 0; i < n_ifs; i++)
+		if ((ifs[i].snat_only && k->family == XLB_AF_INET && k->addr.v4 == ifs[i].addr4) ||
+		    (ifs[i].snat6_only && k->family == XLB_AF_INET6 &&
+		     !memcmp(&k->addr, &ifs[i].addr6, sizeof(k->addr))))
+			return true;
+	return false;
+}
+
+/* What the previous sets had and the new ones do not: NodePort addresses,
+ * SNAT-only addresses and interfaces. */
 static void node_remove_stale(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
 			      const struct xlb_node_iface *ifs, size_t n_ifs)
 {
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		bool keep = false;
-
-		for (size_t k = 0; k < n_addrs && !keep; k++)
-			keep = !memcmp(&s->addrs[i], &addrs[k], sizeof(addrs[k]));
-		for (size_t k = 0; k < n_ifs && !keep; k++)
-			keep = ifs[k].snat_only && s->addrs[i].family == XLB_AF_INET &&
-			       s->addrs[i].addr.v4 == ifs[k].addr4;
-		if (!keep)
+	for (size_t i = 0; i < s->n_addrs; i++)
+		if (!node_has(&s->addrs[i], addrs, n_addrs, ifs, n_ifs))
 			xlb_dp_node_addr_del(s->dp, &s->addrs[i]);
+	for (size_t i = 0; i < s->n_ifs; i++) {
+		struct xlb_addr_key k4 = { .addr.v4 = s->ifs[i].addr4, .family = XLB_AF_INET };
+		struct xlb_addr_key k6 = { .addr = s->ifs[i].addr6, .family = XLB_AF_INET6 };
+
+		if (s->ifs[i].snat_only && !node_has(&k4, addrs, n_addrs, ifs, n_ifs))
+			xlb_dp_node_addr_del(s->dp, &k4);
+		if (s->ifs[i].snat6_only && !node_has(&k6, addrs, n_addrs, ifs, n_ifs))
+			xlb_dp_node_addr_del(s->dp, &k6);
 	}
 	for (size_t i = 0; i < s->n_ifs; i++) {
 		bool keep = false;
