@@ -119,6 +119,22 @@ LOG=$(agent_log a1)
 # --- the control plane: node addresses, SNAT sources, both families' state
 t_check "agent: node1's IPv4 and IPv6 addresses, not the link-local one" \
 	grep -q 'node: 1 IPv4 and 1 IPv6 address(es) on 1 interface(s)' "$LOG"
+# In node1's namespace: interface names are those of xlbctl's namespace.
+node_json=$(nsx "$N1" timeout 10 "$XLBCTL" --pin-dir "$PIN" -j node list)
+node_row() {	# ADDRESS: "nodeport snat_interfaces" of that row, or nothing
+	"$PY" -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["address"] == sys.argv[1]:
+        print(str(r["nodeport"]).lower(), ",".join(r["snat_interfaces"])); break' "$1" <<<"$node_json"
+}
+t_check "node list: fd00:50::11 answers NodePorts and is ul0's IPv6 SNAT source" \
+	test "$(node_row $V6::11)" = "true ul0"
+t_check "node list: 10.50.0.11 answers NodePorts and is ul0's IPv4 SNAT source" \
+	test "$(node_row 10.50.0.11)" = "true ul0"
+t_check "node list: no link-local address" sh -c "! grep -q '\"fe80:' <<'EOF'
+$node_json
+EOF"
 svc_json=$(xlbctl -j service list)
 fe_of() {	# NAME FRONTEND: the svc_id of that row, or nothing
 	"$PY" -c '

@@ -1040,6 +1040,10 @@ XT_TEST(test_dual_stack_tables)
 				  .dport = htons(61001),
 				  .proto = IPPROTO_TCP,
 				  .family = XLB_AF_INET6 };
+	struct xlb_addr_key n4 = { .addr = a4("10.0.0.1"), .family = XLB_AF_INET };
+	struct xlb_addr_key n6 = { .addr = a6("2001:db8:1::1"), .family = XLB_AF_INET6 };
+	struct xlb_addr_key s6 = { .addr = a6("2001:db8:ff::1"), .family = XLB_AF_INET6 };
+	struct xlb_iface ifv = { .snat4 = a4("10.0.0.1"), .snat6 = a6("2001:db8:ff::1") };
 	__u32 be = 302;
 	struct run r;
 	const cJSON *row;
@@ -1085,7 +1089,47 @@ XT_TEST(test_dual_stack_tables)
 	r = run("-j ct list --dst 2001:db8:1::1");
 	ok_array(&r, 1, "v6 original destination filter");
 	run_free(&r);
+
+	/* node list: NodePort addresses of both families, the interface's
+	 * SNAT source per family, a SNAT-only IPv6 address. */
+	if (!ASSERT_OK(xlb_dp_node_addr_set(dp, &n4, 0), "v4 node address") ||
+	    !ASSERT_OK(xlb_dp_node_addr_set(dp, &n6, 0), "v6 node address") ||
+	    !ASSERT_OK(xlb_dp_node_addr_set(dp, &s6, XLB_NA_F_SNAT_ONLY), "v6 SNAT-only") ||
+	    !ASSERT_OK(xlb_dp_iface_set(dp, 1, &ifv), "iface lo"))
+		goto out;
+	r = run("-j node list");
+	if (ok_array(&r, 3, "node addresses")) {
+		row = find_row(r.json, "address", "2001:db8:1::1");
+		if (ASSERT_TRUE(row, "v6 NodePort address")) {
+			ASSERT_STREQ(jstr(row, "family"), "IPv6", "family");
+			ASSERT_TRUE(jtrue(row, "nodeport"), "answers NodePorts");
+			ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(row, "snat_interfaces")),
+				  0, "not the SNAT source");
+		}
+		row = find_row(r.json, "address", "2001:db8:ff::1");
+		if (ASSERT_TRUE(row, "v6 SNAT-only address")) {
+			ASSERT_TRUE(!jtrue(row, "nodeport"), "no NodePort");
+			ASSERT_TRUE(jtrue(row, "snat_only"), "snat_only");
+			ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetArrayItem(
+					     cJSON_GetObjectItem(row, "snat_interfaces"), 0)),
+				     "lo", "lo SNATs from it");
+		}
+		row = find_row(r.json, "address", "10.0.0.1");
+		ASSERT_TRUE(row && jtrue(row, "nodeport") &&
+				    cJSON_GetArraySize(
+					    cJSON_GetObjectItem(row, "snat_interfaces")) == 1,
+			    "v4 address: NodePort and lo's SNAT source");
+	}
+	run_free(&r);
+	r = run("node list");
+	ASSERT_TRUE(r.out && strstr(r.out, "2001:db8:ff::1") && strstr(r.out, "ADDRESS"),
+		    "node list table");
+	run_free(&r);
 out:
+	xlb_dp_node_addr_del(dp, &n4);
+	xlb_dp_node_addr_del(dp, &n6);
+	xlb_dp_node_addr_del(dp, &s6);
+	xlb_dp_iface_del(dp, 1);
 	bpf_map_delete_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &fwd);
 	bpf_map_delete_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &rep);
 	xlb_dp_svc_del(dp, &np6);
