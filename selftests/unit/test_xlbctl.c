@@ -1135,3 +1135,49 @@ out:
 	xlb_dp_svc_del(dp, &np6);
 	xlb_dp_backend_del(dp, be);
 }
+
+/*
+ * explain over IPv6: [ADDR]:PORT endpoints of one family, the packet
+ * built as IPv6. What the program does with it is the datapath's: with
+ * one that passes IPv6 untouched (pass_not_ip) that part is skipped.
+ */
+XT_TEST(test_explain_ipv6)
+{
+	struct run r;
+
+	if (!ready())
+		return;
+	r = run("explain tcp [2001:db8::99]:50000 10.0.0.1:80");
+	ASSERT_EQ(r.status, 2, "mixed families are a usage error");
+	run_free(&r);
+	r = run("explain tcp 2001:db8::99:50000 [2001:db8::10]:443");
+	ASSERT_EQ(r.status, 2, "an IPv6 endpoint without brackets is a usage error");
+	run_free(&r);
+	r = run("explain tcp 10.0.0.2:1 [2001:db8::10]:443");
+	ASSERT_EQ(r.status, 2, "IPv4 source, IPv6 destination");
+	run_free(&r);
+
+	ASSERT_OK(put_ct(XLB_AF_INET6, IPPROTO_TCP, a6("2001:db8::99"), 50000, a6("2001:db8::10"),
+			 443, a6("2001:db8::99"), 50000, a6("fd00::5"), 8443, XLB_CT_FWD_LOCAL, 0,
+			 SVC_API, 301, xlb_mono_ns() + 60 * 1000000000ull),
+		  "renew the IPv6 flow");
+	r = run("-j explain tcp [2001:db8::99]:50000 [2001:db8::10]:443 --flags ack");
+	ASSERT_EQ(r.status, 0, "explain IPv6");
+	if (!ASSERT_TRUE(r.json != NULL, "JSON"))
+		goto out;
+	ASSERT_STREQ(jstr(r.json, "src"), "[2001:db8::99]:50000", "src");
+	ASSERT_STREQ(jstr(r.json, "dst"), "[2001:db8::10]:443", "dst");
+	if (jstr(r.json, "reason") && !strcmp(jstr(r.json, "reason"), "pass_not_ip")) {
+		/* Passed as built: the packet explain made is the one asked. */
+		ASSERT_STREQ(jstr(r.json, "out_proto"), "tcp", "built as TCP over IPv6");
+		ASSERT_STREQ(jstr(r.json, "out_src"), "[2001:db8::99]:50000", "built src");
+		ASSERT_STREQ(jstr(r.json, "out_dst"), "[2001:db8::10]:443", "built dst");
+		xt_skip("the datapath passes IPv6 untouched (issue 15 datapath not in this build)");
+		goto out;
+	}
+	ASSERT_STREQ(jstr(r.json, "conntrack"), "hit", "conntrack");
+	ASSERT_STREQ(jstr(r.json, "backend"), "[fd00::5]:8443", "backend");
+	ASSERT_STREQ(jstr(r.json, "out_dst"), "[fd00::5]:8443", "rewritten packet");
+out:
+	run_free(&r);
+}
