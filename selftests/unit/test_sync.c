@@ -844,6 +844,19 @@ XT_TEST(dual_stack_service)
 	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort");
 	ASSERT_TRUE(!get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "no v6 NodePort");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 2, "v4 VIP + NodePort");
+
+	/* A file without cluster IPs (not allocated by an API server):
+	 * ipFamilies decide, here IPv6 first, both served. */
+	if (!ASSERT_OK(desired_from(dual_yaml("PreferDualStack", "IPv6, IPv4", "", DUAL_INGRESS,
+					      DUAL_EPS4, DUAL_EPS6),
+				    &d),
+		       "translate 7") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 7"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort from ipFamilies");
+	ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "v6 NodePort from ipFamilies");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 4, "both families");
 out:
 	xlb_desired_free(&d);
 	xlb_sync_free(s);
