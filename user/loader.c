@@ -85,6 +85,8 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 		return s->maps.xlb_src_ranges;
 	case XLB_DPM_FRAGS:
 		return s->maps.xlb_frags;
+	case XLB_DPM_FRAGS6:
+		return s->maps.xlb_frags6;
 	case XLB_DPM_TX_DEVS:
 		return s->maps.xlb_tx_devs;
 	case XLB_DPM_PEER_DEVS:
@@ -228,7 +230,7 @@ out:
 static bool holds_flows(enum xlb_dp_map m)
 {
 	return m == XLB_DPM_CT || m == XLB_DPM_AFFINITY || m == XLB_DPM_SOCK_REV ||
-	       m == XLB_DPM_FRAGS;
+	       m == XLB_DPM_FRAGS || m == XLB_DPM_FRAGS6;
 }
 
 static bool is_percpu(__u32 type)
