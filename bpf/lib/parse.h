@@ -286,9 +286,15 @@ static __always_inline int xlb_ip6_walk(void *data, void *data_end, __u32 vlan,
 		if (w->frag == XLB_FRAG_LATER)
 			break;
 	}
-	if (w->frag != XLB_FRAG_LATER && (nh == XLB_IPPROTO_HOPOPTS || nh == XLB_IPPROTO_ROUTING ||
-					  nh == XLB_IPPROTO_DSTOPTS || nh == XLB_IPPROTO_FRAGMENT))
-		return XLB_R_PASS_IPV6_EXT; /* longer than we walk */
+	/* Longer than we walk, or an extension header we do not walk (RFC
+	 * 8200 4, IANA's list: ESP, AH, No Next Header, Mobility, HIP,
+	 * Shim6, the experimental 253/254). Other upper layers (SCTP, GRE,
+	 * ...) are XLB_R_PASS_NOT_L4, as for IPv4. */
+	if (w->frag != XLB_FRAG_LATER &&
+	    (nh == XLB_IPPROTO_HOPOPTS || nh == XLB_IPPROTO_ROUTING || nh == XLB_IPPROTO_DSTOPTS ||
+	     nh == XLB_IPPROTO_FRAGMENT || nh == 50 || nh == 51 || nh == 59 || nh == 135 ||
+	     nh == 139 || nh == 140 || nh == 253 || nh == 254))
+		return XLB_R_PASS_IPV6_EXT;
 	w->nexthdr = nh;
 	w->l4_off = l3_off + sizeof(*ip6) + ext;
 	return -1;
