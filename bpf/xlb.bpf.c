@@ -147,33 +147,28 @@ int xlb_xdp6(struct xdp_md *ctx)
 	return xlb_xdp_entry(ctx, XLB_AF_INET6);
 }
 
-SEC("tc")
-int xlb_tc6(struct __sk_buff *skb);
-
-/* The IPv6 programs, filled in by libbpf at load: one array per program
- * type (an array holds, and is used by, programs of one type only). */
+/* The IPv6 programs, slot 0, put there by the loader after load (not by
+ * libbpf's static slots: xlbctl explain loads xlb_xdp without the tc
+ * programs). One array per program type: an array holds, and is used by,
+ * programs of one type only. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, int(void *));
-} xlb_xdp_progs6 SEC(".maps") = {
-	.values = { [0] = (void *)&xlb_xdp6 },
-};
+	__type(value, __u32);
+} xlb_xdp_progs6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, int(void *));
-} xlb_tc_progs6 SEC(".maps") = {
-	.values = { [0] = (void *)&xlb_tc6 },
-};
+	__type(value, __u32);
+} xlb_tc_progs6 SEC(".maps");
 
 /* The tail call is made here, in the entry's own frame: the kernel
  * refuses one from a subprogram whose callers' frames hold 256 bytes. A
- * failed call (no IPv6 program: never, libbpf fills the array) counts
- * the frame as not IP. */
+ * failed call (no IPv6 program: never, the loader fills the array before
+ * attaching) counts the frame as not IP. */
 SEC("xdp")
 int xlb_xdp(struct xdp_md *ctx)
 {

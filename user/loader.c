@@ -463,6 +463,25 @@ int xlb_dp_migrate_finish(struct xlb_dp *dp)
 	return 0;
 }
 
+/* The IPv6 programs into the tail call arrays of the IPv4 entries
+ * (bpf/xlb.bpf.c), before anything is attached. */
+static int fill_progs6(struct xlb_bpf *s)
+{
+	__u32 zero = 0;
+	int fd = bpf_program__fd(s->progs.xlb_xdp6);
+
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.xlb_xdp_progs6), &zero, &fd, 0))
+		goto fail;
+	fd = bpf_program__fd(s->progs.xlb_tc6);
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.xlb_tc_progs6), &zero, &fd, 0))
+		goto fail;
+	return 0;
+fail:
+	fd = -errno;
+	pr_err("xlb_xdp_progs6/xlb_tc_progs6: cannot add the IPv6 programs: %s\n", strerror(-fd));
+	return fd;
+}
+
 /* The object with the sizes asked for; not loaded yet. */
 static int open_object(struct xlb_loader *ld, const struct xlb_dp_opts *o)
 {
@@ -569,6 +588,9 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 		       o->pin_dir ? " (a pinned map of another layout? try --uninstall)" : "");
 		goto err;
 	}
+	err = fill_progs6(dp->ld->skel);
+	if (err)
+		goto err;
 	for (int m = 0; m < XLB_DPM_MAX; m++)
 		dp->rw[m] = bpf_map__fd(skel_map(dp->ld->skel, m));
 	err = xlb_dp_ro_open(dp);

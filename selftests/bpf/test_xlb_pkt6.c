@@ -943,14 +943,48 @@ XT_TEST(udp6_zero_checksum)
 		 NULL);
 }
 
-XT_TEST(programs6_verified)
+/* @prog_fd's verified instructions, and those of the program in slot 0 of
+ * the tail call array it uses (its IPv6 program), if any. */
+static void verified(int prog_fd, const char *name)
 {
 	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
+	__u32 len = sizeof(info), ids[32], n;
 
-	if (!ASSERT_OK(bpf_obj_get_info_by_fd(xlb_dp_xdp_fd(dp), &info, &len), "xdp info"))
+	info.nr_map_ids = 32;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (!ASSERT_OK(bpf_obj_get_info_by_fd(prog_fd, &info, &len), name))
 		return;
-	xt_log("xlb_xdp (IPv4; IPv6 in xlb_xdp6 by tail call): %u instructions verified",
-	       info.verified_insns);
-	ASSERT_TRUE(info.verified_insns > 0 && info.verified_insns < 1000000, "xdp verified");
+	xt_log("%s: %u instructions verified", name, info.verified_insns);
+	ASSERT_TRUE(info.verified_insns > 0 && info.verified_insns < 1000000, name);
+	n = info.nr_map_ids < 32 ? info.nr_map_ids : 32;
+	for (__u32 i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		__u32 ml = sizeof(mi), zero = 0, pid;
+		int mfd = bpf_map_get_fd_by_id(ids[i]), pfd;
+
+		if (mfd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(mfd, &mi, &ml) && mi.type == BPF_MAP_TYPE_PROG_ARRAY &&
+		    !bpf_map_lookup_elem(mfd, &zero, &pid) &&
+		    (pfd = bpf_prog_get_fd_by_id(pid)) >= 0) {
+			struct bpf_prog_info pi = {};
+			__u32 pl = sizeof(pi);
+
+			if (ASSERT_OK(bpf_obj_get_info_by_fd(pfd, &pi, &pl), "IPv6 program")) {
+				xt_log("  its IPv6 program %s: %u instructions verified", pi.name,
+				       pi.verified_insns);
+				ASSERT_TRUE(pi.verified_insns > 0 && pi.verified_insns < 1000000,
+					    pi.name);
+			}
+			close(pfd);
+		}
+		close(mfd);
+	}
+}
+
+XT_TEST(programs6_verified)
+{
+	verified(xlb_dp_xdp_fd(dp), "xlb_xdp");
+	verified(xlb_dp_tc_full_fd(dp), "xlb_tc");
+	verified(xlb_dp_tc_fd(dp), "xlb_tc_egress");
 }
