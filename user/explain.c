@@ -283,9 +283,9 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 		goto out;
 	}
 	skel->rodata->xlb_explain = true;
-	/* Only XDP is explained. */
+	/* Only XDP is explained, IPv6 (xlb_xdp6, a tail call away) too. */
 	bpf_object__for_each_program (prog, skel->obj)
-		if (prog != skel->progs.xlb_xdp)
+		if (prog != skel->progs.xlb_xdp && prog != skel->progs.xlb_xdp6)
 			bpf_program__set_autoload(prog, false);
 	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++) {
 		const char *name = xlb_dp_map_names[shared[i]];
@@ -314,6 +314,15 @@ int xlb_explain_run(const struct xlb_explain_req *r, struct xlb_explain_res *res
 	if (err) {
 		fail(errbuf, errlen, err, "load the explain instance");
 		goto out;
+	}
+	{
+		__u32 zero = 0;
+		int fd6 = bpf_program__fd(skel->progs.xlb_xdp6);
+
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.xlb_xdp_progs6), &zero, &fd6, 0)) {
+			err = fail(errbuf, errlen, -errno, "add xlb_xdp6 to the explain instance");
+			goto out;
+		}
 	}
 	seed_state(live, skel, r, res);
 
