@@ -855,7 +855,8 @@ XT_TEST(dual_stack_service)
 		goto out;
 	xlb_desired_free(&d);
 	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort from ipFamilies");
-	ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "v6 NodePort from ipFamilies");
+	ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v),
+		    "v6 NodePort from ipFamilies");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 4, "both families");
 out:
 	xlb_desired_free(&d);
