@@ -196,7 +196,7 @@ static __u64 reason_sum(struct xlb_dp *dp, __u32 r)
 
 static __u32 A_NODE, A_NODE1, A_CLIENT, A_LOCAL, A_REMOTE;
 
-enum { BE_LOCAL = 1, BE_REMOTE = 2, BE_LOCAL6 = 3, BE_FILL = 100 };
+enum { BE_LOCAL = 1, BE_REMOTE = 2, BE_FILL = 100 };
 enum { SVC_NP_LOCAL = 0, SVC_NP_REMOTE = 1, SVC_VIP0 = 2 };
 
 static __u32 vip_addr(__u32 i)
@@ -226,49 +226,6 @@ static void svc_with_table(struct xlb_dp *dp, __u8 scope, __u32 addr, __u16 port
 		table[i] = be_id;
 	if (xlb_dp_table_set(dp, svc_id, table, TBL_M) || xlb_dp_svc_set(dp, &k, &v))
 		fprintf(stderr, "pktbench: service %u not written\n", svc_id);
-}
-
-/* 2001:db8:@net::/96 with @i in the low 32 bits. */
-static void addr6(__u8 *a, __u16 net, __u32 i)
-{
-	memset(a, 0, 16);
-	a[0] = 0x20, a[1] = 0x01, a[2] = 0x0d, a[3] = 0xb8;
-	a[4] = net >> 8, a[5] = net & 0xff;
-	i = htonl(i);
-	memcpy(a + 12, &i, 4);
-}
-
-/* IPv6 VIPs i:80 as many as the IPv4 ones, all on one table of one local
- * IPv6 Pod (the frontend lookup sees the same map size; the new flow the
- * same Maglev pick and conntrack inserts). */
-static void dp_setup6(struct xlb_dp *dp, unsigned int nsvc)
-{
-	struct xlb_backend b6 = { .port = htons(8080),
-				  .family = XLB_AF_INET6,
-				  .flags = XLB_BE_F_LOCAL };
-	struct xlb_svc v = { .svc_id = SVC_VIP0 + nsvc,
-			     .table_id = SVC_VIP0 + nsvc,
-			     .maglev_size = TBL_M,
-			     .backend_count = 1,
-			     .total_count = 1 };
-	__u32 table[TBL_M];
-
-	addr6(b6.addr.bytes, 0xb, 2);
-	xlb_dp_backend_set(dp, BE_LOCAL6, &b6);
-	for (int i = 0; i < TBL_M; i++)
-		table[i] = BE_LOCAL6;
-	if (xlb_dp_table_set(dp, v.table_id, table, TBL_M))
-		fprintf(stderr, "pktbench: IPv6 table not written\n");
-	for (__u32 i = 0; i < nsvc; i++) {
-		struct xlb_svc_key k = { .port = htons(80),
-					 .proto = IPPROTO_TCP,
-					 .family = XLB_AF_INET6,
-					 .scope = XLB_SCOPE_VIP };
-
-		addr6(k.addr.bytes, 0xc, i);
-		if (xlb_dp_svc_set(dp, &k, &v))
-			fprintf(stderr, "pktbench: IPv6 service %u not written\n", i);
-	}
 }
 
 static struct xlb_dp *dp_setup(unsigned int nsvc)
@@ -316,7 +273,6 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 		svc_with_table(dp, XLB_SCOPE_VIP, vip_addr(i), 80, SVC_VIP0 + i, BE_FILL + i,
 			       table);
 	}
-	dp_setup6(dp, nsvc);
 	return dp;
 }
 
@@ -405,16 +361,12 @@ static const char *const rep_names[RC_MAX] = {
 	[RC_HIT_LOCAL_MON] = "hit_local_monitor",
 };
 
-enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_NEW6, CC_HIT6, CC_MAX };
+enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_MAX };
 static const char *const call_names[CC_MAX] = {
 	[CC_NOOP] = "noop",
 	[CC_NEW] = "new_flow",
 	[CC_FIRST_ACK] = "first_ack",
 	[CC_HIT] = "hit",
-	/* The same flows over IPv6 (74-byte frames: 40-byte header, no
-	 * payload), to IPv6 VIPs as many as the IPv4 ones. */
-	[CC_NEW6] = "new_flow6",
-	[CC_HIT6] = "hit6",
 };
 
 enum warm_case { WC_NOOP, WC_NEW, WC_FIRST_ACK, WC_HIT, WC_MAX };
@@ -480,26 +432,9 @@ static __u16 flow_sport(__u32 i)
 	return 1024 + (i & 16383);
 }
 
-/* Flow i over IPv6: 2001:db8:18::(i >> 14) port flow_sport(i) -> IPv6
- * VIP i % nsvc port 80. */
-static size_t frame_tcp6(__u8 *buf, __u32 i, unsigned int nsvc, __u8 flags)
-{
-	struct pkt_spec s = { .v6 = true,
-			      .sport = flow_sport(i),
-			      .dport = 80,
-			      .proto = IPPROTO_TCP,
-			      .tcp_flags = flags };
-
-	addr6(s.saddr6, 0x18, i >> 14);
-	addr6(s.daddr6, 0xc, i % nsvc);
-	memcpy(s.smac, pkt_mac_client, 6);
-	memcpy(s.dmac, mac_xn0, 6);
-	return pkt_build(&s, buf);
-}
-
-/* Mean per-call duration over all flows (@v6: the IPv6 ones). */
+/* Mean per-call duration over all flows. */
 static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags, int reason,
-			int want_ret, bool v6, bool *ok)
+			int want_ret, bool *ok)
 {
 	__u8 buf[PKT_MAX];
 	__u64 sum = 0, before = reason >= 0 ? reason_sum(dp, reason) : 0;
@@ -507,9 +442,8 @@ static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags
 
 	for (__u32 i = 0; i < opt_flows; i++) {
 		__u32 ret, dur;
-		size_t len = v6 ? frame_tcp6(buf, i, nsvc, flags) :
-				  frame_tcp(buf, flow_saddr(i), flow_sport(i), vip_addr(i % nsvc),
-					    80, flags, false);
+		size_t len = frame_tcp(buf, flow_saddr(i), flow_sport(i), vip_addr(i % nsvc), 80,
+				       flags, false);
 
 		if (run_xdp(fd, buf, len, if_xn0, 1, &ret, &dur)) {
 			*ok = false;
@@ -646,22 +580,14 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 						  TC_ACT_OK, &r->rep_ok[RC_TC_PASS]);
 
 		/* Per-call: noop floor, new flows, first ACK, established hits. */
-		r->call[CC_NOOP][run] = call_pass(dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS, false,
+		r->call[CC_NOOP][run] = call_pass(dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
 						  &r->call_ok[CC_NOOP]);
 		r->call[CC_NEW][run] = call_pass(dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL, XDP_PASS,
-						 false, &r->call_ok[CC_NEW]);
+						 &r->call_ok[CC_NEW]);
 		r->call[CC_FIRST_ACK][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
-						       XDP_PASS, false, &r->call_ok[CC_FIRST_ACK]);
+						       XDP_PASS, &r->call_ok[CC_FIRST_ACK]);
 		r->call[CC_HIT][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS,
-						 false, &r->call_ok[CC_HIT]);
-		ct_clear(dp);
-		/* IPv6: new flows, their first ACK (not timed), then hits. */
-		r->call[CC_NEW6][run] = call_pass(dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL, XDP_PASS,
-						  true, &r->call_ok[CC_NEW6]);
-		call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS, true,
-			  &r->call_ok[CC_HIT6]);
-		r->call[CC_HIT6][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS,
-						  true, &r->call_ok[CC_HIT6]);
+						 &r->call_ok[CC_HIT]);
 		ct_clear(dp);
 		/* The same with warm code: one test_run over all flows. */
 		r->warm[WC_NOOP][run] = warm_pass(b, dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
@@ -680,10 +606,9 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 			r->warm[WC_HIT][run]);
 		fprintf(stderr,
 			"pktbench: %u services run %u: hit %.1f (harness noop %.1f) "
-			"ns; per call: noop %.1f new %.1f hit %.1f, IPv6 new %.1f hit %.1f ns\n",
+			"ns; per call: noop %.1f new %.1f hit %.1f ns\n",
 			nsvc, run + 1, r->rep[RC_HIT_LOCAL][run], r->rep[RC_H_NOOP][run],
-			r->call[CC_NOOP][run], r->call[CC_NEW][run], r->call[CC_HIT][run],
-			r->call[CC_NEW6][run], r->call[CC_HIT6][run]);
+			r->call[CC_NOOP][run], r->call[CC_NEW][run], r->call[CC_HIT][run]);
 	}
 	xlb_dp_close(dp);
 	return 0;

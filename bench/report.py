@@ -120,13 +120,6 @@ def pkt_rows(t, p):
         t.add(f"[{lbl}] one test_run per packet (repeat=1), {p['flows']} flows: new / hit / no-op",
               "%s / %s / %s" % (st(c["new_flow"]), st(c["hit"]), st(c["noop"])), "new ≤ hit + 150",
               verdict(dc <= 150), "hit + %.0f" % dc)
-        if "hit6" in c and "new_flow6" in c:
-            # IPv6 next to IPv4, the same flows and run (74-byte frames).
-            t.add(f"[{lbl}] IPv6, one test_run per packet: new flow / hit",
-                  "%s / %s" % (st(c["new_flow6"]), st(c["hit6"])), "", "",
-                  "%.2f× / %.2f× the IPv4 new flow / hit" %
-                  (c["new_flow6"]["median"] / c["new_flow"]["median"] if c["new_flow"]["median"] else 0,
-                   c["hit6"]["median"] / c["hit"]["median"] if c["hit"]["median"] else 0))
     if len(names) > 1:
         last = sc[names[-1]]
         for key, path, lbl in (("repeat", "hit_local", "established hit (1 flow)"),
