@@ -63,6 +63,13 @@ void xlb_vip_plan_free(struct xlb_vip_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Is EndpointSlice @s one of Service @svc's? */
+static bool slice_of(const struct k8s_object *s, const struct k8s_object *svc)
+{
+	return s->eps.service_name && !strcmp(s->eps.service_name, svc->meta.name) &&
+	       !strcmp(s->meta.namespace, svc->meta.namespace);
+}
+
 /* Does Service @svc have a ready endpoint on node @node? */
 static bool ready_on(const struct k8s_object *const *slices, size_t n_slices,
 		     const struct k8s_object *svc, const char *node)
@@ -70,8 +77,7 @@ static bool ready_on(const struct k8s_object *const *slices, size_t n_slices,
 	for (size_t i = 0; i < n_slices; i++) {
 		const struct k8s_object *s = slices[i];
 
-		if (!s->eps.service_name || strcmp(s->eps.service_name, svc->meta.name) ||
-		    strcmp(s->meta.namespace, svc->meta.namespace))
+		if (!slice_of(s, svc))
 			continue;
 		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
 			const struct k8s_endpoint *e = &s->eps.endpoints[j];
@@ -91,8 +97,7 @@ static bool usable_anywhere(const struct k8s_object *const *slices, size_t n_sli
 	for (size_t i = 0; i < n_slices; i++) {
 		const struct k8s_object *s = slices[i];
 
-		if (!s->eps.service_name || strcmp(s->eps.service_name, svc->meta.name) ||
-		    strcmp(s->meta.namespace, svc->meta.namespace))
+		if (!slice_of(s, svc))
 			continue;
 		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
 			const struct k8s_endpoint *e = &s->eps.endpoints[j];
