@@ -26,8 +26,9 @@
 
 struct xlb_vip_plan;
 
-#define MAX_IFACES   16
-#define MAX_NP_CIDRS 16
+#define MAX_IFACES	16
+#define MAX_NP_CIDRS	16
+#define MAX_NODE_LABELS 32
 /* After a change arrives, wait this long for more before syncing. */
 #define BATCH_MS 50
 /* Idle this long: list Pod veths again; file mode also re-reads the
@@ -78,6 +79,9 @@ struct agent {
 	const char *healthz_bind;
 	const char *metrics_bind;
 	struct xlb_cidr np_cidrs[MAX_NP_CIDRS]; /* --nodeport-addresses */
+	/* --node-labels (file mode: no Node object to read them from) */
+	struct k8s_label node_labels[MAX_NODE_LABELS];
+	size_t n_node_labels;
 	int n_np_cidrs;
 	bool np_primary;	   /* --nodeport-addresses primary */
 	__be32 snat_addr;	   /* --snat-address (IPv4); 0: none */

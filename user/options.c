@@ -20,7 +20,7 @@
 #include "serve/metrics.h"
 
 /* Long-only options. */
-enum { OPT_BGP_TABLE = 0x100, OPT_WITHDRAW_ON_EXIT, OPT_METRICS_BIND };
+enum { OPT_BGP_TABLE = 0x100, OPT_WITHDRAW_ON_EXIT, OPT_METRICS_BIND, OPT_NODE_LABELS };
 void agent_usage(FILE *f)
 {
 	fprintf(f,
@@ -90,6 +90,8 @@ void agent_usage(FILE *f)
 		"  --sync-period S   Kubernetes mode: full sync every S seconds, also re-reading\n"
 		"                    interface addresses (default %u); a failed sync is\n"
 		"                    retried after 1 s doubling to 30 s\n"
+		"  --node-labels K=V,...  file mode: this node's labels, which a pool's\n"
+		"                    nodeSelector matches (Kubernetes mode reads the Node)\n"
 		"  --lb-class CLASS  allocate LoadBalancer IPs only for Services with this\n"
 		"                    spec.loadBalancerClass (default: only those without one)\n"
 		"  --node-lease-renew S     renew this node's liveness Lease every S seconds\n"
@@ -170,6 +172,36 @@ static int parse_ct_timeouts(struct xlb_cfg *cfg, const char *arg)
 	}
 	free(dup);
 	return ret;
+}
+
+/*
+ * "zone=a,rack=r1": this node's labels in file mode, where no Node object
+ * tells them (a pool's nodeSelector matches them). The strings live as
+ * long as the agent.
+ */
+static int parse_node_labels(struct agent *a, const char *arg)
+{
+	char *dup = strdup(arg), *tok, *save = NULL;
+
+	if (!dup)
+		return -1;
+	for (tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+
+		if (!eq || eq == tok || strlen(tok) > 253 + 1 + 63 || strlen(eq + 1) > 63 ||
+		    a->n_node_labels == MAX_NODE_LABELS) {
+			fprintf(stderr,
+				"xlb-agent: --node-labels %s: want KEY=VALUE[,KEY=VALUE...] (at most %d)\n",
+				arg, MAX_NODE_LABELS);
+			free(dup);
+			a->n_node_labels = 0;
+			return -1;
+		}
+		*eq = '\0';
+		a->node_labels[a->n_node_labels++] = (struct k8s_label){ .key = tok,
+									 .value = eq + 1 };
+	}
+	return 0; /* dup stays: the labels point into it */
 }
 
 /* "10.0.0.0/8,fd00::/64" or "primary" */
@@ -276,6 +308,7 @@ static const struct option opts[] = {
 	/* Long-only options: codes no short option can take. */
 	{ "bgp-table", required_argument, NULL, OPT_BGP_TABLE },
 	{ "withdraw-on-exit", no_argument, NULL, OPT_WITHDRAW_ON_EXIT },
+	{ "node-labels", required_argument, NULL, OPT_NODE_LABELS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 }
@@ -356,6 +389,10 @@ static int parse_input_opt(struct agent *a, int opt, const char *arg)
 		break;
 	case 'N':
 		if (*arg && parse_np_cidrs(a, arg))
+			return -1;
+		break;
+	case OPT_NODE_LABELS:
+		if (parse_node_labels(a, arg))
 			return -1;
 		break;
 	default:
@@ -559,6 +596,11 @@ static int check_args(struct agent *a)
 	if (a->config && (a->kubeconfig || a->apiserver)) {
 		fprintf(stderr,
 			"xlb-agent: one source only: --config FILE, or --kubeconfig/--apiserver\n");
+		return -1;
+	}
+	if (a->n_node_labels && !a->config) {
+		fprintf(stderr,
+			"xlb-agent: --node-labels is for --config mode; in Kubernetes mode the Node object's labels count\n");
 		return -1;
 	}
 	if (!a->uninstall && !a->config && !a->kubeconfig && !a->apiserver &&

@@ -7,8 +7,17 @@
       print the sender MAC of every ARP reply for VIP that arrives within
       the time (one line each, "reply MAC"), then "replies N".
   l2probe.py watch IFACE VIP [-t SECONDS]
-      Print "garp MAC" for every gratuitous ARP (sender = target = VIP)
-      seen within the time, then "garps N".
+      Print "ready", then "garp MAC" for every gratuitous ARP (sender = target = VIP)
+      seen within the time, then "garps N". --first MAC: stop at the first
+      one from MAC.
+  l2probe.py failover IFACE VIP PORT MAC [-t SECONDS]
+      Measure a takeover from inside the client, so that the figure is the
+      product's and not the cost of starting tools: print "ready", then wait
+      for a gratuitous ARP for VIP from MAC; at once open TCP connections to
+      VIP:PORT (retried every 50 ms, each bounded by 0.5 s) until one gets
+      an HTTP answer. Prints "garp T" and "served T", T the wall clock in
+      ms (CLOCK_REALTIME, comparable with the shell's date +%s%N), or
+      "timeout" when the time runs out first.
 """
 import argparse
 import socket
@@ -67,6 +76,7 @@ def watch(args):
     s = open_sock(args.iface)
     n = 0
     end = time.monotonic() + args.t
+    print("ready", flush=True)
     while time.monotonic() < end:
         try:
             f = s.recv(2048)
@@ -76,7 +86,51 @@ def watch(args):
         if p and p[2] == args.vip and p[4] == args.vip:
             print("garp", mac_str(p[1]), flush=True)
             n += 1
+            if args.first and mac_str(p[1]) == args.first.lower():
+                break
     print("garps", n)
+
+
+def served(vip, port):
+    try:
+        c = socket.create_connection((vip, port), timeout=0.5)
+    except OSError:
+        return False
+    try:
+        c.settimeout(0.5)
+        c.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        return c.recv(64).startswith(b"HTTP/")
+    except OSError:
+        return False
+    finally:
+        c.close()
+
+
+def failover(args):
+    s = open_sock(args.iface)
+    want = args.mac.lower()
+    end = time.monotonic() + args.t
+    print("ready", flush=True)
+    garp = None
+    while time.monotonic() < end and garp is None:
+        try:
+            f = s.recv(2048)
+        except socket.timeout:
+            continue
+        p = parse_arp(f)
+        if p and p[2] == args.vip and p[4] == args.vip and mac_str(p[1]) == want:
+            garp = time.time()
+    if garp is None:
+        print("timeout", flush=True)
+        return 1
+    print("garp %d" % int(garp * 1000), flush=True)
+    while time.monotonic() < end:
+        if served(args.vip, args.port):
+            print("served %d" % int(time.time() * 1000), flush=True)
+            return 0
+        time.sleep(0.05)
+    print("timeout", flush=True)
+    return 1
 
 
 def main():
@@ -91,9 +145,15 @@ def main():
     w.add_argument("iface")
     w.add_argument("vip")
     w.add_argument("-t", type=float, default=5.0)
+    w.add_argument("--first")
+    f = sub.add_parser("failover")
+    f.add_argument("iface")
+    f.add_argument("vip")
+    f.add_argument("port", type=int)
+    f.add_argument("mac")
+    f.add_argument("-t", type=float, default=15.0)
     args = ap.parse_args()
-    {"arp": arp, "watch": watch}[args.cmd](args)
-    return 0
+    return {"arp": arp, "watch": watch, "failover": failover}[args.cmd](args) or 0
 
 
 if __name__ == "__main__":

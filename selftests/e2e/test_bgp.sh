@@ -331,6 +331,9 @@ if wait_via $WEB "10.60.0.12" 15; then
 else
 	t_fail "withdraw on exit" "$(ip -n "$R" route show $WEB | xargs)"
 fi
+# node1's datapath stays attached after its agent left: until the router
+# drops node1 from $BOTH's route too, its share still lands on node1's p1.
+wait_via $BOTH "10.60.0.12" 15 || note "router: $BOTH still $(ip -n "$R" route show $BOTH | xargs)"
 out=$(http_many $BOTH 80 10)
 t_check "10 connections to $BOTH still succeed, all on node2's p2" grep -qx 'pod=p2 10' <<<"$out"
 agent_stop a2

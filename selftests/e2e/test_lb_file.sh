@@ -17,7 +17,9 @@ require_build
 CFG=$TMP/lb.yaml
 P1E=10.1.1.2@node1 P2E=10.2.1.2@node2
 
-pool() {	# NAME START STOP [autoAssign]
+pool() {	# NAME START STOP [autoAssign [RACK: nodeSelector rack=RACK]]
+	local sel=""
+	[ -n "${5:-}" ] && sel="nodeSelector: {matchLabels: {rack: $5}}"
 	cat <<-YAML
 	---
 	apiVersion: xlb.io/v1alpha1
@@ -26,6 +28,7 @@ pool() {	# NAME START STOP [autoAssign]
 	  name: $1
 	spec:
 	  autoAssign: ${4:-true}
+	  $sel
 	  blocks:
 	  - start: $2
 	    stop: $3
@@ -71,6 +74,13 @@ gen_cfg() {
 	cfg_eps local-here TCP 8080 $P1E
 	lb local-there 81 TCP Local
 	cfg_eps local-there TCP 8080 $P2E
+	# node1 runs with --node-labels rack=a: only rack-a's pool is its to announce
+	pool rack-a $L2_NET.220 $L2_NET.220 false a
+	pool rack-b $L2_NET.221 $L2_NET.221 false b
+	LB_ANN="xlb.io/address-pool: rack-a" lb in-rack-a 80
+	cfg_eps in-rack-a TCP 8080 $P1E
+	LB_ANN="xlb.io/address-pool: rack-b" lb in-rack-b 80
+	cfg_eps in-rack-b TCP 8080 $P1E
 }
 
 l2_topo_up || t_abort "topology" "could not build the L2 segment"
@@ -90,7 +100,7 @@ import json, sys
 print(" ".join(r["address"] for r in json.load(sys.stdin) if r["service"] == sys.argv[1]))' "$2"
 }
 
-l2_agent_start a1 "$N1" node1 --config "$CFG" || t_abort "agent" "did not start"
+l2_agent_start a1 "$N1" node1 --config "$CFG" --node-labels rack=a,zone=z1 || t_abort "agent" "did not start"
 T0=$(date +%s%N)
 gen_cfg >"$CFG.new" && mv -f "$CFG.new" "$CFG"
 
@@ -161,6 +171,12 @@ else
 	t_fail "Local Services" "no allocation: $(grep local- "$(agent_log a1)" | tail -3)"
 fi
 
+# --- a pool's nodeSelector against --node-labels (file mode has no Node)
+t_check "pool rack-a (nodeSelector rack=a): node1 owns and answers $L2_NET.220" test \
+	"$(vip_field a1 $L2_NET.220 owner) $(vip_field a1 $L2_NET.220 answering) $(arp_replies $L2_NET.220)" = "node1 true 1"
+t_check "pool rack-b (nodeSelector rack=b): allocated, no owner, not answered" test \
+	"$(vip_field a1 $L2_NET.221 service) $(vip_field a1 $L2_NET.221 owner)/$(vip_field a1 $L2_NET.221 answering) $(arp_replies $L2_NET.221)" = "default/in-rack-b /false 0"
+
 # --- an address nobody allocated is never answered
 t_check "unallocated pool address not answered" test "$(arp_replies $L2_NET.205)" = 0
 
@@ -169,7 +185,17 @@ kill -STOP "${AGENT_PID[a1]}"
 sleep 2.5
 t_check "agent frozen 2.5 s: no ARP answer (deadline passed)" test "$(arp_replies $WEB)" = 0
 t_check "vip list: not answering while frozen" test "$(vip_field a1 $WEB answering)" = false
+# The client's entry may have moved meanwhile (another node, a router):
+# answering again after the lapse is a takeover, with a gratuitous ARP.
+: >"$TMP/garp.out"
+timeout 20 ip netns exec "$C" "$PY" "$E2E_DIR/l2probe.py" watch c0 $WEB -t 10 --first "$MAC1" \
+	>"$TMP/garp.out" 2>&1 &
+GPID=$!
+for i in $(seq 1 100); do grep -q '^ready' "$TMP/garp.out" && break; sleep 0.1; done
 kill -CONT "${AGENT_PID[a1]}"
+wait "$GPID"
+t_check "agent thawed: gratuitous ARP from node1 ($(tr '\n' ' ' <"$TMP/garp.out"))" \
+	grep -qx "garp $MAC1" "$TMP/garp.out"
 ok=0
 for i in $(seq 1 30); do
 	[ "$(arp_replies $WEB 0.2)" = 1 ] && { ok=1; break; }

@@ -63,6 +63,13 @@ void xlb_vip_plan_free(struct xlb_vip_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Is EndpointSlice @s one of Service @svc's? */
+static bool slice_of(const struct k8s_object *s, const struct k8s_object *svc)
+{
+	return s->eps.service_name && !strcmp(s->eps.service_name, svc->meta.name) &&
+	       !strcmp(s->meta.namespace, svc->meta.namespace);
+}
+
 /* Does Service @svc have a ready endpoint on node @node? */
 static bool ready_on(const struct k8s_object *const *slices, size_t n_slices,
 		     const struct k8s_object *svc, const char *node)
@@ -70,8 +77,7 @@ static bool ready_on(const struct k8s_object *const *slices, size_t n_slices,
 	for (size_t i = 0; i < n_slices; i++) {
 		const struct k8s_object *s = slices[i];
 
-		if (!s->eps.service_name || strcmp(s->eps.service_name, svc->meta.name) ||
-		    strcmp(s->meta.namespace, svc->meta.namespace))
+		if (!slice_of(s, svc))
 			continue;
 		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
 			const struct k8s_endpoint *e = &s->eps.endpoints[j];
@@ -91,8 +97,7 @@ static bool usable_anywhere(const struct k8s_object *const *slices, size_t n_sli
 	for (size_t i = 0; i < n_slices; i++) {
 		const struct k8s_object *s = slices[i];
 
-		if (!s->eps.service_name || strcmp(s->eps.service_name, svc->meta.name) ||
-		    strcmp(s->meta.namespace, svc->meta.namespace))
+		if (!slice_of(s, svc))
 			continue;
 		for (size_t j = 0; j < s->eps.n_endpoints; j++) {
 			const struct k8s_endpoint *e = &s->eps.endpoints[j];
@@ -259,7 +264,20 @@ struct l2_entry {
 	struct xlb_l2_key key;
 	int up; /* index into uplinks */
 	int sends_left;
+	__u64 deadline; /* the answer's expiry last written (CLOCK_MONOTONIC) */
 };
+
+/*
+ * An entry whose deadline passed stopped answering in the datapath (a
+ * frozen agent, a lost Lease), and another node may have taken its VIP and
+ * moved every neighbour entry meanwhile. Answering again is a takeover like
+ * a new entry's, with its gratuitous ARP/NA: the agent itself may never
+ * have seen the VIP go (its Lease renewed before its plan changed).
+ */
+static bool lapsed(const struct l2_entry *e, __u64 now)
+{
+	return e->deadline <= now;
+}
 
 struct xlb_announcer {
 	struct xlb_dp *dp;
@@ -302,6 +320,7 @@ static void adopt(struct xlb_announcer *a)
 {
 	int fd = xlb_dp_map_fd(a->dp, XLB_DPM_L2);
 	struct xlb_l2_key k, next;
+	struct xlb_l2 v;
 	size_t cap = 0;
 	void *prev = NULL;
 
@@ -326,7 +345,10 @@ static void adopt(struct xlb_announcer *a)
 			/* not an uplink any more: it can only go */
 			up = 0;
 		}
-		a->e[a->n_e++] = (struct l2_entry){ .key = k, .up = up };
+		a->e[a->n_e] = (struct l2_entry){ .key = k, .up = up };
+		if (!bpf_map_lookup_elem(fd, &k, &v))
+			a->e[a->n_e].deadline = v.expires_ns;
+		a->n_e++;
 	}
 }
 
@@ -424,12 +446,16 @@ static void send_takeover(struct xlb_announcer *a, const struct l2_entry *e)
 	}
 }
 
-static int write_entry(struct xlb_announcer *a, const struct l2_entry *e, __u64 deadline)
+static int write_entry(struct xlb_announcer *a, struct l2_entry *e, __u64 deadline)
 {
 	struct xlb_l2 v = { .expires_ns = deadline };
+	int err;
 
 	memcpy(v.mac, a->ups[e->up].mac, ETH_ALEN);
-	return xlb_dp_l2_set(a->dp, &e->key, &v);
+	err = xlb_dp_l2_set(a->dp, &e->key, &v);
+	if (!err)
+		e->deadline = deadline;
+	return err;
 }
 
 static bool uplink_allowed(const struct xlb_vip *v, const char *name)
@@ -461,14 +487,16 @@ static struct xlb_addr_key addr_key(const struct k8s_ip *ip)
  * names to @m's interfaces. *@err: the last write's result (kept as the
  * caller returned it before). true: answered somewhere. */
 static bool answer_vip(struct xlb_announcer *a, const struct xlb_vip *v, struct l2_entry *ne,
-		       size_t *n_ne, __u64 deadline, struct xlb_vip_meta *m, int *err)
+		       size_t *n_ne, __u64 now, struct xlb_vip_meta *m, int *err)
 {
+	__u64 deadline = now + (__u64)a->hold_ms * 1000000;
 	bool answering = false;
 
 	for (size_t u = 0; u < a->n_ups; u++) {
 		struct l2_entry *e = &ne[*n_ne];
 		char b[64];
 		int old;
+		bool takeover;
 
 		if (!uplink_allowed(v, a->ups[u].name))
 			continue;
@@ -477,17 +505,21 @@ static bool answer_vip(struct xlb_announcer *a, const struct xlb_vip *v, struct 
 					      .family = v->ip.family };
 		e->up = (int)u;
 		old = find_entry(a->e, a->n_e, &e->key);
-		e->sends_left = old < 0 ? TAKEOVER_SENDS : a->e[old].sends_left;
+		takeover = old < 0 || lapsed(&a->e[old], now);
+		e->sends_left = takeover ? TAKEOVER_SENDS : a->e[old].sends_left;
+		e->deadline = old < 0 ? 0 : a->e[old].deadline;
 		*err = write_entry(a, e, deadline);
 		if (*err) {
 			pr_err("announce %s on %s: %s\n", k8s_ip_str(&v->ip, b, sizeof(b)),
 			       a->ups[u].name, strerror(-*err));
 			continue;
 		}
-		if (old < 0)
-			pr_info("announce: %s (%s) now answered here on %s\n",
-				k8s_ip_str(&v->ip, b, sizeof(b)), v->service, a->ups[u].name);
-		if (e->sends_left > 0 && old < 0) {
+		if (takeover)
+			pr_info("announce: %s (%s) %s on %s\n", k8s_ip_str(&v->ip, b, sizeof(b)),
+				v->service,
+				old < 0 ? "now answered here" : "answered again after a lapse",
+				a->ups[u].name);
+		if (e->sends_left > 0 && takeover) {
 			send_takeover(a, e);
 			e->sends_left--;
 		}
@@ -547,7 +579,7 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 	struct l2_entry *ne = NULL;
 	struct xlb_addr_key *nm = NULL;
 	size_t n_ne = 0;
-	__u64 deadline = xlb_mono_ns() + (__u64)a->hold_ms * 1000000;
+	__u64 now = xlb_mono_ns();
 	int err = 0;
 
 	ne = calloc(p->n * a->n_ups + 1, sizeof(*ne));
@@ -564,7 +596,7 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 
 		nm[i] = addr_key(&v->ip);
 		if (v->mine)
-			answering = answer_vip(a, v, ne, &n_ne, deadline, &m, &err);
+			answering = answer_vip(a, v, ne, &n_ne, now, &m, &err);
 		set_vip_meta(a, p, v, &nm[i], &m, answering);
 	}
 	/* Stop answering before anything else changes. */
@@ -581,11 +613,22 @@ int xlb_announcer_apply(struct xlb_announcer *a, const struct xlb_vip_plan *p)
 
 int xlb_announcer_refresh(struct xlb_announcer *a)
 {
-	__u64 deadline = xlb_mono_ns() + (__u64)a->hold_ms * 1000000;
+	__u64 now = xlb_mono_ns(), deadline = now + (__u64)a->hold_ms * 1000000;
 	int err = 0;
 
 	for (size_t i = 0; i < a->n_e; i++) {
-		int e = write_entry(a, &a->e[i], deadline);
+		int e;
+
+		if (lapsed(&a->e[i], now)) {
+			struct k8s_ip ip = { .addr = a->e[i].key.addr,
+					     .family = a->e[i].key.family };
+			char b[64];
+
+			pr_info("announce: %s answered again after a lapse on %s\n",
+				k8s_ip_str(&ip, b, sizeof(b)), a->ups[a->e[i].up].name);
+			a->e[i].sends_left = TAKEOVER_SENDS;
+		}
+		e = write_entry(a, &a->e[i], deadline);
 
 		if (e && !err)
 			err = e;

@@ -84,7 +84,9 @@ static int prepare(struct agent *a, struct k8s_cache *c, struct xlb_desired *d,
 	struct xlb_translate_opts to = { .node_name = a->node_name };
 	struct xlb_ipam_opts io = { .lb_class = a->lb_class };
 	/* This node is the only live agent it knows of. */
-	const struct xlb_node_info me = { .name = a->node_name };
+	const struct xlb_node_info me = { .name = a->node_name,
+					  .labels = a->node_labels,
+					  .n_labels = a->n_node_labels };
 	int err;
 
 	/* No API server keeps a status in file mode: allocate here. */
