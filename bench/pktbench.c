@@ -203,6 +203,14 @@ static __u32 vip_addr(__u32 i)
 {
 	return htonl(0xac100000u + i);
 } /* 172.16/12 */
+static void vip6_addr(__u32 i, __u8 *out)
+{
+	ip6("2001:db8::", out);
+	out[12] = i >> 24;
+	out[13] = i >> 16;
+	out[14] = i >> 8;
+	out[15] = i;
+} /* 2001:db8::/96 */
 static __u32 fill_be_addr(__u32 i)
 {
 	return htonl(0x0a800000u + i);
@@ -232,8 +240,9 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 {
 	struct xlb_dp_opts o = { .cfg = XLB_CFG_DEFAULT,
 				 .max_ct = opt_max_ct,
-				 .max_services = 131072,
-				 .max_tables = 131072,
+				 /* nsvc IPv4 and nsvc IPv6 services */
+				 .max_services = 262144,
+				 .max_tables = 262144,
 				 .max_backends = 262144 };
 	struct xlb_addr_key na = { .addr.v4 = A_NODE, .family = XLB_AF_INET };
 	struct xlb_addr_key na1 = { .addr.v4 = A_NODE1, .family = XLB_AF_INET };
@@ -262,6 +271,31 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 	xlb_dp_backend_set(dp, BE_REMOTE, &br);
 	svc_with_table(dp, XLB_SCOPE_NODEPORT, 0, 30080, SVC_NP_LOCAL, BE_LOCAL, table);
 	svc_with_table(dp, XLB_SCOPE_NODEPORT, 0, 30081, SVC_NP_REMOTE, BE_REMOTE, table);
+	/* IPv6: the same, [2001:db8::i]:80 -> its own local Pod fd00:80::i
+	 * (the IPv6 call rows; xlb_xdp tail-calls xlb_xdp6 for them). */
+	for (__u32 i = 0; i < nsvc; i++) {
+		struct xlb_backend b = { .port = htons(8080),
+					 .family = XLB_AF_INET6,
+					 .flags = XLB_BE_F_LOCAL };
+		struct xlb_svc_key k = { .port = htons(80),
+					 .proto = IPPROTO_TCP,
+					 .family = XLB_AF_INET6,
+					 .scope = XLB_SCOPE_VIP };
+		struct xlb_svc v = { .svc_id = SVC_VIP0 + nsvc + i,
+				     .table_id = SVC_VIP0 + nsvc + i,
+				     .maglev_size = TBL_M,
+				     .backend_count = 1,
+				     .total_count = 1 };
+
+		vip6_addr(i, k.addr.bytes);
+		ip6("fd00:80::", b.addr.bytes);
+		b.addr.v6[3] = htonl(i + 1);
+		xlb_dp_backend_set(dp, BE_FILL + nsvc + i, &b);
+		for (int j = 0; j < TBL_M; j++)
+			table[j] = BE_FILL + nsvc + i;
+		if (xlb_dp_table_set(dp, v.table_id, table, TBL_M) || xlb_dp_svc_set(dp, &k, &v))
+			fprintf(stderr, "pktbench: IPv6 service %u not written\n", i);
+	}
 	/* The services the new flows go to: VIP i:80 -> its own local Pod. */
 	for (__u32 i = 0; i < nsvc; i++) {
 		struct xlb_backend b = { .addr.v4 = fill_be_addr(i),
@@ -361,12 +395,10 @@ static const char *const rep_names[RC_MAX] = {
 	[RC_HIT_LOCAL_MON] = "hit_local_monitor",
 };
 
-enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_MAX };
+enum call_case { CC_NOOP, CC_NEW, CC_FIRST_ACK, CC_HIT, CC_NEW6, CC_HIT6, CC_MAX };
 static const char *const call_names[CC_MAX] = {
-	[CC_NOOP] = "noop",
-	[CC_NEW] = "new_flow",
-	[CC_FIRST_ACK] = "first_ack",
-	[CC_HIT] = "hit",
+	[CC_NOOP] = "noop", [CC_NEW] = "new_flow",	 [CC_FIRST_ACK] = "first_ack",
+	[CC_HIT] = "hit",   [CC_NEW6] = "new_flow_ipv6", [CC_HIT6] = "hit_ipv6",
 };
 
 enum warm_case { WC_NOOP, WC_NEW, WC_FIRST_ACK, WC_HIT, WC_MAX };
@@ -456,6 +488,48 @@ static double call_pass(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags
 	if (bad || (reason >= 0 && reason_sum(dp, reason) - before != opt_flows)) {
 		*ok = false;
 		fprintf(stderr, "pktbench: %u calls with an unexpected verdict\n", bad);
+	}
+	return (double)sum / opt_flows;
+}
+
+/* call_pass for IPv6: flow i from [fd01::<i>]:<port> to [VIP6 i % nsvc]:80,
+ * 74-byte frames (the IPv4 rows' are 64: IPv6's header is 20 bytes more). */
+static double call_pass6(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flags, int reason,
+			 int want_ret, bool *ok)
+{
+	__u8 buf[PKT_MAX];
+	__u64 sum = 0, before = reason >= 0 ? reason_sum(dp, reason) : 0;
+	unsigned int bad = 0;
+
+	for (__u32 i = 0; i < opt_flows; i++) {
+		struct pkt_spec s = { .v6 = true,
+				      .sport = flow_sport(i),
+				      .dport = 80,
+				      .proto = IPPROTO_TCP,
+				      .tcp_flags = flags };
+		__u32 ret, dur;
+		size_t len;
+
+		ip6("fd01::", s.saddr6);
+		s.saddr6[12] = i >> 24;
+		s.saddr6[13] = i >> 16;
+		s.saddr6[14] = (i >> 14) >> 8;
+		s.saddr6[15] = i >> 14;
+		vip6_addr(i % nsvc, s.daddr6);
+		memcpy(s.smac, pkt_mac_client, 6);
+		memcpy(s.dmac, mac_xn0, 6);
+		len = pkt_build(&s, buf);
+		if (run_xdp(fd, buf, len, if_xn0, 1, &ret, &dur)) {
+			*ok = false;
+			return 0;
+		}
+		if ((int)ret != want_ret)
+			bad++;
+		sum += dur;
+	}
+	if (bad || (reason >= 0 && reason_sum(dp, reason) - before != opt_flows)) {
+		*ok = false;
+		fprintf(stderr, "pktbench: %u IPv6 calls with an unexpected verdict\n", bad);
 	}
 	return (double)sum / opt_flows;
 }
@@ -588,6 +662,17 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 						       XDP_PASS, &r->call_ok[CC_FIRST_ACK]);
 		r->call[CC_HIT][run] = call_pass(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS,
 						 &r->call_ok[CC_HIT]);
+		/* IPv6 next to it: new flows, the first ACK (not a row), hits. */
+		{
+			bool ack_ok = true;
+
+			r->call[CC_NEW6][run] = call_pass6(dp, xlb, nsvc, TH_SYN, XLB_R_FWD_LOCAL,
+							   XDP_PASS, &r->call_ok[CC_NEW6]);
+			call_pass6(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS, &ack_ok);
+			r->call[CC_HIT6][run] = call_pass6(dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
+							   XDP_PASS, &r->call_ok[CC_HIT6]);
+			r->call_ok[CC_HIT6] = r->call_ok[CC_HIT6] && ack_ok;
+		}
 		ct_clear(dp);
 		/* The same with warm code: one test_run over all flows. */
 		r->warm[WC_NOOP][run] = warm_pass(b, dp, b->noop, nsvc, TH_SYN, -1, XDP_PASS,
@@ -606,9 +691,10 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 			r->warm[WC_HIT][run]);
 		fprintf(stderr,
 			"pktbench: %u services run %u: hit %.1f (harness noop %.1f) "
-			"ns; per call: noop %.1f new %.1f hit %.1f ns\n",
+			"ns; per call: noop %.1f new %.1f hit %.1f ns; IPv6 new %.1f hit %.1f ns\n",
 			nsvc, run + 1, r->rep[RC_HIT_LOCAL][run], r->rep[RC_H_NOOP][run],
-			r->call[CC_NOOP][run], r->call[CC_NEW][run], r->call[CC_HIT][run]);
+			r->call[CC_NOOP][run], r->call[CC_NEW][run], r->call[CC_HIT][run],
+			r->call[CC_NEW6][run], r->call[CC_HIT6][run]);
 	}
 	xlb_dp_close(dp);
 	return 0;

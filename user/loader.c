@@ -85,6 +85,8 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 		return s->maps.xlb_src_ranges;
 	case XLB_DPM_FRAGS:
 		return s->maps.xlb_frags;
+	case XLB_DPM_FRAGS6:
+		return s->maps.xlb_frags6;
 	case XLB_DPM_TX_DEVS:
 		return s->maps.xlb_tx_devs;
 	case XLB_DPM_PEER_DEVS:
@@ -228,7 +230,7 @@ out:
 static bool holds_flows(enum xlb_dp_map m)
 {
 	return m == XLB_DPM_CT || m == XLB_DPM_AFFINITY || m == XLB_DPM_SOCK_REV ||
-	       m == XLB_DPM_FRAGS;
+	       m == XLB_DPM_FRAGS || m == XLB_DPM_FRAGS6;
 }
 
 static bool is_percpu(__u32 type)
@@ -461,6 +463,25 @@ int xlb_dp_migrate_finish(struct xlb_dp *dp)
 	return 0;
 }
 
+/* The IPv6 programs into the tail call arrays of the IPv4 entries
+ * (bpf/xlb.bpf.c), before anything is attached. */
+static int fill_progs6(struct xlb_bpf *s)
+{
+	__u32 zero = 0;
+	int fd = bpf_program__fd(s->progs.xlb_xdp6);
+
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.xlb_xdp_progs6), &zero, &fd, 0))
+		goto fail;
+	fd = bpf_program__fd(s->progs.xlb_tc6);
+	if (bpf_map_update_elem(bpf_map__fd(s->maps.xlb_tc_progs6), &zero, &fd, 0))
+		goto fail;
+	return 0;
+fail:
+	fd = -errno;
+	pr_err("xlb_xdp_progs6/xlb_tc_progs6: cannot add the IPv6 programs: %s\n", strerror(-fd));
+	return fd;
+}
+
 /* The object with the sizes asked for; not loaded yet. */
 static int open_object(struct xlb_loader *ld, const struct xlb_dp_opts *o)
 {
@@ -567,6 +588,9 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 		       o->pin_dir ? " (a pinned map of another layout? try --uninstall)" : "");
 		goto err;
 	}
+	err = fill_progs6(dp->ld->skel);
+	if (err)
+		goto err;
 	for (int m = 0; m < XLB_DPM_MAX; m++)
 		dp->rw[m] = bpf_map__fd(skel_map(dp->ld->skel, m));
 	err = xlb_dp_ro_open(dp);

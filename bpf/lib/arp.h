@@ -27,7 +27,6 @@
 #define XLB_ARPHRD_ETHER    1
 #define XLB_ARPOP_REQUEST   1
 #define XLB_ARPOP_REPLY	    2
-#define XLB_IPPROTO_ICMPV6  58
 #define XLB_ND_NS	    135
 #define XLB_ND_NA	    136
 #define XLB_ND_OPT_TLLA	    2
@@ -47,17 +46,8 @@ struct xlb_arp_eth4 {
 	__u8 tpa[4];
 } __attribute__((packed));
 
-/* IPv6 header (RFC 8200) and NS/NA with one 8-byte link-layer option
- * (RFC 4861 §4.3, §4.4), spelled out to keep libc headers out. */
-struct xlb_ip6 {
-	__be32 vtc_flow;
-	__be16 payload_len;
-	__u8 nexthdr;
-	__u8 hop_limit;
-	__u8 saddr[16];
-	__u8 daddr[16];
-};
-
+/* NS/NA with one 8-byte link-layer option (RFC 4861 §4.3, §4.4), spelled
+ * out to keep libc headers out (the IPv6 header is in common.h). */
 struct xlb_nd {
 	__u8 type;
 	__u8 code;

@@ -149,8 +149,9 @@ static __always_inline __u64 ct_lifetime(__u8 proto, __u8 flags)
 /* Does @peer lead back to the flow whose packet has tuple @k? */
 static __always_inline bool ct_peer_matches(const struct xlb_ct *peer, const struct xlb_ct_key *k)
 {
-	return peer->nat_saddr.v4 == k->daddr.v4 && peer->nat_daddr.v4 == k->saddr.v4 &&
-	       peer->nat_sport == k->dport && peer->nat_dport == k->sport;
+	return xlb_addr_eq(&peer->nat_saddr, &k->daddr) &&
+	       xlb_addr_eq(&peer->nat_daddr, &k->saddr) && peer->nat_sport == k->dport &&
+	       peer->nat_dport == k->sport;
 }
 
 /*

@@ -32,9 +32,20 @@ struct xlb_ctx {
 	__u64 bytes;	    /* packet length, for the counters */
 	__u32 ifindex;	    /* the interface the packet came in on */
 	enum xlb_hook hook; /* a constant at every call site */
+	__u8 family;	    /* enum xlb_family the code is compiled for, a
+			     * constant like hook; 0: both (tc egress) */
 };
 
 #define xlb_is_tc(c) ((c)->hook == XLB_HOOK_TC)
+
+/*
+ * Is @p IPv6? Code that touches headers asks this, never tuple.family: a
+ * family-compiled instance answers from the constant (clang drops the other
+ * family's code, as for the hook); code for both asks the header pointer.
+ * A byte inside a stack slot is unknown to the verifier, which would walk
+ * the other family's header accesses too (with a NULL header).
+ */
+#define xlb_v6(c, p) ((c)->family ? (c)->family == XLB_AF_INET6 : (p)->ip6 != NULL)
 
 static __always_inline int xlb_act_pass(const struct xlb_ctx *c)
 {

@@ -32,7 +32,7 @@ static __always_inline int xlb_egress_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
 	};
 	struct xlb_ct *e;
 
-	if (!xlb_icmp_to_sender(p))
+	if (!xlb_icmp_to_sender(c, p))
 		return verdict(TC_ACT_OK, XLB_R_PASS_ICMP_FOREIGN, c->bytes);
 	e = bpf_map_lookup_elem(&xlb_ct, &k);
 	if (!e || e->kind != XLB_CT_REPLY_LOCAL || !ct_alive(e, now))
@@ -51,7 +51,7 @@ static __always_inline int xlb_egress_reply(struct xlb_ctx *c, struct xlb_pkt *p
 		return verdict(TC_ACT_OK, XLB_R_TC_PASS, c->bytes);
 	ct_touch(ct, p, now);
 	xlb_count_svc(ct->svc_id, c->bytes);
-	if (nat4_tc(c->ctx, p, ct))
+	if (nat_tc(c, p, ct))
 		return verdict(TC_ACT_SHOT, XLB_R_DROP_NAT_FAILED, c->bytes);
 	return verdict(TC_ACT_OK, XLB_R_REPLY_LOCAL, c->bytes);
 }

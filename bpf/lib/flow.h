@@ -28,6 +28,8 @@ static __always_inline int xlb_hit(struct xlb_ctx *c, struct xlb_pkt *p, struct 
 {
 	struct xlb_scratch *sc;
 
+	if (xlb_udp6_no_csum(c, p))
+		return verdict(xlb_act_drop(c), XLB_R_DROP_UDP6_NO_CSUM, c->bytes);
 	ct_touch(ct, p, now);
 	xlb_count_svc(ct->svc_id, c->bytes);
 	XLB_TRACE(tr->flags |= XLB_TRACE_F_REWRITE; tr->choice = XLB_CHOICE_CONNTRACK;
@@ -71,7 +73,7 @@ static __always_inline int xlb_handle_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
 	struct xlb_scratch *sc;
 	struct xlb_ct *e;
 
-	if (!xlb_icmp_to_sender(p))
+	if (!xlb_icmp_to_sender(c, p))
 		return verdict(xlb_act_pass(c), XLB_R_PASS_ICMP_FOREIGN, c->bytes);
 	e = bpf_map_lookup_elem(&xlb_ct, &k);
 	/* REPLY_LOCAL: the Pod's own packets; their errors come from the
@@ -96,7 +98,7 @@ static __always_inline int xlb_handle_icmp(struct xlb_ctx *c, struct xlb_pkt *p,
 		struct xlb_ct *__ct;                                                         \
 		int __r;                                                                     \
                                                                                              \
-		if (!xlb_frag_ports(p)) {                                                    \
+		if (!xlb_frag_ports(c, p)) {                                                 \
 			__r = verdict(xlb_act_pass(c), XLB_R_PASS_FRAG_UNKNOWN, (c)->bytes); \
 		} else if ((p)->icmp_err) {                                                  \
 			__r = hit((c)->ctx, p, NULL, now, (c)->bytes);                       \

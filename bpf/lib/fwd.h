@@ -44,13 +44,13 @@ struct xlb_meta {
 	__u32 ifindex; /* where */
 };
 
-static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p, __be32 saddr,
-				    __be32 daddr, __be16 sport, __be16 dport,
-				    struct bpf_fib_lookup *fib, __u32 flags)
+/* A FIB lookup for @p's family from @saddr (NULL: any) to @daddr. */
+static __always_inline int xlb_fib(struct xlb_ctx *c, const struct xlb_pkt *p,
+				   const union xlb_addr *saddr, const union xlb_addr *daddr,
+				   __be16 sport, __be16 dport, struct bpf_fib_lookup *fib,
+				   __u32 flags)
 {
 	__builtin_memset(fib, 0, sizeof(*fib));
-	fib->family = AF_INET;
-	fib->tos = p->tos;
 	fib->l4_protocol = p->tuple.proto;
 	fib->sport = sport;
 	fib->dport = dport;
@@ -59,8 +59,21 @@ static __always_inline int xlb_fib4(struct xlb_ctx *c, const struct xlb_pkt *p, 
 	 * skb fits a 1500 MTU). */
 	fib->tot_len = p->gso ? 0 : p->tot_len;
 	fib->ifindex = c->ifindex;
-	fib->ipv4_src = saddr;
-	fib->ipv4_dst = daddr;
+	if (xlb_v6(c, p)) {
+		fib->family = AF_INET6;
+		/* The header is unchanged until after every lookup. */
+		if (p->ip6)
+			fib->flowinfo = p->ip6->vtc_flow & bpf_htonl(0x0fffffff);
+		if (saddr)
+			__builtin_memcpy(fib->ipv6_src, saddr, 16);
+		__builtin_memcpy(fib->ipv6_dst, daddr, 16);
+	} else {
+		fib->family = AF_INET;
+		fib->tos = p->tos;
+		if (saddr)
+			fib->ipv4_src = saddr->v4;
+		fib->ipv4_dst = daddr->v4;
+	}
 	return bpf_fib_lookup(c->ctx, fib, sizeof(*fib), flags);
 }
 
@@ -76,14 +89,24 @@ static __always_inline __u32 xlb_route_check(const struct xlb_ctx *c, const stru
 	return XLB_R_MAX;
 }
 
-/* We route: TTL down by one, checksum follows (TTL is the high byte of its
- * 16-bit word, the protocol the low one). */
+/* We route: TTL (hop limit) down by one. IPv4's checksum follows (TTL is
+ * the high byte of its 16-bit word, the protocol the low one); IPv6 has
+ * no header checksum and the hop limit is in no pseudo-header. */
 static __always_inline int xlb_ttl_dec(struct xlb_ctx *c, struct xlb_pkt *p)
 {
 	__u8 proto = p->icmp_err ? IPPROTO_ICMP : p->tuple.proto;
 	__be16 from = bpf_htons((__u16)p->ttl << 8 | proto);
 	__be16 to = bpf_htons((__u16)(p->ttl - 1) << 8 | proto);
 	__u8 ttl = p->ttl - 1;
+
+	if (xlb_v6(c, p)) {
+		if (xlb_is_tc(c))
+			return bpf_skb_store_bytes(c->ctx,
+						   p->l3_off + offsetof(struct xlb_ip6, hop_limit),
+						   &ttl, 1, 0);
+		p->ip6->hop_limit = ttl;
+		return 0;
+	}
 	if (xlb_is_tc(c)) {
 		struct __sk_buff *skb = c->ctx;
 		int err = bpf_l3_csum_replace(skb, p->l3_off + offsetof(struct iphdr, check), from,
@@ -93,6 +116,8 @@ static __always_inline int xlb_ttl_dec(struct xlb_ctx *c, struct xlb_pkt *p)
 			     bpf_skb_store_bytes(skb, p->l3_off + offsetof(struct iphdr, ttl), &ttl,
 						 1, 0);
 	}
+	if (!p->ip) /* never: the verifier cannot tell the families apart */
+		return -1;
 	csum_replace2(&p->ip->check, from, to);
 	p->ip->ttl = ttl;
 	return 0;
@@ -130,9 +155,9 @@ static __always_inline __u32 xlb_meta_note(struct xlb_ctx *c, __u32 ifindex, __u
 	return XLB_R_MAX;
 }
 
-static __always_inline bool xlb_is_node_addr(__be32 a)
+static __always_inline bool xlb_is_node_addr(const union xlb_addr *a, __u8 family)
 {
-	struct xlb_addr_key k = { .addr.v4 = a, .family = XLB_AF_INET };
+	struct xlb_addr_key k = { .addr = *a, .family = family };
 
 	return bpf_map_lookup_elem(&xlb_node_addrs, &k) != NULL;
 }
@@ -144,7 +169,7 @@ static __always_inline int xlb_rewrite(struct xlb_ctx *c, struct xlb_pkt *p,
 {
 	if (p->icmp_err)
 		return xlb_icmp_xlate(c, p, ct);
-	return nat4(c, p, ct);
+	return xlb_nat(c, p, ct);
 }
 
 /*
@@ -156,14 +181,14 @@ static __always_inline int xlb_rewrite(struct xlb_ctx *c, struct xlb_pkt *p,
  * the client: not martian).
  */
 static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
-					  const struct xlb_ct *ct, __be32 daddr,
+					  const struct xlb_ct *ct, const union xlb_addr *daddr,
 					  struct bpf_fib_lookup *fib, __u32 pass_reason)
 {
 	int rc = -1;
 	__u32 ifindex = 0, why;
 
 	if (p->ttl > 1 && !(xlb_cfg.flags & XLB_CFG_F_LOCAL_STACK)) {
-		rc = xlb_fib4(c, p, p->tuple.saddr.v4, daddr, ct->nat_sport, ct->nat_dport, fib, 0);
+		rc = xlb_fib(c, p, &p->tuple.saddr, daddr, ct->nat_sport, ct->nat_dport, fib, 0);
 		ifindex = fib->ifindex;
 		if (rc == BPF_FIB_LKUP_RET_SUCCESS &&
 		    !bpf_map_lookup_elem(&xlb_peer_devs, &ifindex))
@@ -194,16 +219,23 @@ static __always_inline int xlb_emit_local(struct xlb_ctx *c, struct xlb_pkt *p,
 static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p, const struct xlb_ct *ct,
 				    struct bpf_fib_lookup *fib, __u64 now)
 {
-	__be32 saddr = ct->nat_saddr.v4, daddr = ct->nat_daddr.v4;
+	const union xlb_addr *saddr = &ct->nat_saddr, *daddr = &ct->nat_daddr;
 	__be16 sport = ct->nat_sport, dport = ct->nat_dport;
 	__u32 reason = XLB_R_FWD_REMOTE, ifindex;
 	int rc;
 
 	if (p->icmp_err) {
 		/* The error travels to the flow's other end (see
-		 * xlb_icmp_xlate); no ports to route by. */
-		daddr = ct->nat_daddr.v4;
-		saddr = p->ip->saddr == p->tuple.daddr.v4 ? ct->nat_saddr.v4 : p->ip->saddr;
+		 * xlb_icmp_xlate); no ports to route by. Its source stays
+		 * unless the endpoint itself sent it (read in place: the
+		 * header is unchanged until after the lookup). */
+		if (xlb_v6(c, p)) {
+			if (p->ip6 &&
+			    !xlb_addr_eq((union xlb_addr *)p->ip6->saddr, &p->tuple.daddr))
+				saddr = (const union xlb_addr *)p->ip6->saddr;
+		} else if (p->ip && p->ip->saddr != p->tuple.daddr.v4) {
+			saddr = (const union xlb_addr *)&p->ip->saddr;
+		}
 		sport = dport = 0;
 		reason = XLB_R_ICMP_XLATE;
 	} else if (ct->kind == XLB_CT_REPLY_SNAT) {
@@ -216,13 +248,13 @@ static __always_inline int xlb_emit(struct xlb_ctx *c, struct xlb_pkt *p, const 
 	ifindex = xlb_route_check(c, p);
 	if (ifindex != XLB_R_MAX)
 		return verdict(xlb_act_drop(c), ifindex, c->bytes);
-	rc = xlb_fib4(c, p, saddr, daddr, sport, dport, fib,
-		      xlb_is_tc(c) ? BPF_FIB_LOOKUP_SKIP_NEIGH : 0);
+	rc = xlb_fib(c, p, saddr, daddr, sport, dport, fib,
+		     xlb_is_tc(c) ? BPF_FIB_LOOKUP_SKIP_NEIGH : 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED && !p->icmp_err)
 		return xlb_too_big(c, p, fib->mtu_result, now);
 	/* A reply to a client that is this node (hairpin through a router):
 	 * up the stack; its new source is a frontend, not martian. */
-	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && xlb_is_node_addr(daddr)) {
+	if (rc == BPF_FIB_LKUP_RET_NOT_FWDED && xlb_is_node_addr(daddr, p->tuple.family)) {
 		if (xlb_rewrite(c, p, ct))
 			return verdict(xlb_act_drop(c), XLB_R_DROP_NAT_FAILED, c->bytes);
 		return verdict(xlb_act_pass(c), reason, c->bytes);

@@ -64,13 +64,39 @@ static __always_inline bool xlb_icmp_allowed(__u64 now)
  * loopback, multicast, class E with limited broadcast), nor a frame sent
  * to a link-layer group address, nor a packet with IP options (the quote
  * is then a fixed 28 bytes, which keeps the checksums constant-size). */
-static __always_inline bool xlb_icmp_may_answer(const struct xlb_pkt *p, __u64 now)
+static __always_inline bool xlb_icmp_may_answer4(const struct xlb_pkt *p)
 {
 	__u32 src = bpf_ntohl(p->tuple.saddr.v4);
 	__u8 top = src >> 24;
 
-	if (p->ip->ihl != 5 || p->icmp_err || p->frag == XLB_FRAG_LATER || top == 0 || top == 127 ||
-	    (top & 0xe0) == 0xe0 || (p->eth->h_dest[0] & 1))
+	return p->ip && p->ip->ihl == 5 && top != 0 && top != 127 && (top & 0xe0) != 0xe0;
+}
+
+/* IPv6 (RFC 4443 2.4): never to the unspecified address, loopback, a
+ * multicast source or an IPv4-mapped one; only packets without extension
+ * headers are answered (the quote is then a fixed 48 bytes, as IPv4's is
+ * 28: a receiver matches it by the addresses and the 8 bytes of L4). */
+static __always_inline bool xlb_icmp_may_answer6(const struct xlb_pkt *p)
+{
+	const union xlb_addr *s = &p->tuple.saddr;
+
+	bool lead0 = !s->v6[0] && !s->v6[1];
+
+	if (s->bytes[0] == 0xff)
+		return false;
+	if (lead0 && !s->v6[2] && (!s->v6[3] || s->v6[3] == bpf_htonl(1)))
+		return false; /* :: and ::1 */
+	if (lead0 && s->v6[2] == bpf_htonl(0xffff))
+		return false; /* ::ffff:0:0/96 */
+	return p->ip6 && p->l4_off == p->l3_off + sizeof(struct xlb_ip6);
+}
+
+static __always_inline bool xlb_icmp_may_answer(const struct xlb_ctx *c, const struct xlb_pkt *p,
+						__u64 now)
+{
+	if (p->icmp_err || p->frag == XLB_FRAG_LATER || (p->eth->h_dest[0] & 1))
+		return false;
+	if (xlb_v6(c, p) ? !xlb_icmp_may_answer6(p) : !xlb_icmp_may_answer4(p))
 		return false;
 	return xlb_icmp_allowed(now);
 }
@@ -133,14 +159,14 @@ struct {
 } xlb_icmp_scratch SEC(".maps");
 
 static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
-					     __u8 code, __u16 mtu)
+					     __u8 code, __u32 mtu)
 {
 	struct __sk_buff *skb = c->ctx;
 	__u32 l2 = p->l3_off, zero = 0;
 	struct xlb_icmp_msg *m = bpf_map_lookup_elem(&xlb_icmp_scratch, &zero);
 	__u8 macs[2 * ETH_ALEN];
 
-	if (!m || (void *)p->ip + XLB_ICMP_QUOTE > xlb_data_end(c))
+	if (!m || !p->ip || (void *)p->ip + XLB_ICMP_QUOTE > xlb_data_end(c))
 		return -1;
 	__builtin_memcpy(m->quote, p->ip, XLB_ICMP_QUOTE);
 	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
@@ -158,7 +184,7 @@ static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *
  * dropped instead (the frame is untouched in that case only if
  * resizing failed before any write). */
 static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
-					      __u8 code, __u16 mtu)
+					      __u8 code, __u32 mtu)
 {
 	struct xdp_md *ctx = c->ctx;
 	void *data = (void *)(long)ctx->data;
@@ -216,25 +242,167 @@ static __always_inline int xlb_icmp_reply_xdp(struct xlb_ctx *c, struct xlb_pkt 
 	return XDP_TX;
 }
 
-/* Answer @p with an ICMP error: the verdict, or -1 when no answer may or
- * can be sent (the packet is then to be dropped). */
-static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
-					  __u8 code, __u16 mtu, __u64 now)
+/*
+ * ICMPv6 errors, the same way: the frame becomes
+ *   L2 (MACs swapped) | IPv6 (40) | ICMPv6 (8) | IPv6 (40) | 8
+ * the quote being the packet's own IPv6 header and first 8 bytes of L4.
+ * The ICMPv6 checksum covers a pseudo-header (RFC 4443 2.3).
+ */
+#define XLB_ICMP6_GROW	(sizeof(struct xlb_ip6) + sizeof(struct xlb_icmp6))
+#define XLB_ICMP6_QUOTE (sizeof(struct xlb_ip6) + 8)
+
+struct xlb_icmp6_msg {
+	struct xlb_ip6 ip6;
+	struct xlb_icmp6 icmp;
+	__u8 quote[XLB_ICMP6_QUOTE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_icmp6_msg);
+} xlb_icmp6_scratch SEC(".maps");
+
+/* The ICMPv6 checksum of the message after @ip6 (@len bytes, header
+ * included, its checksum field zero). */
+static __always_inline __u16 xlb_icmp6_csum(struct xlb_ip6 *ip6, void *msg, __u32 len)
 {
-	if (!xlb_icmp_may_answer(p, now))
+	__be32 pseudo[2] = { bpf_htonl(len), bpf_htonl(XLB_IPPROTO_ICMPV6) };
+	__s64 sum;
+
+	sum = bpf_csum_diff(NULL, 0, (__be32 *)ip6->saddr, 32, 0);
+	sum = bpf_csum_diff(NULL, 0, pseudo, sizeof(pseudo), (__wsum)sum);
+	sum = bpf_csum_diff(NULL, 0, msg, len, (__wsum)sum);
+	return csum_fold32((__u32)sum);
+}
+
+static __always_inline void xlb_icmp6_fill(struct xlb_ip6 *ip6, struct xlb_icmp6 *icmp,
+					   const void *saddr, const void *daddr, __u8 type,
+					   __u8 code, __u32 mtu)
+{
+	ip6->vtc_flow = bpf_htonl(0x60000000);
+	ip6->payload_len = bpf_htons(sizeof(*icmp) + XLB_ICMP6_QUOTE);
+	ip6->nexthdr = XLB_IPPROTO_ICMPV6;
+	ip6->hop_limit = 64;
+	__builtin_memcpy(ip6->saddr, saddr, 16);
+	__builtin_memcpy(ip6->daddr, daddr, 16);
+	icmp->type = type;
+	icmp->code = code;
+	icmp->checksum = 0;
+	icmp->data = bpf_htonl(mtu);
+	icmp->checksum = xlb_icmp6_csum(ip6, icmp, sizeof(*icmp) + XLB_ICMP6_QUOTE);
+}
+
+static __always_inline int xlb_icmp6_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
+					      __u8 code, __u32 mtu)
+{
+	struct __sk_buff *skb = c->ctx;
+	__u32 l2 = p->l3_off, zero = 0;
+	struct xlb_icmp6_msg *m = bpf_map_lookup_elem(&xlb_icmp6_scratch, &zero);
+	__u8 macs[2 * ETH_ALEN];
+
+	if (!m || !p->ip6 || (void *)p->ip6 + XLB_ICMP6_QUOTE > xlb_data_end(c))
 		return -1;
+	__builtin_memcpy(m->quote, p->ip6, XLB_ICMP6_QUOTE);
+	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
+	xlb_icmp_smac(c, p, macs + ETH_ALEN);
+	xlb_icmp6_fill(&m->ip6, &m->icmp, &p->tuple.daddr, &p->tuple.saddr, type, code, mtu);
+	/* Packet pointers are gone from here on. */
+	if (bpf_skb_change_tail(skb, l2 + sizeof(*m), 0) ||
+	    bpf_skb_store_bytes(skb, l2, m, sizeof(*m), BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), BPF_F_RECOMPUTE_CSUM))
+		return TC_ACT_SHOT;
+	return bpf_redirect(c->ifindex, 0);
+}
+
+static __always_inline int xlb_icmp6_reply_xdp(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
+					       __u8 code, __u32 mtu)
+{
+	struct xdp_md *ctx = c->ctx;
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 l2 = p->vlan ? ETH_HLEN + sizeof(struct xlb_vlan_hdr) : ETH_HLEN;
+	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
+	struct xlb_vlan_hdr vh = {};
+	struct xlb_ip6 *ip6, *qip;
+	struct xlb_icmp6 *icmp;
+	struct ethhdr *eth;
+	__u32 keep = l2 + XLB_ICMP6_QUOTE;
+	int len = data_end - data;
+	__be16 tpid = p->eth->h_proto;
+	bool vlan = p->vlan;
+
+	__builtin_memcpy(dmac, p->eth->h_source, ETH_ALEN);
+	xlb_icmp_smac(c, p, smac);
+	if (p->vlan)
+		vh = *(struct xlb_vlan_hdr *)(p->eth + 1);
+
+	if (len > (int)keep && bpf_xdp_adjust_tail(ctx, (int)keep - len))
+		return -1;
+	if (bpf_xdp_adjust_head(ctx, -(int)XLB_ICMP6_GROW))
+		return -1;
+
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (vlan) {
+		if (data + ETH_HLEN + sizeof(struct xlb_vlan_hdr) + XLB_ICMP6_GROW +
+			    XLB_ICMP6_QUOTE >
+		    data_end)
+			return -1;
+		ip6 = data + ETH_HLEN + sizeof(struct xlb_vlan_hdr);
+	} else {
+		if (data + ETH_HLEN + XLB_ICMP6_GROW + XLB_ICMP6_QUOTE > data_end)
+			return -1;
+		ip6 = data + ETH_HLEN;
+	}
+
+	eth = data;
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	if (vlan) {
+		eth->h_proto = tpid;
+		*(struct xlb_vlan_hdr *)(eth + 1) = vh;
+	} else {
+		eth->h_proto = bpf_htons(ETH_P_IPV6);
+	}
+	icmp = (void *)(ip6 + 1);
+	qip = (void *)(icmp + 1); /* the original header, where it was */
+	xlb_icmp6_fill(ip6, icmp, qip->daddr, qip->saddr, type, code, mtu);
+	return XDP_TX;
+}
+
+/* Answer @p with an ICMP error: the verdict, or -1 when no answer may or
+ * can be sent (the packet is then to be dropped). @type, @code: ICMP's;
+ * IPv6 packets get the ICMPv6 equivalent (port unreachable: destination
+ * unreachable, code 4; frag-needed: Packet Too Big with @mtu). */
+static __always_inline int xlb_icmp_reply(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
+					  __u8 code, __u32 mtu, __u64 now)
+{
+	if (!xlb_icmp_may_answer(c, p, now))
+		return -1;
+	if (xlb_v6(c, p)) {
+		__u8 t6 = code == ICMP_FRAG_NEEDED ? ICMPV6_PKT_TOOBIG : ICMPV6_DEST_UNREACH;
+		__u8 c6 = code == ICMP_FRAG_NEEDED ? 0 : ICMPV6_PORT_UNREACH;
+
+		if (xlb_is_tc(c))
+			return xlb_icmp6_reply_tc(c, p, t6, c6, mtu);
+		return xlb_icmp6_reply_xdp(c, p, t6, c6, mtu);
+	}
 	if (xlb_is_tc(c))
 		return xlb_icmp_reply_tc(c, p, type, code, mtu);
 	return xlb_icmp_reply_xdp(c, p, type, code, mtu);
 }
 
-/* A DF packet too big for the egress: frag-needed back to its sender
- * (before any rewrite, so it quotes what the sender sent). */
+/* A DF packet (every IPv6 one) too big for the egress: frag-needed
+ * (Packet Too Big) back to its sender (before any rewrite, so it quotes
+ * what the sender sent). An IPv6 route below the IPv6 minimum MTU is a
+ * broken link: its packets are dropped, counted. */
 static __always_inline int xlb_too_big(struct xlb_ctx *c, struct xlb_pkt *p, __u32 mtu, __u64 now)
 {
 	int act;
 
-	if (!p->df || mtu > 0xffff)
+	if (!p->df || mtu > 0xffff || (xlb_v6(c, p) && mtu < XLB_IP6_MIN_MTU))
 		return verdict(xlb_act_drop(c), XLB_R_DROP_FRAG_NEEDED, c->bytes);
 	act = xlb_icmp_reply(c, p, ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, mtu, now);
 	if (act < 0)

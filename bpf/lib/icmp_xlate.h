@@ -33,9 +33,76 @@ struct {
  * sender spraying errors that quote {SNAT address:port -> backend} for
  * every port, transit or promiscuous frames) is not translated: it would
  * reach live flows' clients as a refusal or a lowered path MTU. */
-static __always_inline bool xlb_icmp_to_sender(const struct xlb_pkt *p)
+static __always_inline bool xlb_icmp_to_sender(const struct xlb_ctx *c, const struct xlb_pkt *p)
 {
-	return p->ip->daddr == p->tuple.saddr.v4;
+	if (xlb_v6(c, p))
+		return p->ip6 && xlb_addr_eq((union xlb_addr *)p->ip6->daddr, &p->tuple.saddr);
+	return p->ip && p->ip->daddr == p->tuple.saddr.v4;
+}
+
+struct xlb_icmp6_pair {
+	struct xlb_icmp6_msg old;
+	struct xlb_icmp6_msg new;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_icmp6_pair);
+} xlb_icmp6_xlate_scratch SEC(".maps");
+
+/*
+ * The same for ICMPv6 (destination unreachable, packet too big, time
+ * exceeded), right after its IPv6 header (parse.h makes sure): outer
+ * addresses and the quote's addresses and ports as for IPv4. No IP header
+ * checksums; the ICMPv6 checksum covers the outer addresses (pseudo-
+ * header) and the message, so it is updated by the difference of both.
+ */
+static __always_inline int xlb_icmp6_xlate(struct xlb_ctx *c, struct xlb_pkt *p,
+					   const struct xlb_ct *e)
+{
+	__u32 zero = 0;
+	struct xlb_icmp6_pair *m = bpf_map_lookup_elem(&xlb_icmp6_xlate_scratch, &zero);
+	struct xlb_ip6 *q;
+	__be16 *ports;
+	__u16 old_sum;
+	__s64 sum;
+
+	/* Copied by the helpers, not memcpy: 96 bytes through registers
+	 * spill onto the call chain's stack. */
+	if (!m || !p->ip6 || (void *)p->ip6 + sizeof(m->old) > xlb_data_end(c))
+		return -1;
+	if (xlb_is_tc(c) ? bpf_skb_load_bytes(c->ctx, p->l3_off, &m->old, sizeof(m->old)) :
+			   bpf_xdp_load_bytes(c->ctx, p->l3_off, &m->old, sizeof(m->old)))
+		return -1;
+	m->new = m->old;
+	q = (struct xlb_ip6 *)m->new.quote;
+	ports = (__be16 *)(m->new.quote + sizeof(*q));
+	if (xlb_addr_eq((union xlb_addr *)m->new.ip6.saddr, (union xlb_addr *)q->daddr))
+		__builtin_memcpy(m->new.ip6.saddr, &e->nat_saddr, 16);
+	__builtin_memcpy(m->new.ip6.daddr, &e->nat_daddr, 16);
+	__builtin_memcpy(q->saddr, &e->nat_daddr, 16);
+	__builtin_memcpy(q->daddr, &e->nat_saddr, 16);
+	ports[0] = e->nat_dport;
+	ports[1] = e->nat_sport;
+
+	old_sum = m->old.icmp.checksum;
+	m->old.icmp.checksum = 0;
+	m->new.icmp.checksum = 0;
+	sum = bpf_csum_diff((__be32 *)m->old.ip6.saddr, 32, (__be32 *)m->new.ip6.saddr, 32,
+			    (__u16)~old_sum);
+	sum = bpf_csum_diff((__be32 *)&m->old.icmp, sizeof(m->old) - sizeof(m->old.ip6),
+			    (__be32 *)&m->new.icmp, sizeof(m->new) - sizeof(m->new.ip6),
+			    (__wsum)sum);
+	m->new.icmp.checksum = csum_fold32((__u32)sum);
+
+	if (xlb_is_tc(c))
+		return bpf_skb_store_bytes(c->ctx, p->l3_off, &m->new, sizeof(m->new),
+					   BPF_F_RECOMPUTE_CSUM) ?
+			       -1 :
+			       0;
+	return bpf_xdp_store_bytes(c->ctx, p->l3_off, &m->new, sizeof(m->new)) ? -1 : 0;
 }
 
 /*
@@ -60,7 +127,9 @@ static __always_inline int xlb_icmp_xlate(struct xlb_ctx *c, struct xlb_pkt *p,
 	__u16 old_sum;
 	__u32 sum;
 
-	if (!m || (void *)p->ip + sizeof(m->old) > xlb_data_end(c))
+	if (xlb_v6(c, p))
+		return xlb_icmp6_xlate(c, p, e);
+	if (!m || !p->ip || (void *)p->ip + sizeof(m->old) > xlb_data_end(c))
 		return -1;
 	__builtin_memcpy(&m->old, p->ip, sizeof(m->old));
 	m->new = m->old;

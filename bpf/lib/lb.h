@@ -148,7 +148,7 @@ static __always_inline bool xlb_backend_alive(const struct xlb_ct *ct)
 	__u32 id = ct->backend_id;
 	struct xlb_backend *be = bpf_map_lookup_elem(&xlb_backends, &id);
 
-	return be && be->addr.v4 == ct->nat_daddr.v4 && be->port == ct->nat_dport;
+	return be && xlb_addr_eq(&be->addr, &ct->nat_daddr) && be->port == ct->nat_dport;
 }
 
 #endif /* XLB_BPF_LB_H */

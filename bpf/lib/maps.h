@@ -106,6 +106,13 @@ struct {
 } xlb_frags SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_MAX_FRAGS);
+	__type(key, struct xlb_frag6_key);
+	__type(value, struct xlb_frag);
+} xlb_frags6 SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, XLB_MAX_IFACES);
 	__type(key, __u32);

@@ -46,6 +46,20 @@ static __always_inline bool xlb_for_us(const struct xlb_ctx *c, const struct xlb
 	return mac_eq(p->eth->h_dest, ifc->mac);
 }
 
+/*
+ * IPv6 UDP with checksum 0: RFC 8200 8.1 has receivers discard it (RFC
+ * 6935's exception is for tunnel endpoints that opt in, never a Service).
+ * Translating it would hand the backend a datagram its stack discards
+ * anyway, after a conntrack entry and a SNAT port were spent on it; only
+ * packets for a frontend or a flow are refused, so the node's own
+ * zero-checksum tunnels (VXLAN udp6zerocsumrx) pass untouched.
+ */
+static __always_inline bool xlb_udp6_no_csum(const struct xlb_ctx *c, const struct xlb_pkt *p)
+{
+	return xlb_v6(c, p) && p->tuple.proto == IPPROTO_UDP && p->frag != XLB_FRAG_LATER &&
+	       p->udp && !p->udp->check;
+}
+
 /* The frontend @p starts a flow to (*@svcp), or the verdict when none. */
 static __always_inline int xlb_flow_frontend(struct xlb_ctx *c, struct xlb_pkt *p,
 					     struct xlb_svc **svcp)
@@ -66,6 +80,8 @@ static __always_inline int xlb_flow_frontend(struct xlb_ctx *c, struct xlb_pkt *
 	 * sees frames for a VIP another node answers. */
 	if (!xlb_for_us(c, p))
 		return verdict(xlb_act_pass(c), XLB_R_PASS_OTHER_HOST, c->bytes);
+	if (xlb_udp6_no_csum(c, p))
+		return verdict(xlb_act_drop(c), XLB_R_DROP_UDP6_NO_CSUM, c->bytes);
 	return -1;
 }
 
@@ -167,7 +183,6 @@ static __always_inline int xlb_flow_remote(struct xlb_ctx *c, struct xlb_pkt *p,
 {
 	struct bpf_fib_lookup *fib = &sc->fib;
 	__u32 why;
-	__be32 snat;
 	int rc;
 
 	/* Refuse before any state is made for a packet we cannot send. This
@@ -176,18 +191,17 @@ static __always_inline int xlb_flow_remote(struct xlb_ctx *c, struct xlb_pkt *p,
 	why = xlb_route_check(c, p);
 	if (why != XLB_R_MAX)
 		return verdict(xlb_act_drop(c), why, c->bytes);
-	rc = xlb_fib4(c, p, 0, be->addr.v4, 0, be->port, fib,
-		      BPF_FIB_LOOKUP_SKIP_NEIGH | BPF_FIB_LOOKUP_SRC);
+	rc = xlb_fib(c, p, NULL, &be->addr, 0, be->port, fib,
+		     BPF_FIB_LOOKUP_SKIP_NEIGH | BPF_FIB_LOOKUP_SRC);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return xlb_too_big(c, p, fib->mtu_result, now);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_SRC_ADDR)
 		return verdict(xlb_act_drop(c), XLB_R_DROP_FIB, c->bytes);
-	snat = rc == BPF_FIB_LKUP_RET_SUCCESS ? xlb_snat_source(fib) : 0;
-	if (!snat)
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS ||
+	    !xlb_snat_source(fib, p->tuple.family, &sc->fwd.nat_saddr))
 		return verdict(xlb_act_drop(c), XLB_R_DROP_NO_SNAT_ADDR, c->bytes);
 	sc->fwd.kind = XLB_CT_FWD_REMOTE;
 	sc->rev.kind = XLB_CT_REPLY_SNAT;
-	sc->fwd.nat_saddr.v4 = snat;
 	ct_peer_key(&sc->fwd, &p->tuple, &sc->rkey);
 	if (xlb_snat_alloc(&p->tuple, p->tcp_flags, sc, now))
 		return verdict(xlb_act_drop(c), XLB_R_DROP_SNAT_EXHAUSTED, c->bytes);
@@ -210,9 +224,9 @@ static __always_inline int xlb_flow_commit(struct xlb_ctx *c, struct xlb_pkt *p,
 		bpf_map_delete_elem(&xlb_ct, rkey);
 		return verdict(xlb_act_drop(c), XLB_R_DROP_CT_INSERT, c->bytes);
 	}
-	if (stale_peer &&
-	    (stale_peer->saddr.v4 != rkey->saddr.v4 || stale_peer->daddr.v4 != rkey->daddr.v4 ||
-	     stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
+	if (stale_peer && (!xlb_addr_eq(&stale_peer->saddr, &rkey->saddr) ||
+			   !xlb_addr_eq(&stale_peer->daddr, &rkey->daddr) ||
+			   stale_peer->sport != rkey->sport || stale_peer->dport != rkey->dport))
 		bpf_map_delete_elem(&xlb_ct, stale_peer);
 	return -1;
 }

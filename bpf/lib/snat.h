@@ -106,13 +106,13 @@ snat_release_prev(const struct xlb_ct *prev, const struct xlb_ct_key *rkey, stru
 	ct_peer_key(prev, rkey, fkey);
 	f = bpf_map_lookup_elem(&xlb_ct, fkey);
 	if (f && f->kind == XLB_CT_FWD_REMOTE && f->nat_sport == rkey->dport &&
-	    f->nat_daddr.v4 == rkey->saddr.v4 && f->nat_dport == rkey->sport)
+	    xlb_addr_eq(&f->nat_daddr, &rkey->saddr) && f->nat_dport == rkey->sport)
 		f->expires_ns = 0;
 }
 
 /* Is the client's port kept for a flow leaving from @snat? The lookup
  * keys live in scratch space: the caller's stack is nearly full. */
-static __always_inline bool snat_keep_port(const struct xlb_ct_key *t, __be32 snat,
+static __always_inline bool snat_keep_port(const struct xlb_ct_key *t, const union xlb_addr *snat,
 					   struct xlb_scratch *sc)
 {
 	struct xlb_addr_key *ak = &sc->ak;
@@ -122,8 +122,8 @@ static __always_inline bool snat_keep_port(const struct xlb_ct_key *t, __be32 sn
 
 	__builtin_memset(ak, 0, sizeof(*ak));
 	__builtin_memset(sk, 0, sizeof(*sk));
-	ak->addr.v4 = snat;
-	ak->family = XLB_AF_INET;
+	ak->addr = *snat;
+	ak->family = t->family;
 	sk->port = t->sport;
 	sk->proto = t->proto;
 	sk->family = t->family;
@@ -152,19 +152,28 @@ static __always_inline bool snat_owned(const struct xlb_ct_key *t)
 }
 
 /*
- * The SNAT source for a remote flow leaving through @fib's device: the
- * address configured for an uplink (xlb_ifaces), else the route's
- * preferred source (BPF_FIB_LOOKUP_SRC: what MASQUERADE would pick, e.g.
- * flannel.1's address for an overlay route). 0: none.
+ * The SNAT source for a remote flow leaving through @fib's device, into
+ * *@out: the address configured for an uplink (xlb_ifaces: snat4, or
+ * snat6 for IPv6), else the route's preferred source (BPF_FIB_LOOKUP_SRC:
+ * what MASQUERADE would pick, e.g. flannel.1's address for an overlay
+ * route). False: none.
  */
-static __always_inline __be32 xlb_snat_source(const struct bpf_fib_lookup *fib)
+static __always_inline bool xlb_snat_source(const struct bpf_fib_lookup *fib, __u8 family,
+					    union xlb_addr *out)
 {
 	__u32 ifindex = fib->ifindex;
 	struct xlb_iface *ifc = bpf_map_lookup_elem(&xlb_ifaces, &ifindex);
 
-	if (ifc && ifc->snat4.v4)
-		return ifc->snat4.v4;
-	return fib->ipv4_src;
+	if (family == XLB_AF_INET6) {
+		if (ifc &&
+		    (ifc->snat6.v6[0] | ifc->snat6.v6[1] | ifc->snat6.v6[2] | ifc->snat6.v6[3]))
+			*out = ifc->snat6;
+		else
+			__builtin_memcpy(out, fib->ipv6_src, 16);
+		return out->v6[0] | out->v6[1] | out->v6[2] | out->v6[3];
+	}
+	out->v4 = ifc && ifc->snat4.v4 ? ifc->snat4.v4 : fib->ipv4_src;
+	return out->v4;
 }
 
 /*
@@ -260,7 +269,7 @@ static __always_inline int xlb_snat_alloc(const struct xlb_ct_key *t, __u32 tcp_
 	sc->now = now;
 	sc->victim[0] = sc->victim[1] = 0;
 	sc->snat_done = 0;
-	sc->snat_keep = snat_keep_port(t, sc->rkey.daddr.v4, sc);
+	sc->snat_keep = snat_keep_port(t, &sc->rkey.daddr, sc);
 	sc->snat_syn = (tcp_flags & (XLB_TCP_SYN | XLB_TCP_ACK)) == XLB_TCP_SYN;
 	sc->snat_min = min;
 	sc->snat_range = max - min + 1;

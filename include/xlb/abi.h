@@ -33,6 +33,7 @@
 #define XLB_MAP_AFFINITY   "xlb_affinity"
 #define XLB_MAP_SRC_RANGES "xlb_src_ranges"
 #define XLB_MAP_FRAGS	   "xlb_frags"
+#define XLB_MAP_FRAGS6	   "xlb_frags6"
 #define XLB_MAP_TX_DEVS	   "xlb_tx_devs"
 #define XLB_MAP_PEER_DEVS  "xlb_peer_devs"
 #define XLB_MAP_SOCK_REV   "xlb_sock_rev"
@@ -255,6 +256,18 @@ struct xlb_frag_key {
 	__u8 pad;
 };
 _Static_assert(sizeof(struct xlb_frag_key) == 12, "xlb_frag_key size");
+
+/* xlb_frags6: LRU_HASH, the same for IPv6 (fragment header id, 32 bits).
+ * A map of its own rather than a wider xlb_frag_key: the IPv4 map keeps
+ * its layout (and its pins) across the upgrade that brought IPv6. */
+struct xlb_frag6_key {
+	union xlb_addr saddr;
+	union xlb_addr daddr;
+	__be32 id; /* fragment header identification, network order */
+	__u8 proto;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct xlb_frag6_key) == 40, "xlb_frag6_key size");
 
 struct xlb_frag {
 	__be16 sport; /* network order */

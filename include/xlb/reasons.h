@@ -18,7 +18,7 @@
 	X(REPLY_SNAT, "reply_snat")                                                    \
 	/* tc: local Pod reply source restored */                                      \
 	X(REPLY_LOCAL, "reply_local")                                                  \
-	/* not IPv4 (ARP, IPv6, ...) */                                                \
+	/* neither IPv4 nor IPv6 (ARP, ...) */                                         \
 	X(PASS_NOT_IP, "pass_not_ip")                                                  \
 	/* IPv4 but neither TCP nor UDP */                                             \
 	X(PASS_NOT_L4, "pass_not_l4")                                                  \
@@ -92,6 +92,11 @@
 	X(NDP_ADVERT, "ndp_advert")                                                    \
 	/* tc: ARP/NS for a VIP whose answer entry passed its deadline (agent gone):	\
 	 * not answered, passed */ \
-	X(PASS_L2_EXPIRED, "pass_l2_expired")
+	X(PASS_L2_EXPIRED, "pass_l2_expired")                                          \
+	/* IPv6 extension header chain longer than the parser walks, an unknown	\
+	 * or out-of-order header, or a routing header with segments left: untouched */      \
+	X(PASS_IPV6_EXT, "pass_ipv6_ext")                                              \
+	/* IPv6 UDP with checksum 0 (RFC 8200 8.1: receivers discard it) */            \
+	X(DROP_UDP6_NO_CSUM, "drop_udp6_no_csum")
 
 #endif /* XLB_REASONS_H */

@@ -1104,10 +1104,12 @@ XT_TEST(non_ip_and_non_l4_pass)
 	in[12] = 0x08;
 	in[13] = 0x06;
 	untouched_case("ARP", in, 60, XLB_R_PASS_NOT_IP);
-	/* IPv6 ethertype */
+	/* IPv6 ethertype, but no IPv6 header (version 0): parsed as IPv6
+	 * since IPv6 is served, refused as malformed (test_xlb_pkt6.c has
+	 * the IPv6 cases) */
 	in[12] = 0x86;
 	in[13] = 0xdd;
-	untouched_case("IPv6", in, 60, XLB_R_PASS_NOT_IP);
+	untouched_case("IPv6 ethertype, version 0", in, 60, XLB_R_PASS_MALFORMED);
 	/* ICMP echo to a VIP */
 	s = from_client(A_CLIENT, 0, A_VIP, 0, IPPROTO_ICMP, 0);
 	s.payload = 16;

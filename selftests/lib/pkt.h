@@ -27,6 +27,20 @@ struct pkt_spec {
 	bool udp_nocsum; /* UDP checksum 0 (none) */
 	__u16 frag_off;	 /* IPv4 flags + offset, host order (0x4000 DF,
 				 * 0x2000 MF) */
+	/* IPv6: saddr6/daddr6 instead of saddr/daddr; proto IPPROTO_ICMPV6
+	 * is an echo request. ext[] lists the extension headers in chain
+	 * order (0 hop-by-hop, 60 destination options, 43 routing with
+	 * segments left ext_segs, 44 fragment with frag6 and frag_id, 51 an
+	 * AH-shaped 8 bytes), each 8 bytes long. */
+	bool v6;
+	__u8 saddr6[16];
+	__u8 daddr6[16];
+	__u8 n_ext;
+	__u8 ext[8];
+	__u8 ext_segs;
+	__u16 frag6;   /* the fragment header's offset << 3 | M, host order */
+	__u32 frag_id; /* host order */
+	__u8 tclass;
 };
 
 #define PKT_MAX 2048
@@ -39,16 +53,24 @@ struct pkt_spec {
 
 /* Build the frame into buf (PKT_MAX), return its length. */
 size_t pkt_build(const struct pkt_spec *s, __u8 *buf);
+/* An ICMPv6 error frame from @outer's addresses, MACs and hop limit (its
+ * proto, ports and payload are ignored) quoting @qlen bytes of @quote (an
+ * IPv6 packet from its header on), with the checksum computed from
+ * scratch. Returns the frame's length. */
+size_t pkt_build_icmp6_err(const struct pkt_spec *outer, const __u8 *quote, size_t qlen, __u8 type,
+			   __u8 code, __u32 mtu, __u8 *buf);
 /* 0 if every checksum in the frame (IPv4 header, TCP/UDP/ICMP incl. the
  * quoted packet of an ICMP error) verifies; else a negative code naming
  * the layer: -1 IP, -2 L4, -3 ICMP, -4 not parseable. */
 int pkt_verify_csums(const __u8 *buf, size_t len);
 /* Human-readable one-line summary for failure messages. */
 void pkt_describe(const __u8 *buf, size_t len, char *out, size_t out_len);
-/* Offset of the IPv4 header (14 or 18). */
+/* Offset of the IP header (14 or 18). */
 size_t pkt_l3_off(const __u8 *buf);
 
 __u32 ip4(const char *dotted);
+/* IPv6 text to 16 bytes (aborts the test binary on a typo). */
+void ip6(const char *text, __u8 *out);
 
 /*
  * A node, for running the programs with BPF_PROG_TEST_RUN where
@@ -57,6 +79,10 @@ __u32 ip4(const char *dotted);
  *
  *   client 10.0.0.2, .3 (02:..:02), host 10.0.0.50 (02:..:50)
  *         --- xn0 10.0.0.1 [node] xn1 10.0.1.1 --- next hop 10.0.1.2 (02:..:01:02)
+ *   IPv6 the same: xn0 fd00::1/64 (clients fd00::2, ::3, host fd00::50),
+ *   xn1 fd00:1::1/64 (next hop fd00:1::2), fd00:2::/48 via fd00:1::2,
+ *   fd00:3::/48 via fd00:1::3 (MAC unknown), fd00:4::/48 MTU 1280, the Pod
+ *   fd00:1:1::2 on xp0
  *   routes: 10.2.0.0/16 via 10.0.1.2; 10.3.0.0/16 via 10.0.1.3 (MAC unknown);
  *           10.4.0.0/16 via 10.0.1.2 with MTU 1000;
  *           10.1.1.2 (02:..:10:02) on the Pod veth xp0
