@@ -112,7 +112,7 @@ static const char *hint(int err)
 	if (err == -EOPNOTSUPP)
 		return "; the driver has no native XDP: use --attach tc (or auto)";
 	if (err == -EBUSY || err == -EEXIST)
-		return "; another XDP program holds the hook outside libxdp's dispatcher: load it through libxdp (xdp-loader), or use --attach tc (xlb shares the tc hook by priority)";
+		return "; another XDP program holds the hook (alone, or in a dispatcher of an older libxdp): load it through this libxdp (xdp-loader), or use --attach tc (xlb shares the tc hook by priority)";
 	return "";
 }
 
@@ -186,7 +186,7 @@ static int entry_slot_fd(int prog_fd)
 	return -ENOENT;
 }
 
-/* xlb's entry on @mp (in the dispatcher or alone), or NULL. */
+/* The program named @name on @mp (in the dispatcher or alone), or NULL. */
 static struct xdp_program *find_prog(struct xdp_multiprog *mp, const char *name)
 {
 	struct xdp_program *p = NULL;
