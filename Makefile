@@ -57,7 +57,8 @@ BPF_COMPILE = $(CLANG) $(BPF_CFLAGS) -c $< -o $@ && \
 #               nftables (test_snat_load's flooding host drops its SYN-ACKs),
 #               iptables (CNI-style masquerade rules beside xlb),
 #               bird2 (test_bgp's routers and nodes, the BIRD sidecar's
-#               config check)
+#               config check), xdp-tools (xdp-loader: test_xdp_share's
+#               other libxdp program beside xlb)
 #   check:      clang-format (make format / check-format, .clang-format)
 #   bench only: the kube-proxy baselines (iptables and nftables above),
 #               the generator's offload settings (ethtool) and the
@@ -66,12 +67,14 @@ DEB_PKGS := make gcc libc6-dev clang libbpf-dev libxdp-dev libelf-dev \
 	    zlib1g-dev bpftool libcjson-dev libyaml-dev libcurl4-openssl-dev \
 	    libmicrohttpd-dev libssl-dev \
 	    iproute2 procps python3 python3-yaml python3-prometheus-client openssl curl ca-certificates \
-	    iptables nftables bird2 clang-format
+	    iptables nftables bird2 clang-format xdp-tools
 BENCH_PKGS := ethtool nginx-light wrk
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 BPF_OBJ  := $(BUILD)/xlb.bpf.o
 SKEL     := $(BUILD)/xlb.skel.h
+# xlb's XDP entry (tail-calls xlb_xdp; what libxdp's dispatcher holds)
+ENTRY_SKEL := $(BUILD)/xlb_entry.skel.h
 # Every .c under user/ (any depth) but the mains, and lib/.
 rwildcard = $(foreach d,$(wildcard $(1:=/*)),$(call rwildcard,$d,$2) $(filter $(subst *,%,$2),$d))
 LIB_SRCS := $(filter-out user/main_%.c,$(call rwildcard,user,*.c)) $(wildcard lib/*.c)
@@ -89,7 +92,7 @@ MAIN_SRCS := $(wildcard user/main_*.c)
 MAIN_BINS := $(patsubst user/main_%.c,$(BUILD)/%,$(MAIN_SRCS))
 
 .PHONY: all deps test demo bench clean
-all: $(DEPS_STAMP) $(SKEL) $(LIB) $(MAIN_BINS) $(TOOL_BINS) $(TEST_BINS) $(E2E_BPF_OBJS)
+all: $(DEPS_STAMP) $(SKEL) $(ENTRY_SKEL) $(LIB) $(MAIN_BINS) $(TOOL_BINS) $(TEST_BINS) $(E2E_BPF_OBJS)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
@@ -131,6 +134,7 @@ $(BUILD)/xlb_pins.h: $(PINS_GEN)
 	$(call msg,GEN,$@)
 	$(Q)$(PINS_GEN) > $@
 $(BUILD)/lib/maps.o: $(BUILD)/xlb_pins.h
+$(BUILD)/user/attach.o: $(ENTRY_SKEL)
 
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)

@@ -5,6 +5,8 @@
 # writable fd. Bounded exceptions, each for a reason:
 #   user/loader.c    the layout migration: copies entries of a map pinned
 #                    in another layout into ours, during the load
+#   user/attach.c    the XDP entry's one-slot program array: putting
+#                    xlb_xdp in it is attaching it (no datapath state)
 #   user/explain.c   writes only its private program instance's maps (its
 #                    own skeleton's fds); the live maps it reads are
 #                    read-only fds (lib/maps.h)
@@ -30,7 +32,7 @@ rule() {
 
 rule "map writes" \
 	'bpf_map_(update|delete)_(elem|batch)|bpf_map_lookup_and_delete|bpf_map__(update|delete|lookup_and_delete)_elem|BPF_F_LOCK' \
-	user/sync/write.c user/loader.c user/explain.c
+	user/sync/write.c user/loader.c user/explain.c user/attach.c
 rule "the writable fds (lib/maps_rw.h)" \
 	'include[[:space:]]+"(lib/)?maps_rw\.h"' \
 	lib/maps.c user/loader.c user/sync/write.c

@@ -20,11 +20,13 @@
 
 #include "attach.h"
 #include "lib/log.h"
+#include "xlb_entry.skel.h"
 
 /* Our tc filter's identity on the clsact egress hook. */
 #define XLB_TC_HANDLE	0x786c
 #define XLB_TC_PRIORITY 0x786c
-#define XLB_XDP_NAME	"xlb_xdp"
+#define XLB_XDP_NAME	"xlb_xdp" /* builds before the entry attached it */
+#define XLB_ENTRY_NAME	"xlb_xdp_entry"
 
 int xlb_parse_attach(const char *s, enum xlb_attach *a)
 {
@@ -110,82 +112,269 @@ static const char *hint(int err)
 	if (err == -EOPNOTSUPP)
 		return "; the driver has no native XDP: use --attach tc (or auto)";
 	if (err == -EBUSY || err == -EEXIST)
-		return "; another XDP program is attached: detach it, or use --attach tc (xlb shares the tc hook by priority)";
+		return "; another XDP program holds the hook (alone, or in a dispatcher of an older libxdp): load it through this libxdp (xdp-loader), or use --attach tc (xlb shares the tc hook by priority)";
 	return "";
 }
 
 /*
- * xlb does not join libxdp's dispatcher: libxdp loads a component program
- * itself (as a freplace extension of the dispatcher), from an object not
- * yet loaded, while xlb's XDP program is loaded with its maps and other
- * programs. Say so instead of letting libxdp fail with EOPNOTSUPP, which
- * reads like a driver without XDP.
+ * The hook holds xlb's entry (bpf/xlb_entry.bpf.c), never xlb_xdp itself:
+ * libxdp loads the entry as a freplace extension of its dispatcher (from
+ * an object not yet loaded, which xlb_xdp, loaded with the skeleton, is
+ * not), and the entry tail-calls xlb_xdp through a pinned one-slot program
+ * array. A prog array owned by an extension takes programs of the type it
+ * extends (the kernel resolves an EXT program's type to its target's), so
+ * xlb_xdp goes in as the XDP program it is. Restarts and upgrades then
+ * swap the slot: one atomic update, no gap, the dispatcher untouched.
  */
-static int foreign_xdp(const char *ifname, struct xdp_multiprog *mp)
+
+/* The slot: the pinned prog array (created and pinned the first time),
+ * or -errno. */
+static int slot_open(const char *pin_dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (!pin_dir)
+		return bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "xlb_xdp_slot", 4, 4, 1, NULL);
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, XLB_PIN_XDP_SLOT);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 || errno != ENOENT)
+		return fd >= 0 ? fd : -errno;
+	fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "xlb_xdp_slot", 4, 4, 1, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_pin(fd, path)) {
+		int err = -errno;
+
+		close(fd);
+		pr_err("pin the XDP slot at %s: %s\n", path, strerror(-err));
+		return err;
+	}
+	return fd;
+}
+
+/* The one map write outside sync/write.c (scripts/check-writers.sh):
+ * putting a program in the slot is attaching it. */
+static int slot_set(int slot_fd, int prog_fd)
+{
+	__u32 k = 0;
+
+	return bpf_map_update_elem(slot_fd, &k, &prog_fd, BPF_ANY) ? -errno : 0;
+}
+
+/* The prog array @prog_fd (an entry) tail-calls into, or -errno. */
+static int entry_slot_fd(int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[4] = {};
+
+	info.nr_map_ids = 4;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return -errno;
+	for (__u32 i = 0; i < info.nr_map_ids && i < 4; i++) {
+		struct bpf_map_info mi = {};
+		__u32 ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) && mi.type == BPF_MAP_TYPE_PROG_ARRAY)
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* The program named @name on @mp (in the dispatcher or alone), or NULL. */
+static struct xdp_program *find_prog(struct xdp_multiprog *mp, const char *name)
 {
 	struct xdp_program *p = NULL;
-	const char *name = NULL;
 
 	if (xdp_multiprog__is_legacy(mp)) {
 		p = xdp_multiprog__main_prog(mp);
-		if (p && strcmp(xdp_program__name(p), XLB_XDP_NAME))
-			name = xdp_program__name(p);
-	} else {
-		while ((p = xdp_multiprog__next_prog(p, mp)))
-			if (strcmp(xdp_program__name(p), XLB_XDP_NAME))
-				name = xdp_program__name(p);
+		return p && !strcmp(xdp_program__name(p), name) ? p : NULL;
 	}
-	if (!name)
-		return 0;
-	pr_err("attach XDP to %s: %s already runs there (%s); xlb does not share the XDP hook through libxdp's dispatcher yet: unload it (xdp-loader unload %s --all) or use --attach tc, which shares clsact by priority\n",
-	       ifname, name, xdp_multiprog__is_legacy(mp) ? "single program" : "dispatcher",
-	       ifname);
-	return -EBUSY;
+	while ((p = xdp_multiprog__next_prog(p, mp)))
+		if (!strcmp(xdp_program__name(p), name))
+			return p;
+	return NULL;
 }
 
-int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd)
+/* Why libxdp attached the entry alone: a phrase for the log. */
+static void no_dispatcher_reason(int entry_fd, char *why, size_t n)
 {
-	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-	struct xdp_program *prog;
+	const char *skip = getenv("LIBXDP_SKIP_DISPATCHER");
+	const char *fs = getenv("LIBXDP_BPFFS");
+	struct xlb_entry_bpf *probe;
+	struct statfs st;
 	int err;
 
-	if (!libxdp_get_error(mp) && mp && xdp_multiprog__is_legacy(mp)) {
-		struct xdp_program *old = xdp_multiprog__main_prog(mp);
-
-		if (old && !strcmp(xdp_program__name(old), XLB_XDP_NAME)) {
-			/* An earlier xlb: swap in one netlink call. */
-			LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_program__fd(old));
-			__u32 fl = XDP_FLAGS_REPLACE | XDP_FLAGS_DRV_MODE;
-
-			err = bpf_xdp_attach(ifindex, prog_fd, fl, &o) ? -errno : 0;
-			xdp_multiprog__close(mp);
-			if (err)
-				pr_err("replace XDP program on %s: %s (%d)%s\n", ifname,
-				       strerror(-err), err, hint(err));
-			else
-				pr_info("replaced the XDP program on %s\n", ifname);
-			return err;
-		}
+	if (skip && !strcmp(skip, "1")) {
+		snprintf(why, n, "LIBXDP_SKIP_DISPATCHER=1");
+		return;
 	}
-	if (!libxdp_get_error(mp) && mp) {
-		err = foreign_xdp(ifname, mp);
-		xdp_multiprog__close(mp);
-		if (err)
-			return err;
+	if (!fs)
+		fs = "/sys/fs/bpf";
+	if (statfs(fs, &st) || st.f_type != BPF_FS_MAGIC) {
+		snprintf(
+			why, n,
+			"no bpffs at %s, where libxdp keeps the dispatcher's state (mount one, or set LIBXDP_BPFFS)",
+			fs);
+		return;
 	}
+	/* What libxdp's own check does: can an extension replace a
+	 * function of a loaded XDP program? */
+	probe = xlb_entry_bpf__open();
+	err = probe ? 0 : -errno;
+	if (!err) {
+		bpf_program__set_type(probe->progs.xlb_xdp_entry, BPF_PROG_TYPE_EXT);
+		bpf_program__set_expected_attach_type(probe->progs.xlb_xdp_entry, 0);
+		err = bpf_program__set_attach_target(probe->progs.xlb_xdp_entry, entry_fd,
+						     "xlb_xdp_entry");
+		if (!err)
+			err = xlb_entry_bpf__load(probe);
+	}
+	xlb_entry_bpf__destroy(probe);
+	if (err)
+		snprintf(why, n, "the kernel refuses freplace (BPF_PROG_TYPE_EXT) programs: %s",
+			 strerror(-err));
+	else
+		snprintf(why, n,
+			 "libxdp fell back to loading it alone (its messages above say why)");
+}
 
-	prog = xdp_program__from_fd(prog_fd);
-	err = libxdp_get_error(prog);
-	if (err) {
-		pr_err("XDP program from fd: %s\n", strerror(-err));
+/* Load the entry around @slot_fd and attach it through libxdp: into the
+ * dispatcher at XLB_XDP_PRIO beside the programs there, or alone where
+ * the dispatcher cannot be used. */
+static int entry_attach(int ifindex, const char *ifname, int slot_fd)
+{
+	struct xlb_entry_bpf *skel = xlb_entry_bpf__open();
+	struct xdp_multiprog *mp;
+	struct xdp_program *prog;
+	char why[200];
+	int err;
+
+	if (!skel) {
+		err = -errno;
+		pr_err("open xlb's XDP entry program: %s\n", strerror(-err));
 		return err;
 	}
-	err = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
-	xdp_program__close(prog);
-	if (err)
+	/* What libxdp gives an extension, and xlb_xdp has (loader.c): the
+	 * slot takes one expected attach type. */
+	bpf_program__set_expected_attach_type(skel->progs.xlb_xdp_entry, 0);
+	err = bpf_map__reuse_fd(skel->maps.xlb_xdp_slot, slot_fd);
+	prog = err ? NULL : xdp_program__from_bpf_obj(skel->obj, "xdp");
+	if (!err)
+		err = libxdp_get_error(prog);
+	if (!err)
+		err = xdp_program__set_run_prio(prog, XLB_XDP_PRIO);
+	if (!err)
+		err = xdp_program__attach(prog, ifindex, XDP_MODE_NATIVE, 0);
+	if (err) {
 		pr_err("attach XDP to %s: %s (%d)%s\n", ifname, strerror(-err), err, hint(err));
+		goto out;
+	}
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (!libxdp_get_error(mp) && mp && !xdp_multiprog__is_legacy(mp)) {
+		pr_info("attached XDP to %s: xlb's entry in libxdp's dispatcher at priority %d (%d program(s) there; lower numbers run first)\n",
+			ifname, XLB_XDP_PRIO, xdp_multiprog__program_count(mp));
+	} else {
+		no_dispatcher_reason(xdp_program__fd(prog), why, sizeof(why));
+		pr_warn("attached XDP to %s in single-program mode, not through libxdp's dispatcher: %s; no other XDP program can share %s\n",
+			ifname, why, ifname);
+	}
+	if (!libxdp_get_error(mp))
+		xdp_multiprog__close(mp);
+out:
+	if (!libxdp_get_error(prog))
+		xdp_program__close(prog);
+	xlb_entry_bpf__destroy(skel);
+	return err;
+}
+
+/* An earlier build's xlb_xdp alone in the hook: the entry replaces it in
+ * one netlink call. libxdp cannot turn a single program into a dispatcher
+ * without a gap, so the interface stays in single-program mode. */
+static int entry_replace_legacy(int ifindex, const char *ifname, int slot_fd, int old_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = old_fd);
+	struct xlb_entry_bpf *skel = xlb_entry_bpf__open();
+	int err = skel ? 0 : -errno;
+
+	if (!err) {
+		bpf_program__set_expected_attach_type(skel->progs.xlb_xdp_entry, 0);
+		err = bpf_map__reuse_fd(skel->maps.xlb_xdp_slot, slot_fd);
+	}
+	if (!err)
+		err = xlb_entry_bpf__load(skel);
+	if (!err && bpf_xdp_attach(ifindex, bpf_program__fd(skel->progs.xlb_xdp_entry),
+				   XDP_FLAGS_REPLACE | XDP_FLAGS_DRV_MODE, &o))
+		err = -errno;
+	if (err)
+		pr_err("replace the XDP program on %s: %s (%d)%s\n", ifname, strerror(-err), err,
+		       hint(err));
 	else
-		pr_info("attached XDP to %s\n", ifname);
+		pr_warn("replaced an earlier build's xlb_xdp on %s with xlb's entry in one step; %s stays in single-program mode (to share it through libxdp's dispatcher: xlb-agent --uninstall, then start, a short gap)\n",
+			ifname, ifname);
+	xlb_entry_bpf__destroy(skel);
+	return err;
+}
+
+int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd, const char *pin_dir)
+{
+	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
+	struct xdp_program *p;
+	int slot = slot_open(pin_dir), err;
+
+	if (libxdp_get_error(mp))
+		mp = NULL;
+	if (slot < 0) {
+		pr_err("XDP slot for %s: %s\n", ifname, strerror(-slot));
+		err = slot;
+		goto out;
+	}
+	/* Filled before any entry can run, so it never finds it empty. */
+	err = slot_set(slot, prog_fd);
+	if (err) {
+		pr_err("put xlb_xdp in the XDP slot: %s\n", strerror(-err));
+		goto out;
+	}
+	if (mp && (p = find_prog(mp, XLB_ENTRY_NAME))) {
+		/* A running entry: swapping its slot was the attach. Its own
+		 * array, should the pin have been recreated meanwhile. */
+		int own = entry_slot_fd(xdp_program__fd(p));
+
+		if (own >= 0) {
+			err = slot_set(own, prog_fd);
+			close(own);
+		}
+		if (err)
+			pr_err("swap xlb_xdp into the running entry on %s: %s\n", ifname,
+			       strerror(-err));
+		else
+			pr_info("XDP on %s: swapped xlb_xdp into the running entry's slot (%s; hook untouched)\n",
+				ifname,
+				xdp_multiprog__is_legacy(mp) ? "single-program mode" :
+							       "libxdp's dispatcher");
+		goto out;
+	}
+	if (mp && xdp_multiprog__is_legacy(mp) && (p = find_prog(mp, XLB_XDP_NAME))) {
+		err = entry_replace_legacy(ifindex, ifname, slot, xdp_program__fd(p));
+		goto out;
+	}
+	if (mp && xdp_multiprog__is_legacy(mp) && xdp_multiprog__main_prog(mp)) {
+		pr_err("attach XDP to %s: %s already runs there alone, outside libxdp's dispatcher; xlb shares the XDP hook only through the dispatcher: load it with xdp-loader (xlb takes priority %d; lower numbers run first), or use --attach tc, which shares clsact by priority\n",
+		       ifname, xdp_program__name(xdp_multiprog__main_prog(mp)), XLB_XDP_PRIO);
+		err = -EBUSY;
+		goto out;
+	}
+	err = entry_attach(ifindex, ifname, slot);
+out:
+	if (mp)
+		xdp_multiprog__close(mp);
+	if (slot >= 0)
+		close(slot);
 	return err;
 }
 
@@ -228,32 +417,32 @@ static int detach_tc_one(int ifindex, const char *ifname, enum bpf_tc_attach_poi
 	return 0;
 }
 
+/* Remove xlb's program named @name from @mp's interface, if there. */
+static int detach_named(int ifindex, struct xdp_multiprog *mp, const char *name)
+{
+	struct xdp_program *p = find_prog(mp, name);
+
+	if (!p)
+		return 0;
+	if (xdp_multiprog__is_legacy(mp)) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, o, .old_prog_fd = xdp_program__fd(p));
+
+		return bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE, &o) ? -errno : 0;
+	}
+	/* libxdp rebuilds the dispatcher without it; the others stay. */
+	return xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
+}
+
 int xlb_detach_xdp(int ifindex, const char *ifname)
 {
 	struct xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-	int err = 0, e;
+	int err = 0;
 
 	if (!libxdp_get_error(mp) && mp) {
-		struct xdp_program *p = NULL;
-
-		if (xdp_multiprog__is_legacy(mp)) {
-			p = xdp_multiprog__main_prog(mp);
-			if (p && !strcmp(xdp_program__name(p), XLB_XDP_NAME)) {
-				LIBBPF_OPTS(bpf_xdp_attach_opts, o,
-					    .old_prog_fd = xdp_program__fd(p));
-				if (bpf_xdp_detach(ifindex, XDP_FLAGS_REPLACE, &o))
-					err = -errno;
-			}
-		} else {
-			while ((p = xdp_multiprog__next_prog(p, mp))) {
-				if (strcmp(xdp_program__name(p), XLB_XDP_NAME))
-					continue;
-				e = xdp_program__detach(p, ifindex, XDP_MODE_UNSPEC, 0);
-				if (e)
-					err = e;
-				break;
-			}
-		}
+		err = detach_named(ifindex, mp, XLB_ENTRY_NAME);
+		/* An earlier build's program, attached directly. */
+		if (!err)
+			err = detach_named(ifindex, mp, XLB_XDP_NAME);
 		xdp_multiprog__close(mp);
 	}
 	if (err)

@@ -3,7 +3,7 @@
  * Attaching the programs to interfaces: XDP through libxdp (native mode
  * only: generic XDP runs after GRO on CHECKSUM_PARTIAL super-packets and
  * is never used), tc through a clsact qdisc. Both replace an earlier xlb
- * program in one step (XDP_FLAGS_REPLACE / BPF_TC_F_REPLACE), so an agent
+ * program in one step (the entry's slot / BPF_TC_F_REPLACE), so an agent
  * restart never leaves an interface without a program.
  *
  * Each uplink gets one hook for the datapath: XDP where the driver has
@@ -25,9 +25,21 @@ int xlb_if_driver(const char *ifname, char *drv, size_t n);
 /* The hook for @ifname: XLB_ATTACH_XDP or XLB_ATTACH_TC; @why (a phrase
  * for the log) says why. */
 enum xlb_attach xlb_attach_choose(const char *ifname, enum xlb_attach want, char *why, size_t n);
-/* Native XDP only. */
-int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd);
-/* Remove an xlb XDP program, if any (an interface moving to tc). */
+/*
+ * XDP through xlb's entry program (bpf/xlb_entry.bpf.c), which tail-calls
+ * xlb_xdp through the one-slot program array pinned as XLB_PIN_XDP_SLOT
+ * under the pin dir. The entry joins libxdp's dispatcher at run priority
+ * XLB_XDP_PRIO (lower numbers run first; the entry's chain-call action is
+ * libxdp's default, XDP_PASS: programs after xlb see what it passes), or
+ * runs alone where the dispatcher cannot be used (said at start, with the
+ * reason). A running entry is kept: attaching again only swaps the slot.
+ */
+#define XLB_XDP_PRIO	 100
+#define XLB_PIN_XDP_SLOT "xdp_slot"
+/* Native XDP only. NULL @pin_dir: an unpinned slot. */
+int xlb_attach_xdp(int ifindex, const char *ifname, int prog_fd, const char *pin_dir);
+/* Remove xlb's XDP program, if any (an interface moving to tc, or
+ * --uninstall); other programs in libxdp's dispatcher stay. */
 int xlb_detach_xdp(int ifindex, const char *ifname);
 /* tc programs: @egress_fd on egress (local replies), @ingress_fd on
  * ingress (beside XDP: sends what XDP handed on; without XDP: the whole

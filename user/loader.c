@@ -29,6 +29,7 @@
 #include "xlb.skel.h"
 #include "lib/log.h"
 #include "lib/maps_rw.h"
+#include "attach.h"
 #include "loader.h"
 #include "maplayout.h"
 
@@ -582,6 +583,14 @@ struct xlb_dp *xlb_dp_load(const struct xlb_dp_opts *o)
 		err = prepare_pins(dp, o->pin_dir);
 	if (err)
 		goto err;
+	/* xlb_xdp is tail-called from its entry (attach.c), and a prog array
+	 * takes only programs of its owner's expected attach type (kernels
+	 * from 6.17 check it). libxdp loads the entry as an extension with
+	 * none (0), so xlb_xdp and the entry alone carry none either; and
+	 * xlb_xdp6 too, tail-called through xlb_xdp_progs6, whose owner is
+	 * xlb_xdp. */
+	bpf_program__set_expected_attach_type(dp->ld->skel->progs.xlb_xdp, 0);
+	bpf_program__set_expected_attach_type(dp->ld->skel->progs.xlb_xdp6, 0);
 	err = xlb_bpf__load(dp->ld->skel);
 	if (err) {
 		pr_err("load BPF programs: %s%s\n", strerror(-err),
@@ -613,7 +622,7 @@ err:
 
 int xlb_dp_unpin(const char *pin_dir)
 {
-	static const char *const progs[] = { PIN_XDP, PIN_TC, PIN_TCI, PIN_TCF };
+	static const char *const progs[] = { PIN_XDP, PIN_TC, PIN_TCI, PIN_TCF, XLB_PIN_XDP_SLOT };
 	char path[PATH_MAX];
 	int err = 0;
 

@@ -434,7 +434,7 @@ int agent_attach_uplinks(struct agent *a)
 					    xlb_dp_tc_ingress_fd(a->dp));
 			if (!err)
 				err = xlb_attach_xdp(a->ifindex[i], a->ifnames[i],
-						     xlb_dp_xdp_fd(a->dp));
+						     xlb_dp_xdp_fd(a->dp), a->pin_dir);
 		} else {
 			/* tc first, then XDP off: no gap where neither runs. */
 			err = xlb_attach_tc(a->ifindex[i], a->ifnames[i], xlb_dp_tc_fd(a->dp),

@@ -16,8 +16,9 @@
 # list` shows it, is still there with the same rewrite and backend after
 # every restart. Coexistence: another tool's counting tc filter at
 # priority 1 on the uplink stays through all of it (and --uninstall) and
-# sees every packet before xlb; --attach xdp beside another XDP program is
-# refused with a message, leaving that program. See lib.sh for the
+# sees every packet before xlb; --attach xdp beside another XDP program
+# held alone (outside libxdp's dispatcher) is refused with a message,
+# leaving that program. See lib.sh for the
 # topology (with P1b on node1).
 #
 #   bash selftests/e2e/test_restart_load.sh BUILD_DIR
@@ -294,14 +295,15 @@ if [ "$(foreign_count)" != none ] && [ -z "$(tc_prog "$N1" n1up ingress | grep x
 else
 	t_fail "--uninstall: only xlb's filters removed" "$(nsx "$N1" tc filter show dev n1up ingress | tr '\n' ' ')"
 fi
-# --- XDP: another tool's program on the uplink. xlb does not join libxdp's
-# dispatcher yet; --attach xdp must say so and leave that program alone.
+# --- XDP: another tool's program alone in the uplink's hook (ip link, not
+# libxdp's dispatcher): --attach xdp must say so and leave that program
+# alone (test_xdp_share.sh: sharing through the dispatcher).
 XC=$BUILD/selftests/e2e/xdp_count.bpf.o
 if nsx "$N1" ip link set dev n1up xdpdrv obj "$XC" sec xdp; then
 	AGENT_IFACES=n1up agent_start ax "$N1" "$CFG" --attach xdp 2>/dev/null && agent_stop ax
 	if grep -q "xdp_count already runs there" "$(agent_log ax)" &&
 	   ip -n "$N1" -d link show dev n1up | grep -q 'name xdp_count'; then
-		t_pass "--attach xdp on an interface with another XDP program: refused with a hint, the program stays ($(grep -o 'xlb does not share[^:]*' "$(agent_log ax)"))"
+		t_pass "--attach xdp on an interface with another XDP program held alone: refused with a hint, the program stays ($(grep -o 'xlb shares the XDP hook only through[^:]*' "$(agent_log ax)"))"
 	else
 		t_fail "--attach xdp beside another XDP program: refused, that program stays" "$(tail -3 "$(agent_log ax)")"
 	fi
