@@ -83,8 +83,10 @@ struct agent {
 	struct k8s_label node_labels[MAX_NODE_LABELS];
 	size_t n_node_labels;
 	int n_np_cidrs;
-	bool np_primary;  /* --nodeport-addresses primary */
-	__be32 snat_addr; /* --snat-address; 0: none */
+	bool np_primary;	   /* --nodeport-addresses primary */
+	__be32 snat_addr;	   /* --snat-address (IPv4); 0: none */
+	union xlb_addr snat_addr6; /* --snat-address (IPv6); zero: none */
+	bool has_snat6;
 
 	struct xlb_dp *dp;
 	struct xlb_sync *sync;

@@ -51,12 +51,10 @@ int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t
 	return err;
 }
 
-/* Does the datapath serve @ip once @d is synced? A VIP frontend of a
- * family the datapath handles (IPv4 today: sync skips IPv6). */
+/* Does the datapath serve @ip once @d is synced? A VIP frontend of its
+ * family (sync writes both). */
 static bool servable(const struct xlb_desired *d, const struct k8s_ip *ip)
 {
-	if (ip->family != XLB_AF_INET)
-		return false;
 	for (size_t i = 0; i < d->n; i++) {
 		const struct xlb_desired_svcport *sp = &d->svcports[i];
 

@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <linux/if_ether.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/tcp.h>
 #include <linux/udp.h>
 
@@ -94,32 +95,12 @@ static __u32 csum_add(__u32 sum, const void *p, size_t len)
 	return sum;
 }
 
-/* Ethernet + IPv4 + TCP (20 bytes) or UDP (8 bytes, 8 of payload), with
- * every checksum right. Returns the length. */
-static size_t build_packet(const struct xlb_explain_req *r, unsigned char *pkt)
+/* TCP (20 bytes) or UDP (8 bytes, 8 of payload) at @l4; its length. */
+static size_t build_l4(const struct xlb_explain_req *r, void *l4)
 {
-	struct ethhdr *eth = (void *)pkt;
-	struct iphdr *ip = (void *)(eth + 1);
-	void *l4 = ip + 1;
 	size_t l4_len = r->tuple.proto == IPPROTO_TCP ? sizeof(struct tcphdr) :
 							sizeof(struct udphdr) + 8;
-	__u32 sum;
-	__u16 c;
 
-	memset(pkt, 0, sizeof(*eth) + sizeof(*ip) + l4_len);
-	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
-	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
-	eth->h_proto = htons(ETH_P_IP);
-	ip->version = 4;
-	ip->ihl = 5;
-	ip->tot_len = htons(sizeof(*ip) + l4_len);
-	ip->id = htons(1);
-	ip->frag_off = htons(0x4000); /* DF */
-	ip->ttl = 64;
-	ip->protocol = r->tuple.proto;
-	ip->saddr = r->tuple.saddr.v4;
-	ip->daddr = r->tuple.daddr.v4;
-	ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
 	if (r->tuple.proto == IPPROTO_TCP) {
 		struct tcphdr *t = l4;
 
@@ -139,16 +120,67 @@ static size_t build_packet(const struct xlb_explain_req *r, unsigned char *pkt)
 		u->len = htons(l4_len);
 		memcpy(u + 1, "explain!", 8);
 	}
-	/* Pseudo header, then the L4 header and payload. */
-	sum = csum_add(0, &ip->saddr, 8);
+	return l4_len;
+}
+
+/* The L4 checksum over the pseudo header (@alen-byte addresses at @addrs,
+ * source then destination) and the L4 header and payload. */
+static void l4_csum(const struct xlb_explain_req *r, const void *addrs, size_t alen, void *l4,
+		    size_t l4_len)
+{
+	__u32 sum = csum_add(0, addrs, 2 * alen);
+	__u16 c;
+
 	sum += r->tuple.proto + l4_len;
 	sum = csum_add(sum, l4, l4_len);
 	c = csum_fold(sum);
 	if (r->tuple.proto == IPPROTO_TCP)
 		((struct tcphdr *)l4)->check = htons(c);
 	else
-		((struct udphdr *)l4)->check = htons(c ? c : 0xffff);
-	return sizeof(*eth) + sizeof(*ip) + l4_len;
+		((struct udphdr *)l4)->check = htons(c ? c : 0xffff); /* never 0 over IPv6 */
+}
+
+/* Ethernet + IPv4 or IPv6 + TCP or UDP, with every checksum right.
+ * Returns the length. */
+static size_t build_packet(const struct xlb_explain_req *r, unsigned char *pkt)
+{
+	struct ethhdr *eth = (void *)pkt;
+	size_t l4_len;
+
+	memset(pkt, 0, sizeof(*eth) + sizeof(struct ipv6hdr) + sizeof(struct udphdr) + 8 + 20);
+	memcpy(eth->h_dest, "\x02\x00\x00\x00\x00\x01", ETH_ALEN);
+	memcpy(eth->h_source, "\x02\x00\x00\x00\x00\x02", ETH_ALEN);
+	if (r->tuple.family == XLB_AF_INET6) {
+		struct ipv6hdr *ip6 = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IPV6);
+		l4_len = build_l4(r, ip6 + 1);
+		ip6->version = 6;
+		ip6->payload_len = htons(l4_len);
+		ip6->nexthdr = r->tuple.proto;
+		ip6->hop_limit = 64;
+		memcpy(&ip6->saddr, &r->tuple.saddr, 16);
+		memcpy(&ip6->daddr, &r->tuple.daddr, 16);
+		l4_csum(r, &ip6->saddr, 16, ip6 + 1, l4_len);
+		return sizeof(*eth) + sizeof(*ip6) + l4_len;
+	} else {
+		struct iphdr *ip = (void *)(eth + 1);
+
+		eth->h_proto = htons(ETH_P_IP);
+		l4_len = build_l4(r, ip + 1);
+		ip->version = 4;
+		ip->ihl = 5;
+		ip->tot_len = htons(sizeof(*ip) + l4_len);
+		ip->id = htons(1);
+		ip->frag_off = htons(0x4000); /* DF */
+		ip->ttl = 64;
+		ip->protocol = r->tuple.proto;
+		ip->saddr = r->tuple.saddr.v4;
+		ip->daddr = r->tuple.daddr.v4;
+		ip->check = htons(csum_fold(csum_add(0, ip, sizeof(*ip))));
+		l4_csum(r, &ip->saddr, 4, ip + 1, l4_len);
+		return sizeof(*eth) + sizeof(*ip) + l4_len;
+	}
 }
 
 /* Copy the live entry @key of @live_fd into @priv_fd; true if there was one. */

@@ -26,7 +26,7 @@
 
 struct xlb_explain_req {
 	const char *pin_dir;
-	struct xlb_ct_key tuple; /* the packet's; family XLB_AF_INET */
+	struct xlb_ct_key tuple; /* the packet's; IPv4 or IPv6 */
 	__u8 tcp_flags;		 /* XLB_TCP_* bits (TCP only) */
 	__u32 ifindex;		 /* ingress interface; 0: none */
 };

@@ -13,6 +13,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -87,6 +90,22 @@ static bool node_object(struct agent *a, struct k8s_node_state *node)
 	return node->known && node->n_addrs;
 }
 
+/* --snat-address of @k's family: a source only, never a NodePort. */
+static bool is_snat_addr(const struct agent *a, const struct xlb_addr_key *k)
+{
+	if (k->family == XLB_AF_INET)
+		return a->snat_addr && k->addr.v4 == a->snat_addr;
+	return a->has_snat6 && !memcmp(&k->addr, &a->snat_addr6, sizeof(k->addr));
+}
+
+/* IPv6 link-local (fe80::/10): valid on one link only, so never a NodePort
+ * nor a SNAT source. */
+static bool is_link_local6(const struct xlb_addr_key *k)
+{
+	return k->family == XLB_AF_INET6 && k->addr.bytes[0] == 0xfe &&
+	       (k->addr.bytes[1] & 0xc0) == 0x80;
+}
+
 /* The Node's addresses that NodePorts answer on (--nodeport-addresses
  * primary: the first of each family). */
 static size_t node_object_addrs(const struct agent *a, const struct k8s_node_state *node,
@@ -94,31 +113,142 @@ static size_t node_object_addrs(const struct agent *a, const struct k8s_node_sta
 {
 	size_t na = 0;
 
-	for (size_t i = 0; i < node->n_addrs; i++) {
+	for (size_t i = 0; i < node->n_addrs && na < MAX_NODE_ADDRS; i++) {
 		const struct xlb_addr_key *k = &node->addrs[i];
 		bool seen_family = false;
 
+		if (is_link_local6(k))
+			continue;
 		for (size_t j = 0; j < na; j++)
 			seen_family |= addrs[j].family == k->family;
 		if (a->np_primary && seen_family)
 			continue;
-		if (np_allowed(a, k) && !(k->family == XLB_AF_INET && k->addr.v4 == a->snat_addr))
+		if (np_allowed(a, k) && !is_snat_addr(a, k))
 			addrs[na++] = *k;
 	}
 	return na;
 }
 
-/* Each uplink's SNAT source (its first IPv4 address) and MAC into @ifs;
- * without the Node's addresses (@from_node false) its IPv4 addresses are
- * the NodePort addresses too, appended to @addrs. */
+/* One IPv6 address of the node as rtnetlink reports it. */
+struct addr6 {
+	int ifindex;
+	union xlb_addr addr;
+	__u32 flags; /* IFA_F_* */
+	__u8 scope;  /* RT_SCOPE_* */
+};
+
+/*
+ * Every IPv6 address of the node, in the kernel's order (what `ip -6 addr`
+ * prints: by scope, newest first). getifaddrs() cannot tell a tentative or
+ * deprecated address, rtnetlink can. Returns the count or -errno.
+ */
+static int addrs6_dump(struct addr6 *out, size_t cap)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifaddrmsg ifa;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req),
+			.nlmsg_type = RTM_GETADDR,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = 1 },
+		.ifa = { .ifa_family = AF_INET6 },
+	};
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), n = 0, err = 0;
+	static char buf[32768];
+	bool done = false;
+
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = -errno;
+	while (!err && !done) {
+		ssize_t len = recv(fd, buf, sizeof(buf), 0);
+		struct nlmsghdr *nh;
+
+		if (len < 0) {
+			err = errno == EINTR ? 0 : -errno;
+			continue;
+		}
+		for (nh = (void *)buf; NLMSG_OK(nh, len); nh = NLMSG_NEXT(nh, len)) {
+			struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+			int alen = IFA_PAYLOAD(nh);
+			struct rtattr *rta;
+			struct addr6 a6 = { 0 };
+			bool have = false;
+
+			if (nh->nlmsg_type == NLMSG_DONE) {
+				done = true;
+				break;
+			}
+			if (nh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+				err = e->error ? e->error : -EIO;
+				break;
+			}
+			if (nh->nlmsg_type != RTM_NEWADDR || ifa->ifa_family != AF_INET6)
+				continue;
+			a6.ifindex = ifa->ifa_index;
+			a6.flags = ifa->ifa_flags;
+			a6.scope = ifa->ifa_scope;
+			for (rta = IFA_RTA(ifa); RTA_OK(rta, alen); rta = RTA_NEXT(rta, alen)) {
+				if (rta->rta_type == IFA_ADDRESS && RTA_PAYLOAD(rta) == 16) {
+					memcpy(&a6.addr, RTA_DATA(rta), 16);
+					have = true;
+				} else if (rta->rta_type == IFA_FLAGS && RTA_PAYLOAD(rta) == 4) {
+					memcpy(&a6.flags, RTA_DATA(rta), 4);
+				}
+			}
+			if (have && (size_t)n < cap)
+				out[n++] = a6;
+		}
+	}
+	close(fd);
+	return err ? err : n;
+}
+
+/*
+ * A global (or ULA) IPv6 address that NodePorts answer on: not link-local
+ * or host scope, not tentative (duplicate address detection has not
+ * finished: it may belong to another node) or DAD-failed. A deprecated
+ * address still accepts connections (RFC 4862 §5.5.4), so NodePorts keep
+ * answering on it, but it is never chosen as a SNAT source.
+ */
+static bool addr6_serves(const struct addr6 *a6)
+{
+	return a6->scope == RT_SCOPE_UNIVERSE && !(a6->flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED));
+}
+
+static bool addr6_snat_ok(const struct addr6 *a6)
+{
+	return addr6_serves(a6) && !(a6->flags & IFA_F_DEPRECATED);
+}
+
+#define MAX_ADDRS6 256
+
+/* Each uplink's SNAT sources (its first IPv4 and first usable global IPv6
+ * address, or --snat-address per family) and MAC into @ifs; without the
+ * Node's addresses (@from_node false) its IPv4 and global IPv6 addresses
+ * are the NodePort addresses too, appended to @addrs. */
 static int iface_addrs(const struct agent *a, bool from_node, struct xlb_addr_key *addrs,
 		       size_t *na, struct xlb_node_iface *ifs, size_t *ni)
 {
+	static struct addr6 a6[MAX_ADDRS6];
 	struct ifaddrs *ifa, *it;
+	int n6 = addrs6_dump(a6, MAX_ADDRS6);
 
+	if (n6 < 0) {
+		pr_warn("list IPv6 addresses: %s; no IPv6 NodePort or SNAT this time\n",
+			strerror(-n6));
+		n6 = 0;
+	}
 	if (getifaddrs(&ifa))
 		return -errno;
 	for (int i = 0; i < a->n_ifaces; i++) {
+		union xlb_addr first6 = { 0 };
+		bool have6 = false;
 		__be32 first = 0;
 
 		for (it = ifa; it; it = it->ifa_next) {
@@ -133,24 +263,39 @@ static int iface_addrs(const struct agent *a, bool from_node, struct xlb_addr_ke
 				struct xlb_addr_key k = { .addr.v4 = sin->sin_addr.s_addr,
 							  .family = XLB_AF_INET };
 
-				if (np_allowed(a, &k) && k.addr.v4 != a->snat_addr)
+				if (np_allowed(a, &k) && !is_snat_addr(a, &k))
 					addrs[(*na)++] = k;
 			}
 		}
-		if (!first)
-			pr_warn("interface %s has no IPv4 address: no NodePort on it, no SNAT through it\n",
-				a->ifnames[i]);
-		else {
-			ifs[*ni] = (struct xlb_node_iface){
-				.ifindex = a->ifindex[i],
-				.addr4 = a->snat_addr ? a->snat_addr : first,
-				.snat_only = !!a->snat_addr,
-			};
-			if (if_mac(a->ifnames[i], ifs[*ni].mac))
-				pr_warn("interface %s: no MAC address read; frames to other hosts are not filtered on it\n",
-					a->ifnames[i]);
-			(*ni)++;
+		for (int j = 0; j < n6; j++) {
+			struct xlb_addr_key k = { .addr = a6[j].addr, .family = XLB_AF_INET6 };
+
+			if (a6[j].ifindex != a->ifindex[i] || !addr6_serves(&a6[j]))
+				continue;
+			if (!have6 && addr6_snat_ok(&a6[j])) {
+				first6 = a6[j].addr;
+				have6 = true;
+			}
+			if (!from_node && *na < MAX_NODE_ADDRS && np_allowed(a, &k) &&
+			    !is_snat_addr(a, &k))
+				addrs[(*na)++] = k;
 		}
+		if (!first && !have6 && !a->snat_addr && !a->has_snat6) {
+			pr_warn("interface %s has no IPv4 or global IPv6 address: no NodePort on it, no SNAT through it\n",
+				a->ifnames[i]);
+			continue;
+		}
+		ifs[*ni] = (struct xlb_node_iface){
+			.ifindex = a->ifindex[i],
+			.addr4 = a->snat_addr ? a->snat_addr : first,
+			.snat_only = !!a->snat_addr,
+			.addr6 = a->has_snat6 ? a->snat_addr6 : first6,
+			.snat6_only = a->has_snat6,
+		};
+		if (if_mac(a->ifnames[i], ifs[*ni].mac))
+			pr_warn("interface %s: no MAC address read; frames to other hosts are not filtered on it\n",
+				a->ifnames[i]);
+		(*ni)++;
 	}
 	freeifaddrs(ifa);
 	return 0;
@@ -184,10 +329,12 @@ static void health_bind(struct agent *a, const struct xlb_addr_key *addrs, size_
 
 /*
  * NodePort answers on the node's addresses: the Node object's InternalIP
- * and ExternalIP addresses in Kubernetes mode (only the first InternalIP,
- * else ExternalIP, per family with --nodeport-addresses primary), else the
- * IPv4 addresses of the served interfaces; --nodeport-addresses CIDRs
- * filter them. SNAT uses each interface's first IPv4 address.
+ * and ExternalIP addresses of both families in Kubernetes mode (only the
+ * first InternalIP, else ExternalIP, per family with --nodeport-addresses
+ * primary), else the IPv4 and global/ULA IPv6 addresses of the served
+ * interfaces; IPv6 link-local never; --nodeport-addresses CIDRs (either
+ * family) filter them. SNAT uses each interface's first address of each
+ * family (IPv6: not deprecated), or --snat-address of that family.
  */
 int agent_node_addresses(struct agent *a)
 {
@@ -211,8 +358,14 @@ int agent_node_addresses(struct agent *a)
 	if (!err && from_node)
 		pr_info("node: %zu NodePort address(es) from the Node object, %zu SNAT interface(s)\n",
 			nn, ni);
-	else if (!err)
-		pr_info("node: %zu address(es) on %d interface(s)\n", na, a->n_ifaces);
+	else if (!err) {
+		size_t n6 = 0;
+
+		for (size_t i = 0; i < na; i++)
+			n6 += addrs[i].family == XLB_AF_INET6;
+		pr_info("node: %zu IPv4 and %zu IPv6 address(es) on %d interface(s)\n", na - n6, n6,
+			a->n_ifaces);
+	}
 	return err;
 }
 

@@ -30,7 +30,7 @@ void agent_usage(FILE *f)
 		"                 [--nodeport-addresses CIDR,...]\n"
 		"                 [--pin-dir DIR] [--attach auto|xdp|tc] [--cgroup PATH|off]\n"
 		"                 [--local-delivery peer|stack]\n"
-		"                 [--snat-ports MIN-MAX] [--snat-address ADDR]\n"
+		"                 [--snat-ports MIN-MAX] [--snat-address ADDR[,ADDR6]]\n"
 		"                 [--maglev-min M] [--maglev-slots N]\n"
 		"                 [--ct-max N] [--ct-timeouts NAME=S,...]\n"
 		"                 [--max-services N] [--max-backends N] [--max-tables N]\n"
@@ -68,9 +68,11 @@ void agent_usage(FILE *f)
 		"                    traffic in netfilter\n"
 		"  --snat-ports R    SNAT source ports for remote backends (default 61000-65000;\n"
 		"                    reserved in net.ipv4.ip_local_reserved_ports)\n"
-		"  --snat-address A  IPv4 address only xlb uses as a source (a /32 the node\n"
-		"                    answers ARP for, never its primary): SNAT keeps every\n"
-		"                    client port there; NodePorts do not answer on it\n"
+		"  --snat-address A  addresses only xlb uses as a source, one per family\n"
+		"                    (IPv4[,IPv6]: a /32 or /128 the node answers ARP/NDP\n"
+		"                    for, never its primary): SNAT keeps every client port\n"
+		"                    there; NodePorts do not answer on it. A family without\n"
+		"                    one uses each interface's first address of it\n"
 		"  --maglev-min M    smallest Maglev table (a prime of the supported list;\n"
 		"                    default 251)\n"
 		"  --maglev-slots N  table slots per backend, >= 100 (default 100: 400 bytes\n"
@@ -203,6 +205,41 @@ static int parse_node_labels(struct agent *a, const char *arg)
 }
 
 /* "10.0.0.0/8,fd00::/64" or "primary" */
+/* --snat-address A[,B]: at most one address per family, neither
+ * unspecified, multicast nor IPv6 link-local (SNAT leaves the link). */
+static int parse_snat_addrs(struct agent *a, const char *arg)
+{
+	char buf[128], *save = NULL, *tok;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	a->snat_addr = 0;
+	a->has_snat6 = false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct in6_addr a6;
+		__be32 a4;
+
+		if (inet_pton(AF_INET, tok, &a4) == 1 && a4 && !IN_MULTICAST(ntohl(a4)) &&
+		    !a->snat_addr) {
+			a->snat_addr = a4;
+		} else if (inet_pton(AF_INET6, tok, &a6) == 1 && !IN6_IS_ADDR_UNSPECIFIED(&a6) &&
+			   !IN6_IS_ADDR_MULTICAST(&a6) && !IN6_IS_ADDR_LINKLOCAL(&a6) &&
+			   !IN6_IS_ADDR_V4MAPPED(&a6) && !a->has_snat6) {
+			memcpy(&a->snat_addr6, &a6, sizeof(a6));
+			a->has_snat6 = true;
+		} else {
+			fprintf(stderr,
+				"xlb-agent: --snat-address %s: want one unicast address per family (IPv4[,IPv6]; no IPv6 link-local)\n",
+				arg);
+			return -1;
+		}
+	}
+	if (!a->snat_addr && !a->has_snat6) {
+		fprintf(stderr, "xlb-agent: --snat-address %s: no address\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_np_cidrs(struct agent *a, const char *arg)
 {
 	char *dup = strdup(arg), *tok, *save = NULL;
@@ -425,11 +462,8 @@ static int parse_nat_opt(struct agent *a, int opt, const char *arg)
 		a->dpo.cfg.snat_port_max = hi;
 		break;
 	case 'R':
-		if (inet_pton(AF_INET, arg, &a->snat_addr) != 1 || !a->snat_addr) {
-			fprintf(stderr, "xlb-agent: --snat-address %s: want an IPv4 address\n",
-				arg);
+		if (parse_snat_addrs(a, arg))
 			return -1;
-		}
 		break;
 	case 'm':
 		a->maglev_min = strtoul(arg, NULL, 10);

@@ -25,6 +25,11 @@
 #include "lib/maps.h"
 #include "translate.h"
 
+/* A service port with frontends in both families is two service ports in
+ * the maps (own svc id, table, counters): the IPv4 one under the service
+ * port's name, the IPv6 one under the name with this suffix. */
+#define XLB_SVC_V6_SUFFIX "/IPv6"
+
 struct xlb_sync_opts {
 	__u32 maglev_min;   /* smallest table size (prime from the list) */
 	__u32 maglev_slots; /* table slots per backend (>= 100): more
@@ -55,12 +60,15 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d, struct xlb_s
 
 struct xlb_node_iface {
 	__u32 ifindex;
-	__be32 addr4;	 /* SNAT source: the first IPv4 address, or
-				 * --snat-address */
+	__be32 addr4;	 /* IPv4 SNAT source: the first IPv4 address, or
+				 * --snat-address; 0: none */
 	__u32 snat_only; /* addr4 is --snat-address: written to
 				 * xlb_node_addrs as XLB_NA_F_SNAT_ONLY */
 	__u8 mac[6];	 /* the interface's MAC; zero: unknown */
 	__u8 pad[2];
+	union xlb_addr addr6; /* IPv6 SNAT source: the first usable global
+			       * IPv6 address, or --snat-address; zero: none */
+	__u32 snat6_only;     /* addr6 is --snat-address (as snat_only) */
 };
 
 /* Node addresses (NodePort) and per-interface SNAT sources: replaces the

@@ -212,7 +212,8 @@ def main():
         return 0 if fails == 0 else 1
 
     if op == "udp":
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s = socket.socket(socket.AF_INET6 if ":" in args[0] else socket.AF_INET,
+                          socket.SOCK_DGRAM)
         s.settimeout(a.timeout or 3)
         t0 = time.monotonic()
         try:

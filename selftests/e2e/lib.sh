@@ -193,10 +193,11 @@ topo_up() {
 }
 
 # ------------------------------------------------------------------ servers
-# pod_server NS NAME: HTTP on 8080 and UDP echo on 5353 inside Pod NS.
+# pod_server NS NAME [ARGS...]: HTTP on 8080 and UDP echo on 5353 inside
+# Pod NS (ARGS to podserver.py, e.g. --v6).
 pod_server() {
-	local ns=$1 name=$2 log=$TMP/server-$2.log i
-	nsx "$ns" "$PY" "$E2E_DIR/podserver.py" "$name" --http 8080 --udp 5353 >"$log" 2>&1 &
+	local ns=$1 name=$2 log=$TMP/server-$2.log i; shift 2
+	nsx "$ns" "$PY" "$E2E_DIR/podserver.py" "$name" --http 8080 --udp 5353 "$@" >"$log" 2>&1 &
 	E2E_PIDS+=($!)
 	# A bound for a hung start, not a timing claim: Python starts slowly on
 	# a loaded machine (5 s was once too short in the fresh root).

@@ -585,3 +585,404 @@ out:
 	xlb_sync_free(s);
 	xlb_dp_close(dp);
 }
+
+/* ---- dual stack --------------------------------------------------------- */
+
+static const char *dual_yaml(const char *policy, const char *families, const char *cluster_ips,
+			     const char *ingress, const char *eps4, const char *eps6)
+{
+	static char buf[8192];
+
+	snprintf(
+		buf, sizeof(buf),
+		"apiVersion: v1\n"
+		"kind: Service\n"
+		"metadata: {name: web, namespace: default}\n"
+		"spec:\n"
+		"  type: LoadBalancer\n"
+		"  ipFamilyPolicy: %s\n"
+		"  ipFamilies: [%s]\n"
+		"  clusterIPs: [%s]\n"
+		"  ports: [{name: http, port: 80, protocol: TCP, targetPort: 8080, nodePort: 30080}]\n"
+		"  loadBalancerSourceRanges: [10.0.0.0/30, 2001:db8:aa::/48]\n"
+		"  sessionAffinity: ClientIP\n"
+		"  sessionAffinityConfig: {clientIP: {timeoutSeconds: 300}}\n"
+		"status:\n"
+		"  loadBalancer: {ingress: [%s]}\n"
+		"---\n"
+		"apiVersion: discovery.k8s.io/v1\n"
+		"kind: EndpointSlice\n"
+		"metadata:\n"
+		"  name: web-v4\n"
+		"  namespace: default\n"
+		"  labels: {kubernetes.io/service-name: web}\n"
+		"addressType: IPv4\n"
+		"ports: [{name: http, port: 8080, protocol: TCP}]\n"
+		"endpoints:\n%s"
+		"---\n"
+		"apiVersion: discovery.k8s.io/v1\n"
+		"kind: EndpointSlice\n"
+		"metadata:\n"
+		"  name: web-v6\n"
+		"  namespace: default\n"
+		"  labels: {kubernetes.io/service-name: web}\n"
+		"addressType: IPv6\n"
+		"ports: [{name: http, port: 8080, protocol: TCP}]\n"
+		"endpoints:\n%s",
+		policy, families, cluster_ips, ingress, eps4, eps6);
+	return buf;
+}
+
+#define DUAL_INGRESS "{ip: 192.0.2.10}, {ip: '2001:db8::10'}"
+#define DUAL_EPS4    EP("10.1.1.2", "node1") EP("10.2.1.2", "node2")
+#define DUAL_EPS6    EP("'fd00:1::2'", "node1") EP("'fd00:2::2'", "node2") EP("'fd00:2::3'", "node2")
+
+static bool get_svc6(struct xlb_dp *dp, const char *addr, __u16 port, __u8 scope, struct xlb_svc *v)
+{
+	struct xlb_svc_key k = {
+		.port = htons(port), .proto = IPPROTO_TCP, .family = XLB_AF_INET6, .scope = scope
+	};
+
+	if (addr)
+		inet_pton(AF_INET6, addr, k.addr.bytes);
+	return !bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, v);
+}
+
+/* Every slot of @v's table names a backend of @family; returns how many
+ * distinct backends it names (0 on any other family or a missing one). */
+static int table_family(struct xlb_dp *dp, const struct xlb_svc *v, __u8 family)
+{
+	__u32 m = v->maglev_size, *t = calloc(m ? m : 1, sizeof(*t)), seen[16];
+	int n = 0;
+
+	if (!t || xlb_dp_table_get(dp, v->table_id, t, &m, m)) {
+		free(t);
+		return 0;
+	}
+	for (__u32 i = 0; i < m; i++) {
+		struct xlb_backend b;
+		bool dup = false;
+
+		if (bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS), &t[i], &b) ||
+		    b.family != family || b.svc_id != v->svc_id) {
+			n = 0;
+			break;
+		}
+		for (int j = 0; j < n; j++)
+			dup |= seen[j] == t[i];
+		if (!dup && n < 16)
+			seen[n++] = t[i];
+	}
+	free(t);
+	return n;
+}
+
+static bool range6_present(struct xlb_dp *dp, __u32 svc_id, const char *net, __u8 plen)
+{
+	struct xlb_src_key k = { .prefixlen = 32 + plen, .id = xlb_src_id(svc_id, XLB_AF_INET6) };
+	struct xlb_src_key cur, next;
+	void *prev = NULL;
+
+	inet_pton(AF_INET6, net, k.addr);
+	while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_SRC_RANGES), prev, &next)) {
+		if (!memcmp(&next, &k, sizeof(k)))
+			return true;
+		cur = next;
+		prev = &cur;
+	}
+	return false;
+}
+
+static bool meta_name(struct xlb_dp *dp, __u32 svc_id, const char *want)
+{
+	struct xlb_svc_meta m;
+
+	return !bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC_META), &svc_id, &m) &&
+	       !strcmp(m.name, want);
+}
+
+/*
+ * A dual-stack Service port is two service ports in the maps: each family
+ * its own frontends, table of only its family's backends, counts, source
+ * ranges and name; each EndpointSlice feeds its addressType only. Then a
+ * restart adopts both, and the Service going SingleStack removes the
+ * IPv6 half without touching the IPv4 one.
+ */
+XT_TEST(dual_stack_service)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_svc vip4, np4, vip6, np6, v;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	if (!ASSERT_OK(desired_from(dual_yaml("RequireDualStack", "IPv4, IPv6",
+					      "10.96.0.10, 'fd00:96::10'", DUAL_INGRESS, DUAL_EPS4,
+					      DUAL_EPS6),
+				    &d),
+		       "translate") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_added, 2, "one service port per family");
+	ASSERT_EQ(st.frontends_written, 4, "VIP + NodePort in each family");
+	ASSERT_EQ(st.tables_built, 2, "a table per family");
+	if (!ASSERT_TRUE(get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip4),
+			 "v4 VIP") ||
+	    !ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &np4), "v4 NodePort") ||
+	    !ASSERT_TRUE(get_svc6(dp, "2001:db8::10", 80, XLB_SCOPE_VIP, &vip6), "v6 VIP") ||
+	    !ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &np6), "v6 NodePort"))
+		goto out;
+	ASSERT_EQ(vip4.svc_id, np4.svc_id, "v4 frontends share a service port");
+	ASSERT_EQ(vip6.svc_id, np6.svc_id, "v6 frontends share a service port");
+	ASSERT_NEQ(vip4.svc_id, vip6.svc_id, "families have their own ids");
+	ASSERT_NEQ(vip4.table_id, vip6.table_id, "and their own tables");
+	ASSERT_EQ(vip4.backend_count, 2, "v4 backends");
+	ASSERT_EQ(vip4.total_count, 2, "v4 ready cluster-wide");
+	ASSERT_EQ(vip6.backend_count, 3, "v6 backends");
+	ASSERT_EQ(vip6.total_count, 3, "v6 ready cluster-wide");
+	ASSERT_EQ(table_family(dp, &vip4, XLB_AF_INET), 2, "v4 table: only v4 backends");
+	ASSERT_EQ(table_family(dp, &vip6, XLB_AF_INET6), 3, "v6 table: only v6 backends");
+	ASSERT_EQ(vip6.affinity_timeout, 300, "v6 affinity");
+	ASSERT_TRUE(vip6.flags & XLB_SVC_F_SOURCE_RANGES, "v6 VIP checks source ranges");
+	ASSERT_TRUE(!(np6.flags & XLB_SVC_F_SOURCE_RANGES), "v6 NodePort does not");
+	ASSERT_TRUE(range_present(dp, vip4.svc_id, "10.0.0.0", 30), "v4 range under v4 id");
+	ASSERT_TRUE(range6_present(dp, vip6.svc_id, "2001:db8:aa::", 48), "v6 range under v6 id");
+	ASSERT_TRUE(!range6_present(dp, vip4.svc_id, "2001:db8:aa::", 48), "not under v4 id");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SRC_RANGES, sizeof(struct xlb_src_key)), 2, "two ranges");
+	ASSERT_TRUE(meta_name(dp, vip4.svc_id, "default/web:http/TCP"), "v4 name");
+	ASSERT_TRUE(meta_name(dp, vip6.svc_id, "default/web:http/TCP" XLB_SVC_V6_SUFFIX),
+		    "v6 name");
+
+	/* A restart adopts both halves (tables are rebuilt: adopt.c does not
+	 * trust them), same ids, nothing added or removed. */
+	xlb_sync_free(s);
+	if (!ASSERT_TRUE(s = xlb_sync_new(dp, &so), "adopt") ||
+	    !ASSERT_OK(desired_from(dual_yaml("RequireDualStack", "IPv4, IPv6",
+					      "10.96.0.10, 'fd00:96::10'", DUAL_INGRESS, DUAL_EPS4,
+					      DUAL_EPS6),
+				    &d),
+		       "translate 2") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 2"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_added + st.svc_removed + st.backends_removed, 0, "adopted, not replaced");
+	ASSERT_TRUE(get_svc6(dp, "2001:db8::10", 80, XLB_SCOPE_VIP, &v), "v6 VIP kept");
+	ASSERT_EQ(v.svc_id, vip6.svc_id, "v6 id kept across restart");
+	ASSERT_TRUE(get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip4), "v4 VIP kept");
+	ASSERT_EQ(vip4.svc_id, np4.svc_id, "v4 id kept across restart");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 5, "five backends");
+	ASSERT_EQ(count_tables(dp), 2, "two tables");
+
+	/* One IPv6 endpoint leaves: only the IPv6 half changes. */
+	if (!ASSERT_OK(
+		    desired_from(dual_yaml("RequireDualStack", "IPv4, IPv6",
+					   "10.96.0.10, 'fd00:96::10'", DUAL_INGRESS, DUAL_EPS4,
+					   EP("'fd00:1::2'", "node1") EP("'fd00:2::2'", "node2")),
+				 &d),
+		    "translate 3") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 3"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_changed, 1, "one half changed");
+	ASSERT_EQ(st.tables_built, 1, "one table rebuilt");
+	ASSERT_EQ(st.backends_removed, 1, "the v6 backend removed");
+	get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &v);
+	ASSERT_EQ(v.table_id, vip4.table_id, "v4 table untouched");
+	get_svc6(dp, "2001:db8::10", 80, XLB_SCOPE_VIP, &v);
+	ASSERT_EQ(v.backend_count, 2, "v6 now 2 backends");
+
+	/* SingleStack IPv4 (the IPv6 cluster IP released): the IPv6 half goes
+	 * whole, the IPv6 slice feeds nothing, the IPv4 half stays. */
+	if (!ASSERT_OK(desired_from(dual_yaml("SingleStack", "IPv4", "10.96.0.10", DUAL_INGRESS,
+					      DUAL_EPS4, DUAL_EPS6),
+				    &d),
+		       "translate 4") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 4"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_removed, 1, "v6 half removed");
+	ASSERT_EQ(st.svc_changed + st.svc_added, 0, "v4 half untouched");
+	ASSERT_TRUE(!get_svc6(dp, "2001:db8::10", 80, XLB_SCOPE_VIP, &v), "v6 VIP gone");
+	ASSERT_TRUE(!get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "v6 NodePort gone");
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort stays");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 2, "only v4 backends");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SRC_RANGES, sizeof(struct xlb_src_key)), 1,
+		  "only the v4 range");
+	ASSERT_TRUE(!meta_name(dp, vip6.svc_id, "default/web:http/TCP" XLB_SVC_V6_SUFFIX),
+		    "v6 name gone");
+
+	/* SingleStack IPv6: the IPv4 half goes, the IPv6 one comes back. */
+	if (!ASSERT_OK(desired_from(dual_yaml("SingleStack", "IPv6", "'fd00:96::10'", DUAL_INGRESS,
+					      DUAL_EPS4, DUAL_EPS6),
+				    &d),
+		       "translate 5") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 5"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_EQ(st.svc_removed, 1, "v4 half removed");
+	ASSERT_EQ(st.svc_added, 1, "v6 half added");
+	ASSERT_TRUE(!get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort gone");
+	if (ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "v6 NodePort")) {
+		ASSERT_EQ(v.backend_count, 3, "v6 backends");
+		ASSERT_EQ(table_family(dp, &v, XLB_AF_INET6), 3, "v6 table");
+	}
+	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 3, "only v6 backends");
+
+	/* PreferDualStack on a single-stack cluster (one cluster IP
+	 * allocated): served in that family only. */
+	if (!ASSERT_OK(desired_from(dual_yaml("PreferDualStack", "IPv4", "10.96.0.10", DUAL_INGRESS,
+					      DUAL_EPS4, DUAL_EPS6),
+				    &d),
+		       "translate 6") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 6"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort");
+	ASSERT_TRUE(!get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "no v6 NodePort");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 2, "v4 VIP + NodePort");
+
+	/* A file without cluster IPs (not allocated by an API server):
+	 * ipFamilies decide, here IPv6 first, both served. */
+	if (!ASSERT_OK(desired_from(dual_yaml("PreferDualStack", "IPv6, IPv4", "", DUAL_INGRESS,
+					      DUAL_EPS4, DUAL_EPS6),
+				    &d),
+		       "translate 7") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply 7"))
+		goto out;
+	xlb_desired_free(&d);
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "v4 NodePort from ipFamilies");
+	ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v),
+		    "v6 NodePort from ipFamilies");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 4, "both families");
+out:
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
+
+/*
+ * A malformed IPv6 address rejects its object by name; the others are
+ * applied: here the IPv6 slice is rejected (the IPv6 half has no
+ * endpoints), and a second Service with a bad IPv6 externalIP is
+ * rejected whole while the first is served in both families.
+ */
+XT_TEST(dual_stack_malformed_ipv6_rejected_by_name)
+{
+	struct xlb_translate_opts o = { .node_name = "node1" };
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_desired d = { 0 };
+	struct xlb_sync *s = NULL;
+	struct k8s_cache *c = NULL;
+	struct xlb_sync_stats st;
+	struct xlb_svc v;
+	char yaml[12288];
+	bool slice_named = false, svc_named = false;
+
+	snprintf(yaml, sizeof(yaml),
+		 "%s---\n"
+		 "apiVersion: v1\n"
+		 "kind: Service\n"
+		 "metadata: {name: bad, namespace: default}\n"
+		 "spec:\n"
+		 "  type: NodePort\n"
+		 "  ipFamilyPolicy: RequireDualStack\n"
+		 "  ipFamilies: [IPv4, IPv6]\n"
+		 "  clusterIPs: [10.96.0.11, 'fd00:96::11']\n"
+		 "  externalIPs: ['2001:db8::1::2']\n"
+		 "  ports: [{port: 81, protocol: TCP, targetPort: 8080, nodePort: 30081}]\n",
+		 dual_yaml("RequireDualStack", "IPv4, IPv6", "10.96.0.10, 'fd00:96::10'",
+			   DUAL_INGRESS, DUAL_EPS4,
+			   EP("'fd00:1::2'", "node1") EP("'fd00:1::zz'", "node1")));
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	k8s_cache_load_buf(yaml, strlen(yaml), "test", &c, &errs);
+	if (!ASSERT_TRUE(c, "cache") || !ASSERT_OK(xlb_translate(c, &o, &d, NULL), "translate") ||
+	    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply"))
+		goto out;
+	for (size_t i = 0; i < errs.n; i++) {
+		slice_named |= strstr(errs.v[i].msg, "EndpointSlice default/web-v6") &&
+			       strstr(errs.v[i].msg, "fd00:1::zz");
+		svc_named |= strstr(errs.v[i].msg, "Service default/bad") &&
+			     strstr(errs.v[i].msg, "2001:db8::1::2");
+	}
+	ASSERT_TRUE(slice_named, "the slice named with the address");
+	ASSERT_TRUE(svc_named, "the Service named with the address");
+	ASSERT_TRUE(!get_svc(dp, 0, 30081, XLB_SCOPE_NODEPORT, &v), "bad Service not applied");
+	ASSERT_TRUE(!get_svc6(dp, NULL, 30081, XLB_SCOPE_NODEPORT, &v), "nor its v6 half");
+	ASSERT_TRUE(get_svc(dp, 0, 30080, XLB_SCOPE_NODEPORT, &v), "good Service v4");
+	ASSERT_EQ(v.backend_count, 2, "v4 slice applied");
+	if (ASSERT_TRUE(get_svc6(dp, NULL, 30080, XLB_SCOPE_NODEPORT, &v), "good Service v6"))
+		ASSERT_EQ(v.backend_count, 0, "rejected v6 slice feeds nothing");
+out:
+	k8s_errors_free(&errs);
+	k8s_cache_free(c);
+	xlb_desired_free(&d);
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}
+
+/* Node addresses of both families, and each interface's SNAT source per
+ * family (xlb_iface.snat6), a dedicated IPv6 one as SNAT-only; replaced
+ * sets leave nothing stale. */
+XT_TEST(node_addresses_both_families)
+{
+	struct xlb_dp *dp = load();
+	struct xlb_sync_opts so = { .maglev_min = 251, .max_tables = 256 };
+	struct xlb_sync *s = NULL;
+	struct xlb_addr_key addrs[2] = { { .addr.v4 = inet_addr("192.0.2.1"),
+					   .family = XLB_AF_INET },
+					 { .family = XLB_AF_INET6 } };
+	struct xlb_node_iface ifs[1] = { { .ifindex = 7, .addr4 = inet_addr("192.0.2.1") } };
+	struct xlb_addr_key sk6 = { .family = XLB_AF_INET6 };
+	struct xlb_node_addr na;
+	struct xlb_iface v;
+	union xlb_addr want;
+
+	if (!ASSERT_TRUE(dp, "load") || !ASSERT_TRUE(s = xlb_sync_new(dp, &so), "sync"))
+		goto out;
+	inet_pton(AF_INET6, "2001:db8:1::1", addrs[1].addr.bytes);
+	inet_pton(AF_INET6, "2001:db8:1::1", ifs[0].addr6.bytes);
+	ASSERT_EQ(xlb_sync_node(s, addrs, 2, ifs, 1), 1, "written");
+	ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_NODE_ADDRS), &addrs[1], &na),
+		  "IPv6 node address");
+	ASSERT_EQ(na.flags, 0, "a NodePort address");
+	if (ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_IFACES), &ifs[0].ifindex, &v),
+		      "iface")) {
+		ASSERT_EQ(v.snat4.v4, inet_addr("192.0.2.1"), "snat4");
+		ASSERT_TRUE(!memcmp(&v.snat6, &ifs[0].addr6, 16), "snat6 the first global address");
+	}
+	ASSERT_EQ(xlb_sync_node(s, addrs, 2, ifs, 1), 0, "unchanged");
+
+	/* --snat-address 2001:db8:ff::1: SNAT-only, not a NodePort. */
+	inet_pton(AF_INET6, "2001:db8:ff::1", ifs[0].addr6.bytes);
+	ifs[0].snat6_only = 1;
+	sk6.addr = ifs[0].addr6;
+	ASSERT_EQ(xlb_sync_node(s, addrs, 2, ifs, 1), 1, "rewritten");
+	if (ASSERT_OK(bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_NODE_ADDRS), &sk6, &na),
+		      "SNAT address listed"))
+		ASSERT_EQ(na.flags, XLB_NA_F_SNAT_ONLY, "as SNAT-only");
+	bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_IFACES), &ifs[0].ifindex, &v);
+	inet_pton(AF_INET6, "2001:db8:ff::1", want.bytes);
+	ASSERT_TRUE(!memcmp(&v.snat6, &want, 16), "snat6 the dedicated address");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_NODE_ADDRS, sizeof(struct xlb_addr_key)), 3,
+		  "v4, v6, v6 SNAT-only");
+
+	/* The IPv6 address leaves the node: both its entries go. */
+	ifs[0].snat6_only = 0;
+	memset(&ifs[0].addr6, 0, sizeof(ifs[0].addr6));
+	ASSERT_EQ(xlb_sync_node(s, addrs, 1, ifs, 1), 1, "IPv4 only");
+	ASSERT_EQ(count_keys(dp, XLB_DPM_NODE_ADDRS, sizeof(struct xlb_addr_key)), 1,
+		  "only the IPv4 address");
+	bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_IFACES), &ifs[0].ifindex, &v);
+	memset(&want, 0, sizeof(want));
+	ASSERT_TRUE(!memcmp(&v.snat6, &want, 16), "no IPv6 SNAT source");
+out:
+	xlb_sync_free(s);
+	xlb_dp_close(dp);
+}

@@ -1003,3 +1003,176 @@ XT_TEST(test_explain)
 	ASSERT_EQ(r.status, 2, "explain without a port is a usage error");
 	run_free(&r);
 }
+
+/*
+ * Dual stack in every table: an IPv6 NodePort and an IPv6 remote flow
+ * with its SNAT binding, added for this test and removed after it. Tables
+ * print [addr]:port, JSON plain address strings, filters take IPv6.
+ */
+XT_TEST(test_dual_stack_tables)
+{
+	static const struct {
+		const char *args;
+		const char *needle;
+	} cases[] = {
+		{ "service list", "[*]:30443/TCP nodeport" },
+		{ "service list", "[2001:db8::10]:443/TCP" },
+		{ "ct list", "[2001:db8::98]:50001 -> [2001:db8::10]:443" },
+		{ "ct list", "[2001:db8:1::1]:61001 -> [fd00:2::7]:8443" },
+		{ "snat list", "[2001:db8:1::1]:61001" },
+		{ "snat list", "[fd00:2::7]:8443 #302" },
+		{ "backend list", "[fd00:2::7]:8443" },
+	};
+	__u64 later = xlb_mono_ns() + 100 * 1000000000ull;
+	struct xlb_svc_key np6 = { .port = htons(30443),
+				   .proto = IPPROTO_TCP,
+				   .family = XLB_AF_INET6,
+				   .scope = XLB_SCOPE_NODEPORT };
+	struct xlb_ct_key fwd = { .saddr = a6("2001:db8::98"),
+				  .daddr = a6("2001:db8::10"),
+				  .sport = htons(50001),
+				  .dport = htons(443),
+				  .proto = IPPROTO_TCP,
+				  .family = XLB_AF_INET6 };
+	struct xlb_ct_key rep = { .saddr = a6("fd00:2::7"),
+				  .daddr = a6("2001:db8:1::1"),
+				  .sport = htons(8443),
+				  .dport = htons(61001),
+				  .proto = IPPROTO_TCP,
+				  .family = XLB_AF_INET6 };
+	struct xlb_addr_key n4 = { .addr = a4("10.0.0.1"), .family = XLB_AF_INET };
+	struct xlb_addr_key n6 = { .addr = a6("2001:db8:1::1"), .family = XLB_AF_INET6 };
+	struct xlb_addr_key s6 = { .addr = a6("2001:db8:ff::1"), .family = XLB_AF_INET6 };
+	struct xlb_iface ifv = { .snat4 = a4("10.0.0.1"), .snat6 = a6("2001:db8:ff::1") };
+	__u32 be = 302;
+	struct run r;
+	const cJSON *row;
+
+	if (!ready())
+		return;
+	if (!ASSERT_OK(put_svc(XLB_AF_INET6, (union xlb_addr){}, 30443, IPPROTO_TCP,
+			       XLB_SCOPE_NODEPORT, SVC_API, SVC_API, 1, 1, 0),
+		       "v6 NodePort") ||
+	    !ASSERT_OK(put_backend(be, XLB_AF_INET6, a6("fd00:2::7"), 8443, false, SVC_API),
+		       "v6 remote backend") ||
+	    !ASSERT_OK(put_ct(XLB_AF_INET6, IPPROTO_TCP, fwd.saddr, 50001, fwd.daddr, 443,
+			      a6("2001:db8:1::1"), 61001, a6("fd00:2::7"), 8443, XLB_CT_FWD_REMOTE,
+			      XLB_CT_F_ESTABLISHED, SVC_API, be, later),
+		       "v6 fwd_remote") ||
+	    !ASSERT_OK(put_ct(XLB_AF_INET6, IPPROTO_TCP, rep.saddr, 8443, rep.daddr, 61001,
+			      a6("2001:db8::10"), 443, a6("2001:db8::98"), 50001, XLB_CT_REPLY_SNAT,
+			      XLB_CT_F_ESTABLISHED, SVC_API, be, later),
+		       "v6 reply_snat"))
+		goto out;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r = run(cases[i].args);
+		ASSERT_EQ(r.status, 0, cases[i].args);
+		ASSERT_TRUE(r.out && strstr(r.out, cases[i].needle), cases[i].needle);
+		run_free(&r);
+	}
+	r = run("-j service list");
+	ASSERT_TRUE(r.json && find_row(r.json, "frontend", "[*]:30443/TCP nodeport"),
+		    "v6 NodePort row");
+	run_free(&r);
+	r = run("-j snat list");
+	row = r.json ? find_row(r.json, "node_addr", "2001:db8:1::1") : NULL;
+	if (ASSERT_TRUE(row, "v6 SNAT binding")) {
+		ASSERT_EQ(jint(row, "node_port"), 61001, "node_port");
+		ASSERT_STREQ(jstr(row, "client_addr"), "2001:db8::98", "client_addr");
+		ASSERT_STREQ(jstr(row, "frontend_addr"), "2001:db8::10", "frontend_addr");
+		ASSERT_STREQ(jstr(row, "backend_addr"), "fd00:2::7", "backend_addr");
+	}
+	run_free(&r);
+	r = run("-j ct list --src 2001:db8:1::1");
+	ok_array(&r, 1, "v6 rewritten source filter");
+	run_free(&r);
+	r = run("-j ct list --dst 2001:db8:1::1");
+	ok_array(&r, 1, "v6 original destination filter");
+	run_free(&r);
+
+	/* node list: NodePort addresses of both families, the interface's
+	 * SNAT source per family, a SNAT-only IPv6 address. */
+	if (!ASSERT_OK(xlb_dp_node_addr_set(dp, &n4, 0), "v4 node address") ||
+	    !ASSERT_OK(xlb_dp_node_addr_set(dp, &n6, 0), "v6 node address") ||
+	    !ASSERT_OK(xlb_dp_node_addr_set(dp, &s6, XLB_NA_F_SNAT_ONLY), "v6 SNAT-only") ||
+	    !ASSERT_OK(xlb_dp_iface_set(dp, 1, &ifv), "iface lo"))
+		goto out;
+	r = run("-j node list");
+	if (ok_array(&r, 3, "node addresses")) {
+		row = find_row(r.json, "address", "2001:db8:1::1");
+		if (ASSERT_TRUE(row, "v6 NodePort address")) {
+			ASSERT_STREQ(jstr(row, "family"), "IPv6", "family");
+			ASSERT_TRUE(jtrue(row, "nodeport"), "answers NodePorts");
+			ASSERT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(row, "snat_interfaces")),
+				  0, "not the SNAT source");
+		}
+		row = find_row(r.json, "address", "2001:db8:ff::1");
+		if (ASSERT_TRUE(row, "v6 SNAT-only address")) {
+			ASSERT_TRUE(!jtrue(row, "nodeport"), "no NodePort");
+			ASSERT_TRUE(jtrue(row, "snat_only"), "snat_only");
+			ASSERT_STREQ(cJSON_GetStringValue(cJSON_GetArrayItem(
+					     cJSON_GetObjectItem(row, "snat_interfaces"), 0)),
+				     "lo", "lo SNATs from it");
+		}
+		row = find_row(r.json, "address", "10.0.0.1");
+		ASSERT_TRUE(row && jtrue(row, "nodeport") &&
+				    cJSON_GetArraySize(
+					    cJSON_GetObjectItem(row, "snat_interfaces")) == 1,
+			    "v4 address: NodePort and lo's SNAT source");
+	}
+	run_free(&r);
+	r = run("node list");
+	ASSERT_TRUE(r.out && strstr(r.out, "2001:db8:ff::1") && strstr(r.out, "ADDRESS"),
+		    "node list table");
+	run_free(&r);
+out:
+	xlb_dp_node_addr_del(dp, &n4);
+	xlb_dp_node_addr_del(dp, &n6);
+	xlb_dp_node_addr_del(dp, &s6);
+	xlb_dp_iface_del(dp, 1);
+	bpf_map_delete_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &fwd);
+	bpf_map_delete_elem(xlb_dp_map_fd_rw(dp, XLB_DPM_CT), &rep);
+	xlb_dp_svc_del(dp, &np6);
+	xlb_dp_backend_del(dp, be);
+}
+
+/*
+ * explain over IPv6: [ADDR]:PORT endpoints of one family, the packet
+ * built as IPv6 and run through the IPv6 program: the live flow's entry
+ * applied, the rewritten packet printed bracketed.
+ */
+XT_TEST(test_explain_ipv6)
+{
+	struct run r;
+
+	if (!ready())
+		return;
+	r = run("explain tcp [2001:db8::99]:50000 10.0.0.1:80");
+	ASSERT_EQ(r.status, 2, "mixed families are a usage error");
+	run_free(&r);
+	r = run("explain tcp 2001:db8::99:50000 [2001:db8::10]:443");
+	ASSERT_EQ(r.status, 2, "an IPv6 endpoint without brackets is a usage error");
+	run_free(&r);
+	r = run("explain tcp 10.0.0.2:1 [2001:db8::10]:443");
+	ASSERT_EQ(r.status, 2, "IPv4 source, IPv6 destination");
+	run_free(&r);
+
+	ASSERT_OK(put_ct(XLB_AF_INET6, IPPROTO_TCP, a6("2001:db8::99"), 50000, a6("2001:db8::10"),
+			 443, a6("2001:db8::99"), 50000, a6("fd00::5"), 8443, XLB_CT_FWD_LOCAL, 0,
+			 SVC_API, 301, xlb_mono_ns() + 60 * 1000000000ull),
+		  "renew the IPv6 flow");
+	r = run("-j explain tcp [2001:db8::99]:50000 [2001:db8::10]:443 --flags ack");
+	ASSERT_EQ(r.status, 0, "explain IPv6");
+	if (!ASSERT_TRUE(r.json != NULL, "JSON"))
+		goto out;
+	ASSERT_STREQ(jstr(r.json, "src"), "[2001:db8::99]:50000", "src");
+	ASSERT_STREQ(jstr(r.json, "dst"), "[2001:db8::10]:443", "dst");
+	ASSERT_STREQ(jstr(r.json, "conntrack"), "hit", "conntrack");
+	ASSERT_STREQ(jstr(r.json, "backend"), "[fd00::5]:8443", "backend");
+	ASSERT_STREQ(jstr(r.json, "reason"), "fwd_local", "reason");
+	ASSERT_STREQ(jstr(r.json, "out_proto"), "tcp", "out proto");
+	ASSERT_STREQ(jstr(r.json, "out_src"), "[2001:db8::99]:50000", "client kept");
+	ASSERT_STREQ(jstr(r.json, "out_dst"), "[fd00::5]:8443", "rewritten packet");
+out:
+	run_free(&r);
+}

@@ -17,21 +17,21 @@
 #include "explain.h"
 #include "xlbctl.h"
 
-/* "ADDR:PORT" (IPv4) */
-static int parse_endpoint(const char *s, union xlb_addr *a, __be16 *port)
+/* "ADDR:PORT" (IPv4) or "[ADDR]:PORT" (IPv6) */
+static int parse_endpoint(const char *s, __u8 *family, union xlb_addr *a, __be16 *port)
 {
 	char buf[64];
 	const char *colon = strrchr(s, ':');
+	bool br = s[0] == '[';
 	unsigned long p;
 	char *end;
-	__u8 family;
 
-	if (!colon || (size_t)(colon - s) >= sizeof(buf))
+	if (!colon || (size_t)(colon - s) >= sizeof(buf) || (br && colon[-1] != ']'))
 		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%.*s", (int)(colon - s), s);
+	snprintf(buf, sizeof(buf), "%.*s", (int)(colon - s) - (br ? 2 : 0), s + br);
 	p = strtoul(colon + 1, &end, 10);
-	if (!colon[1] || *end || p > 65535 || ctl_parse_addr(buf, &family, a) ||
-	    family != XLB_AF_INET)
+	if (!colon[1] || *end || p > 65535 || ctl_parse_addr(buf, family, a) ||
+	    br != (*family == XLB_AF_INET6))
 		return -EINVAL;
 	*port = htons((__u16)p);
 	return 0;
@@ -74,11 +74,12 @@ static void tcp_flags_str(__u8 f, char *buf, size_t len)
 			o += snprintf(buf + o, len - o, "%s%s", o ? "," : "", n[i]);
 }
 
-static void ep_str(const union xlb_addr *a, __be16 port, char *buf, size_t len)
+static void ep_str(__u8 family, const union xlb_addr *a, __be16 port, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
 
-	snprintf(buf, len, "%s:%u", xlb_addr_str(XLB_AF_INET, a, s, sizeof(s)), ntohs(port));
+	snprintf(buf, len, family == XLB_AF_INET6 ? "[%s]:%u" : "%s:%u",
+		 xlb_addr_str(family, a, s, sizeof(s)), ntohs(port));
 }
 
 /* The default ingress: the lowest-numbered interface xlb serves that
@@ -100,28 +101,48 @@ static __u32 default_iface(void)
 static void add_out(cJSON *doc, const struct xlb_explain_res *res)
 {
 	const unsigned char *p = res->out;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], buf[64];
-	__u32 l3 = 14, ihl;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN], buf[80];
+	__u32 l3 = 14, l4, need;
 	__u16 eth_proto;
+	__u8 proto;
+	bool v6;
 
 	if (res->retval == XDP_DROP || res->out_len < l3 + 20)
 		goto none;
 	eth_proto = p[12] << 8 | p[13];
-	if (eth_proto == 0x8100 || eth_proto == 0x88a8)
+	if (eth_proto == 0x8100 || eth_proto == 0x88a8) {
 		l3 += 4;
-	ihl = (p[l3] & 0xf) * 4;
-	if (res->out_len < l3 + ihl + 4 || ihl < 20)
-		goto none;
-	inet_ntop(AF_INET, p + l3 + 12, a, sizeof(a));
-	inet_ntop(AF_INET, p + l3 + 16, b, sizeof(b));
-	cJSON_AddStringToObject(doc, "out_proto",
-				p[l3 + 9] == 1 ? "icmp" : ctl_proto_str(p[l3 + 9]));
-	if (p[l3 + 9] == IPPROTO_TCP || p[l3 + 9] == IPPROTO_UDP) {
-		const unsigned char *l4 = p + l3 + ihl;
+		eth_proto = p[l3 - 2] << 8 | p[l3 - 1];
+	}
+	v6 = (p[l3] >> 4) == 6;
+	if (v6) {
+		/* Extension headers are not walked: the next header as sent. */
+		l4 = l3 + 40;
+		need = l4;
+		proto = p[l3 + 6];
+		if (res->out_len < need || need > sizeof(res->out))
+			goto none;
+		inet_ntop(AF_INET6, p + l3 + 8, a, sizeof(a));
+		inet_ntop(AF_INET6, p + l3 + 24, b, sizeof(b));
+	} else {
+		__u32 ihl = (p[l3] & 0xf) * 4;
 
-		snprintf(buf, sizeof(buf), "%s:%u", a, l4[0] << 8 | l4[1]);
+		l4 = l3 + ihl;
+		if (res->out_len < l4 + 4 || ihl < 20)
+			goto none;
+		proto = p[l3 + 9];
+		inet_ntop(AF_INET, p + l3 + 12, a, sizeof(a));
+		inet_ntop(AF_INET, p + l3 + 16, b, sizeof(b));
+	}
+	cJSON_AddStringToObject(doc, "out_proto",
+				proto == 1  ? "icmp" :
+				proto == 58 ? "icmpv6" :
+					      ctl_proto_str(proto));
+	if ((proto == IPPROTO_TCP || proto == IPPROTO_UDP) && l4 + 4 <= res->out_len &&
+	    l4 + 4 <= sizeof(res->out)) {
+		snprintf(buf, sizeof(buf), v6 ? "[%s]:%u" : "%s:%u", a, p[l4] << 8 | p[l4 + 1]);
 		cJSON_AddStringToObject(doc, "out_src", buf);
-		snprintf(buf, sizeof(buf), "%s:%u", b, l4[2] << 8 | l4[3]);
+		snprintf(buf, sizeof(buf), v6 ? "[%s]:%u" : "%s:%u", b, p[l4 + 2] << 8 | p[l4 + 3]);
 		cJSON_AddStringToObject(doc, "out_dst", buf);
 	} else {
 		cJSON_AddStringToObject(doc, "out_src", a);
@@ -135,7 +156,7 @@ none:
 }
 
 /* How the backend was chosen, which one, and the rewrite of the flow. */
-static void add_choice(cJSON *doc, const struct xlb_trace *t)
+static void add_choice(cJSON *doc, const struct xlb_trace *t, __u8 f)
 {
 	const struct be_ent *be;
 	char buf[128];
@@ -160,12 +181,12 @@ static void add_choice(cJSON *doc, const struct xlb_trace *t)
 	else
 		cJSON_AddNullToObject(doc, "backend_id");
 	if (be) {
-		ep_str(&be->v.addr, be->v.port, buf, sizeof(buf));
+		ep_str(be->v.family, &be->v.addr, be->v.port, buf, sizeof(buf));
 		cJSON_AddStringToObject(doc, "backend", buf);
 		cJSON_AddBoolToObject(doc, "backend_local", !!(be->v.flags & XLB_BE_F_LOCAL));
 	} else if (t->flags & XLB_TRACE_F_REWRITE) {
 		/* A conntrack entry whose backend left: its rewrite says where. */
-		ep_str(&t->ct.nat_daddr, t->ct.nat_dport, buf, sizeof(buf));
+		ep_str(f, &t->ct.nat_daddr, t->ct.nat_dport, buf, sizeof(buf));
 		cJSON_AddStringToObject(doc, "backend", buf);
 		cJSON_AddNullToObject(doc, "backend_local");
 	} else {
@@ -174,9 +195,9 @@ static void add_choice(cJSON *doc, const struct xlb_trace *t)
 	}
 	if (t->flags & XLB_TRACE_F_REWRITE) {
 		cJSON_AddStringToObject(doc, "ct_kind", ctl_kind_str(t->ct.kind));
-		ep_str(&t->ct.nat_saddr, t->ct.nat_sport, buf, sizeof(buf));
+		ep_str(f, &t->ct.nat_saddr, t->ct.nat_sport, buf, sizeof(buf));
 		cJSON_AddStringToObject(doc, "rewrite_src", buf);
-		ep_str(&t->ct.nat_daddr, t->ct.nat_dport, buf, sizeof(buf));
+		ep_str(f, &t->ct.nat_daddr, t->ct.nat_dport, buf, sizeof(buf));
 		cJSON_AddStringToObject(doc, "rewrite_dst", buf);
 	} else {
 		cJSON_AddNullToObject(doc, "ct_kind");
@@ -196,9 +217,9 @@ static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_expl
 	cJSON_AddStringToObject(doc, "verdict", ctl_xdp_action_str(res->retval));
 	cJSON_AddStringToObject(doc, "reason", ctl_reason_str(t->reason));
 	cJSON_AddStringToObject(doc, "proto", ctl_proto_str(r->tuple.proto));
-	ep_str(&r->tuple.saddr, r->tuple.sport, buf, sizeof(buf));
+	ep_str(r->tuple.family, &r->tuple.saddr, r->tuple.sport, buf, sizeof(buf));
 	cJSON_AddStringToObject(doc, "src", buf);
-	ep_str(&r->tuple.daddr, r->tuple.dport, buf, sizeof(buf));
+	ep_str(r->tuple.family, &r->tuple.daddr, r->tuple.dport, buf, sizeof(buf));
 	cJSON_AddStringToObject(doc, "dst", buf);
 	if (r->tuple.proto == IPPROTO_TCP) {
 		tcp_flags_str(r->tcp_flags, buf, sizeof(buf));
@@ -223,7 +244,7 @@ static cJSON *explain_doc(const struct xlb_explain_req *r, const struct xlb_expl
 				(t->flags & XLB_TRACE_F_NEW_FLOW) ? "hit, flow re-balanced" :
 								    "hit");
 	cJSON_AddBoolToObject(doc, "new_flow", !!(t->flags & XLB_TRACE_F_NEW_FLOW));
-	add_choice(doc, t);
+	add_choice(doc, t, r->tuple.family);
 	add_out(doc, res);
 	cJSON_AddBoolToObject(doc, "conntrack_copied", res->ct_seeded);
 	cJSON_AddBoolToObject(doc, "peer_copied", res->peer_seeded);
@@ -264,6 +285,7 @@ static void explain_usage(FILE *f)
 	fprintf(f,
 		"Usage: " PROG
 		" explain PROTO SRC:PORT DST:PORT [--iface IF] [--flags F[,F...]]\n"
+		"  SRC, DST := IPv4ADDR:PORT | [IPv6ADDR]:PORT (one family)\n"
 		"PROTO := { tcp | udp }   F := { syn | ack | fin | rst | psh | urg } (default syn)\n"
 		"  Runs the live XDP program (BPF_PROG_TEST_RUN) on this packet in a private\n"
 		"  instance: it reads the live service, backend and Maglev maps and a copy of\n"
@@ -306,12 +328,20 @@ static int parse_args(int argc, char **argv, struct xlb_explain_req *r, const ch
 				return ctl_usage_error(explain_usage, "'%s': want tcp or udp", a);
 			break;
 		case 1:
-		case 2:
-			if (parse_endpoint(a, pos == 2 ? &r->tuple.saddr : &r->tuple.daddr,
+		case 2: {
+			__u8 fam;
+
+			if (parse_endpoint(a, &fam, pos == 2 ? &r->tuple.saddr : &r->tuple.daddr,
 					   pos == 2 ? &r->tuple.sport : &r->tuple.dport))
-				return ctl_usage_error(explain_usage, "'%s': want IPv4ADDR:PORT",
-						       a);
+				return ctl_usage_error(
+					explain_usage,
+					"'%s': want IPv4ADDR:PORT or [IPv6ADDR]:PORT", a);
+			if (pos == 3 && fam != r->tuple.family)
+				return ctl_usage_error(explain_usage,
+						       "'%s': not of the source's family", a);
+			r->tuple.family = fam;
 			break;
+		}
 		default:
 			return ctl_usage_error(explain_usage, "unexpected argument '%s'", a);
 		}
@@ -332,7 +362,6 @@ int explain_run(int argc, char **argv, cJSON **doc)
 	err = parse_args(argc, argv, &r, &iface);
 	if (err)
 		return err < 0 ? err : 0;
-	r.tuple.family = XLB_AF_INET;
 	if (r.tuple.proto != IPPROTO_TCP)
 		r.tcp_flags = 0;
 	err = ctl_need(CTL_METAS | CTL_BACKENDS);

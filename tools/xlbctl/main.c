@@ -59,7 +59,7 @@ static void usage(FILE *f)
 		" [OPTIONS] OBJECT [COMMAND [ARGS]]\n"
 		"       " PROG
 		" OBJECT help\n"
-		"OBJECT := { service | backend | ct | snat | stats | maglev | vip | monitor | explain }\n"
+		"OBJECT := { service | backend | ct | snat | stats | maglev | vip | node | monitor | explain }\n"
 		"OPTIONS := { --pin-dir DIR | -j|--json | -p|--pretty | -h|--help }\n"
 		"\n"
 		"  service list              frontends, their service and counters\n"
@@ -71,6 +71,8 @@ static void usage(FILE *f)
 		"  maglev show SVC           one service's Maglev table\n"
 		"  vip list                  LoadBalancer VIPs: service, pool, owner,\n"
 		"                            whether this node answers ARP/NDP\n"
+		"  node list                 the node's addresses (both families): NodePort,\n"
+		"                            SNAT source per interface, SNAT-only\n"
 		"  monitor [FILTER]          stream of drops and rejects (ring buffer)\n"
 		"  explain PROTO SRC DST     what the datapath does with this packet,\n"
 		"                            run on the live maps without changing them\n"
@@ -90,6 +92,7 @@ static const struct ctl_cmd objects[] = {
 	{ "stats", .verbs = stats_verbs, .usage = stats_usage },
 	{ "maglev", .verbs = maglev_verbs, .usage = maglev_usage },
 	{ "vip", .verbs = vip_verbs, .usage = vip_usage },
+	{ "node", .verbs = node_verbs, .usage = node_usage },
 	{ "monitor", .run = monitor_run, .args = true },
 	{ "explain", .run = explain_run, .view = &explain_view, .args = true },
 	{}

@@ -27,9 +27,22 @@ struct mon_ctx {
 	__u32 *svc_ids; /* --service: ids that match; NULL: any */
 	size_t n_svc_ids;
 	bool have_addr;
-	__be32 addr;	  /* --addr */
+	__u8 addr_family; /* --addr */
+	union xlb_addr addr;
 	long count, seen; /* --count: stop after this many; 0: never */
 };
+
+/* Family 0: an event of an older datapath, IPv4. */
+static __u8 key_family(const struct xlb_ct_key *k)
+{
+	return k->family == XLB_AF_INET6 ? XLB_AF_INET6 : XLB_AF_INET;
+}
+
+static bool key_has(const struct xlb_ct_key *k, __u8 family, const union xlb_addr *a)
+{
+	return key_family(k) == family &&
+	       (!memcmp(&k->saddr, a, sizeof(*a)) || !memcmp(&k->daddr, a, sizeof(*a)));
+}
 
 static bool mon_match(const struct mon_ctx *m, const struct xlb_event *e)
 {
@@ -41,20 +54,22 @@ static bool mon_match(const struct mon_ctx *m, const struct xlb_event *e)
 		if (i == m->n_svc_ids)
 			return false;
 	}
-	if (m->have_addr && e->orig.saddr.v4 != m->addr && e->orig.daddr.v4 != m->addr &&
-	    e->out.saddr.v4 != m->addr && e->out.daddr.v4 != m->addr)
+	if (m->have_addr && !key_has(&e->orig, m->addr_family, &m->addr) &&
+	    !key_has(&e->out, m->addr_family, &m->addr))
 		return false;
 	return true;
 }
 
 static void tuple_str(const struct xlb_ct_key *k, char *buf, size_t len)
 {
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+	bool v6 = key_family(k) == XLB_AF_INET6;
 
-	inet_ntop(AF_INET, &k->saddr.v4, a, sizeof(a));
-	inet_ntop(AF_INET, &k->daddr.v4, b, sizeof(b));
+	xlb_addr_str(key_family(k), &k->saddr, a, sizeof(a));
+	xlb_addr_str(key_family(k), &k->daddr, b, sizeof(b));
 	if (k->proto == IPPROTO_TCP || k->proto == IPPROTO_UDP)
-		snprintf(buf, len, "%s:%u -> %s:%u", a, ntohs(k->sport), b, ntohs(k->dport));
+		snprintf(buf, len, v6 ? "[%s]:%u -> [%s]:%u" : "%s:%u -> %s:%u", a, ntohs(k->sport),
+			 b, ntohs(k->dport));
 	else
 		snprintf(buf, len, "%s -> %s", a, b);
 }
@@ -62,7 +77,7 @@ static void tuple_str(const struct xlb_ct_key *k, char *buf, size_t len)
 static cJSON *event_doc(const struct xlb_event *e)
 {
 	cJSON *o = cJSON_CreateObject(), *t;
-	char ifn[IF_NAMESIZE], buf[INET_ADDRSTRLEN];
+	char ifn[IF_NAMESIZE];
 	const struct xlb_ct_key *ks[2] = { &e->orig, &e->out };
 	const char *names[2] = { "orig", "out" };
 
@@ -100,11 +115,9 @@ static cJSON *event_doc(const struct xlb_event *e)
 			break;
 		cJSON_AddStringToObject(t, "proto",
 					k->proto == 1 ? "icmp" : ctl_proto_str(k->proto));
-		cJSON_AddStringToObject(t, "saddr",
-					inet_ntop(AF_INET, &k->saddr.v4, buf, sizeof(buf)));
+		ctl_add_addr(t, "saddr", key_family(k), &k->saddr);
 		cJSON_AddNumberToObject(t, "sport", ntohs(k->sport));
-		cJSON_AddStringToObject(t, "daddr",
-					inet_ntop(AF_INET, &k->daddr.v4, buf, sizeof(buf)));
+		ctl_add_addr(t, "daddr", key_family(k), &k->daddr);
 		cJSON_AddNumberToObject(t, "dport", ntohs(k->dport));
 	}
 	cJSON_AddBoolToObject(o, "translated", memcmp(&e->orig, &e->out, sizeof(e->orig)) != 0);
@@ -214,11 +227,12 @@ static int parse_args(int argc, char **argv, struct xlb_monitor_cfg *cfg, struct
 			__u8 family;
 			union xlb_addr ad;
 
-			if (ctl_parse_addr(v, &family, &ad) || family != XLB_AF_INET)
+			if (ctl_parse_addr(v, &family, &ad))
 				return ctl_usage_error(monitor_usage,
-						       "--addr: '%s' is not an IPv4 address", v);
+						       "--addr: '%s' is not an IP address", v);
 			m->have_addr = true;
-			m->addr = ad.v4;
+			m->addr_family = family;
+			m->addr = ad;
 		} else if (!strcmp(a, "--rate") || !strcmp(a, "--count")) {
 			char *end;
 			long n = strtol(v, &end, 10);

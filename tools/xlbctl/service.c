@@ -45,7 +45,8 @@ static void frontend_str(const struct xlb_svc_key *k, char *buf, size_t len)
 		p[i] = toupper((unsigned char)proto[i]);
 	p[i] = '\0';
 	if (k->scope == XLB_SCOPE_NODEPORT)
-		snprintf(buf, len, "*:%u/%s nodeport", ntohs(k->port), p);
+		snprintf(buf, len, "%s:%u/%s nodeport", k->family == XLB_AF_INET6 ? "[*]" : "*",
+			 ntohs(k->port), p);
 	else if (k->family == XLB_AF_INET6)
 		snprintf(buf, len, "[%s]:%u/%s", xlb_addr_str(k->family, &k->addr, a, sizeof(a)),
 			 ntohs(k->port), p);

@@ -48,7 +48,7 @@ struct ctl_cmd {
 };
 
 extern const struct ctl_cmd service_verbs[], backend_verbs[], vip_verbs[], ct_verbs[], snat_verbs[],
-	stats_verbs[], maglev_verbs[];
+	stats_verbs[], maglev_verbs[], node_verbs[];
 void service_usage(FILE *f);
 void backend_usage(FILE *f);
 void vip_usage(FILE *f);
@@ -56,6 +56,7 @@ void ct_usage(FILE *f);
 void snat_usage(FILE *f);
 void stats_usage(FILE *f);
 void maglev_usage(FILE *f);
+void node_usage(FILE *f);
 int explain_run(int argc, char **argv, cJSON **doc);
 extern const struct xlb_view explain_view;
 int monitor_run(int argc, char **argv, cJSON **doc);

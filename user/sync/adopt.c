@@ -184,7 +184,9 @@ static int adopt_node(struct xlb_sync *s)
 		id = next;
 		if (bpf_map_lookup_elem(ifd, &id, &iv))
 			continue;
-		ni = (struct xlb_node_iface){ .ifindex = id, .addr4 = iv.snat4.v4 };
+		ni = (struct xlb_node_iface){ .ifindex = id,
+					      .addr4 = iv.snat4.v4,
+					      .addr6 = iv.snat6 };
 		memcpy(ni.mac, iv.mac, sizeof(ni.mac));
 		if (mirror_push((void **)&s->ifs, &s->n_ifs, sizeof(ni), &ni))
 			return -ENOMEM;

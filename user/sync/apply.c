@@ -37,13 +37,19 @@ static void note_err(int *first, struct xlb_sync_stats *st, int err, const char 
 		*first = err;
 }
 
-/* The datapath is IPv4 today: IPv6 frontends, ranges and backends wait. */
-static int plan_frontends(struct msvc *nw, const struct xlb_desired_svcport *d)
+/*
+ * A service port is written once per IP family it has frontends in, as two
+ * mirror entries with their own svc id and table (the IPv6 one named with
+ * XLB_SVC_V6_SUFFIX): a frontend of one family must only ever pick a
+ * backend of that family, and each family counts its own ready endpoints
+ * (k8s-spec §4.1).
+ */
+static int plan_frontends(struct msvc *nw, const struct xlb_desired_svcport *d, __u8 family)
 {
 	for (size_t i = 0; i < d->n_frontends; i++) {
 		struct mfe fe = { .key = d->frontends[i].key };
 
-		if (fe.key.family != XLB_AF_INET)
+		if (fe.key.family != family)
 			continue;
 		if (d->frontends[i].source_ranges)
 			fe.flags = XLB_SVC_F_SOURCE_RANGES;
@@ -54,10 +60,10 @@ static int plan_frontends(struct msvc *nw, const struct xlb_desired_svcport *d)
 	return 0;
 }
 
-static int plan_ranges(struct msvc *nw, const struct xlb_desired_svcport *d)
+static int plan_ranges(struct msvc *nw, const struct xlb_desired_svcport *d, __u8 family)
 {
 	for (size_t i = 0; i < d->n_source_ranges; i++) {
-		if (d->source_ranges[i].family != XLB_AF_INET)
+		if (d->source_ranges[i].family != family)
 			continue;
 		if (mirror_push((void **)&nw->ranges, &nw->n_ranges, sizeof(nw->ranges[0]),
 				&d->source_ranges[i]))
@@ -70,7 +76,7 @@ static int plan_ranges(struct msvc *nw, const struct xlb_desired_svcport *d)
 /* The backends, keeping the ids of those in @old (NULL: a new service
  * port) and handing new ids to the others. */
 static int plan_backends(struct xlb_sync *s, struct msvc *nw, const struct msvc *old,
-			 const struct xlb_desired_svcport *d)
+			 const struct xlb_desired_svcport *d, __u8 family)
 {
 	size_t j = 0;
 
@@ -81,7 +87,7 @@ static int plan_backends(struct xlb_sync *s, struct msvc *nw, const struct msvc 
 				 .family = db->family,
 				 .flags = db->local ? XLB_BE_F_LOCAL : 0 };
 
-		if (db->family != XLB_AF_INET)
+		if (db->family != family)
 			continue;
 		if (mirror_push((void **)&nw->bes, &nw->n_bes, sizeof(b), &b))
 			return -ENOMEM;
@@ -101,38 +107,84 @@ static int plan_backends(struct xlb_sync *s, struct msvc *nw, const struct msvc 
 
 /* What every frontend carries and the name entry (the table is
  * plan_table's). */
-static void plan_values(struct msvc *nw, const struct xlb_desired_svcport *d)
+static void plan_values(struct msvc *nw, const struct xlb_desired_svcport *d, __u8 family)
 {
+	__u32 ready = family == XLB_AF_INET6 ? d->total_ready_v6 : d->total_ready_v4;
+
 	nw->val.svc_id = nw->svc_id;
 	nw->val.backend_count = nw->n_bes > 0xffff ? 0xffff : nw->n_bes;
-	nw->val.total_count = d->total_ready_v4 > 0xffff ? 0xffff : d->total_ready_v4;
+	nw->val.total_count = ready > 0xffff ? 0xffff : ready;
 	nw->val.flags = d->etp_local ? XLB_SVC_F_ETP_LOCAL : 0;
 	nw->val.affinity_timeout = d->affinity_timeout;
 
 	snprintf(nw->meta.name, sizeof(nw->meta.name), "%.*s", (int)sizeof(nw->meta.name) - 1,
-		 d->name);
+		 nw->name);
 	nw->meta.flags = nw->val.flags;
 	nw->meta.n_frontends = nw->n_fes;
 	nw->meta.n_backends = nw->n_bes;
-	nw->meta.total_ready = d->total_ready_v4;
+	nw->meta.total_ready = ready;
 }
 
-/* Fill p->nw from the desired service port, reusing old ids. */
-static int plan_new(struct xlb_sync *s, struct plan *p, const struct xlb_desired_svcport *d)
+/* One family of a desired service port, under its mirror name. */
+struct view {
+	char name[XLB_SVCPORT_NAME_MAX];
+	const struct xlb_desired_svcport *d;
+	__u8 family;
+};
+
+static int view_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct view *)a)->name, ((const struct view *)b)->name);
+}
+
+/* The views of @d (sorted by name, like the mirror): one per family that
+ * has a frontend. NULL on ENOMEM. */
+static struct view *views_of(const struct xlb_desired *d, size_t *n)
+{
+	struct view *v = calloc(2 * d->n + 1, sizeof(*v));
+
+	*n = 0;
+	for (size_t i = 0; v && i < d->n; i++) {
+		const struct xlb_desired_svcport *sp = &d->svcports[i];
+		bool has4 = false, has6 = false;
+
+		for (size_t f = 0; f < sp->n_frontends; f++) {
+			has4 |= sp->frontends[f].key.family == XLB_AF_INET;
+			has6 |= sp->frontends[f].key.family == XLB_AF_INET6;
+		}
+		if (has4) {
+			v[*n] = (struct view){ .d = sp, .family = XLB_AF_INET };
+			snprintf(v[(*n)++].name, sizeof(v->name), "%s", sp->name);
+		}
+		if (has6) {
+			v[*n] = (struct view){ .d = sp, .family = XLB_AF_INET6 };
+			snprintf(v[(*n)++].name, sizeof(v->name), "%.*s%s",
+				 (int)(sizeof(v->name) - sizeof(XLB_SVC_V6_SUFFIX)), sp->name,
+				 XLB_SVC_V6_SUFFIX);
+		}
+	}
+	if (v)
+		qsort(v, *n, sizeof(*v), view_cmp);
+	return v;
+}
+
+/* Fill p->nw from one family of a desired service port, reusing old ids. */
+static int plan_new(struct xlb_sync *s, struct plan *p, const struct view *v)
 {
 	struct msvc *nw = &p->nw, *old = p->has_old ? &p->old : NULL;
+	const struct xlb_desired_svcport *d = v->d;
 	int err;
 
-	snprintf(nw->name, sizeof(nw->name), "%s", d->name);
+	snprintf(nw->name, sizeof(nw->name), "%s", v->name);
 	nw->svc_id = old ? old->svc_id : mirror_id_alloc(s->svc_ids, s->o.max_tables);
 	if (!nw->svc_id)
 		return -ENOSPC;
-	err = plan_frontends(nw, d);
-	err = err ?: plan_ranges(nw, d);
-	err = err ?: plan_backends(s, nw, old, d);
+	err = plan_frontends(nw, d, v->family);
+	err = err ?: plan_ranges(nw, d, v->family);
+	err = err ?: plan_backends(s, nw, old, d, v->family);
 	if (err)
 		return err;
-	plan_values(nw, d);
+	plan_values(nw, d, v->family);
 	nw->trusted = true;
 	return 0;
 }
@@ -264,15 +316,16 @@ struct apply {
 static int plan_all(struct apply *a, const struct xlb_desired *d)
 {
 	struct xlb_sync *s = a->s;
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, nv;
+	struct view *v = views_of(d, &nv);
 
-	a->plans = calloc(s->n + d->n + 1, sizeof(*a->plans));
-	if (!a->plans)
+	a->plans = v ? calloc(s->n + nv + 1, sizeof(*a->plans)) : NULL;
+	if (!a->plans) {
+		free(v);
 		return -ENOMEM;
-	while (i < s->n || j < d->n) {
-		int c = i == s->n ? 1 :
-			j == d->n ? -1 :
-				    strcmp(s->svcs[i].name, d->svcports[j].name);
+	}
+	while (i < s->n || j < nv) {
+		int c = i == s->n ? 1 : j == nv ? -1 : strcmp(s->svcs[i].name, v[j].name);
 		struct plan *p = &a->plans[a->np++];
 
 		if (c <= 0) {
@@ -280,20 +333,21 @@ static int plan_all(struct apply *a, const struct xlb_desired *d)
 			p->has_old = true;
 		}
 		if (c >= 0) {
-			const struct xlb_desired_svcport *dsp = &d->svcports[j++];
+			const struct view *pv = &v[j++];
 			int err;
 
 			p->has_new = true;
-			err = plan_new(s, p, dsp);
+			err = plan_new(s, p, pv);
 			if (!err)
 				err = plan_table(s, p);
 			if (err) {
 				/* An existing service port keeps what it had. */
-				note_err(&a->first, a->st, err, "plan", dsp->name);
+				note_err(&a->first, a->st, err, "plan", pv->name);
 				plan_abandon(s, p);
 			}
 		}
 	}
+	free(v);
 	free(s->svcs);
 	s->svcs = NULL;
 	s->n = 0;
@@ -597,13 +651,18 @@ static int node_write(struct xlb_sync *s, const struct xlb_addr_key *addrs, size
 			first = err;
 	}
 	for (size_t i = 0; i < n_ifs; i++) {
-		struct xlb_iface v = { .snat4.v4 = ifs[i].addr4 };
+		struct xlb_iface v = { .snat4.v4 = ifs[i].addr4, .snat6 = ifs[i].addr6 };
 		struct xlb_addr_key sk = { .addr.v4 = ifs[i].addr4, .family = XLB_AF_INET };
+		struct xlb_addr_key sk6 = { .addr = ifs[i].addr6, .family = XLB_AF_INET6 };
 
 		/* A dedicated SNAT address before the interface names it, so
 		 * the datapath knows its ports are all xlb's. */
 		memcpy(v.mac, ifs[i].mac, sizeof(v.mac));
 		err = ifs[i].snat_only ? xlb_dp_node_addr_set(s->dp, &sk, XLB_NA_F_SNAT_ONLY) : 0;
+		err = err ?:
+			      ifs[i].snat6_only ?
+			      xlb_dp_node_addr_set(s->dp, &sk6, XLB_NA_F_SNAT_ONLY) :
+			      0;
 		err = err ?: xlb_dp_iface_set(s->dp, ifs[i].ifindex, &v);
 		if (err && !first)
 			first = err;
@@ -611,20 +670,37 @@ static int node_write(struct xlb_sync *s, const struct xlb_addr_key *addrs, size
 	return first;
 }
 
-/* What the previous sets had and the new ones do not. */
+/* Is @k one of the addresses the sets @addrs, @ifs (SNAT-only ones) write? */
+static bool node_has(const struct xlb_addr_key *k, const struct xlb_addr_key *addrs, size_t n_addrs,
+		     const struct xlb_node_iface *ifs, size_t n_ifs)
+{
+	for (size_t i = 0; i < n_addrs; i++)
+		if (!memcmp(k, &addrs[i], sizeof(*k)))
+			return true;
+	for (size_t i = 0; i < n_ifs; i++)
+		if ((ifs[i].snat_only && k->family == XLB_AF_INET && k->addr.v4 == ifs[i].addr4) ||
+		    (ifs[i].snat6_only && k->family == XLB_AF_INET6 &&
+		     !memcmp(&k->addr, &ifs[i].addr6, sizeof(k->addr))))
+			return true;
+	return false;
+}
+
+/* What the previous sets had and the new ones do not: NodePort addresses,
+ * SNAT-only addresses and interfaces. */
 static void node_remove_stale(struct xlb_sync *s, const struct xlb_addr_key *addrs, size_t n_addrs,
 			      const struct xlb_node_iface *ifs, size_t n_ifs)
 {
-	for (size_t i = 0; i < s->n_addrs; i++) {
-		bool keep = false;
-
-		for (size_t k = 0; k < n_addrs && !keep; k++)
-			keep = !memcmp(&s->addrs[i], &addrs[k], sizeof(addrs[k]));
-		for (size_t k = 0; k < n_ifs && !keep; k++)
-			keep = ifs[k].snat_only && s->addrs[i].family == XLB_AF_INET &&
-			       s->addrs[i].addr.v4 == ifs[k].addr4;
-		if (!keep)
+	for (size_t i = 0; i < s->n_addrs; i++)
+		if (!node_has(&s->addrs[i], addrs, n_addrs, ifs, n_ifs))
 			xlb_dp_node_addr_del(s->dp, &s->addrs[i]);
+	for (size_t i = 0; i < s->n_ifs; i++) {
+		struct xlb_addr_key k4 = { .addr.v4 = s->ifs[i].addr4, .family = XLB_AF_INET };
+		struct xlb_addr_key k6 = { .addr = s->ifs[i].addr6, .family = XLB_AF_INET6 };
+
+		if (s->ifs[i].snat_only && !node_has(&k4, addrs, n_addrs, ifs, n_ifs))
+			xlb_dp_node_addr_del(s->dp, &k4);
+		if (s->ifs[i].snat6_only && !node_has(&k6, addrs, n_addrs, ifs, n_ifs))
+			xlb_dp_node_addr_del(s->dp, &k6);
 	}
 	for (size_t i = 0; i < s->n_ifs; i++) {
 		bool keep = false;
