@@ -120,6 +120,12 @@ def pkt_rows(t, p):
         t.add(f"[{lbl}] one test_run per packet (repeat=1), {p['flows']} flows: new / hit / no-op",
               "%s / %s / %s" % (st(c["new_flow"]), st(c["hit"]), st(c["noop"])), "new ≤ hit + 150",
               verdict(dc <= 150), "hit + %.0f" % dc)
+        if "new_flow_ipv6" in c and "hit_ipv6" in c:
+            n6, h6 = c["new_flow_ipv6"]["median"], c["hit_ipv6"]["median"]
+            t.add(f"[{lbl}] the same, IPv6 (74-byte frames): new / hit",
+                  "%s / %s" % (st(c["new_flow_ipv6"]), st(c["hit_ipv6"])), "", "",
+                  "%.2f× / %.2f× IPv4's" % (n6 / c["new_flow"]["median"] if c["new_flow"]["median"] else 0,
+                                             h6 / c["hit"]["median"] if c["hit"]["median"] else 0))
     if len(names) > 1:
         last = sc[names[-1]]
         for key, path, lbl in (("repeat", "hit_local", "established hit (1 flow)"),

@@ -68,8 +68,8 @@ static __always_inline bool xlb_mon_allowed(const struct xlb_monitor_cfg *cfg,
 	return true;
 }
 
-/* The headers as the packet leaves: IPv4 addresses, the protocol, and for
- * TCP/UDP the ports. Left zero when they are not there. */
+/* The headers as the packet leaves: IPv4 or IPv6 addresses, the protocol,
+ * and for TCP/UDP the ports. Left zero when they are not there. */
 static __always_inline void xlb_event_out(struct xlb_ct_key *k, void *data, void *data_end,
 					  __u32 l3_off)
 {
@@ -82,6 +82,24 @@ static __always_inline void xlb_event_out(struct xlb_ct_key *k, void *data, void
 	ip = data + l3_off;
 	if ((void *)(ip + 1) > data_end)
 		return;
+	if (ip->version == 6) {
+		struct xlb_ip6 *ip6 = (void *)ip;
+
+		/* Ports only right after the header (no extension headers). */
+		if ((void *)(ip6 + 1) > data_end)
+			return;
+		__builtin_memcpy(&k->saddr, ip6->saddr, 16);
+		__builtin_memcpy(&k->daddr, ip6->daddr, 16);
+		k->proto = ip6->nexthdr;
+		k->family = XLB_AF_INET6;
+		ports = (void *)(ip6 + 1);
+		if ((ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP) ||
+		    (void *)(ports + 2) > data_end)
+			return;
+		k->sport = ports[0];
+		k->dport = ports[1];
+		return;
+	}
 	k->saddr.v4 = ip->saddr;
 	k->daddr.v4 = ip->daddr;
 	k->proto = ip->protocol;
@@ -105,7 +123,7 @@ static __always_inline __u32 xlb_event_svc(const struct xlb_pkt *p)
 	struct xlb_ct *ct;
 	struct xlb_svc *svc;
 
-	if (p->tuple.family != XLB_AF_INET)
+	if (!p->tuple.family)
 		return XLB_EVENT_NO_SVC;
 	ct = bpf_map_lookup_elem(&xlb_ct, &p->tuple);
 	if (ct)

@@ -452,7 +452,8 @@ struct xlb_event {
 				 * rewrite for a translated packet, the ICMP
 				 * error (proto 1, ports 0) for a reject,
 				 * equal to orig when untouched; zero when the
-				 * packet is not IPv4 */
+				 * packet is not IP (IPv6: ports only without
+				 * extension headers) */
 	__u32 ifindex;		/* interface the hook ran on */
 	__u32 svc_id;		/* service port; XLB_EVENT_NO_SVC: none */
 	__u32 len;		/* frame length as it arrived */

@@ -899,6 +899,62 @@ XT_TEST(icmp6_error_about_snat_flow_translated)
 		check_run("foreign Packet Too Big", &r, XDP_PASS, XLB_R_PASS_ICMP_FOREIGN, in, len);
 }
 
+/* An error a local Pod sends about a client's packet, at tc egress: the
+ * quote becomes the client's packet as sent (to the VIP), the outer source
+ * the VIP. */
+XT_TEST(icmp6_error_from_local_pod_translated_at_egress)
+{
+	__u32 ids[] = { BE_LOCAL };
+	__u8 in[PKT_MAX], q[PKT_MAX], exp[PKT_MAX];
+	struct pkt_spec s, got, pod, out;
+	struct run r;
+	size_t len, elen;
+
+	node_setup();
+	service(XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_UDP, 12, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 50000, A_VIP, 80, IPPROTO_UDP, 0);
+	if (!ASSERT_OK(run_on(XDP, in, pkt_build(&s, in), if_xn0, &r), "run"))
+		return;
+	got = to_pod(&s); /* what the Pod received */
+	pkt_build(&got, q);
+	pod = (struct pkt_spec){ .v6 = true, .ttl = 64 };
+	memcpy(pod.saddr6, A_LOCAL, 16);
+	memcpy(pod.daddr6, A_CLIENT, 16);
+	memcpy(pod.smac, mac_xn0, 6);
+	memcpy(pod.dmac, pkt_mac_client, 6);
+	len = pkt_build_icmp6_err(&pod, q + 14, 48, 1, 4, 0, in);
+	{
+		__u8 c0 = q[14 + 40 + 6], c1 = q[14 + 40 + 7];
+
+		/* The quoted UDP checksum is left as the Pod's quote has it
+		 * (receivers match by addresses and ports, as for IPv4). */
+		pkt_build(&s, q);
+		q[14 + 40 + 6] = c0;
+		q[14 + 40 + 7] = c1;
+	}
+	out = pod;
+	memcpy(out.saddr6, A_VIP, 16);
+	elen = pkt_build_icmp6_err(&out, q + 14, 48, 1, 4, 0, exp);
+	if (ASSERT_OK(run_on(TC_EGRESS, in, len, if_xn0, &r), "run"))
+		check_run("Pod's port unreachable, at egress", &r, TC_ACT_OK, XLB_R_ICMP_XLATE, exp,
+			  elen);
+}
+
+/* Hop limit 1 for a remote backend: dropped before any state (as TTL). */
+XT_TEST(hop_limit6_expires_on_our_hop)
+{
+	__u32 ids[] = { BE_REMOTE };
+	struct pkt_spec s;
+	struct xlb_ct ct;
+
+	node_setup();
+	service(XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 13, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 51000, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	s.ttl = 1;
+	pkt_case(XDP, "hop limit 1", &s, if_xn0, XDP_DROP, XLB_R_DROP_TTL, NULL);
+	ASSERT_TRUE(!ct_get(A_CLIENT, 51000, A_VIP, 80, IPPROTO_TCP, &ct), "no ct entry");
+}
+
 /* A packet above the egress MTU: Packet Too Big back, with that MTU. */
 XT_TEST(path_mtu6_packet_too_big)
 {
@@ -917,6 +973,11 @@ XT_TEST(path_mtu6_packet_too_big)
 	if (ASSERT_OK(run_on(XDP, in, len, if_xn0, &r), "run"))
 		check_run("1460 bytes over a 1280 route", &r, XDP_TX, XLB_R_ICMP_FRAG_NEEDED, exp,
 			  icmp6_reply_of(&s, 2, 0, 1280, exp));
+	s.sport = 49001;
+	len = pkt_build(&s, in);
+	if (ASSERT_OK(run_on(TC_FULL, in, len, if_xn0, &r), "run"))
+		check_run("tc: 1460 bytes over a 1280 route", &r, TC_ACT_REDIRECT,
+			  XLB_R_ICMP_FRAG_NEEDED, exp, icmp6_reply_of(&s, 2, 0, 1280, exp));
 	s.payload = 1000;
 	len = pkt_build(&s, in);
 	if (ASSERT_OK(run_on(XDP, in, len, if_xn0, &r), "run"))
