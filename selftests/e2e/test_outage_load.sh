@@ -19,8 +19,10 @@
 # and applies the change; every TCP
 # connection survives with the same Pod and client address; UDP loss within
 # $UDP_LOSS_MAX per stream (the datapath does not depend on the API
-# server, so the design bound is 0; the allowance covers socket-buffer
-# drops on a loaded machine); no conntrack entry of a live flow is lost.
+# server, so the design bound is 0; the allowance covers a loaded
+# machine, and datagrams the kernel counts as dropped for a full socket
+# buffer in the client and Pods are added to it and reported); no
+# conntrack entry of a live flow is lost.
 # Figures: connections kept, datagrams lost, API-back-to-watching time.
 #
 #   bash selftests/e2e/test_outage_load.sh BUILD_DIR
@@ -212,6 +214,19 @@ note "agent ready in $(ms_since "$t0") ms"
 [ "$(backends web)" = "10.1.1.2 10.2.1.2" ] && [ "$(backends udpl)" = 10.1.1.2 ] &&
 	[ "$(backends udpr)" = 10.2.1.2 ] || t_abort "initial sync" "web: $(backends web), udpl: $(backends udpl), udpr: $(backends udpr)"
 
+# udp_bufdrops: UDP datagrams the kernel dropped for a full socket buffer
+# (RcvbufErrors) in the client's and the Pods' namespaces. Those are the
+# loaded machine's, not the datapath's (it never sees them): they are
+# added to the loss allowance, and reported.
+udp_bufdrops() {
+	local ns n sum=0
+	for ns in "$C" "$P1" "$P2"; do
+		n=$(ip netns exec "$ns" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp)
+		sum=$((sum + ${n:-0}))
+	done
+	echo "$sum"
+}
+BUFDROPS0=$(udp_bufdrops)
 mkdir -p "$LG"
 ip netns exec "$C" "$PY" "$E2E_DIR/loadgen.py" "$LG" --tcp 10.0.0.1:30080:100 \
 	--udp 10.0.0.1:30053 --udp 10.0.0.1:30054 --interval 1 --udp-rate 50 \
@@ -280,7 +295,9 @@ touch "$LG/stop"
 wait "$LG_PID"
 rc=$?
 [ $rc = 0 ] && [ -s "$LG/summary.json" ] || t_abort "load generator summary" "exit $rc: $(tail -3 "$LG/err.log")"
-"$PY" - "$LG/summary.json" "$UDP_LOSS_MAX" >"$LG/verdict" <<'EOF'
+BUFDROPS=$(( $(udp_bufdrops) - BUFDROPS0 ))
+note "UDP datagrams dropped by full socket buffers in the client and Pods: $BUFDROPS"
+"$PY" - "$LG/summary.json" "$((UDP_LOSS_MAX + BUFDROPS))" >"$LG/verdict" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
 bound = int(sys.argv[2])
@@ -306,7 +323,7 @@ else
 	t_fail "every TCP connection survived both outages" "$(grep '^tcp' "$LG/verdict" | tr '\n' ';')"
 fi
 if ! grep -q '^udp_ok 0' "$LG/verdict" && [ "$(grep -c '^udp_ok 1' "$LG/verdict")" = 2 ]; then
-	t_pass "UDP: 2 streams, at most $UDP_LOSS_MAX lost each (worst $(awk '/^udp_worst/ { print $2 }' "$LG/verdict")), one Pod and one client address per stream"
+	t_pass "UDP: 2 streams, at most $UDP_LOSS_MAX lost each beside $BUFDROPS socket-buffer drops (worst $(awk '/^udp_worst/ { print $2 }' "$LG/verdict")), one Pod and one client address per stream"
 else
 	t_fail "UDP loss within $UDP_LOSS_MAX per stream, one Pod per stream" "$(grep '^udp ' "$LG/verdict" | tr '\n' ';')"
 fi
