@@ -412,8 +412,14 @@ WHY = """
   hit costs several hundred ns, because the conntrack table (≈150 MB preallocated) is far larger than the
   cache and every flow's bucket and element are cache (and, in this VM, TLB) misses; with the flows spread
   over more Services the frontend and Maglev lookups miss the cache too, which is why the new-flow cost rises
-  at 10k/100k Services while the one-flow hit stays flat. A per-CPU LRU (`BPF_F_NO_COMMON_LRU`) and one
-  conntrack entry per flow instead of two are the obvious levers.
+  at 10k/100k Services while the one-flow hit stays flat. This VM exposes no hardware counters (`perf stat`
+  cycles/LLC are "not supported", so `bpftool prog profile` cannot run); a `perf record -e cpu-clock` over
+  the flows passes puts `lookup_nulls_elem_raw` (the hash bucket walk: the bucket and the element are the
+  cache misses) first among the datapath's symbols. Levers measured, not assumed: per-CPU LRU lists
+  (`BPF_F_NO_COMMON_LRU`, the "lever" rows, interleaved with the common list in one run) do not make the
+  hit cheaper and make new flows dearer here (each CPU gets max_entries / CPUs and its own free list), so
+  the map keeps one list. Still to measure: a compact IPv4 key (16 bytes instead of 40: fewer bytes hashed
+  and compared, more entries per cache line), one entry per flow instead of two, fewer lookups per packet.
 - **Repeat vs one call per packet.** `repeat=1M` on one frame keeps code and data in L1: it is the floor.
   `repeat=1` calls add a syscall between packets that evicts the JITed program and the map data;
   they overstate cost. The "warm code, distinct flows" rows (one test_run over 200k flows through the
