@@ -3,17 +3,22 @@
  * Control plane, in process, against a real loaded datapath (programs and
  * maps loaded, nothing pinned or attached):
  *
- *   cpbench -f services.yaml [-n changes] [-m maglev_min] [-o out.json]
+ *   cpbench -f services.yaml [-n changes] [-F full_changes] [-m maglev_min]
+ *           [-o out.json]
  *
  * cold     k8s_cache_load_file + xlb_translate + xlb_sync_new/node/apply
  *          on empty maps: the agent's first sync from a file (each step
  *          timed).
- * change   `changes` times: one EndpointSlice (service i, i spread over the
- *          file) gets one endpoint address changed; it is parsed
- *          (k8s_parse_buf), put in the cache, the whole cache translated
- *          and synced: what a watch event costs in Kubernetes mode until
- *          the new backend and table are in the maps. p50/p99/max of the
- *          total and of translate and sync alone.
+ * full     the baseline, `full_changes` times: one EndpointSlice (service
+ *          i, i spread over the file) gets one endpoint address changed;
+ *          it is parsed (k8s_parse_buf), put in the cache, the whole cache
+ *          translated and synced (xlb_translate + xlb_sync_apply: a full
+ *          pass, what file mode, a relist and --sync-period run).
+ * change   `changes` times the same change the way a watch event goes in
+ *          Kubernetes mode: parsed, put in the cache, its Service marked
+ *          dirty, translated and synced alone (xlb_translate_update +
+ *          xlb_sync_apply_names) until the new backend and table are in
+ *          the maps. p50/p99/max of the total and of translate and sync.
  * The objects are the ones bench/svcgen.py writes (namespace bench,
  * Service s<i>, slice s<i>-abcde, port p 8080/TCP).
  */
@@ -98,7 +103,8 @@ static size_t slice_yaml(char *buf, size_t cap, unsigned int i, unsigned int nep
 int main(int argc, char **argv)
 {
 	const char *file = NULL, *out = NULL;
-	unsigned int changes = 100, maglev_min = 251, neps = 10; /* the agent's defaults */
+	unsigned int changes = 200, full_changes = 30, maglev_min = 251,
+		     neps = 10; /* the agent's defaults */
 	struct xlb_dp_opts dpo = { .cfg = XLB_CFG_DEFAULT };
 	struct xlb_translate_opts to = { .node_name = "node1" };
 	struct k8s_errors errs = K8S_ERRORS_INIT;
@@ -108,14 +114,17 @@ int main(int argc, char **argv)
 	struct k8s_cache *c = NULL;
 	struct xlb_sync *s;
 	struct xlb_dp *dp;
-	double t0, t_load, t_tr, t_dp, t_sync, *tot, *tr, *sy;
+	double t0, t_load, t_tr, t_dp, t_sync, *tot, *tr, *sy, *ftot, *ftr, *fsy;
 	long rss0, rss1;
 	unsigned int nsvc;
 	FILE *j = stdout;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "f:n:m:o:e:")) != -1) {
+	while ((opt = getopt(argc, argv, "f:n:F:m:o:e:")) != -1) {
 		switch (opt) {
+		case 'F':
+			full_changes = atoi(optarg);
+			break;
 		case 'f':
 			file = optarg;
 			break;
@@ -133,12 +142,12 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: cpbench -f FILE [-n changes] [-m maglev_min] "
-				"[-e endpoints] [-o out.json]\n");
+				"usage: cpbench -f FILE [-n changes] [-F full_changes] "
+				"[-m maglev_min] [-e endpoints] [-o out.json]\n");
 			return 2;
 		}
 	}
-	if (!file || !changes)
+	if (!file || !changes || !full_changes)
 		return 2;
 	xlb_log_hook_libs();
 	xlb_log_set_level(XLB_LOG_WARN);
@@ -182,7 +191,6 @@ int main(int argc, char **argv)
 	}
 	err = xlb_sync_apply(s, &d, &st);
 	t_sync = xlb_mono_ns() / 1e6 - t0;
-	xlb_desired_free(&d);
 	rss1 = rss_kib();
 	if (err || st.errors) {
 		fprintf(stderr, "cpbench: sync: %s, %u errors\n", strerror(-err), st.errors);
@@ -193,20 +201,31 @@ int main(int argc, char **argv)
 		"sync %.0f ms (%u tables); datapath load %.0f ms\n",
 		nsvc, t_load, t_tr, t_sync, st.tables_built, t_dp);
 
+	ftot = calloc(full_changes, sizeof(double));
+	ftr = calloc(full_changes, sizeof(double));
+	fsy = calloc(full_changes, sizeof(double));
 	tot = calloc(changes, sizeof(double));
 	tr = calloc(changes, sizeof(double));
 	sy = calloc(changes, sizeof(double));
-	for (unsigned int k = 0; k < changes; k++) {
+	if (!ftot || !ftr || !fsy || !tot || !tr || !sy)
+		return 1;
+	/* The baseline first (full passes), then the incremental path; @d
+	 * stays the current desired state throughout, as the agent keeps it. */
+	for (unsigned int k = 0; k < full_changes + changes; k++) {
 		static char buf[1 << 16];
 		struct k8s_object_list l = { 0 };
 		unsigned int i = (unsigned int)((unsigned long)k * 7919 % nsvc);
-		char ep0[32];
+		bool full = k < full_changes;
+		char ep0[32], key[64];
+		const char *kp = key, **names = NULL;
+		size_t *chg = NULL, nchg = 0;
 		size_t len;
 		double a, b, e;
 
 		/* a new address for endpoint 0 of service i */
 		snprintf(ep0, sizeof(ep0), "10.%u.%u.%u", 200 + k / 65536 % 50, k / 256 % 256,
 			 k % 256 + 0);
+		snprintf(key, sizeof(key), "bench/s%05u", i);
 		len = slice_yaml(buf, sizeof(buf), i, neps, ep0);
 		a = xlb_mono_ns() / 1e6;
 		if (k8s_parse_buf(buf, len, "change", &l, &errs) || errs.n_errors ||
@@ -214,41 +233,68 @@ int main(int argc, char **argv)
 			fprintf(stderr, "cpbench: change %u not parsed\n", k);
 			return 1;
 		}
-		err = xlb_translate(c, &to, &d, &errs);
-		b = xlb_mono_ns() / 1e6;
 		memset(&st, 0, sizeof(st));
-		err |= xlb_sync_apply(s, &d, &st);
+		if (full) {
+			xlb_desired_free(&d);
+			err = xlb_translate(c, &to, &d, &errs);
+			b = xlb_mono_ns() / 1e6;
+			err |= xlb_sync_apply(s, &d, &st);
+		} else {
+			err = xlb_translate_update(c, &to, &kp, 1, &d, &chg, &nchg, &errs);
+			names = calloc(nchg + 1, sizeof(*names));
+			for (size_t x = 0; names && x < nchg; x++)
+				names[x] = d.svcports[chg[x]].name;
+			b = xlb_mono_ns() / 1e6;
+			err |= names ? xlb_sync_apply_names(s, &d, names, nchg, &st) : -ENOMEM;
+		}
 		e = xlb_mono_ns() / 1e6;
-		xlb_desired_free(&d);
+		free(names);
+		free(chg);
 		k8s_object_list_free(&l);
 		k8s_errors_free(&errs);
 		if (err || st.backends_added != 1 || st.tables_built != 1) {
 			fprintf(stderr,
-				"cpbench: change %u: err %d, %u backends added, %u tables\n", k,
-				err, st.backends_added, st.tables_built);
+				"cpbench: change %u (%s): err %d, %u backends added, %u tables\n",
+				k, full ? "full" : "incremental", err, st.backends_added,
+				st.tables_built);
 			return 1;
 		}
-		tot[k] = e - a;
-		tr[k] = b - a;
-		sy[k] = e - b;
+		if (full) {
+			ftot[k] = e - a;
+			ftr[k] = b - a;
+			fsy[k] = e - b;
+		} else {
+			tot[k - full_changes] = e - a;
+			tr[k - full_changes] = b - a;
+			sy[k - full_changes] = e - b;
+		}
 	}
+	xlb_desired_free(&d);
 	if (out && !(j = fopen(out, "w")))
 		return 1;
 	fprintf(j,
 		"{\"services\": %u, \"endpoints_per_service\": %u, \"maglev_min\": %u, "
 		"\"cold_ms\": {\"load_file\": %.1f, \"translate\": %.1f, \"sync\": %.1f, "
 		"\"total\": %.1f, \"datapath_load\": %.1f}, \"rss_kib_before\": %ld, "
-		"\"rss_kib_after_cold\": %ld, \"changes\": %u, \"change_ms\": {",
+		"\"rss_kib_after_cold\": %ld, \"changes\": %u, \"full_changes\": %u, "
+		"\"change_full_ms\": {",
 		nsvc, neps, maglev_min, t_load, t_tr, t_sync, t_load + t_tr + t_sync, t_dp, rss0,
-		rss1, changes);
+		rss1, changes, full_changes);
+	jpct(j, "total", ftot, full_changes, false);
+	jpct(j, "parse_translate", ftr, full_changes, false);
+	jpct(j, "sync", fsy, full_changes, true);
+	fprintf(j, "}, \"change_ms\": {");
 	jpct(j, "total", tot, changes, false);
 	jpct(j, "parse_translate", tr, changes, false);
 	jpct(j, "sync", sy, changes, true);
 	fprintf(j, "}}\n");
 	if (j != stdout)
 		fclose(j);
-	fprintf(stderr, "cpbench: one-endpoint change: p50 %.2f p99 %.2f ms\n",
-		pct(tot, changes, 0.5), pct(tot, changes, 0.99));
+	fprintf(stderr,
+		"cpbench: one-endpoint change: incremental p50 %.3f p99 %.3f ms; "
+		"full pass p50 %.2f p99 %.2f ms\n",
+		pct(tot, changes, 0.5), pct(tot, changes, 0.99), pct(ftot, full_changes, 0.5),
+		pct(ftot, full_changes, 0.99));
 	xlb_sync_free(s);
 	xlb_dp_close(dp);
 	k8s_cache_free(c);

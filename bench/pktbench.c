@@ -23,6 +23,11 @@
  *          same 200k flows, and the no-op on the same frames. Each call's
  *          figure holds one ktime read pair; the no-op row shows that floor.
  *
+ * levers  The flows cases (warm and per call) at 1 service with the conntrack
+ *          map as built and with the other LRU flavour (one LRU list, or
+ *          one per CPU: BPF_F_NO_COMMON_LRU), runs interleaved so both see
+ *          the same machine.
+ *
  * Every run checks the verdict and the reason counter xlb counted, so a
  * figure never silently measures a different path.
  *
@@ -65,6 +70,7 @@ static unsigned int opt_runs = 5, opt_flows = 200000, opt_repeat = 1000000;
 static const char *opt_dir = "build/bench";
 static bool opt_quick;
 static unsigned int opt_max_ct = 1u << 20, opt_nscales = 3;
+static int opt_ct_lru; /* dp_setup's conntrack flavour (loader.h) */
 static FILE *jout;
 
 /* ---------------------------------------------------------------- helpers */
@@ -243,7 +249,8 @@ static struct xlb_dp *dp_setup(unsigned int nsvc)
 				 /* nsvc IPv4 and nsvc IPv6 services */
 				 .max_services = 262144,
 				 .max_tables = 262144,
-				 .max_backends = 262144 };
+				 .max_backends = 262144,
+				 .ct_lru = opt_ct_lru };
 	struct xlb_addr_key na = { .addr.v4 = A_NODE, .family = XLB_AF_INET };
 	struct xlb_addr_key na1 = { .addr.v4 = A_NODE1, .family = XLB_AF_INET };
 	struct xlb_iface i0 = { .snat4.v4 = A_NODE }, i1 = { .snat4.v4 = A_NODE1 };
@@ -700,6 +707,69 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 	return 0;
 }
 
+/* The conntrack levers: the flows cases under each LRU flavour. */
+struct lever_res {
+	const char *name;
+	int ct_lru;
+	double call[CC_MAX][MAX_RUNS];
+	bool call_ok[CC_MAX];
+	double warm[WC_MAX][MAX_RUNS];
+	bool warm_ok[WC_MAX];
+};
+
+static int bench_levers(struct bench_progs *b, struct lever_res *lv, int n)
+{
+	struct xlb_dp *dp[4] = { 0 };
+	int err = 0;
+
+	for (int i = 0; i < n; i++) {
+		opt_ct_lru = lv[i].ct_lru;
+		dp[i] = dp_setup(1);
+		if (!dp[i])
+			err = -1;
+		for (int c = 0; c < CC_MAX; c++)
+			lv[i].call_ok[c] = true;
+		for (int c = 0; c < WC_MAX; c++)
+			lv[i].warm_ok[c] = true;
+	}
+	opt_ct_lru = 0;
+	for (unsigned int run = 0; !err && run < opt_runs; run++) {
+		for (int i = 0; i < n; i++) {
+			struct lever_res *l = &lv[i];
+			int xlb = xlb_dp_xdp_fd(dp[i]);
+
+			l->call[CC_NOOP][run] = call_pass(dp[i], b->noop, 1, TH_SYN, -1, XDP_PASS,
+							  &l->call_ok[CC_NOOP]);
+			l->call[CC_NEW][run] = call_pass(dp[i], xlb, 1, TH_SYN, XLB_R_FWD_LOCAL,
+							 XDP_PASS, &l->call_ok[CC_NEW]);
+			l->call[CC_FIRST_ACK][run] = call_pass(dp[i], xlb, 1, TH_ACK,
+							       XLB_R_FWD_LOCAL, XDP_PASS,
+							       &l->call_ok[CC_FIRST_ACK]);
+			l->call[CC_HIT][run] = call_pass(dp[i], xlb, 1, TH_ACK, XLB_R_FWD_LOCAL,
+							 XDP_PASS, &l->call_ok[CC_HIT]);
+			ct_clear(dp[i]);
+			l->warm[WC_NOOP][run] = warm_pass(b, dp[i], b->noop, 1, TH_SYN, -1,
+							  XDP_PASS, &l->warm_ok[WC_NOOP]);
+			l->warm[WC_NEW][run] = warm_pass(b, dp[i], xlb, 1, TH_SYN, XLB_R_FWD_LOCAL,
+							 XDP_PASS, &l->warm_ok[WC_NEW]);
+			l->warm[WC_FIRST_ACK][run] = warm_pass(b, dp[i], xlb, 1, TH_ACK,
+							       XLB_R_FWD_LOCAL, XDP_PASS,
+							       &l->warm_ok[WC_FIRST_ACK]);
+			l->warm[WC_HIT][run] = warm_pass(b, dp[i], xlb, 1, TH_ACK, XLB_R_FWD_LOCAL,
+							 XDP_PASS, &l->warm_ok[WC_HIT]);
+			ct_clear(dp[i]);
+			fprintf(stderr,
+				"pktbench: lever %s run %u: warm new %.0f hit %.0f ns; "
+				"per call new %.0f hit %.0f ns\n",
+				l->name, run + 1, l->warm[WC_NEW][run], l->warm[WC_HIT][run],
+				l->call[CC_NEW][run], l->call[CC_HIT][run]);
+		}
+	}
+	for (int i = 0; i < n; i++)
+		xlb_dp_close(dp[i]);
+	return err;
+}
+
 static void verified_insns(struct xlb_dp *dp)
 {
 	const struct {
@@ -813,6 +883,32 @@ int main(int argc, char **argv)
 			verified_insns(dp);
 			xlb_dp_close(dp);
 		}
+	}
+	{
+		struct lever_res lv[2] = { { .name = "common_lru", .ct_lru = XLB_CT_LRU_COMMON },
+					   { .name = "percpu_lru", .ct_lru = XLB_CT_LRU_PERCPU } };
+
+		if (bench_levers(&b, lv, 2))
+			return 1;
+		fprintf(jout, "\"levers\": {");
+		for (int i = 0; i < 2; i++) {
+			fprintf(jout, "\"%s\": {\"call\": {", lv[i].name);
+			for (int c = 0; c < CC_MAX; c++) {
+				struct stat3 st = summarize(lv[i].call[c], opt_runs,
+							    lv[i].call_ok[c]);
+
+				jstat(call_names[c], &st, c + 1 == CC_MAX);
+			}
+			fprintf(jout, "}, \"flows\": {");
+			for (int c = 0; c < WC_MAX; c++) {
+				struct stat3 st = summarize(lv[i].warm[c], opt_runs,
+							    lv[i].warm_ok[c]);
+
+				jstat(warm_names[c], &st, c + 1 == WC_MAX);
+			}
+			fprintf(jout, "}}%s", i + 1 < 2 ? ", " : "");
+		}
+		fprintf(jout, "}, ");
 	}
 	fprintf(jout, "\"max_ct\": %u, \"scales\": [", opt_max_ct);
 	for (int s = 0; s < (int)opt_nscales; s++) {

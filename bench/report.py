@@ -76,6 +76,16 @@ def verdict(ok):
     return "met" if ok else "MISSED"
 
 
+def vd_le(value, goal, unit):
+    """A goal "value <= goal", judged from this run: met, or missed by how much."""
+    return "met" if value <= goal else "missed by %.1f %s" % (value - goal, unit)
+
+
+def vd_ge_ratio(ratio, goal):
+    """A goal "ratio >= goal" (e.g. 3x a baseline): met, or missed by which factor."""
+    return "met" if ratio >= goal else "missed by %.2f× (%.2f× of %.0f×)" % (goal / ratio if ratio else 0, ratio, goal)
+
+
 def pkt_rows(t, p):
     t.sec("1. Per-packet cost, BPF_PROG_TEST_RUN (ns per packet, median [min–max] of %d runs, %d-byte frames)"
           % (p["runs"], p["frame_bytes"]))
@@ -109,13 +119,12 @@ def pkt_rows(t, p):
                                                              st(r["harness_tc_noop"])))
         t.add(f"[{lbl}] non-service packet (to node:22), passed", st(r["pass_not_service"]), "", "",
               "no-op + %.0f" % (r["pass_not_service"]["median"] - hn))
-        # flows: warm code, distinct 5-tuples
+        # flows: warm code, distinct 5-tuples (issue 12's conntrack goals)
         dn = w["new_flow"]["median"] - w["hit"]["median"]
         t.add(f"[{lbl}] {p['flows']} distinct flows, warm code: new flow (SYN: Maglev + 2 CT inserts)",
-              st(w["new_flow"]), "≤ hit + 150", verdict(dn <= 150),
-              "hit + %.0f%s" % (dn, "" if dn <= 150 else " (missed by %.0f ns)" % (dn - 150)))
-        t.add(f"[{lbl}] {p['flows']} distinct flows, warm code: established hit", st(w["hit"]), "", "",
-              "harness no-op %s" % st(w["harness_noop"]))
+              st(w["new_flow"]), "≤ hit + 250 ns", vd_le(dn, 250, "ns"), "hit + %.0f" % dn)
+        t.add(f"[{lbl}] {p['flows']} distinct flows, warm code: established hit", st(w["hit"]), "≤ 200 ns",
+              vd_le(w["hit"]["median"], 200, "ns"), "harness no-op %s" % st(w["harness_noop"]))
         dc = c["new_flow"]["median"] - c["hit"]["median"]
         t.add(f"[{lbl}] one test_run per packet (repeat=1), {p['flows']} flows: new / hit / no-op",
               "%s / %s / %s" % (st(c["new_flow"]), st(c["hit"]), st(c["noop"])), "new ≤ hit + 150",
@@ -138,6 +147,19 @@ def pkt_rows(t, p):
                   "within 10%", verdict(ratio <= 1.10),
                   ("" if ratio <= 1.10 else "+%.0f%%; " % ((ratio - 1) * 100)) +
                   "best runs: %.2f× (%.0f vs %.0f ns)" % (bmin / amin if amin else 0, bmin, amin))
+    lv = p.get("levers")
+    if lv:
+        base = lv["common_lru"]["flows"]
+        for name, lbl in (("common_lru", "one LRU list (as built before issue 12)"),
+                          ("percpu_lru", "per-CPU LRU lists (BPF_F_NO_COMMON_LRU)")):
+            f = lv[name]["flows"]
+            t.add("lever, 1 svc, %d flows, %s: established hit / new flow" % (p["flows"], lbl),
+                  "%s / %s ns" % (st(f["hit"]), st(f["new_flow"])), "hit ≤ 200, new ≤ hit + 250",
+                  "met" if f["hit"]["median"] <= 200 and f["new_flow"]["median"] - f["hit"]["median"] <= 250
+                  else "missed: hit by %.0f, new by %.0f ns" % (max(0, f["hit"]["median"] - 200),
+                                                            max(0, f["new_flow"]["median"] - f["hit"]["median"] - 250)),
+                  "%.2f× / %.2f× the common LRU's (same run, interleaved)" %
+                  (f["hit"]["median"] / base["hit"]["median"], f["new_flow"]["median"] / base["new_flow"]["median"]))
     pr = p.get("programs", {})
     t.add("verifier: instructions processed (verified_insns)",
           ", ".join("%s %d" % (k, v["verified_insns"]) for k, v in pr.items()), "", "",
@@ -188,19 +210,27 @@ def cp_rows(t, c):
             if cold is not None and rc == 0:
                 note += "; xlb cold sync = %.2f× this" % (cold / 1000 / c[key + "_s"])
             t.add("kube-proxy rules: " + lbl, res, "baseline", "", note)
-    ch = cb.get("change_ms")
-    ch100 = (c.get("cpbench_100") or {}).get("change_ms")
-    if ch:
+    # Issue 12: one endpoint change reaches the maps in p99 <= 5 ms at 10k Services, independent of the count.
+    runs = [(k, c.get(k)) for k in ("cpbench_1", "cpbench_1000", "cpbench")]
+    runs = [(r["services"], r) for _, r in runs if r and "change_ms" in r]
+    for ns, r in runs:
+        ch, fu = r["change_ms"], r.get("change_full_ms")
         p99 = ch["total"]["p99"]
-        t.add("one-endpoint change at %d Services → maps (parse + translate + sync, 100 changes)" % n,
-              "p50 %.1f ms, p99 %.1f ms" % (ch["total"]["p50"], p99), "p99 ≤ 10 ms", verdict(p99 <= 10),
-              "translate p50 %.1f ms, sync p50 %.1f ms%s" % (ch["parse_translate"]["p50"], ch["sync"]["p50"],
-                                                           "" if p99 <= 10 else "; missed by %.1f ms" % (p99 - 10)))
-    if ch and ch100:
-        r = ch["total"]["p50"] / ch100["total"]["p50"]
-        t.add("one-endpoint change at 100 Services", "p50 %.1f ms, p99 %.1f ms" % (ch100["total"]["p50"],
-                                                                                  ch100["total"]["p99"]),
-              "independent of Service count", verdict(r <= 1.5), "%d Services is %.1f× slower (p50)" % (n, r))
+        note = "translate p50 %.3f, sync p50 %.3f ms (%d changes)" % (ch["parse_translate"]["p50"],
+                                                                     ch["sync"]["p50"], r["changes"])
+        if fu:
+            note += "; full pass, same run: p50 %.1f, p99 %.1f ms (%.0f× the incremental p99)" % (
+                fu["total"]["p50"], fu["total"]["p99"], fu["total"]["p99"] / p99 if p99 else 0)
+        t.add("one-endpoint change at %d Services → maps, incremental (parse + translate + sync)" % ns,
+              "p50 %.3f ms, p99 %.3f ms" % (ch["total"]["p50"], p99), "p99 ≤ 5 ms", vd_le(p99, 5, "ms"), note)
+    if len(runs) > 1:
+        (n0, r0), (n1, r1) = runs[0], runs[-1]
+        a, b = r0["change_ms"]["total"]["p99"], r1["change_ms"]["total"]["p99"]
+        ratio = b / a if a else 0
+        t.add("one-endpoint change: %d vs %d Services (p99)" % (n1, n0), "%.2f×" % ratio,
+              "independent of the count (≤ 1.5×)", "met" if ratio <= 1.5 else "missed by %.2f×" % (ratio - 1.5),
+              "p99 %.3f vs %.3f ms; p50 %.3f vs %.3f ms" % (b, a, r1["change_ms"]["total"]["p50"],
+                                                          r0["change_ms"]["total"]["p50"]))
     t.sec("6. Footprint at %d Services" % n)
     if "agent_rss_kib" in c:
         per = c["agent_rss_kib"] / n
@@ -262,7 +292,7 @@ def fwd_rows(t, f):
                     ratios = [(b, by[(b, n, sh)]["ns_per_pkt"]["median"] / r["ns_per_pkt"]["median"])
                               for b in ("iptables", "nft") if (b, n, sh) in by and r["ns_per_pkt"]]
                     if ratios:
-                        vd = verdict(all(x >= 3 for _, x in ratios))
+                        vd = vd_ge_ratio(min(x for _, x in ratios), 3)
                         nt = ", ".join("%.2f× %s" % (x, b) for b, x in ratios) + "; " + nt
                         if sh != "new":
                             nt += " (by NAPI-thread time: %s)" % ", ".join(
@@ -388,8 +418,14 @@ WHY = """
   hit costs several hundred ns, because the conntrack table (≈150 MB preallocated) is far larger than the
   cache and every flow's bucket and element are cache (and, in this VM, TLB) misses; with the flows spread
   over more Services the frontend and Maglev lookups miss the cache too, which is why the new-flow cost rises
-  at 10k/100k Services while the one-flow hit stays flat. A per-CPU LRU (`BPF_F_NO_COMMON_LRU`) and one
-  conntrack entry per flow instead of two are the obvious levers.
+  at 10k/100k Services while the one-flow hit stays flat. This VM exposes no hardware counters (`perf stat`
+  cycles/LLC are "not supported", so `bpftool prog profile` cannot run); a `perf record -e cpu-clock` over
+  the flows passes puts `lookup_nulls_elem_raw` (the hash bucket walk: the bucket and the element are the
+  cache misses) first among the datapath's symbols. Levers measured, not assumed: per-CPU LRU lists
+  (`BPF_F_NO_COMMON_LRU`, the "lever" rows, interleaved with the common list in one run) do not make the
+  hit cheaper and make new flows dearer here (each CPU gets max_entries / CPUs and its own free list), so
+  the map keeps one list. Still to measure: a compact IPv4 key (16 bytes instead of 40: fewer bytes hashed
+  and compared, more entries per cache line), one entry per flow instead of two, fewer lookups per packet.
 - **Repeat vs one call per packet.** `repeat=1M` on one frame keeps code and data in L1: it is the floor.
   `repeat=1` calls add a syscall between packets that evicts the JITed program and the map data;
   they overstate cost. The "warm code, distinct flows" rows (one test_run over 200k flows through the
@@ -401,8 +437,17 @@ WHY = """
   backend than the largest table gives, or a less disruptive algorithm than Maglev.
 - **Control plane.** Every Service gets its own Maglev table (an inner ARRAY map; the kernel rounds 4-byte
   values up to 8 bytes); creating 10k maps and batch-filling them is most of the cold sync. A one-endpoint
-  change re-translates the whole cache and diffs every Service, so it grows with the Service count: the next
-  step is an incremental translate/sync of only the Services whose objects changed.
+  change in Kubernetes mode is translated and synced for its Service only (`xlb_translate_update`,
+  `xlb_sync_apply_names`): what is left is parsing the slice, one Maglev build and the map writes (one
+  inner map created and filled, one `xlb_svc` value, one backend), independent of the Service count. The
+  full pass (file mode, a relist, `--sync-period`) still re-translates the cache and diffs every Service; its
+  figure is the baseline beside it. The incremental tail is in sync, not translate (translate p99 stays
+  well under 1 ms): each change swaps one Maglev table, i.e. one `ARRAY_OF_MAPS` update and one delete,
+  and the kernel makes each such syscall wait for an RCU grace period (`synchronize_rcu()`, so that no
+  program still uses the old inner map when the call returns). On an idle machine that is well under a
+  millisecond; with the shared VM loaded (other engineers' test suites on both vCPUs) grace periods
+  stretch to several ms, which is the p99. Removing the old table outside the change's critical path
+  (after the new frontend values are written, batched) is the next lever.
   Against kube-proxy's loaders the picture depends on the loader: on this machine `nft -f` (nftables 1.0.6)
   needed minutes for the 120k chains of 10k Services while `iptables-restore` (nf_tables backend) and
   `iptables-legacy-restore` needed tens of seconds; xlb's cold sync sits between them. Timings of these

@@ -92,6 +92,11 @@ struct agent {
 	struct xlb_sync *sync;
 	struct k8s_cache *cache; /* file mode: last good objects */
 	struct kube_source *src; /* Kubernetes mode */
+	/* Kubernetes mode: the desired state the maps hold, kept current by
+	 * incremental translates; !have_cur: the next sync is a full one. */
+	struct xlb_desired cur;
+	bool have_cur;
+	uint64_t last_sync_ms; /* monotonic: when the last sync ended */
 	struct xlb_health *health;
 	struct xlb_metrics *metrics;
 	bool synced_once;
@@ -137,6 +142,10 @@ void agent_snat_ports_setup(struct agent *a);
 /* apply.c: one sync of desired state into the maps and the health and
  * metrics servers, with the BGP routes around it. */
 int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first);
+/* The same for the service ports @names of @d only (an incremental
+ * translate's changes): every other one stays as the maps hold it. */
+int agent_apply_names(struct agent *a, struct xlb_desired *d, const char *const *names, size_t n,
+		      const struct timespec *t0);
 int agent_bgp_plan(struct agent *a, const struct xlb_vip_plan *p, const struct xlb_desired *d);
 void agent_bgp_update(struct agent *a, enum xlb_bgp_phase phase);
 
@@ -147,7 +156,9 @@ bool agent_file_changed(int fd, const char *base);
 
 /* source/kube.c: Kubernetes mode: start the source and the Leases, sync
  * with retry and period, announce and allocate LoadBalancer IPs. */
-void agent_kube_sync(struct agent *a, bool first);
+/* @full: translate and sync everything (start, SIGHUP, retry, period);
+ * otherwise only the Services that changed, when the last state is known. */
+void agent_kube_sync(struct agent *a, bool first, bool full);
 int agent_kube_poll_timeout(const struct agent *a);
 void agent_kube_lb(struct agent *a);
 void agent_kube_leases_changed(struct agent *a);

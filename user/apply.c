@@ -16,22 +16,30 @@
 #include "serve/metrics.h"
 #include "sync.h"
 
-/* Bring the maps and the health check servers to @d. */
-int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first)
+/* Bring the maps (all of them, or the service ports @names when @partial)
+ * and the health check servers to @d. */
+static int apply(struct agent *a, struct xlb_desired *d, bool partial, const char *const *names,
+		 size_t n_names, const struct timespec *t0, bool first)
 {
 	struct xlb_sync_stats st;
 	struct timespec t1;
 	int err;
 
-	err = xlb_sync_apply(a->sync, d, &st);
+	err = partial ? xlb_sync_apply_names(a->sync, d, names, n_names, &st) :
+			xlb_sync_apply(a->sync, d, &st);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	pr_info("sync: %zu service ports; +%u ~%u -%u services, %u tables built "
-		"(%u with < 100 slots per backend), "
-		"+%u -%u backends, %u frontends written, %u removed, %u errors, %.1f ms\n",
-		d->n, st.svc_added, st.svc_changed, st.svc_removed, st.tables_built,
-		st.tables_undersized, st.backends_added, st.backends_removed, st.frontends_written,
-		st.frontends_removed, st.errors,
-		(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
+	/* An incremental sync that changed nothing (an event that did not
+	 * change what translate makes of it) says so at debug level. */
+	if (!partial || st.svc_added || st.svc_changed || st.svc_removed || st.errors)
+		pr_info("sync: %zu service ports%s; +%u ~%u -%u services, %u tables built "
+			"(%u with < 100 slots per backend), "
+			"+%u -%u backends, %u frontends written, %u removed, %u errors, %.3f ms\n",
+			d->n, partial ? " (incremental)" : "", st.svc_added, st.svc_changed,
+			st.svc_removed, st.tables_built, st.tables_undersized, st.backends_added,
+			st.backends_removed, st.frontends_written, st.frontends_removed, st.errors,
+			(t1.tv_sec - t0->tv_sec) * 1e3 + (t1.tv_nsec - t0->tv_nsec) / 1e6);
+	else
+		pr_debug("sync: incremental, nothing changed\n");
 	xlb_health_set_services(a->health, d);
 	xlb_metrics_sync_done(a->metrics,
 			      (t1.tv_sec - t0->tv_sec) + (t1.tv_nsec - t0->tv_nsec) / 1e9, !err);
@@ -49,6 +57,17 @@ int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t
 		fprintf(stderr, "xlb-agent: synced\n");
 	a->synced_once = true;
 	return err;
+}
+
+int agent_apply(struct agent *a, struct xlb_desired *d, const struct timespec *t0, bool first)
+{
+	return apply(a, d, false, NULL, 0, t0, first);
+}
+
+int agent_apply_names(struct agent *a, struct xlb_desired *d, const char *const *names, size_t n,
+		      const struct timespec *t0)
+{
+	return apply(a, d, true, names, n, t0, false);
 }
 
 /* Does the datapath serve @ip once @d is synced? A VIP frontend of its

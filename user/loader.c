@@ -496,6 +496,13 @@ static int open_object(struct xlb_loader *ld, const struct xlb_dp_opts *o)
 	ld->skel->rodata->xlb_cfg = o->cfg;
 	if (o->max_ct)
 		bpf_map__set_max_entries(ld->skel->maps.xlb_ct, o->max_ct);
+	if (o->ct_lru) {
+		__u32 f = bpf_map__map_flags(ld->skel->maps.xlb_ct) & ~BPF_F_NO_COMMON_LRU;
+
+		bpf_map__set_map_flags(ld->skel->maps.xlb_ct, o->ct_lru == XLB_CT_LRU_PERCPU ?
+								      f | BPF_F_NO_COMMON_LRU :
+								      f);
+	}
 	if (o->max_services)
 		bpf_map__set_max_entries(ld->skel->maps.xlb_svc, o->max_services);
 	if (o->max_backends)

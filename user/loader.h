@@ -18,7 +18,13 @@ struct xlb_dp_opts {
 	__u32 max_services;
 	__u32 max_backends;
 	__u32 max_tables;
+	/* pktbench's lever: 0 keeps the conntrack map's flags as built;
+	 * XLB_CT_LRU_COMMON / XLB_CT_LRU_PERCPU load it with one LRU list,
+	 * or one per CPU (BPF_F_NO_COMMON_LRU). */
+	int ct_lru;
 };
+
+enum { XLB_CT_LRU_COMMON = 1, XLB_CT_LRU_PERCPU = 2 };
 
 /* Load the programs; maps pinned under pin_dir are adopted, missing ones
  * created and pinned. Programs are pinned as prog_xdp, prog_tc_egress and

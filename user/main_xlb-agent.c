@@ -167,8 +167,19 @@ static void kube_wakeup(struct agent *a, bool events, bool leases, bool dirty)
 	unsigned int ch = 0;
 
 	if (events) {
-		/* Let a burst of events settle into one sync. */
-		usleep(BATCH_MS * 1000);
+		/*
+		 * Let a burst of events settle into one full sync. An
+		 * incremental one costs the changed Services only: the first
+		 * change after a quiet spell is applied at once, later ones
+		 * at most every BATCH_MS (what arrives meanwhile is marked and
+		 * goes into the next), like kube-proxy's minSyncPeriod.
+		 */
+		uint64_t now = xlb_mono_ms();
+
+		if (!a->have_cur)
+			usleep(BATCH_MS * 1000);
+		else if (now < a->last_sync_ms + BATCH_MS)
+			usleep((a->last_sync_ms + BATCH_MS - now) * 1000);
 		ch = kube_source_take_changes(a->src);
 	}
 	if (ch & KUBE_SRC_NODE)
@@ -185,7 +196,7 @@ static void kube_wakeup(struct agent *a, bool events, bool leases, bool dirty)
 	/* A Node change can end this node's eligibility (drain): BGP routes
 	 * follow it at once. */
 	if ((dirty || ch & (KUBE_SRC_OBJECTS | KUBE_SRC_NODE)) && kube_source_synced(a->src))
-		agent_kube_sync(a, false);
+		agent_kube_sync(a, false, dirty);
 	else if (dirty)
 		a->next_resync = xlb_mono_ms() + a->sync_period_ms;
 	if (leases)
@@ -403,6 +414,7 @@ static void teardown(struct agent *a)
 	xlb_health_free(a->health);
 	xlb_metrics_free(a->metrics);
 	kube_source_free(a->src);
+	xlb_desired_free(&a->cur);
 	xlb_sync_free(a->sync);
 	k8s_cache_free(a->cache);
 	xlb_dp_close(a->dp);

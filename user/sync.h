@@ -58,6 +58,16 @@ void xlb_sync_free(struct xlb_sync *s);
  * rest is still attempted; the mirror reflects what was written). */
 int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d, struct xlb_sync_stats *st);
 
+/*
+ * The same for the service ports @names only (each as @d has it now, or
+ * gone when @d lacks it), in the same phases; every other service port, its
+ * id, table and backends, stays as it is. What a full apply of @d would
+ * write, when the others are as @d says (the caller's incremental
+ * translate guarantees it; a full apply is the way back when it cannot).
+ */
+int xlb_sync_apply_names(struct xlb_sync *s, const struct xlb_desired *d, const char *const *names,
+			 size_t n, struct xlb_sync_stats *st);
+
 struct xlb_node_iface {
 	__u32 ifindex;
 	__be32 addr4;	 /* IPv4 SNAT source: the first IPv4 address, or

@@ -48,6 +48,8 @@ struct tctx {
 	size_t cap;
 	struct xlb_desired_hc *hc;
 	size_t n_hc;
+	const struct k8s_cache *cache; /* set: one Service at a time, its
+					* slices from the cache's index */
 };
 
 static const char *proto_str(uint8_t proto)
@@ -206,23 +208,23 @@ static int cmp_ip(const void *a, const void *b)
  * ready==true across all ports of the Service (terminating ones are not
  * counted even when traffic still goes to them).
  */
-static int count_local_ready(const struct tctx *t, size_t first, size_t last, unsigned int fams,
-			     uint32_t *out)
+static int count_local_ready(const struct tctx *t, const struct k8s_object *const *sl, size_t n_sl,
+			     unsigned int fams, uint32_t *out)
 {
 	struct k8s_ip *ips;
 	size_t n = 0, total = 0;
 	uint32_t distinct = 0;
 
 	*out = 0;
-	for (size_t i = first; i < last; i++)
-		total += t->slices[i]->eps.n_endpoints;
+	for (size_t i = 0; i < n_sl; i++)
+		total += sl[i]->eps.n_endpoints;
 	if (!total)
 		return 0;
 	ips = malloc(total * sizeof(*ips));
 	if (!ips)
 		return -ENOMEM;
-	for (size_t i = first; i < last; i++) {
-		const struct k8s_object *s = t->slices[i];
+	for (size_t i = 0; i < n_sl; i++) {
+		const struct k8s_object *s = sl[i];
 
 		if (!(fams & FAM_BIT(slice_family(s))) || !slice_has_usable_port(s))
 			continue;
@@ -492,14 +494,15 @@ static void select_endpoints(const struct tctx *t, const struct cand *c, size_t 
  * (never matched by number, k8s-spec §3); the slice port's number is the
  * target port, which is how a named targetPort resolves.
  */
-static int port_backends(struct tctx *t, const struct k8s_svc_port *p, size_t first, size_t last,
-			 unsigned int fams, struct xlb_desired_svcport *sp)
+static int port_backends(struct tctx *t, const struct k8s_svc_port *p,
+			 const struct k8s_object *const *sl, size_t n_sl, unsigned int fams,
+			 struct xlb_desired_svcport *sp)
 {
 	struct cand *c;
 	size_t n = 0, total = 0, w = 0;
 
-	for (size_t i = first; i < last; i++)
-		total += t->slices[i]->eps.n_endpoints;
+	for (size_t i = 0; i < n_sl; i++)
+		total += sl[i]->eps.n_endpoints;
 	if (!total)
 		return 0;
 	c = calloc(total, sizeof(*c));
@@ -508,8 +511,8 @@ static int port_backends(struct tctx *t, const struct k8s_svc_port *p, size_t fi
 		free(c);
 		return -ENOMEM;
 	}
-	for (size_t i = first; i < last; i++) {
-		const struct k8s_object *s = t->slices[i];
+	for (size_t i = 0; i < n_sl; i++) {
+		const struct k8s_object *s = sl[i];
 		const struct k8s_eps_port *ep = NULL;
 
 		if (!(fams & FAM_BIT(slice_family(s))))
@@ -580,11 +583,49 @@ static int push_svcport(struct tctx *t, struct xlb_desired_svcport *sp)
 	return 0;
 }
 
+/* Slices translate can use: IP slices that name their Service and are not
+ * meant for another proxy (the Service's labels are copied to its slices,
+ * k8s-spec §3). */
+static bool slice_usable(const struct k8s_object *s)
+{
+	return s->eps.service_name && s->eps.addr_type != K8S_ADDR_FQDN &&
+	       !k8s_label(s, LABEL_PROXY_NAME) && !k8s_label(s, LABEL_HEADLESS);
+}
+
+/* The usable slices of Service @so, by name: a range of the full pass's
+ * sorted array, or (incremental) from the cache's index by Service. */
+static int service_slices(struct tctx *t, const struct k8s_object *so,
+			  const struct k8s_object *const **sl, size_t *n,
+			  const struct k8s_object ***own)
+{
+	size_t first, last, k = 0;
+	int err;
+
+	*own = NULL;
+	if (!t->cache) {
+		slice_range(t, so->meta.namespace, so->meta.name, &first, &last);
+		*sl = t->slices + first;
+		*n = last - first;
+		return 0;
+	}
+	err = k8s_cache_slices_of(t->cache, so->meta.namespace, so->meta.name, own, n);
+	if (err)
+		return err;
+	for (size_t i = 0; i < *n; i++)
+		if (slice_usable((*own)[i]))
+			(*own)[k++] = (*own)[i];
+	*n = k;
+	*sl = *own;
+	return 0;
+}
+
 static int translate_service(struct tctx *t, const struct k8s_object *so)
 {
 	const struct k8s_service *s = &so->svc;
+	const struct k8s_object *const *sl;
+	const struct k8s_object **own = NULL;
 	unsigned int fams;
-	size_t first, last;
+	size_t n_sl;
 	uint32_t local_ready;
 	bool first_port = true;
 	int err;
@@ -609,16 +650,18 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 	}
 
 	fams = service_families(s);
-	slice_range(t, so->meta.namespace, so->meta.name, &first, &last);
-	err = count_local_ready(t, first, last, fams, &local_ready);
+	err = service_slices(t, so, &sl, &n_sl, &own);
+	err = err ?: count_local_ready(t, sl, n_sl, fams, &local_ready);
 	if (err)
-		return err;
+		goto out;
 	if (s->type == K8S_SVC_LOAD_BALANCER && s->external_traffic_policy == K8S_TP_LOCAL &&
 	    s->health_check_node_port) {
 		struct xlb_desired_hc *v = realloc(t->hc, (t->n_hc + 1) * sizeof(*v));
 
+		err = -ENOMEM;
 		if (!v)
-			return -ENOMEM;
+			goto out;
+		err = 0;
 		t->hc = v;
 		v += t->n_hc++;
 		memset(v, 0, sizeof(*v));
@@ -660,15 +703,17 @@ static int translate_service(struct tctx *t, const struct k8s_object *so)
 			continue;
 		}
 		if (!err)
-			err = port_backends(t, p, first, last, fams, &sp);
+			err = port_backends(t, p, sl, n_sl, fams, &sp);
 		if (!err)
 			err = push_svcport(t, &sp);
 		if (err) {
 			svcport_free(&sp);
-			return err;
+			goto out;
 		}
 	}
-	return 0;
+out:
+	free(own);
+	return err;
 }
 
 /* ---- frontend conflicts ----------------------------------------------- */
@@ -780,17 +825,9 @@ int xlb_translate(const struct k8s_cache *c, const struct xlb_translate_opts *o,
 	err = k8s_cache_list(c, K8S_KIND_ENDPOINTSLICE, &t.slices, &t.n_slices);
 	if (err)
 		return err;
-	/* Keep the slices translate can use: IP slices that name their
-	 * Service and are not meant for another proxy (the Service's
-	 * labels are copied to its slices, k8s-spec §3). */
-	for (size_t i = 0; i < t.n_slices; i++) {
-		const struct k8s_object *s = t.slices[i];
-
-		if (!s->eps.service_name || s->eps.addr_type == K8S_ADDR_FQDN ||
-		    k8s_label(s, LABEL_PROXY_NAME) || k8s_label(s, LABEL_HEADLESS))
-			continue;
-		t.slices[k++] = s;
-	}
+	for (size_t i = 0; i < t.n_slices; i++)
+		if (slice_usable(t.slices[i]))
+			t.slices[k++] = t.slices[i];
 	t.n_slices = k;
 	if (t.n_slices)
 		qsort(t.slices, t.n_slices, sizeof(*t.slices), cmp_slice);
@@ -819,4 +856,175 @@ int xlb_translate(const struct k8s_cache *c, const struct xlb_translate_opts *o,
 	out->hc = t.hc;
 	out->n_hc = t.n_hc;
 	return 0;
+}
+
+/* ---- incremental ------------------------------------------------------ */
+
+/* The service ports of Service @ns/@name in @d: [*lo, *hi). Their names
+ * all start with "ns/name:" (neither may hold ':'), so they are adjacent in
+ * name order. */
+static void svcport_range(const struct xlb_desired *d, const char *ns, const char *name, size_t *lo,
+			  size_t *hi)
+{
+	char pfx[XLB_SVCPORT_NAME_MAX];
+	size_t l = 0, h = d->n, len;
+
+	len = (size_t)snprintf(pfx, sizeof(pfx), "%s/%s:", ns, name);
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+
+		if (strcmp(d->svcports[mid].name, pfx) < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	*lo = l;
+	while (l < d->n && !strncmp(d->svcports[l].name, pfx, len))
+		l++;
+	*hi = l;
+}
+
+/* The health check entry of @ns/@name in @d (Service order), or -1. */
+static ssize_t hc_find(const struct xlb_desired *d, const char *ns, const char *name)
+{
+	size_t l = 0, h = d->n_hc;
+
+	while (l < h) {
+		size_t mid = l + (h - l) / 2;
+		int r = strcmp(d->hc[mid].svc_namespace, ns);
+
+		if (!r)
+			r = strcmp(d->hc[mid].svc_name, name);
+		if (!r)
+			return (ssize_t)mid;
+		if (r < 0)
+			l = mid + 1;
+		else
+			h = mid;
+	}
+	return -1;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Where one Service's new service ports go in @cur. */
+struct upd {
+	size_t cur_lo; /* first of its service ports in cur */
+	size_t t_lo;   /* first of its new ones in t.v */
+	size_t n;
+	ssize_t hc_cur; /* its health check in cur->hc, or -1 */
+	size_t hc_t;
+};
+
+/* Is the Service's new frontend set the one @cur has for it? Then no other
+ * service port's conflict resolution can change, and @cur held all of its
+ * frontends (it lost none to a conflict). */
+static bool same_shape(const struct xlb_desired_svcport *a, const struct xlb_desired_svcport *b,
+		       size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(a[i].name, b[i].name) || a[i].n_frontends != b[i].n_frontends)
+			return false;
+		for (size_t f = 0; f < a[i].n_frontends; f++)
+			if (memcmp(&a[i].frontends[f].key, &b[i].frontends[f].key,
+				   sizeof(a[i].frontends[f].key)))
+				return false;
+	}
+	return true;
+}
+
+int xlb_translate_update(const struct k8s_cache *c, const struct xlb_translate_opts *o,
+			 const char *const *keys, size_t n_keys, struct xlb_desired *cur,
+			 size_t **changed, size_t *n_changed, struct k8s_errors *errs)
+{
+	static const struct xlb_translate_opts no_opts;
+	struct tctx t = { .opts = o ? o : &no_opts, .errs = errs, .cache = c };
+	const char **ks = NULL;
+	struct upd *u = NULL;
+	size_t nu = 0, *ch = NULL, nch = 0;
+	int err = 0;
+
+	if (!c || !cur || !changed || !n_changed)
+		return -EINVAL;
+	*changed = NULL;
+	*n_changed = 0;
+	if (!n_keys)
+		return 0;
+	ks = malloc(n_keys * sizeof(*ks));
+	u = calloc(n_keys, sizeof(*u));
+	if (!ks || !u) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(ks, keys, n_keys * sizeof(*ks));
+	qsort(ks, n_keys, sizeof(*ks), cmp_key);
+
+	/* Everything is translated and checked before @cur changes. */
+	for (size_t k = 0; k < n_keys; k++) {
+		char ns[64], name[256];
+		const char *slash = strchr(ks[k], '/');
+		const struct k8s_object *so;
+		size_t lo, hi, v0 = t.n, hc0 = t.n_hc;
+
+		if (k && !strcmp(ks[k], ks[k - 1]))
+			continue;
+		if (!slash || (size_t)(slash - ks[k]) >= sizeof(ns) ||
+		    strlen(slash + 1) >= sizeof(name)) {
+			err = -EINVAL;
+			goto out;
+		}
+		memcpy(ns, ks[k], slash - ks[k]);
+		ns[slash - ks[k]] = 0;
+		strcpy(name, slash + 1);
+		so = k8s_cache_get(c, K8S_KIND_SERVICE, ns, name);
+		if (so) {
+			err = translate_service(&t, so);
+			if (err)
+				goto out;
+		}
+		if (t.n - v0 > 1)
+			qsort(t.v + v0, t.n - v0, sizeof(*t.v), cmp_svcport);
+		svcport_range(cur, ns, name, &lo, &hi);
+		u[nu] = (struct upd){ .cur_lo = lo,
+				      .t_lo = v0,
+				      .n = t.n - v0,
+				      .hc_cur = hc_find(cur, ns, name),
+				      .hc_t = hc0 };
+		/* A service port or health check that comes or goes, or a
+		 * frontend that moves, is beyond one Service: full pass. */
+		if (hi - lo != t.n - v0 || !same_shape(cur->svcports + lo, t.v + v0, t.n - v0) ||
+		    (u[nu].hc_cur >= 0) != (t.n_hc > hc0)) {
+			err = -EAGAIN;
+			goto out;
+		}
+		nu++;
+	}
+	ch = malloc((t.n + 1) * sizeof(*ch));
+	if (!ch) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < nu; i++) {
+		for (size_t j = 0; j < u[i].n; j++) {
+			svcport_free(&cur->svcports[u[i].cur_lo + j]);
+			cur->svcports[u[i].cur_lo + j] = t.v[u[i].t_lo + j];
+			ch[nch++] = u[i].cur_lo + j;
+		}
+		if (u[i].hc_cur >= 0)
+			cur->hc[u[i].hc_cur] = t.hc[u[i].hc_t];
+	}
+	t.n = 0; /* moved into cur */
+	*changed = ch;
+	*n_changed = nch;
+out:
+	for (size_t i = 0; i < t.n; i++)
+		svcport_free(&t.v[i]);
+	free(t.v);
+	free(t.hc);
+	free(ks);
+	free(u);
+	return err;
 }

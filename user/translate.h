@@ -134,6 +134,22 @@ struct xlb_translate_opts {
 int xlb_translate(const struct k8s_cache *c, const struct xlb_translate_opts *o,
 		  struct xlb_desired *out, struct k8s_errors *errs);
 
+/*
+ * Incremental translate: bring @cur, the result of an earlier
+ * xlb_translate() of @c (kept current by later calls), to @c's state for the
+ * Services named in @keys ("namespace/name": those whose Service or
+ * EndpointSlices changed since; a Service may be gone), in place, at the
+ * cost of those Services alone. The result is what xlb_translate() would
+ * give now. *changed (malloc'd, caller frees) gets the indexes in
+ * cur->svcports that were rewritten. -EAGAIN when the change reaches beyond
+ * the named Services (a service port or health check that comes or goes, a
+ * frontend added, removed or in a conflict): @cur is unchanged and a full
+ * xlb_translate() is needed. -ENOMEM / -EINVAL: @cur is unchanged.
+ */
+int xlb_translate_update(const struct k8s_cache *c, const struct xlb_translate_opts *o,
+			 const char *const *keys, size_t n_keys, struct xlb_desired *cur,
+			 size_t **changed, size_t *n_changed, struct k8s_errors *errs);
+
 /* Free what xlb_translate() filled in; the struct is left empty. */
 void xlb_desired_free(struct xlb_desired *d);
 

@@ -13,13 +13,18 @@
 
 /*
  * Chained hash table on (kind, namespace, name). Watch events insert and
- * delete one object at a time, so both are O(1); translate takes sorted
- * snapshots with k8s_cache_list().
+ * delete one object at a time, so both are O(1); a full translate takes
+ * sorted snapshots with k8s_cache_list(). EndpointSlices that name a
+ * Service are also chained by (namespace, service name) in sbuckets, so
+ * an incremental translate finds one Service's slices without a walk.
  */
 struct k8s_cache {
 	struct k8s_object **buckets;
 	size_t n_buckets; /* power of two */
 	size_t count;
+	struct k8s_object **sbuckets;
+	size_t n_sbuckets; /* power of two */
+	size_t n_indexed;
 };
 
 static uint64_t key_hash(enum k8s_kind kind, const char *ns, const char *name)
@@ -32,6 +37,67 @@ static uint64_t key_hash(enum k8s_kind kind, const char *ns, const char *name)
 	for (; *name; name++)
 		h = (h ^ (unsigned char)*name) * 0x100000001b3ull;
 	return h ^ (h >> 29);
+}
+
+static uint64_t svc_hash(const char *ns, const char *svc)
+{
+	return key_hash(K8S_KIND_SERVICE, ns, svc);
+}
+
+static bool indexed(const struct k8s_object *o)
+{
+	return o->kind == K8S_KIND_ENDPOINTSLICE && o->eps.service_name;
+}
+
+static void index_add(struct k8s_cache *c, struct k8s_object *o)
+{
+	size_t b;
+
+	if (!indexed(o))
+		return;
+	b = svc_hash(o->meta.namespace, o->eps.service_name) & (c->n_sbuckets - 1);
+	o->snext = c->sbuckets[b];
+	c->sbuckets[b] = o;
+	c->n_indexed++;
+}
+
+static void index_del(struct k8s_cache *c, struct k8s_object *o)
+{
+	struct k8s_object **pp;
+
+	if (!indexed(o))
+		return;
+	pp = &c->sbuckets[svc_hash(o->meta.namespace, o->eps.service_name) & (c->n_sbuckets - 1)];
+	for (; *pp; pp = &(*pp)->snext)
+		if (*pp == o) {
+			*pp = o->snext;
+			o->snext = NULL;
+			c->n_indexed--;
+			return;
+		}
+}
+
+static void index_grow(struct k8s_cache *c)
+{
+	size_t n = c->n_sbuckets * 2;
+	struct k8s_object **nb = calloc(n, sizeof(*nb));
+
+	if (!nb)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < c->n_sbuckets; i++) {
+		struct k8s_object *o = c->sbuckets[i], *next;
+
+		for (; o; o = next) {
+			size_t b = svc_hash(o->meta.namespace, o->eps.service_name) & (n - 1);
+
+			next = o->snext;
+			o->snext = nb[b];
+			nb[b] = o;
+		}
+	}
+	free(c->sbuckets);
+	c->sbuckets = nb;
+	c->n_sbuckets = n;
 }
 
 static bool key_eq(const struct k8s_object *o, enum k8s_kind kind, const char *ns, const char *name)
@@ -47,7 +113,11 @@ struct k8s_cache *k8s_cache_new(void)
 		return NULL;
 	c->n_buckets = 64;
 	c->buckets = calloc(c->n_buckets, sizeof(*c->buckets));
-	if (!c->buckets) {
+	c->n_sbuckets = 64;
+	c->sbuckets = calloc(c->n_sbuckets, sizeof(*c->sbuckets));
+	if (!c->buckets || !c->sbuckets) {
+		free(c->buckets);
+		free(c->sbuckets);
 		free(c);
 		errno = ENOMEM;
 		return NULL;
@@ -68,6 +138,7 @@ void k8s_cache_free(struct k8s_cache *c)
 		}
 	}
 	free(c->buckets);
+	free(c->sbuckets);
 	free(c);
 }
 
@@ -123,15 +194,20 @@ static int cache_put(struct k8s_cache *c, struct k8s_object *o, bool *replaced)
 	if (old) {
 		o->hnext = old->hnext;
 		*pp = o;
+		index_del(c, old);
 		k8s_object_free(old);
+		index_add(c, o);
 		*replaced = true;
 		return 0;
 	}
 	o->hnext = NULL;
 	*pp = o;
 	c->count++;
+	index_add(c, o);
 	if (c->count > c->n_buckets)
 		cache_grow(c);
+	if (c->n_indexed > c->n_sbuckets)
+		index_grow(c);
 	return 0;
 }
 
@@ -155,6 +231,7 @@ struct k8s_object *k8s_cache_take(struct k8s_cache *c, enum k8s_kind kind, const
 		return NULL;
 	*pp = o->hnext;
 	o->hnext = NULL;
+	index_del(c, o);
 	c->count--;
 	return o;
 }
@@ -170,6 +247,7 @@ int k8s_cache_delete(struct k8s_cache *c, enum k8s_kind kind, const char *ns, co
 	if (!o)
 		return -ENOENT;
 	*pp = o->hnext;
+	index_del(c, o);
 	k8s_object_free(o);
 	c->count--;
 	return 0;
@@ -224,6 +302,35 @@ int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind, const struct k
 		return 0;
 	}
 	qsort(v, k, sizeof(*v), cmp_obj_name);
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+int k8s_cache_slices_of(const struct k8s_cache *c, const char *ns, const char *svc,
+			const struct k8s_object ***out, size_t *n)
+{
+	const struct k8s_object **v = NULL, **nv;
+	size_t k = 0;
+
+	if (!c || !ns || !svc || !out || !n)
+		return -EINVAL;
+	*out = NULL;
+	*n = 0;
+	for (const struct k8s_object *o = c->sbuckets[svc_hash(ns, svc) & (c->n_sbuckets - 1)]; o;
+	     o = o->snext) {
+		if (strcmp(o->meta.namespace, ns) || strcmp(o->eps.service_name, svc))
+			continue;
+		nv = realloc(v, (k + 1) * sizeof(*v));
+		if (!nv) {
+			free(v);
+			return -ENOMEM;
+		}
+		v = nv;
+		v[k++] = o;
+	}
+	if (k > 1)
+		qsort(v, k, sizeof(*v), cmp_obj_name);
 	*out = v;
 	*n = k;
 	return 0;

@@ -41,6 +41,15 @@ int k8s_cache_list(const struct k8s_cache *c, enum k8s_kind kind, const struct k
 		   size_t *n);
 
 /*
+ * The EndpointSlices of Service @ns/@svc (label kubernetes.io/service-name),
+ * sorted by name, as a malloc'd array the caller frees (*out NULL when
+ * there are none): from an index kept beside the table, so it costs the
+ * Service's slices, not the cache's. 0 or -ENOMEM.
+ */
+int k8s_cache_slices_of(const struct k8s_cache *c, const char *ns, const char *svc,
+			const struct k8s_object ***out, size_t *n);
+
+/*
  * Move every object of `l` into the cache (a later one replaces an earlier
  * one with the same key). On success `l` is left empty and owns no memory;
  * on -ENOMEM the objects not yet moved stay in `l`.

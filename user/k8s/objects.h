@@ -198,6 +198,8 @@ struct k8s_object {
 	unsigned int line; /* 1-based line in its source, 0: unknown */
 	/* private */
 	struct k8s_object *hnext;
+	struct k8s_object *snext; /* EndpointSlices: the cache's chain by
+				   * (namespace, service_name) */
 	void *arena;
 };
 

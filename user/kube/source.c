@@ -51,6 +51,11 @@ struct kube_source {
 	unsigned int changes;	  /* K8S_SRC_* */
 	uint64_t pending_since;	  /* oldest object change not applied */
 	uint64_t since_translate; /* oldest change after the last translate */
+	/* Since the last translate: the Services ("ns/name") whose Service
+	 * or EndpointSlices changed, or all of them (a LIST replaced a
+	 * kind: the next translate is a full one). */
+	struct keyset dirty;
+	bool dirty_all;
 
 	struct kube_reflector *svc, *eps, *nodes, *pools;
 	struct kind_ctx svc_ctx, eps_ctx, pool_ctx;
@@ -108,6 +113,26 @@ static void keyset_free(struct keyset *k)
 		free(k->v[i]);
 	free(k->v);
 	memset(k, 0, sizeof(*k));
+}
+
+/* Caller holds the lock. The Service an object concerns is dirty: a
+ * Service itself, or the one a slice names (before and after a change:
+ * a slice can be relabelled). Pools translate into nothing. */
+static void mark_dirty(struct kube_source *s, const struct k8s_object *o)
+{
+	const char *svc = NULL;
+
+	if (!o || s->dirty_all)
+		return;
+	if (o->kind == K8S_KIND_SERVICE)
+		svc = o->meta.name;
+	else if (o->kind == K8S_KIND_ENDPOINTSLICE)
+		svc = o->eps.service_name;
+	if (svc && keyset_add(&s->dirty, o->meta.namespace, svc)) {
+		/* No room to remember it: the next translate is full. */
+		s->dirty_all = true;
+		keyset_free(&s->dirty);
+	}
 }
 
 /* Decode one API object through the file path's validators. */
@@ -205,8 +230,14 @@ static int obj_list_end(void *arg, bool complete)
 		if (!k8s_cache_delete(s->cache, kx->kind, gone.v[i], slash + 1))
 			removed++;
 	}
-	if (!err)
+	if (!err) {
+		/* A relist is a full resync, as kube-proxy's. */
+		if (kx->kind != K8S_KIND_LBPOOL) {
+			s->dirty_all = true;
+			keyset_free(&s->dirty);
+		}
 		changed(s, KUBE_SRC_OBJECTS);
+	}
 	pthread_mutex_unlock(&s->lock);
 	free(old);
 	keyset_free(&gone);
@@ -238,15 +269,28 @@ static void obj_event(void *arg, enum kube_event_type t, const cJSON *obj)
 		return;
 	}
 	if (t == KUBE_EVENT_DELETED) {
+		struct k8s_object *o;
+
 		pthread_mutex_lock(&s->lock);
-		if (!k8s_cache_delete(s->cache, kx->kind, obj_ns(kx->kind, obj), name))
+		o = k8s_cache_take(s->cache, kx->kind, obj_ns(kx->kind, obj), name);
+		if (o) {
+			mark_dirty(s, o);
 			changed(s, KUBE_SRC_OBJECTS);
+		}
 		pthread_mutex_unlock(&s->lock);
+		k8s_object_free(o);
 		return;
 	}
 	err = decode(obj, &l, &rejected);
 	if (!err && l.n) {
 		pthread_mutex_lock(&s->lock);
+		/* Marking is cheap and never waits on a translate: the
+		 * applier translates only what is marked. */
+		for (size_t i = 0; i < l.n; i++) {
+			mark_dirty(s, k8s_cache_get(s->cache, l.v[i]->kind, l.v[i]->meta.namespace,
+						    l.v[i]->meta.name));
+			mark_dirty(s, l.v[i]);
+		}
 		err = k8s_cache_put_list(s->cache, &l, NULL);
 		changed(s, KUBE_SRC_OBJECTS);
 		pthread_mutex_unlock(&s->lock);
@@ -348,6 +392,7 @@ struct kube_source *kube_source_new(struct kube_client *kc, const char *node_nam
 	s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!s->node_name || !s->cache || s->efd < 0)
 		goto fail;
+	s->dirty_all = true; /* nothing translated yet */
 	pthread_mutex_init(&s->lock, NULL);
 	/* Eligible until a Node event says otherwise (k8s-spec §4.4). */
 	s->node.eligible = true;
@@ -431,6 +476,7 @@ void kube_source_free(struct kube_source *s)
 	kube_reflector_free(s->pools);
 	kube_client_free(s->kc);
 	k8s_cache_free(s->cache);
+	keyset_free(&s->dirty);
 	pthread_mutex_destroy(&s->lock);
 	close(s->efd);
 	free(s->node_name);
@@ -481,6 +527,31 @@ int kube_source_translate(struct kube_source *s, const struct xlb_translate_opts
 	err = xlb_translate(s->cache, o, out, errs);
 	s->changes &= ~KUBE_SRC_OBJECTS;
 	s->since_translate = 0;
+	if (!err) {
+		s->dirty_all = false;
+		keyset_free(&s->dirty);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err;
+}
+
+int kube_source_translate_update(struct kube_source *s, const struct xlb_translate_opts *o,
+				 struct xlb_desired *cur, size_t **changed, size_t *n_changed,
+				 struct k8s_errors *errs)
+{
+	int err;
+
+	*changed = NULL;
+	*n_changed = 0;
+	pthread_mutex_lock(&s->lock);
+	err = s->dirty_all ? -EAGAIN :
+			     xlb_translate_update(s->cache, o, (const char *const *)s->dirty.v,
+						  s->dirty.n, cur, changed, n_changed, errs);
+	if (!err) {
+		s->changes &= ~KUBE_SRC_OBJECTS;
+		s->since_translate = 0;
+		keyset_free(&s->dirty);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return err;
 }

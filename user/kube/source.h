@@ -3,9 +3,11 @@
  * kube_source: the API side of Kubernetes mode. Three reflectors (Services and
  * EndpointSlices with kube-proxy's label selector, and this node's Node)
  * run in their own threads and keep one k8s_cache under a mutex; the main
- * loop polls kube_source_fd(), waits a little for more changes and then
- * translates the whole cache once (kube_source_translate()), so a burst of
- * events costs a few syncs, not one each.
+ * loop polls kube_source_fd() and translates what changed: the Services the
+ * events marked dirty (kube_source_translate_update()), or the whole cache
+ * after a relist (kube_source_translate()). Events that arrive during a
+ * sync are marked and go into the next one, so a burst of events costs a
+ * few syncs, not one each.
  *
  * Objects are decoded from their cJSON tree (k8s_parse_json) by the same
  * validators as in file mode, one at a time as a LIST streams in: an
@@ -54,9 +56,20 @@ bool kube_source_synced(const struct kube_source *s);
  * (what /healthz judges, like kube-proxy's lastQueued), 0 when none. */
 uint64_t kube_source_pending_since(struct kube_source *s);
 
-/* xlb_translate() over a consistent snapshot of the cache. */
+/* xlb_translate() over a consistent snapshot of the cache (a full pass:
+ * start, relist, --sync-period, retry). */
 int kube_source_translate(struct kube_source *s, const struct xlb_translate_opts *o,
 			  struct xlb_desired *out, struct k8s_errors *errs);
+/*
+ * The incremental pass: xlb_translate_update() of @cur (the last translate's
+ * result, kept current) for the Services the reflectors marked dirty since
+ * the last translate, at their cost alone (the lock is held that long, not
+ * a full translate's). -EAGAIN when a full pass is needed (a relist, or
+ * a change beyond the marked Services): nothing taken, @cur unchanged.
+ */
+int kube_source_translate_update(struct kube_source *s, const struct xlb_translate_opts *o,
+				 struct xlb_desired *cur, size_t **changed, size_t *n_changed,
+				 struct k8s_errors *errs);
 /* The last translate's result is in the maps: its changes are no longer
  * pending. A failed apply does not call this, so /healthz turns 503 once
  * the failure outlasts the health timeout. */

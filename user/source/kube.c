@@ -55,64 +55,121 @@ out:
 	return err;
 }
 
-/* Translate the cache as it is now and apply it. */
-static int sync_once(struct agent *a, bool first)
+/* BGP needs no election: whether this node announces depends on this node
+ * only (its endpoints, its labels against the pool's nodeSelector, and
+ * that it is not being drained), so the live set is this node. Planned
+ * before the datapath changes: withdrawals go first. */
+static int bgp_plan(struct agent *a, const struct xlb_desired *d)
+{
+	struct k8s_node_state node;
+	struct bgp_ctx x = { .a = a, .d = d, .node = &node };
+
+	kube_source_node(a->src, &node);
+	if (kube_source_with_cache(a->src, bgp_plan_locked, &x)) {
+		pr_err("bgp: plan: %s; keeping the last good state\n", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	if (node.known && !node.eligible) {
+		if (xlb_bgp_count(a->bgp))
+			pr_info("bgp: node is being deleted or drained: withdrawing every address\n");
+		a->n_bgp_want = 0;
+	}
+	return 0;
+}
+
+/*
+ * Only the Services the reflectors marked since the last translate, into
+ * a->cur in place, and only their service ports into the maps. -EAGAIN:
+ * the change needs a full pass (nothing was applied).
+ */
+static int sync_incremental(struct agent *a, const struct timespec *t0)
+{
+	struct k8s_errors errs = K8S_ERRORS_INIT;
+	struct xlb_translate_opts to = { .node_name = a->node_name };
+	const char **names = NULL;
+	size_t *chg = NULL, n = 0;
+	int err;
+
+	err = kube_source_translate_update(a->src, &to, &a->cur, &chg, &n, &errs);
+	k8s_errors_log(&errs);
+	k8s_errors_free(&errs);
+	if (err == -EAGAIN)
+		return err;
+	if (err) {
+		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
+		return err;
+	}
+	names = calloc(n + 1, sizeof(*names));
+	if (!names) {
+		free(chg);
+		a->have_cur = false; /* a->cur is ahead of the maps */
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		names[i] = a->cur.svcports[chg[i]].name;
+	free(chg);
+	err = bgp_plan(a, &a->cur);
+	if (!err) {
+		agent_bgp_update(a, XLB_BGP_WITHDRAW);
+		err = agent_apply_names(a, &a->cur, names, n, t0);
+	}
+	free(names);
+	return err;
+}
+
+/* Translate the cache as it is now and apply it: only what changed when
+ * the last state is known and @full is not asked for, else everything. */
+static int sync_once(struct agent *a, bool first, bool full)
 {
 	struct k8s_errors errs = K8S_ERRORS_INIT;
 	struct xlb_translate_opts to = { .node_name = a->node_name };
 	struct xlb_desired d = { 0 };
 	struct timespec t0;
-	int err;
+	int err = -EAGAIN;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	err = kube_source_translate(a->src, &to, &d, &errs);
-	k8s_errors_log(&errs);
-	k8s_errors_free(&errs);
+	if (!full && a->have_cur)
+		err = sync_incremental(a, &t0);
+	if (err == -EAGAIN) {
+		err = kube_source_translate(a->src, &to, &d, &errs);
+		k8s_errors_log(&errs);
+		k8s_errors_free(&errs);
+		if (err) {
+			pr_err("translate: %s; keeping the last good state\n", strerror(-err));
+			return err;
+		}
+		err = bgp_plan(a, &d);
+		if (err) {
+			/* The marks went with the translate: full next time. */
+			xlb_desired_free(&d);
+			a->have_cur = false;
+			return err;
+		}
+		agent_bgp_update(a, XLB_BGP_WITHDRAW);
+		err = agent_apply(a, &d, &t0, first);
+		xlb_desired_free(&a->cur);
+		a->cur = d;
+		a->have_cur = true;
+	}
 	if (err) {
-		pr_err("translate: %s; keeping the last good state\n", strerror(-err));
+		/* The maps hold part of it: the next sync is a full one. */
+		a->have_cur = false;
 		return err;
 	}
-	/*
-	 * BGP needs no election: whether this node announces depends on
-	 * this node only (its endpoints, its labels against the pool's
-	 * nodeSelector, and that it is not being drained), so the live set
-	 * is this node. Planned before the datapath changes: withdrawals go
-	 * first.
-	 */
-	{
-		struct k8s_node_state node;
-		struct bgp_ctx x = { .a = a, .d = &d, .node = &node };
-
-		kube_source_node(a->src, &node);
-		if (kube_source_with_cache(a->src, bgp_plan_locked, &x)) {
-			pr_err("bgp: plan: %s; keeping the last good state\n", strerror(ENOMEM));
-			xlb_desired_free(&d);
-			return -ENOMEM;
-		}
-		if (node.known && !node.eligible) {
-			if (xlb_bgp_count(a->bgp))
-				pr_info("bgp: node is being deleted or drained: withdrawing every address\n");
-			a->n_bgp_want = 0;
-		}
-	}
-	agent_bgp_update(a, XLB_BGP_WITHDRAW);
-	err = agent_apply(a, &d, &t0, first);
-	xlb_desired_free(&d);
-	if (!err) {
-		kube_source_applied(a->src);
-		agent_bgp_update(a, XLB_BGP_ANNOUNCE);
-	}
-	return err;
+	kube_source_applied(a->src);
+	agent_bgp_update(a, XLB_BGP_ANNOUNCE);
+	return 0;
 }
 
 /*
- * A full sync with kube-proxy's recovery: a failed one (a map write, no
- * memory) is retried after 1 s doubling to 30 s, and any sync puts off the
- * periodic one (--sync-period, configSyncPeriod).
+ * A sync with kube-proxy's recovery: a failed one (a map write, no memory)
+ * is retried as a full one after 1 s doubling to 30 s. A full sync puts
+ * off the periodic one (--sync-period, configSyncPeriod); an incremental
+ * one does not: the period is what catches anything it might miss.
  */
-void agent_kube_sync(struct agent *a, bool first)
+void agent_kube_sync(struct agent *a, bool first, bool full)
 {
-	int err = sync_once(a, first);
+	int err = sync_once(a, first, full || first);
 	uint64_t now = xlb_mono_ms();
 
 	if (err) {
@@ -123,7 +180,9 @@ void agent_kube_sync(struct agent *a, bool first)
 	} else {
 		a->retry_ms = 0;
 	}
-	a->next_resync = now + a->sync_period_ms;
+	if (full || first)
+		a->next_resync = now + a->sync_period_ms;
+	a->last_sync_ms = xlb_mono_ms();
 }
 
 /* poll() timeout until the next retry or periodic sync, and at most the
@@ -366,7 +425,7 @@ bool agent_kube_initial_sync(struct agent *a)
 	usleep(BATCH_MS * 1000);
 	if (kube_source_take_changes(a->src) & KUBE_SRC_NODE)
 		agent_node_addresses(a);
-	agent_kube_sync(a, true);
+	agent_kube_sync(a, true, true);
 	agent_kube_lb(a);
 	return true;
 }

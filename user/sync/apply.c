@@ -24,6 +24,7 @@ struct plan {
 	bool table_new;	 /* nw.val.table_id is a fresh table */
 	bool keep;	 /* planning failed: leave it as it is */
 	bool need_table; /* phase 2 builds a new table */
+	size_t mi;	 /* partial apply with has_old: its index in s->svcs */
 };
 
 static void note_err(int *first, struct xlb_sync_stats *st, int err, const char *what,
@@ -308,8 +309,28 @@ struct apply {
 	struct mfe *owned; /* sorted: every frontend owned after the apply */
 	size_t n_owned;
 	struct xlb_sync_stats *st;
-	int first; /* the first error */
+	int first;	 /* the first error */
+	bool partial;	 /* only the plans' service ports; the rest of the
+		       * mirror stays where it is */
+	size_t *touched; /* partial: the plans' mirror indexes, ascending */
+	size_t n_touched;
 };
+
+/* Plan the new side of @p from view @pv; a failure keeps what it had. */
+static void plan_one(struct apply *a, struct plan *p, const struct view *pv)
+{
+	int err;
+
+	p->has_new = true;
+	err = plan_new(a->s, p, pv);
+	if (!err)
+		err = plan_table(a->s, p);
+	if (err) {
+		/* An existing service port keeps what it had. */
+		note_err(&a->first, a->st, err, "plan", pv->name);
+		plan_abandon(a->s, p);
+	}
+}
 
 /* Merge the mirror and @d (both sorted by name) into plans; the plans own
  * the old entries from here on. */
@@ -332,20 +353,8 @@ static int plan_all(struct apply *a, const struct xlb_desired *d)
 			p->old = s->svcs[i++];
 			p->has_old = true;
 		}
-		if (c >= 0) {
-			const struct view *pv = &v[j++];
-			int err;
-
-			p->has_new = true;
-			err = plan_new(s, p, pv);
-			if (!err)
-				err = plan_table(s, p);
-			if (err) {
-				/* An existing service port keeps what it had. */
-				note_err(&a->first, a->st, err, "plan", pv->name);
-				plan_abandon(s, p);
-			}
-		}
+		if (c >= 0)
+			plan_one(a, p, &v[j++]);
 	}
 	free(v);
 	free(s->svcs);
@@ -481,13 +490,37 @@ static void write_frontends(struct apply *a, struct plan *p)
 	}
 }
 
+static int cmp_mi(const void *key, const void *elem)
+{
+	size_t k = *(const size_t *)key, m = *(const size_t *)elem;
+
+	return k < m ? -1 : k > m;
+}
+
+/* Partial apply: does a service port outside the plans hold @f? (Only
+ * asked for a frontend a plan gives up, which is rare: a walk.) */
+static bool owned_elsewhere(const struct apply *a, const struct mfe *f)
+{
+	const struct xlb_sync *s = a->s;
+
+	for (size_t i = 0; a->partial && i < s->n; i++) {
+		if (bsearch(&i, a->touched, a->n_touched, sizeof(*a->touched), cmp_mi))
+			continue;
+		if (mirror_fe_find(&s->svcs[i], f))
+			return true;
+	}
+	return false;
+}
+
 /* 4. frontends that went away */
 static void remove_frontends(struct apply *a, struct plan *p)
 {
 	for (size_t f = 0; f < p->old.n_fes; f++) {
 		int err;
 
-		if (bsearch(&p->old.fes[f], a->owned, a->n_owned, sizeof(*a->owned), mirror_fe_cmp))
+		if (bsearch(&p->old.fes[f], a->owned, a->n_owned, sizeof(*a->owned),
+			    mirror_fe_cmp) ||
+		    owned_elsewhere(a, &p->old.fes[f]))
 			continue;
 		err = xlb_dp_svc_del(a->s->dp, &p->old.fes[f].key);
 		note_err(&a->first, a->st, err, "remove frontend", p->old.name);
@@ -589,6 +622,147 @@ static void mirror_rebuild(struct apply *a)
 		a->first = -ENOMEM;
 }
 
+/* Partial apply: the plans' entries back into the mirror, in place where
+ * the service port stays, removed or inserted (in name order) where it
+ * goes or comes; the rest of the mirror is untouched. */
+static void mirror_patch(struct apply *a)
+{
+	struct xlb_sync *s = a->s;
+	size_t n_ins = 0, gone = 0;
+
+	for (size_t k = 0; k < a->np; k++) {
+		struct plan *p = &a->plans[k];
+
+		if (p->keep) {
+			p->old.trusted = false;
+			s->svcs[p->mi] = p->old;
+		} else if (p->has_old && p->has_new) {
+			mirror_svc_release(&p->old);
+			s->svcs[p->mi] = p->nw;
+		} else if (p->has_old) {
+			mirror_svc_release(&p->old);
+			s->svcs[p->mi].name[0] = 0; /* dropped below */
+			gone++;
+		} else if (p->has_new) {
+			n_ins++;
+		}
+	}
+	if (gone) {
+		size_t w = 0;
+
+		for (size_t i = 0; i < s->n; i++)
+			if (s->svcs[i].name[0])
+				s->svcs[w++] = s->svcs[i];
+		s->n = w;
+	}
+	if (n_ins) {
+		struct msvc *v = realloc(s->svcs, (s->n + n_ins + 1) * sizeof(*v));
+
+		if (!v) {
+			/* Written but not remembered: the next full apply
+			 * adopts nothing for them and rewrites them. */
+			for (size_t k = 0; k < a->np; k++)
+				if (!a->plans[k].has_old && a->plans[k].has_new)
+					mirror_svc_release(&a->plans[k].nw);
+			if (!a->first)
+				a->first = -ENOMEM;
+			return;
+		}
+		s->svcs = v;
+		for (size_t k = 0; k < a->np; k++) {
+			struct plan *p = &a->plans[k];
+			size_t lo = 0, hi = s->n;
+
+			if (p->has_old || !p->has_new)
+				continue;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+
+				if (strcmp(s->svcs[mid].name, p->nw.name) < 0)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			memmove(&s->svcs[lo + 1], &s->svcs[lo], (s->n - lo) * sizeof(*s->svcs));
+			s->svcs[lo] = p->nw;
+			s->n++;
+		}
+	}
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Plans for the service ports @names only (sorted, unique), each merged
+ * from its mirror entry and its entry in @d; either may be absent. */
+static int plan_some(struct apply *a, const struct xlb_desired *d, const char *const *names,
+		     size_t n)
+{
+	struct xlb_sync *s = a->s;
+	struct view *cv = calloc(2 * n + 1, sizeof(*cv));
+	size_t ncv = 0;
+
+	a->plans = calloc(2 * n + 1, sizeof(*a->plans));
+	a->touched = calloc(2 * n + 1, sizeof(*a->touched));
+	if (!cv || !a->plans || !a->touched) {
+		free(cv);
+		free(a->plans);
+		free(a->touched);
+		return -ENOMEM;
+	}
+	/* Each service port is a mirror entry per family (sync.h): both
+	 * names are candidates, the view's d NULL when that family has no
+	 * frontend (or the service port is gone). */
+	for (size_t i = 0; i < n; i++) {
+		const struct xlb_desired_svcport *dsp = xlb_desired_find(d, names[i]);
+
+		for (int fam = 0; fam < 2; fam++) {
+			struct view *v = &cv[ncv++];
+			bool has = false;
+
+			v->family = fam ? XLB_AF_INET6 : XLB_AF_INET;
+			snprintf(v->name, sizeof(v->name), "%.*s%s",
+				 (int)(sizeof(v->name) - sizeof(XLB_SVC_V6_SUFFIX)), names[i],
+				 fam ? XLB_SVC_V6_SUFFIX : "");
+			for (size_t f = 0; dsp && f < dsp->n_frontends && !has; f++)
+				has = dsp->frontends[f].key.family == v->family;
+			v->d = has ? dsp : NULL;
+		}
+	}
+	qsort(cv, ncv, sizeof(*cv), view_cmp);
+	for (size_t i = 0; i < ncv; i++) {
+		struct plan *p = &a->plans[a->np];
+		size_t lo = 0, hi = s->n;
+
+		if (i && !strcmp(cv[i].name, cv[i - 1].name))
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (strcmp(s->svcs[mid].name, cv[i].name) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < s->n && !strcmp(s->svcs[lo].name, cv[i].name)) {
+			p->old = s->svcs[lo];
+			p->has_old = true;
+			p->mi = lo;
+			/* candidates and mirror both sorted: ascending */
+			a->touched[a->n_touched++] = lo;
+		} else if (!cv[i].d) {
+			continue; /* neither here nor there */
+		}
+		a->np++;
+		if (cv[i].d)
+			plan_one(a, p, &cv[i]);
+	}
+	free(cv);
+	return 0;
+}
+
 static bool is_new(const struct plan *p)
 {
 	return p->has_new;
@@ -613,6 +787,29 @@ static void each(struct apply *a, bool (*want)(const struct plan *),
 			fn(a, &a->plans[k]);
 }
 
+/* The phases of one apply over a->plans. */
+static int apply_plans(struct apply *a)
+{
+	/* The order of sync.h: what is named before what names it. */
+	each(a, is_new, write_backends);
+	each(a, is_new, write_ranges);
+	each(a, is_new, write_tables);
+	collect_owned(a);
+	each(a, is_new, write_frontends);
+	each(a, old_goes, remove_frontends);
+	each(a, every, remove_tables);
+	each(a, old_goes, remove_backends);
+	remove_stale_tables(a);
+	if (a->partial)
+		mirror_patch(a);
+	else
+		mirror_rebuild(a);
+	free(a->owned);
+	free(a->plans);
+	free(a->touched);
+	return a->first;
+}
+
 int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d, struct xlb_sync_stats *st)
 {
 	struct xlb_sync_stats dummy;
@@ -621,22 +818,32 @@ int xlb_sync_apply(struct xlb_sync *s, const struct xlb_desired *d, struct xlb_s
 
 	memset(a.st, 0, sizeof(*a.st));
 	err = plan_all(&a, d);
-	if (err)
-		return err;
-	/* The order of sync.h: what is named before what names it. */
-	each(&a, is_new, write_backends);
-	each(&a, is_new, write_ranges);
-	each(&a, is_new, write_tables);
-	collect_owned(&a);
-	each(&a, is_new, write_frontends);
-	each(&a, old_goes, remove_frontends);
-	each(&a, every, remove_tables);
-	each(&a, old_goes, remove_backends);
-	remove_stale_tables(&a);
-	mirror_rebuild(&a);
-	free(a.owned);
-	free(a.plans);
-	return a.first;
+	return err ? err : apply_plans(&a);
+}
+
+int xlb_sync_apply_names(struct xlb_sync *s, const struct xlb_desired *d, const char *const *names,
+			 size_t n, struct xlb_sync_stats *st)
+{
+	struct xlb_sync_stats dummy;
+	struct apply a = { .s = s, .st = st ? st : &dummy, .partial = true };
+	const char **v;
+	size_t w = 0;
+	int err;
+
+	memset(a.st, 0, sizeof(*a.st));
+	if (!n)
+		return 0;
+	v = malloc(n * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	memcpy(v, names, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_name);
+	for (size_t i = 0; i < n; i++)
+		if (!w || strcmp(v[w - 1], v[i]))
+			v[w++] = v[i];
+	err = plan_some(&a, d, v, w);
+	free(v);
+	return err ? err : apply_plans(&a);
 }
 
 /* Add before remove: an address that stays is never missing. */
