@@ -158,10 +158,26 @@ struct {
 	__type(value, struct xlb_icmp_msg);
 } xlb_icmp_scratch SEC(".maps");
 
+/*
+ * tc, both families: the frame becomes @l2 bytes of its own header, then
+ * the @len-byte reply @m, with @macs (destination, source) swapped in, and
+ * goes back out where it came from. Packet pointers are gone after this.
+ */
+static __always_inline int xlb_icmp_emit_tc(struct xlb_ctx *c, __u32 l2, const void *m, __u32 len,
+					    const __u8 *macs)
+{
+	struct __sk_buff *skb = c->ctx;
+
+	if (bpf_skb_change_tail(skb, l2 + len, 0) ||
+	    bpf_skb_store_bytes(skb, l2, m, len, BPF_F_RECOMPUTE_CSUM) ||
+	    bpf_skb_store_bytes(skb, 0, macs, 2 * ETH_ALEN, BPF_F_RECOMPUTE_CSUM))
+		return TC_ACT_SHOT;
+	return bpf_redirect(c->ifindex, 0);
+}
+
 static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
 					     __u8 code, __u32 mtu)
 {
-	struct __sk_buff *skb = c->ctx;
 	__u32 l2 = p->l3_off, zero = 0;
 	struct xlb_icmp_msg *m = bpf_map_lookup_elem(&xlb_icmp_scratch, &zero);
 	__u8 macs[2 * ETH_ALEN];
@@ -172,12 +188,7 @@ static __always_inline int xlb_icmp_reply_tc(struct xlb_ctx *c, struct xlb_pkt *
 	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
 	xlb_icmp_smac(c, p, macs + ETH_ALEN);
 	xlb_icmp_fill(&m->ip, &m->icmp, p->tuple.daddr.v4, p->tuple.saddr.v4, type, code, mtu);
-	/* Packet pointers are gone from here on. */
-	if (bpf_skb_change_tail(skb, l2 + sizeof(*m), 0) ||
-	    bpf_skb_store_bytes(skb, l2, m, sizeof(*m), BPF_F_RECOMPUTE_CSUM) ||
-	    bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), BPF_F_RECOMPUTE_CSUM))
-		return TC_ACT_SHOT;
-	return bpf_redirect(c->ifindex, 0);
+	return xlb_icmp_emit_tc(c, l2, m, sizeof(*m), macs);
 }
 
 /* Returns XDP_TX when the reply was built, -1 when the packet must be
@@ -297,7 +308,6 @@ static __always_inline void xlb_icmp6_fill(struct xlb_ip6 *ip6, struct xlb_icmp6
 static __always_inline int xlb_icmp6_reply_tc(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
 					      __u8 code, __u32 mtu)
 {
-	struct __sk_buff *skb = c->ctx;
 	__u32 l2 = p->l3_off, zero = 0;
 	struct xlb_icmp6_msg *m = bpf_map_lookup_elem(&xlb_icmp6_scratch, &zero);
 	__u8 macs[2 * ETH_ALEN];
@@ -308,12 +318,7 @@ static __always_inline int xlb_icmp6_reply_tc(struct xlb_ctx *c, struct xlb_pkt 
 	__builtin_memcpy(macs, p->eth->h_source, ETH_ALEN);
 	xlb_icmp_smac(c, p, macs + ETH_ALEN);
 	xlb_icmp6_fill(&m->ip6, &m->icmp, &p->tuple.daddr, &p->tuple.saddr, type, code, mtu);
-	/* Packet pointers are gone from here on. */
-	if (bpf_skb_change_tail(skb, l2 + sizeof(*m), 0) ||
-	    bpf_skb_store_bytes(skb, l2, m, sizeof(*m), BPF_F_RECOMPUTE_CSUM) ||
-	    bpf_skb_store_bytes(skb, 0, macs, sizeof(macs), BPF_F_RECOMPUTE_CSUM))
-		return TC_ACT_SHOT;
-	return bpf_redirect(c->ifindex, 0);
+	return xlb_icmp_emit_tc(c, l2, m, sizeof(*m), macs);
 }
 
 static __always_inline int xlb_icmp6_reply_xdp(struct xlb_ctx *c, struct xlb_pkt *p, __u8 type,
