@@ -51,7 +51,7 @@ QFLAG=
 section pkt 300 "$BUILD/bench/pktbench" $QFLAG -d "$BUILD/bench" -o "$WORK/pkt.json"
 section maglev 120 "$BUILD/bench/maglevbench" $QFLAG -o "$WORK/maglev.json"
 section cp 900 "$ROOT/bench/cp.sh" "$BUILD" "$WORK/cp.json" "$WORK"
-section fwd 420 "$ROOT/bench/fwd.sh" "$BUILD" "$WORK/fwd.json" "$WORK"
+section fwd 1800 "$ROOT/bench/fwd.sh" "$BUILD" "$WORK/fwd.json" "$WORK"
 section conn 300 "$ROOT/bench/conn.sh" "$BUILD" "$WORK/conn.json" "$WORK"
 section snat 600 "$ROOT/bench/snat.sh" "$BUILD" "$WORK/snat.json" "$WORK"
 
