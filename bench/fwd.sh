@@ -50,8 +50,7 @@
 # receive). CPU 0's busy time per packet is kept beside it; it has 10 ms
 # ticks (a "new" run lasts a few ms on the fast paths) and counts whatever
 # else the shared machine runs on CPU 0. A result whose NAPI threads were
-# busy < 90% of the run, or within 10% of the faster floor's rate, is
-# generator-bound. For xlb the datapath's verdict counters (xlbctl stats)
+# busy < 90% of the run is generator-bound (the node had time to spare). For xlb the datapath's verdict counters (xlbctl stats)
 # are read around every shape: the path claimed (fwd_local, fwd_peer,
 # fwd_tc for the remote Pod: XDP's note, tc's bpf_redirect_neigh) is the
 # path counted.
@@ -234,6 +233,7 @@ shapes() {
 measure() {
 	local name=$1 n=$2 map mlocal mremote p phases
 	nsl_cleanup
+	NSL_LOCAL_DELIVERY=stack NSL_AGENT_ARGS=	# the default agent; phase_up changes them
 	topo_up "${name:0:3}$n" && topo_remote_up || { log "topology failed"; return 1; }
 	if ! contender_up "$name" "$n" udp; then log "$name at $n Services: setup failed"; return 1; fi
 	case $name in
@@ -286,11 +286,14 @@ python3 - "$RAW" "$OUT" "$HZ" "$RUNS" "$SECS" "$MANY" "$NEWF" "$REASONS" <<'EOF'
 import json, statistics, sys
 raw, out = sys.argv[1], sys.argv[2]
 hz, runs, secs, many, newf = int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
-cells = {}
+cells, starved = {}, {}
 for line in open(raw):
     f = line.split()
     name, n, path, shape, flows, pk, busy, napi = f[0], int(f[1]), f[2], f[3], int(f[4]), int(f[6]), int(f[7]), int(f[8])
     wall, sent, gsecs = float(f[10]) - float(f[9]), int(f[11]), float(f[13])
+    if not pk:	# nothing delivered: the sender or the node's threads got no CPU (shared machine)
+        starved[(name, n, path, shape)] = starved.get((name, n, path, shape), 0) + 1
+        continue
     cells.setdefault((name, n, path, shape), []).append({
         "flows": flows, "pkts": pk, "mpps": pk / gsecs / 1e6 if gsecs else 0,
         "cpu0_ns_per_pkt": busy * 1e9 / hz / pk if pk else None,
@@ -328,6 +331,7 @@ for (c, n, p, sh), v in cells.items():
          "napi_util": st([r["napi_util"] for r in v]),
          "delivered_of_sent": sum(r["pkts"] for r in v) / max(1, sum(r["sent"] for r in v))}
     d.update(why.get((c, n, p, sh), {}))
+    d["starved_runs"] = starved.get((c, n, p, sh), 0)
     # The CPU figure the table uses: the NAPI threads' run time (schedstat, ns):
     # every packet's node work runs there (threaded NAPI on CPU 0: the uplink's
     # receive, XDP, tc, netfilter, forwarding, the Pod veth's receive). CPU 0's
@@ -337,9 +341,10 @@ for (c, n, p, sh), v in cells.items():
     d["ns_per_pkt"] = d["napi_ns_per_pkt"]
     nu = d["napi_util"]["median"] if d["napi_util"] else 0
     d["of_floor"] = d["mpps"]["median"] / floor[sh] if floor.get(sh) and d["mpps"] else None
-    # generator-bound: the node's threads had time to spare (< 90% of the run
-    # busy), or the rate is within 10% of what the floors received
-    d["generator_bound"] = sh != "new" and (nu < 0.9 or (not fl and (d["of_floor"] or 0) > 0.9))
+    # generator-bound: the node's threads had time to spare (busy < 90% of
+    # the run). The floors' rate is no ceiling here: on a shared machine the
+    # sender's CPU 1 is not the same from one contender to the next.
+    d["generator_bound"] = sh != "new" and nu < 0.9
     res.append(d)
 json.dump({"runs": runs, "seconds": secs, "frame_bytes": 64, "many_flows": many, "new_flows_per_run": newf,
            "target": "Service N/2", "remote_snat": "xlb --snat-address; kube-proxy MASQUERADE",

@@ -251,69 +251,113 @@ def cp_rows(t, c):
 
 
 def fwd_rows(t, f):
-    t.sec("2. Forwarding client → node → Pod, UDP %d-byte frames, NodePort → local Pod: node CPU ns per delivered "
-          "packet, median [min–max] of %d runs (%.1f s each; new flows: %d per run)"
-          % (f["frame_bytes"], f["runs"], f["seconds"], f["new_flows_per_run"]))
+    t.sec("2. Forwarding client → node → Pod, UDP %d-byte frames, NodePort (target Service N/2): node CPU ns per "
+          "delivered packet (the NAPI threads' run time), median [min–max] of %d runs (%.1f s each; new flows: %d per "
+          "run); delivered = counted by a tc-ingress sink on the Pod" % (f["frame_bytes"], f["runs"], f["seconds"],
+                                                                        f["new_flows_per_run"]))
     res = f["results"]
-    by = {(r["contender"], r["services"], r["shape"]): r for r in res}
-    scales = sorted({r["services"] for r in res if r["contender"] != "ceiling"})
+    by = {(r["contender"], r["services"], r.get("path", "local"), r["shape"]): r for r in res}
+    floors = [("tcfloor", "tc floor: tc sink on the node uplink (skb receive only)"),
+              ("xdpfloor", "XDP floor: XDP_DROP sink on the node uplink")]
+    scales = sorted({r["services"] for r in res if not r["contender"].endswith("floor")})
     shapes = [s for s in ("one", "many", "new") if any(r["shape"] == s for r in res)]
+    paths = [p for p in ("local", "remote") if any(r.get("path") == p for r in res)]
+    plbl = {"local": "local Pod", "remote": "remote Pod, SNAT"}
+    names = {"iptables": "iptables (kube-proxy)", "nft": "nftables (kube-proxy)",
+             "xlb": "xlb, --local-delivery stack (default)", "xlb-peer": "xlb, --local-delivery peer"}
+    if f.get("remote_snat"):
+        names_remote = {"iptables": "iptables DNAT + MASQUERADE", "nft": "nftables DNAT + masquerade",
+                        "xlb": "xlb DNAT + SNAT (--snat-address)"}
+    else:
+        names_remote = names
+
+    def med(r):
+        return r["ns_per_pkt"]["median"] if r and r.get("ns_per_pkt") else None
 
     def note(r):
         n = "%.3f Mpps [%.3f–%.3f] at the %s" % (r["mpps"]["median"], r["mpps"]["min"], r["mpps"]["max"],
-                                                   "node" if r["contender"] == "ceiling" else "Pod")
-        if r["shape"] != "new":
-            n += ", CPU 0 %.0f%% busy, NAPI threads %.0f ns/pkt" % (100 * r["cpu0_util"]["median"],
-                                                                    r["napi_ns_per_pkt"]["median"])
-            if r.get("of_ceiling") and r["contender"] != "ceiling":
-                n += ", %.0f%% of ceiling" % (100 * r["of_ceiling"])
-        else:
+                                                   "node" if r["contender"].endswith("floor") else "Pod")
+        if r["shape"] == "new":
             n += " (new flows/s)"
+        nu = r.get("napi_util")
+        n += "; NAPI threads busy %.0f%%, CPU 0 %.0f ns/pkt (%.0f%% busy, any process)" % (
+            100 * nu["median"] if nu else 0, r["cpu0_ns_per_pkt"]["median"] if r.get("cpu0_ns_per_pkt") else 0,
+            100 * r["cpu0_util"]["median"] if r.get("cpu0_util") else 0)
+        if r.get("starved_runs"):
+            n += "; %d run(s) left out: nothing delivered (the sender or the node's threads got no CPU)" % \
+                r["starved_runs"]
+        ds = r.get("delivered_of_sent")
+        if ds is not None and ds < 0.99:
+            n += "; delivered %.1f%% of what was sent" % (100 * ds)
+        if r.get("nf_conntrack") and r["shape"] == "many":
+            n += "; nf_conntrack %d entries after the warm-up" % r["nf_conntrack"]
+        v = r.get("verdicts")
+        if v:
+            tot = sum(v.values())
+            top = [kv for kv in sorted(v.items(), key=lambda kv: -kv[1]) if kv[1] * 1000 >= tot][:3]
+            n += "; verdicts " + ", ".join("%s %.1f%%" % (k, 100.0 * x / tot) for k, x in top)
+            if "tc_pass" in dict(top) and "fwd_tc" in dict(top):
+                n += " (tc_pass: fn0's tc egress program passing the forwarded packet)"
         if r.get("generator_bound"):
-            n += "; generator-bound"
+            n += "; generator-bound: the node's threads idle %.0f%% of the run, the sender on CPU 1 set the rate" % (
+                100 - 100 * (nu["median"] if nu else 0))
         return n
 
     for sh in shapes:
         lbl = next(r["flows_label"] for r in res if r["shape"] == sh)
-        metric = "NAPI threads' run time" if sh == "new" else "CPU 0 busy"
-        c = by.get(("ceiling", 0, sh))
-        if c:
-            t.add("[%s] generator ceiling: XDP_DROP sink on the node uplink" % lbl,
-                  "%s ns" % st(c["ns_per_pkt"]), "baseline", "", note(c))
-        for n in scales:
-            for name in ("iptables", "nft", "xlb"):
-                r = by.get((name, n, sh))
-                if not r:
-                    continue
-                goal = vd = ""
-                nt = note(r)
-                if name == "xlb":
-                    goal = "≥ 3× iptables and nft per CPU"
-                    ratios = [(b, by[(b, n, sh)]["ns_per_pkt"]["median"] / r["ns_per_pkt"]["median"])
-                              for b in ("iptables", "nft") if (b, n, sh) in by and r["ns_per_pkt"]]
-                    if ratios:
-                        vd = vd_ge_ratio(min(x for _, x in ratios), 3)
-                        nt = ", ".join("%.2f× %s" % (x, b) for b, x in ratios) + "; " + nt
-                        if sh != "new":
-                            nt += " (by NAPI-thread time: %s)" % ", ".join(
-                                "%.2f× %s" % (by[(b, n, sh)]["napi_ns_per_pkt"]["median"] /
-                                              r["napi_ns_per_pkt"]["median"], b)
-                                for b in ("iptables", "nft") if (b, n, sh) in by)
-                t.add("[%s, %d svc] %s (%s)" % (lbl, n, name, metric), "%s ns" % st(r["ns_per_pkt"]), goal, vd, nt)
-        if len(scales) > 1:
-            lo, hi = scales[0], scales[-1]
-            parts, ok = [], True
-            for b in ("iptables", "nft"):
-                try:
-                    r_lo = by[(b, lo, sh)]["ns_per_pkt"]["median"] / by[("xlb", lo, sh)]["ns_per_pkt"]["median"]
-                    r_hi = by[(b, hi, sh)]["ns_per_pkt"]["median"] / by[("xlb", hi, sh)]["ns_per_pkt"]["median"]
-                except (KeyError, TypeError, ZeroDivisionError):
-                    continue
-                parts.append("vs %s %.2f× → %.2f×" % (b, r_lo, r_hi))
-                ok = ok and r_hi > r_lo
-            if parts:
-                t.add("[%s] xlb's lead, %d → %d Services" % (lbl, lo, hi), "; ".join(parts),
-                      "rising lead at %d" % hi, verdict(ok))
+        # a sink does not care whether a flow is new: "new" is compared with the many-flow floor
+        fsh = "many" if sh == "new" else sh
+        tcf = by.get(("tcfloor", 0, "floor", fsh))
+        if sh != "new":
+            for c, what in floors:
+                r = by.get((c, 0, "floor", sh))
+                if r:
+                    t.add("[%s] %s" % (lbl, what), "%s ns" % st(r["ns_per_pkt"]), "baseline", "", note(r))
+        for path in paths:
+            nm = names if path == "local" else names_remote
+            for n in scales:
+                for name in ("iptables", "nft", "xlb", "xlb-peer"):
+                    r = by.get((name, n, path, sh))
+                    if not r or not r.get("ns_per_pkt"):
+                        continue
+                    goal = vd = ""
+                    nt = note(r)
+                    x = med(r)
+                    if name.startswith("xlb"):
+                        goal = "≥ 3× lower than iptables and nft"
+                        ratios = [(b, med(by[(b, n, path, sh)]) / x) for b in ("iptables", "nft")
+                                  if (b, n, path, sh) in by and med(by[(b, n, path, sh)])]
+                        if ratios:
+                            vd = vd_ge_ratio(min(v for _, v in ratios), 3)
+                            rate = ["%.2f× %s's rate" % (r["mpps"]["median"] / by[(b, n, path, sh)]["mpps"]["median"], b)
+                                    for b, _ in ratios if by[(b, n, path, sh)]["mpps"]["median"]]
+                            nt = ", ".join("%.2f× lower than %s" % (v, b) for b, v in ratios) + \
+                                (" (%s)" % ", ".join(rate) if sh == "new" else "") + "; " + nt
+                    t.add("[%s, %d svc, %s] %s" % (lbl, n, plbl[path], nm[name]), "%s ns" % st(r["ns_per_pkt"]),
+                          goal, vd, nt)
+                    if name.startswith("xlb") and sh != "new" and med(tcf):
+                        q = x / med(tcf)
+                        t.add("[%s, %d svc, %s] %s vs the tc floor" % (lbl, n, plbl[path], nm[name]),
+                              "%.2f× the tc floor" % q, "within 1.3× of the tc floor",
+                              "met" if q <= 1.3 else "missed by %.2f× (%.2f× of 1.3×)" % (q / 1.3, q),
+                              "%.0f vs %.0f ns; XDP floor %s ns" % (
+                                  x, med(tcf), "%.0f" % med(by[("xdpfloor", 0, "floor", fsh)])
+                                  if med(by.get(("xdpfloor", 0, "floor", fsh))) else "n/a"))
+            if len(scales) > 1:
+                lo, hi = scales[0], scales[-1]
+                for xn in ("xlb", "xlb-peer"):
+                    parts, ok = [], True
+                    for b in ("iptables", "nft"):
+                        try:
+                            r_lo = med(by[(b, lo, path, sh)]) / med(by[(xn, lo, path, sh)])
+                            r_hi = med(by[(b, hi, path, sh)]) / med(by[(xn, hi, path, sh)])
+                        except (KeyError, TypeError, ZeroDivisionError):
+                            continue
+                        parts.append("vs %s %.2f× → %.2f×" % (b, r_lo, r_hi))
+                        ok = ok and r_hi > r_lo
+                    if parts:
+                        t.add("[%s, %s] %s's lead, %d → %d Services" % (lbl, plbl[path], xn, lo, hi),
+                              "; ".join(parts), "rising lead at %d" % hi, verdict(ok))
 
 
 def snat_rows(t, c):
