@@ -157,7 +157,7 @@ phase_up() {
 		return 0 ;;
 	xlb|xlb-peer)
 		agent_stop
-		NSL_LOCAL_DELIVERY=stack NSL_AGENT_ARGS=
+		NSL_LOCAL_DELIVERY=stack NSL_AGENT_ARGS=''
 		[ "$c" = xlb-peer ] && NSL_LOCAL_DELIVERY=peer
 		if [ "$path" = remote ]; then
 			# node2's link is an uplink of the agent's too: the SNAT
@@ -186,31 +186,32 @@ shapes() {
 	mac=$(node_mac)
 	dport=$(( 30000 + ${NP_TARGET:-0} ))
 	for shape in $SHAPES; do
-		case $name in *floor) [ $shape = new ] && continue ;; esac	# same as many for a sink
-		[ $shape = many ] && state_reset "$name" "$n" "$path"
+		# a sink does not care whether a flow is new: "new" would be "many"
+		case $name:$path in *floor:*|*:beside) [ "$shape" = new ] && continue ;; esac
+		[ "$shape" = many ] && state_reset "$name" "$n" "$path"
 		src=$CLIENT_IP sport=10000
 		case $shape in
 		one) flows=1 ;;
 		many) flows=$MANY ;;
 		new) flows=$NEWF ;;
 		esac
-		gen() { taskset -c 1 ip netns exec "$C" "$GEN" -i fc0 -d "$mac" -s "$src" -D $NODE_IP \
-			-p $dport -f $flows -P $sport "$@"; }
+		gen() { taskset -c 1 ip netns exec "$C" "$GEN" -i fc0 -d "$mac" -s "$src" -D "$NODE_IP" \
+			-p "$dport" -f "$flows" -P "$sport" "$@"; }
 		# warm-up: every flow created once (the sender is paced by a full ring)
-		if [ $shape != new ]; then
+		if [ "$shape" != new ]; then
 			gen -c $(( flows + 1000 )) >/dev/null || { log "udpgen failed"; return 1; }
 			sleep 0.2
 		fi
 		ctn=$(ct_count "$N")
 		x0=
-		case $name in xlb*) x0=$(xlb_reasons) ;; esac
+		case $name:$path in *:beside) ;; xlb*) x0=$(xlb_reasons) ;; esac
 		for r in $(seq 1 "$RUNS"); do
 			# new: NEWF flows from a source address of their own, each
 			# sent once; the runs' source ports do not overlap (on the
 			# --snat-address every one is kept, no run probes for ports)
-			[ $shape = new ] && src=10.0.0.$(( 100 + r )) sport=$(( 1024 + (r - 1) * NEWF ))
+			[ "$shape" = new ] && src=10.0.0.$(( 100 + r )) sport=$(( 1024 + (r - 1) * NEWF ))
 			cnt="-t $SECS"
-			[ $shape = new ] && cnt="-c $NEWF"
+			[ "$shape" = new ] && cnt="-c $NEWF"
 			c0=$(sink_count "$map") b0=$(cpu0_busy) s0=$(napi_ns) t0=$(now)
 			# shellcheck disable=SC2086
 			out=$(gen $cnt) || { log "udpgen failed"; return 1; }
@@ -218,29 +219,21 @@ shapes() {
 			b1=$(cpu0_busy) s1=$(napi_ns) t1=$(now) c1=$(sink_count "$map")
 			echo "$name $n $path $shape $flows $r $((c1 - c0)) $((b1 - b0)) $((s1 - s0)) $t0 $t1 ${out#sent }" >>"$RAW"
 		done
-		case $name in xlb*)
+		case $name:$path in *:beside) echo "$name $n $path $shape ct=$ctn" >>"$REASONS" ;;
+		xlb*)
 			x1=$(xlb_reasons)
 			echo "$name $n $path $shape ct=$ctn before: $x0 after: $x1" >>"$REASONS" ;;
 		*) echo "$name $n $path $shape ct=$ctn" >>"$REASONS" ;;
 		esac
 		log "$name $n Services, $path, $shape ($flows flows, nf_conntrack $ctn): $(tail -n "$RUNS" "$RAW" | awk -v hz="$HZ" '{
 			printf "%.3fMpps/%.0fns/%.0fns ", $7 / $14 / 1e6, $7 ? $8 * 1e9 / hz / $7 : 0, $7 ? $9 / $7 : 0 }')"
-		case $name in xlb*) log "  xlb verdicts: $x1" ;; esac
+		case $name:$path in *:beside) ;; xlb*) log "  xlb verdicts: $x1" ;; esac
 	done
 }
 
-# one contender at one scale: fresh topology, both paths, the flow shapes
-measure() {
-	local name=$1 n=$2 map mlocal mremote p phases
-	nsl_cleanup
-	NSL_LOCAL_DELIVERY=stack NSL_AGENT_ARGS=	# the default agent; phase_up changes them
-	topo_up "${name:0:3}$n" && topo_remote_up || { log "topology failed"; return 1; }
-	if ! contender_up "$name" "$n" udp; then log "$name at $n Services: setup failed"; return 1; fi
-	case $name in
-	tcfloor) map=$(sink_tc "$N" fu0) ;;
-	xdpfloor) map=$(sink_xdp "$N" fu0) ;;
-	*) mlocal=$(sink_tc "$P" fe0) && mremote=$(sink_tc "$H" fh0) || return 1 ;;
-	esac
+# napi_setup: threaded NAPI on the node's uplink, the Pod's and node2's
+# veths (where they have NAPI), on CPU 0; NAPI_PIDS: the threads to count
+napi_setup() {
 	napi_pin "$N" fu0 || log "threaded NAPI on fu0 failed"
 	napi_pin "$P" fe0 2>/dev/null
 	napi_pin "$H" fh0 2>/dev/null
@@ -252,7 +245,31 @@ measure() {
 	# backlog, in the softirq that the NAPI thread runs when it enables
 	# bottom halves, or, past the softirq budget, in ksoftirqd/0.
 	NAPI_PIDS="$NAPI_PIDS $(ps -e -o pid=,comm= | awk '$2 == "ksoftirqd/0" { print $1 }')"
-	[ "$n" = "${SCALES%% *}" ] && log "NAPI threads: $(ps -o comm= -p "${NAPI_PIDS// /,}" | tr '\n' ' ')"
+}
+
+# one contender at one scale: fresh topology, the tc floor beside it, both
+# paths, the flow shapes
+measure() {
+	local name=$1 n=$2 map mlocal mremote p phases
+	nsl_cleanup
+	NSL_LOCAL_DELIVERY=stack NSL_AGENT_ARGS=''	# the default agent; phase_up changes them
+	topo_up "${name:0:3}$n" && topo_remote_up || { log "topology failed"; return 1; }
+	napi_setup || return 1
+	# the tc floor beside this contender: the same topology, a minute
+	# before it (the shared machine's load moves between contenders)
+	case $name in *floor) ;; *)
+		map=$(sink_tc "$N" fu0) || return 1
+		sleep 0.5
+		shapes "$name" "$n" beside "$map"
+		tc -n "$N" qdisc del dev fu0 clsact || return 1 ;;
+	esac
+	if ! contender_up "$name" "$n" udp; then log "$name at $n Services: setup failed"; return 1; fi
+	case $name in
+	tcfloor) map=$(sink_tc "$N" fu0) ;;
+	xdpfloor) map=$(sink_xdp "$N" fu0) ;;
+	*) mlocal=$(sink_tc "$P" fe0) && mremote=$(sink_tc "$H" fh0) || return 1 ;;
+	esac
+	napi_setup || return 1
 	case $name in
 	*floor) [ -n "$map" ] || { log "no sink map"; return 1; }
 		sleep 1

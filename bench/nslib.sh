@@ -25,10 +25,10 @@
 NSL_NS=()
 NSL_PIDS=()
 NSL_BPFFS=
-C= N= P= H=
+C='' N='' P='' H=''
 NODE_IP=10.0.0.1 CLIENT_IP=10.0.0.2 POD_IP=10.1.1.2 REMOTE_POD_IP=10.2.1.2
 NP_TARGET=	# target Service index (nodePort 30000 + it)
-NSL_AGENT_ARGS= NSL_LOCAL_DELIVERY=stack
+NSL_AGENT_ARGS='' NSL_LOCAL_DELIVERY=stack
 NSL_AGENT_SEQ=0
 
 nsl_cleanup() {

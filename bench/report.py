@@ -329,9 +329,10 @@ def fwd_rows(t, f):
                                   if (b, n, path, sh) in by and med(by[(b, n, path, sh)])]
                         if ratios:
                             vd = vd_ge_ratio(min(v for _, v in ratios), 3)
-                            rate = ["%.2f× %s's rate" % (r["mpps"]["median"] / by[(b, n, path, sh)]["mpps"]["median"], b)
+                            rate = ["%.2f× %s' rate" % (r["mpps"]["median"] / by[(b, n, path, sh)]["mpps"]["median"], b)
                                     for b, _ in ratios if by[(b, n, path, sh)]["mpps"]["median"]]
-                            nt = ", ".join("%.2f× lower than %s" % (v, b) for b, v in ratios) + \
+                            nt = "%s per packet = %s xlb's" % (" and ".join(b for b, _ in ratios), ", ".join(
+                                "%.2f×" % v for _, v in ratios)) + \
                                 (" (%s)" % ", ".join(rate) if sh == "new" else "") + "; " + nt
                     t.add("[%s, %d svc, %s] %s" % (lbl, n, plbl[path], nm[name]), "%s ns" % st(r["ns_per_pkt"]),
                           goal, vd, nt)
@@ -502,20 +503,45 @@ WHY = """
   in-process pipeline (`cpbench`) shows the same RSS, so it is sync, not the agent's sources. Building and
   writing tables in batches, or `malloc_trim()` after a sync, would bring it near the ≈ 48 MB it was before.
 
-- **Forwarding (section 2) is measured on veth, which taxes XDP.** A veth runs XDP on an skb: every frame is
-  copied into an XDP buffer first (AF_PACKET skbs lack the 256-byte headroom), and for XDP_PASS turned back
-  into an skb. The generator ceiling row (XDP_DROP at the uplink) is mostly that cost. xlb pays it on the
-  uplink, iptables and nftables do not (they receive through GRO); every contender pays it once more at the
-  Pod's sink. Local Pods are delivered by DNAT + XDP_PASS, so xlb's path still includes the stack's routing and
-  forwarding (`docs/architecture.md`); it skips conntrack and netfilter. For established flows that leaves xlb
-  close to nftables (whose fast path is one conntrack lookup) and ahead of iptables-nft (xtables matches in
-  FORWARD for every packet); the 3× goal is not reachable on this path. xlb's lead grows where kube-proxy's
-  rules run: new flows, above all at 10k Services with iptables' linear KUBE-SERVICES/KUBE-NODEPORTS chains.
-  `bpf_redirect_peer` to the Pod (no stack) and a native-XDP NIC are the levers; neither is measured here.
-- **Many flows, established vs new.** The 16384-flow rows reuse flows created by a warm-up pass (per-packet
-  cost with a large flow table). The new-flow rows send 6000 new flows per run: kube-proxy masquerades
-  NodePort traffic (ETP Cluster), so every UDP flow holds one of about 64k SNAT ports for 30 s; larger
-  bursts would measure port exhaustion, not rule cost. xlb keeps the client address for local Pods.
+- **Forwarding (section 2): on veth the receive floor is most of every contender's cost.** All of a packet's
+  node work runs in the uplink's NAPI thread (threaded, CPU 0) and CPU 0's backlog softirq (the Pod's veth has
+  no NAPI of its own with GRO off, its default); the figure is that run time per packet the Pod's tc sink
+  counted. The tc floor (the uplink receives the skb: veth NAPI, GRO, one tc program) and the XDP floor are
+  about the same: a veth runs XDP on an skb, copying every
+  frame into an XDP buffer first (AF_PACKET skbs lack the 256-byte headroom), so XDP saves nothing here, and
+  xlb pays the copy *and* the skb afterwards (XDP_PASS). The two goals together need kube-proxy at ≥ 3.9× the
+  tc floor (3× lower than it and within 1.3× of the floor); at 1 Service and one flow iptables measured 1.8×
+  and nftables 1.4× the tc floor, so no contender on this path can be 3× below them, not even one that costs
+  nothing beyond the receive. At 10k Services iptables' linear chains make a new flow cost hundreds of
+  µs and xlb's lead is two orders of magnitude. A NIC with native XDP (the frame seen before any skb exists)
+  is where the floor drops and the 3× becomes measurable; there is none on this VM.
+- **Stack vs peer delivery.** `stack` (the default): XDP DNAT, XDP_PASS, the stack routes and forwards, the
+  Pod's veth receives through the backlog. `peer`: XDP DNAT plus a FIB lookup and a metadata note, then
+  `xlb_tc_ingress` does `bpf_redirect_peer` and the Pod's tc ingress sees the packet in the same pass. The
+  verdict counters (xlbctl stats, read around every shape) show `fwd_peer` for every packet of the peer
+  rows and `fwd_local` for the stack rows, so each row is the path it names. Measured back to back, peer
+  was cheaper for 50000 established flows (by 0.1–0.4 µs) but dearer for one flow (+0.25 µs) and for new
+  flows (+0.6–0.8 µs) at both scales: what peer adds in XDP (a FIB lookup, the MAC rewrite, the metadata note,
+  a second program's redirect) costs at least what it saves in the stack (routing, the forward, the
+  backlog). Not broken down further yet (no hardware counters on this VM).
+- **Remote Pod (SNAT).** XDP on a veth cannot redirect into a veth whose peer runs no XDP, so xlb's remote
+  path is XDP (DNAT + SNAT, a note) + XDP_PASS + `xlb_tc_ingress`'s `bpf_redirect_neigh` + the egress link's tc
+  program (`tc_pass`): more programs and both buffer kinds. It measured 1.1–1.7× nftables' cost for
+  established flows and about nftables' for new ones at 1 Service; at 10k Services iptables' new flows cost
+  ~0.4 ms, so there xlb's lead over iptables is two orders of magnitude and over nftables 1.3×. xlb uses `--snat-address` (a /32 on the link to node2, the link an `--iface`
+  of the agent's): 50000 flows to one backend do not fit a shared node address, where only client ports
+  outside `ip_local_port_range` (and not NodePorts) are kept and the rest share the 4001 `--snat-ports`.
+  kube-proxy's rows masquerade (as for every NodePort flow with `externalTrafficPolicy: Cluster`).
+- **Many flows, established vs new.** The 50000-flow rows (issue 12's figure) reuse flows a warm-up pass
+  created (nf_conntrack holds 50000 entries after it, xlb's table 1M); the new-flow rows send 6000 new flows
+  per run, each run from a new source address and its own source ports. Before the 50000-flow shape the
+  new-flow state is dropped (ctnetlink flush; a fresh agent for the SNAT path) so that 30000 new and 50000
+  established flows never compete for one backend's ~64k SNAT ports.
+- **Shared VM, section 2.** Other work ran on both vCPUs during the run: the tc floor measured 0.3 µs for the
+  50000-flow shape in a quiet minute and 0.9 µs for one flow in a loaded one a minute earlier, and contenders are measured minutes apart, so a ratio carries
+  the load difference too (most of all the ratios to the floors, taken at the start of the run). CPU 0's
+  busy time (in the notes) counts other processes as well and is many times the NAPI figure in loaded runs.
+  Measuring the tc floor inside each contender's topology, right beside it, is the next step.
 - **Connection setup (section 3)** runs everything on 2 vCPUs (wrk on CPU 1, nginx on CPU 0, the node's
   path wherever the softirq lands), so it is a whole-system rate, not a node-CPU figure; with iptables and
   nftables the Pod sees every connection from the node's address (masquerade) and rates fell run over run
