@@ -257,8 +257,8 @@ def fwd_rows(t, f):
                                                                         f["new_flows_per_run"]))
     res = f["results"]
     by = {(r["contender"], r["services"], r.get("path", "local"), r["shape"]): r for r in res}
-    floors = [("tcfloor", "tc floor: tc sink on the node uplink (skb receive only)"),
-              ("xdpfloor", "XDP floor: XDP_DROP sink on the node uplink")]
+    floors = [("tcfloor", "tc floor at the run's start: tc sink on the node uplink (skb receive only)"),
+              ("xdpfloor", "XDP floor at the run's start: XDP_DROP sink on the node uplink")]
     scales = sorted({r["services"] for r in res if not r["contender"].endswith("floor")})
     shapes = [s for s in ("one", "many", "new") if any(r["shape"] == s for r in res)]
     paths = [p for p in ("local", "remote") if any(r.get("path") == p for r in res)]
@@ -336,13 +336,21 @@ def fwd_rows(t, f):
                                 (" (%s)" % ", ".join(rate) if sh == "new" else "") + "; " + nt
                     t.add("[%s, %d svc, %s] %s" % (lbl, n, plbl[path], nm[name]), "%s ns" % st(r["ns_per_pkt"]),
                           goal, vd, nt)
-                    if name.startswith("xlb") and sh != "new" and med(tcf):
-                        q = x / med(tcf)
+                    # the tc floor beside it: its own topology, just before it (xlb-peer shares xlb's)
+                    bes = by.get(("xlb" if name == "xlb-peer" else name, n, "beside", fsh))
+                    fl, where = (med(bes), "beside it") if med(bes) else (med(tcf), "at the run's start")
+                    if not name.startswith("xlb") and sh != "new" and fl:
+                        t.rows[-1] = t.rows[-1][:4] + (t.rows[-1][4] + "; %.2f× the tc floor %s (%.0f ns)" %
+                                                       (x / fl, where, fl),)
+                    if name.startswith("xlb") and sh != "new" and fl:
+                        q = x / fl
                         t.add("[%s, %d svc, %s] %s vs the tc floor" % (lbl, n, plbl[path], nm[name]),
                               "%.2f× the tc floor" % q, "within 1.3× of the tc floor",
                               "met" if q <= 1.3 else "missed by %.2f× (%.2f× of 1.3×)" % (q / 1.3, q),
-                              "%.0f vs %.0f ns; XDP floor %s ns" % (
-                                  x, med(tcf), "%.0f" % med(by[("xdpfloor", 0, "floor", fsh)])
+                              "%.0f vs %.0f ns, the tc floor %s%s; at the run's start: tc floor %s, XDP floor %s ns" % (
+                                  x, fl, where, " (%s)" % st(bes["ns_per_pkt"]) if med(bes) else "",
+                                  "%.0f" % med(tcf) if med(tcf) else "n/a",
+                                  "%.0f" % med(by[("xdpfloor", 0, "floor", fsh)])
                                   if med(by.get(("xdpfloor", 0, "floor", fsh))) else "n/a"))
             if len(scales) > 1:
                 lo, hi = scales[0], scales[-1]
@@ -510,9 +518,9 @@ WHY = """
   about the same: a veth runs XDP on an skb, copying every
   frame into an XDP buffer first (AF_PACKET skbs lack the 256-byte headroom), so XDP saves nothing here, and
   xlb pays the copy *and* the skb afterwards (XDP_PASS). The two goals together need kube-proxy at ≥ 3.9× the
-  tc floor (3× lower than it and within 1.3× of the floor); at 1 Service and one flow iptables measured 1.8×
-  and nftables 1.4× the tc floor, so no contender on this path can be 3× below them, not even one that costs
-  nothing beyond the receive. At 10k Services iptables' linear chains make a new flow cost hundreds of
+  tc floor (3× lower than it and within 1.3× of the floor); measured beside their own tc floor, iptables was
+  1.6–2.9× and nftables 1.5–3.2× it for established flows, so no contender on this path can be 3× below
+  them, not even one that costs nothing beyond the receive. At 10k Services iptables' linear chains make a new flow cost hundreds of
   µs and xlb's lead is two orders of magnitude. A NIC with native XDP (the frame seen before any skb exists)
   is where the floor drops and the 3× becomes measurable; there is none on this VM.
 - **Stack vs peer delivery.** `stack` (the default): XDP DNAT, XDP_PASS, the stack routes and forwards, the
@@ -520,15 +528,18 @@ WHY = """
   `xlb_tc_ingress` does `bpf_redirect_peer` and the Pod's tc ingress sees the packet in the same pass. The
   verdict counters (xlbctl stats, read around every shape) show `fwd_peer` for every packet of the peer
   rows and `fwd_local` for the stack rows, so each row is the path it names. Measured back to back, peer
-  was cheaper for 50000 established flows (by 0.1–0.4 µs) but dearer for one flow (+0.25 µs) and for new
-  flows (+0.6–0.8 µs) at both scales: what peer adds in XDP (a FIB lookup, the MAC rewrite, the metadata note,
-  a second program's redirect) costs at least what it saves in the stack (routing, the forward, the
-  backlog). Not broken down further yet (no hardware counters on this VM).
+  was cheaper in most cells of the last full run (by 0.6–1.1 µs: 1 flow and 50000 flows at 1 Service, 50000
+  flows at 10k, new flows at 1) and dearer in two (1 flow and new flows at 10k, by 0.2–0.4 µs); an earlier
+  full run the same day had it dearer for 1 flow and new flows at both scales. What peer adds in XDP (a FIB
+  lookup, the MAC rewrite, the metadata note, a second program's redirect) and what it saves in the stack
+  (routing, the forward, the backlog) are close enough that this VM's load decides; not broken down
+  further yet (no hardware counters here).
 - **Remote Pod (SNAT).** XDP on a veth cannot redirect into a veth whose peer runs no XDP, so xlb's remote
   path is XDP (DNAT + SNAT, a note) + XDP_PASS + `xlb_tc_ingress`'s `bpf_redirect_neigh` + the egress link's tc
-  program (`tc_pass`): more programs and both buffer kinds. It measured 1.1–1.7× nftables' cost for
-  established flows and about nftables' for new ones at 1 Service; at 10k Services iptables' new flows cost
-  ~0.4 ms, so there xlb's lead over iptables is two orders of magnitude and over nftables 1.3×. xlb uses `--snat-address` (a /32 on the link to node2, the link an `--iface`
+  program (`tc_pass`): more programs and both buffer kinds, 1.5–2.3× the tc floor. Against kube-proxy's
+  DNAT + masquerade it measured 1.0–1.5× lower for established flows and 1.6–1.7× for new flows at 1
+  Service; at 10k Services iptables' new flows cost ~0.3 ms (linear chains), so there the lead over
+  iptables is two orders of magnitude and over nftables 1.6×. xlb uses `--snat-address` (a /32 on the link to node2, the link an `--iface`
   of the agent's): 50000 flows to one backend do not fit a shared node address, where only client ports
   outside `ip_local_port_range` (and not NodePorts) are kept and the rest share the 4001 `--snat-ports`.
   kube-proxy's rows masquerade (as for every NodePort flow with `externalTrafficPolicy: Cluster`).
@@ -539,9 +550,10 @@ WHY = """
   established flows never compete for one backend's ~64k SNAT ports.
 - **Shared VM, section 2.** Other work ran on both vCPUs during the run: the tc floor measured 0.3 µs for the
   50000-flow shape in a quiet minute and 0.9 µs for one flow in a loaded one a minute earlier, and contenders are measured minutes apart, so a ratio carries
-  the load difference too (most of all the ratios to the floors, taken at the start of the run). CPU 0's
-  busy time (in the notes) counts other processes as well and is many times the NAPI figure in loaded runs.
-  Measuring the tc floor inside each contender's topology, right beside it, is the next step.
+  the load difference too. So the 1.3× goal is judged against a tc floor measured in the contender's own
+  topology just before it ("beside it"; xlb-peer shares xlb's, taken a minute or two earlier); the floors at
+  the run's start are kept as rows. CPU 0's busy time (in the notes) counts other processes as well and is
+  many times the NAPI figure in loaded runs.
 - **Connection setup (section 3)** runs everything on 2 vCPUs (wrk on CPU 1, nginx on CPU 0, the node's
   path wherever the softirq lands), so it is a whole-system rate, not a node-CPU figure; with iptables and
   nftables the Pod sees every connection from the node's address (masquerade) and rates fell run over run
