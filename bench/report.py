@@ -218,6 +218,11 @@ def cp_rows(t, c):
         p99 = ch["total"]["p99"]
         note = "translate p50 %.3f, sync p50 %.3f ms (%d changes)" % (ch["parse_translate"]["p50"],
                                                                      ch["sync"]["p50"], r["changes"])
+        if "cpu" in ch:
+            note += "; on CPU p50 %.3f, p99 %.3f ms; %d of %d changes preempted (the CPU went to other work)" % (
+                ch["cpu"]["p50"], ch["cpu"]["p99"], r.get("preempted", 0), r["changes"])
+            if "quiet" in ch:
+                note += ", p99 of the others %.3f ms" % ch["quiet"]["p99"]
         if fu:
             note += "; full pass, same run: p50 %.1f, p99 %.1f ms (%.0f× the incremental p99)" % (
                 fu["total"]["p50"], fu["total"]["p99"], fu["total"]["p99"] / p99 if p99 else 0)
@@ -230,7 +235,10 @@ def cp_rows(t, c):
         t.add("one-endpoint change: %d vs %d Services (p99)" % (n1, n0), "%.2f×" % ratio,
               "independent of the count (≤ 1.5×)", "met" if ratio <= 1.5 else "missed by %.2f×" % (ratio - 1.5),
               "p99 %.3f vs %.3f ms; p50 %.3f vs %.3f ms" % (b, a, r1["change_ms"]["total"]["p50"],
-                                                          r0["change_ms"]["total"]["p50"]))
+                                                          r0["change_ms"]["total"]["p50"]) +
+              ("; on CPU p99 %.3f vs %.3f ms (%.2f×)" % (r1["change_ms"]["cpu"]["p99"], r0["change_ms"]["cpu"]["p99"],
+                                                          r1["change_ms"]["cpu"]["p99"] / r0["change_ms"]["cpu"]["p99"])
+               if "cpu" in r0["change_ms"] and "cpu" in r1["change_ms"] and r0["change_ms"]["cpu"]["p99"] else ""))
     t.sec("6. Footprint at %d Services" % n)
     if "agent_rss_kib" in c:
         per = c["agent_rss_kib"] / n
