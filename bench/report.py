@@ -229,16 +229,21 @@ def cp_rows(t, c):
         t.add("one-endpoint change at %d Services → maps, incremental (parse + translate + sync)" % ns,
               "p50 %.3f ms, p99 %.3f ms" % (ch["total"]["p50"], p99), "p99 ≤ 5 ms", vd_le(p99, 5, "ms"), note)
     if len(runs) > 1:
+        # The work's dependence on the count: on-CPU time (the wall clock's tail on
+        # this shared VM is the scheduler's, see the preempted counts above).
         (n0, r0), (n1, r1) = runs[0], runs[-1]
-        a, b = r0["change_ms"]["total"]["p99"], r1["change_ms"]["total"]["p99"]
+        c0, c1 = r0["change_ms"], r1["change_ms"]
+        key = "cpu" if "cpu" in c0 and "cpu" in c1 else "total"
+        a, b = c0[key]["p99"], c1[key]["p99"]
         ratio = b / a if a else 0
-        t.add("one-endpoint change: %d vs %d Services (p99)" % (n1, n0), "%.2f×" % ratio,
-              "independent of the count (≤ 1.5×)", "met" if ratio <= 1.5 else "missed by %.2f×" % (ratio - 1.5),
-              "p99 %.3f vs %.3f ms; p50 %.3f vs %.3f ms" % (b, a, r1["change_ms"]["total"]["p50"],
-                                                          r0["change_ms"]["total"]["p50"]) +
-              ("; on CPU p99 %.3f vs %.3f ms (%.2f×)" % (r1["change_ms"]["cpu"]["p99"], r0["change_ms"]["cpu"]["p99"],
-                                                          r1["change_ms"]["cpu"]["p99"] / r0["change_ms"]["cpu"]["p99"])
-               if "cpu" in r0["change_ms"] and "cpu" in r1["change_ms"] and r0["change_ms"]["cpu"]["p99"] else ""))
+        t.add("one-endpoint change: %d vs %d Services (p99%s)" % (n1, n0, " on CPU" if key == "cpu" else ""),
+              "%.2f×" % ratio, "independent of the count (≤ 1.5×)",
+              "met" if ratio <= 1.5 else "missed by %.2f×" % (ratio - 1.5),
+              "p99 %.3f vs %.3f ms; p50 %.3f vs %.3f ms%s" % (
+                  b, a, c1[key]["p50"], c0[key]["p50"],
+                  "; wall clock p99 %.3f vs %.3f ms, p50 %.3f vs %.3f ms" % (
+                      c1["total"]["p99"], c0["total"]["p99"], c1["total"]["p50"], c0["total"]["p50"])
+                  if key == "cpu" else ""))
     t.sec("6. Footprint at %d Services" % n)
     if "agent_rss_kib" in c:
         per = c["agent_rss_kib"] / n
