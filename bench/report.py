@@ -221,8 +221,6 @@ def cp_rows(t, c):
         if "cpu" in ch:
             note += "; on CPU p50 %.3f, p99 %.3f ms; %d of %d changes preempted (the CPU went to other work)" % (
                 ch["cpu"]["p50"], ch["cpu"]["p99"], r.get("preempted", 0), r["changes"])
-            if "quiet" in ch:
-                note += ", p99 of the others %.3f ms" % ch["quiet"]["p99"]
         if fu:
             note += "; full pass, same run: p50 %.1f, p99 %.1f ms (%.0f× the incremental p99)" % (
                 fu["total"]["p50"], fu["total"]["p99"], fu["total"]["p99"] / p99 if p99 else 0)
