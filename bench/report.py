@@ -226,6 +226,17 @@ def cp_rows(t, c):
                 fu["total"]["p50"], fu["total"]["p99"], fu["total"]["p99"] / p99 if p99 else 0)
         t.add("one-endpoint change at %d Services → maps, incremental (parse + translate + sync)" % ns,
               "p50 %.3f ms, p99 %.3f ms" % (ch["total"]["p50"], p99), "p99 ≤ 5 ms", vd_le(p99, 5, "ms"), note)
+    lv, base = c.get("cpbench_no_retire"), c.get("cpbench")
+    if lv and base and "change_ms" in lv and "change_ms" in base:
+        lc, bc = lv["change_ms"], base["change_ms"]
+        t.add("lever, %d Services: one-endpoint change without retired table slots (the old slot deleted at "
+              "once: two xlb_maglev writes, two grace periods)" % lv["services"],
+              "p50 %.3f ms, p99 %.3f ms" % (lc["total"]["p50"], lc["total"]["p99"]), "", "",
+              "with retired slots (the row above, same run): p50 %.2f×, p99 %.2f×, sync p50 %.2f× of this; "
+              "on CPU p50 %.3f, p99 %.3f ms; %d of %d preempted" % (
+                  bc["total"]["p50"] / lc["total"]["p50"], bc["total"]["p99"] / lc["total"]["p99"],
+                  bc["sync"]["p50"] / lc["sync"]["p50"], lc["cpu"]["p50"], lc["cpu"]["p99"],
+                  lv.get("preempted", 0), lv["changes"]))
     if len(runs) > 1:
         # The work's dependence on the count: on-CPU time (the wall clock's tail on
         # this shared VM is the scheduler's, see the preempted counts above).

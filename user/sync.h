@@ -50,6 +50,8 @@ struct xlb_sync_opts {
 				 * leaves, at 4 bytes a slot; 0: default */
 	__u32 max_tables;   /* capacity of xlb_maglev / svc ids */
 	__u32 max_backends;
+	bool no_retire; /* bench lever only: delete a table slot nobody names
+			 * at once, as before retired slots (sync.h, 5) */
 };
 
 struct xlb_sync_stats {

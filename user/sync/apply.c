@@ -275,7 +275,7 @@ static __u32 table_slot(struct xlb_sync *s, bool *reused)
 {
 	__u32 tid;
 
-	if (s->n_retired && s->retired[0].gen < s->table_gen) {
+	if (s->n_retired && s->retired[0].gen < s->table_gen && !s->o.no_retire) {
 		*reused = true;
 		return retired_pop(s);
 	}
@@ -656,7 +656,7 @@ static void remove_stale_tables(struct apply *a)
 	s->stale_tables = NULL;
 	s->n_stale_tables = 0;
 	/* The oldest retired slots beyond what is kept for reuse. */
-	while (s->n_retired > XLB_SYNC_RETIRED_KEEP) {
+	while (s->n_retired > (s->o.no_retire ? 0 : XLB_SYNC_RETIRED_KEEP)) {
 		int err = xlb_dp_table_del(s->dp, s->retired[0].tid);
 
 		note_err(&a->first, a->st, err, "remove table", "(retired)");
