@@ -28,6 +28,14 @@
  *          one per CPU: BPF_F_NO_COMMON_LRU), runs interleaved so both see
  *          the same machine.
  *
+ * ct levers  Issue 12's conntrack layout levers, in the kernel
+ *          (ctlever.bpf.c, through the same xdp_flows harness and frames):
+ *          the conntrack part alone of a hit and of a new flow with the
+ *          product's 40-byte key / 56-byte value and with a 16-byte IPv4
+ *          key / 32-byte value, two or one entries per new flow, the bare
+ *          lookup of a hot vs a cold key, a 256k-entry table; each run
+ *          interleaved with the product's own 1-service flows cases.
+ *
  * Every run checks the verdict and the reason counter xlb counted, so a
  * figure never silently measures a different path.
  *

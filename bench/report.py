@@ -510,8 +510,20 @@ WHY = """
   cache misses) first among the datapath's symbols. Levers measured, not assumed: per-CPU LRU lists
   (`BPF_F_NO_COMMON_LRU`, the "lever" rows, interleaved with the common list in one run) do not make the
   hit cheaper and make new flows dearer here (each CPU gets max_entries / CPUs and its own free list), so
-  the map keeps one list. Still to measure: a compact IPv4 key (16 bytes instead of 40: fewer bytes hashed
-  and compared, more entries per cache line), one entry per flow instead of two, fewer lookups per packet.
+  the map keeps one list. The key layout and entries per flow ("lever, conntrack part only" rows:
+  `bench/ctlever.bpf.c` does in the kernel only what the product does with conntrack for a hit and a new
+  flow, over the same 200k frames, interleaved with the product's own figures in each run). In the first
+  full run (20261202T063702Z, VM under other load) a 16-byte IPv4 key with a 32-byte value (96-byte
+  element, 2 cache lines, instead of 144 bytes and 3) left the hit where it was (1.00× the 40-byte key's,
+  same-run pairs) and made the conntrack part of a new flow 0.85×; one entry per new flow instead of two
+  made it 0.51× (about −600 ns), both together 0.43×: by the rows' estimate the product's new flow would
+  then cost about what its hit does (new ≤ hit + 250 met), while the hit stays far above 200 ns. The cause is the memory, not the layout: the bare
+  lookup of a cold key in a 1M-entry `LRU_HASH` over 200k flows costs 540–640 ns (median), a hot key
+  35–50 ns (≈16× less); a table of 256k entries instead of 1M (4× fewer bucket and element pages) bought
+  only ≈6%. Every hit over 200k flows takes a cache (and, in this VM, TLB) miss on the bucket and on the
+  element, so the 200 ns hit goal over 200k distinct flows is out of reach on this VM for any key
+  layout; it is a goal for a hot working set (the 1-flow hit is ≈100 ns). Not measured: fewer lookups
+  per packet (a hit does one conntrack lookup already), a second index to find the reply from one entry.
 - **Repeat vs one call per packet.** `repeat=1M` on one frame keeps code and data in L1: it is the floor.
   `repeat=1` calls add a syscall between packets that evicts the JITed program and the map data;
   they overstate cost. The "warm code, distinct flows" rows (one test_run over 200k flows through the
