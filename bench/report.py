@@ -523,15 +523,15 @@ WHY = """
   hit cheaper and make new flows dearer here (each CPU gets max_entries / CPUs and its own free list), so
   the map keeps one list. The key layout and entries per flow ("lever, conntrack part only" rows:
   `bench/ctlever.bpf.c` does in the kernel only what the product does with conntrack for a hit and a new
-  flow, over the same 200k frames, interleaved with the product's own figures in each run). Over two full
-  runs (20261202T063702Z and T064427Z, VM under other load; same-run pairs) a 16-byte IPv4 key with a
+  flow, over the same 200k frames, interleaved with the product's own figures in each run). Over three full
+  runs (20261202T063702Z, T064427Z, T065227Z; VM under other load; same-run pairs) a 16-byte IPv4 key with a
   32-byte value (96-byte element, 2 cache lines, instead of 144 bytes and 3) made the conntrack part of a
   hit 0.83–1.00× the 40-byte key's and of a new flow 0.78–0.85×; one entry per new flow instead of two made
-  the new flow's 0.51–0.56× (about −600 ns), both together 0.42–0.43×: by the rows' estimate (the product's
+  the new flow's 0.50–0.56× (about −600 ns), both together 0.42–0.43×: by the rows' estimate (the product's
   figure less the lever's saving) its new flow would then cost its hit + 0–400 ns (new ≤ hit + 250 met in
-  one run of the two), while the hit stays far above 200 ns. The cause is the memory, not the layout: the bare lookup of a cold key in a 1M-entry `LRU_HASH`
-  over 200k flows costs 480–640 ns (median; 16-byte key 0.8× the 40-byte one), a hot key 28–50 ns (≈16×
-  less); a table of 256k entries instead of 1M (4× fewer bucket and element pages) bought only 6–7%.
+  two runs of the three), while the hit stays far above 200 ns. The cause is the memory, not the layout: the bare lookup of a cold key in a 1M-entry `LRU_HASH`
+  over 200k flows costs 480–645 ns (median; 16-byte key 0.8–0.97× the 40-byte one), a hot key 28–50 ns (≈16×
+  less); a table of 256k entries instead of 1M (4× fewer bucket and element pages) bought only 6–8%.
   Every hit over 200k flows takes a cache (and, in this VM, TLB) miss on the bucket and on the
   element, so the 200 ns hit goal over 200k distinct flows is out of reach on this VM for any key
   layout; it is a goal for a hot working set (the 1-flow hit is ≈100 ns). Not measured: fewer lookups
