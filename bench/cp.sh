@@ -67,9 +67,6 @@ R[nft_rules]=$(grep -c '^add rule' "$WORK/svc$N.nft")
 # ---- in-process pipeline
 log "cpbench $N Services"
 timeout 300 "$BUILD/bench/cpbench" -f "$WORK/svc$N.yaml" -o "$WORK/cpbench_N.json" || log "cpbench $N failed"
-# the lever: without retired table slots (each change deletes the old slot)
-log "cpbench $N Services, no retired slots (-R)"
-timeout 300 "$BUILD/bench/cpbench" -R -f "$WORK/svc$N.yaml" -o "$WORK/cpbench_R.json" || log "cpbench -R failed"
 for n in 1000 1; do
 	log "cpbench $n Services"
 	timeout 120 "$BUILD/bench/cpbench" -f "$WORK/svc$n.yaml" -o "$WORK/cpbench_$n.json" || log "cpbench $n failed"
@@ -225,7 +222,6 @@ R[nft_version]=$(nft --version 2>/dev/null)
 		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then echo "\"$k\": $v,"; else echo "\"$k\": \"$v\","; fi
 	done
 	echo "\"cpbench\": $(cat "$WORK/cpbench_N.json" 2>/dev/null || echo null),"
-	echo "\"cpbench_no_retire\": $(cat "$WORK/cpbench_R.json" 2>/dev/null || echo null),"
 	echo "\"cpbench_1000\": $(cat "$WORK/cpbench_1000.json" 2>/dev/null || echo null),"
 	echo "\"cpbench_1\": $(cat "$WORK/cpbench_1.json" 2>/dev/null || echo null)"
 	echo "}"

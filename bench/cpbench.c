@@ -4,10 +4,7 @@
  * maps loaded, nothing pinned or attached):
  *
  *   cpbench -f services.yaml [-n changes] [-F full_changes] [-m maglev_min]
- *           [-R] [-o out.json]
- *
- * -R: the lever row, sync without retired table slots (each table change
- *     deletes the old slot at once, two xlb_maglev writes, as before).
+ *           [-o out.json]
  *
  * cold     k8s_cache_load_file + xlb_translate + xlb_sync_new/node/apply
  *          on empty maps: the agent's first sync from a file (each step
@@ -148,7 +145,7 @@ int main(int argc, char **argv)
 	FILE *j = stdout;
 	int opt, err;
 
-	while ((opt = getopt(argc, argv, "f:n:F:m:o:e:R")) != -1) {
+	while ((opt = getopt(argc, argv, "f:n:F:m:o:e:")) != -1) {
 		switch (opt) {
 		case 'F':
 			full_changes = atoi(optarg);
@@ -168,13 +165,10 @@ int main(int argc, char **argv)
 		case 'o':
 			out = optarg;
 			break;
-		case 'R':
-			so.no_retire = true;
-			break;
 		default:
 			fprintf(stderr,
 				"usage: cpbench -f FILE [-n changes] [-F full_changes] "
-				"[-m maglev_min] [-e endpoints] [-R] [-o out.json]\n");
+				"[-m maglev_min] [-e endpoints] [-o out.json]\n");
 			return 2;
 		}
 	}
@@ -314,12 +308,11 @@ int main(int argc, char **argv)
 		return 1;
 	fprintf(j,
 		"{\"services\": %u, \"endpoints_per_service\": %u, \"maglev_min\": %u, "
-		"\"retired_slots\": %s, "
 		"\"cold_ms\": {\"load_file\": %.1f, \"translate\": %.1f, \"sync\": %.1f, "
 		"\"total\": %.1f, \"datapath_load\": %.1f}, \"rss_kib_before\": %ld, "
 		"\"rss_kib_after_cold\": %ld, \"changes\": %u, \"full_changes\": %u, "
 		"\"change_full_ms\": {",
-		nsvc, neps, maglev_min, so.no_retire ? "false" : "true", t_load, t_tr, t_sync,
+		nsvc, neps, maglev_min, t_load, t_tr, t_sync,
 		t_load + t_tr + t_sync, t_dp, rss0, rss1, changes, full_changes);
 	jpct(j, "total", ftot, full_changes, false);
 	jpct(j, "parse_translate", ftr, full_changes, false);

@@ -312,17 +312,6 @@ def cp_rows(t, c):
                 fu["total"]["p50"], fu["total"]["p99"], fu["total"]["p99"] / p99 if p99 else 0)
         t.add("one-endpoint change at %d Services → maps, incremental (parse + translate + sync)" % ns,
               "p50 %.3f ms, p99 %.3f ms" % (ch["total"]["p50"], p99), "p99 ≤ 5 ms", vd_le(p99, 5, "ms"), note)
-    lv, base = c.get("cpbench_no_retire"), c.get("cpbench")
-    if lv and base and "change_ms" in lv and "change_ms" in base:
-        lc, bc = lv["change_ms"], base["change_ms"]
-        t.add("lever, %d Services: one-endpoint change without retired table slots (the old slot deleted at "
-              "once: two xlb_maglev writes, two grace periods)" % lv["services"],
-              "p50 %.3f ms, p99 %.3f ms" % (lc["total"]["p50"], lc["total"]["p99"]), "", "",
-              "with retired slots (the row above, same run): p50 %.2f×, p99 %.2f×, sync p50 %.2f× of this; "
-              "on CPU p50 %.3f, p99 %.3f ms; %d of %d preempted" % (
-                  bc["total"]["p50"] / lc["total"]["p50"], bc["total"]["p99"] / lc["total"]["p99"],
-                  bc["sync"]["p50"] / lc["sync"]["p50"], lc["cpu"]["p50"], lc["cpu"]["p99"],
-                  lv.get("preempted", 0), lv["changes"]))
     if len(runs) > 1:
         # The work's dependence on the count: on-CPU time (the wall clock's tail on
         # this shared VM is the scheduler's, see the preempted counts above).
@@ -567,10 +556,12 @@ WHY = """
   (`ARRAY_OF_MAPS`) write waits for (`synchronize_rcu_expedited`), the inner table's batch fill (a
   per-element user copy with hardened-usercopy checks), the Maglev build, and the JSON parse of the
   slice (cJSON's small allocations; glibc's `_int_malloc` costs more in the large heap of 10k Services,
-  which is most of what the on-CPU time gains from 1 to 10k Services). A table change used to write
-  a fresh slot and delete the old one, two grace periods; it now writes into a slot retired by an
-  earlier change (sync.h, docs/architecture.md), one grace period, and the CPU time in
-  `synchronize_rcu_expedited` halved in the same profile (12.0% → 6.8% of samples). The wall clock's
+  which is most of what the on-CPU time gains from 1 to 10k Services). Lever measured and not
+  landed: writing each new table into a slot retired by an earlier change (one `xlb_maglev` write and
+  grace period per change instead of a write and a delete) halved the CPU time in
+  `synchronize_rcu_expedited` under load, but on a quiet machine (three interleaved pairs of 2000
+  changes at 10k Services) it moved p50 by 1.0–1.2× and p99 by 0.77–0.97×: an expedited grace period
+  costs tens of µs here, so the complexity did not pay. The wall clock's
   tail is the shared VM's scheduler: the "preempted" counts say how many changes lost the CPU to other
   work while they ran (`getrusage` involuntary switches); the on-CPU p99 is the work's own tail.
   Against kube-proxy's loaders the picture depends on the loader: on this machine `nft -f` (nftables 1.0.6)

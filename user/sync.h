@@ -7,22 +7,12 @@
  * diffs each new desired state against it. Writes are ordered so the
  * datapath never sees a half state:
  *   1. new and changed backends
- *   2. new Maglev tables, each built whole in a fresh inner map in a slot
- *      of xlb_maglev no frontend names: a free one, or a retired one (5)
- *      once a grace period has passed since it was retired
+ *   2. new Maglev tables, each built whole in a fresh inner map in a free
+ *      slot of xlb_maglev
  *   3. frontends (xlb_svc): one atomic value replace per frontend switches
  *      table, table size and counts together
  *   4. removed frontends
- *   5. tables no frontend names any more: retired, not deleted. Every
- *      update or delete of xlb_maglev (map-in-map) waits for an RCU grace
- *      period in the kernel; a table change that deleted the old slot paid
- *      two, one that writes into a retired slot pays one. A program that
- *      read a frontend before step 3 may still be about to look up the
- *      old slot, so a slot is reused only after another write to
- *      xlb_maglev has returned (its grace period began after the
- *      retirement). At most XLB_SYNC_RETIRED_KEEP retired slots (with
- *      their old tables) are kept; the oldest beyond that are deleted at
- *      the end of each apply.
+ *   5. tables no frontend names any more
  *   6. removed backends (after no table names them)
  * Service ids are stable per service port name; backend ids are per
  * (service port, address, port) and never reused for another address while
@@ -40,9 +30,6 @@
  * port's name, the IPv6 one under the name with this suffix. */
 #define XLB_SVC_V6_SUFFIX "/IPv6"
 
-/* Retired table slots kept for reuse (step 5 above). */
-#define XLB_SYNC_RETIRED_KEEP 16
-
 struct xlb_sync_opts {
 	__u32 maglev_min;   /* smallest table size (prime from the list) */
 	__u32 maglev_slots; /* table slots per backend (>= 100): more
@@ -50,8 +37,6 @@ struct xlb_sync_opts {
 				 * leaves, at 4 bytes a slot; 0: default */
 	__u32 max_tables;   /* capacity of xlb_maglev / svc ids */
 	__u32 max_backends;
-	bool no_retire; /* bench lever only: delete a table slot nobody names
-			 * at once, as before retired slots (sync.h, 5) */
 };
 
 struct xlb_sync_stats {

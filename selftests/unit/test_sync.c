@@ -124,27 +124,6 @@ static size_t count_tables(struct xlb_dp *dp)
 	return n;
 }
 
-/* Distinct tables the frontends name (the rest of count_tables() are
- * retired slots kept for reuse, sync.h). */
-static size_t count_named_tables(struct xlb_dp *dp)
-{
-	struct xlb_svc_key k, next;
-	__u8 named[256] = { 0 };
-	void *prev = NULL;
-	size_t n = 0;
-
-	while (!bpf_map_get_next_key(xlb_dp_map_fd(dp, XLB_DPM_SVC), prev, &next)) {
-		struct xlb_svc v;
-
-		k = next;
-		prev = &k;
-		if (!bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_SVC), &k, &v) && v.table_id &&
-		    v.table_id < 256 && !named[v.table_id]++)
-			n++;
-	}
-	return n;
-}
-
 static bool range_present(struct xlb_dp *dp, __u32 svc_id, const char *net, __u8 plen)
 {
 	struct xlb_src_key k = { .prefixlen = 32 + plen, .id = xlb_src_id(svc_id, XLB_AF_INET) };
@@ -250,43 +229,7 @@ XT_TEST(apply_change_remove)
 	ASSERT_TRUE(!(vip2.flags & XLB_SVC_F_SOURCE_RANGES), "no source ranges");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_SRC_RANGES, sizeof(struct xlb_src_key)), 0,
 		  "ranges removed");
-	ASSERT_EQ(count_named_tables(dp), 1, "one table named");
-	ASSERT_EQ(count_tables(dp), 2, "the old slot retired, its table kept for reuse");
-
-	/* Endpoint churn: each change writes its table into a slot retired
-	 * an xlb_maglev write ago (a grace period has passed), so the slots
-	 * in use stop growing at the named one + two retired. */
-	for (int k = 0; k < 6; k++) {
-		if (!ASSERT_OK(desired_from(svc_yaml(k % 2 ? EP("10.1.1.2", "node1") :
-							     EP("10.1.1.3", "node1"),
-						     ""),
-					    &d),
-			       "translate churn") ||
-		    !ASSERT_OK(xlb_sync_apply(s, &d, &st), "apply churn"))
-			goto out;
-		xlb_desired_free(&d);
-		ASSERT_EQ(st.tables_built, 1, "a table per change");
-		ASSERT_EQ(count_named_tables(dp), 1, "one table named");
-		ASSERT_LE(count_tables(dp), 3, "retired slots reused, not piling up");
-	}
-	get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip2);
-	if (ASSERT_OK(xlb_dp_table_get(dp, vip2.table_id, table, &m, 0), "table readable")) {
-		__u32 *t = calloc(m, sizeof(*t));
-		struct xlb_backend b;
-
-		/* The reused slot holds the new table whole: every entry the
-		 * one backend left. */
-		ASSERT_EQ(m, vip2.maglev_size, "table size as the frontend says");
-		if (t && !xlb_dp_table_get(dp, vip2.table_id, t, &m, m))
-			for (__u32 i = 0; i < m; i++)
-				if (bpf_map_lookup_elem(xlb_dp_map_fd(dp, XLB_DPM_BACKENDS), &t[i],
-							&b) ||
-				    b.addr.v4 != inet_addr("10.1.1.2")) {
-					ASSERT_TRUE(false, "every entry names 10.1.1.2");
-					break;
-				}
-		free(t);
-	}
+	ASSERT_EQ(count_tables(dp), 1, "old table slot freed");
 
 	/* A second agent adopts the maps: same ids, nothing lost. */
 	xlb_sync_free(s);
@@ -301,8 +244,7 @@ XT_TEST(apply_change_remove)
 	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 1, "one backend");
 	get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip);
 	ASSERT_EQ(vip.svc_id, vip2.svc_id, "service id kept across restart");
-	ASSERT_EQ(count_named_tables(dp), 1, "one table named after adoption");
-	ASSERT_LE(count_tables(dp), 1 + XLB_SYNC_RETIRED_KEEP, "retired slots bounded");
+	ASSERT_EQ(count_tables(dp), 1, "one table after adoption");
 
 	/* Everything removed. */
 	if (!ASSERT_OK(xlb_sync_apply(s, &(struct xlb_desired){ 0 }, &st), "apply empty"))
@@ -310,8 +252,7 @@ XT_TEST(apply_change_remove)
 	ASSERT_EQ(st.svc_removed, 1, "service removed");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC, sizeof(struct xlb_svc_key)), 0, "no frontends");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 0, "no backends");
-	ASSERT_EQ(count_named_tables(dp), 0, "no table named");
-	ASSERT_LE(count_tables(dp), XLB_SYNC_RETIRED_KEEP, "retired slots bounded");
+	ASSERT_EQ(count_tables(dp), 0, "no tables");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_SVC_META, 4), 0, "no names");
 out:
 	xlb_desired_free(&d);
@@ -834,7 +775,7 @@ XT_TEST(dual_stack_service)
 	ASSERT_TRUE(get_svc(dp, inet_addr("192.0.2.10"), 80, XLB_SCOPE_VIP, &vip4), "v4 VIP kept");
 	ASSERT_EQ(vip4.svc_id, np4.svc_id, "v4 id kept across restart");
 	ASSERT_EQ(count_keys(dp, XLB_DPM_BACKENDS, 4), 5, "five backends");
-	ASSERT_EQ(count_named_tables(dp), 2, "two tables");
+	ASSERT_EQ(count_tables(dp), 2, "two tables");
 
 	/* One IPv6 endpoint leaves: only the IPv6 half changes. */
 	if (!ASSERT_OK(

@@ -229,63 +229,6 @@ static int plan_table(struct xlb_sync *s, struct plan *p)
 }
 
 /*
- * Retired table slots (sync.h, 5): nobody names them, each still holds its
- * old table. @tid goes to the back; when the list cannot grow it is
- * deleted at once (the old way: one more grace period).
- */
-static void retire(struct xlb_sync *s, __u32 tid)
-{
-	struct retired r = { .tid = tid, .gen = s->table_gen };
-
-	if (!mirror_push((void **)&s->retired, &s->n_retired, sizeof(r), &r))
-		return;
-	xlb_dp_table_del(s->dp, tid);
-	bit_clr(s->table_ids, tid);
-}
-
-/* Back to the front, eligible as before (a write into it failed). */
-static int retire_front(struct xlb_sync *s, __u32 tid)
-{
-	struct retired r = { .tid = tid, .gen = 0 };
-
-	if (mirror_push((void **)&s->retired, &s->n_retired, sizeof(r), &r))
-		return -ENOMEM;
-	memmove(&s->retired[1], &s->retired[0], (s->n_retired - 1) * sizeof(r));
-	s->retired[0] = r;
-	return 0;
-}
-
-static __u32 retired_pop(struct xlb_sync *s)
-{
-	__u32 tid = s->retired[0].tid;
-
-	memmove(&s->retired[0], &s->retired[1], (s->n_retired - 1) * sizeof(*s->retired));
-	s->n_retired--;
-	return tid;
-}
-
-/*
- * A slot for a new table: the oldest retired one if an xlb_maglev write
- * has returned since it was retired (@reused: it still holds the old
- * table, which the write replaces), else a free one, else (all taken) the
- * oldest retired one deleted first (the delete waits for the grace
- * period). 0: none.
- */
-static __u32 table_slot(struct xlb_sync *s, bool *reused)
-{
-	__u32 tid;
-
-	if (s->n_retired && s->retired[0].gen < s->table_gen && !s->o.no_retire) {
-		*reused = true;
-		return retired_pop(s);
-	}
-	tid = mirror_id_alloc(s->table_ids, s->o.max_tables);
-	if (tid || !s->n_retired || xlb_dp_table_del(s->dp, s->retired[0].tid))
-		return tid;
-	return retired_pop(s);
-}
-
-/*
  * Phase 2: build the table (one service at a time, in one shared buffer:
  * the agent never holds more than one table) into a fresh slot.
  */
@@ -294,7 +237,6 @@ static int write_table(struct xlb_sync *s, struct plan *p)
 	struct msvc *nw = &p->nw;
 	struct maglev_backend *mb;
 	char(*keys)[64];
-	bool reused = false;
 	__u32 tid;
 	int err;
 
@@ -320,19 +262,16 @@ static int write_table(struct xlb_sync *s, struct plan *p)
 	err = maglev_build(mb, nw->n_bes, nw->val.maglev_size, s->table_buf);
 	if (err)
 		goto out;
-	tid = table_slot(s, &reused);
+	tid = mirror_id_alloc(s->table_ids, s->o.max_tables);
 	if (!tid) {
 		err = -ENOSPC;
 		goto out;
 	}
 	err = xlb_dp_table_set(s->dp, tid, s->table_buf, nw->val.maglev_size);
 	if (err) {
-		/* Not written: a reused slot still holds its old table. */
-		if (!reused || retire_front(s, tid))
-			bit_clr(s->table_ids, tid);
+		bit_clr(s->table_ids, tid);
 		goto out;
 	}
-	s->table_gen++;
 	nw->val.table_id = tid;
 	p->table_new = true;
 out:
@@ -590,23 +529,22 @@ static void remove_frontends(struct apply *a, struct plan *p)
 	}
 }
 
-/* 5. tables nobody names now: retired (sync.h) */
+/* 5. tables nobody names now */
 static void remove_tables(struct apply *a, struct plan *p)
 {
 	__u32 tid = p->has_old ? p->old.val.table_id : 0;
+	int err;
 
 	if (p->has_old && p->old.extra_table && !p->keep &&
-	    !(p->has_new && p->nw.val.table_id == p->old.extra_table))
-		retire(a->s, p->old.extra_table);
+	    !(p->has_new && p->nw.val.table_id == p->old.extra_table)) {
+		xlb_dp_table_del(a->s->dp, p->old.extra_table);
+		bit_clr(a->s->table_ids, p->old.extra_table);
+	}
 	if (!tid || p->keep || (p->has_new && p->nw.val.table_id == tid))
 		return;
-	if (p->has_new && !p->nw.trusted && !p->nw.extra_table) {
-		/* A frontend write failed and still names the old table:
-		 * it stays until the next apply has rewritten them all. */
-		p->nw.extra_table = tid;
-		return;
-	}
-	retire(a->s, tid);
+	err = xlb_dp_table_del(a->s->dp, tid);
+	note_err(&a->first, a->st, err, "remove table", p->old.name);
+	bit_clr(a->s->table_ids, tid);
 }
 
 /* 6. backends that went away, then names of removed services */
@@ -640,8 +578,7 @@ static void remove_backends(struct apply *a, struct plan *p)
 }
 
 /* 7. (first apply only) adopted table slots nobody named: the new state is
- * in place, nothing can need them now. Then retired slots beyond the ones
- * kept for reuse. */
+ * in place, nothing can need them now. */
 static void remove_stale_tables(struct apply *a)
 {
 	struct xlb_sync *s = a->s;
@@ -655,15 +592,6 @@ static void remove_stale_tables(struct apply *a)
 	free(s->stale_tables);
 	s->stale_tables = NULL;
 	s->n_stale_tables = 0;
-	/* The oldest retired slots beyond what is kept for reuse. */
-	while (s->n_retired > (s->o.no_retire ? 0 : XLB_SYNC_RETIRED_KEEP)) {
-		int err = xlb_dp_table_del(s->dp, s->retired[0].tid);
-
-		note_err(&a->first, a->st, err, "remove table", "(retired)");
-		if (err)
-			break;
-		bit_clr(s->table_ids, retired_pop(s));
-	}
 }
 
 /* The new mirror, still sorted by name; the plans are spent. */

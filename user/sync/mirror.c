@@ -159,7 +159,6 @@ void xlb_sync_free(struct xlb_sync *s)
 	free(s->table_ids);
 	free(s->table_buf);
 	free(s->stale_tables);
-	free(s->retired);
 	free(s->addrs);
 	free(s->ifs);
 	free(s);

@@ -44,12 +44,6 @@ struct msvc {
 	bool trusted;	   /* maps known to match this entry */
 };
 
-/* A table slot nobody names, kept for reuse (sync.h, 5). */
-struct retired {
-	__u32 tid;
-	__u64 gen; /* xlb_sync.table_gen when it was retired */
-};
-
 struct xlb_sync {
 	struct xlb_dp *dp;
 	struct xlb_sync_opts o;
@@ -62,11 +56,6 @@ struct xlb_sync {
 	__u32 *stale_tables; /* adopted slots nobody names: freed
 					 * by the first apply, at its end */
 	size_t n_stale_tables;
-	struct retired *retired; /* slots nobody names, oldest first
-				  * (sync.h, 5) */
-	size_t n_retired;
-	__u64 table_gen; /* xlb_maglev writes that returned (each waited
-			  * for a grace period) */
 	struct xlb_addr_key *addrs;
 	size_t n_addrs;
 	struct xlb_node_iface *ifs;
