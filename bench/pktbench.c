@@ -623,7 +623,7 @@ static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target, un
 
 /*
  * The deadlines of every HIT_SAMPLE-th flow's forward entry, into @exp; how
- * many differ from @old (when given). A hit rewrites the deadline, and
+ * many differ from @old (when given) or are missing. A hit rewrites the deadline, and
  * looks the peer up, only when a second or more has passed since the last
  * rewrite (ct_touch): on a loaded machine the first-ACK pass and the hit
  * pass can be that far apart for some flows, and the pass then measures
@@ -645,8 +645,8 @@ static unsigned int ct_deadlines(struct xlb_dp *dp, unsigned int first, unsigned
 					.family = XLB_AF_INET };
 		struct xlb_ct v = { 0 };
 
-		bpf_map_lookup_elem(fd, &k, &v);
-		if (old && old[n] != v.expires_ns)
+		/* A missing entry counts as changed: never a silent pass. */
+		if (bpf_map_lookup_elem(fd, &k, &v) || (old && old[n] != v.expires_ns))
 			changed++;
 		exp[n] = v.expires_ns;
 	}
@@ -675,8 +675,9 @@ static double hit_pass(struct bench_progs *b, struct xlb_dp *dp, int target, uns
 		w = ct_deadlines(dp, first, nsvc, e1, e0);
 		if (!w)
 			return d;
-		fprintf(stderr, "pktbench: warm hit pass rewrote %u of %u sampled deadlines%s\n", w,
-			(opt_flows + HIT_SAMPLE - 1) / HIT_SAMPLE, t < 2 ? ", again" : "");
+		fprintf(stderr,
+			"pktbench: warm hit pass rewrote (or lost) %u of %u sampled deadlines%s\n",
+			w, (opt_flows + HIT_SAMPLE - 1) / HIT_SAMPLE, t < 2 ? ", again" : "");
 		if (t < 2)
 			(*retries)++;
 	}
