@@ -312,8 +312,8 @@ int main(int argc, char **argv)
 		"\"total\": %.1f, \"datapath_load\": %.1f}, \"rss_kib_before\": %ld, "
 		"\"rss_kib_after_cold\": %ld, \"changes\": %u, \"full_changes\": %u, "
 		"\"change_full_ms\": {",
-		nsvc, neps, maglev_min, t_load, t_tr, t_sync,
-		t_load + t_tr + t_sync, t_dp, rss0, rss1, changes, full_changes);
+		nsvc, neps, maglev_min, t_load, t_tr, t_sync, t_load + t_tr + t_sync, t_dp, rss0,
+		rss1, changes, full_changes);
 	jpct(j, "total", ftot, full_changes, false);
 	jpct(j, "parse_translate", ftr, full_changes, false);
 	jpct(j, "sync", fsy, full_changes, true);
