@@ -81,7 +81,10 @@ ip -n "$ns" addr add 10.0.0.1/24 dev up0
 ip -n "$ns" link set up0 up && ip -n "$ns" link set up1 up
 MNT=$WORK/bpffs
 mkdir -p "$MNT" && mount -t bpf bpf "$MNT" || MNT=
-before=$(bpftool -j map show 2>/dev/null | python3 -c 'import json,sys; print(" ".join(str(m["id"]) for m in json.load(sys.stdin)))')
+# The map ids that exist before the agent starts, in a file: on a busy
+# machine (another benchmark's 100k Maglev tables) they overflow an argv.
+bpftool -j map show 2>/dev/null | python3 -c 'import json,sys; print(" ".join(str(m["id"]) for m in json.load(sys.stdin)))' >"$WORK/maps-before.txt"
+before=$WORK/maps-before.txt
 alog=$WORK/agent.log
 t0=$(now)
 ip netns exec "$ns" "$BUILD/xlb-agent" --iface up0 --config "$WORK/svc$N.yaml" --node-name node1 \
@@ -101,7 +104,7 @@ if [ $ready = 1 ]; then
 	R[agent_hwm_kib]=$(awk '/^VmHWM/ { print $2 }' "/proc/$AGENT_PID/status")
 	bpftool -j map show 2>/dev/null | python3 -c '
 import json, sys
-before = set(int(x) for x in sys.argv[1].split())
+before = set(int(x) for x in open(sys.argv[1]).read().split())
 tot = tbl = n = nt = 0
 for m in json.load(sys.stdin):
     if m["id"] in before or not m.get("name", "").startswith("xlb"):

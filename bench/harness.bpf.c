@@ -61,7 +61,9 @@ int xdp_restore(struct xdp_md *ctx)
 /*
  * The same, and then a distinct 5-tuple per run: run i of a test_run gets
  * source 198.18.0.0 + (i >> 14), port 1024 + (i & 16383), destination VIP
- * 172.16.0.0 + (i % nsvc), as pktbench's per-call flows. With repeat =
+ * 172.16.0.0 + first + (i % nsvc), as pktbench's per-call flows: spread
+ * over all Services (first 0, nsvc all), or all to one (first its index,
+ * nsvc 1). With repeat =
  * nflows every run is a new flow (or, in a second pass, a hit on a flow the
  * first pass created), with the programs' code warm as on a busy NIC queue.
  * Checksums are not fixed up: xlb updates them incrementally and never
@@ -71,7 +73,7 @@ struct flows_cfg {
 	__u32 next;
 	__u32 nflows;
 	__u32 nsvc;
-	__u32 pad;
+	__u32 first;
 };
 
 struct {
@@ -103,7 +105,8 @@ int xdp_flows(struct xdp_md *ctx)
 	c->next = n >= c->nflows ? 0 : n;
 	/* Ethernet 14 + IPv4 20: saddr at 26, daddr at 30, sport at 34 */
 	*(__u32 *)(data + 26) = __builtin_bswap32(0xc6120000u + (i >> 14));
-	*(__u32 *)(data + 30) = __builtin_bswap32(0xac100000u + (c->nsvc ? i % c->nsvc : 0));
+	*(__u32 *)(data + 30) = __builtin_bswap32(0xac100000u + c->first +
+						  (c->nsvc ? i % c->nsvc : 0));
 	*(__u16 *)(data + 34) = __builtin_bswap16((__u16)(1024 + (i & 16383)));
 	bpf_tail_call(ctx, &xdp_target, 0);
 	return XDP_ABORTED;

@@ -22,11 +22,23 @@
  *          flows' first ACK (flags update), then established hits over the
  *          same 200k flows, and the no-op on the same frames. Each call's
  *          figure holds one ktime read pair; the no-op row shows that floor.
+ *  flows   The same flows in one test_run each (harness.bpf.c's xdp_flows),
+ *          code warm: spread over all services, and all to the middle one
+ *          while the others exist (flat as services grow, apart from the
+ *          data spread traffic touches).
  *
  * levers  The flows cases (warm and per call) at 1 service with the conntrack
  *          map as built and with the other LRU flavour (one LRU list, or
  *          one per CPU: BPF_F_NO_COMMON_LRU), runs interleaved so both see
  *          the same machine.
+ *
+ * ct levers  Issue 12's conntrack layout levers, in the kernel
+ *          (ctlever.bpf.c, through the same xdp_flows harness and frames):
+ *          the conntrack part alone of a hit and of a new flow with the
+ *          product's 40-byte key / 56-byte value and with a 16-byte IPv4
+ *          key / 32-byte value, two or one entries per new flow, the bare
+ *          lookup of a hot vs a cold key, a 256k-entry table; each run
+ *          interleaved with the product's own 1-service flows cases.
  *
  * Every run checks the verdict and the reason counter xlb counted, so a
  * figure never silently measures a different path.
@@ -121,18 +133,42 @@ static int map_fd(struct bpf_object *o, const char *name)
 	return m ? bpf_map__fd(m) : -1;
 }
 
-static struct bpf_object *load_obj(const char *file)
+/* The loader gives xlb_xdp no expected attach type (it is tail-called
+ * from its entry: loader.c), and a prog array takes only programs of its
+ * owner's (kernels from 6.17 check it), so the harness and everything it
+ * tail-calls carry none either. @max_ct: the LRU_HASH maps get xlb_ct's
+ * size (0: as built). */
+static struct bpf_object *load_obj_ct(const char *file, unsigned int max_ct)
 {
+	struct bpf_program *prog;
+	struct bpf_map *map;
 	char path[512];
 	struct bpf_object *o;
 
 	snprintf(path, sizeof(path), "%s/%s", opt_dir, file);
 	o = bpf_object__open_file(path, NULL);
-	if (!o || bpf_object__load(o)) {
+	if (!o) {
+		fprintf(stderr, "pktbench: cannot open %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	bpf_object__for_each_program (prog, o)
+		if (bpf_program__type(prog) == BPF_PROG_TYPE_XDP)
+			bpf_program__set_expected_attach_type(prog, 0);
+	bpf_object__for_each_map (map, o)
+		if (max_ct && bpf_map__type(map) == BPF_MAP_TYPE_LRU_HASH &&
+		    strcmp(bpf_map__name(map), "ct_v4s"))
+			bpf_map__set_max_entries(map, max_ct);
+	if (bpf_object__load(o)) {
 		fprintf(stderr, "pktbench: cannot load %s: %s\n", path, strerror(errno));
+		bpf_object__close(o);
 		return NULL;
 	}
 	return o;
+}
+
+static struct bpf_object *load_obj(const char *file)
+{
+	return load_obj_ct(file, 0);
 }
 
 static int progs_load(struct bench_progs *b)
@@ -416,9 +452,21 @@ static const char *const warm_names[WC_MAX] = {
 	[WC_HIT] = "hit",
 };
 
+/* The warm new-flow and hit passes with all flows to one Service (the
+ * middle one) while the others exist: "flat as Services grow" apart from
+ * "traffic spread over all Services touches more data". */
+enum one_case { OC_NEW, OC_HIT, OC_MAX };
+static const char *const one_names[OC_MAX] = {
+	[OC_NEW] = "new_flow",
+	[OC_HIT] = "hit",
+};
+
 struct scale_res {
 	unsigned int nsvc;
 	double setup_s;
+	double one[OC_MAX][MAX_RUNS];
+	bool one_ok[OC_MAX];
+	unsigned int hit_retries; /* warm hit passes rerun (hit_pass) */
 	double rep[RC_MAX][MAX_RUNS];
 	bool rep_ok[RC_MAX];
 	double call[CC_MAX][MAX_RUNS];
@@ -542,13 +590,13 @@ static double call_pass6(struct xlb_dp *dp, int fd, unsigned int nsvc, __u8 flag
 }
 
 /* One test_run of opt_flows repeats through the xdp_flows harness: run i
- * is flow i (see harness.bpf.c), code warm. */
-static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target, unsigned int nsvc,
-			__u8 flags, int reason, int want_ret, bool *ok)
+ * is flow i to VIP first + i % nsvc (see harness.bpf.c), code warm. */
+static double warm_pass_to(struct bench_progs *b, struct xlb_dp *dp, int target, unsigned int first,
+			   unsigned int nsvc, __u8 flags, int reason, int want_ret, bool *ok)
 {
 	struct {
-		__u32 next, nflows, nsvc, pad;
-	} cfg = { 0, opt_flows, nsvc, 0 };
+		__u32 next, nflows, nsvc, first;
+	} cfg = { 0, opt_flows, nsvc, first };
 	__u8 buf[PKT_MAX];
 	__u64 before = reason >= 0 ? reason_sum(dp, reason) : 0;
 	__u32 k = 0, ret, dur;
@@ -565,6 +613,76 @@ static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target, un
 	if ((int)ret != want_ret || (reason >= 0 && reason_sum(dp, reason) - before != opt_flows))
 		*ok = false;
 	return dur;
+}
+
+static double warm_pass(struct bench_progs *b, struct xlb_dp *dp, int target, unsigned int nsvc,
+			__u8 flags, int reason, int want_ret, bool *ok)
+{
+	return warm_pass_to(b, dp, target, 0, nsvc, flags, reason, want_ret, ok);
+}
+
+/*
+ * The deadlines of every HIT_SAMPLE-th flow's forward entry, into @exp; how
+ * many differ from @old (when given) or are missing. A hit rewrites the deadline, and
+ * looks the peer up, only when a second or more has passed since the last
+ * rewrite (ct_touch): on a loaded machine the first-ACK pass and the hit
+ * pass can be that far apart for some flows, and the pass then measures
+ * that write path, not the plain hit.
+ */
+#define HIT_SAMPLE 64
+static unsigned int ct_deadlines(struct xlb_dp *dp, unsigned int first, unsigned int nsvc,
+				 __u64 *exp, const __u64 *old)
+{
+	int fd = xlb_dp_map_fd(dp, XLB_DPM_CT);
+	unsigned int changed = 0, n = 0;
+
+	for (__u32 i = 0; i < opt_flows; i += HIT_SAMPLE, n++) {
+		struct xlb_ct_key k = { .saddr.v4 = flow_saddr(i),
+					.daddr.v4 = vip_addr(first + i % nsvc),
+					.sport = htons(flow_sport(i)),
+					.dport = htons(80),
+					.proto = IPPROTO_TCP,
+					.family = XLB_AF_INET };
+		struct xlb_ct v = { 0 };
+
+		/* A missing entry counts as changed: never a silent pass. */
+		if (bpf_map_lookup_elem(fd, &k, &v) || (old && old[n] != v.expires_ns))
+			changed++;
+		exp[n] = v.expires_ns;
+	}
+	return changed;
+}
+
+/* The warm hit pass right after the first-ACK pass; run again (at once,
+ * well within the second) while sampled flows show that it took
+ * ct_touch's write path; not ok when it still does after two reruns. */
+static double hit_pass(struct bench_progs *b, struct xlb_dp *dp, int target, unsigned int first,
+		       unsigned int nsvc, bool *ok, unsigned int *retries)
+{
+	static __u64 e0[200000 / HIT_SAMPLE + 2], e1[200000 / HIT_SAMPLE + 2];
+	double d = 0;
+
+	if (opt_flows > 200000) {
+		fprintf(stderr, "pktbench: hit_pass: at most 200000 flows\n");
+		*ok = false;
+		return 0;
+	}
+	for (int t = 0; t < 3; t++) {
+		unsigned int w;
+
+		ct_deadlines(dp, first, nsvc, e0, NULL);
+		d = warm_pass_to(b, dp, target, first, nsvc, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS, ok);
+		w = ct_deadlines(dp, first, nsvc, e1, e0);
+		if (!w)
+			return d;
+		fprintf(stderr,
+			"pktbench: warm hit pass rewrote (or lost) %u of %u sampled deadlines%s\n",
+			w, (opt_flows + HIT_SAMPLE - 1) / HIT_SAMPLE, t < 2 ? ", again" : "");
+		if (t < 2)
+			(*retries)++;
+	}
+	*ok = false;
+	return d;
 }
 
 static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_res *r)
@@ -586,6 +704,8 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 		r->call_ok[c] = true;
 	for (int c = 0; c < WC_MAX; c++)
 		r->warm_ok[c] = true;
+	for (int c = 0; c < OC_MAX; c++)
+		r->one_ok[c] = true;
 	fprintf(stderr, "pktbench: %u services ready in %.1f s\n", nsvc, r->setup_s);
 
 	frame_tcp(f_hit, A_CLIENT, 40000, A_NODE, 30080, TH_ACK, false);
@@ -688,14 +808,29 @@ static int bench_scale(struct bench_progs *b, unsigned int nsvc, struct scale_re
 						 XDP_PASS, &r->warm_ok[WC_NEW]);
 		r->warm[WC_FIRST_ACK][run] = warm_pass(b, dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
 						       XDP_PASS, &r->warm_ok[WC_FIRST_ACK]);
-		r->warm[WC_HIT][run] = warm_pass(b, dp, xlb, nsvc, TH_ACK, XLB_R_FWD_LOCAL,
-						 XDP_PASS, &r->warm_ok[WC_HIT]);
+		r->warm[WC_HIT][run] = hit_pass(b, dp, xlb, 0, nsvc, &r->warm_ok[WC_HIT],
+						&r->hit_retries);
+		ct_clear(dp);
+		/* The same flows all to the middle Service (bench/fwd.sh's
+		 * target) while the other nsvc - 1 exist. */
+		{
+			bool ack_ok = true;
+
+			r->one[OC_NEW][run] = warm_pass_to(b, dp, xlb, nsvc / 2, 1, TH_SYN,
+							   XLB_R_FWD_LOCAL, XDP_PASS,
+							   &r->one_ok[OC_NEW]);
+			warm_pass_to(b, dp, xlb, nsvc / 2, 1, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS,
+				     &ack_ok);
+			r->one[OC_HIT][run] = hit_pass(b, dp, xlb, nsvc / 2, 1, &r->one_ok[OC_HIT],
+						       &r->hit_retries);
+			r->one_ok[OC_HIT] = r->one_ok[OC_HIT] && ack_ok;
+		}
 		ct_clear(dp);
 		fprintf(stderr,
 			"pktbench: %u services run %u: warm flows: harness noop %.0f "
-			"new %.0f hit %.0f ns\n",
+			"new %.0f hit %.0f ns; to one Service: new %.0f hit %.0f ns\n",
 			nsvc, run + 1, r->warm[WC_NOOP][run], r->warm[WC_NEW][run],
-			r->warm[WC_HIT][run]);
+			r->warm[WC_HIT][run], r->one[OC_NEW][run], r->one[OC_HIT][run]);
 		fprintf(stderr,
 			"pktbench: %u services run %u: hit %.1f (harness noop %.1f) "
 			"ns; per call: noop %.1f new %.1f hit %.1f ns; IPv6 new %.1f hit %.1f ns\n",
@@ -768,6 +903,281 @@ static int bench_levers(struct bench_progs *b, struct lever_res *lv, int n)
 	for (int i = 0; i < n; i++)
 		xlb_dp_close(dp[i]);
 	return err;
+}
+
+/*
+ * Issue 12's key-layout and entries-per-flow levers (ctlever.bpf.c): the
+ * conntrack part of a hit and of a new flow, with the product's 40-byte
+ * key / 56-byte value and with a 16-byte IPv4 key / 32-byte value, two or
+ * one entries per new flow, and the bare lookup of a cold vs a hot key,
+ * all through the xdp_flows harness over the same frames, interleaved in
+ * each run with the product's own flows cases (1 service) so the ratios
+ * are of one machine state.
+ */
+enum ctl_case {
+	CL_NOOP,
+	CL_PROD_NEW,
+	CL_PROD_HIT,
+	CL_WIDE_NEW2,
+	CL_WIDE_HIT2,
+	CL_WIDE_NEW1,
+	CL_WIDE_HIT1,
+	CL_WIDE_COLD,
+	CL_WIDE_HOT,
+	CL_V4_NEW2,
+	CL_V4_HIT2,
+	CL_V4_NEW1,
+	CL_V4_HIT1,
+	CL_V4_COLD,
+	CL_V4_HOT,
+	CL_V4S_NEW1,
+	CL_V4S_COLD,
+	CL_MAX,
+};
+
+static const char *const ctl_names[CL_MAX] = {
+	[CL_NOOP] = "harness_noop",
+	[CL_PROD_NEW] = "product_new_flow",
+	[CL_PROD_HIT] = "product_hit",
+	[CL_WIDE_NEW2] = "wide_new2",
+	[CL_WIDE_HIT2] = "wide_hit2",
+	[CL_WIDE_NEW1] = "wide_new1",
+	[CL_WIDE_HIT1] = "wide_hit1",
+	[CL_WIDE_COLD] = "wide_lookup_cold",
+	[CL_WIDE_HOT] = "wide_lookup_hot",
+	[CL_V4_NEW2] = "v4_new2",
+	[CL_V4_HIT2] = "v4_hit2",
+	[CL_V4_NEW1] = "v4_new1",
+	[CL_V4_HIT1] = "v4_hit1",
+	[CL_V4_COLD] = "v4_lookup_cold",
+	[CL_V4_HOT] = "v4_lookup_hot",
+	[CL_V4S_NEW1] = "v4_small_new1",
+	[CL_V4S_COLD] = "v4_small_lookup_cold",
+};
+
+/* One step of a run: the same case for the wide and the v4 layout (and
+ * the small v4 table), then maybe empty the maps. */
+static const struct ctl_step {
+	int c[3];
+	const char *prog[3];
+	bool hot, clear;
+	__u8 flags;
+} ctl_steps[] = {
+	{ { CL_WIDE_NEW2, CL_V4_NEW2 }, { "wide_new2", "v4_new2" }, false, false, TH_SYN },
+	{ { CL_WIDE_HIT2, CL_V4_HIT2 }, { "wide_hit", "v4_hit" }, false, true, TH_ACK },
+	{ { CL_WIDE_NEW1, CL_V4_NEW1, CL_V4S_NEW1 },
+	  { "wide_new1", "v4_new1", "v4s_new1" },
+	  false,
+	  false,
+	  TH_SYN },
+	{ { CL_WIDE_HIT1, CL_V4_HIT1 }, { "wide_hit", "v4_hit" }, false, false, TH_ACK },
+	{ { CL_WIDE_COLD, CL_V4_COLD, CL_V4S_COLD },
+	  { "wide_lookup", "v4_lookup", "v4s_lookup" },
+	  false,
+	  false,
+	  TH_ACK },
+	{ { CL_WIDE_HOT, CL_V4_HOT }, { "wide_lookup", "v4_lookup" }, true, true, TH_ACK },
+};
+
+struct ctl_res {
+	double v[CL_MAX][MAX_RUNS];
+	bool ok[CL_MAX];
+	unsigned long long memlock_prod, memlock_wide, memlock_v4, memlock_v4s;
+	unsigned int max_v4s;
+};
+
+/* The kernel's memory figure for a map (fdinfo memlock: for a
+ * preallocated hash, its buckets and all its elements). */
+static unsigned long long map_memlock(int fd)
+{
+	unsigned long long v = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* Empty a hash map, batched. */
+static void map_clear(int fd, size_t ksz, size_t vsz)
+{
+	enum { B = 8192 };
+	void *keys = malloc(B * ksz), *vals = malloc(B * vsz);
+	__u64 in = 0, out = 0;
+	bool first = true;
+
+	while (keys && vals) {
+		__u32 count = B;
+
+		LIBBPF_OPTS(bpf_map_batch_opts, bo);
+		if (bpf_map_lookup_and_delete_batch(fd, first ? NULL : &in, &out, keys, vals,
+						    &count, &bo))
+			break; /* ENOENT: done */
+		first = false;
+		in = out;
+	}
+	free(keys);
+	free(vals);
+}
+
+/* One test_run of opt_flows repeats of @target through xdp_flows over
+ * @nflows flows (1: one hot flow); every run must count itself in ct_ok. */
+static double ctl_pass(struct bench_progs *b, int target, int ok_fd, unsigned int nflows,
+		       __u8 flags, bool *ok)
+{
+	struct {
+		__u32 next, nflows, nsvc, pad;
+	} cfg = { 0, nflows, 1, 0 };
+	__u64 n0 = 0, n1 = 0;
+	__u8 buf[PKT_MAX];
+	__u32 k = 0, ret, dur;
+
+	frame_tcp(buf, flow_saddr(0), flow_sport(0), vip_addr(0), 80, flags, false);
+	bpf_map_lookup_elem(ok_fd, &k, &n0);
+	if (bpf_map_update_elem(b->frame_map, &k, buf, BPF_ANY) ||
+	    bpf_map_update_elem(b->flows_map, &k, &cfg, BPF_ANY) ||
+	    bpf_map_update_elem(b->xdp_target, &k, &target, BPF_ANY) ||
+	    run_xdp(b->xdp_flows, buf, FRAME, if_xn0, opt_flows, &ret, &dur)) {
+		fprintf(stderr, "pktbench: ct lever harness: %s\n", strerror(errno));
+		*ok = false;
+		return 0;
+	}
+	bpf_map_lookup_elem(ok_fd, &k, &n1);
+	if (ret != XDP_PASS || n1 - n0 != opt_flows) {
+		fprintf(stderr, "pktbench: ct lever: %llu of %u runs took the path (last %u)\n",
+			(unsigned long long)(n1 - n0), opt_flows, ret);
+		*ok = false;
+	}
+	return dur;
+}
+
+static int bench_ctlevers(struct bench_progs *b, struct ctl_res *r)
+{
+	struct bpf_object *o = load_obj_ct("ctlever.bpf.o", opt_max_ct);
+	struct xlb_dp *dp = dp_setup(1);
+	int wide = -1, v4 = -1, v4s = -1, ok_fd = -1, xlb;
+	int err = -1;
+
+	if (!o || !dp)
+		goto out;
+	wide = map_fd(o, "ct_wide");
+	v4 = map_fd(o, "ct_v4");
+	v4s = map_fd(o, "ct_v4s");
+	r->max_v4s = bpf_map__max_entries(bpf_object__find_map_by_name(o, "ct_v4s"));
+	ok_fd = map_fd(o, "ct_ok");
+	xlb = xlb_dp_xdp_fd(dp);
+	r->memlock_prod = map_memlock(xlb_dp_map_fd(dp, XLB_DPM_CT));
+	r->memlock_wide = map_memlock(wide);
+	r->memlock_v4 = map_memlock(v4);
+	r->memlock_v4s = map_memlock(v4s);
+	for (int c = 0; c < CL_MAX; c++)
+		r->ok[c] = true;
+	/* Unrecorded: fill and empty every map once, so every run starts
+	 * where the later ones do. A fresh map hands out its elements in
+	 * address order, so flows made and then hit in order walk memory
+	 * sequentially; after a delete the free list is in hash order, as
+	 * on a node whose flows come and go. */
+	{
+		bool dummy = true;
+
+		warm_pass(b, dp, xlb, 1, TH_SYN, XLB_R_FWD_LOCAL, XDP_PASS, &dummy);
+		ct_clear(dp);
+		ctl_pass(b, prog_fd(o, "wide_new2"), ok_fd, opt_flows, TH_SYN, &dummy);
+		ctl_pass(b, prog_fd(o, "v4_new2"), ok_fd, opt_flows, TH_SYN, &dummy);
+		if (r->max_v4s >= opt_flows)
+			ctl_pass(b, prog_fd(o, "v4s_new1"), ok_fd, opt_flows, TH_SYN, &dummy);
+		map_clear(wide, sizeof(struct xlb_ct_key), sizeof(struct xlb_ct));
+		map_clear(v4, 16, 32);
+		map_clear(v4s, 16, 32);
+	}
+	for (unsigned int run = 0; run < opt_runs; run++) {
+		bool ack_ok = true;
+
+		r->v[CL_NOOP][run] = warm_pass(b, dp, b->noop, 1, TH_SYN, -1, XDP_PASS,
+					       &r->ok[CL_NOOP]);
+		r->v[CL_PROD_NEW][run] = warm_pass(b, dp, xlb, 1, TH_SYN, XLB_R_FWD_LOCAL, XDP_PASS,
+						   &r->ok[CL_PROD_NEW]);
+		warm_pass(b, dp, xlb, 1, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS, &ack_ok);
+		r->v[CL_PROD_HIT][run] = warm_pass(b, dp, xlb, 1, TH_ACK, XLB_R_FWD_LOCAL, XDP_PASS,
+						   &r->ok[CL_PROD_HIT]);
+		r->ok[CL_PROD_HIT] = r->ok[CL_PROD_HIT] && ack_ok;
+		ct_clear(dp);
+		/* Both layouts step by step, the order swapped every run: the
+		 * two figures of a pair are taken seconds apart. */
+		for (size_t i = 0; i < sizeof(ctl_steps) / sizeof(ctl_steps[0]); i++) {
+			const struct ctl_step *st = &ctl_steps[i];
+
+			for (int j = 0; j < 3; j++) {
+				int l = j == 2 ? 2 : (j ^ (run & 1));
+
+				if (!st->prog[l])
+					continue;
+				if (l == 2 && r->max_v4s < opt_flows) {
+					/* It must hold every flow: else LRU evictions. */
+					r->ok[st->c[l]] = false;
+					continue;
+				}
+				r->v[st->c[l]][run] = ctl_pass(b, prog_fd(o, st->prog[l]), ok_fd,
+							       st->hot ? 1 : opt_flows, st->flags,
+							       &r->ok[st->c[l]]);
+			}
+			if (st->clear) {
+				map_clear(wide, sizeof(struct xlb_ct_key), sizeof(struct xlb_ct));
+				map_clear(v4, 16, 32);
+				map_clear(v4s, 16, 32);
+			}
+		}
+		fprintf(stderr,
+			"pktbench: ct levers run %u: product new %.0f hit %.0f; "
+			"wide new2 %.0f new1 %.0f hit %.0f cold %.0f hot %.0f; "
+			"v4 new2 %.0f new1 %.0f hit %.0f cold %.0f hot %.0f; "
+			"v4 256k-entry table new1 %.0f cold %.0f ns\n",
+			run + 1, r->v[CL_PROD_NEW][run], r->v[CL_PROD_HIT][run],
+			r->v[CL_WIDE_NEW2][run], r->v[CL_WIDE_NEW1][run], r->v[CL_WIDE_HIT2][run],
+			r->v[CL_WIDE_COLD][run], r->v[CL_WIDE_HOT][run], r->v[CL_V4_NEW2][run],
+			r->v[CL_V4_NEW1][run], r->v[CL_V4_HIT2][run], r->v[CL_V4_COLD][run],
+			r->v[CL_V4_HOT][run], r->v[CL_V4S_NEW1][run], r->v[CL_V4S_COLD][run]);
+	}
+	err = 0;
+out:
+	xlb_dp_close(dp);
+	bpf_object__close(o);
+	return err;
+}
+
+static void ctl_json(const struct ctl_res *r)
+{
+	fprintf(jout,
+		"\"ctlever\": {\"max_entries\": %u, \"layouts\": {"
+		"\"product\": {\"key_bytes\": %zu, \"value_bytes\": %zu, \"memlock\": %llu}, "
+		"\"wide\": {\"key_bytes\": %zu, \"value_bytes\": %zu, \"memlock\": %llu}, "
+		"\"v4\": {\"key_bytes\": 16, \"value_bytes\": 32, \"memlock\": %llu}, "
+		"\"v4_small\": {\"key_bytes\": 16, \"value_bytes\": 32, \"memlock\": %llu, "
+		"\"max_entries\": %u}}, \"flows\": {",
+		opt_max_ct, sizeof(struct xlb_ct_key), sizeof(struct xlb_ct), r->memlock_prod,
+		sizeof(struct xlb_ct_key), sizeof(struct xlb_ct), r->memlock_wide, r->memlock_v4,
+		r->memlock_v4s, r->max_v4s);
+	for (int c = 0; c < CL_MAX; c++) {
+		struct stat3 st = summarize(r->v[c], opt_runs, r->ok[c]);
+
+		jstat(ctl_names[c], &st, c + 1 == CL_MAX);
+	}
+	/* Per run, for same-run ratios of pairs. */
+	fprintf(jout, "}, \"runs\": {");
+	for (int c = 0; c < CL_MAX; c++) {
+		fprintf(jout, "\"%s\": [", ctl_names[c]);
+		for (unsigned int i = 0; i < opt_runs; i++)
+			fprintf(jout, "%.1f%s", r->v[c][i], i + 1 < opt_runs ? ", " : "");
+		fprintf(jout, "]%s", c + 1 < CL_MAX ? ", " : "");
+	}
+	fprintf(jout, "}}, ");
 }
 
 static void verified_insns(struct xlb_dp *dp)
@@ -910,6 +1320,13 @@ int main(int argc, char **argv)
 		}
 		fprintf(jout, "}, ");
 	}
+	{
+		static struct ctl_res cl;
+
+		if (bench_ctlevers(&b, &cl))
+			return 1;
+		ctl_json(&cl);
+	}
 	fprintf(jout, "\"max_ct\": %u, \"scales\": [", opt_max_ct);
 	for (int s = 0; s < (int)opt_nscales; s++) {
 		struct scale_res *r = &res[s];
@@ -933,7 +1350,14 @@ int main(int argc, char **argv)
 
 			jstat(warm_names[i], &st, i + 1 == WC_MAX);
 		}
-		fprintf(jout, "}}%s", s + 1 < (int)opt_nscales ? ", " : "");
+		fprintf(jout, "}, \"flows_one_svc\": {");
+		for (int i = 0; i < OC_MAX; i++) {
+			struct stat3 st = summarize(r->one[i], opt_runs, r->one_ok[i]);
+
+			jstat(one_names[i], &st, i + 1 == OC_MAX);
+		}
+		fprintf(jout, "}, \"hit_retries\": %u}%s", r->hit_retries,
+			s + 1 < (int)opt_nscales ? ", " : "");
 	}
 	fprintf(jout, "]}\n");
 	if (jout != stdout)

@@ -48,7 +48,7 @@ section() {	# NAME TIMEOUT CMD...: run one section, bounded, logging its command
 
 QFLAG=
 [ "$QUICK" = 1 ] && QFLAG=-q
-section pkt 300 "$BUILD/bench/pktbench" $QFLAG -d "$BUILD/bench" -o "$WORK/pkt.json"
+section pkt 600 "$BUILD/bench/pktbench" $QFLAG -d "$BUILD/bench" -o "$WORK/pkt.json"
 section maglev 120 "$BUILD/bench/maglevbench" $QFLAG -o "$WORK/maglev.json"
 section cp 900 "$ROOT/bench/cp.sh" "$BUILD" "$WORK/cp.json" "$WORK"
 section fwd 1800 "$ROOT/bench/fwd.sh" "$BUILD" "$WORK/fwd.json" "$WORK"
