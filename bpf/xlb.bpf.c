@@ -17,8 +17,9 @@
  *   xlb_tc_egress   tc egress on every uplink: a local Pod's replies get
  *                   the frontend back as their source (and errors about
  *                   them are translated: lib/egress.h);
- *   xlb_sock_*      cgroup sock_addr: the node's and its Pods' own sockets
- *                   to a frontend go to a backend (lib/sock.h).
+ *   xlb_sock_*      cgroup sock_addr, IPv4 (*4) and IPv6 (*6): the node's and
+ *                   its Pods' own sockets to a frontend go to a backend
+ *                   (lib/sock.h).
  *
  * IPv6 runs the same path, compiled from the same code, in programs of
  * its own: xlb_xdp and xlb_tc hand IPv6 frames to xlb_xdp6 and xlb_tc6
@@ -293,6 +294,30 @@ SEC("cgroup/getpeername4")
 int xlb_sock_getpeername4(struct bpf_sock_addr *ctx)
 {
 	return xlb_sock_to_frontend(ctx);
+}
+
+SEC("cgroup/connect6")
+int xlb_sock_connect6(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_backend6(ctx);
+}
+
+SEC("cgroup/sendmsg6")
+int xlb_sock_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_backend6(ctx);
+}
+
+SEC("cgroup/recvmsg6")
+int xlb_sock_recvmsg6(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_frontend6(ctx);
+}
+
+SEC("cgroup/getpeername6")
+int xlb_sock_getpeername6(struct bpf_sock_addr *ctx)
+{
+	return xlb_sock_to_frontend6(ctx);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -34,6 +34,7 @@ const char *const xlb_dp_map_names[XLB_DPM_MAX] = {
 	[XLB_DPM_MONITOR] = XLB_MAP_MONITOR,
 	[XLB_DPM_EVENTS] = XLB_MAP_EVENTS,
 	[XLB_DPM_FRAGS6] = XLB_MAP_FRAGS6,
+	[XLB_DPM_SOCK_REV6] = XLB_MAP_SOCK_REV6,
 };
 
 const char *xlb_dp_pin_name(enum xlb_dp_map m)

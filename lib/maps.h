@@ -39,6 +39,7 @@ enum xlb_dp_map {
 	XLB_DPM_MONITOR, /* xlbctl monitor's switch */
 	XLB_DPM_EVENTS,	 /* the monitor's ring buffer */
 	XLB_DPM_FRAGS6,
+	XLB_DPM_SOCK_REV6,
 	XLB_DPM_MAX,
 };
 

@@ -460,11 +460,11 @@ int xlb_detach(int ifindex, const char *ifname)
 	return err ? err : e;
 }
 
-static const enum bpf_attach_type sock_types[4] = {
-	BPF_CGROUP_INET4_CONNECT,
-	BPF_CGROUP_UDP4_SENDMSG,
-	BPF_CGROUP_UDP4_RECVMSG,
-	BPF_CGROUP_INET4_GETPEERNAME,
+/* In enum xlb_dp_sock's order. */
+static const enum bpf_attach_type sock_types[XLB_SOCK_MAX] = {
+	BPF_CGROUP_INET4_CONNECT,     BPF_CGROUP_UDP4_SENDMSG,	    BPF_CGROUP_UDP4_RECVMSG,
+	BPF_CGROUP_INET4_GETPEERNAME, BPF_CGROUP_INET6_CONNECT,	    BPF_CGROUP_UDP6_SENDMSG,
+	BPF_CGROUP_UDP6_RECVMSG,      BPF_CGROUP_INET6_GETPEERNAME,
 };
 
 /* Where cgroup v2 is: @path (default /sys/fs/cgroup) or its "unified"
@@ -510,7 +510,7 @@ static __u32 cgroup_find_xlb(int cg, enum bpf_attach_type type)
 	return 0;
 }
 
-int xlb_attach_cgroup(const char *path, const int fds[4])
+int xlb_attach_cgroup(const char *path, const int fds[XLB_SOCK_MAX])
 {
 	char used[PATH_MAX];
 	int cg = cgroup_open(path, used, sizeof(used)), err = 0;
@@ -520,7 +520,7 @@ int xlb_attach_cgroup(const char *path, const int fds[4])
 			path ? path : "root", strerror(-cg));
 		return cg;
 	}
-	for (int i = 0; i < 4 && !err; i++) {
+	for (int i = 0; i < XLB_SOCK_MAX && !err; i++) {
 		__u32 old = cgroup_find_xlb(cg, sock_types[i]);
 		int old_fd = old ? bpf_prog_get_fd_by_id(old) : -1;
 		LIBBPF_OPTS(bpf_prog_attach_opts, o,
@@ -547,7 +547,7 @@ int xlb_detach_cgroup(const char *path)
 
 	if (cg < 0)
 		return 0; /* nothing attached where nothing is */
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < XLB_SOCK_MAX; i++) {
 		__u32 id = cgroup_find_xlb(cg, sock_types[i]);
 		int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
 

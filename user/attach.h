@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "loader.h" /* enum xlb_dp_sock */
+
 enum xlb_attach { XLB_ATTACH_AUTO, XLB_ATTACH_XDP, XLB_ATTACH_TC };
 
 int xlb_parse_attach(const char *s, enum xlb_attach *a);
@@ -45,11 +47,12 @@ int xlb_detach_xdp(int ifindex, const char *ifname);
  * ingress (beside XDP: sends what XDP handed on; without XDP: the whole
  * datapath). */
 int xlb_attach_tc(int ifindex, const char *ifname, int egress_fd, int ingress_fd);
-/* Local access: attach the cgroup sock_addr programs @fds (connect4,
- * sendmsg4, recvmsg4, getpeername4) to the cgroup v2 directory @path,
+/* Local access: attach the cgroup sock_addr programs @fds (connect,
+ * sendmsg, recvmsg, getpeername; IPv4 and IPv6: enum xlb_dp_sock's order)
+ * to the cgroup v2 directory @path,
  * beside other programs (BPF_F_ALLOW_MULTI), replacing an earlier xlb's.
  * NULL @path: the host's cgroup v2 root. */
-int xlb_attach_cgroup(const char *path, const int fds[4]);
+int xlb_attach_cgroup(const char *path, const int fds[XLB_SOCK_MAX]);
 int xlb_detach_cgroup(const char *path);
 /* Remove xlb's programs (only xlb's) from an interface. */
 int xlb_detach(int ifindex, const char *ifname);

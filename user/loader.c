@@ -94,6 +94,8 @@ static struct bpf_map *skel_map(struct xlb_bpf *s, enum xlb_dp_map m)
 		return s->maps.xlb_peer_devs;
 	case XLB_DPM_SOCK_REV:
 		return s->maps.xlb_sock_rev;
+	case XLB_DPM_SOCK_REV6:
+		return s->maps.xlb_sock_rev6;
 	case XLB_DPM_L2:
 		return s->maps.xlb_l2;
 	case XLB_DPM_VIP_META:
@@ -231,7 +233,7 @@ out:
 static bool holds_flows(enum xlb_dp_map m)
 {
 	return m == XLB_DPM_CT || m == XLB_DPM_AFFINITY || m == XLB_DPM_SOCK_REV ||
-	       m == XLB_DPM_FRAGS || m == XLB_DPM_FRAGS6;
+	       m == XLB_DPM_SOCK_REV6 || m == XLB_DPM_FRAGS || m == XLB_DPM_FRAGS6;
 }
 
 static bool is_percpu(__u32 type)
@@ -679,6 +681,18 @@ int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which)
 		break;
 	case XLB_SOCK_GETPEERNAME4:
 		p = dp->ld->skel->progs.xlb_sock_getpeername4;
+		break;
+	case XLB_SOCK_CONNECT6:
+		p = dp->ld->skel->progs.xlb_sock_connect6;
+		break;
+	case XLB_SOCK_SENDMSG6:
+		p = dp->ld->skel->progs.xlb_sock_sendmsg6;
+		break;
+	case XLB_SOCK_RECVMSG6:
+		p = dp->ld->skel->progs.xlb_sock_recvmsg6;
+		break;
+	case XLB_SOCK_GETPEERNAME6:
+		p = dp->ld->skel->progs.xlb_sock_getpeername6;
 		break;
 	default:
 		return -EINVAL;

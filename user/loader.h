@@ -52,6 +52,10 @@ enum xlb_dp_sock {
 	XLB_SOCK_SENDMSG4,
 	XLB_SOCK_RECVMSG4,
 	XLB_SOCK_GETPEERNAME4,
+	XLB_SOCK_CONNECT6,
+	XLB_SOCK_SENDMSG6,
+	XLB_SOCK_RECVMSG6,
+	XLB_SOCK_GETPEERNAME6,
 	XLB_SOCK_MAX
 };
 int xlb_dp_sock_fd(const struct xlb_dp *dp, enum xlb_dp_sock which);

@@ -134,6 +134,13 @@ struct {
 	__type(value, struct xlb_sock_rev);
 } xlb_sock_rev SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_MAX_SOCK_REV);
+	__type(key, struct xlb_sock6_key);
+	__type(value, struct xlb_sock6_rev);
+} xlb_sock_rev6 SEC(".maps");
+
 /* Per-CPU scratch space of the ARP/NDP responder (lib/arp.h): it runs as
  * a subprogram of the whole tc path, whose frame leaves it little stack. */
 struct xlb_l2_scratch {

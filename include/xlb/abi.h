@@ -37,6 +37,7 @@
 #define XLB_MAP_TX_DEVS	   "xlb_tx_devs"
 #define XLB_MAP_PEER_DEVS  "xlb_peer_devs"
 #define XLB_MAP_SOCK_REV   "xlb_sock_rev"
+#define XLB_MAP_SOCK_REV6  "xlb_sock_rev6"
 #define XLB_MAP_L2	   "xlb_l2"
 #define XLB_MAP_VIP_META   "xlb_vip_meta"
 #define XLB_MAP_MONITOR	   "xlb_monitor"
@@ -305,6 +306,28 @@ struct xlb_sock_rev {
 	__u16 pad;
 };
 _Static_assert(sizeof(struct xlb_sock_rev) == 8, "xlb_sock_rev size");
+
+/*
+ * xlb_sock_rev6: LRU_HASH, the same for IPv6 backends (cgroup connect6 /
+ * sendmsg6; recvmsg6 and getpeername6 read it). An IPv6 socket that talks
+ * IPv4 (an IPv4-mapped address, ::ffff:a.b.c.d) has an IPv4 backend: its
+ * translation is in xlb_sock_rev, whatever the socket's family. A map of
+ * its own, so xlb_sock_rev keeps its layout and pins across the upgrade.
+ */
+struct xlb_sock6_key {
+	__u64 cookie;	     /* socket cookie */
+	union xlb_addr addr; /* backend address, network order */
+	__be16 port;	     /* backend port, network order */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct xlb_sock6_key) == 32, "xlb_sock6_key size");
+
+struct xlb_sock6_rev {
+	union xlb_addr addr; /* frontend address, network order */
+	__be16 port;	     /* frontend port, network order */
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct xlb_sock6_rev) == 24, "xlb_sock6_rev size");
 
 /* xlb_svc_meta: HASH, svc_id -> what the agent knows of a service port
  * that the programs do not need; written by the agent, read by xlbctl. */

@@ -7,6 +7,8 @@ bounded by a socket timeout (-t, seconds).
                                      lines and "fail COUNT"
   client.py udp ADDR PORT            one datagram, print the answer
   client.py peer ADDR PORT           connect, print "peer=A:P" (getpeername)
+  client.py udpto ADDR PORT          sendto one datagram, print the answer
+                                     and "from=A:P" (recvfrom's sender)
   client.py udpbig ADDR PORT N       ask for an N-byte answer; print its
                                      first line and "len=N"
   client.py udpdf ADDR PORT N        send N bytes with DF (PMTU discovery
@@ -228,7 +230,23 @@ def main():
 
     if op == "peer":
         s = socket.create_connection((args[0], int(args[1])), timeout=a.timeout or 3)
-        print("peer=%s:%d" % s.getpeername())
+        print("peer=%s:%d" % s.getpeername()[:2])
+        return 0
+
+    if op == "udpto":
+        # Unconnected: sendto (the cgroup sendmsg hook) and recvfrom (its
+        # recvmsg hook, which names the sender).
+        s = socket.socket(socket.AF_INET6 if ":" in args[0] else socket.AF_INET,
+                          socket.SOCK_DGRAM)
+        s.settimeout(a.timeout or 3)
+        try:
+            s.sendto(b"ping", (args[0], int(args[1])))
+            d, frm = s.recvfrom(4096)
+        except Exception as e:
+            print("udpto %s:%s failed: %r" % (args[0], args[1], e), file=sys.stderr)
+            return 1
+        print(d.decode().strip())
+        print("from=%s:%d" % frm[:2])
         return 0
 
     if op == "udpbig":
@@ -293,7 +311,8 @@ def main():
 
     if op in ("refused", "noanswer"):
         limit = a.timeout or (1.0 if op == "refused" else 2.0)
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(socket.AF_INET6 if ":" in args[0] else socket.AF_INET,
+                          socket.SOCK_STREAM)
         s.settimeout(limit)
         if a.sport:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

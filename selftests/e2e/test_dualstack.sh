@@ -8,7 +8,9 @@
 # with its Pod on node1, one with its Pod on node2. Each answers over TCP
 # and UDP on node1's IPv4 and IPv6 NodePorts and on its IPv4 and IPv6
 # VIPs; a local Pod sees the client's own address in both families, a
-# remote Pod sees node1's SNAT address of the family.
+# remote Pod sees node1's SNAT address of the family. node1's own sockets
+# (in the agent's cgroup) reach them too, in both families and through
+# IPv4-mapped addresses.
 #
 #   C  c0 10.50.0.2/24 fd00:50::2/64 ─┐
 #   N1 ul0 10.50.0.11  fd00:50::11   ─┼─ br0 (SW)
@@ -112,7 +114,8 @@ pod_server "$P1" P1 --v6 && pod_server "$P2" P2 --v6 || t_abort "servers" "pod s
 # The Pods answer directly in both families before xlb is involved.
 t_check "P2 reachable over IPv6 from node1 (routing sanity)" \
 	timeout 10 ip netns exec "$N1" "$PY" "$E2E_DIR/client.py" get fd00:2:1::2 8080
-l2_agent_start a1 "$N1" node1 --config "$CFG" || t_abort "agent" "did not start"
+cgroup_make || t_abort cgroup "no private cgroup v2 directory"
+l2_agent_start a1 "$N1" node1 --config "$CFG" --cgroup "$CG" || t_abort "agent" "did not start"
 PIN=$TMP/bpf/a1
 LOG=$(agent_log a1)
 
@@ -207,6 +210,41 @@ for fam in 4 6; do
 		}
 	done
 done
+
+# Local access in both families: sockets in the agent's cgroup on node1
+# reach node1's own NodePorts and VIPs through the cgroup programs (nothing
+# listens there; a process outside the cgroup is refused). The kernel picks
+# the source towards the backend: node1's Pod-side address for P1, its
+# uplink address for P2. An IPv6 socket to an IPv4-mapped address is the
+# IPv4 frontend; its backend is written back mapped.
+t_check "cgroup: 8 socket programs (IPv4 and IPv6)" \
+	test "$(bpftool cgroup show "$CG" 2>&1 | grep -c xlb_sock_)" = 8
+cg_c() { cg_run "$N1" "$PY" "$E2E_DIR/client.py" "$@" -t 3; }
+xl0=$(reason_count sock_xlate 2>&1)
+expect "IPv6 local access: node1 to its own NodePort, local Pod" 6 \
+	'^pod=P1 client=fd00:1:1::1:[0-9]+$' cg_c get $V6::11 30080
+expect "IPv6 local access: node1 to its own NodePort, remote Pod" 6 \
+	'^pod=P2 client=fd00:50::11:[0-9]+$' cg_c get $V6::11 30081
+expect "IPv6 local access: node1 to its own VIP, remote Pod" 6 \
+	'^pod=P2 client=fd00:50::11:[0-9]+$' cg_c get $VIP6_R 80
+expect "IPv6 local access: getpeername shows the frontend" 6 \
+	"^peer=fd00:50::11:30080\$" cg_c peer $V6::11 30080
+expect "IPv6 local access: UDP connect + send, remote Pod" 6 \
+	'^pod=P2 client=fd00:50::11:' cg_c udp $V6::11 30054
+expect "IPv6 local access: UDP sendto, recvfrom names the frontend" 6 \
+	"^from=$VIP6_L:53\$" cg_c udpto $VIP6_L 53
+expect "IPv4-mapped: an IPv6 socket to ::ffff:10.50.0.11:30080 reaches the IPv4 Pod" 4 \
+	'^pod=P1 client=(::ffff:)?10\.1\.1\.1:[0-9]+$' cg_c get ::ffff:10.50.0.11 30080
+expect "IPv4-mapped: getpeername shows the mapped frontend" 4 \
+	'^peer=::ffff:10\.50\.0\.11:30080$' cg_c peer ::ffff:10.50.0.11 30080
+expect "IPv4-mapped: UDP sendto, recvfrom names the mapped VIP" 4 \
+	"^from=::ffff:$VIP4_R:53\$" cg_c udpto ::ffff:$VIP4_R 53
+expect "control: a node1 process outside the cgroup is refused on [fd00:50::11]:30080" 6 \
+	'^refused .*: refused after' timeout 20 ip netns exec "$N1" "$PY" "$E2E_DIR/client.py" \
+	refused $V6::11 30080 -t 1
+xl1=$(reason_count sock_xlate 2>&1)
+t_check "sock_xlate counted the socket translations ($xl0 -> $xl1)" \
+	test "${xl1:-0}" -ge $(( ${xl0:-0} + 8 )) 2>/dev/null
 
 # The IPv6 SNAT bindings in xlbctl, as the remote flows left them.
 snat_tbl() { xlbctl snat list; }
