@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import subprocess
 
 
@@ -567,9 +568,15 @@ def render_text(t):
 
 def render_md(t):
     out = []
+    n = 0
     for row in t.rows:
         if row[0] == "##":
-            out += ["", "### " + row[1], "", "| measurement | result | goal | | notes |", "|---|---|---|---|---|"]
+            # Sections are numbered in the order they render (a section's
+            # own title carries no number of its own that could repeat).
+            n += 1
+            title = re.sub(r"^\d+\.\s*", "", row[1])
+            out += ["", "### %d. %s" % (n, title), "", "| measurement | result | goal | | notes |",
+                    "|---|---|---|---|---|"]
             continue
         out.append("| %s |" % " | ".join(x.replace("|", "\\|") for x in row))
     return "\n".join(out)
