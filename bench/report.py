@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 
 
@@ -58,9 +57,12 @@ def git_rev(root):
 class Table:
     def __init__(self):
         self.rows = []
+        self.n_sec = 0
 
     def sec(self, title):
-        self.rows.append(("##", title))
+        # Numbered in the order the sections are added, for both renderers.
+        self.n_sec += 1
+        self.rows.append(("##", "%d. %s" % (self.n_sec, title)))
 
     def add(self, what, result, goal="", verdict="", note=""):
         self.rows.append((what, result, goal, verdict, note))
@@ -88,7 +90,7 @@ def vd_ge_ratio(ratio, goal):
 
 
 def pkt_rows(t, p):
-    t.sec("1. Per-packet cost, BPF_PROG_TEST_RUN (ns per packet, median [min–max] of %d runs, %d-byte frames)"
+    t.sec("Per-packet cost, BPF_PROG_TEST_RUN (ns per packet, median [min–max] of %d runs, %d-byte frames)"
           % (p["runs"], p["frame_bytes"]))
     sc = {s["services"]: s for s in p["scales"]}
     names = sorted(sc)
@@ -277,7 +279,7 @@ def ctlever_rows(t, p):
 
 
 def maglev_rows(t, m):
-    t.sec("5. Maglev (user/maglev.h), build time median [min–max] of %d builds" % m["runs"])
+    t.sec("Maglev (user/maglev.h), build time median [min–max] of %d builds" % m["runs"])
     for c in m["cases"]:
         lbl = "M=%d, %d backends%s" % (c["m"], c["backends"], " (maglev_pick_size)" if c.get("picked") else "")
         b = c["build_ms"]
@@ -294,7 +296,7 @@ def maglev_rows(t, m):
 
 def cp_rows(t, c):
     n = c["services"]
-    t.sec("4. Control plane, %d Services × %d endpoints (NodePort)" % (n, c["endpoints_per_service"]))
+    t.sec("Control plane, %d Services × %d endpoints (NodePort)" % (n, c["endpoints_per_service"]))
     cb = c.get("cpbench") or {}
     ipt = c.get("iptables_s") if c.get("iptables_rc") == 0 else None
     cold = cb.get("cold_ms", {}).get("total")
@@ -352,7 +354,7 @@ def cp_rows(t, c):
                   "; wall clock p99 %.3f vs %.3f ms, p50 %.3f vs %.3f ms" % (
                       c1["total"]["p99"], c0["total"]["p99"], c1["total"]["p50"], c0["total"]["p50"])
                   if key == "cpu" else ""))
-    t.sec("6. Footprint at %d Services" % n)
+    t.sec("Footprint at %d Services" % n)
     if "agent_rss_kib" in c:
         per = c["agent_rss_kib"] / n
         t.add("xlb-agent VmRSS after loading (peak VmHWM)", "%d KiB (%d KiB)" % (c["agent_rss_kib"], c["agent_hwm_kib"]),
@@ -372,7 +374,7 @@ def cp_rows(t, c):
 
 
 def fwd_rows(t, f):
-    t.sec("2. Forwarding client → node → Pod, UDP %d-byte frames, NodePort (target Service N/2): node CPU ns per "
+    t.sec("Forwarding client → node → Pod, UDP %d-byte frames, NodePort (target Service N/2): node CPU ns per "
           "delivered packet (the NAPI threads' run time), median [min–max] of %d runs (%.1f s each; new flows: %d per "
           "run); delivered = counted by a tc-ingress sink on the Pod" % (f["frame_bytes"], f["runs"], f["seconds"],
                                                                         f["new_flows_per_run"]))
@@ -491,7 +493,7 @@ def fwd_rows(t, f):
 
 
 def snat_rows(t, c):
-    t.sec("4. New UDP flows per second to one remote backend (DNAT + SNAT), one query per flow and a "
+    t.sec("New UDP flows per second to one remote backend (DNAT + SNAT), one query per flow and a "
           "new source port each, %.0f s per rate; sustained: >= 99.9%% answered at >= 95%% of the pace"
           % c["seconds"])
     best = c["sustained"]
@@ -520,7 +522,7 @@ def snat_rows(t, c):
 
 
 def conn_rows(t, c):
-    t.sec("3. Connection setup: wrk -t1 -c%d, `Connection: close` (a new TCP connection per request), "
+    t.sec("Connection setup: wrk -t1 -c%d, `Connection: close` (a new TCP connection per request), "
           "nginx-light in the Pod; median [min–max] of %d runs of %.0f s" % (c["connections"], c["runs"], c["seconds"]))
     res = c["results"]
     by = {(r["contender"], r["services"]): r for r in res}
@@ -568,15 +570,9 @@ def render_text(t):
 
 def render_md(t):
     out = []
-    n = 0
     for row in t.rows:
         if row[0] == "##":
-            # Sections are numbered in the order they render (a section's
-            # own title carries no number of its own that could repeat).
-            n += 1
-            title = re.sub(r"^\d+\.\s*", "", row[1])
-            out += ["", "### %d. %s" % (n, title), "", "| measurement | result | goal | | notes |",
-                    "|---|---|---|---|---|"]
+            out += ["", "### " + row[1], "", "| measurement | result | goal | | notes |", "|---|---|---|---|---|"]
             continue
         out.append("| %s |" % " | ".join(x.replace("|", "\\|") for x in row))
     return "\n".join(out)

@@ -207,20 +207,41 @@ static __always_inline void ct_touch(struct xlb_ct *ct, const struct xlb_pkt *p,
 	}
 }
 
-/* A local Pod's reply entry: never clobber one that a live flow owns
- * (the same client port towards two frontends of one Pod). */
-static __always_inline int xlb_reply_local_insert(const struct xlb_ct_key *rkey,
-						  const struct xlb_ct *rev,
-						  const struct xlb_ct_key *fwd_key, __u64 now)
+/* Do @a and @b make the same rewrite? */
+static __always_inline bool ct_same_nat(const struct xlb_ct *a, const struct xlb_ct *b)
+{
+	return xlb_addr_eq(&a->nat_saddr, &b->nat_saddr) &&
+	       xlb_addr_eq(&a->nat_daddr, &b->nat_daddr) && a->nat_sport == b->nat_sport &&
+	       a->nat_dport == b->nat_dport;
+}
+
+/*
+ * A local Pod's reply entry (sc->rev under sc->rkey): never clobber one
+ * that a live flow owns (the same client port towards two frontends of one
+ * Pod). A closed flow (RST, or FIN both ways) gives the tuple up, as
+ * nf_conntrack reopens a closed tuple on a SYN: clients reuse a port
+ * towards another address at once. Its forward entry goes with it, so its
+ * stragglers are not rewritten onto the new flow's tuple. Keys on scratch
+ * space only (sc->pkey is free on this path): the stack is full at this
+ * depth.
+ */
+static __always_inline int xlb_reply_local_insert(struct xlb_scratch *sc, __u64 now)
 {
 	struct xlb_ct *old;
 
-	if (!bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_NOEXIST))
+	if (!bpf_map_update_elem(&xlb_ct, &sc->rkey, &sc->rev, BPF_NOEXIST))
 		return 0;
-	old = bpf_map_lookup_elem(&xlb_ct, rkey);
-	if (old && ct_alive(old, now) && !ct_peer_matches(old, fwd_key))
-		return XLB_R_DROP_CT_CLASH;
-	return bpf_map_update_elem(&xlb_ct, rkey, rev, BPF_ANY) ? XLB_R_DROP_CT_INSERT : 0;
+	old = bpf_map_lookup_elem(&xlb_ct, &sc->rkey);
+	if (old && ct_alive(old, now) && !ct_same_nat(old, &sc->rev)) {
+		if (!ct_closed(old->flags))
+			return XLB_R_DROP_CT_CLASH;
+		ct_peer_key(old, &sc->rkey, &sc->pkey);
+		old = bpf_map_lookup_elem(&xlb_ct, &sc->pkey);
+		if (old && ct_peer_matches(old, &sc->rkey))
+			bpf_map_delete_elem(&xlb_ct, &sc->pkey);
+	}
+	return bpf_map_update_elem(&xlb_ct, &sc->rkey, &sc->rev, BPF_ANY) ? XLB_R_DROP_CT_INSERT :
+									    0;
 }
 
 #endif /* XLB_BPF_CT_H */

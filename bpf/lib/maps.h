@@ -203,6 +203,7 @@ struct xlb_scratch {
 	struct xlb_ct fwd;
 	struct xlb_ct rev;
 	struct xlb_ct_key rkey;
+	struct xlb_svc svc;	/* the new flow's Service, as it was read */
 	struct xlb_ct prev;	/* a taken-over SNAT entry, as it was */
 	struct xlb_ct_key pkey; /* its forward key */
 	__u64 victim_exp[2];	/* SNAT reclaim candidates by rank */

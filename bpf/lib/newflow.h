@@ -169,7 +169,7 @@ static __always_inline int xlb_flow_local(struct xlb_ctx *c, struct xlb_pkt *p,
 	sc->fwd.kind = XLB_CT_FWD_LOCAL;
 	sc->rev.kind = XLB_CT_REPLY_LOCAL;
 	ct_peer_key(&sc->fwd, &p->tuple, &sc->rkey);
-	r = xlb_reply_local_insert(&sc->rkey, &sc->rev, &p->tuple, now);
+	r = xlb_reply_local_insert(sc, now);
 	if (r)
 		return verdict(xlb_act_drop(c), r, c->bytes);
 	return -1;
@@ -238,7 +238,7 @@ static __always_inline int xlb_flow_commit(struct xlb_ctx *c, struct xlb_pkt *p,
 static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p, __u64 now,
 					const struct xlb_ct_key *stale_peer)
 {
-	struct xlb_svc *svcp, svc_copy, *svc = &svc_copy;
+	struct xlb_svc *svcp, *svc;
 	struct xlb_scratch *sc;
 	struct xlb_backend *be;
 	__u32 be_id = 0;
@@ -247,15 +247,17 @@ static __always_inline int xlb_new_flow(struct xlb_ctx *c, struct xlb_pkt *p, __
 	r = xlb_flow_frontend(c, p, &svcp);
 	if (r >= 0)
 		return r;
-	/* One consistent snapshot of the value for this packet. */
-	svc_copy = *svcp;
-	xlb_count_svc(svc->svc_id, c->bytes);
-	XLB_TRACE(tr->flags |= XLB_TRACE_F_FRONTEND | XLB_TRACE_F_NEW_FLOW; tr->svc = svc_copy);
-	/* The flow's entries are built in per-CPU scratch space: the stack
-	 * (512 bytes for the whole call chain) cannot hold them. */
+	/* The flow's entries (and the Service's snapshot) are built in
+	 * per-CPU scratch space: the stack (512 bytes for the whole call
+	 * chain) cannot hold them. */
 	sc = xlb_scratch_get();
 	if (!sc)
 		return verdict(xlb_act_drop(c), XLB_R_DROP_CT_INSERT, c->bytes);
+	/* One consistent snapshot of the value for this packet. */
+	sc->svc = *svcp;
+	svc = &sc->svc;
+	xlb_count_svc(svc->svc_id, c->bytes);
+	XLB_TRACE(tr->flags |= XLB_TRACE_F_FRONTEND | XLB_TRACE_F_NEW_FLOW; tr->svc = *svc);
 	/* Cleared here rather than in xlb_flow_entries: measured, the
 	 * verifier then walks ~10k fewer instructions of xlb_xdp. */
 	__builtin_memset(&sc->fwd, 0, sizeof(sc->fwd));

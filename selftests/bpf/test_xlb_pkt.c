@@ -1927,6 +1927,48 @@ XT_TEST(reply_local_clash_dropped)
 		    "flow 1's replies still leave as the VIP");
 }
 
+/* The same, but flow 1 has closed (FIN both ways): clients reuse a port
+ * towards another address at once, so flow 2 takes the Pod's tuple over
+ * (as nf_conntrack reopens a closed tuple), and flow 1's forward entry
+ * goes with it. Found as a flake in test_bgp.sh (both SYNs dropped). */
+XT_TEST(reply_local_closed_flow_taken_over)
+{
+	__u8 in[PKT_MAX];
+	__u32 ids[] = { BE_LOCAL };
+	struct xlb_ct rv, f1;
+	struct pkt_spec s;
+	struct run r;
+
+	node_setup(dp);
+	service(dp, XLB_SCOPE_VIP, A_VIP, 80, IPPROTO_TCP, 12, ids, 1, 1, 0);
+	service(dp, XLB_SCOPE_NODEPORT, 0, 30093, IPPROTO_TCP, 14, ids, 1, 1, 0);
+	s = from_client(A_CLIENT, 7010, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	client_sends(&s, TH_SYN, &r);
+	pod_replies(A_LOCAL, 7010, TH_SYN | TH_ACK);
+	client_sends(&s, TH_ACK, &r);
+	/* Half-closed is still live: the clash stands. */
+	client_sends(&s, TH_FIN | TH_ACK, &r);
+	s = from_client(A_CLIENT, 7010, A_NODE, 30093, IPPROTO_TCP, TH_SYN);
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "flow 2, half closed"))
+		check_run("flow 1 half closed: still a clash", &r, XDP_DROP, XLB_R_DROP_CT_CLASH,
+			  NULL, 0);
+	pod_replies(A_LOCAL, 7010, TH_FIN | TH_ACK);
+	s = from_client(A_CLIENT, 7010, A_VIP, 80, IPPROTO_TCP, TH_ACK);
+	client_sends(&s, TH_ACK, &r);
+	ASSERT_TRUE(ct_get(dp, A_CLIENT, 7010, A_VIP, 80, IPPROTO_TCP, &f1) &&
+			    (f1.flags & XLB_CT_F_FINS) == XLB_CT_F_FINS,
+		    "flow 1 closed both ways");
+
+	s = from_client(A_CLIENT, 7010, A_NODE, 30093, IPPROTO_TCP, TH_SYN);
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "flow 2, closed"))
+		ASSERT_EQ(r.ret, XDP_PASS, "flow 2 forwarded to the Pod");
+	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 7010, IPPROTO_TCP, &rv) &&
+			    rv.nat_saddr.v4 == A_NODE && ntohs(rv.nat_sport) == 30093,
+		    "the Pod's replies now leave as the NodePort");
+	ASSERT_TRUE(!ct_get(dp, A_CLIENT, 7010, A_VIP, 80, IPPROTO_TCP, &f1),
+		    "flow 1's forward entry removed with it");
+}
+
 XT_TEST(vlan_remote_dropped_before_state)
 {
 	__u8 in[PKT_MAX];
