@@ -215,15 +215,27 @@ static __always_inline bool ct_same_nat(const struct xlb_ct *a, const struct xlb
 	       a->nat_dport == b->nat_dport;
 }
 
+/* Closed for certain: FIN both ways, or an RST the Pod sent (its own
+ * packets reach us at tc; a client's RST is unchecked, since conntrack
+ * keeps no sequence numbers, and could be spoofed). */
+static __always_inline bool ct_closed_surely(__u8 flags)
+{
+	return (flags & XLB_CT_F_FINS) == XLB_CT_F_FINS ||
+	       (flags & (XLB_CT_F_RST | XLB_CT_F_RST_BACKEND)) ==
+		       (XLB_CT_F_RST | XLB_CT_F_RST_BACKEND);
+}
+
 /*
  * A local Pod's reply entry (sc->rev under sc->rkey): never clobber one
  * that a live flow owns (the same client port towards two frontends of one
- * Pod). A closed flow (RST, or FIN both ways) gives the tuple up, as
- * nf_conntrack reopens a closed tuple on a SYN: clients reuse a port
- * towards another address at once. Its forward entry goes with it, so its
- * stragglers are not rewritten onto the new flow's tuple. Keys on scratch
- * space only (sc->pkey is free on this path): the stack is full at this
- * depth.
+ * Pod). A flow closed for certain gives the tuple up, as nf_conntrack
+ * reopens a closed tuple on a SYN: clients reuse a port towards another
+ * address at once. Not on a client's RST: a spoofed RST and SYN would
+ * otherwise move a live connection's tuple (its challenge ACK would leave
+ * as the other frontend, and the client's RST to that would reset it).
+ * The old flow's forward entry goes with it, so its stragglers are not
+ * rewritten onto the new flow's tuple. Keys on scratch space only
+ * (sc->pkey is free on this path): the stack is full at this depth.
  */
 static __always_inline int xlb_reply_local_insert(struct xlb_scratch *sc, __u64 now)
 {
@@ -233,11 +245,11 @@ static __always_inline int xlb_reply_local_insert(struct xlb_scratch *sc, __u64 
 		return 0;
 	old = bpf_map_lookup_elem(&xlb_ct, &sc->rkey);
 	if (old && ct_alive(old, now) && !ct_same_nat(old, &sc->rev)) {
-		if (!ct_closed(old->flags))
+		if (old->kind != XLB_CT_REPLY_LOCAL || !ct_closed_surely(old->flags))
 			return XLB_R_DROP_CT_CLASH;
 		ct_peer_key(old, &sc->rkey, &sc->pkey);
 		old = bpf_map_lookup_elem(&xlb_ct, &sc->pkey);
-		if (old && ct_peer_matches(old, &sc->rkey))
+		if (old && old->kind == XLB_CT_FWD_LOCAL && ct_peer_matches(old, &sc->rkey))
 			bpf_map_delete_elem(&xlb_ct, &sc->pkey);
 	}
 	return bpf_map_update_elem(&xlb_ct, &sc->rkey, &sc->rev, BPF_ANY) ? XLB_R_DROP_CT_INSERT :

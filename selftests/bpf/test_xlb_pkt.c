@@ -1927,10 +1927,12 @@ XT_TEST(reply_local_clash_dropped)
 		    "flow 1's replies still leave as the VIP");
 }
 
-/* The same, but flow 1 has closed (FIN both ways): clients reuse a port
- * towards another address at once, so flow 2 takes the Pod's tuple over
- * (as nf_conntrack reopens a closed tuple), and flow 1's forward entry
- * goes with it. Found as a flake in test_bgp.sh (both SYNs dropped). */
+/* The same, but flow 1 has closed (FIN both ways, or the Pod's RST):
+ * clients reuse a port towards another address at once, so flow 2 takes
+ * the Pod's tuple over (as nf_conntrack reopens a closed tuple), and flow
+ * 1's forward entry goes with it. Found as a flake in test_bgp.sh (both
+ * SYNs dropped). A client's RST (unchecked: it may be spoofed) or one FIN
+ * leaves the clash standing. */
 XT_TEST(reply_local_closed_flow_taken_over)
 {
 	__u8 in[PKT_MAX];
@@ -1946,7 +1948,16 @@ XT_TEST(reply_local_closed_flow_taken_over)
 	client_sends(&s, TH_SYN, &r);
 	pod_replies(A_LOCAL, 7010, TH_SYN | TH_ACK);
 	client_sends(&s, TH_ACK, &r);
-	/* Half-closed is still live: the clash stands. */
+	/* A client's RST may be spoofed: the clash stands. */
+	client_sends(&s, TH_RST, &r);
+	s = from_client(A_CLIENT, 7010, A_NODE, 30093, IPPROTO_TCP, TH_SYN);
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "flow 2, client RST"))
+		check_run("flow 1 reset by the client: still a clash", &r, XDP_DROP,
+			  XLB_R_DROP_CT_CLASH, NULL, 0);
+	/* The client goes on (the RST was not its own); half-closed is
+	 * still live too. */
+	s = from_client(A_CLIENT, 7010, A_VIP, 80, IPPROTO_TCP, TH_ACK);
+	client_sends(&s, TH_ACK, &r);
 	client_sends(&s, TH_FIN | TH_ACK, &r);
 	s = from_client(A_CLIENT, 7010, A_NODE, 30093, IPPROTO_TCP, TH_SYN);
 	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "flow 2, half closed"))
@@ -1967,6 +1978,19 @@ XT_TEST(reply_local_closed_flow_taken_over)
 		    "the Pod's replies now leave as the NodePort");
 	ASSERT_TRUE(!ct_get(dp, A_CLIENT, 7010, A_VIP, 80, IPPROTO_TCP, &f1),
 		    "flow 1's forward entry removed with it");
+
+	/* The Pod's own RST closes for certain. */
+	s = from_client(A_CLIENT, 7011, A_VIP, 80, IPPROTO_TCP, TH_SYN);
+	client_sends(&s, TH_SYN, &r);
+	pod_replies(A_LOCAL, 7011, TH_SYN | TH_ACK);
+	client_sends(&s, TH_ACK, &r);
+	pod_replies(A_LOCAL, 7011, TH_RST);
+	s = from_client(A_CLIENT, 7011, A_NODE, 30093, IPPROTO_TCP, TH_SYN);
+	if (ASSERT_OK(run_xdp_on(dp, in, pkt_build(&s, in), if_xn0, &r), "flow 4, Pod's RST"))
+		ASSERT_EQ(r.ret, XDP_PASS, "after the Pod's RST: forwarded");
+	ASSERT_TRUE(ct_get(dp, A_LOCAL, 8080, A_CLIENT, 7011, IPPROTO_TCP, &rv) &&
+			    rv.nat_saddr.v4 == A_NODE,
+		    "after the Pod's RST: replies leave as the NodePort");
 }
 
 XT_TEST(vlan_remote_dropped_before_state)
