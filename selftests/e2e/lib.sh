@@ -44,7 +44,13 @@ E2E_T0=$(date +%s.%N)
 # ---------------------------------------------------------------- reporting
 T_PASS=0 T_FAIL=0 T_SKIP=0
 t_pass() { T_PASS=$((T_PASS + 1)); echo "PASS $1"; }
-t_fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $1: $2"; }
+# A test may define e2e_on_fail NAME to print the state behind a failure
+# (CI keeps the output only).
+t_fail() {
+	T_FAIL=$((T_FAIL + 1))
+	echo "FAIL $1: $2"
+	if declare -F e2e_on_fail >/dev/null; then e2e_on_fail "$1" || true; fi
+}
 t_skip() { T_SKIP=$((T_SKIP + 1)); echo "SKIP $1: $2"; }
 t_summary() {
 	echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"

@@ -164,6 +164,19 @@ else:
     print("<none>")' "$3" "$4"
 }
 # vip_packets NAME VIP: packets the node's datapath counted for VIP.
+# On a failure: what each node's datapath dropped, by reason (a lost
+# connection is otherwise a bare timeout in the CI log).
+e2e_on_fail() {
+	local a
+	for a in a1 a2; do
+		note "$a drops: $(timeout 10 "$XLBCTL" --pin-dir "$TMP/bpf/$a" -j stats 2>/dev/null |
+			"$PY" -c '
+import json, sys
+rows = json.load(sys.stdin).get("reasons", [])
+print(" ".join("%s=%s" % (r["reason"], r["packets"]) for r in rows
+               if r["reason"].startswith("drop_") and r.get("packets")) or "none")' 2>&1)"
+	done
+}
 vip_packets() {
 	timeout 10 "$XLBCTL" --pin-dir "$TMP/bpf/$1" -j service list | "$PY" -c '
 import json, sys
