@@ -420,12 +420,15 @@ else
 fi
 
 # ------------------------------------------------ healthCheckNodePort
+# The Service reflector may still be backing off from the outage and the
+# 410/504 errors before it (800 ms doubling to 30 s, as client-go, reset
+# after 2 quiet minutes): its watch can come back 30 s after the server.
 apply "$(svc_json lb LoadBalancer 30090 Local 32100)"
 apply "$(eps_json lb $P1E $P2E)"
-if wait_for 10 eval '[[ "$(http_status http://10.0.0.1:32100/healthz)" == "200 1" ]]'; then
+if wait_for 60 eval '[[ "$(http_status http://10.0.0.1:32100/healthz)" == "200 1" ]]'; then
 	t_pass "healthCheckNodePort 32100: 200, X-Load-Balancing-Endpoint-Weight 1 (one local endpoint)"
 else
-	t_fail "healthCheckNodePort 32100: 200 with weight 1" "$(http_status http://10.0.0.1:32100/healthz) $(cat "$TMP/body" 2>/dev/null)"
+	t_fail "healthCheckNodePort 32100: 200 with weight 1" "$(http_status http://10.0.0.1:32100/healthz) $(cat "$TMP/body" 2>/dev/null) / $(log_since a1 "$off" | grep -i 'services' | tail -3)"
 fi
 want=$(printf '{\n\t"service": {\n\t\t"namespace": "default",\n\t\t"name": "lb"\n\t},\n\t"localEndpoints": 1,\n\t"serviceProxyHealthy": true\n}')
 [ "$(cat "$TMP/body")" = "$want" ] && t_pass "healthCheckNodePort: body is kube-proxy's JSON" ||
