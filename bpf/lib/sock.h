@@ -28,12 +28,13 @@
 #include "stats.h"
 
 /*
- * The backend for socket @cookie asking for frontend @t (daddr, dport,
+ * The backend for the socket of @ctx asking for frontend @t (daddr, dport,
  * proto, family), or NULL: not a frontend, or one not to short-circuit.
- * @t is the hash input afterwards.
+ * @t is the hash input afterwards; *@cookie the socket's cookie (read only
+ * for a frontend: every connect() and datagram comes here).
  */
-static __always_inline struct xlb_backend *xlb_sock_backend(struct xlb_ct_key *t, __u64 cookie,
-							    __u32 *svc_id)
+static __always_inline struct xlb_backend *
+xlb_sock_backend(struct bpf_sock_addr *ctx, struct xlb_ct_key *t, __u64 *cookie, __u32 *svc_id)
 {
 	struct xlb_svc *svcp, svc;
 	struct xlb_backend *be;
@@ -58,9 +59,10 @@ static __always_inline struct xlb_backend *xlb_sock_backend(struct xlb_ct_key *t
 		return NULL;
 	/* The source port is not chosen yet: the socket's cookie spreads
 	 * the flows over the table instead. */
-	t->saddr.v4 = (__u32)(cookie >> 32);
-	t->sport = (__be16)cookie;
-	t->dport ^= (__be16)(cookie >> 16);
+	*cookie = bpf_get_socket_cookie(ctx);
+	t->saddr.v4 = (__u32)(*cookie >> 32);
+	t->sport = (__be16)*cookie;
+	t->dport ^= (__be16)(*cookie >> 16);
 	be = xlb_select_backend(&svc, t, &id);
 	/* A service port's table holds one family (sync writes one per
 	 * family); a backend of the other would be written as garbage. */
@@ -94,11 +96,11 @@ static __always_inline int xlb_sock_to_backend(struct bpf_sock_addr *ctx)
 		.proto = (__u8)ctx->protocol,
 		.family = XLB_AF_INET,
 	};
-	__u64 cookie = bpf_get_socket_cookie(ctx);
 	struct xlb_backend *be;
+	__u64 cookie;
 	__u32 svc_id;
 
-	be = xlb_sock_backend(&t, cookie, &svc_id);
+	be = xlb_sock_backend(ctx, &t, &cookie, &svc_id);
 	if (!be)
 		return 1;
 	xlb_sock_remember4(cookie, be, ctx->user_ip4, (__be16)ctx->user_port);
@@ -134,6 +136,14 @@ static __always_inline void xlb_sock_addr6(const struct bpf_sock_addr *ctx, unio
 	a->v6[3] = ctx->user_ip6[3];
 }
 
+static __always_inline void xlb_sock_set_addr6(struct bpf_sock_addr *ctx, const union xlb_addr *a)
+{
+	ctx->user_ip6[0] = a->v6[0];
+	ctx->user_ip6[1] = a->v6[1];
+	ctx->user_ip6[2] = a->v6[2];
+	ctx->user_ip6[3] = a->v6[3];
+}
+
 /* ::ffff:a.b.c.d (RFC 4291 2.5.5.2) */
 static __always_inline bool xlb_v4mapped(const union xlb_addr *a)
 {
@@ -147,9 +157,9 @@ static __always_inline int xlb_sock_to_backend6(struct bpf_sock_addr *ctx)
 		.proto = (__u8)ctx->protocol,
 		.family = XLB_AF_INET6,
 	};
-	__u64 cookie = bpf_get_socket_cookie(ctx);
 	union xlb_addr fe;
 	struct xlb_backend *be;
+	__u64 cookie;
 	__u32 svc_id;
 
 	xlb_sock_addr6(ctx, &fe);
@@ -159,7 +169,7 @@ static __always_inline int xlb_sock_to_backend6(struct bpf_sock_addr *ctx)
 	} else {
 		t.daddr = fe;
 	}
-	be = xlb_sock_backend(&t, cookie, &svc_id);
+	be = xlb_sock_backend(ctx, &t, &cookie, &svc_id);
 	if (!be)
 		return 1;
 	if (t.family == XLB_AF_INET) {
@@ -170,10 +180,7 @@ static __always_inline int xlb_sock_to_backend6(struct bpf_sock_addr *ctx)
 		struct xlb_sock6_rev v = { .addr = fe, .port = (__be16)ctx->user_port };
 
 		bpf_map_update_elem(&xlb_sock_rev6, &k, &v, BPF_ANY);
-		ctx->user_ip6[0] = be->addr.v6[0];
-		ctx->user_ip6[1] = be->addr.v6[1];
-		ctx->user_ip6[2] = be->addr.v6[2];
-		ctx->user_ip6[3] = be->addr.v6[3];
+		xlb_sock_set_addr6(ctx, &be->addr);
 	}
 	ctx->user_port = (__u32)be->port;
 	xlb_sock_counted(svc_id);
@@ -203,10 +210,7 @@ static __always_inline int xlb_sock_to_frontend6(struct bpf_sock_addr *ctx)
 	}
 	v = bpf_map_lookup_elem(&xlb_sock_rev6, &k);
 	if (v) {
-		ctx->user_ip6[0] = v->addr.v6[0];
-		ctx->user_ip6[1] = v->addr.v6[1];
-		ctx->user_ip6[2] = v->addr.v6[2];
-		ctx->user_ip6[3] = v->addr.v6[3];
+		xlb_sock_set_addr6(ctx, &v->addr);
 		ctx->user_port = (__u32)v->port;
 	}
 	return 1;
